@@ -1,0 +1,19 @@
+// The exporter interface (Vector's sink side). An exporter sends one batch and says what happened; it never
+// retries by itself: the delivery queue in front of it owns retry, backoff and acknowledgement, so every
+// exporter gets the same at-least-once behaviour.
+import type { KataLogRecord } from '../model/record.js';
+
+export type ExportResult =
+  /** Accepted. `rejected` > 0 on an OTLP partial success: those records were refused permanently. */
+  | { code: 'success'; rejected?: number; message?: string }
+  /** Try again later (UNAVAILABLE, 503, 429, timeouts); `retryAfterMs` from RetryInfo / Retry-After. */
+  | { code: 'retryable'; error: string; retryAfterMs?: number }
+  /** Will never succeed (bad request, auth); the batch is dropped and counted. */
+  | { code: 'permanent'; error: string };
+
+export interface Exporter {
+  readonly name: string;
+  export(records: KataLogRecord[], signal?: AbortSignal): Promise<ExportResult>;
+  /** Flush and release resources. */
+  shutdown(): Promise<void>;
+}

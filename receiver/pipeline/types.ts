@@ -1,0 +1,10 @@
+// A pipeline stage (Vector's transform): synchronous, batch in, batch out. A stage may drop records (dedupe),
+// change them (enrichment) or add records (alerts).
+import type { KataLogRecord } from '../model/record.js';
+
+export interface Stage {
+  readonly name: string;
+  process(records: KataLogRecord[]): KataLogRecord[];
+  /** Called on a timer and at shutdown: records the stage produces on its own (absence alerts, held records). */
+  flush?(nowUnixNano: bigint): KataLogRecord[];
+}
