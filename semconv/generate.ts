@@ -40,6 +40,7 @@ interface Group {
   attributes?: Attribute[];
 }
 
+export type { Group };
 export function loadRegistry(dir = join(here, 'model')): Group[] {
   const groups: Group[] = [];
   for (const file of readdirSync(dir).sort()) {
