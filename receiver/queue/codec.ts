@@ -1,0 +1,182 @@
+// The disk queue's on-disk format. A segment file is a sequence of frames:
+//
+//   [magic u32 BE][length u32 BE][crc32 u32 BE][payload: length bytes]
+//   payload = [record count u32 BE][UTF-8 JSON: one array per record]
+//
+// Record arrays are [time, observedTime, severityNumber, severityText, body, attributes, eventName?, traceId?, spanId?]
+// with the bigint times as decimal strings. Positional arrays rather than objects: no key names repeated per record
+// (a fifth smaller for a typical Kata record: 388 vs 478 bytes). JSON.stringify/parse run in native code: about 600k
+// records/s each way on the 2-vCPU dev VM, faster than the OTLP protobuf encoding that follows (~350k/s), so a binary
+// format would not pay for itself. The count prefix lets recovery size the queue without parsing payloads.
+//
+// The magic 0xFF4B4FFE contains the bytes 0xFF and 0xFE, which never occur in UTF-8, so it cannot appear inside a
+// JSON payload: after a damaged frame, scanning for the next magic (then checking its CRC) finds the next real frame.
+import { crc32 } from 'node:zlib';
+import type { Attributes, KataLogRecord } from '../model/record.js';
+
+export const FRAME_MAGIC = 0xff4b4ffe;
+export const FRAME_HEADER_BYTES = 12;
+const COUNT_BYTES = 4;
+/** A length field above this is damage, not a frame (frames are at most maxBatchRecords records). */
+const MAX_FRAME_PAYLOAD = 1 << 30;
+const MAGIC_BYTES = Buffer.from([0xff, 0x4b, 0x4f, 0xfe]);
+
+type RecordTuple = [
+  string,
+  string,
+  number,
+  string,
+  string,
+  Attributes,
+  (string | null)?,
+  (string | null)?,
+  (string | null)?,
+];
+
+function ns(v: unknown): string {
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number' && Number.isFinite(v)) return BigInt(Math.trunc(v)).toString();
+  return '0';
+}
+
+function toTuple(r: KataLogRecord): RecordTuple {
+  const t: RecordTuple = [
+    ns(r.timeUnixNano),
+    ns(r.observedTimeUnixNano),
+    r.severityNumber,
+    r.severityText,
+    r.body,
+    r.attributes,
+  ];
+  if (r.eventName !== undefined || r.traceId !== undefined || r.spanId !== undefined)
+    t.push(r.eventName ?? null, r.traceId ?? null, r.spanId ?? null);
+  return t;
+}
+
+const bigintAsString = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
+
+export interface EncodedFrame {
+  frame: Buffer;
+  /** Records in the frame. */
+  count: number;
+  /** Records left out because they could not be serialized (a cycle in attributes): caller counts them. */
+  skipped: number;
+}
+
+/** Serializes records into one frame. Never throws: a record that cannot be serialized is left out and counted. */
+export function encodeFrame(records: KataLogRecord[]): EncodedFrame {
+  let json: string;
+  let count = records.length;
+  try {
+    json = JSON.stringify(records.map(toTuple));
+  } catch {
+    // Slow path, only for malformed records (bigint or cyclic attribute values): keep every record that can be kept.
+    const parts: string[] = [];
+    for (const r of records) {
+      try {
+        parts.push(JSON.stringify(toTuple(r), bigintAsString));
+      } catch {
+        /* counted through `skipped` */
+      }
+    }
+    json = `[${parts.join(',')}]`;
+    count = parts.length;
+  }
+  const jsonBytes = Buffer.byteLength(json);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + COUNT_BYTES + jsonBytes);
+  frame.writeUInt32BE(FRAME_MAGIC, 0);
+  frame.writeUInt32BE(COUNT_BYTES + jsonBytes, 4);
+  frame.writeUInt32BE(count, FRAME_HEADER_BYTES);
+  frame.write(json, FRAME_HEADER_BYTES + COUNT_BYTES, 'utf8');
+  frame.writeUInt32BE(crc32(frame.subarray(FRAME_HEADER_BYTES)), 8);
+  return { frame, count, skipped: records.length - count };
+}
+
+/** The whole frame's length if a valid frame (magic, sane length, matching CRC) starts at `pos`, else -1. */
+export function frameLengthAt(buf: Buffer, pos: number): number {
+  if (pos + FRAME_HEADER_BYTES + COUNT_BYTES > buf.length) return -1;
+  if (buf.readUInt32BE(pos) !== FRAME_MAGIC) return -1;
+  const len = buf.readUInt32BE(pos + 4);
+  if (len < COUNT_BYTES || len > MAX_FRAME_PAYLOAD) return -1;
+  const end = pos + FRAME_HEADER_BYTES + len;
+  if (end > buf.length) return -1;
+  if (crc32(buf.subarray(pos + FRAME_HEADER_BYTES, end)) !== buf.readUInt32BE(pos + 8)) return -1;
+  return FRAME_HEADER_BYTES + len;
+}
+
+/** Record count of the valid frame at `pos` (check with frameLengthAt first). */
+export function frameCountAt(buf: Buffer, pos: number): number {
+  return buf.readUInt32BE(pos + FRAME_HEADER_BYTES);
+}
+
+/** Decodes a valid frame's records; null when the payload is not what encodeFrame writes. */
+export function decodeFrame(frame: Buffer): KataLogRecord[] | null {
+  try {
+    const count = frame.readUInt32BE(FRAME_HEADER_BYTES);
+    const arr: unknown = JSON.parse(frame.toString('utf8', FRAME_HEADER_BYTES + COUNT_BYTES));
+    if (!Array.isArray(arr) || arr.length !== count) return null;
+    const out: KataLogRecord[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const t = arr[i] as unknown[];
+      if (!Array.isArray(t) || t.length < 6) return null;
+      const attrs = t[5];
+      const rec: KataLogRecord = {
+        timeUnixNano: BigInt(t[0] as string),
+        observedTimeUnixNano: BigInt(t[1] as string),
+        severityNumber: typeof t[2] === 'number' ? t[2] : 0,
+        severityText: typeof t[3] === 'string' ? t[3] : '',
+        body: typeof t[4] === 'string' ? t[4] : String(t[4] ?? ''),
+        attributes: typeof attrs === 'object' && attrs !== null && !Array.isArray(attrs) ? (attrs as Attributes) : {},
+      };
+      if (typeof t[6] === 'string') rec.eventName = t[6];
+      if (typeof t[7] === 'string') rec.traceId = t[7];
+      if (typeof t[8] === 'string') rec.spanId = t[8];
+      out[i] = rec;
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+export interface ScannedFrame {
+  offset: number;
+  /** Whole frame, header included. */
+  length: number;
+  count: number;
+}
+
+export interface DamagedRegion {
+  offset: number;
+  length: number;
+  /** The damage runs to the end of the buffer (a torn write): nothing valid follows it. */
+  tail: boolean;
+}
+
+/**
+ * Splits a segment's bytes into valid frames and damaged regions. A damaged region (bad magic, impossible length,
+ * CRC mismatch, short read) ends where the next valid frame starts, found by scanning for the magic; never throws.
+ */
+export function scanFrames(buf: Buffer): { frames: ScannedFrame[]; damaged: DamagedRegion[] } {
+  const frames: ScannedFrame[] = [];
+  const damaged: DamagedRegion[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const len = frameLengthAt(buf, pos);
+    if (len > 0) {
+      frames.push({ offset: pos, length: len, count: frameCountAt(buf, pos) });
+      pos += len;
+      continue;
+    }
+    let next = pos + 1;
+    for (;;) {
+      next = buf.indexOf(MAGIC_BYTES, next);
+      if (next < 0 || frameLengthAt(buf, next) > 0) break;
+      next++;
+    }
+    const end = next < 0 ? buf.length : next;
+    damaged.push({ offset: pos, length: end - pos, tail: next < 0 });
+    pos = end;
+  }
+  return { frames, damaged };
+}

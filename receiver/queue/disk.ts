@@ -1,0 +1,730 @@
+// The disk queue (on by default): what makes kata-otel lose nothing across restarts, crashes and outages.
+//
+// Layout, in `<dataDir>/queue/<exporter name>/` (directory 0700, files 0600):
+//   <seq:12 digits>-<random:8 hex>.seg   append-only segment files of frames (codec.ts); a new one past
+//                                        segmentBytes and at every start (old segments are never written again,
+//                                        so a torn tail is only ever at the end of a closed file)
+//   acks.json                            which frames are done, per segment: { upTo, done[] } (every frame starting
+//                                        before upTo, plus the listed offsets); replaced atomically (write temp,
+//                                        fsync, rename)
+//   lock                                 the pid holding the directory
+//
+// A frame is done once its exporter accepted it, refused it permanently, or it was dropped (drop_oldest) or found
+// damaged. A segment is deleted when all of its frames are done, whatever order the acks came in. The random part
+// of a segment's name means an acks.json entry can never describe a different file than the one it was written for.
+//
+// Duplicates: acks.json is saved at most once per fsyncIntervalMs (it only ever decides what is sent twice, never
+// what is lost), so after a crash the batches acknowledged in that window, and those in flight, are sent again.
+// `log.record.uid` identifies them downstream.
+//
+// fsync: `always` and `interval` survive power loss for every append that resolved; `never` survives a process
+// crash (SIGKILL, OOM kill: the page cache still reaches the disk) but a power loss or kernel crash can lose the
+// last seconds of appends, or leave damaged frames that are skipped and counted at the next start.
+import { randomBytes } from 'node:crypto';
+import {
+  chmod,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  truncate,
+  unlink,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Counter } from 'prom-client';
+import type { Exporter } from '../exporters/types.js';
+import type { KataLogRecord } from '../model/record.js';
+import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { backoffDelay, sleep } from './backoff.js';
+import { decodeFrame, encodeFrame, frameLengthAt, scanFrames } from './codec.js';
+import { QueueCore, type Prepared, type QueueStore, type StoredEntry } from './core.js';
+import { resolveQueueOptions, type QueueDeps, type QueueOptions, type QueueOptionsInput } from './types.js';
+
+const SEGMENT_RE = /^(\d{12,})-[0-9a-f]{8}\.seg$/;
+const ACK_FILE = 'acks.json';
+const LOCK_FILE = 'lock';
+/** Records of recent appends are kept as objects up to this many frame bytes, so a consumer that keeps up never
+ *  reads back or parses what it just wrote. */
+const CACHE_BYTES = 4 * 1024 * 1024;
+/** One writev per group of pending appends, up to this size / count (IOV_MAX is 1024 on Linux). */
+const WRITE_GROUP_BYTES = 4 * 1024 * 1024;
+const WRITE_GROUP_FRAMES = 512;
+
+interface Segment {
+  name: string;
+  seq: number;
+  path: string;
+  /** File size (= where the next frame goes, for the active segment). */
+  size: number;
+  /** Offsets of the frames (and damaged regions) in the file, in order, with their done flags. */
+  offsets: number[];
+  done: boolean[];
+  /** Index of the first frame not done. */
+  firstUndone: number;
+  /** Frames not done. */
+  live: number;
+  fh?: FileHandle;
+  opening?: Promise<FileHandle>;
+  /** Still being appended to. */
+  active: boolean;
+  /** A write or fsync failed: never append to it again. */
+  broken: boolean;
+  deleted: boolean;
+}
+
+export interface DiskEntry extends StoredEntry {
+  seg: Segment;
+  index: number;
+  offset: number;
+  /** The records while they are cached in memory (see CACHE_BYTES). */
+  records?: KataLogRecord[];
+}
+
+interface DiskPrepared extends Prepared {
+  frame: Buffer;
+  records?: KataLogRecord[];
+}
+
+interface PendingWrite {
+  p: DiskPrepared;
+  resolve: (e: DiskEntry) => void;
+  reject: (err: Error) => void;
+  seg?: Segment;
+  index?: number;
+  offset?: number;
+}
+
+/** The directory name for an exporter: its name with anything but [A-Za-z0-9._-] percent-encoded. */
+export function queueDirName(exporterName: string): string {
+  const safe = exporterName.replace(/[^A-Za-z0-9._-]/g, (c) =>
+    [...Buffer.from(c)].map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join(''),
+  );
+  // '', '.' and '..' would not name a directory of its own.
+  return /^\.*$/.test(safe) ? `%2E${safe}` : safe;
+}
+
+function counter(metrics: Metrics, name: string, help: string): Counter<'exporter'> {
+  const existing = metrics.registry.getSingleMetric(name);
+  if (existing) return existing as Counter<'exporter'>;
+  return new Counter({ name, help, labelNames: ['exporter'], registers: [metrics.registry] });
+}
+
+// Directories locked by this process: a pid check alone cannot tell our own stale lock (a restarted container
+// gets the same pid) from a second queue opened on the same directory.
+const heldDirs = new Set<string>();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function acquireLock(dir: string): Promise<void> {
+  if (heldDirs.has(dir))
+    throw new Error(`queue directory ${dir} is already open in this process: give every exporter a distinct name`);
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      heldDirs.add(dir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const pid = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid))
+      throw new Error(
+        `queue directory ${dir} is in use by process ${pid}: run one kata-otel per data directory, or stop ${pid}`,
+      );
+    await unlink(path).catch(() => {}); // stale: its process is gone
+  }
+  throw new Error(`could not take the lock ${path}: another process keeps recreating it`);
+}
+
+async function releaseLock(dir: string): Promise<void> {
+  heldDirs.delete(dir);
+  await unlink(join(dir, LOCK_FILE)).catch(() => {});
+}
+
+class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
+  private readonly segments = new Map<string, Segment>();
+  private active?: Segment;
+  private nextSeq = 1;
+  private cachedBytes = 0;
+  private readonly cacheLimit: number;
+  // Writer: appends wait here in order; one writev per group.
+  private writeQueue: PendingWrite[] = [];
+  private writer?: Promise<void>;
+  private failures = 0;
+  // Group commit (fsync: interval).
+  private syncWaiters: PendingWrite[] = [];
+  private syncTimer?: NodeJS.Timeout;
+  private syncing?: Promise<void>;
+  private lastSyncAt = 0;
+  // Acknowledgement file.
+  private ackDirty = false;
+  private ackWriting?: Promise<void>;
+  private lastAckAt = 0;
+  private lastAckText = '';
+  private readonly background = new Set<Promise<void>>();
+  private closing = false;
+  private closed = false;
+  private readonly closeAbort = new AbortController();
+  private readonly corruptBytes: Counter<'exporter'>;
+  private readonly corruptRegions: Counter<'exporter'>;
+
+  constructor(
+    readonly dir: string,
+    private readonly opts: QueueOptions,
+    private readonly exporterName: string,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.cacheLimit = Math.min(CACHE_BYTES, opts.maxBytes);
+    this.corruptBytes = counter(
+      metrics,
+      'kata_otel_queue_corrupt_bytes_total',
+      'Bytes of damaged disk-queue frames skipped (torn writes, bit flips); the records in them are lost',
+    );
+    this.corruptRegions = counter(
+      metrics,
+      'kata_otel_queue_corrupt_regions_total',
+      'Damaged stretches of disk-queue segments skipped (each is one or more frames)',
+    );
+  }
+
+  // ---- QueueStore -----------------------------------------------------------------------------------------------
+
+  prepare(records: KataLogRecord[]): DiskPrepared {
+    const { frame, count, skipped } = encodeFrame(records);
+    if (skipped > 0) {
+      this.metrics.dropped.labels(this.exporterName, 'unserializable').inc(skipped);
+      this.log.error('records could not be serialized (cyclic attribute value?); dropped', { records: skipped });
+    }
+    // Cache only an exact copy of what is on disk.
+    return { frame, count, bytes: frame.length, records: skipped === 0 ? records : undefined };
+  }
+
+  commit(p: DiskPrepared): Promise<DiskEntry> {
+    if (this.closing) return Promise.reject(new Error(`disk queue ${this.dir} is closing; records not queued`));
+    return new Promise((resolve, reject) => {
+      this.writeQueue.push({ p, resolve, reject });
+      this.kickWriter();
+    });
+  }
+
+  async load(entries: DiskEntry[]): Promise<(KataLogRecord[] | null)[]> {
+    const out: (KataLogRecord[] | null)[] = new Array<KataLogRecord[] | null>(entries.length).fill(null);
+    let i = 0;
+    while (i < entries.length) {
+      const e = entries[i] as DiskEntry;
+      if (e.records) {
+        out[i] = e.records;
+        this.uncache(e);
+        i++;
+        continue;
+      }
+      // Adjacent frames of one segment: one read.
+      let j = i + 1;
+      let end = e.offset + e.bytes;
+      for (let n = entries[j]; n && !n.records && n.seg === e.seg && n.offset === end; n = entries[j]) {
+        end += n.bytes;
+        j++;
+      }
+      const fh = await this.readHandle(e.seg);
+      const buf = Buffer.allocUnsafe(end - e.offset);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, e.offset);
+      const got = buf.subarray(0, bytesRead);
+      for (let k = i; k < j; k++) {
+        const ek = entries[k] as DiskEntry;
+        const rel = ek.offset - e.offset;
+        const recs = frameLengthAt(got, rel) === ek.bytes ? decodeFrame(got.subarray(rel, rel + ek.bytes)) : null;
+        if (!recs) this.countDamage(ek.seg, ek.offset, ek.bytes, 'a queued frame was damaged on disk; skipped');
+        out[k] = recs;
+      }
+      i = j;
+    }
+    return out;
+  }
+
+  release(entries: DiskEntry[]): void {
+    if (this.closed) return;
+    for (const e of entries) {
+      this.uncache(e);
+      this.markDone(e.seg, e.index);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.closeAbort.abort();
+    while (this.writer) await this.writer;
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    while (this.syncing) await this.syncing;
+    if (this.syncWaiters.length > 0) await this.runSync();
+    // A sync that failed during close re-queued its frames, and closing forbids new attempts.
+    this.failAll('the disk queue closed after a write error');
+    const active = this.active;
+    if (active) {
+      active.active = false;
+      this.active = undefined;
+      if (active.live === 0) this.deleteSegment(active);
+    }
+    await Promise.allSettled([...this.background]);
+    while (this.ackWriting) await this.ackWriting;
+    await this.writeAcks();
+    this.closed = true;
+    for (const s of this.segments.values()) {
+      const fh = s.fh ?? (await s.opening?.catch(() => undefined));
+      s.fh = undefined;
+      await fh?.close().catch(() => {});
+    }
+    await releaseLock(this.dir);
+  }
+
+  // ---- recovery -------------------------------------------------------------------------------------------------
+
+  async recover(): Promise<DiskEntry[]> {
+    const names = (await readdir(this.dir))
+      .filter((n) => SEGMENT_RE.test(n))
+      .map((n) => ({ n, seq: Number.parseInt(n, 10) }))
+      .sort((a, b) => a.seq - b.seq);
+    const acks = await this.readAcks();
+    const entries: DiskEntry[] = [];
+    for (const { n: name, seq } of names) {
+      this.nextSeq = Math.max(this.nextSeq, seq + 1);
+      const path = join(this.dir, name);
+      let buf: Buffer;
+      try {
+        buf = await readFile(path);
+      } catch (err) {
+        this.log.error('cannot read a queue segment; left on disk, not sent', { file: path, err });
+        continue;
+      }
+      const known = acks.get(name);
+      const isDone = (off: number) => (known ? off < known.upTo || known.done.has(off) : false);
+      const seg = this.newSegment(name, seq, false);
+      seg.size = buf.length;
+      const { frames, damaged } = scanFrames(buf);
+      type Item = { offset: number; length: number; count?: number; tail?: boolean };
+      const items: Item[] = [...frames, ...damaged].sort((a, b) => a.offset - b.offset);
+      for (const it of items) {
+        const damage = it.count === undefined;
+        if (damage && it.tail) {
+          // A write cut short (crash, power loss, disk full): never acknowledged to a source, so nothing promised
+          // is lost. Cut it off so it is not counted again at the next start.
+          try {
+            await truncate(path, it.offset);
+            seg.size = it.offset;
+            this.countDamage(seg, it.offset, it.length, 'torn write at the end of a queue segment; truncated');
+            continue;
+          } catch (err) {
+            this.log.warn('could not truncate a torn segment tail; skipping it instead', { file: path, err });
+          }
+        }
+        const index = seg.offsets.length;
+        seg.offsets.push(it.offset);
+        if (damage) {
+          // Marked done, and so remembered in acks.json: counted once, not at every start.
+          seg.done.push(true);
+          if (!isDone(it.offset))
+            this.countDamage(seg, it.offset, it.length, 'damaged frames in a queue segment; skipped');
+          continue;
+        }
+        const done = isDone(it.offset);
+        seg.done.push(done);
+        if (done) continue;
+        seg.live++;
+        entries.push({ seg, index, offset: it.offset, count: it.count ?? 0, bytes: it.length });
+      }
+      while (seg.firstUndone < seg.done.length && seg.done[seg.firstUndone]) seg.firstUndone++;
+      this.segments.set(name, seg);
+      if (seg.live === 0) this.deleteSegment(seg);
+    }
+    if (names.length > 0 || acks.size > 0) this.scheduleAckWrite();
+    if (entries.length > 0) {
+      let records = 0;
+      for (const e of entries) records += e.count;
+      this.log.info('queued records from the previous run will be sent (some may be duplicates)', {
+        records,
+        batches: entries.length,
+        segments: this.segments.size,
+      });
+    }
+    return entries;
+  }
+
+  private async readAcks(): Promise<Map<string, { upTo: number; done: Set<number> }>> {
+    const acks = new Map<string, { upTo: number; done: Set<number> }>();
+    const path = join(this.dir, ACK_FILE);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.warn('cannot read the acknowledgement file; every queued batch will be sent again', {
+          file: path,
+          err,
+        });
+      return acks;
+    }
+    try {
+      const doc = JSON.parse(text) as { version?: unknown; segments?: unknown };
+      if (doc.version !== 1 || typeof doc.segments !== 'object' || doc.segments === null) throw new Error('bad shape');
+      for (const [name, v] of Object.entries(doc.segments as Record<string, { upTo?: unknown; done?: unknown }>)) {
+        const ok =
+          Number.isSafeInteger(v?.upTo) &&
+          Array.isArray(v.done) &&
+          v.done.every((o: unknown) => Number.isSafeInteger(o));
+        if (!ok) throw new Error(`bad entry for ${name}`);
+        acks.set(name, { upTo: v.upTo as number, done: new Set(v.done as number[]) });
+      }
+    } catch (err) {
+      // Safe direction: forgetting acknowledgements only means sending again.
+      this.log.warn('the acknowledgement file is damaged; every queued batch will be sent again (duplicates)', {
+        file: path,
+        err,
+      });
+      acks.clear();
+    }
+    return acks;
+  }
+
+  // ---- writing --------------------------------------------------------------------------------------------------
+
+  private kickWriter(): void {
+    if (this.writer) return;
+    this.writer = this.runWriter()
+      .catch((err: unknown) => this.log.error('disk queue writer failed unexpectedly', { err }))
+      .finally(() => {
+        this.writer = undefined;
+        if (this.writeQueue.length > 0 && !this.closing) this.kickWriter();
+      });
+  }
+
+  private async runWriter(): Promise<void> {
+    while (this.writeQueue.length > 0) {
+      if (this.failures > 0) {
+        if (this.closing) return this.failAll('the disk queue closed after a write error');
+        await sleep(backoffDelay(this.failures, this.opts.retry), this.closeAbort.signal);
+      }
+      let bytes = 0;
+      let n = 0;
+      for (const w of this.writeQueue) {
+        if (n > 0 && (bytes + w.p.bytes > WRITE_GROUP_BYTES || n >= WRITE_GROUP_FRAMES)) break;
+        bytes += w.p.bytes;
+        n++;
+      }
+      await this.writeGroup(this.writeQueue.splice(0, n), bytes);
+    }
+  }
+
+  private failAll(reason: string): void {
+    for (const w of this.writeQueue.splice(0)) w.reject(new Error(`${reason}; records not queued`));
+  }
+
+  private async writeGroup(group: PendingWrite[], bytes: number): Promise<void> {
+    let seg: Segment;
+    try {
+      seg = await this.segmentFor(bytes);
+    } catch (err) {
+      return this.writeFailed(group, err, 'could not create a queue segment file');
+    }
+    const fh = seg.fh as FileHandle;
+    const start = seg.size;
+    const first = seg.offsets.length;
+    for (const w of group) {
+      w.seg = seg;
+      w.index = seg.offsets.length;
+      w.offset = seg.size;
+      seg.offsets.push(seg.size);
+      seg.done.push(false);
+      seg.live++;
+      seg.size += w.p.bytes;
+    }
+    try {
+      const { bytesWritten } = await fh.writev(group.map((w) => w.p.frame));
+      if (bytesWritten !== bytes) throw new Error(`short write: ${bytesWritten} of ${bytes} bytes`);
+    } catch (err) {
+      seg.offsets.length = first;
+      seg.done.length = first;
+      seg.live -= group.length;
+      seg.size = start;
+      // Cut the partial frame off; if that fails too, leave the segment (the scan at start skips the damage).
+      await fh.truncate(start).catch(() => (seg.broken = true));
+      return this.writeFailed(group, err, `could not write to ${seg.path}`);
+    }
+    if (this.opts.fsync === 'always') {
+      try {
+        await fh.datasync();
+      } catch (err) {
+        return this.syncFailed(group, err);
+      }
+    } else if (this.opts.fsync === 'interval') {
+      for (const w of group) this.syncWaiters.push(w);
+      return this.scheduleSync();
+    }
+    this.failures = 0;
+    for (const w of group) this.resolveWrite(w);
+  }
+
+  /** The appends wait (sources pause) and are written again after a backoff: disk full is an outage too. */
+  private writeFailed(group: PendingWrite[], err: unknown, what: string): void {
+    this.failures++;
+    this.log.error(`${what}; appends wait and will be retried`, { err, attempt: this.failures });
+    for (const w of group) w.seg = w.index = w.offset = undefined;
+    this.writeQueue.unshift(...group);
+  }
+
+  /**
+   * After a failed fsync Linux may have dropped the dirty pages, and a second fsync can succeed without them
+   * ("fsyncgate"), so retrying the fsync proves nothing: write the frames again into a new segment. The first
+   * copies are marked done so that they are not sent twice from here.
+   */
+  private syncFailed(group: PendingWrite[], err: unknown): void {
+    for (const w of group) {
+      const seg = w.seg as Segment;
+      seg.broken = true;
+      this.markDone(seg, w.index as number);
+    }
+    this.writeFailed(group, err, 'fsync of a queue segment failed');
+    this.kickWriter();
+  }
+
+  private resolveWrite(w: PendingWrite): void {
+    const e: DiskEntry = {
+      seg: w.seg as Segment,
+      index: w.index as number,
+      offset: w.offset as number,
+      count: w.p.count,
+      bytes: w.p.bytes,
+    };
+    if (w.p.records && this.cachedBytes + e.bytes <= this.cacheLimit) {
+      e.records = w.p.records;
+      this.cachedBytes += e.bytes;
+    }
+    w.resolve(e);
+  }
+
+  private scheduleSync(): void {
+    // While closing, close() runs the last sync itself.
+    if (this.syncTimer || this.syncing || this.closing || this.syncWaiters.length === 0) return;
+    const wait = Math.max(0, this.lastSyncAt + this.opts.fsyncIntervalMs - Date.now());
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = undefined;
+      void this.runSync();
+    }, wait);
+  }
+
+  /** Group commit: one fsync per segment covers every append written before it. */
+  private runSync(): Promise<void> {
+    const run = async () => {
+      const waiters = this.syncWaiters.splice(0);
+      const failed = new Map<Segment, unknown>();
+      const segs = new Set(waiters.map((w) => w.seg as Segment));
+      await Promise.all(
+        [...segs].map((s) =>
+          (s.fh as FileHandle).datasync().catch((err: unknown) => {
+            failed.set(s, err);
+          }),
+        ),
+      );
+      this.lastSyncAt = Date.now();
+      const bad = waiters.filter((w) => failed.has(w.seg as Segment));
+      for (const w of waiters) if (!failed.has(w.seg as Segment)) this.resolveWrite(w);
+      if (bad.length > 0) this.syncFailed(bad, failed.values().next().value);
+      else this.failures = 0;
+    };
+    this.syncing = run().finally(() => {
+      this.syncing = undefined;
+      this.scheduleSync();
+    });
+    return this.syncing;
+  }
+
+  private async segmentFor(bytes: number): Promise<Segment> {
+    const cur = this.active;
+    if (cur && !cur.broken && (cur.size === 0 || cur.size + bytes <= this.opts.segmentBytes)) return cur;
+    if (cur) {
+      cur.active = false;
+      this.active = undefined;
+      if (cur.live === 0) this.deleteSegment(cur);
+    }
+    const seq = this.nextSeq++;
+    const name = `${String(seq).padStart(12, '0')}-${randomBytes(4).toString('hex')}.seg`;
+    const seg = this.newSegment(name, seq, true);
+    // a+: appends go to the end whatever the position; reads (load) use the same handle.
+    seg.fh = await open(seg.path, 'a+', 0o600);
+    if (this.opts.fsync !== 'never') {
+      // The new file's directory entry must be durable too, or a power loss can lose the whole file.
+      try {
+        const d = await open(this.dir, 'r');
+        await d.sync().finally(() => d.close());
+      } catch (err) {
+        this.log.warn('could not fsync the queue directory', { dir: this.dir, err });
+      }
+    }
+    this.segments.set(name, seg);
+    this.active = seg;
+    return seg;
+  }
+
+  private newSegment(name: string, seq: number, active: boolean): Segment {
+    return {
+      name,
+      seq,
+      path: join(this.dir, name),
+      size: 0,
+      offsets: [],
+      done: [],
+      firstUndone: 0,
+      live: 0,
+      active,
+      broken: false,
+      deleted: false,
+    };
+  }
+
+  // ---- acknowledgement ------------------------------------------------------------------------------------------
+
+  private markDone(seg: Segment, index: number): void {
+    if (seg.done[index] !== false) return;
+    seg.done[index] = true;
+    seg.live--;
+    while (seg.firstUndone < seg.done.length && seg.done[seg.firstUndone]) seg.firstUndone++;
+    if (seg.live === 0 && !seg.active) this.deleteSegment(seg);
+    this.scheduleAckWrite();
+  }
+
+  private deleteSegment(seg: Segment): void {
+    if (seg.deleted) return;
+    seg.deleted = true;
+    this.segments.delete(seg.name);
+    const job = (async () => {
+      const fh = seg.fh ?? (await seg.opening?.catch(() => undefined));
+      seg.fh = undefined;
+      await fh?.close().catch(() => {});
+      await unlink(seg.path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') this.log.warn('could not delete a finished queue segment', { file: seg.path, err });
+      });
+    })();
+    this.background.add(job);
+    void job.finally(() => this.background.delete(job));
+    this.scheduleAckWrite();
+  }
+
+  private scheduleAckWrite(): void {
+    this.ackDirty = true;
+    if (this.ackWriting || this.closing) return;
+    this.ackWriting = (async () => {
+      const wait = this.lastAckAt + this.opts.fsyncIntervalMs - Date.now();
+      if (wait > 0) await sleep(wait, this.closeAbort.signal);
+      await this.writeAcks();
+    })().finally(() => {
+      this.ackWriting = undefined;
+      if (this.ackDirty) this.scheduleAckWrite();
+    });
+  }
+
+  private ackText(): string {
+    const segments: Record<string, { upTo: number; done: number[] }> = {};
+    for (const s of this.segments.values()) {
+      const upTo = s.firstUndone < s.offsets.length ? (s.offsets[s.firstUndone] as number) : s.size;
+      const done: number[] = [];
+      for (let k = s.firstUndone + 1; k < s.offsets.length; k++) if (s.done[k]) done.push(s.offsets[k] as number);
+      if (upTo > 0 || done.length > 0) segments[s.name] = { upTo, done };
+    }
+    return JSON.stringify({ version: 1, segments });
+  }
+
+  private async writeAcks(): Promise<void> {
+    this.ackDirty = false;
+    this.lastAckAt = Date.now();
+    const text = this.ackText();
+    if (text === this.lastAckText) return;
+    const tmp = join(this.dir, `${ACK_FILE}.tmp`);
+    try {
+      const fh = await open(tmp, 'w', 0o600);
+      try {
+        await fh.writeFile(text);
+        if (this.opts.fsync !== 'never') await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, join(this.dir, ACK_FILE));
+      this.lastAckText = text;
+    } catch (err) {
+      this.log.warn('could not save acknowledgements; batches already sent may be sent again after a restart', {
+        err,
+      });
+    }
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------------------------
+
+  private uncache(e: DiskEntry): void {
+    if (!e.records) return;
+    e.records = undefined;
+    this.cachedBytes -= e.bytes;
+  }
+
+  private readHandle(seg: Segment): Promise<FileHandle> {
+    if (seg.fh) return Promise.resolve(seg.fh);
+    seg.opening ??= open(seg.path, 'r').then((fh) => {
+      seg.fh = fh;
+      seg.opening = undefined;
+      return fh;
+    });
+    return seg.opening;
+  }
+
+  private countDamage(seg: Segment, offset: number, bytes: number, msg: string): void {
+    this.corruptBytes.labels(this.exporterName).inc(bytes);
+    this.corruptRegions.labels(this.exporterName).inc();
+    this.log.error(msg, { file: seg.path, offset, bytes });
+  }
+}
+
+export class DiskQueue extends QueueCore<DiskPrepared, DiskEntry> {
+  private constructor(
+    opts: QueueOptions,
+    exporter: Exporter,
+    deps: QueueDeps,
+    store: DiskStore,
+    recovered: DiskEntry[],
+    /** `<dataDir>/queue/<exporter name>` */
+    readonly dir: string,
+  ) {
+    super(opts, exporter, deps, store, recovered);
+  }
+
+  /** Opens (creating if needed) the exporter's queue directory and takes back whatever was not acknowledged. */
+  static async open(input: QueueOptionsInput, exporter: Exporter, deps: QueueDeps): Promise<DiskQueue> {
+    const opts = resolveQueueOptions({ ...input, kind: 'disk' });
+    const root = resolve(deps.dataDir, 'queue');
+    const dir = join(root, queueDirName(exporter.name));
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // mkdir's mode only applies to directories it creates (and umask still applies): make sure.
+    await chmod(root, 0o700);
+    await chmod(dir, 0o700);
+    await acquireLock(dir);
+    const log = deps.logger.child({ component: 'queue', exporter: exporter.name });
+    const store = new DiskStore(dir, opts, exporter.name, log, deps.metrics);
+    try {
+      const recovered = await store.recover();
+      return new DiskQueue(opts, exporter, deps, store, recovered, dir);
+    } catch (err) {
+      await releaseLock(dir);
+      throw err;
+    }
+  }
+}

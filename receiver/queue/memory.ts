@@ -1,0 +1,54 @@
+// The memory queue: records held as objects, bounded by an estimate of their size. Nothing survives the
+// process: use it where losing the queue on exit is acceptable (tests, `--once` against a reachable backend).
+import type { Exporter } from '../exporters/types.js';
+import type { KataLogRecord } from '../model/record.js';
+import { QueueCore, type QueueStore, type StoredEntry } from './core.js';
+import { resolveQueueOptions, type QueueDeps, type QueueOptionsInput } from './types.js';
+
+export interface MemoryEntry extends StoredEntry {
+  records: KataLogRecord[];
+}
+
+/**
+ * A cheap estimate of a record's heap size: string lengths plus a fixed per-object overhead. Hot (once per record
+ * appended), so no serialization; it only has to be proportional, the bound is not an exact memory limit.
+ */
+export function estimateRecordBytes(r: KataLogRecord): number {
+  // `?.` and `?? 0`: a malformed record must not make append throw.
+  let n = 120 + (r.body?.length ?? 0) + (r.severityText?.length ?? 0);
+  if (r.eventName) n += r.eventName.length;
+  if (r.traceId) n += 64;
+  const attrs = r.attributes ?? {};
+  for (const k in attrs) {
+    const v = attrs[k];
+    n += k.length + 24;
+    if (typeof v === 'string') n += v.length;
+    else if (Array.isArray(v)) for (const s of v) n += 16 + String(s).length;
+    else n += 8;
+  }
+  return n;
+}
+
+class MemoryStore implements QueueStore<MemoryEntry, MemoryEntry> {
+  prepare(records: KataLogRecord[]): MemoryEntry {
+    let bytes = 0;
+    for (const r of records) bytes += estimateRecordBytes(r);
+    return { records, count: records.length, bytes };
+  }
+  commit(p: MemoryEntry): Promise<MemoryEntry> {
+    return Promise.resolve(p);
+  }
+  load(entries: MemoryEntry[]): Promise<KataLogRecord[][]> {
+    return Promise.resolve(entries.map((e) => e.records));
+  }
+  release(): void {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export class MemoryQueue extends QueueCore<MemoryEntry, MemoryEntry> {
+  constructor(opts: QueueOptionsInput, exporter: Exporter, deps: Omit<QueueDeps, 'dataDir'>) {
+    super(resolveQueueOptions({ ...opts, kind: 'memory' }), exporter, deps, new MemoryStore());
+  }
+}
