@@ -103,3 +103,4 @@ export const RESOURCE_ATTRIBUTE_KEYS: readonly string[] = ["service.name","servi
 // Event names.
 export const EVENT_KATA_LOG = 'kata.log';
 export const EVENT_KATA_ALERT = 'kata.alert';
+export const EVENT_KATA_FIRECRACKER_METRICS = 'kata.firecracker.metrics';
