@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 const entry = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
-  process.stderr.write('kata-otel: dist/cli/main.js is missing; run `npm install` (or `npm run build`) in the kata-otel checkout first.\n');
+  process.stderr.write(
+    'kata-otel: dist/cli/main.js is missing; run `npm install` (or `npm run build`) in the kata-otel checkout first.\n',
+  );
   process.exit(2);
 }
 const { main } = await import(entry.href);

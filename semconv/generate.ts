@@ -47,7 +47,8 @@ export function loadRegistry(dir = join(here, 'model')): Group[] {
     if (!file.endsWith('.yaml') || file === 'manifest.yaml') continue;
     const doc = parse(readFileSync(join(dir, file), 'utf8')) as { groups?: Group[] };
     for (const g of doc.groups ?? []) {
-      if (!g.id || !g.type) throw new Error(`semconv/model/${file}: a group lacks 'id' or 'type'; every group needs both`);
+      if (!g.id || !g.type)
+        throw new Error(`semconv/model/${file}: a group lacks 'id' or 'type'; every group needs both`);
       groups.push(g);
     }
   }
@@ -64,7 +65,8 @@ export function render(groups: Group[]): { constants: string; docs: string } {
   for (const g of groups) {
     for (const a of g.attributes ?? []) {
       if (a.id) {
-        if (defined.has(a.id)) throw new Error(`semconv: attribute '${a.id}' is defined twice; define it once and 'ref' it`);
+        if (defined.has(a.id))
+          throw new Error(`semconv: attribute '${a.id}' is defined twice; define it once and 'ref' it`);
         defined.set(a.id, a);
       }
     }
@@ -179,4 +181,5 @@ function main(argv: string[]): number {
   return 0;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = main(process.argv.slice(2));
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])
+  process.exitCode = main(process.argv.slice(2));

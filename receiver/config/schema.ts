@@ -106,7 +106,7 @@ const VsockSchema = section(
   {
     enabled: bool(false, "Read each sandbox's agent log stream over its vsock (the hybrid-vsock `CONNECT` port)."),
     roots: strings(
-      ['/run/vc/vm', '/run/vc/firecracker', '/run/kata'],
+      ['/run/vc/vm', '/run/vc/firecracker', '/run/kata', '/run/kata/firecracker'],
       'Directories scanned for per-sandbox hybrid-vsock sockets.',
     ),
     port: Type.Integer({
@@ -128,8 +128,9 @@ const FifoSchema = section(
     enabled: bool(false, 'Read Firecracker log and metrics FIFOs.'),
     roots: strings(['/run/vc/firecracker'], 'Directories scanned for per-sandbox Firecracker FIFOs.'),
     metrics: StringEnum(['log', 'drop'] as const, {
-      default: 'log',
-      description: 'What to do with the Firecracker metrics FIFO: `log` (as records) or `drop`.',
+      default: 'drop',
+      description:
+        'The Firecracker metrics FIFO: `drop` (leave it to the Kata shim, which turns it into kata_firecracker_* Prometheus metrics) or `log` (also read it, as `kata.firecracker.metrics` events; with two readers each flush goes to only one of them).',
     }),
   },
   'Firecracker FIFOs.',

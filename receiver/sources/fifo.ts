@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { nowUnixNano, type Attributes } from '../model/record.js';
 import { sleep } from '../queue/backoff.js';
 import {
+  EVENT_KATA_FIRECRACKER_METRICS,
   ATTR_KATA_COMPONENT,
   ATTR_KATA_HYPERVISOR_NAME,
   ATTR_KATA_LOG_CARRIER,
@@ -29,9 +30,9 @@ import {
 } from '../semconv/generated.js';
 import type { Logger } from '../telemetry/log.js';
 import { Batcher, pumpLines, textEntry } from './batcher.js';
-import { LineSplitter } from './lines.js';
+import { LineSplitter, type Line } from './lines.js';
 import { listSandboxes, watchSandboxes, type SandboxDir } from './sandboxes.js';
-import type { Source, SourceContext } from './types.js';
+import type { RawEntry, Source, SourceContext } from './types.js';
 
 export const DEFAULT_FIFO_ROOTS: readonly string[] = ['/run/vc/firecracker'];
 export const FIRECRACKER_LOG_FIFO = 'logs.fifo';
@@ -52,6 +53,13 @@ export interface FifoSourceOptions {
   maxLineBytes?: number;
   maxEntries?: number;
   flushMs?: number;
+}
+
+/** A metrics.fifo line is one Firecracker metrics flush (JSON): exported as a `kata.firecracker.metrics` event. */
+function fifoEntry(line: Line, fifo: string): RawEntry {
+  const entry = textEntry(line);
+  if (fifo === FIRECRACKER_METRICS_FIFO) entry.eventName = EVENT_KATA_FIRECRACKER_METRICS;
+  return entry;
 }
 
 export class FifoSource implements Source {
@@ -124,10 +132,12 @@ export class FifoSource implements Source {
     const batcher = this.batcher(ctx, s, fifo, path);
     log.debug('reading FIFO', { path });
     try {
-      await pumpLines(stream, new LineSplitter(this.opts.maxLineBytes), batcher).catch((err: unknown) => {
-        if (!gone.aborted) throw err;
-        return 0;
-      });
+      await pumpLines(stream, new LineSplitter(this.opts.maxLineBytes), batcher, (line) => fifoEntry(line, fifo)).catch(
+        (err: unknown) => {
+          if (!gone.aborted) throw err;
+          return 0;
+        },
+      );
       await batcher.flush();
     } catch (err) {
       batcher.close();
@@ -159,11 +169,11 @@ export class FifoSource implements Source {
         }
         if (n === 0) break;
         for (const line of splitter.push(Buffer.from(buf.subarray(0, n)))) {
-          if (line.text.length > 0) await batcher.push(textEntry(line));
+          if (line.text.length > 0) await batcher.push(fifoEntry(line, fifo));
         }
       }
       const tail = splitter.flush();
-      if (tail && tail.text.length > 0) await batcher.push(textEntry(tail));
+      if (tail && tail.text.length > 0) await batcher.push(fifoEntry(tail, fifo));
       await batcher.flush();
     } catch (err) {
       batcher.close();

@@ -8,9 +8,11 @@ import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
 /** One logical entry: a (possibly multi-line) text record, or a journald entry's fields. */
-export type RawEntry =
-  | { kind: 'text'; text: string; attributes?: Attributes }
-  | { kind: 'journal'; fields: Record<string, unknown>; attributes?: Attributes };
+export type RawEntry = ({ kind: 'text'; text: string } | { kind: 'journal'; fields: Record<string, unknown> }) & {
+  attributes?: Attributes;
+  /** OTel EventName for the records of this entry, when the source knows what they are (Firecracker metrics). */
+  eventName?: string;
+};
 
 export interface SourceBatch {
   /** Name of the source that read the batch (for metrics and logs). */

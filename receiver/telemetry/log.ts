@@ -24,11 +24,17 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
   const min = ORDER[opts.level ?? 'info'];
   const write =
     opts.write ??
-    (opts.file ? (line: string) => appendFileSync(opts.file as string, line) : (line: string) => process.stderr.write(line));
+    (opts.file
+      ? (line: string) => appendFileSync(opts.file as string, line)
+      : (line: string) => process.stderr.write(line));
   const log = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
     const rec = { time: new Date().toISOString(), level, msg, ...base, ...fields };
-    write(JSON.stringify(rec, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Error ? v.message : v)) + '\n');
+    write(
+      JSON.stringify(rec, (_k, v: unknown) =>
+        typeof v === 'bigint' ? v.toString() : v instanceof Error ? v.message : v,
+      ) + '\n',
+    );
   };
   return {
     debug: (m, f) => log('debug', m, f),

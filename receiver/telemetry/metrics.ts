@@ -9,14 +9,25 @@ export class Metrics {
   /** Records produced by the parsers, per source. */
   readonly parsed = this.counter('kata_otel_records_parsed_total', 'Records produced by the parsers', ['source']);
   /** Records whose text was not understood (kept with the raw text as body), per source. */
-  readonly unparsed = this.counter('kata_otel_records_unparsed_total', 'Records not understood (raw body kept)', ['source']);
+  readonly unparsed = this.counter('kata_otel_records_unparsed_total', 'Records not understood (raw body kept)', [
+    'source',
+  ]);
   readonly deduplicated = this.counter('kata_otel_records_deduplicated_total', 'Duplicate records suppressed', []);
   readonly alerts = this.counter('kata_otel_alerts_total', 'Alerts raised', ['rule']);
-  readonly queued = this.counter('kata_otel_records_queued_total', 'Records appended to an exporter queue', ['exporter']);
+  readonly queued = this.counter('kata_otel_records_queued_total', 'Records appended to an exporter queue', [
+    'exporter',
+  ]);
   readonly exported = this.counter('kata_otel_records_exported_total', 'Records accepted by the backend', ['exporter']);
-  readonly retried = this.counter('kata_otel_export_retries_total', 'Export attempts that will be retried', ['exporter']);
-  readonly rejected = this.counter('kata_otel_records_rejected_total', 'Records the backend refused permanently', ['exporter']);
-  readonly dropped = this.counter('kata_otel_records_dropped_total', 'Records dropped by kata-otel', ['exporter', 'reason']);
+  readonly retried = this.counter('kata_otel_export_retries_total', 'Export attempts that will be retried', [
+    'exporter',
+  ]);
+  readonly rejected = this.counter('kata_otel_records_rejected_total', 'Records the backend refused permanently', [
+    'exporter',
+  ]);
+  readonly dropped = this.counter('kata_otel_records_dropped_total', 'Records dropped by kata-otel', [
+    'exporter',
+    'reason',
+  ]);
   readonly queueRecords = this.gauge('kata_otel_queue_records', 'Records waiting in an exporter queue', ['exporter']);
   readonly queueBytes = this.gauge('kata_otel_queue_bytes', 'Bytes waiting in an exporter queue', ['exporter']);
   readonly exportLatency = new Histogram({

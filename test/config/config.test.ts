@@ -50,8 +50,8 @@ describe('loadConfig without a file', () => {
       journalctl: 'journalctl',
     });
     expect(c.sources.vsock.port).toBe(1025);
-    expect(c.sources.vsock.roots).toEqual(['/run/vc/vm', '/run/vc/firecracker', '/run/kata']);
-    expect(c.sources.fifo).toEqual({ enabled: false, roots: ['/run/vc/firecracker'], metrics: 'log' });
+    expect(c.sources.vsock.roots).toEqual(['/run/vc/vm', '/run/vc/firecracker', '/run/kata', '/run/kata/firecracker']);
+    expect(c.sources.fifo).toEqual({ enabled: false, roots: ['/run/vc/firecracker'], metrics: 'drop' });
     expect(c.pipeline).toEqual({
       dedupe: { enabled: true, windowMs: 60_000, maxEntries: 100_000 },
       rules: { enabled: true, builtin: true, files: [], webhook: { url: null, timeoutMs: 5000 } },
@@ -61,7 +61,7 @@ describe('loadConfig without a file', () => {
       kind: 'disk',
       maxBytes: 512 * 1024 * 1024,
       whenFull: 'block',
-      fsync: 'interval',
+      fsync: 'always',
       fsyncIntervalMs: 200,
       segmentBytes: 16 * 1024 * 1024,
       maxBatchRecords: 2048,

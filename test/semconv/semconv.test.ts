@@ -32,7 +32,8 @@ describe('semconv registry', () => {
           expect(a.type, `${a.id} type`).toBeTruthy();
           expect(a.brief, `${a.id} brief`).toBeTruthy();
           expect(a.stability, `${a.id} stability`).toBeTruthy();
-          if (a.type !== 'boolean') expect(a.examples ?? (typeof a.type === 'object' ? 'enum' : undefined), `${a.id} examples`).toBeDefined();
+          if (a.type !== 'boolean')
+            expect(a.examples ?? (typeof a.type === 'object' ? 'enum' : undefined), `${a.id} examples`).toBeDefined();
         } else {
           expect(a.ref, 'an attribute entry is either an id or a ref').toBeTruthy();
         }
