@@ -18,7 +18,9 @@ const LEVELS: Record<string, number> = {
   erro: 17,
   crit: 21,
   critical: 21,
-  // logrus terminal format prefixes
+  // logrus terminal format prefixes (the level upper-cased and cut to four letters)
+  trac: 1,
+  debu: 5,
   dbug: 5,
   fata: 21,
   pani: 21,

@@ -1,0 +1,107 @@
+// The logrus text (logfmt) tokenizer: `time="…" level=info msg="…" key=value bare-key …`. Hand-written single
+// pass over the string (no regex per field, no split): it runs on every Go-shim line, the most common Kata shape.
+import { readGoQuoted } from './quote.js';
+
+// Smart quotes (“ ” „ ‘ ’) from documentation/copy-paste: a value opened with one is closed by the next smart
+// quote of the same family that is followed by a space or the end of the line.
+const isDoubleSmart = (c: number) => c === 0x201c || c === 0x201d || c === 0x201e;
+const isSingleSmart = (c: number) => c === 0x2018 || c === 0x2019;
+
+export interface LogfmtResult {
+  /** Keys and values, alternating: [k0, v0, k1, v1, …]. A bare key has the value ''. */
+  kv: string[];
+  /** How many tokens had no `=` (bare keys). */
+  bare: number;
+  /** Set when a quoted value had no closing quote (its value is the rest of the line). */
+  error?: string;
+}
+
+/** Tokenize s[start..] as logfmt. Never throws. */
+export function tokenizeLogfmt(s: string, start = 0): LogfmtResult {
+  const kv: string[] = [];
+  let error: string | undefined;
+  let bare = 0;
+  // Position of the next backslash after the current value (-1: none left), found once, not per value.
+  let nextBackslash = -2;
+  const n = s.length;
+  let i = start;
+  while (i < n) {
+    let c = s.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13) {
+      i++;
+      continue;
+    }
+    const ks = i;
+    while (i < n) {
+      c = s.charCodeAt(i);
+      if (c === 61 || c === 32 || c === 9 || c === 10 || c === 13) break;
+      i++;
+    }
+    const key = s.slice(ks, i);
+    if (i >= n || c !== 61) {
+      kv.push(key, '');
+      bare++;
+      continue;
+    }
+    i++; // '='
+    if (i >= n) {
+      kv.push(key, '');
+      break;
+    }
+    c = s.charCodeAt(i);
+    if (c === 34) {
+      // Fast path: no backslash before the closing quote, so the value is a plain slice (native scans).
+      const close = s.indexOf('"', i + 1);
+      if (nextBackslash !== -1 && nextBackslash <= i) nextBackslash = s.indexOf('\\', i + 1);
+      if (close > 0 && (nextBackslash < 0 || nextBackslash > close)) {
+        kv.push(key, s.slice(i + 1, close));
+        i = close + 1;
+        continue;
+      }
+      const q = readGoQuoted(s, i);
+      if (!q.closed && error === undefined) error = `unterminated quoted value for key "${key}"`;
+      kv.push(key, q.value);
+      i = q.end;
+    } else if (isDoubleSmart(c) || isSingleSmart(c)) {
+      const dbl = isDoubleSmart(c);
+      let j = i + 1;
+      let end = -1;
+      while (j < n) {
+        const d = s.charCodeAt(j);
+        if (dbl ? isDoubleSmart(d) : isSingleSmart(d)) {
+          const next = j + 1 < n ? s.charCodeAt(j + 1) : 32;
+          if (next === 32 || next === 9 || next === 10 || next === 13) {
+            end = j;
+            break;
+          }
+        }
+        j++;
+      }
+      if (end < 0) {
+        kv.push(key, s.slice(i + 1));
+        i = n;
+      } else {
+        kv.push(key, s.slice(i + 1, end));
+        i = end + 1;
+      }
+    } else {
+      const vs = i;
+      while (i < n) {
+        c = s.charCodeAt(i);
+        if (c === 32 || c === 9 || c === 10 || c === 13) break;
+        i++;
+      }
+      kv.push(key, s.slice(vs, i));
+    }
+  }
+  return error === undefined ? { kv, bare } : { kv, bare, error };
+}
+
+/** Does the text start like a logrus logfmt record (`time=`, `level=`, `msg=`)? Cheap prefix test for dispatch. */
+export function looksLikeLogfmt(s: string, i = 0): boolean {
+  const c = s.charCodeAt(i);
+  if (c === 116) return s.startsWith('time=', i) || s.startsWith('ts=', i);
+  if (c === 108) return s.startsWith('level=', i);
+  if (c === 109) return s.startsWith('msg=', i);
+  return false;
+}
