@@ -7,4 +7,12 @@ export interface Stage {
   process(records: KataLogRecord[]): KataLogRecord[];
   /** Called on a timer and at shutdown: records the stage produces on its own (absence alerts, held records). */
   flush?(nowUnixNano: bigint): KataLogRecord[];
+  /** Called once at shutdown or at the end of a replay, after the last flush: whatever the stage still holds. */
+  close?(): KataLogRecord[];
+}
+
+/** Where the pipeline delivers: a delivery queue (receiver/queue). `append` resolves once the records are durable. */
+export interface RecordSink {
+  readonly name: string;
+  append(records: KataLogRecord[]): Promise<void>;
 }

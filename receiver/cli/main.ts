@@ -1,0 +1,76 @@
+// The kata-otel command line (commander): `parse`, `run`, `rules`.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { parseCommand } from './parse-command.js';
+import { runCommand } from './run-command.js';
+import { rulesCommands } from './rules-command.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const positiveInt = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError(`${name} must be a positive whole number, got "${v}"`);
+  return n;
+};
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = new Command('kata-otel')
+    .description('OpenTelemetry-native receiver for Kata Containers logs')
+    .version(pkg.version)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('parse')
+    .description(
+      'parse raw Kata log text (files, or stdin when none or "-") into OTLP/JSON on stdout, one ExportLogsServiceRequest per line',
+    )
+    .argument('[files...]', 'log files; "-" or none reads stdin')
+    .option('--no-dedupe', 'keep both copies of Go-shim records (syslog and containerd)')
+    .option('--original', 'add log.record.original with the raw text')
+    .option('--batch-size <n>', 'records per ExportLogsServiceRequest line', positiveInt('--batch-size'), 1000)
+    .action(async (files: string[], o: { dedupe: boolean; original?: boolean; batchSize: number }) => {
+      code = await parseCommand({
+        files,
+        dedupe: o.dedupe,
+        original: o.original ?? false,
+        batchSize: o.batchSize,
+        stdin: process.stdin,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
+    });
+
+  program
+    .command('run')
+    .description('run the receiver: read Kata logs from files, stdin, the journal, vsock and FIFOs and export them')
+    .argument('[files...]', 'log files to read from their beginning ("-" = stdin)')
+    .option('-c, --config <file>', 'YAML configuration (every setting has a default)')
+    .option('--once', 'read every source to its current end, export everything, flush and exit')
+    .option('--data-dir <dir>', 'where kata-otel keeps its store, checkpoints and queues (default ./kata-otel-data)')
+    .option('--journal-dir <dir>', 'read the journal files in DIR (as journalctl --directory) with the default filters')
+    .option('--journald', 'read the system journal with the default filters')
+    .action(
+      async (
+        files: string[],
+        o: { config?: string; once?: boolean; dataDir?: string; journalDir?: string; journald?: boolean },
+      ) => {
+        code = await runCommand({ files, ...o, once: o.once ?? false });
+      },
+    );
+
+  rulesCommands(program, (c) => {
+    code = c;
+  });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    process.stderr.write(`kata-otel: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  return code;
+}

@@ -1,0 +1,50 @@
+// `kata-otel rules list | test | export`: thin commander wiring around receiver/rules/cli.ts.
+import { Command, InvalidArgumentError } from 'commander';
+import { rulesExport, rulesList, rulesTest } from '../rules/index.js';
+import { RuleLoadError } from '../rules/index.js';
+
+export function rulesCommands(program: Command, setCode: (code: number) => void): void {
+  const rules = program.command('rules').description('list, replay and export the Kata security alert rules');
+  const guard = async (fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      if (err instanceof RuleLoadError) {
+        process.stderr.write(`kata-otel rules: ${err.message}\n`);
+        setCode(2);
+        return;
+      }
+      throw err;
+    }
+  };
+  rules
+    .command('list')
+    .description('list the rules (id, severity, kind, tags)')
+    .option('--rules <file|dir|builtin...>', 'rules to load', ['builtin'])
+    .action((o: { rules: string[] }) => guard(async () => void process.stdout.write(rulesList({ rules: o.rules }))));
+  rules
+    .command('test')
+    .description(
+      'replay log files through the rules; each alert is printed as one OTLP/JSON ExportLogsServiceRequest line, a summary on stderr',
+    )
+    .argument('<logfiles...>', 'Kata log files ("-" = stdin)')
+    .option('--rules <file|dir|builtin...>', 'rules to load', ['builtin'])
+    .action((files: string[], o: { rules: string[] }) =>
+      guard(async () => void (await rulesTest({ rules: o.rules, files }))),
+    );
+  rules
+    .command('export')
+    .description('write the rules as Sigma rules or as a Loki ruler rule group into DIR')
+    .requiredOption('--format <sigma|loki>', 'output format', (v: string) => {
+      if (v !== 'sigma' && v !== 'loki') throw new InvalidArgumentError(`--format must be sigma or loki, got "${v}"`);
+      return v;
+    })
+    .option('--rules <file|dir|builtin...>', 'rules to load', ['builtin'])
+    .argument('<dir>', 'output directory')
+    .action((dir: string, o: { format: 'sigma' | 'loki'; rules: string[] }) =>
+      guard(async () => {
+        const written = await rulesExport({ format: o.format, dir, rules: o.rules });
+        process.stderr.write(`kata-otel rules: wrote ${written.length} files to ${dir}\n`);
+      }),
+    );
+}

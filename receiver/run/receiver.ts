@@ -1,0 +1,355 @@
+// `kata-otel run`: wires sources → pipeline (parse, dedupe, rules) → one delivery queue per exporter →
+// exporters, serves self-telemetry, and shuts down cleanly: on SIGTERM/SIGINT the sources stop, what is in
+// flight is flushed (bounded by shutdown_timeout_ms) and the process exits 0. In `--once` mode every source is
+// read to its current end, everything is exported, and the process exits.
+import { statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Counter } from 'prom-client';
+import type { Writable } from 'node:stream';
+import type { ReceiverConfig } from '../config/index.js';
+import { createOtlpExporter } from '../exporters/otlp-exporter.js';
+import { createStdoutExporter } from '../exporters/stdout.js';
+import { createStoreExporter } from '../exporters/store.js';
+import type { Exporter } from '../exporters/types.js';
+import { LineAssembler } from '../parse/multiline.js';
+import { DedupeStage } from '../pipeline/dedupe.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import type { Stage } from '../pipeline/types.js';
+import { createQueue, type DeliveryQueue } from '../queue/index.js';
+import { AlertmanagerNotifier, RuleEngine, loadRuleFiles } from '../rules/index.js';
+import type { RuleSet } from '../rules/index.js';
+import { FIRECRACKER_LOG_FIFO, FIRECRACKER_METRICS_FIFO, FifoSource } from '../sources/fifo.js';
+import { FileSource } from '../sources/file.js';
+import { JournaldSource } from '../sources/journald.js';
+import { StdinSource } from '../sources/stdin.js';
+import type { Source, SourceContext } from '../sources/types.js';
+import { VsockSource } from '../sources/vsock.js';
+import type { Logger } from '../telemetry/log.js';
+import { Metrics } from '../telemetry/metrics.js';
+import { startTelemetryServer, type TelemetryServer } from '../telemetry/server.js';
+
+export interface RunInputs {
+  /** Files from the command line, read from their beginning ("-" = stdin). */
+  files: string[];
+  /** `--journal-dir DIR`: the journal files in DIR with the default filters. */
+  journalDir?: string;
+  /** `--journald`: the system journal. */
+  journald?: boolean;
+  once: boolean;
+}
+
+export interface RunIo {
+  stdin: NodeJS.ReadableStream;
+  stdout: Writable;
+  logger: Logger;
+}
+
+const newAssembler = () => new LineAssembler();
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // a missing path is reported by FileSource.validate()
+  }
+}
+
+export function buildSources(config: ReceiverConfig, inputs: RunInputs, io: RunIo): Source[] {
+  const sources: Source[] = [];
+  const files = inputs.files.filter((f) => f !== '-');
+  if (files.length) {
+    sources.push(
+      new FileSource({
+        name: 'files',
+        // A directory on the command line means the *.log files below it.
+        include: files.map((f) => (isDirectory(f) ? join(resolve(f), '**/*.log') : resolve(f))),
+        startAt: 'beginning',
+        assembler: newAssembler,
+        maxLineBytes: config.sources.files[0]?.maxLineBytes,
+      }),
+    );
+  }
+  if (inputs.files.includes('-') || config.sources.stdin) {
+    sources.push(
+      new StdinSource({
+        stream: io.stdin as NodeJS.ReadableStream & import('node:stream').Readable,
+        assembler: newAssembler,
+      }),
+    );
+  }
+  config.sources.files.forEach((f, i) =>
+    sources.push(
+      new FileSource({
+        name: `file-${i}`,
+        include: f.include,
+        exclude: f.exclude,
+        startAt: f.startAt,
+        pollIntervalMs: f.pollIntervalMs,
+        fingerprintBytes: f.fingerprintBytes,
+        maxLineBytes: f.maxLineBytes,
+        flushTimeoutMs: f.flushTimeoutMs,
+        maxOpenFiles: f.maxOpenFiles,
+        attributes: f.attributes,
+        assembler: f.multiline ? newAssembler : undefined,
+      }),
+    ),
+  );
+  const j = config.sources.journald;
+  if (j.enabled || inputs.journald || inputs.journalDir) {
+    sources.push(
+      new JournaldSource({
+        directory: inputs.journalDir ?? j.directory ?? undefined,
+        files: j.files.length ? j.files : undefined,
+        identifiers: j.identifiers,
+        units: j.units,
+        priority: j.priority,
+        startAt: inputs.once ? 'beginning' : j.startAt,
+        journalctl: j.journalctl,
+      }),
+    );
+  }
+  const v = config.sources.vsock;
+  if (v.enabled) {
+    sources.push(
+      new VsockSource({
+        roots: v.roots,
+        plain: { enabled: v.plainVsock },
+        port: v.port,
+        reconnectInitialMs: v.reconnectInitialMs,
+        reconnectMaxMs: v.reconnectMaxMs,
+        handshakeTimeoutMs: v.handshakeTimeoutMs,
+      }),
+    );
+  }
+  const fifo = config.sources.fifo;
+  if (fifo.enabled) {
+    const fifos = fifo.metrics === 'log' ? [FIRECRACKER_LOG_FIFO, FIRECRACKER_METRICS_FIFO] : [FIRECRACKER_LOG_FIFO];
+    sources.push(new FifoSource({ roots: fifo.roots, fifos }));
+  }
+  return sources;
+}
+
+function buildExporter(e: ReceiverConfig['exporters'][number], stdout: Writable, logger: Logger): Exporter {
+  switch (e.type) {
+    case 'otlp':
+      return createOtlpExporter(e, { name: e.name, logger }).exporter;
+    case 'store':
+      return createStoreExporter(e, { logger });
+    case 'stdout':
+      return createStdoutExporter({ name: e.name, format: e.format }, stdout);
+  }
+}
+
+function loadRuleSet(config: ReceiverConfig): RuleSet | undefined {
+  const r = config.pipeline.rules;
+  const specs = [...(r.builtin ? ['builtin'] : []), ...r.files];
+  return r.enabled && specs.length ? loadRuleFiles(specs) : undefined;
+}
+
+export interface RunSummary {
+  entriesRead: number;
+  records: number;
+  unparsed: number;
+  duplicates: number;
+  alerts: number;
+  exporters: {
+    name: string;
+    type: string;
+    exported: number;
+    rejected: number;
+    dropped: number;
+    queued: number;
+    where: string;
+  }[];
+  drained: boolean;
+}
+
+async function counterTotal(c: Counter<string>, label?: [string, string]): Promise<number> {
+  const v = await c.get();
+  return v.values.filter((x) => !label || x.labels[label[0]] === label[1]).reduce((a, x) => a + x.value, 0);
+}
+
+/** Runs the receiver until the sources end (once) or `signal` aborts; returns what happened. */
+export async function runReceiver(
+  config: ReceiverConfig,
+  inputs: RunInputs,
+  io: RunIo,
+  signal: AbortSignal,
+  metrics = new Metrics(),
+): Promise<RunSummary> {
+  const { logger } = io;
+  const sources = buildSources(config, inputs, io);
+  for (const s of sources) if (s instanceof FileSource && s.name === 'files') s.validate();
+  if (sources.length === 0)
+    logger.warn('no sources configured: give log files, --journald, --journal-dir or a config with sources');
+
+  const queues: DeliveryQueue[] = [];
+  const exporters: Exporter[] = [];
+  let closeTimer: NodeJS.Timeout | undefined;
+  try {
+    for (const e of config.exporters) {
+      const exporter = buildExporter(e, io.stdout, logger);
+      exporters.push(exporter);
+      // stdout has nothing to protect across restarts: a memory queue keeps `parse`-like runs free of disk state.
+      const kind = e.type === 'stdout' ? 'memory' : config.queue.kind;
+      queues.push(await createQueue({ ...config.queue, kind }, exporter, { dataDir: config.dataDir, logger, metrics }));
+    }
+
+    const stages: Stage[] = [];
+    if (config.pipeline.dedupe.enabled) {
+      stages.push(
+        new DedupeStage({
+          windowMs: config.pipeline.dedupe.windowMs,
+          maxKeys: config.pipeline.dedupe.maxEntries,
+          onSuppressed: (n) => metrics.deduplicated.inc(n),
+        }),
+      );
+    }
+    const rules = loadRuleSet(config);
+    const hook = config.pipeline.rules.webhook;
+    const notifier =
+      rules && hook.url ? new AlertmanagerNotifier({ url: hook.url, timeoutMs: hook.timeoutMs, logger }) : undefined;
+    if (rules) {
+      stages.push(
+        new RuleEngine({ rules, logger, metrics, onAlert: notifier ? (a) => notifier.notify(a) : undefined }),
+      );
+    }
+    const pipeline = new Pipeline({
+      stages,
+      sinks: queues,
+      keepOriginal: config.pipeline.keepOriginal,
+      metrics,
+      logger,
+    });
+
+    let telemetry: TelemetryServer | undefined;
+    let started = false;
+    // A one-shot import has nothing to scrape; only a running receiver serves /metrics.
+    if (config.telemetry.listen && !inputs.once) {
+      telemetry = await startTelemetryServer(config.telemetry.listen, metrics, () => started);
+      logger.info('self-telemetry listening', { address: telemetry.address });
+    }
+    for (const q of queues) q.start();
+
+    const sourceAbort = new AbortController();
+    // Shutdown is bounded by shutdown_timeout_ms from the signal whatever the sources do: a source still waiting
+    // for room in a full queue (backend down) never returns on its own, so the queues close at the deadline,
+    // which rejects its pending append (the source keeps its checkpoint; the batch is read again next start).
+    let deadline: number | undefined;
+    const onAbort = () => {
+      deadline = Date.now() + config.shutdownTimeoutMs;
+      closeTimer = setTimeout(() => queues.forEach((q) => void q.close()), config.shutdownTimeoutMs);
+      sourceAbort.abort();
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const ctx: SourceContext = {
+      emit: (batch) => pipeline.process(batch),
+      signal: sourceAbort.signal,
+      checkpointDir: join(config.dataDir, 'checkpoints'),
+      once: inputs.once,
+      logger,
+      metrics,
+    };
+    // Stateful rules (absence) need time to pass even when no records arrive.
+    const ticker = inputs.once
+      ? undefined
+      : setInterval(() => {
+          pipeline
+            .flush(BigInt(Date.now()) * 1_000_000n)
+            .catch((err: unknown) => logger.error('pipeline flush failed', { err }));
+        }, 1000);
+    started = true;
+    const results = await Promise.allSettled(sources.map((s) => s.run(ctx)));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') logger.error('source failed', { source: sources[i]?.name, err: r.reason });
+    });
+    if (ticker) clearInterval(ticker);
+    signal.removeEventListener('abort', onAbort);
+    try {
+      await pipeline.flush(
+        inputs.once && pipeline.latestRecordTime > 0n ? pipeline.latestRecordTime : BigInt(Date.now()) * 1_000_000n,
+        true,
+      );
+    } catch (err) {
+      if (!signal.aborted) throw err;
+      logger.warn('records produced at shutdown were not queued: the queues closed at the shutdown deadline', { err });
+    }
+    await notifier?.close();
+
+    // Once mode waits for the backends (a collector may be briefly unavailable); shutdown is bounded.
+    const drainMs =
+      deadline !== undefined
+        ? Math.max(0, deadline - Date.now())
+        : inputs.once
+          ? 2_147_483_647
+          : config.shutdownTimeoutMs;
+    let drained = true;
+    await Promise.all(
+      queues.map(async (q) => {
+        const stop = () => void q.close();
+        signal.addEventListener('abort', stop, { once: true });
+        // A queue closed at the deadline releases its drain waiters: only an empty queue is drained.
+        const ok = (await q.drain(drainMs)) && q.depth().records === 0;
+        signal.removeEventListener('abort', stop);
+        if (!ok) {
+          drained = false;
+          logger.warn(
+            'exporter queue not drained before shutdown; the records stay queued and are sent on the next start',
+            {
+              exporter: q.name,
+              ...q.depth(),
+            },
+          );
+        }
+      }),
+    );
+    const summary: RunSummary = {
+      entriesRead: await counterTotal(metrics.read),
+      records: await counterTotal(metrics.parsed),
+      unparsed: await counterTotal(metrics.unparsed),
+      duplicates: await counterTotal(metrics.deduplicated),
+      alerts: await counterTotal(metrics.alerts),
+      exporters: await Promise.all(
+        config.exporters.map(async (e, i) => ({
+          name: e.name,
+          type: e.type,
+          exported: await counterTotal(metrics.exported, ['exporter', e.name]),
+          rejected: await counterTotal(metrics.rejected, ['exporter', e.name]),
+          dropped: await counterTotal(metrics.dropped, ['exporter', e.name]),
+          queued: queues[i]?.depth().records ?? 0,
+          where:
+            e.type === 'store'
+              ? e.directory
+              : e.type === 'otlp'
+                ? (e.endpoint ?? 'OTEL_EXPORTER_OTLP_* / default endpoint')
+                : 'stdout',
+        })),
+      ),
+      drained,
+    };
+    await telemetry?.close();
+    return summary;
+  } finally {
+    clearTimeout(closeTimer);
+    await Promise.allSettled(queues.map((q) => q.close()));
+    await Promise.allSettled(exporters.map((e) => e.shutdown()));
+  }
+}
+
+export function formatSummary(s: RunSummary): string {
+  const lines = [
+    `kata-otel: read ${s.entriesRead} entries → ${s.records} records (${s.unparsed} not understood, kept raw; ${s.duplicates} duplicates suppressed; ${s.alerts} alerts)`,
+  ];
+  for (const e of s.exporters) {
+    const extra = [
+      e.rejected ? `${e.rejected} rejected` : '',
+      e.dropped ? `${e.dropped} dropped` : '',
+      e.queued ? `${e.queued} still queued` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    lines.push(`  ${e.name} (${e.type}) → ${e.exported} records to ${e.where}${extra ? ` (${extra})` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}

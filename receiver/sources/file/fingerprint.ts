@@ -1,0 +1,58 @@
+// File identity by content (the Collector's fileconsumer design): the first `fingerprintBytes` bytes of a file.
+// A path or an inode is not an identity: rotation moves paths, and inodes are reused after deletion.
+import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+
+const KEY_RE = /^[0-9a-f]{32}:(\d+)$/;
+
+function sha256hex(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+/** Checkpoint key of a fingerprint: hex of its hash, ':' and its length (a short file's key changes as it grows). */
+export function fingerprintKey(fp: Buffer): string {
+  return `${sha256hex(fp).slice(0, 32)}:${fp.length}`;
+}
+
+/** Fingerprint length encoded in a key, or undefined when `key` is not a fingerprint key. */
+export function keyLength(key: string): number | undefined {
+  const m = KEY_RE.exec(key);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** 64-bit hex id of a fingerprint prefix (the first half of a record uid). */
+export function fingerprintId(fp: Buffer): string {
+  return sha256hex(fp).slice(0, 16);
+}
+
+/**
+ * `log.record.uid` of the entry starting at `offset`: the fingerprint id followed by the offset as 16 hex digits
+ * (128 bits, like a trace id). Concatenated rather than hashed again: it is unique per (file identity, offset)
+ * already, and it costs no hash per record on the hot path.
+ */
+export function recordUid(fpId: string, offset: number): string {
+  return fpId + offset.toString(16).padStart(16, '0');
+}
+
+/** True when the shorter of `a` and `b` is a prefix of the longer (a file shorter than the fingerprint size). */
+export function prefixMatch(a: Buffer, b: Buffer): boolean {
+  const n = Math.min(a.length, b.length);
+  return n > 0 && a.compare(b, 0, n, 0, n) === 0;
+}
+
+/** True when `a` is a prefix of (or equal to) `b`. */
+export function isPrefixOf(a: Buffer, b: Buffer): boolean {
+  return a.length > 0 && a.length <= b.length && a.compare(b, 0, a.length, 0, a.length) === 0;
+}
+
+/** The first `n` bytes of an open file (fewer at its end). */
+export async function readHead(fh: FileHandle, n: number): Promise<Buffer> {
+  const buf = Buffer.alloc(n);
+  let got = 0;
+  while (got < n) {
+    const { bytesRead } = await fh.read(buf, got, n - got, got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === n ? buf : buf.subarray(0, got);
+}

@@ -1,0 +1,149 @@
+// Bytes → logical entries with the byte offsets a resumable source needs, shared by the file and stdin sources.
+// Splitting, '\r\n', UTF-8 and long-line rules are LineSplitter's (receiver/sources/lines.ts); this adds what a
+// checkpoint needs on top: where each line starts and ends in the stream, and which lines a multi-line assembler
+// still holds, so the durable offset never passes a line that has not been handed downstream inside an entry.
+import { LineSplitter } from '../lines.js';
+
+/** Groups physical lines into entries (receiver/parse/multiline.ts `LineAssembler` has this shape). */
+export interface EntryAssembler {
+  /** Feed one line (without its newline); returns the entries it completed. */
+  push(line: string): string[];
+  /** Everything held, as entries (end of input, idle timeout). */
+  flush(): string[];
+  /** Lines held in an unfinished entry. */
+  pendingLines(): number;
+}
+export type AssemblerFactory = () => EntryAssembler;
+
+export interface FramedEntry {
+  text: string;
+  /** One of its lines was longer than maxLineBytes and was cut. */
+  truncated: boolean;
+  /** Byte offset where the entry's first line starts. */
+  offset: number;
+  /** Byte offset just past the entry's first line. */
+  firstLineEnd: number;
+  /** The durable offset once this entry and every entry before it are delivered. */
+  resume: number;
+}
+
+interface HeldLine {
+  start: number;
+  end: number;
+  truncated: boolean;
+}
+
+const NL = 0x0a;
+const PLACEHOLDER: HeldLine = { start: 0, end: 0, truncated: false };
+
+export class EntryFramer {
+  private readonly splitter: LineSplitter;
+  /** Offset of the first byte after the chunks fed so far. */
+  private pos: number;
+  /** Offset where the unterminated line starts (== pos when none). */
+  private lineStart: number;
+  /** Lines pushed to the assembler and not yet returned inside an entry, oldest first. */
+  private held: HeldLine[] = [];
+
+  constructor(
+    private readonly maxLineBytes: number,
+    offset: number,
+    private readonly assembler?: EntryAssembler,
+  ) {
+    this.splitter = new LineSplitter(maxLineBytes);
+    this.pos = offset;
+    this.lineStart = offset;
+  }
+
+  /** Offset just past the last byte fed. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** Where a restart must begin so no line is lost: the first byte not yet inside a produced entry. */
+  durableOffset(): number {
+    return this.held[0]?.start ?? this.lineStart;
+  }
+
+  /** Bytes of an unterminated line or lines held by the assembler are waiting. */
+  hasPending(): boolean {
+    return this.splitter.pendingBytes > 0 || this.held.length > 0;
+  }
+
+  /**
+   * Feed the next chunk of the stream; completed entries are appended to `out`. The chunk may be reused by the
+   * caller afterwards (the unterminated tail is copied).
+   */
+  feed(chunk: Buffer, out: FramedEntry[]): void {
+    let s = 0;
+    const base = this.pos;
+    for (;;) {
+      const nl = chunk.indexOf(NL, s);
+      if (nl < 0) break;
+      const end = base + nl + 1;
+      // One line per push, so its start/end offsets are known exactly.
+      const line = this.splitter.push(chunk.subarray(s, nl + 1))[0];
+      if (line) this.onLine(line.text, line.truncated, this.lineStart, end, out);
+      this.lineStart = end;
+      s = nl + 1;
+    }
+    if (s < chunk.length) {
+      // Copy only what the splitter can keep (+1 byte so it still sees the line is too long).
+      const room = this.maxLineBytes - this.splitter.pendingBytes;
+      const take = Math.min(chunk.length - s, Math.max(0, room) + 1);
+      this.splitter.push(Buffer.from(chunk.subarray(s, s + take)));
+    }
+    this.pos = base + chunk.length;
+  }
+
+  /**
+   * Emit the unterminated line (a writer idle past the flush timeout, or the end of input) and whatever the
+   * assembler holds. Bytes that later complete that line start a new line of their own.
+   */
+  flush(out: FramedEntry[]): void {
+    const tail = this.splitter.flush();
+    if (tail) this.onLine(tail.text, tail.truncated, this.lineStart, this.pos, out);
+    this.lineStart = this.pos;
+    if (this.assembler) this.settle(this.assembler.flush(), 0, this.pos, out);
+  }
+
+  private onLine(text: string, truncated: boolean, start: number, end: number, out: FramedEntry[]): void {
+    if (!this.assembler) {
+      // Identity framing (hot path): one line, one entry; an empty line carries nothing.
+      if (text.length > 0 || truncated) out.push({ text, truncated, offset: start, firstLineEnd: end, resume: end });
+      return;
+    }
+    this.held.push({ start, end, truncated });
+    const done = this.assembler.push(text);
+    this.settle(done, this.assembler.pendingLines(), end, out);
+  }
+
+  /** The assembler returned `done` and now holds `pending` lines: the oldest held lines went into `done`. */
+  private settle(done: string[], pending: number, fallback: number, out: FramedEntry[]): void {
+    const keep = Math.max(0, Math.min(this.held.length, pending));
+    const used = this.held.splice(0, this.held.length - keep);
+    if (done.length === 0) return;
+    const resume = this.held[0]?.start ?? fallback;
+    let i = 0;
+    for (let k = 0; k < done.length; k++) {
+      const text = done[k] as string;
+      const avail = used.length - i;
+      const later = done.length - k - 1;
+      // Which lines made this entry: the assembler joins lines with '\n', so count them; the last entry takes the
+      // rest. Only an entry's first offset matters (its record uid), and this stays deterministic across re-reads.
+      let n = later === 0 ? avail : Math.max(1, Math.min(countLines(text), avail - later));
+      n = Math.max(0, Math.min(n, avail));
+      const first = used[Math.min(i, used.length - 1)] ?? PLACEHOLDER;
+      let truncated = false;
+      for (let j = i; j < i + n; j++) if (used[j]?.truncated) truncated = true;
+      i += n;
+      if (text.length > 0) out.push({ text, truncated, offset: first.start, firstLineEnd: first.end, resume });
+    }
+  }
+}
+
+function countLines(text: string): number {
+  let n = 1;
+  for (let p = text.indexOf('\n'); p >= 0; p = text.indexOf('\n', p + 1)) n++;
+  return n;
+}

@@ -1,0 +1,7 @@
+// tsc compiles receiver/ into dist/ but does not copy data files; the built-in rule library is loaded at run
+// time relative to its module, so it must sit next to dist/rules/ too.
+import { cpSync } from 'node:fs';
+
+cpSync(new URL('../receiver/rules/builtin/', import.meta.url), new URL('../dist/rules/builtin/', import.meta.url), {
+  recursive: true,
+});
