@@ -215,7 +215,7 @@ describe('delivery queue consumer', () => {
       kind: 'disk',
       maxBytes: 512 * 1024 * 1024,
       whenFull: 'block',
-      fsync: 'interval',
+      fsync: 'always',
       fsyncIntervalMs: 200,
       segmentBytes: 16 * 1024 * 1024,
       maxBatchRecords: 2048,
