@@ -28,11 +28,14 @@ export interface Quoted {
   closed: boolean;
 }
 
+/** One escape: the text it stands for and the index just past it. `i` is the index after the escape letter `e`. */
+type Unescape = (s: string, i: number, e: number) => { text: string; next: number };
+
 /**
- * Read a Go-quoted string whose opening `"` is at s[start]: `\"`, `\\`, `\n`, `\t`, `\r`, `\a\b\f\v`, `\xNN`,
- * `\uNNNN`, `\UNNNNNNNN`, octal `\NNN`. Raw newlines inside the quotes are kept (a line broken by the writer).
+ * The scan both quoting styles share: copy runs of plain characters, hand each backslash escape to `unescape`,
+ * stop at the closing `"`. A missing closing quote yields the rest of the text (closed: false).
  */
-export function readGoQuoted(s: string, start: number): Quoted {
+function readQuoted(s: string, start: number, unescape: Unescape): Quoted {
   const n = s.length;
   let i = start + 1;
   let chunkStart = i;
@@ -44,82 +47,69 @@ export function readGoQuoted(s: string, start: number): Quoted {
       i++;
       continue;
     }
-    out += s.slice(chunkStart, i);
-    const e = s.charCodeAt(i + 1);
-    i += 2;
-    switch (e) {
-      case 110: out += '\n'; break; // prettier-ignore
-      case 116: out += '\t'; break; // prettier-ignore
-      case 114: out += '\r'; break; // prettier-ignore
-      case 97: out += '\x07'; break; // prettier-ignore
-      case 98: out += '\b'; break; // prettier-ignore
-      case 102: out += '\f'; break; // prettier-ignore
-      case 118: out += '\v'; break; // prettier-ignore
-      case 120: // \xNN
-      case 117: // \uNNNN
-      case 85: {
-        // \UNNNNNNNN
-        const len = e === 120 ? 2 : e === 117 ? 4 : 8;
-        const v = hexValue(s, i, len);
-        if (v < 0) out += s.slice(i - 2, i);
-        else {
-          out += codePoint(v);
-          i += len;
-        }
-        break;
-      }
-      default:
-        if (e >= 48 && e <= 55) {
-          // octal \NNN
-          const d2 = s.charCodeAt(i) - 48;
-          const d3 = s.charCodeAt(i + 1) - 48;
-          if (d2 >= 0 && d2 <= 7 && d3 >= 0 && d3 <= 7) {
-            out += String.fromCharCode((e - 48) * 64 + d2 * 8 + d3);
-            i += 2;
-            break;
-          }
-        }
-        out += String.fromCharCode(e); // \" \\ \' and anything unknown: the character itself
-    }
-    chunkStart = i;
+    const r = unescape(s, i + 2, s.charCodeAt(i + 1));
+    out += s.slice(chunkStart, i) + r.text;
+    i = chunkStart = r.next;
   }
   return { value: out + s.slice(chunkStart), end: n, closed: false };
+}
+
+const GO_SIMPLE: Record<number, string> = {
+  110: '\n',
+  116: '\t',
+  114: '\r',
+  97: '\x07',
+  98: '\b',
+  102: '\f',
+  118: '\v',
+};
+
+function unescapeGo(s: string, i: number, e: number): { text: string; next: number } {
+  const simple = GO_SIMPLE[e];
+  if (simple !== undefined) return { text: simple, next: i };
+  if (e === 120 || e === 117 || e === 85) {
+    // \xNN, \uNNNN, \UNNNNNNNN
+    const len = e === 120 ? 2 : e === 117 ? 4 : 8;
+    const v = hexValue(s, i, len);
+    return v < 0 ? { text: s.slice(i - 2, i), next: i } : { text: codePoint(v), next: i + len };
+  }
+  if (e >= 48 && e <= 55) {
+    // octal \NNN
+    const d2 = s.charCodeAt(i) - 48;
+    const d3 = s.charCodeAt(i + 1) - 48;
+    if (d2 >= 0 && d2 <= 7 && d3 >= 0 && d3 <= 7)
+      return { text: String.fromCharCode((e - 48) * 64 + d2 * 8 + d3), next: i + 2 };
+  }
+  return { text: String.fromCharCode(e), next: i }; // \" \\ \' and anything unknown: the character itself
+}
+
+function unescapeRust(s: string, i: number, e: number): { text: string; next: number } {
+  if (e === 110) return { text: '\n', next: i };
+  if (e === 114) return { text: '\r', next: i };
+  if (e === 116) return { text: '\t', next: i };
+  if (e === 48) return { text: '\0', next: i };
+  if (e === 117 && s.charCodeAt(i) === 123) {
+    // \u{…}
+    const close = s.indexOf('}', i);
+    const v = close > i + 1 && close - i <= 7 ? hexValue(s, i + 1, close - i - 1) : -1;
+    return v < 0 ? { text: '\\u', next: i } : { text: codePoint(v), next: close + 1 };
+  }
+  return { text: String.fromCharCode(e), next: i };
+}
+
+/**
+ * Read a Go-quoted string whose opening `"` is at s[start]: `\"`, `\\`, `\n`, `\t`, `\r`, `\a\b\f\v`, `\xNN`,
+ * `\uNNNN`, `\UNNNNNNNN`, octal `\NNN`. Raw newlines inside the quotes are kept (a line broken by the writer).
+ */
+export function readGoQuoted(s: string, start: number): Quoted {
+  return readQuoted(s, start, unescapeGo);
 }
 
 /**
  * Read a Rust Debug-quoted str whose opening `"` is at s[start]: `\"`, `\\`, `\'`, `\n`, `\r`, `\t`, `\0`, `\u{…}`.
  */
 export function readRustQuoted(s: string, start: number): Quoted {
-  const n = s.length;
-  let i = start + 1;
-  let chunkStart = i;
-  let out = '';
-  while (i < n) {
-    const c = s.charCodeAt(i);
-    if (c === 34) return { value: out + s.slice(chunkStart, i), end: i + 1, closed: true };
-    if (c !== 92 || i + 1 >= n) {
-      i++;
-      continue;
-    }
-    out += s.slice(chunkStart, i);
-    const e = s.charCodeAt(i + 1);
-    i += 2;
-    if (e === 110) out += '\n';
-    else if (e === 114) out += '\r';
-    else if (e === 116) out += '\t';
-    else if (e === 48) out += '\0';
-    else if (e === 117 && s.charCodeAt(i) === 123) {
-      const close = s.indexOf('}', i);
-      const v = close > i + 1 && close - i <= 7 ? hexValue(s, i + 1, close - i - 1) : -1;
-      if (v < 0) out += '\\u';
-      else {
-        out += codePoint(v);
-        i = close + 1;
-      }
-    } else out += String.fromCharCode(e);
-    chunkStart = i;
-  }
-  return { value: out + s.slice(chunkStart), end: n, closed: false };
+  return readQuoted(s, start, unescapeRust);
 }
 
 /** `"…"` (Rust Debug) → its content; text that is not quoted comes back unchanged. */
