@@ -12,6 +12,7 @@ import {
   ATTR_KATA_LOG_PARSE_ERROR,
   ATTR_LOG_IOSTREAM,
   ATTR_LOG_RECORD_ORIGINAL,
+  ATTR_LOG_RECORD_UID,
   ATTR_PROCESS_PID,
   ATTR_SERVICE_NAME,
   ATTR_SERVICE_NAMESPACE,
@@ -27,6 +28,16 @@ import {
   ATTR_LOG_FILE_PATH,
 } from '../semconv/generated.js';
 import { syslogTime } from './time.js';
+
+/**
+ * A journal entry's `log.record.uid`: its cursor's sequence-number id and sequence number (`s=…;i=…`), which
+ * identify the entry in the journal; a re-read (after a crash) gives the same uid, so a backend can drop it.
+ */
+export function journalUid(cursor: string): string {
+  const s = /(?:^|;)s=([0-9a-f]+)/.exec(cursor)?.[1];
+  const i = /(?:^|;)i=([0-9a-f]+)/.exec(cursor)?.[1];
+  return s !== undefined && i !== undefined ? `${s}-${i}` : cursor;
+}
 
 export const SERVICE_NAMESPACE = 'kata-containers';
 
@@ -178,7 +189,10 @@ export function finish(rec: KataLogRecord, outer: Outer, ctx: ParseContext, raw:
   if (outer.host !== undefined && a[ATTR_HOST_NAME] === undefined) a[ATTR_HOST_NAME] = outer.host;
   if (outer.ident !== undefined) a[ATTR_KATA_JOURNAL_IDENTIFIER] = outer.ident;
   if (outer.unit !== undefined) a[ATTR_KATA_JOURNAL_UNIT] = outer.unit;
-  if (outer.cursor !== undefined) a[ATTR_KATA_JOURNAL_CURSOR] = outer.cursor;
+  if (outer.cursor !== undefined) {
+    a[ATTR_KATA_JOURNAL_CURSOR] = outer.cursor;
+    a[ATTR_LOG_RECORD_UID] = journalUid(outer.cursor);
+  }
   if (outer.iostream !== undefined && a[ATTR_LOG_IOSTREAM] === undefined) a[ATTR_LOG_IOSTREAM] = outer.iostream;
   if (outer.pid !== undefined && !relayed && a[ATTR_PROCESS_PID] === undefined) a[ATTR_PROCESS_PID] = outer.pid;
   a[ATTR_SERVICE_NAME] = SERVICE_NAMES[component] ?? 'kata-' + component;

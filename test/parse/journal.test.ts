@@ -309,3 +309,27 @@ describe.skipIf(!haveJournalTools)('real journalctl -o json output', () => {
     }
   });
 });
+
+describe('journal entries get a stable log.record.uid from their cursor', () => {
+  it('uses the cursor sequence-number id and sequence number, the same on a re-read', async () => {
+    const { parseJournalEntry } = await import('../../receiver/parse/index.js');
+    const { ATTR_LOG_RECORD_UID } = await import('../../receiver/semconv/generated.js');
+    const cursor =
+      's=739ad463348b4ceca5a9e69c95a3c93f;i=4ece7;b=6c7c6013a8494bd5ad1ac5c9b3b3a7b1;m=12c5b2f0;t=5cd2b2c9a8e2b;x=d32ab8d7c9a7f6e1';
+    const entry = {
+      __CURSOR: cursor,
+      MESSAGE: 'hello',
+      SYSLOG_IDENTIFIER: 'kata',
+      __REALTIME_TIMESTAMP: '1582281087810805',
+    };
+    const a = parseJournalEntry(entry, { observedTimeUnixNano: 1n });
+    const b = parseJournalEntry(entry, { observedTimeUnixNano: 2n });
+    expect(a[0]?.attributes[ATTR_LOG_RECORD_UID]).toBe('739ad463348b4ceca5a9e69c95a3c93f-4ece7');
+    expect(b[0]?.attributes[ATTR_LOG_RECORD_UID]).toBe(a[0]?.attributes[ATTR_LOG_RECORD_UID]);
+    const other = parseJournalEntry(
+      { ...entry, __CURSOR: cursor.replace('i=4ece7', 'i=4ece8') },
+      { observedTimeUnixNano: 1n },
+    );
+    expect(other[0]?.attributes[ATTR_LOG_RECORD_UID]).not.toBe(a[0]?.attributes[ATTR_LOG_RECORD_UID]);
+  });
+});
