@@ -448,7 +448,7 @@ export class FileSource implements Source {
         await this.flushTracked(t);
         await this.close(t);
         if (t.deleted) this.forget(t); // its identity is gone for good
-      } else if (idle >= this.flushMs && t.framer?.hasPending()) {
+      } else if (idle >= this.flushMs && t.framer?.hasPending() && t.pos >= t.size) {
         await this.flushTracked(t);
       }
     }

@@ -17,6 +17,7 @@
 //   --partial-reject K         accept all but the last K records of each request (partial success)
 //   --max-records-per-sec R    rate limit (token bucket of R records, refilled at R/s)
 //   --rate-mode reject|delay   above the rate: RESOURCE_EXHAUSTED+RetryInfo / 429+Retry-After (default), or delay
+//   --grpc-port N --http-port N   listen on these ports instead of ephemeral ones (a restarted server keeps its address)
 import * as grpc from '@grpc/grpc-js';
 import { appendFileSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
@@ -60,6 +61,8 @@ const { values: args } = parseArgs({
     'partial-reject': { type: 'string' },
     'max-records-per-sec': { type: 'string' },
     'rate-mode': { type: 'string' },
+    'grpc-port': { type: 'string' },
+    'http-port': { type: 'string' },
   },
 });
 const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
@@ -460,16 +463,18 @@ const control = http.createServer((req, res) => {
 
 // ---- start ---------------------------------------------------------------------------------------------
 
-const listen = (s: http.Server) =>
+const listen = (s: http.Server, port = 0) =>
   new Promise<number>((resolve, reject) => {
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port));
+    s.listen(port, '127.0.0.1', () => resolve((s.address() as { port: number }).port));
   });
 
 const grpcPort = await new Promise<number>((resolve, reject) =>
-  grpcServer.bindAsync('127.0.0.1:0', grpcCreds, (err, port) => (err ? reject(err) : resolve(port))),
+  grpcServer.bindAsync(`127.0.0.1:${num(args['grpc-port']) ?? 0}`, grpcCreds, (err, port) =>
+    err ? reject(err) : resolve(port),
+  ),
 );
-const httpPort = await listen(httpServer);
+const httpPort = await listen(httpServer, num(args['http-port']));
 const controlPort = await listen(control);
 
 let stopping = false;

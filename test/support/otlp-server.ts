@@ -37,6 +37,9 @@ export interface OtlpServerOptions {
   failure?: FailureSpec;
   partialReject?: number;
   rate?: { recordsPerSecond: number; mode?: 'reject' | 'delay' };
+  /** Listen on these ports (default: ephemeral), e.g. to restart a stopped server at the same address. */
+  grpcPort?: number;
+  httpPort?: number;
 }
 
 /** One accepted log record, as the server decoded it with the official generated code. */
@@ -112,6 +115,9 @@ export async function startOtlpServer(opts: OtlpServerOptions = {}): Promise<Otl
   if (opts.partialReject) argv.push('--partial-reject', String(opts.partialReject));
   if (opts.rate)
     argv.push('--max-records-per-sec', String(opts.rate.recordsPerSecond), '--rate-mode', opts.rate.mode ?? 'reject');
+
+  if (opts.grpcPort) argv.push('--grpc-port', String(opts.grpcPort));
+  if (opts.httpPort) argv.push('--http-port', String(opts.httpPort));
 
   const child = spawn(process.execPath, argv, { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] });
   const ready = await new Promise<{ grpcPort: number; httpPort: number; controlPort: number; pid: number }>(
