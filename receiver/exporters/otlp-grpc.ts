@@ -60,6 +60,10 @@ export class OtlpGrpcExporter implements Exporter {
       'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
       'grpc.default_compression_algorithm':
         settings.compression === 'gzip' ? grpc.compressionAlgorithms.gzip : grpc.compressionAlgorithms.identity,
+      // grpc-js backs off reconnects up to 120 s by default; the delivery queue already paces retries, so a
+      // collector that comes back should be reached on the queue's next attempt, not minutes later.
+      'grpc.initial_reconnect_backoff_ms': 500,
+      'grpc.max_reconnect_backoff_ms': 5000,
     });
   }
 
