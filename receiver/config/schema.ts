@@ -157,6 +157,30 @@ const PipelineSchema = section(
       },
       'Duplicate suppression.',
     ),
+    k8s: section(
+      {
+        enabled: bool(true, 'Add the Kubernetes pod (and container) to records by sandbox / container id.'),
+        bundle_roots: strings(
+          ['/run/containerd', '/run/k3s/containerd'],
+          'containerd state directories whose `io.containerd.runtime.v2.task/<ns>/<id>/config.json` annotations name the pod.',
+        ),
+        crio_roots: strings(
+          ['/run/containers/storage', '/var/lib/containers/storage'],
+          'CRI-O containers/storage roots whose `overlay-containers/<id>/userdata/config.json` annotations name the pod.',
+        ),
+        from_cri_logs: bool(
+          true,
+          "Learn id → pod from containerd's and CRI-O's own log lines (`RunPodSandbox … returns sandbox id`, `Ran pod sandbox …`); names pods in replays.",
+        ),
+        cache_entries: Type.Integer({
+          minimum: 1,
+          default: 10_000,
+          description: 'Most sandbox / container ids remembered.',
+        }),
+        ttl_ms: ms(600_000, 'How long an id is remembered after its last record (outlives the bundle at teardown).', 1),
+      },
+      'Kubernetes metadata from OCI bundle annotations and CRI runtime log lines (docs/k8s.md).',
+    ),
     rules: section(
       {
         enabled: bool(true, 'Evaluate alert rules.'),
@@ -390,7 +414,11 @@ const TelemetrySchema = section(
       }),
       { default: '127.0.0.1:8888', description: 'host:port of the Prometheus /metrics endpoint; null disables it.' },
     ),
-    otlp_metrics: bool(false, 'Also push the self-metrics over OTLP to the first otlp exporter.'),
+    otlp_metrics: bool(
+      false,
+      "Also push the self-metrics over OTLP: the same numbers as /metrics, with resource `service.name: kata-otel`. They go to the first otlp exporter's endpoint, protocol, headers and TLS (HTTP path `/v1/metrics` in place of `/v1/logs`); OTEL_EXPORTER_OTLP_METRICS_* variables override those, and without an otlp exporter OTEL_EXPORTER_OTLP_METRICS_* / OTEL_EXPORTER_OTLP_* apply. Failed pushes are logged and counted in kata_otel_otlp_metrics_exports_total.",
+    ),
+    otlp_metrics_interval_ms: ms(60_000, 'How often the self-metrics are pushed over OTLP (`otlp_metrics`).', 100),
   },
   "kata-otel's own metrics.",
 );

@@ -1,7 +1,8 @@
 // OTLP exporter settings: explicit config, then the OpenTelemetry environment variables, then defaults,
 // following specification/protocol/exporter.md (OpenTelemetry specification):
 //   config key  >  OTEL_EXPORTER_OTLP_LOGS_<X>  >  OTEL_EXPORTER_OTLP_<X>  >  default.
-// An empty environment variable counts as unset.
+// An empty environment variable counts as unset. With `signal` 'metrics' (kata-otel's own metrics,
+// receiver/telemetry/otlp-metrics.ts) read LOGS as METRICS and `v1/logs` as `v1/metrics` below.
 //
 // Endpoint:
 //   - OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is used as is (a URL with no path posts to `/`), per the spec.
@@ -111,11 +112,13 @@ export class OtlpConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 const GENERIC = 'OTEL_EXPORTER_OTLP_';
-const LOGS = 'OTEL_EXPORTER_OTLP_LOGS_';
+/** The signal the settings are for: its OTEL_EXPORTER_OTLP_<SIGNAL>_* variables and HTTP path `v1/<signal>`. */
+export type OtlpSignal = 'logs' | 'metrics';
+const signalPrefix = (signal: OtlpSignal) => `${GENERIC}${signal.toUpperCase()}_`;
 
-/** The value of the logs-specific variable, else the generic one; empty counts as unset. */
-function fromEnv(env: Env, name: string): { value: string; source: string } | undefined {
-  for (const prefix of [LOGS, GENERIC]) {
+/** The value of the signal-specific variable, else the generic one; empty counts as unset. */
+function fromEnv(env: Env, name: string, signal: OtlpSignal): { value: string; source: string } | undefined {
+  for (const prefix of [signalPrefix(signal), GENERIC]) {
     const v = env[prefix + name];
     if (v !== undefined && v.trim() !== '') return { value: v.trim(), source: prefix + name };
   }
@@ -124,8 +127,13 @@ function fromEnv(env: Env, name: string): { value: string; source: string } | un
 
 const q = (v: unknown): string => JSON.stringify(v);
 
-export function resolveOtlpSettings(config: Partial<OtlpExporterConfig> = {}, env: Env = process.env): OtlpSettings {
+export function resolveOtlpSettings(
+  config: Partial<OtlpExporterConfig> = {},
+  env: Env = process.env,
+  signal: OtlpSignal = 'logs',
+): OtlpSettings {
   const warnings: string[] = [];
+  const specific = signalPrefix(signal);
 
   // protocol
   let protocol: OtlpProtocol = OTLP_DEFAULTS.protocol;
@@ -134,7 +142,7 @@ export function resolveOtlpSettings(config: Partial<OtlpExporterConfig> = {}, en
     protocol = checkEnum(config.protocol, OTLP_PROTOCOLS, 'exporter config `protocol`');
     protocolOrigin = 'config protocol';
   } else {
-    const e = fromEnv(env, 'PROTOCOL');
+    const e = fromEnv(env, 'PROTOCOL', signal);
     if (e) {
       protocol = checkEnum(e.value, OTLP_PROTOCOLS, e.source);
       protocolOrigin = e.source;
@@ -146,7 +154,7 @@ export function resolveOtlpSettings(config: Partial<OtlpExporterConfig> = {}, en
   let insecure = false;
   if (config.tls?.insecure !== undefined) insecure = config.tls.insecure === true;
   else {
-    const e = fromEnv(env, 'INSECURE');
+    const e = fromEnv(env, 'INSECURE', signal);
     if (e) insecure = parseBool(e.value, e.source, warnings);
   }
 
@@ -158,16 +166,16 @@ export function resolveOtlpSettings(config: Partial<OtlpExporterConfig> = {}, en
     raw = config.endpoint.trim();
     kind = 'config';
     endpointOrigin = 'config endpoint';
-  } else if (env[LOGS + 'ENDPOINT']?.trim()) {
-    raw = env[LOGS + 'ENDPOINT']!.trim();
+  } else if (env[specific + 'ENDPOINT']?.trim()) {
+    raw = env[specific + 'ENDPOINT']!.trim();
     kind = 'as-is';
-    endpointOrigin = LOGS + 'ENDPOINT';
+    endpointOrigin = specific + 'ENDPOINT';
   } else if (env[GENERIC + 'ENDPOINT']?.trim()) {
     raw = env[GENERIC + 'ENDPOINT']!.trim();
     kind = 'base';
     endpointOrigin = GENERIC + 'ENDPOINT';
   } else {
-    raw = isGrpc ? OTLP_DEFAULTS.grpcEndpoint : OTLP_DEFAULTS.httpEndpoint;
+    raw = isGrpc ? OTLP_DEFAULTS.grpcEndpoint : OTLP_DEFAULTS.httpEndpoint.replace(/logs$/, signal);
     kind = 'as-is';
     endpointOrigin = 'default';
   }
@@ -179,9 +187,10 @@ export function resolveOtlpSettings(config: Partial<OtlpExporterConfig> = {}, en
     ({ endpoint, grpcTarget, secure } = grpcEndpoint(raw, where, insecure));
   } else {
     const url = parseHttpUrl(raw, where);
-    if (kind === 'base') url.pathname = (url.pathname.endsWith('/') ? url.pathname : url.pathname + '/') + 'v1/logs';
+    if (kind === 'base')
+      url.pathname = (url.pathname.endsWith('/') ? url.pathname : url.pathname + '/') + `v1/${signal}`;
     else if (kind === 'config' && (url.pathname === '' || url.pathname === '/') && !/^[a-z]+:\/\/[^/]+\/$/i.test(raw))
-      url.pathname = '/v1/logs';
+      url.pathname = `/v1/${signal}`;
     endpoint = url.toString();
     secure = url.protocol === 'https:';
   }
@@ -196,7 +205,7 @@ export function resolveOtlpSettings(config: Partial<OtlpExporterConfig> = {}, en
   // headers
   let headers: Record<string, string> = {};
   let headersOrigin = 'default';
-  const eh = fromEnv(env, 'HEADERS');
+  const eh = fromEnv(env, 'HEADERS', signal);
   if (eh) {
     headers = parseKeyValues(eh.value, eh.source, 'headers');
     headersOrigin = eh.source;
@@ -218,7 +227,7 @@ export function resolveOtlpSettings(config: Partial<OtlpExporterConfig> = {}, en
     compression = checkEnum(config.compression, OTLP_COMPRESSIONS, 'exporter config `compression`');
     compressionOrigin = 'config compression';
   } else {
-    const e = fromEnv(env, 'COMPRESSION');
+    const e = fromEnv(env, 'COMPRESSION', signal);
     if (e) {
       compression = checkEnum(e.value, OTLP_COMPRESSIONS, e.source);
       compressionOrigin = e.source;
@@ -236,7 +245,7 @@ export function resolveOtlpSettings(config: Partial<OtlpExporterConfig> = {}, en
     timeoutMs = Math.round(config.timeoutMs);
     timeoutOrigin = 'config timeoutMs';
   } else {
-    const e = fromEnv(env, 'TIMEOUT');
+    const e = fromEnv(env, 'TIMEOUT', signal);
     if (e) {
       if (/^\d+$/.test(e.value) && Number(e.value) <= 2 ** 31 - 1) {
         timeoutMs = Number(e.value);
@@ -258,7 +267,7 @@ export function resolveOtlpSettings(config: Partial<OtlpExporterConfig> = {}, en
   ];
   for (const [cfgKey, field, envName] of files) {
     const fromCfg = config.tls?.[cfgKey];
-    const e = fromCfg ? undefined : fromEnv(env, envName);
+    const e = fromCfg ? undefined : fromEnv(env, envName, signal);
     const path = fromCfg || e?.value;
     if (!path) continue;
     const src = fromCfg ? `exporter config \`tls.${cfgKey}\`` : e!.source;

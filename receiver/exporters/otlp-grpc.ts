@@ -16,7 +16,7 @@ import {
   successResult,
   type RpcStatus,
 } from './otlp-response.js';
-import type { ExportResult, Exporter } from './types.js';
+import type { ExportResult, Exporter, PayloadCodec } from './types.js';
 
 export const LOGS_EXPORT_METHOD = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
@@ -76,20 +76,36 @@ export class OtlpGrpcExporter implements Exporter {
     return md;
   }
 
+  /** The request body, encoded once by the delivery queue when the records are queued (exporters/types.ts). */
+  readonly payload: PayloadCodec = {
+    type: 'application/x-protobuf',
+    encode: (records) => encodeLogsProto(records, { resource: this.settings.resource }),
+    export: (bytes, records, signal) => this.send(bytes, records, signal),
+  };
+
   async export(records: KataLogRecord[], signal?: AbortSignal): Promise<ExportResult> {
     const target = this.settings.endpoint;
     if (this.closed) return { code: 'retryable', error: `OTLP/gRPC exporter for ${target} is shut down` };
     if (records.length === 0) return { code: 'success' };
-    if (signal?.aborted) return { code: 'retryable', error: `OTLP/gRPC export to ${target} aborted before sending` };
     let bytes: Uint8Array;
     try {
-      bytes = encodeLogsProto(records, { resource: this.settings.resource });
+      bytes = this.payload.encode(records);
     } catch (err) {
       return {
         code: 'permanent',
         error: `OTLP/gRPC export to ${target}: cannot encode the batch: ${(err as Error).message}`,
       };
     }
+    return this.send(bytes, records.length, signal);
+  }
+
+  private send(bytes: Uint8Array, records: number, signal?: AbortSignal): Promise<ExportResult> {
+    const target = this.settings.endpoint;
+    if (this.closed)
+      return Promise.resolve({ code: 'retryable', error: `OTLP/gRPC exporter for ${target} is shut down` });
+    if (records === 0) return Promise.resolve({ code: 'success' });
+    if (signal?.aborted)
+      return Promise.resolve({ code: 'retryable', error: `OTLP/gRPC export to ${target} aborted before sending` });
     const options: grpc.CallOptions = {};
     if (this.settings.timeoutMs > 0) options.deadline = Date.now() + this.settings.timeoutMs;
     return new Promise<ExportResult>((resolve) => {

@@ -28,7 +28,7 @@ import {
   successResult,
   type RpcStatus,
 } from './otlp-response.js';
-import type { ExportResult, Exporter } from './types.js';
+import type { ExportResult, Exporter, PayloadCodec } from './types.js';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -57,6 +57,13 @@ export class OtlpHttpExporter implements Exporter {
     this.name = opts.name ?? (settings.protocol === 'http/json' ? 'otlp-http-json' : 'otlp-http');
     this.url = new URL(settings.endpoint);
     this.json = settings.protocol === 'http/json';
+    this.payload = this.json
+      ? undefined
+      : {
+          type: 'application/x-protobuf',
+          encode: (records) => encodeLogsProto(records, { resource: this.settings.resource }),
+          export: (body, records, signal) => this.send(body, records, signal),
+        };
     const { tls } = settings;
     this.agent = settings.secure
       ? new https.Agent({
@@ -69,20 +76,39 @@ export class OtlpHttpExporter implements Exporter {
       : new http.Agent({ keepAlive: true });
   }
 
+  /** http/protobuf: the request body, encoded once by the delivery queue (exporters/types.ts). OTLP/JSON requests
+   *  do not concatenate, so http/json has none. */
+  readonly payload: PayloadCodec | undefined;
+
   async export(records: KataLogRecord[], signal?: AbortSignal): Promise<ExportResult> {
     const target = this.settings.endpoint;
     if (this.closed) return { code: 'retryable', error: `OTLP/HTTP exporter for ${target} is shut down` };
     if (records.length === 0) return { code: 'success' };
-    if (signal?.aborted) return { code: 'retryable', error: `OTLP/HTTP export to ${target} aborted before sending` };
     let body: Uint8Array;
     try {
       const opts = { resource: this.settings.resource };
       body = this.json ? Buffer.from(encodeLogsJson(records, opts), 'utf8') : encodeLogsProto(records, opts);
-      if (this.settings.compression === 'gzip') body = await gzipAsync(body);
     } catch (err) {
       return {
         code: 'permanent',
         error: `OTLP/HTTP export to ${target}: cannot encode the batch: ${(err as Error).message}`,
+      };
+    }
+    return this.send(body, records.length, signal);
+  }
+
+  private async send(payload: Uint8Array, records: number, signal?: AbortSignal): Promise<ExportResult> {
+    const target = this.settings.endpoint;
+    if (this.closed) return { code: 'retryable', error: `OTLP/HTTP exporter for ${target} is shut down` };
+    if (records === 0) return { code: 'success' };
+    if (signal?.aborted) return { code: 'retryable', error: `OTLP/HTTP export to ${target} aborted before sending` };
+    let body = payload;
+    try {
+      if (this.settings.compression === 'gzip') body = await gzipAsync(body);
+    } catch (err) {
+      return {
+        code: 'permanent',
+        error: `OTLP/HTTP export to ${target}: cannot compress the batch: ${(err as Error).message}`,
       };
     }
     let res: RawResponse;

@@ -16,4 +16,20 @@ export interface Exporter {
   export(records: KataLogRecord[], signal?: AbortSignal): Promise<ExportResult>;
   /** Flush and release resources. */
   shutdown(): Promise<void>;
+  /**
+   * Optional: the exporter's request body, so the delivery queue encodes records once, when they are queued (and
+   * writes those bytes to disk), rather than keeping records and encoding them at every attempt. The payloads of
+   * several queued batches are concatenated into one export, so they must concatenate into a valid request (OTLP
+   * protobuf requests do: `resource_logs` is a repeated field).
+   */
+  readonly payload?: PayloadCodec;
+}
+
+export interface PayloadCodec {
+  /** The media type of the payload (`application/x-protobuf`): a queue keeps payloads of this type only. */
+  readonly type: 'application/x-protobuf';
+  /** Never throws on odd record contents. */
+  encode(records: KataLogRecord[]): Uint8Array;
+  /** Send payloads produced by `encode` (possibly several, concatenated) holding `records` records. */
+  export(payload: Uint8Array, records: number, signal?: AbortSignal): Promise<ExportResult>;
 }

@@ -2,11 +2,14 @@
 //
 // Written by hand because this is the export hot path: ../shared/research/perf-baseline.md measured that a
 // hand-written writer avoids protobufjs's intermediate object tree (~20 small objects per record) and GC.
-// Two passes over the records: the first computes every string's UTF-8 length and every nested message's
-// size into a flat slot array (pre-order), the second writes into one exactly-sized Buffer, reading the
-// slots back in the same order. Field numbers come from logs.proto / common.proto / resource.proto and
-// are checked against otlp-proto-official's generated root.js by test/otlp/encode.test.ts (re-encoding
-// our output with it gives identical bytes).
+// One pass over the records into a reused scratch buffer: a length-delimited field reserves the number of
+// length bytes its content usually needs (1 for a KeyValue, 2 for a LogRecord), writes the content, then writes
+// the length in front of it; in the rare case the length needs more or fewer bytes, the content is moved
+// (copyWithin), so the output stays canonical protobuf. Strings are written by an ASCII loop that falls back to
+// the native UTF-8 writer at the first non-ASCII character. A first version computed every size in a separate
+// pass and scanned every string twice (bench/README.md has the profiles). Field numbers come from logs.proto /
+// common.proto / resource.proto and are checked against otlp-proto-official's generated root.js by
+// test/otlp/encode.test.ts (re-encoding our output with it gives identical bytes).
 import type { Attributes, KataLogRecord } from '../model/record.js';
 import { groupByResource, isResourceKey, SCOPE_NAME, SCOPE_VERSION, type ResourceOverlay } from './resource.js';
 import { bodyOf, normalizeId, otherToString, toU64 } from './values.js';
@@ -43,18 +46,22 @@ export interface EncodeOptions {
   resource?: ResourceOverlay;
 }
 
-// ---- pass 1: sizes -------------------------------------------------------------------------------------
+// ---- the scratch buffer ---------------------------------------------------------------------------------
 
-let slots = new Uint32Array(4096);
-let nslots = 0;
-function slot(v: number): number {
-  if (nslots === slots.length) {
-    const bigger = new Uint32Array(slots.length * 2);
-    bigger.set(slots);
-    slots = bigger;
-  }
-  slots[nslots] = v;
-  return nslots++;
+const INITIAL_SCRATCH = 1 << 20;
+/** A scratch buffer grown past this is dropped after the call rather than kept alive between calls. */
+const MAX_KEPT_SCRATCH = 8 << 20;
+let buf: Buffer = Buffer.allocUnsafe(INITIAL_SCRATCH);
+let pos = 0;
+
+/** Room for `n` more bytes. */
+function ensure(n: number): void {
+  if (pos + n <= buf.length) return;
+  let size = buf.length * 2;
+  while (size < pos + n) size *= 2;
+  const bigger = Buffer.allocUnsafe(size);
+  buf.copy(bigger, 0, 0, pos);
+  buf = bigger;
 }
 
 const varintSize = (n: number): number =>
@@ -69,8 +76,6 @@ const varintSize = (n: number): number =>
           : n < 2 ** 35
             ? 5
             : Math.ceil(Math.log2(n + 1) / 7);
-/** Size of a length-delimited field holding `len` bytes (one-byte tag). */
-const lenField = (len: number): number => 1 + varintSize(len) + len;
 
 const enum Kind {
   Skip,
@@ -99,111 +104,7 @@ function kindOf(v: unknown): Kind {
   }
 }
 
-function int64Size(n: number): number {
-  return n < 0 ? 10 : varintSize(n);
-}
-function bigint64Size(v: bigint): number {
-  let u = BigInt.asUintN(64, v);
-  let n = 1;
-  while (u >= 0x80n) {
-    u >>= 7n;
-    n++;
-  }
-  return n;
-}
-
-/** UTF-8 byte length. Most strings here are short and ASCII: a JS scan beats the native call's overhead.
- * (Lone surrogates count 3 bytes, as the encoder writes U+FFFD for them.) */
-function utf8Length(s: string): number {
-  const n = s.length;
-  if (n > 64) return Buffer.byteLength(s, 'utf8');
-  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
-  return n;
-}
-
-/** Content size of a string field (its byte length goes into a slot). */
-function sizeString(s: string): number {
-  const len = utf8Length(s);
-  slot(len);
-  return lenField(len);
-}
-
-/** Size of the AnyValue message content for `v`; pre-order slot for the message itself first. */
-function sizeAnyValue(v: unknown): number {
-  const at = slot(0);
-  let n: number;
-  switch (kindOf(v)) {
-    case Kind.String:
-      n = sizeString(v as string);
-      break;
-    case Kind.Bool:
-      n = 2;
-      break;
-    case Kind.Int:
-      n = 1 + int64Size(v as number);
-      break;
-    case Kind.Double:
-      n = 9;
-      break;
-    case Kind.BigInt:
-      n = 1 + bigint64Size(v as bigint);
-      break;
-    case Kind.Array: {
-      const inner = slot(0); // the ArrayValue message
-      let m = 0;
-      for (const e of v as unknown[]) m += lenField(sizeAnyValue(e === undefined || e === null ? '' : e));
-      slots[inner] = m;
-      n = lenField(m);
-      break;
-    }
-    default:
-      n = sizeString(otherToString(v));
-  }
-  slots[at] = n;
-  return n;
-}
-
-function sizeKeyValue(k: string, v: unknown): number {
-  const at = slot(0);
-  const n = sizeString(k) + lenField(sizeAnyValue(v));
-  slots[at] = n;
-  return n;
-}
-
-function sizeAttributes(attrs: Attributes, skipResource: boolean): number {
-  let n = 0;
-  for (const k in attrs) {
-    if (skipResource && isResourceKey(k)) continue;
-    const v = attrs[k];
-    if (v === undefined || v === null) continue;
-    n += lenField(sizeKeyValue(k, v));
-  }
-  return n;
-}
-
-function sizeLogRecord(r: KataLogRecord): number {
-  const at = slot(0);
-  let n = 0;
-  if (toU64(r.timeUnixNano) !== 0n) n += 9;
-  const sev = severityOf(r.severityNumber);
-  if (sev !== 0) n += 1 + int64Size(sev);
-  if (typeof r.severityText === 'string' && r.severityText !== '') n += sizeString(r.severityText);
-  n += lenField(sizeAnyValue(bodyOf(r.body)));
-  if (r.attributes && typeof r.attributes === 'object') n += sizeAttributes(r.attributes, true);
-  if (normalizeId(r.traceId, 16)) n += 18;
-  if (normalizeId(r.spanId, 8)) n += 10;
-  if (toU64(r.observedTimeUnixNano) !== 0n) n += 9;
-  if (typeof r.eventName === 'string' && r.eventName !== '') n += sizeString(r.eventName);
-  slots[at] = n;
-  return n;
-}
-
-// ---- pass 2: write -------------------------------------------------------------------------------------
-
-let buf: Buffer = Buffer.alloc(0);
-let pos = 0;
-let cursor = 0;
-const next = (): number => slots[cursor++] as number;
+// ---- primitives ----------------------------------------------------------------------------------------
 
 function writeVarint(n: number): void {
   while (n >= 0x80) {
@@ -224,67 +125,154 @@ function writeInt64(n: number): void {
   if (n < 0) writeBigVarint(BigInt(n));
   else writeVarint(n);
 }
+
+// fixed64 through a BigUint64Array: converting the bigint by assignment allocates nothing (Buffer's
+// writeBigUInt64LE does bigint arithmetic per call).
+const u64 = new BigUint64Array(1);
+const u64Bytes = new Uint8Array(u64.buffer);
 function writeFixed64(v: bigint): void {
-  buf.writeBigUInt64LE(v, pos);
+  u64[0] = v;
+  for (let i = 0; i < 8; i++) buf[pos + i] = u64Bytes[i] as number;
   pos += 8;
 }
+
 // Buffer#utf8Write is the primitive behind Buffer#write, minus its argument juggling (measurable per string).
 type Utf8Writer = { utf8Write(s: string, offset: number, length: number): number };
 
-/** Write `s` (UTF-8 length `len`) at pos. UTF-8 length equals the UTF-16 length only for ASCII. */
-function writeUtf8(s: string, len: number): void {
-  if (len === s.length && len <= 64) {
-    for (let i = 0; i < len; i++) buf[pos + i] = s.charCodeAt(i);
-    pos += len;
-  } else pos += (buf as unknown as Utf8Writer).utf8Write(s, pos, len);
-}
+/** A string field: tag, UTF-8 length, bytes. (Lone surrogates are written as U+FFFD by the UTF-8 writer.) */
 function writeString(tag: number, s: string): void {
-  const len = next();
+  const n = s.length;
+  ensure(n * 3 + 11);
   buf[pos++] = tag;
+  if (n < 0x80) {
+    // Optimistic: ASCII, so the byte length is the string length and fits in one byte.
+    const at = pos + 1;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[at + i] = c;
+    }
+    if (i === n) {
+      buf[pos] = n;
+      pos = at + n;
+      return;
+    }
+  }
+  const len = Buffer.byteLength(s, 'utf8');
   writeVarint(len);
-  writeUtf8(s, len);
-}
-function writeLenHeader(tag: number, len: number): void {
-  buf[pos++] = tag;
-  writeVarint(len);
+  pos += (buf as unknown as Utf8Writer).utf8Write(s, pos, len);
 }
 
-function writeAnyValue(tag: number, v: unknown): void {
-  writeLenHeader(tag, next());
+/** Reserve `reserve` length bytes after `tag`; returns where the length goes. Pair with endLen. */
+function beginLen(tag: number, reserve: number): number {
+  ensure(1 + reserve);
+  buf[pos++] = tag;
+  const at = pos;
+  pos += reserve;
+  return at;
+}
+/** Write the length of what was written since beginLen; move the content when the length needs another size. */
+function endLen(at: number, reserve: number): void {
+  const start = at + reserve;
+  const len = pos - start;
+  const need = varintSize(len);
+  if (need !== reserve) {
+    ensure(need - reserve);
+    buf.copyWithin(at + need, start, pos);
+    pos += need - reserve;
+  }
+  let n = len;
+  let p = at;
+  while (n >= 0x80) {
+    buf[p++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[p] = n;
+}
+
+// ---- messages ------------------------------------------------------------------------------------------
+
+/** AnyValue message content for `v`. */
+function writeAnyValueContent(v: unknown): void {
   switch (kindOf(v)) {
     case Kind.String:
       writeString(TAG_AV_STRING, v as string);
       break;
     case Kind.Bool:
+      ensure(2);
       buf[pos++] = TAG_AV_BOOL;
       buf[pos++] = v ? 1 : 0;
       break;
     case Kind.Int:
+      ensure(11);
       buf[pos++] = TAG_AV_INT;
       writeInt64(v as number);
       break;
     case Kind.Double:
+      ensure(9);
       buf[pos++] = TAG_AV_DOUBLE;
       buf.writeDoubleLE(v as number, pos);
       pos += 8;
       break;
     case Kind.BigInt:
+      ensure(11);
       buf[pos++] = TAG_AV_INT;
       writeBigVarint(v as bigint);
       break;
-    case Kind.Array:
-      writeLenHeader(TAG_AV_ARRAY, next());
+    case Kind.Array: {
+      const at = beginLen(TAG_AV_ARRAY, 1);
       for (const e of v as unknown[]) writeAnyValue(TAG_ARRAY_VALUES, e === undefined || e === null ? '' : e);
+      endLen(at, 1);
       break;
+    }
     default:
       writeString(TAG_AV_STRING, otherToString(v));
   }
 }
 
+function writeAnyValue(tag: number, v: unknown): void {
+  const at = beginLen(tag, 1);
+  writeAnyValueContent(v);
+  endLen(at, 1);
+}
+
+/** Copy `s` as ASCII at `at`; false (nothing to undo but the bytes) at the first character that is not ASCII. */
+function copyAscii(s: string, at: number): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return false;
+    buf[at + i] = c;
+  }
+  return true;
+}
+
 function writeKeyValue(tag: number, k: string, v: unknown): void {
-  writeLenHeader(tag, next());
+  // The common attribute, a short ASCII key with a short ASCII string value, written in one go: every length in it
+  // fits one byte, so they are known up front (no reserve-and-patch, no kind dispatch). Anything else, or a
+  // character that is not ASCII, takes the general path below.
+  if (typeof v === 'string' && k.length + v.length <= 116) {
+    const kn = k.length;
+    const vn = v.length;
+    ensure(kn + vn + 8);
+    const at = pos;
+    if (copyAscii(k, at + 4) && copyAscii(v, at + 8 + kn)) {
+      buf[at] = tag;
+      buf[at + 1] = kn + vn + 6; // KeyValue: key field (2 + kn) + value field (2 + AnyValue (2 + vn))
+      buf[at + 2] = TAG_KV_KEY;
+      buf[at + 3] = kn;
+      buf[at + 4 + kn] = TAG_KV_VALUE;
+      buf[at + 5 + kn] = vn + 2;
+      buf[at + 6 + kn] = TAG_AV_STRING;
+      buf[at + 7 + kn] = vn;
+      pos = at + 8 + kn + vn;
+      return;
+    }
+  }
+  const at = beginLen(tag, 1);
   writeString(TAG_KV_KEY, k);
   writeAnyValue(TAG_KV_VALUE, v);
+  endLen(at, 1);
 }
 
 function writeAttributes(tag: number, attrs: Attributes, skipResource: boolean): void {
@@ -296,8 +284,16 @@ function writeAttributes(tag: number, attrs: Attributes, skipResource: boolean):
   }
 }
 
+function writeHexId(tag: number, hex: string, bytes: number): void {
+  ensure(2 + bytes);
+  buf[pos++] = tag;
+  buf[pos++] = bytes;
+  pos += buf.write(hex, pos, bytes, 'hex');
+}
+
 function writeLogRecord(r: KataLogRecord): void {
-  writeLenHeader(TAG_SL_LOG_RECORDS, next());
+  const at = beginLen(TAG_SL_LOG_RECORDS, 2);
+  ensure(32);
   const t = toU64(r.timeUnixNano);
   if (t !== 0n) {
     buf[pos++] = TAG_LR_TIME;
@@ -312,21 +308,17 @@ function writeLogRecord(r: KataLogRecord): void {
   writeAnyValue(TAG_LR_BODY, bodyOf(r.body));
   if (r.attributes && typeof r.attributes === 'object') writeAttributes(TAG_LR_ATTRIBUTES, r.attributes, true);
   const traceId = normalizeId(r.traceId, 16);
-  if (traceId) {
-    writeLenHeader(TAG_LR_TRACE_ID, 16);
-    pos += buf.write(traceId, pos, 16, 'hex');
-  }
+  if (traceId) writeHexId(TAG_LR_TRACE_ID, traceId, 16);
   const spanId = normalizeId(r.spanId, 8);
-  if (spanId) {
-    writeLenHeader(TAG_LR_SPAN_ID, 8);
-    pos += buf.write(spanId, pos, 8, 'hex');
-  }
+  if (spanId) writeHexId(TAG_LR_SPAN_ID, spanId, 8);
   const o = toU64(r.observedTimeUnixNano);
   if (o !== 0n) {
+    ensure(9);
     buf[pos++] = TAG_LR_OBSERVED_TIME;
     writeFixed64(o);
   }
   if (typeof r.eventName === 'string' && r.eventName !== '') writeString(TAG_LR_EVENT_NAME, r.eventName);
+  endLen(at, 2);
 }
 
 // ---- shared helpers ------------------------------------------------------------------------------------
@@ -335,50 +327,27 @@ function writeLogRecord(r: KataLogRecord): void {
 function severityOf(n: unknown): number {
   return typeof n === 'number' && Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 ? n : 0;
 }
+
 /** Encode records as one protobuf ExportLogsServiceRequest. Never throws on odd field values. */
 export function encodeLogsProto(records: readonly KataLogRecord[], opts: EncodeOptions = {}): Uint8Array {
   const groups = groupByResource(records, opts.resource);
-  nslots = 0;
-  // pass 1
-  const scopeSize = sizeString(SCOPE_NAME) + sizeString(SCOPE_VERSION);
-  let total = 0;
-  for (const g of groups) {
-    const rlAt = slot(0);
-    const resAt = slot(0);
-    let res = 0;
-    for (const [k, v] of g.resource) res += lenField(sizeKeyValue(k, v));
-    slots[resAt] = res;
-    const slAt = slot(0);
-    let sl = lenField(scopeSize);
-    for (const r of g.records) sl += lenField(sizeLogRecord(r));
-    slots[slAt] = sl;
-    const rl = lenField(res) + lenField(sl);
-    slots[rlAt] = rl;
-    total += lenField(rl);
-  }
-  // pass 2 (the scope's two string slots come first, then each group's slots in the same pre-order)
-  buf = Buffer.allocUnsafe(total);
   pos = 0;
-  cursor = 2;
-  const scopeNameLen = slots[0] as number;
-  const scopeVersionLen = slots[1] as number;
   for (const g of groups) {
-    writeLenHeader(TAG_REQUEST_RESOURCE_LOGS, next());
-    writeLenHeader(TAG_RL_RESOURCE, next());
+    const rl = beginLen(TAG_REQUEST_RESOURCE_LOGS, 3);
+    const res = beginLen(TAG_RL_RESOURCE, 2);
     for (const [k, v] of g.resource) writeKeyValue(TAG_RESOURCE_ATTRIBUTES, k, v);
-    writeLenHeader(TAG_RL_SCOPE_LOGS, next());
-    writeLenHeader(TAG_SL_SCOPE, scopeSize);
-    buf[pos++] = TAG_SCOPE_NAME;
-    writeVarint(scopeNameLen);
-    writeUtf8(SCOPE_NAME, scopeNameLen);
-    buf[pos++] = TAG_SCOPE_VERSION;
-    writeVarint(scopeVersionLen);
-    writeUtf8(SCOPE_VERSION, scopeVersionLen);
+    endLen(res, 2);
+    const sl = beginLen(TAG_RL_SCOPE_LOGS, 3);
+    const sc = beginLen(TAG_SL_SCOPE, 1);
+    writeString(TAG_SCOPE_NAME, SCOPE_NAME);
+    writeString(TAG_SCOPE_VERSION, SCOPE_VERSION);
+    endLen(sc, 1);
     for (const r of g.records) writeLogRecord(r);
+    endLen(sl, 3);
+    endLen(rl, 3);
   }
-  if (pos !== total) throw new Error(`encodeLogsProto: wrote ${pos} bytes, planned ${total} (encoder bug)`);
-  const out = buf;
-  buf = Buffer.alloc(0);
-  if (slots.length > 1 << 20) slots = new Uint32Array(4096); // do not keep a huge scratch array alive
+  const out = Buffer.allocUnsafe(pos);
+  buf.copy(out, 0, 0, pos);
+  if (buf.length > MAX_KEPT_SCRATCH) buf = Buffer.allocUnsafe(INITIAL_SCRATCH);
   return out;
 }

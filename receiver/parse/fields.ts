@@ -33,6 +33,19 @@ export function toInt(v: string): number | undefined {
   return x;
 }
 
+// `kata.field.<key>` for the fields without a convention of their own, built once per key rather than per record
+// (the keys repeat on every line). Bounded: an input with endless distinct keys builds the name each time.
+const fieldNames = new Map<string, string>();
+const MAX_FIELD_NAMES = 2048;
+function fieldAttribute(key: string): string {
+  let name = fieldNames.get(key);
+  if (name === undefined) {
+    name = ATTR_KATA_FIELD(key);
+    if (fieldNames.size < MAX_FIELD_NAMES) fieldNames.set(key, name);
+  }
+  return name;
+}
+
 /**
  * Map one field onto attributes. `time`/`ts`/`level`/`msg` are consumed by the callers; `source` only becomes
  * `kata.source` here (callers decide whether it is also the sandbox id).
@@ -73,13 +86,13 @@ export function applyField(a: Attributes, key: string, value: string): void {
     case 'pid':
     case 'PID': {
       const p = toInt(value);
-      if (p === undefined) a[ATTR_KATA_FIELD(key)] = value;
+      if (p === undefined) a[fieldAttribute(key)] = value;
       else a[ATTR_PROCESS_PID] = p;
       return;
     }
     case 'qemuPid': {
       const p = toInt(value);
-      if (p === undefined) a[ATTR_KATA_FIELD(key)] = value;
+      if (p === undefined) a[fieldAttribute(key)] = value;
       else a[ATTR_KATA_HYPERVISOR_PID] = p;
       return;
     }
@@ -87,7 +100,7 @@ export function applyField(a: Attributes, key: string, value: string): void {
       a[ATTR_ERROR_MESSAGE] = value;
       return;
     default:
-      a[ATTR_KATA_FIELD(key)] = value;
+      a[fieldAttribute(key)] = value;
   }
 }
 

@@ -16,6 +16,34 @@ export interface LogfmtResult {
   error?: string;
 }
 
+// Keys repeat on every line (time, level, msg, sandbox, …): they are looked up in a small table of keys seen
+// before, hashed while the key is scanned, instead of being sliced out of every line. The table holds the
+// interned string, so the callers' switch statements compare keys by reference and attribute objects get keys
+// V8 does not have to intern again. A slot holds the last key hashed to it; a miss just slices.
+const KEY_SLOTS = 512;
+const keyTable: (string | undefined)[] = new Array<string | undefined>(KEY_SLOTS).fill(undefined);
+const MAX_INTERNED_KEY = 40;
+
+/** The interned form of a new key (a string used as a property name is internalized by V8). */
+function intern(k: string): string {
+  return Object.keys({ [k]: 0 })[0] as string;
+}
+
+function keyAt(s: string, ks: number, ke: number, h: number): string {
+  const n = ke - ks;
+  if (n > MAX_INTERNED_KEY) return s.slice(ks, ke);
+  const slot = h & (KEY_SLOTS - 1);
+  const known = keyTable[slot];
+  if (known !== undefined && known.length === n) {
+    let i = 0;
+    while (i < n && known.charCodeAt(i) === s.charCodeAt(ks + i)) i++;
+    if (i === n) return known;
+  }
+  const k = intern(s.slice(ks, ke));
+  keyTable[slot] = k;
+  return k;
+}
+
 /** Tokenize s[start..] as logfmt. Never throws. */
 export function tokenizeLogfmt(s: string, start = 0): LogfmtResult {
   const kv: string[] = [];
@@ -32,12 +60,14 @@ export function tokenizeLogfmt(s: string, start = 0): LogfmtResult {
       continue;
     }
     const ks = i;
+    let h = 0x811c9dc5;
     while (i < n) {
       c = s.charCodeAt(i);
       if (c === 61 || c === 32 || c === 9 || c === 10 || c === 13) break;
+      h = Math.imul(h ^ c, 0x01000193);
       i++;
     }
-    const key = s.slice(ks, i);
+    const key = keyAt(s, ks, i, (h ^ (h >>> 15)) >>> 0);
     if (i >= n || c !== 61) {
       kv.push(key, '');
       bare++;

@@ -235,13 +235,28 @@ export class LineAssembler {
   }
 }
 
-/** Is a `"` still open at the end of a logfmt line (`startOpen`: the line starts inside a quoted value)? */
-function quoteOpenAfter(line: string, startOpen: boolean): boolean {
+/** Is a `"` still open at the end of a logfmt line (`startOpen`: the line starts inside a quoted value)? Inside a
+ * quoted value a backslash escapes the next character. Runs on every logfmt line, so it jumps between quotes and
+ * backslashes with indexOf instead of looking at every character. */
+export function quoteOpenAfter(line: string, startOpen: boolean): boolean {
   let open = startOpen;
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (open && c === 92) i++;
-    else if (c === 34) open = !open;
+  let i = 0;
+  let bs = -2; // next backslash at or after i (-1: none left; -2: not looked up yet)
+  for (;;) {
+    const q = line.indexOf('"', i);
+    if (!open) {
+      if (q < 0) return false;
+      open = true;
+      i = q + 1;
+      continue;
+    }
+    if (bs !== -1 && bs < i) bs = line.indexOf('\\', i);
+    if (bs >= 0 && (q < 0 || bs < q)) {
+      i = bs + 2; // the escaped character cannot close the value
+      continue;
+    }
+    if (q < 0) return true;
+    open = false;
+    i = q + 1;
   }
-  return open;
 }

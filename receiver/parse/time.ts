@@ -86,17 +86,35 @@ export function parseTimestamp(s: string, start = 0, end = s.length): bigint | u
     return undefined;
   }
   if (i !== end) return undefined;
-  const secs = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
-  // Consecutive records mostly share their second: keep its bigint instead of rebuilding it.
-  if (secs !== lastSecs) {
-    lastSecs = secs;
-    lastSecsNs = BigInt(secs) * NS_PER_S;
-  }
-  return frac === 0 ? lastSecsNs : lastSecsNs + BigInt(frac);
+  return toNanos(daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset, frac);
 }
 
-let lastSecs = Number.NaN;
-let lastSecsNs = 0n;
+// secs × 10^9 + frac as a bigint with one allocation: the two 32-bit halves are computed exactly in doubles
+// (16-bit limbs keep every product below 2^53) and read back through a BigUint64Array. This runs for every
+// record; `BigInt(secs) * NS_PER_S + BigInt(frac)` allocates three bigints.
+const u64 = new BigUint64Array(1);
+const u32 = new Uint32Array(u64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LO = LITTLE_ENDIAN ? 0 : 1;
+const HI = LITTLE_ENDIAN ? 1 : 0;
+
+/** `secs` seconds and `frac` (0 ≤ frac < 10^9) nanoseconds since the epoch, in ns. */
+export function toNanos(secs: number, frac: number): bigint {
+  if (secs < 0 || secs >= 2 ** 32) return BigInt(secs) * NS_PER_S + BigInt(frac);
+  const sl = secs % 65536;
+  const sh = (secs - sl) / 65536;
+  const a = sl * 1e9 + frac; // < 2^47
+  const b = sh * 1e9; // < 2^46; contributes b × 2^16
+  const bLo = b % 65536;
+  const bHi = (b - bLo) / 65536;
+  const aLo = a % 4294967296;
+  const aHi = (a - aLo) / 4294967296;
+  const lo = bLo * 65536 + aLo; // < 2^33
+  const carry = lo >= 4294967296 ? 1 : 0;
+  u32[LO] = lo - carry * 4294967296;
+  u32[HI] = bHi + aHi + carry;
+  return u64[0] as bigint;
+}
 
 /** journald's µs-since-epoch strings (`__REALTIME_TIMESTAMP`) → ns; undefined when not a number. */
 export function microsToNanos(v: unknown): bigint | undefined {

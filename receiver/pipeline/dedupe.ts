@@ -59,50 +59,210 @@ export function dedupeKey(rec: KataLogRecord): string | undefined {
   return parts.join('\u0000');
 }
 
-// The stage remembers a 53-bit hash of the same data instead of the key, so 100,000 keys take a few MB
-// whatever the record size (collision odds at 100k keys: about 1e-6). Two 32-bit multiply-xorshift lanes;
-// attributes are hashed one by one and summed, so no sorting is needed. Module state rather than closures:
-// this runs once per record.
+// The stage remembers a 64-bit hash of the same data instead of the key, so 100,000 keys take a few MB whatever
+// the record size (collision odds at 100k keys: about 3e-10). Two 32-bit multiply-xorshift lanes; attributes are
+// hashed one by one and summed, so no sorting is needed. This runs once per record, on every record of a busy
+// node (bench/README.md), hence the hand-written parts: module state rather than closures, no string is built
+// per record (numbers are hashed digit by digit, the time through its 64-bit binary form), and the remembered
+// keys live in an open-addressing table over typed arrays rather than a Set of heap numbers.
 let lane1 = 0;
 let lane2 = 0;
 
-function hashString(s: string, seed1: number, seed2: number): void {
-  let a = seed1;
-  let b = seed2;
-  const n = s.length;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    const c = (s.charCodeAt(i) << 16) | s.charCodeAt(i + 1);
-    a = Math.imul(a ^ c, 16777619);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 15;
-  }
-  if (i < n) {
-    const c = s.charCodeAt(i);
-    a = Math.imul(a ^ c, 16777619);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-  }
-  lane1 = Math.imul(a ^ n, 0x85ebca6b);
-  lane2 = Math.imul(b ^ (b >>> 13) ^ n, 0xc2b2ae35);
+/** One step of both lanes over the 32-bit chunk `c`. */
+function mix(c: number): void {
+  lane1 = Math.imul(lane1 ^ c, 16777619);
+  lane2 = Math.imul(lane2 ^ c, 0x5bd1e995);
+  lane2 ^= lane2 >>> 15;
 }
 
-function dedupeHash(rec: KataLogRecord): number {
-  hashString(String(rec.timeUnixNano), 0x811c9dc5, 0x9747b28c);
+function hashString(s: string, seed1: number, seed2: number): void {
+  lane1 = seed1;
+  lane2 = seed2;
+  const n = s.length;
+  let i = 0;
+  for (; i + 1 < n; i += 2) mix((s.charCodeAt(i) << 16) | s.charCodeAt(i + 1));
+  if (i < n) {
+    const c = s.charCodeAt(i);
+    lane1 = Math.imul(lane1 ^ c, 16777619);
+    lane2 = Math.imul(lane2 ^ c, 0x5bd1e995);
+  }
+  lane1 = Math.imul(lane1 ^ n, 0x85ebca6b);
+  lane2 = Math.imul(lane2 ^ (lane2 >>> 13) ^ n, 0xc2b2ae35);
+}
+
+// hashString over a safe integer's decimal digits, without building the string (pid and other numeric fields).
+const digits = new Uint16Array(24);
+function hashInteger(v: number, seed1: number, seed2: number): void {
+  let n = 0;
+  let x = v < 0 ? -v : v;
+  do {
+    digits[n++] = 48 + (x % 10);
+    x = Math.floor(x / 10);
+  } while (x > 0);
+  if (v < 0) digits[n++] = 45; // '-'
+  // digits[] holds the text reversed; walk it back to front in pairs, as hashString walks a string.
+  lane1 = seed1;
+  lane2 = seed2;
+  let i = n - 1;
+  for (; i >= 1; i -= 2) mix(((digits[i] as number) << 16) | (digits[i - 1] as number));
+  if (i === 0) {
+    const c = digits[0] as number;
+    lane1 = Math.imul(lane1 ^ c, 16777619);
+    lane2 = Math.imul(lane2 ^ c, 0x5bd1e995);
+  }
+  lane1 = Math.imul(lane1 ^ n, 0x85ebca6b);
+  lane2 = Math.imul(lane2 ^ (lane2 >>> 13) ^ n, 0xc2b2ae35);
+}
+
+function hashValue(v: AttrValue, seed1: number, seed2: number): void {
+  if (typeof v === 'string') hashString(v, seed1, seed2);
+  else if (typeof v === 'number' && Number.isSafeInteger(v)) hashInteger(v, seed1, seed2);
+  else hashString(valueString(v), seed1, seed2);
+}
+
+// A bigint time in [0, 2^64) is hashed through its binary form: writing it into a BigUint64Array converts it
+// without allocating, and the two 32-bit halves are read back.
+const u64 = new BigUint64Array(1);
+const u64Halves = new Uint32Array(u64.buffer);
+const U64_LIMIT = 1n << 64n;
+
+/** Per attribute key: -1 for a carrier attribute, else the index of its hash lanes in keyLanes (keys repeat). */
+const keyInfo = new Map<string, number>();
+let keyLanes = new Int32Array(256);
+const MAX_KEYS_CACHED = 4096;
+
+function keyIndex(k: string): number {
+  let i = keyInfo.get(k);
+  if (i !== undefined) return i;
+  if (isCarrierAttribute(k)) i = -1;
+  else {
+    i = keyInfo.size * 2;
+    if (i + 2 > keyLanes.length) {
+      const bigger = new Int32Array(keyLanes.length * 2);
+      bigger.set(keyLanes);
+      keyLanes = bigger;
+    }
+    hashString(k, 0x27d4eb2f, 0x165667b1);
+    keyLanes[i] = lane1;
+    keyLanes[i + 1] = lane2;
+  }
+  // Keys are mostly the semantic-convention names; an input with endless distinct keys must not grow the cache.
+  if (keyInfo.size < MAX_KEYS_CACHED) keyInfo.set(k, i);
+  else if (i >= 0) {
+    i = -2;
+    uncachedLane1 = lane1;
+    uncachedLane2 = lane2;
+  }
+  return i;
+}
+let uncachedLane1 = 0;
+let uncachedLane2 = 0;
+
+/** Sets hash1/hash2 (the record's 64-bit identity). Records with time 0n never get here. */
+let hash1 = 0;
+let hash2 = 0;
+function dedupeHash(rec: KataLogRecord): void {
+  const t = rec.timeUnixNano;
+  if (typeof t === 'bigint' && t >= 0n && t < U64_LIMIT) {
+    u64[0] = t;
+    lane1 = 0x811c9dc5;
+    lane2 = 0x9747b28c;
+    mix(u64Halves[0] as number);
+    mix(u64Halves[1] as number);
+  } else hashString(String(t), 0x811c9dc5, 0x9747b28c);
   hashString(rec.severityText, lane1, lane2);
   hashString(rec.body, lane1, lane2);
   let x = lane1;
   let y = lane2;
   const a = rec.attributes;
   for (const k in a) {
-    if (isCarrierAttribute(k)) continue;
-    hashString(k, 0x27d4eb2f, 0x165667b1);
-    hashString(valueString(a[k] as AttrValue), lane1, lane2);
+    const ki = keyIndex(k);
+    if (ki === -1) continue;
+    if (ki >= 0) hashValue(a[k] as AttrValue, keyLanes[ki] as number, keyLanes[ki + 1] as number);
+    else hashValue(a[k] as AttrValue, uncachedLane1, uncachedLane2);
     x = (x + lane1) | 0;
     y = (y + lane2) | 0;
   }
   x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
   y = Math.imul(y ^ (y >>> 13), 0xc2b2ae35);
-  return (x >>> 0) * 2097152 + ((y ^ (y >>> 16)) & 0x1fffff);
+  hash1 = x;
+  hash2 = y ^ (y >>> 16);
+  // (0, 0) marks an empty slot of the table.
+  if (hash1 === 0 && hash2 === 0) hash2 = 1;
+}
+
+/**
+ * The remembered hashes: an open-addressing table (linear probing, deletion by backward shift) over an Int32Array
+ * of (hash1, hash2) pairs, at most half full.
+ */
+class HashTable {
+  private slots: Int32Array;
+  private mask: number;
+  size = 0;
+
+  constructor(maxKeys: number) {
+    let cap = 16;
+    while (cap < maxKeys * 2) cap *= 2;
+    this.slots = new Int32Array(cap * 2);
+    this.mask = cap - 1;
+  }
+
+  private find(h1: number, h2: number): number {
+    const s = this.slots;
+    for (let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask; ; i = (i + 1) & this.mask) {
+      const a = s[2 * i] as number;
+      const b = s[2 * i + 1] as number;
+      if ((a === h1 && b === h2) || (a === 0 && b === 0)) return i;
+    }
+  }
+
+  has(h1: number, h2: number): boolean {
+    const i = this.find(h1, h2);
+    return this.slots[2 * i] !== 0 || this.slots[2 * i + 1] !== 0;
+  }
+
+  add(h1: number, h2: number): void {
+    const i = this.find(h1, h2);
+    const s = this.slots;
+    if (s[2 * i] !== 0 || s[2 * i + 1] !== 0) return;
+    s[2 * i] = h1;
+    s[2 * i + 1] = h2;
+    this.size++;
+  }
+
+  delete(h1: number, h2: number): void {
+    const s = this.slots;
+    const mask = this.mask;
+    let i = this.find(h1, h2);
+    if (s[2 * i] === 0 && s[2 * i + 1] === 0) return;
+    this.size--;
+    // Backward shift: move later entries of the probe run into the hole, so lookups never stop early.
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const a = s[2 * j] as number;
+      const b = s[2 * j + 1] as number;
+      if (a === 0 && b === 0) break;
+      const home = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
+      // Can the entry at j move to i? Only if its home is not in the cyclic range (i, j].
+      if (i <= j ? home <= i || home > j : home <= i && home > j) {
+        s[2 * i] = a;
+        s[2 * i + 1] = b;
+        i = j;
+      }
+    }
+    s[2 * i] = 0;
+    s[2 * i + 1] = 0;
+  }
+}
+
+// Record times in the ring as two 32-bit halves (exact, and no bigint kept alive per remembered key: 100,000
+// long-lived bigints were a large share of the garbage collector's work). Times outside [0, 2^64) are clamped.
+const timeWords = new BigUint64Array(1);
+const timeHalves = new Uint32Array(timeWords.buffer);
+const U64_MAX = (1n << 64n) - 1n;
+const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+const HI = 1 - LO;
+function splitTime(t: bigint): void {
+  timeWords[0] = t < 0n ? 0n : t > U64_MAX ? U64_MAX : t;
 }
 
 /** Drops the second and later copies of a record within a bounded window; the first copy wins. */
@@ -114,20 +274,25 @@ export class DedupeStage implements Stage {
   private readonly windowNs: bigint;
   private readonly onSuppressed: ((count: number) => void) | undefined;
   /** The remembered keys (hashes). */
-  private readonly seen = new Set<number>();
+  private readonly seen: HashTable;
   /**
-   * The same keys in insertion order with their record times (a FIFO with a moving head): eviction pops from the
-   * front. Insertion order is close to time order, which the window eviction relies on.
+   * The same keys in insertion order with their record times (a FIFO ring of maxKeys entries): eviction pops from
+   * the front. Insertion order is close to time order, which the window eviction relies on.
    */
-  private queueKeys: number[] = [];
-  private queueTimes: bigint[] = [];
+  private readonly ringKeys: Int32Array;
+  /** Record times, high and low 32 bits. */
+  private readonly ringTimes: Uint32Array;
   private head = 0;
+  private count = 0;
   private newest = 0n;
 
   constructor(opts: DedupeOptions = {}) {
     this.maxKeys = Math.max(1, opts.maxKeys ?? 100_000);
     this.windowNs = BigInt(Math.max(0, Math.round(opts.windowMs ?? 60_000))) * 1_000_000n;
     this.onSuppressed = opts.onSuppressed;
+    this.seen = new HashTable(this.maxKeys);
+    this.ringKeys = new Int32Array(this.maxKeys * 2);
+    this.ringTimes = new Uint32Array(this.maxKeys * 2);
   }
 
   /** Keys currently remembered. */
@@ -139,20 +304,26 @@ export class DedupeStage implements Stage {
     let dropped = 0;
     const out: KataLogRecord[] = [];
     for (const rec of records) {
-      if (rec.timeUnixNano === 0n) {
+      const t = rec.timeUnixNano;
+      if (t === 0n) {
         out.push(rec);
         continue;
       }
-      const h = dedupeHash(rec);
-      if (this.seen.has(h)) {
+      dedupeHash(rec);
+      if (this.seen.has(hash1, hash2)) {
         dropped++;
         continue;
       }
-      this.seen.add(h);
-      this.queueKeys.push(h);
-      this.queueTimes.push(rec.timeUnixNano);
-      if (rec.timeUnixNano > this.newest) this.newest = rec.timeUnixNano;
-      if (this.seen.size > this.maxKeys) this.popOldest();
+      if (this.count === this.maxKeys) this.popOldest();
+      this.seen.add(hash1, hash2);
+      const at = 2 * ((this.head + this.count) % this.maxKeys);
+      this.ringKeys[at] = hash1;
+      this.ringKeys[at + 1] = hash2;
+      splitTime(t);
+      this.ringTimes[at] = timeHalves[HI] as number;
+      this.ringTimes[at + 1] = timeHalves[LO] as number;
+      this.count++;
+      if (t > this.newest) this.newest = t;
       out.push(rec);
     }
     this.evictExpired();
@@ -164,21 +335,25 @@ export class DedupeStage implements Stage {
   }
 
   private popOldest(): void {
-    const k = this.queueKeys[this.head];
-    if (k !== undefined) this.seen.delete(k);
-    this.head++;
+    const h = this.head;
+    this.seen.delete(this.ringKeys[2 * h] as number, this.ringKeys[2 * h + 1] as number);
+    this.head = (h + 1) % this.maxKeys;
+    this.count--;
   }
 
-  /** Forget keys from the front (oldest inserted) while they are older than the window; compact the queue. */
+  /** Forget keys from the front (oldest inserted) while they are older than the window. */
   private evictExpired(): void {
     const cutoff = this.newest - this.windowNs;
-    const keys = this.queueKeys;
-    const times = this.queueTimes;
-    while (this.head < keys.length && (times[this.head] as bigint) < cutoff) this.popOldest();
-    if (this.head > 1024 && this.head * 2 > keys.length) {
-      this.queueKeys = keys.slice(this.head);
-      this.queueTimes = times.slice(this.head);
-      this.head = 0;
+    if (cutoff <= 0n) return; // nothing can be older than the window yet (times are clamped at 0)
+    splitTime(cutoff);
+    const hi = timeHalves[HI] as number;
+    const lo = timeHalves[LO] as number;
+    const times = this.ringTimes;
+    while (this.count > 0) {
+      const at = 2 * this.head;
+      const th = times[at] as number;
+      if (th > hi || (th === hi && (times[at + 1] as number) >= lo)) break;
+      this.popOldest();
     }
   }
 }

@@ -28,9 +28,12 @@ export class Pipeline {
     const out: KataLogRecord[] = [];
     let unparsed = 0;
     for (const entry of batch.entries) {
+      // The parsers only read ctx.attributes: an entry's own object is used as it is when the batch has none.
+      const ea = entry.attributes;
+      const ba = batch.attributes;
       const ctx: ParseContext = {
         observedTimeUnixNano: batch.observedTimeUnixNano,
-        attributes: entry.attributes ? { ...batch.attributes, ...entry.attributes } : batch.attributes,
+        attributes: ea ? (ba ? { ...ba, ...ea } : ea) : ba,
         keepOriginal: this.opts.keepOriginal,
       };
       const recs = entry.kind === 'text' ? parseText(entry.text, ctx) : parseJournalEntry(entry.fields, ctx);
@@ -64,7 +67,7 @@ export class Pipeline {
   async process(batch: SourceBatch): Promise<void> {
     // Counted here, once for every source, rather than in each source.
     this.opts.metrics.read.labels(batch.source).inc(batch.entries.length);
-    await this.deliver(this.transform(this.parse(batch)));
+    await this.deliver(this.transform(this.parse(batch)), batch.after);
   }
 
   /** Records a stage produces on its own (absence alerts, held records) go through the stages after it.
@@ -81,8 +84,8 @@ export class Pipeline {
     await this.deliver(produced);
   }
 
-  private async deliver(records: KataLogRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await Promise.all(this.opts.sinks.map((s) => s.append(records)));
+  private async deliver(records: KataLogRecord[], after?: Promise<void>): Promise<void> {
+    if (records.length === 0) return after;
+    await Promise.all(this.opts.sinks.map((s) => s.append(records, after)));
   }
 }

@@ -11,8 +11,9 @@ export interface Stage {
   close?(): KataLogRecord[];
 }
 
-/** Where the pipeline delivers: a delivery queue (receiver/queue). `append` resolves once the records are durable. */
+/** Where the pipeline delivers: a delivery queue (receiver/queue). `append` resolves once the records are durable.
+ *  `after`: the source's durability barrier (SourceBatch.after). */
 export interface RecordSink {
   readonly name: string;
-  append(records: KataLogRecord[]): Promise<void>;
+  append(records: KataLogRecord[], after?: Promise<void>): Promise<void>;
 }

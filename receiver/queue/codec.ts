@@ -1,18 +1,27 @@
 // The disk queue's on-disk format. A segment file is a sequence of frames:
 //
 //   [magic u32 BE][length u32 BE][crc32 u32 BE][payload: length bytes]
-//   payload = [record count u32 BE][UTF-8 JSON: one array per record]
+//   payload = [record count u32 BE][body]
+//   body    = UTF-8 JSON, one array per record (starts with '['), or
+//             the exporter's OTLP protobuf ExportLogsServiceRequest (starts with 0x0a, its first resource_logs tag)
 //
-// Record arrays are [time, observedTime, severityNumber, severityText, body, attributes, eventName?, traceId?, spanId?]
-// with the bigint times as decimal strings. Positional arrays rather than objects: no key names repeated per record
-// (a fifth smaller for a typical Kata record: 388 vs 478 bytes). JSON.stringify/parse run in native code: about 600k
-// records/s each way on the 2-vCPU dev VM, faster than the OTLP protobuf encoding that follows (~350k/s), so a binary
-// format would not pay for itself. The count prefix lets recovery size the queue without parsing payloads.
+// An exporter with a payload codec (exporters/types.ts: OTLP/gRPC, OTLP/HTTP protobuf) gets protobuf bodies: the
+// records are encoded once, when queued, and those bytes are what is sent, so nothing is serialized twice (the
+// JSON body and then the request cost as much as the rest of the pipeline: bench/README.md). Other exporters get
+// JSON bodies. Either kind can be read back for either kind of exporter (a configuration change between runs).
+//
+// JSON record arrays are [time, observedTime, severityNumber, severityText, body, attributes, eventName?, traceId?,
+// spanId?] with the bigint times as decimal strings. Positional arrays rather than objects: no key names repeated
+// per record (a fifth smaller for a typical Kata record: 388 vs 478 bytes). The count prefix lets recovery size the
+// queue without parsing payloads.
 //
 // The magic 0xFF4B4FFE contains the bytes 0xFF and 0xFE, which never occur in UTF-8, so it cannot appear inside a
-// JSON payload: after a damaged frame, scanning for the next magic (then checking its CRC) finds the next real frame.
+// JSON body; a protobuf body can contain it (inside a fixed64 time, say), but after a damaged frame the scanner
+// takes a magic for the next frame only when the length is sane and the CRC over that length checks (a false match
+// has odds of about 2^-32).
 import { crc32 } from 'node:zlib';
 import type { Attributes, KataLogRecord } from '../model/record.js';
+import { decodeLogsProto } from '../otlp/decode.js';
 
 export const FRAME_MAGIC = 0xff4b4ffe;
 export const FRAME_HEADER_BYTES = 12;
@@ -92,6 +101,29 @@ export function encodeFrame(records: KataLogRecord[]): EncodedFrame {
   return { frame, count, skipped: records.length - count };
 }
 
+/** A frame around an exporter payload (an OTLP protobuf request holding `count` records). */
+export function encodePayloadFrame(payload: Uint8Array, count: number): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + COUNT_BYTES + payload.length);
+  frame.writeUInt32BE(FRAME_MAGIC, 0);
+  frame.writeUInt32BE(COUNT_BYTES + payload.length, 4);
+  frame.writeUInt32BE(count, FRAME_HEADER_BYTES);
+  frame.set(payload, FRAME_HEADER_BYTES + COUNT_BYTES);
+  frame.writeUInt32BE(crc32(frame.subarray(FRAME_HEADER_BYTES)), 8);
+  return frame;
+}
+
+const OTLP_BODY = 0x0a;
+
+/**
+ * What a valid frame holds: its records (JSON body) or its OTLP protobuf request (a view into `frame`); null when
+ * the payload is not what the encoders write.
+ */
+export function readFrame(frame: Buffer): KataLogRecord[] | Uint8Array | null {
+  const body = FRAME_HEADER_BYTES + COUNT_BYTES;
+  if (frame.length > body && frame[body] === OTLP_BODY) return frame.subarray(body);
+  return decodeFrame(frame);
+}
+
 /** The whole frame's length if a valid frame (magic, sane length, matching CRC) starts at `pos`, else -1. */
 export function frameLengthAt(buf: Buffer, pos: number): number {
   if (pos + FRAME_HEADER_BYTES + COUNT_BYTES > buf.length) return -1;
@@ -109,8 +141,14 @@ export function frameCountAt(buf: Buffer, pos: number): number {
   return buf.readUInt32BE(pos + FRAME_HEADER_BYTES);
 }
 
-/** Decodes a valid frame's records; null when the payload is not what encodeFrame writes. */
+/** Decodes a valid frame's records (either body kind); null when the payload is not what the encoders write. */
 export function decodeFrame(frame: Buffer): KataLogRecord[] | null {
+  const body = FRAME_HEADER_BYTES + COUNT_BYTES;
+  if (frame.length > body && frame[body] === OTLP_BODY) {
+    let broken = false;
+    const records = decodeLogsProto(frame.subarray(body), () => (broken = true));
+    return broken || records.length !== frame.readUInt32BE(FRAME_HEADER_BYTES) ? null : records;
+  }
   try {
     const count = frame.readUInt32BE(FRAME_HEADER_BYTES);
     const arr: unknown = JSON.parse(frame.toString('utf8', FRAME_HEADER_BYTES + COUNT_BYTES));

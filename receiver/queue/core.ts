@@ -3,8 +3,9 @@
 // backoff forever, ack / reject / drop accounting) and the self-metrics. Where the records live is a
 // `QueueStore`: in memory (memory.ts) or in segment files (disk.ts).
 import { performance } from 'node:perf_hooks';
-import type { Exporter, ExportResult } from '../exporters/types.js';
+import type { Exporter, ExportResult, PayloadCodec } from '../exporters/types.js';
 import type { KataLogRecord } from '../model/record.js';
+import { decodeLogsProto } from '../otlp/decode.js';
 import type { Logger } from '../telemetry/log.js';
 import { backoffDelay, sleep } from './backoff.js';
 import type { DeliveryQueue, QueueDeps, QueueDepth, QueueOptions } from './types.js';
@@ -18,13 +19,28 @@ export interface StoredEntry {
 /** A chunk of an append, sized (and for the disk queue serialized) before admission so the bound is exact. */
 export type Prepared = StoredEntry;
 
+/**
+ * What a stored entry holds: its records, or the exporter's payload for them (`Exporter.payload`, encoded once
+ * when the records were queued).
+ */
+export type StoredBatch = KataLogRecord[] | Uint8Array;
+
+/** The payload for records, or undefined when the exporter's codec failed on them (they are then kept as records). */
+export function encodeOrUndefined(codec: PayloadCodec, records: KataLogRecord[]): Uint8Array | undefined {
+  try {
+    return codec.encode(records);
+  } catch {
+    return undefined;
+  }
+}
+
 export interface QueueStore<P extends Prepared, E extends StoredEntry> {
   /** Size (and serialize) one chunk. Synchronous; never throws on odd record contents. */
   prepare(records: KataLogRecord[]): P;
   /** Make the chunk durable; resolves in call order. Rejects only when the store is closing. */
   commit(prepared: P): Promise<E>;
-  /** The records of each entry, or null for an entry found unreadable (the store has counted and logged it). */
-  load(entries: E[]): Promise<(KataLogRecord[] | null)[]>;
+  /** Each entry's records or payload, or null for an entry found unreadable (the store has counted and logged it). */
+  load(entries: E[]): Promise<(StoredBatch | null)[]>;
   /** The entries are done for good: acknowledged, rejected permanently or dropped. */
   release(entries: E[]): void;
   /** Finish pending commits, persist state, close files. */
@@ -86,7 +102,7 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
     return { records: this.records, bytes: this.bytes };
   }
 
-  async append(records: KataLogRecord[]): Promise<void> {
+  async append(records: KataLogRecord[], after?: Promise<void>): Promise<void> {
     if (this.closed) throw new Error(`delivery queue "${this.name}" is closed; ${records.length} records not queued`);
     if (records.length === 0) return;
     const max = this.opts.maxBatchRecords;
@@ -102,6 +118,7 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
     await this.admit(total);
     let entries: E[];
     try {
+      if (after) await after;
       entries = await Promise.all(chunks.map((c) => this.store.commit(c)));
     } catch (err) {
       this.reservedBytes -= total;
@@ -305,24 +322,28 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
     const signal = this.abort.signal;
     const loaded = await this.load(batch, signal);
     if (!loaded) return; // closing: the batch stays in the store
-    const records: KataLogRecord[] = [];
+    const parts: StoredBatch[] = [];
     const unreadable: E[] = [];
     const readable: E[] = [];
-    loaded.forEach((recs, i) => {
-      if (recs) {
-        for (const r of recs) records.push(r);
+    loaded.forEach((b, i) => {
+      if (b) {
+        parts.push(b);
         readable.push(batch[i] as E);
       } else unreadable.push(batch[i] as E);
     });
     this.finish(unreadable);
-    if (records.length === 0) return this.finish(readable);
+    if (parts.length === 0) return this.finish(readable);
+    const call = this.exportCall(parts, readable);
+    if (!call) return this.finish(readable);
+    const n = call.records;
+    if (n === 0) return this.finish(readable);
 
     for (let attempt = 0; ;) {
       if (signal.aborted) return;
       const t0 = performance.now();
       let res: ExportResult;
       try {
-        res = await this.exporter.export(records, signal);
+        res = await call.send(signal);
       } catch (err) {
         res = { code: 'retryable', error: `exporter threw: ${err instanceof Error ? err.message : String(err)}` };
       }
@@ -331,22 +352,22 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
       this.m.latency.labels(this.name, res.code).observe((performance.now() - t0) / 1000);
 
       if (res.code === 'success') {
-        const rejected = Math.min(records.length, Math.max(0, Math.floor(res.rejected ?? 0)));
-        this.m.exported.inc(records.length - rejected);
+        const rejected = Math.min(n, Math.max(0, Math.floor(res.rejected ?? 0)));
+        this.m.exported.inc(n - rejected);
         if (rejected > 0) {
           this.m.rejected.inc(rejected);
           this.log.warn('backend refused part of a batch (partial success)', {
             rejected,
-            records: records.length,
+            records: n,
             message: res.message ?? '',
           });
         }
-        if (attempt > 0) this.log.info('export succeeded after retries', { retries: attempt, records: records.length });
+        if (attempt > 0) this.log.info('export succeeded after retries', { retries: attempt, records: n });
         return this.finish(readable);
       }
       if (res.code === 'permanent') {
-        this.m.rejected.inc(records.length);
-        this.log.error('backend refused a batch permanently; dropped', { records: records.length, reason: res.error });
+        this.m.rejected.inc(n);
+        this.log.error('backend refused a batch permanently; dropped', { records: n, reason: res.error });
         return this.finish(readable);
       }
       if (signal.aborted) return;
@@ -359,14 +380,44 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
         error: res.error,
         attempt,
         delayMs: Math.round(delayMs),
-        records: records.length,
+        records: n,
       });
       await sleep(delayMs, signal);
     }
   }
 
+  /**
+   * One export of the loaded entries, in the exporter's form: payloads concatenated (records queued by an older
+   * run or for another exporter are encoded now), or records (payloads from an older run decoded back). Undefined,
+   * with the records counted as rejected, when nothing can be sent.
+   */
+  private exportCall(
+    parts: StoredBatch[],
+    entries: E[],
+  ): { records: number; send: (signal: AbortSignal) => Promise<ExportResult> } | undefined {
+    const codec = this.exporter.payload;
+    try {
+      if (codec) {
+        let count = 0;
+        for (const e of entries) count += e.count;
+        const bodies = parts.map((p) => (p instanceof Uint8Array ? p : codec.encode(p)));
+        const body = bodies.length === 1 ? (bodies[0] as Uint8Array) : Buffer.concat(bodies);
+        return { records: count, send: (signal) => codec.export(body, count, signal) };
+      }
+      const records: KataLogRecord[] = [];
+      for (const p of parts) for (const r of p instanceof Uint8Array ? decodeLogsProto(p) : p) records.push(r);
+      return { records: records.length, send: (signal) => this.exporter.export(records, signal) };
+    } catch (err) {
+      let count = 0;
+      for (const e of entries) count += e.count;
+      this.m.rejected.inc(count);
+      this.log.error('a queued batch cannot be prepared for export; dropped', { records: count, err });
+      return undefined;
+    }
+  }
+
   /** Reads the batch; a read error (not corruption: EIO, EMFILE) is retried with backoff, never dropped. */
-  private async load(batch: E[], signal: AbortSignal): Promise<(KataLogRecord[] | null)[] | undefined> {
+  private async load(batch: E[], signal: AbortSignal): Promise<(StoredBatch | null)[] | undefined> {
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
         return await this.store.load(batch);

@@ -35,20 +35,27 @@ import {
 } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Counter } from 'prom-client';
-import type { Exporter } from '../exporters/types.js';
+import type { Exporter, PayloadCodec } from '../exporters/types.js';
 import type { KataLogRecord } from '../model/record.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { backoffDelay, sleep } from './backoff.js';
-import { decodeFrame, encodeFrame, frameLengthAt, scanFrames } from './codec.js';
-import { QueueCore, type Prepared, type QueueStore, type StoredEntry } from './core.js';
+import { encodeFrame, encodePayloadFrame, frameLengthAt, readFrame, scanFrames } from './codec.js';
+import {
+  encodeOrUndefined,
+  QueueCore,
+  type Prepared,
+  type QueueStore,
+  type StoredBatch,
+  type StoredEntry,
+} from './core.js';
 import { resolveQueueOptions, type QueueDeps, type QueueOptions, type QueueOptionsInput } from './types.js';
 
 const SEGMENT_RE = /^(\d{12,})-[0-9a-f]{8}\.seg$/;
 const ACK_FILE = 'acks.json';
 const LOCK_FILE = 'lock';
-/** Records of recent appends are kept as objects up to this many frame bytes, so a consumer that keeps up never
- *  reads back or parses what it just wrote. */
+/** Recent appends are kept in memory (their payload, or their records as objects) up to this many frame bytes, so
+ *  a consumer that keeps up never reads back or parses what it just wrote. */
 const CACHE_BYTES = 4 * 1024 * 1024;
 /** One writev per group of pending appends, up to this size / count (IOV_MAX is 1024 on Linux). */
 const WRITE_GROUP_BYTES = 4 * 1024 * 1024;
@@ -80,13 +87,15 @@ export interface DiskEntry extends StoredEntry {
   seg: Segment;
   index: number;
   offset: number;
-  /** The records while they are cached in memory (see CACHE_BYTES). */
+  /** The records, or their payload, while cached in memory (see CACHE_BYTES). */
   records?: KataLogRecord[];
+  payload?: Uint8Array;
 }
 
 interface DiskPrepared extends Prepared {
   frame: Buffer;
   records?: KataLogRecord[];
+  payload?: Uint8Array;
 }
 
 interface PendingWrite {
@@ -186,6 +195,8 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     private readonly exporterName: string,
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    /** The exporter's payload codec: frames then hold its payload (codec.ts). */
+    private readonly codec?: PayloadCodec,
   ) {
     this.cacheLimit = Math.min(CACHE_BYTES, opts.maxBytes);
     this.corruptBytes = counter(
@@ -203,6 +214,11 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
   // ---- QueueStore -----------------------------------------------------------------------------------------------
 
   prepare(records: KataLogRecord[]): DiskPrepared {
+    const payload = this.codec ? encodeOrUndefined(this.codec, records) : undefined;
+    if (payload) {
+      const frame = encodePayloadFrame(payload, records.length);
+      return { frame, count: records.length, bytes: frame.length, payload };
+    }
     const { frame, count, skipped } = encodeFrame(records);
     if (skipped > 0) {
       this.metrics.dropped.labels(this.exporterName, 'unserializable').inc(skipped);
@@ -220,13 +236,14 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     });
   }
 
-  async load(entries: DiskEntry[]): Promise<(KataLogRecord[] | null)[]> {
-    const out: (KataLogRecord[] | null)[] = new Array<KataLogRecord[] | null>(entries.length).fill(null);
+  async load(entries: DiskEntry[]): Promise<(StoredBatch | null)[]> {
+    const out: (StoredBatch | null)[] = new Array<StoredBatch | null>(entries.length).fill(null);
     let i = 0;
     while (i < entries.length) {
       const e = entries[i] as DiskEntry;
-      if (e.records) {
-        out[i] = e.records;
+      const cached = e.payload ?? e.records;
+      if (cached) {
+        out[i] = cached;
         this.uncache(e);
         i++;
         continue;
@@ -234,7 +251,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
       // Adjacent frames of one segment: one read.
       let j = i + 1;
       let end = e.offset + e.bytes;
-      for (let n = entries[j]; n && !n.records && n.seg === e.seg && n.offset === end; n = entries[j]) {
+      for (let n = entries[j]; n && !n.records && !n.payload && n.seg === e.seg && n.offset === end; n = entries[j]) {
         end += n.bytes;
         j++;
       }
@@ -245,9 +262,9 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
       for (let k = i; k < j; k++) {
         const ek = entries[k] as DiskEntry;
         const rel = ek.offset - e.offset;
-        const recs = frameLengthAt(got, rel) === ek.bytes ? decodeFrame(got.subarray(rel, rel + ek.bytes)) : null;
-        if (!recs) this.countDamage(ek.seg, ek.offset, ek.bytes, 'a queued frame was damaged on disk; skipped');
-        out[k] = recs;
+        const batch = frameLengthAt(got, rel) === ek.bytes ? readFrame(got.subarray(rel, rel + ek.bytes)) : null;
+        if (!batch) this.countDamage(ek.seg, ek.offset, ek.bytes, 'a queued frame was damaged on disk; skipped');
+        out[k] = batch;
       }
       i = j;
     }
@@ -508,8 +525,9 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
       count: w.p.count,
       bytes: w.p.bytes,
     };
-    if (w.p.records && this.cachedBytes + e.bytes <= this.cacheLimit) {
-      e.records = w.p.records;
+    if ((w.p.payload || w.p.records) && this.cachedBytes + e.bytes <= this.cacheLimit) {
+      if (w.p.payload) e.payload = w.p.payload;
+      else e.records = w.p.records;
       this.cachedBytes += e.bytes;
     }
     w.resolve(e);
@@ -672,8 +690,9 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
   // ---- helpers --------------------------------------------------------------------------------------------------
 
   private uncache(e: DiskEntry): void {
-    if (!e.records) return;
+    if (!e.records && !e.payload) return;
     e.records = undefined;
+    e.payload = undefined;
     this.cachedBytes -= e.bytes;
   }
 
@@ -718,7 +737,7 @@ export class DiskQueue extends QueueCore<DiskPrepared, DiskEntry> {
     await chmod(dir, 0o700);
     await acquireLock(dir);
     const log = deps.logger.child({ component: 'queue', exporter: exporter.name });
-    const store = new DiskStore(dir, opts, exporter.name, log, deps.metrics);
+    const store = new DiskStore(dir, opts, exporter.name, log, deps.metrics, exporter.payload);
     try {
       const recovered = await store.recover();
       return new DiskQueue(opts, exporter, deps, store, recovered, dir);

@@ -1,12 +1,15 @@
-// The memory queue: records held as objects, bounded by an estimate of their size. Nothing survives the
-// process: use it where losing the queue on exit is acceptable (tests, `--once` against a reachable backend).
-import type { Exporter } from '../exporters/types.js';
+// The memory queue: records held as the exporter's payload (encoded once, when queued: far smaller than the
+// objects, and nothing long-lived for the garbage collector to trace) or, for exporters without one, as objects
+// bounded by an estimate of their size. Nothing survives the process: use it where losing the queue on exit is
+// acceptable (tests, `--once` against a reachable backend).
+import type { Exporter, PayloadCodec } from '../exporters/types.js';
 import type { KataLogRecord } from '../model/record.js';
-import { QueueCore, type QueueStore, type StoredEntry } from './core.js';
+import { encodeOrUndefined, QueueCore, type QueueStore, type StoredBatch, type StoredEntry } from './core.js';
 import { resolveQueueOptions, type QueueDeps, type QueueOptionsInput } from './types.js';
 
 export interface MemoryEntry extends StoredEntry {
-  records: KataLogRecord[];
+  records?: KataLogRecord[];
+  payload?: Uint8Array;
 }
 
 /**
@@ -30,7 +33,13 @@ export function estimateRecordBytes(r: KataLogRecord): number {
 }
 
 class MemoryStore implements QueueStore<MemoryEntry, MemoryEntry> {
+  constructor(private readonly codec: PayloadCodec | undefined) {}
+
   prepare(records: KataLogRecord[]): MemoryEntry {
+    if (this.codec) {
+      const payload = encodeOrUndefined(this.codec, records);
+      if (payload) return { payload, count: records.length, bytes: payload.length };
+    }
     let bytes = 0;
     for (const r of records) bytes += estimateRecordBytes(r);
     return { records, count: records.length, bytes };
@@ -38,8 +47,8 @@ class MemoryStore implements QueueStore<MemoryEntry, MemoryEntry> {
   commit(p: MemoryEntry): Promise<MemoryEntry> {
     return Promise.resolve(p);
   }
-  load(entries: MemoryEntry[]): Promise<KataLogRecord[][]> {
-    return Promise.resolve(entries.map((e) => e.records));
+  load(entries: MemoryEntry[]): Promise<StoredBatch[]> {
+    return Promise.resolve(entries.map((e) => e.payload ?? e.records ?? []));
   }
   release(): void {}
   close(): Promise<void> {
@@ -49,6 +58,6 @@ class MemoryStore implements QueueStore<MemoryEntry, MemoryEntry> {
 
 export class MemoryQueue extends QueueCore<MemoryEntry, MemoryEntry> {
   constructor(opts: QueueOptionsInput, exporter: Exporter, deps: Omit<QueueDeps, 'dataDir'>) {
-    super(resolveQueueOptions({ ...opts, kind: 'memory' }), exporter, deps, new MemoryStore());
+    super(resolveQueueOptions({ ...opts, kind: 'memory' }), exporter, deps, new MemoryStore(exporter.payload));
   }
 }

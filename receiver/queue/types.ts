@@ -20,8 +20,9 @@ export interface DeliveryQueue {
    * Resolves when the records are held (memory) or durable per the fsync policy (disk). When the queue is full it
    * waits for space (`block`) or drops the oldest waiting batches (`drop_oldest`). Rejects only once the queue is
    * closed (shutdown); then the records were not taken and the caller must not commit its checkpoint.
+   * `after`: nothing is written before it resolves; when it rejects, the records are not taken (SourceBatch.after).
    */
-  append(records: KataLogRecord[]): Promise<void>;
+  append(records: KataLogRecord[], after?: Promise<void>): Promise<void>;
   /** Starts the consumer loop that calls the exporter. Idempotent. */
   start(): void;
   /** Resolves true once the queue is empty (everything acknowledged), false when `timeoutMs` passes first. */

@@ -319,7 +319,10 @@ export function fieldValue(r: KataLogRecord, field: string): AttrValue | undefin
 function anyString(v: AttrValue | undefined, pred: (s: string) => boolean): boolean {
   if (v === undefined) return false;
   if (typeof v === 'string') return pred(v);
-  if (Array.isArray(v)) return v.some(pred);
+  if (Array.isArray(v)) {
+    for (const s of v) if (pred(s)) return true;
+    return false;
+  }
   return pred(String(v));
 }
 
@@ -336,8 +339,7 @@ function toNumber(v: AttrValue | undefined): number | undefined {
 // in a row; keyed on the value itself, so it can never serve a stale lowercase copy.
 let lcRaw: AttrValue | undefined;
 let lcValue: AttrValue | undefined;
-function lowered(r: KataLogRecord, field: string): AttrValue | undefined {
-  const v = fieldValue(r, field);
+function lowered(v: AttrValue | undefined): AttrValue | undefined {
   if (v !== lcRaw) {
     lcRaw = v;
     lcValue = typeof v === 'string' ? v.toLowerCase() : Array.isArray(v) ? v.map((s) => s.toLowerCase()) : v;
@@ -345,45 +347,103 @@ function lowered(r: KataLogRecord, field: string): AttrValue | undefined {
   return lcValue;
 }
 
+/** The field reader, specialised at compile time (the switch of fieldValue would run per record and rule). */
+function getter(field: string): (r: KataLogRecord) => AttrValue | undefined {
+  switch (field) {
+    case 'body':
+      return (r) => r.body;
+    case 'severity_number':
+      return (r) => r.severityNumber;
+    case 'severity_text':
+      return (r) => r.severityText;
+    case 'event_name':
+      return (r) => r.eventName;
+    default:
+      return (r) => r.attributes[field];
+  }
+}
+
+// Conditions run for every record and every rule, so the compiled closures below are written to allocate nothing
+// per call: loops instead of every/some with fresh arrow functions, and every predicate built once here.
+
 /** Compile a condition into a closure. Missing fields make every comparison false (`!=` included). */
 export function compile(cond: Cond): (r: KataLogRecord) => boolean {
   switch (cond.kind) {
     case 'and': {
       const parts = cond.items.map(compile);
-      return (r) => parts.every((p) => p(r));
+      if (parts.length === 2) {
+        const [a, b] = parts as [(r: KataLogRecord) => boolean, (r: KataLogRecord) => boolean];
+        return (r) => a(r) && b(r);
+      }
+      return (r) => {
+        for (const p of parts) if (!p(r)) return false;
+        return true;
+      };
     }
     case 'or': {
       const parts = cond.items.map(compile);
-      return (r) => parts.some((p) => p(r));
+      if (parts.length === 2) {
+        const [a, b] = parts as [(r: KataLogRecord) => boolean, (r: KataLogRecord) => boolean];
+        return (r) => a(r) || b(r);
+      }
+      return (r) => {
+        for (const p of parts) if (p(r)) return true;
+        return false;
+      };
     }
     case 'not': {
       const inner = compile(cond.item);
       return (r) => !inner(r);
     }
-    case 'exists':
+    case 'exists': {
+      const get = getter(cond.field);
       return (r) => {
-        const v = fieldValue(r, cond.field);
+        const v = get(r);
         return v !== undefined && v !== '';
       };
+    }
     case 'cmp':
       return compileCmp(cond.field, cond.op, cond.values);
   }
 }
 
+/** A predicate over one string: true when `test(s, needle)` holds for any needle. */
+function anyNeedle(needles: string[], test: (s: string, n: string) => boolean): (s: string) => boolean {
+  if (needles.length === 1) {
+    const n0 = needles[0] as string;
+    return (s) => test(s, n0);
+  }
+  return (s) => {
+    for (const n of needles) if (test(s, n)) return true;
+    return false;
+  };
+}
+
+const includes = (s: string, n: string) => s.includes(n);
+const startsWith = (s: string, n: string) => s.startsWith(n);
+const endsWith = (s: string, n: string) => s.endsWith(n);
+
 function compileCmp(field: string, op: CompareOp | StringOp, values: Value[]): (r: KataLogRecord) => boolean {
   const strs = values.map(String);
   const lower = strs.map((s) => s.toLowerCase());
-  const get = (r: KataLogRecord) => fieldValue(r, field);
+  const get = getter(field);
   switch (op) {
     case 'eq':
     case 'ne': {
       const nums = values.filter((v): v is number => typeof v === 'number');
-      const numEq = (v: AttrValue | undefined) => {
-        const n = nums.length > 0 && !Array.isArray(v) ? toNumber(v) : undefined;
+      const strSet = new Set(strs);
+      const isOne = (s: string) => strSet.has(s);
+      const eq = (v: AttrValue | undefined): boolean => {
+        if (anyString(v, isOne)) return true;
+        if (nums.length === 0 || Array.isArray(v)) return false;
+        const n = toNumber(v);
         return n !== undefined && nums.includes(n);
       };
-      const eq = (v: AttrValue | undefined) => anyString(v, (s) => strs.includes(s)) || numEq(v);
-      return op === 'eq' ? (r) => eq(get(r)) : (r) => get(r) !== undefined && !eq(get(r));
+      if (op === 'eq') return (r) => eq(get(r));
+      return (r) => {
+        const v = get(r);
+        return v !== undefined && !eq(v);
+      };
     }
     case 'lt':
     case 'le':
@@ -402,22 +462,38 @@ function compileCmp(field: string, op: CompareOp | StringOp, values: Value[]): (
         return a !== undefined && cmp(a);
       };
     }
-    case 'contains':
-      return (r) => anyString(get(r), (s) => strs.some((n) => s.includes(n)));
-    case 'icontains':
-      return (r) => anyString(lowered(r, field), (s) => lower.some((n) => s.includes(n)));
-    case 'startswith':
-      return (r) => anyString(get(r), (s) => strs.some((n) => s.startsWith(n)));
-    case 'istartswith':
-      return (r) => anyString(lowered(r, field), (s) => lower.some((n) => s.startsWith(n)));
-    case 'endswith':
-      return (r) => anyString(get(r), (s) => strs.some((n) => s.endsWith(n)));
-    case 'iendswith':
-      return (r) => anyString(lowered(r, field), (s) => lower.some((n) => s.endsWith(n)));
+    case 'contains': {
+      const p = anyNeedle(strs, includes);
+      return (r) => anyString(get(r), p);
+    }
+    case 'icontains': {
+      const p = anyNeedle(lower, includes);
+      return (r) => anyString(lowered(get(r)), p);
+    }
+    case 'startswith': {
+      const p = anyNeedle(strs, startsWith);
+      return (r) => anyString(get(r), p);
+    }
+    case 'istartswith': {
+      const p = anyNeedle(lower, startsWith);
+      return (r) => anyString(lowered(get(r)), p);
+    }
+    case 'endswith': {
+      const p = anyNeedle(strs, endsWith);
+      return (r) => anyString(get(r), p);
+    }
+    case 'iendswith': {
+      const p = anyNeedle(lower, endsWith);
+      return (r) => anyString(lowered(get(r)), p);
+    }
     case 'regex':
     case 'iregex': {
       const res = strs.map((s) => new RegExp(s, op === 'iregex' ? 'i' : ''));
-      return (r) => anyString(get(r), (s) => res.some((re) => re.test(s)));
+      const p = (s: string) => {
+        for (const re of res) if (re.test(s)) return true;
+        return false;
+      };
+      return (r) => anyString(get(r), p);
     }
   }
 }

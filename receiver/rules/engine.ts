@@ -25,6 +25,7 @@ import {
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { fieldValue } from './condition.js';
+import { RulePrefilter } from './prefilter.js';
 import { renderTemplate, type TemplateContext } from './template.js';
 import {
   SEVERITY_NUMBER,
@@ -51,6 +52,9 @@ export interface RuleEngineOptions {
   maxKeysPerRule?: number;
   /** Bound on `kata.alert.trigger.uids` per alert. */
   maxTriggerUids?: number;
+  /** Skip rules that cannot act on a record (prefilter.ts). Default true; false evaluates every rule on every
+   *  record (tests compare the two). */
+  prefilter?: boolean;
 }
 
 interface Suppression {
@@ -78,6 +82,9 @@ interface RuleState {
   sequence: Map<string, (Stepped | undefined)[]>;
 }
 
+/** Ends each group_by value in a state key. */
+const SEP = '\u001f';
+
 const recordTime = (r: KataLogRecord): bigint => (r.timeUnixNano > 0n ? r.timeUnixNano : r.observedTimeUnixNano);
 const uidOf = (r: KataLogRecord): string | undefined => {
   const v = r.attributes[ATTR_LOG_RECORD_UID];
@@ -92,6 +99,7 @@ export class RuleEngine implements Stage {
   private readonly maxKeys: number;
   private readonly maxUids: number;
   private readonly failedRules = new Set<string>();
+  private readonly prefilter: RulePrefilter;
 
   constructor(private readonly opts: RuleEngineOptions) {
     this.rules = (Array.isArray(opts.rules) ? opts.rules : opts.rules.rules).filter((r) => r.enabled);
@@ -100,13 +108,19 @@ export class RuleEngine implements Stage {
     this.maxUids = opts.maxTriggerUids ?? 20;
     for (const r of this.rules)
       this.state.set(r, { dedup: new Map(), threshold: new Map(), absence: new Map(), sequence: new Map() });
+    this.prefilter = new RulePrefilter(opts.prefilter === false ? [] : this.rules);
   }
 
   process(records: KataLogRecord[]): KataLogRecord[] {
     const alerts: KataLogRecord[] = [];
+    const rules = this.rules;
+    const pre = this.prefilter;
     for (const r of records) {
       if (r.eventName === EVENT_KATA_ALERT) continue; // never alert on our own alerts
-      for (const rule of this.rules) {
+      pre.begin(r);
+      for (let i = 0; i < rules.length; i++) {
+        if (!pre.may(i, r)) continue; // the rule cannot act on this record (prefilter.ts)
+        const rule = rules[i] as Rule;
         try {
           this.evaluate(rule, r, alerts);
         } catch (e) {
@@ -196,11 +210,19 @@ export class RuleEngine implements Stage {
    * over time, so a record that lacks a group_by attribute cannot take part (undefined).
    */
   private keyOf(rule: Rule, r: KataLogRecord): string | undefined {
+    const fields = rule.groupBy;
+    // One group_by field (the usual case): its text is the key, with the separator the multi-field form uses, so
+    // the keys are the same as before; a constant string for a missing value rather than a fresh one per record.
+    if (fields.length === 1) {
+      const v = fieldValue(r, fields[0] as string);
+      if (v === undefined || v === '') return rule.kind === 'absence' || rule.kind === 'sequence' ? undefined : SEP;
+      return (typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : String(v)) + SEP;
+    }
     let key = '';
-    for (const f of rule.groupBy) {
+    for (const f of fields) {
       const v = fieldValue(r, f);
       if ((v === undefined || v === '') && (rule.kind === 'absence' || rule.kind === 'sequence')) return undefined;
-      key += (v === undefined ? '' : Array.isArray(v) ? v.join(',') : String(v)) + '\u001f';
+      key += (v === undefined ? '' : Array.isArray(v) ? v.join(',') : String(v)) + SEP;
     }
     return key;
   }
@@ -241,10 +263,7 @@ export class RuleEngine implements Stage {
     const st = this.state.get(rule) as RuleState;
     const s = st.dedup.get(key);
     if (s && t < s.until) {
-      s.suppressed++;
-      s.last = trigger;
-      if (t > s.lastTime) s.lastTime = t;
-      s.uids = [...s.uids, ...uids].slice(-this.maxUids);
+      this.suppress(s, trigger, t, uids);
       return false;
     }
     // A window that ended without a flush hands its count to this alert ("emitted on the next alert").
@@ -264,6 +283,17 @@ export class RuleEngine implements Stage {
     if (rule.dedupWindowNs > 0n)
       this.remember(st.dedup, key, { until: t + rule.dedupWindowNs, suppressed: 0, lastTime: t, uids: [] });
     return true;
+  }
+
+  /** A match inside the suppression window is only counted. Hot (a busy rule matches most records of a noisy
+   *  node within its window), so the uid list is kept in place: it belongs to this window alone (alerts copy it). */
+  private suppress(s: Suppression, trigger: KataLogRecord, t: bigint, uids: readonly string[]): void {
+    s.suppressed++;
+    s.last = trigger;
+    if (t > s.lastTime) s.lastTime = t;
+    if (uids.length === 0) return;
+    for (const u of uids) s.uids.push(u);
+    if (this.maxUids > 0 && s.uids.length > this.maxUids) s.uids.splice(0, s.uids.length - this.maxUids);
   }
 
   private contextFor(rule: Rule, count?: number): TemplateContext {
@@ -286,7 +316,8 @@ export class RuleEngine implements Stage {
     const t = recordTime(r);
     const s = st.dedup.get(key);
     if (s && t < s.until) {
-      this.fire(rule, key, r, t, uidList(r), out); // counted as suppressed
+      const uid = uidOf(r);
+      this.suppress(s, r, t, uid === undefined ? NO_UIDS : [uid]);
       return;
     }
     const entries = st.threshold.get(key) ?? [];
@@ -424,6 +455,8 @@ export class RuleEngine implements Stage {
     return alert;
   }
 }
+
+const NO_UIDS: readonly string[] = [];
 
 function uidList(r: KataLogRecord): string[] {
   const u = uidOf(r);

@@ -13,6 +13,7 @@ import { createStoreExporter } from '../exporters/store.js';
 import type { Exporter } from '../exporters/types.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
+import { K8sMetadataStage } from '../pipeline/k8s.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { Stage } from '../pipeline/types.js';
 import { createQueue, type DeliveryQueue } from '../queue/index.js';
@@ -26,6 +27,7 @@ import type { Source, SourceContext } from '../sources/types.js';
 import { VsockSource } from '../sources/vsock.js';
 import type { Logger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
+import type { OtlpMetricsPusher } from '../telemetry/otlp-metrics.js';
 import { startTelemetryServer, type TelemetryServer } from '../telemetry/server.js';
 
 export interface RunInputs {
@@ -146,6 +148,46 @@ function loadRuleSet(config: ReceiverConfig): RuleSet | undefined {
   return r.enabled && specs.length ? loadRuleFiles(specs) : undefined;
 }
 
+/** The pipeline stages `run` uses for `config` (duplicate suppression, Kubernetes metadata, alert rules) and the alert notifier. */
+export function buildStages(
+  config: ReceiverConfig,
+  metrics: Metrics,
+  logger: Logger,
+): { stages: Stage[]; notifier?: AlertmanagerNotifier } {
+  const stages: Stage[] = [];
+  if (config.pipeline.dedupe.enabled) {
+    stages.push(
+      new DedupeStage({
+        windowMs: config.pipeline.dedupe.windowMs,
+        maxKeys: config.pipeline.dedupe.maxEntries,
+        onSuppressed: (n) => metrics.deduplicated.inc(n),
+      }),
+    );
+  }
+  // After dedupe (one lookup per record kept), before rules (alerts carry the pod).
+  const k8s = config.pipeline.k8s;
+  if (k8s.enabled) {
+    stages.push(
+      new K8sMetadataStage({
+        bundleRoots: k8s.bundleRoots,
+        crioRoots: k8s.crioRoots,
+        fromCriLogs: k8s.fromCriLogs,
+        cacheEntries: k8s.cacheEntries,
+        ttlMs: k8s.ttlMs,
+        logger,
+      }),
+    );
+  }
+  const rules = loadRuleSet(config);
+  const hook = config.pipeline.rules.webhook;
+  const notifier =
+    rules && hook.url ? new AlertmanagerNotifier({ url: hook.url, timeoutMs: hook.timeoutMs, logger }) : undefined;
+  if (rules) {
+    stages.push(new RuleEngine({ rules, logger, metrics, onAlert: notifier ? (a) => notifier.notify(a) : undefined }));
+  }
+  return { stages, notifier };
+}
+
 export interface RunSummary {
   entriesRead: number;
   records: number;
@@ -186,6 +228,7 @@ export async function runReceiver(
   const queues: DeliveryQueue[] = [];
   const exporters: Exporter[] = [];
   let closeTimer: NodeJS.Timeout | undefined;
+  let otlpMetrics: OtlpMetricsPusher | undefined;
   try {
     for (const e of config.exporters) {
       const exporter = buildExporter(e, io.stdout, logger);
@@ -195,25 +238,7 @@ export async function runReceiver(
       queues.push(await createQueue({ ...config.queue, kind }, exporter, { dataDir: config.dataDir, logger, metrics }));
     }
 
-    const stages: Stage[] = [];
-    if (config.pipeline.dedupe.enabled) {
-      stages.push(
-        new DedupeStage({
-          windowMs: config.pipeline.dedupe.windowMs,
-          maxKeys: config.pipeline.dedupe.maxEntries,
-          onSuppressed: (n) => metrics.deduplicated.inc(n),
-        }),
-      );
-    }
-    const rules = loadRuleSet(config);
-    const hook = config.pipeline.rules.webhook;
-    const notifier =
-      rules && hook.url ? new AlertmanagerNotifier({ url: hook.url, timeoutMs: hook.timeoutMs, logger }) : undefined;
-    if (rules) {
-      stages.push(
-        new RuleEngine({ rules, logger, metrics, onAlert: notifier ? (a) => notifier.notify(a) : undefined }),
-      );
-    }
+    const { stages, notifier } = buildStages(config, metrics, logger);
     const pipeline = new Pipeline({
       stages,
       sinks: queues,
@@ -230,6 +255,16 @@ export async function runReceiver(
       logger.info('self-telemetry listening', { address: telemetry.address });
     }
     for (const q of queues) q.start();
+    if (config.telemetry.otlpMetrics) {
+      // Loaded only when asked for: the OpenTelemetry metrics SDK would slow every start down.
+      const { startOtlpMetrics } = await import('../telemetry/otlp-metrics.js');
+      otlpMetrics = await startOtlpMetrics({
+        metrics,
+        logger,
+        exporter: config.exporters.find((e) => e.type === 'otlp'),
+        intervalMs: config.telemetry.otlpMetricsIntervalMs,
+      });
+    }
 
     const sourceAbort = new AbortController();
     // Shutdown is bounded by shutdown_timeout_ms from the signal whatever the sources do: a source still waiting
@@ -245,6 +280,7 @@ export async function runReceiver(
     else signal.addEventListener('abort', onAbort, { once: true });
     const ctx: SourceContext = {
       emit: (batch) => pipeline.process(batch),
+      pipelined: true, // the pipeline honours SourceBatch.after
       signal: sourceAbort.signal,
       checkpointDir: join(config.dataDir, 'checkpoints'),
       once: inputs.once,
@@ -328,10 +364,13 @@ export async function runReceiver(
       ),
       drained,
     };
+    // One last push with the final counts, within what is left of the shutdown timeout.
+    await otlpMetrics?.shutdown(deadline !== undefined ? deadline - Date.now() : config.shutdownTimeoutMs);
     await telemetry?.close();
     return summary;
   } finally {
     clearTimeout(closeTimer);
+    await otlpMetrics?.shutdown(0);
     await Promise.allSettled(queues.map((q) => q.close()));
     await Promise.allSettled(exporters.map((e) => e.shutdown()));
   }

@@ -77,8 +77,10 @@ export const ATTR_CODE_FILE_PATH = 'code.file.path';
 export const ATTR_CODE_FUNCTION_NAME = 'code.function.name';
 export const ATTR_CODE_LINE_NUMBER = 'code.line.number';
 export const ATTR_CONTAINER_ID = 'container.id';
+export const ATTR_CONTAINER_IMAGE_NAME = 'container.image.name';
 export const ATTR_ERROR_MESSAGE = 'error.message';
 export const ATTR_HOST_NAME = 'host.name';
+export const ATTR_K8S_CONTAINER_NAME = 'k8s.container.name';
 export const ATTR_K8S_NAMESPACE_NAME = 'k8s.namespace.name';
 export const ATTR_K8S_POD_NAME = 'k8s.pod.name';
 export const ATTR_K8S_POD_UID = 'k8s.pod.uid';
@@ -95,6 +97,7 @@ export const ATTR_SECURITY_RULE_REFERENCE = 'security_rule.reference';
 export const ATTR_SECURITY_RULE_RULESET_NAME = 'security_rule.ruleset.name';
 export const ATTR_SERVICE_NAME = 'service.name';
 export const ATTR_SERVICE_NAMESPACE = 'service.namespace';
+export const ATTR_SERVICE_VERSION = 'service.version';
 export const ATTR_THREAD_NAME = 'thread.name';
 
 /** Attributes that belong on the Resource (entity groups); all others go on the log record. */

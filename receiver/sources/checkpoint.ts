@@ -28,10 +28,14 @@ export async function readCheckpoint<T>(path: string): Promise<CheckpointRead<T>
 
 /** Replace the checkpoint atomically and durably. */
 export async function writeCheckpoint(path: string, value: unknown): Promise<void> {
-  const dir = join(path, '..');
-  await mkdir(dir, { recursive: true });
   const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
+  // The directory is created on the first write only: a file source writes its checkpoint after every batch, and
+  // each file system call is a thread-pool round trip.
+  const fh = await open(tmp, 'w').catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+    await mkdir(join(path, '..'), { recursive: true });
+    return open(tmp, 'w');
+  });
   try {
     await fh.writeFile(JSON.stringify(value) + '\n');
     await fh.sync();

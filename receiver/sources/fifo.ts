@@ -123,6 +123,7 @@ export class FifoSource implements Source {
       const fd = await openFd(path, constants.O_RDWR | constants.O_NONBLOCK);
       stream = new Socket({ fd, readable: true, writable: false });
     } catch (err) {
+      ctx.metrics.sourceErrors.inc({ source: this.name });
       log.error(`cannot open FIFO ${path}: ${(err as Error).message}; check that kata-otel runs as root on the host`);
       return;
     }
@@ -142,6 +143,7 @@ export class FifoSource implements Source {
     } catch (err) {
       batcher.close();
       if (!ctx.signal.aborted) log.error('FIFO source stopped for this sandbox', { path, error: err });
+      if (!ctx.signal.aborted) ctx.metrics.sourceErrors.inc({ source: this.name });
     } finally {
       gone.removeEventListener('abort', onGone);
       stream.destroy();
@@ -151,6 +153,7 @@ export class FifoSource implements Source {
   /** Once mode: read what the pipe holds now (non-blocking reads until EAGAIN or no writer), then return. */
   private async drainNow(ctx: SourceContext, log: Logger, s: SandboxDir, fifo: string, path: string): Promise<void> {
     const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch((err: Error) => {
+      ctx.metrics.sourceErrors.inc({ source: this.name });
       log.error(`cannot open FIFO ${path}: ${err.message}`);
       return undefined;
     });
@@ -178,6 +181,7 @@ export class FifoSource implements Source {
     } catch (err) {
       batcher.close();
       if (!ctx.signal.aborted) log.error('FIFO read failed', { path, error: err });
+      if (!ctx.signal.aborted) ctx.metrics.sourceErrors.inc({ source: this.name });
     } finally {
       await fh.close();
     }

@@ -157,8 +157,9 @@ export class JournaldSource implements Source {
 
   async run(ctx: SourceContext): Promise<void> {
     const log = ctx.logger.child({ source: this.name });
+    const counted = () => ctx.metrics.sourceErrors.inc({ source: this.name });
     const journalctl = this.opts.journalctl ?? 'journalctl';
-    if (!(await this.inputsExist(log))) return;
+    if (!(await this.inputsExist(log))) return counted();
 
     const cpPath = checkpointPath(ctx.checkpointDir, this.name);
     const saved = await readCheckpoint<JournalCheckpoint>(cpPath);
@@ -211,10 +212,12 @@ export class JournaldSource implements Source {
         // emit rejects only when the receiver shuts down.
         batcher.close();
         if (!ctx.signal.aborted) log.error('journald source stopped: hand-off failed', { error: err });
+        if (!ctx.signal.aborted) counted();
         return;
       }
       if (result.spawnError) {
         const e = result.spawnError;
+        counted();
         log.error(
           e.code === 'ENOENT'
             ? `journalctl not found at '${journalctl}': install systemd (Debian/Ubuntu: apt-get install systemd) or set the journald source's journalctl path`
@@ -234,6 +237,7 @@ export class JournaldSource implements Source {
       }
       if (ctx.once) {
         if (result.code !== 0) log.error('journalctl failed', { journalctl, args, code: result.code, stderr });
+        if (result.code !== 0) counted();
         return;
       }
       if (merge && result.code !== 0 && /--merge/.test(stderr) && /not supported/i.test(stderr)) {
@@ -247,6 +251,7 @@ export class JournaldSource implements Source {
         maxMs: this.opts.restartMaxMs ?? 10_000,
         multiplier: 2,
       });
+      counted();
       log.warn('journalctl exited; restarting from the last committed cursor', {
         code: result.code,
         signal: result.signal,

@@ -22,6 +22,13 @@ export interface SourceBatch {
   observedTimeUnixNano: bigint;
   /** Attributes every entry of the batch carries (log.file.path, kata.sandbox.id from a run-dir path, …). */
   attributes?: Attributes;
+  /**
+   * A durability barrier: the batch must not become durable downstream before this resolves (and is not queued at
+   * all when it rejects). A source that hands off its next batch before the previous one's checkpoint is on disk
+   * (the file source does, to overlap the fsyncs with parsing) passes that checkpoint write here, so a crash still
+   * re-reads at most one batch.
+   */
+  after?: Promise<void>;
 }
 
 export interface SourceContext {
@@ -33,6 +40,12 @@ export interface SourceContext {
   checkpointDir: string;
   /** `--once`: read to the current end of every input, then return instead of following. */
   once: boolean;
+  /**
+   * `emit` honours SourceBatch.after, so a source may hand off its next batch before the previous one resolved
+   * (at most two in flight), passing the previous batch's checkpoint write as the barrier. The receiver's pipeline
+   * does; a context that leaves this unset gets one batch at a time.
+   */
+  pipelined?: boolean;
   logger: Logger;
   metrics: Metrics;
 }

@@ -208,6 +208,7 @@ export class VsockSource implements Source {
       } catch (err) {
         batcher.close();
         if (!ctx.signal.aborted) log.error('vsock source stopped for this sandbox: hand-off failed', { error: err });
+        if (!ctx.signal.aborted) ctx.metrics.sourceErrors.inc({ source: this.name });
         return;
       }
       if (gone.aborted) break;
@@ -218,6 +219,7 @@ export class VsockSource implements Source {
         log.info('agent log stream ended; reconnecting', { reason: attempt.reason, entries: attempt.entries });
       } else {
         failures++;
+        ctx.metrics.sourceErrors.inc({ source: this.name });
         // The first failure is worth a line; a sandbox whose agent has no log port fails forever.
         const fields = { reason: attempt.reason, failures };
         if (failures === 1) log.info('agent log connection failed; retrying', fields);
@@ -257,6 +259,7 @@ export class VsockSource implements Source {
   private async runPlain(ctx: SourceContext, log: Logger, plain: PlainVsockOptions): Promise<void> {
     const device = plain.device ?? '/dev/vsock';
     if (!existsSync(device)) {
+      ctx.metrics.sourceErrors.inc({ source: this.name });
       log.error(
         `plain vsock needs ${device} on the host (load the vhost_vsock/vsock modules, or mount /dev/vsock into the container); QEMU agent logs are not read`,
       );
@@ -266,6 +269,7 @@ export class VsockSource implements Source {
     const runDirs = plain.runDirs ?? ['/run/vc/vm', '/run/kata'];
     const procDir = plain.procDir ?? '/proc';
     if (!(await which(helper[0] ?? ''))) {
+      ctx.metrics.sourceErrors.inc({ source: this.name });
       log.error(
         `vsock helper '${helper[0] ?? ''}' not found: install socat >= 1.7.4 (built with VSOCK support) or set the vsock source's plain.helper`,
       );

@@ -28,6 +28,12 @@ export class Metrics {
     'exporter',
     'reason',
   ]);
+  /** Errors a source logged (permission denied, journalctl exited, vsock handshake failed, …), per source. */
+  readonly sourceErrors = this.counter('kata_otel_source_errors_total', 'Errors logged by a source', ['source']);
+  /** Pushes of these metrics over OTLP (`telemetry.otlp_metrics`), by outcome (`success` / `failure`). */
+  readonly otlpMetricsExports = this.counter('kata_otel_otlp_metrics_exports_total', 'Self-metrics exports over OTLP', [
+    'outcome',
+  ]);
   readonly queueRecords = this.gauge('kata_otel_queue_records', 'Records waiting in an exporter queue', ['exporter']);
   readonly queueBytes = this.gauge('kata_otel_queue_bytes', 'Bytes waiting in an exporter queue', ['exporter']);
   readonly exportLatency = new Histogram({

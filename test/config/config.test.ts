@@ -54,6 +54,14 @@ describe('loadConfig without a file', () => {
     expect(c.sources.fifo).toEqual({ enabled: false, roots: ['/run/vc/firecracker'], metrics: 'drop' });
     expect(c.pipeline).toEqual({
       dedupe: { enabled: true, windowMs: 60_000, maxEntries: 100_000 },
+      k8s: {
+        enabled: true,
+        bundleRoots: ['/run/containerd', '/run/k3s/containerd'],
+        crioRoots: ['/run/containers/storage', '/var/lib/containers/storage'],
+        fromCriLogs: true,
+        cacheEntries: 10_000,
+        ttlMs: 600_000,
+      },
       rules: { enabled: true, builtin: true, files: [], webhook: { url: null, timeoutMs: 5000 } },
       keepOriginal: false,
     });
@@ -68,7 +76,7 @@ describe('loadConfig without a file', () => {
       maxInFlight: 2,
       retry: { initialMs: 1000, maxMs: 30_000, multiplier: 2 },
     });
-    expect(c.telemetry).toEqual({ listen: '127.0.0.1:8888', otlpMetrics: false });
+    expect(c.telemetry).toEqual({ listen: '127.0.0.1:8888', otlpMetrics: false, otlpMetricsIntervalMs: 60_000 });
     expect(c.shutdownTimeoutMs).toBe(10_000);
     expect(c.exporters).toEqual([
       {

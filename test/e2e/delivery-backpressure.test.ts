@@ -96,12 +96,12 @@ describe('a slow backend (1,000 records/s)', () => {
     const fullest = Math.max(...samples.map((s) => s.queueBytes));
     expect(fullest).toBeLessThanOrEqual(MAX_BYTES);
     expect(fullest).toBeGreaterThan(MAX_BYTES / 2);
-    // While it was full the source waited: read − exported is what the queue holds plus at most the one batch
-    // waiting for admission — never the rest of the file.
+    // While it was full the source waited: read − exported is what the queue holds plus at most the batches
+    // waiting for admission (the file source keeps up to two in flight) — never the rest of the file.
     for (const s of samples) {
       const held = s.read - s.exported - s.queueRecords;
       expect(held, JSON.stringify(s)).toBeGreaterThanOrEqual(0);
-      expect(held, JSON.stringify(s)).toBeLessThanOrEqual(SOURCE_BATCH);
+      expect(held, JSON.stringify(s)).toBeLessThanOrEqual(2 * SOURCE_BATCH);
     }
     const lagging = samples.filter((s) => s.queueBytes > MAX_BYTES / 2 && s.read < N / 2 && s.offset < size / 2);
     expect(lagging.length, JSON.stringify(samples.slice(0, 8))).toBeGreaterThan(0);

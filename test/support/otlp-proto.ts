@@ -21,6 +21,9 @@ interface Root {
         logs: {
           v1: Record<'ExportLogsServiceRequest' | 'ExportLogsServiceResponse' | 'ExportLogsPartialSuccess', ProtoType>;
         };
+        metrics: {
+          v1: Record<'ExportMetricsServiceRequest' | 'ExportMetricsServiceResponse', ProtoType>;
+        };
       };
     };
   };
@@ -31,6 +34,9 @@ const logs = root.opentelemetry.proto.collector.logs.v1;
 
 export const ExportLogsServiceRequest = logs.ExportLogsServiceRequest;
 export const ExportLogsServiceResponse = logs.ExportLogsServiceResponse;
+const metrics = root.opentelemetry.proto.collector.metrics.v1;
+export const ExportMetricsServiceRequest = metrics.ExportMetricsServiceRequest;
+export const ExportMetricsServiceResponse = metrics.ExportMetricsServiceResponse;
 
 /** toObject options giving exact, JSON-friendly values: 64-bit ints as decimal strings, bytes as base64. */
 export const TO_OBJECT = { longs: String, bytes: String, defaults: false, oneofs: false } as const;
@@ -95,4 +101,51 @@ export function officialFromJson(json: string | Record<string, unknown>): Offici
           }
   const msg = ExportLogsServiceRequest.fromObject(d as Record<string, unknown>);
   return officialDecode(ExportLogsServiceRequest.encode(msg).finish());
+}
+
+export interface OfficialNumberDataPoint {
+  attributes?: OfficialKeyValue[];
+  startTimeUnixNano?: string;
+  timeUnixNano?: string;
+  asDouble?: number;
+  asInt?: string;
+}
+export interface OfficialHistogramDataPoint {
+  attributes?: OfficialKeyValue[];
+  startTimeUnixNano?: string;
+  timeUnixNano?: string;
+  count?: string;
+  sum?: number;
+  bucketCounts?: string[];
+  explicitBounds?: number[];
+}
+export interface OfficialMetric {
+  name?: string;
+  description?: string;
+  unit?: string;
+  gauge?: { dataPoints?: OfficialNumberDataPoint[] };
+  sum?: { dataPoints?: OfficialNumberDataPoint[]; aggregationTemporality?: number; isMonotonic?: boolean };
+  histogram?: { dataPoints?: OfficialHistogramDataPoint[]; aggregationTemporality?: number };
+  exponentialHistogram?: Record<string, unknown>;
+  summary?: Record<string, unknown>;
+}
+export interface OfficialMetricsRequest {
+  resourceMetrics?: {
+    resource?: { attributes?: OfficialKeyValue[] };
+    scopeMetrics?: { scope?: { name?: string; version?: string }; metrics?: OfficialMetric[] }[];
+  }[];
+}
+
+/** Decode an ExportMetricsServiceRequest with the official code into a plain object (longs as strings). */
+export function officialDecodeMetrics(bytes: Uint8Array): OfficialMetricsRequest {
+  return ExportMetricsServiceRequest.toObject(
+    ExportMetricsServiceRequest.decode(bytes),
+    TO_OBJECT,
+  ) as unknown as OfficialMetricsRequest;
+}
+
+/** OTLP/JSON metrics → the same form as officialDecodeMetrics (a protobuf round trip, as officialFromJson). */
+export function officialMetricsFromJson(json: string): OfficialMetricsRequest {
+  const msg = ExportMetricsServiceRequest.fromObject(JSON.parse(json) as Record<string, unknown>);
+  return officialDecodeMetrics(ExportMetricsServiceRequest.encode(msg).finish());
 }

@@ -2,7 +2,9 @@
 // use startOtlpServer() from ./otlp-server.ts). It serves:
 //   gRPC  LogsService/Export, decoding with the official generated ExportLogsServiceRequest (otlp-proto-official);
 //   HTTP  POST /v1/logs, application/x-protobuf or application/json (OTLP/JSON: hex ids, int64 strings), gzip bodies;
-//   control (plain HTTP): GET /stats, GET /records, POST /failure, /partial, /rate, /reset.
+//   metrics: gRPC MetricsService/Export and HTTP POST /v1/metrics (kata-otel's self-metrics), decoded with the
+//            official ExportMetricsServiceRequest, always accepted (failure injection is for logs only);
+//   control (plain HTTP): GET /stats, GET /records, GET /metrics, POST /failure, /partial, /rate, /reset.
 // All on 127.0.0.1 ephemeral ports, printed as one JSON line on stdout when ready:
 //   {"grpcPort":…,"httpPort":…,"controlPort":…,"pid":…}
 // It exits when its stdin closes, so a test runner killed with -9 leaves no orphan.
@@ -27,10 +29,15 @@ import { gunzipSync } from 'node:zlib';
 import {
   ExportLogsServiceRequest,
   ExportLogsServiceResponse,
+  ExportMetricsServiceRequest,
+  ExportMetricsServiceResponse,
   officialDecode,
+  officialDecodeMetrics,
   officialFromJson,
+  officialMetricsFromJson,
   TO_OBJECT,
   type OfficialAnyValue,
+  type OfficialMetricsRequest,
   type OfficialRequest,
 } from './otlp-proto.js';
 
@@ -74,6 +81,7 @@ let partial: { reject: number; message: string } | undefined;
 let rate: { perSec: number; mode: 'reject' | 'delay'; tokens: number; last: number } | undefined;
 let stats = newStats();
 let recorded: Record<string, unknown>[] = [];
+let metricPoints: Record<string, unknown>[] = [];
 /** Bumped by /reset: a request still held (rate-limit delay) from before a reset is dropped, not recorded. */
 let epoch = 0;
 
@@ -86,6 +94,8 @@ function newStats() {
     gzipRequests: 0,
     byTransport: { grpc: 0, 'http/protobuf': 0, 'http/json': 0 } as Record<Transport, number>,
     lastHeaders: {} as Record<string, string>,
+    metricRequests: 0,
+    metricPoints: 0,
   };
 }
 
@@ -229,6 +239,73 @@ function plain(v: OfficialAnyValue): unknown {
   return null;
 }
 
+// ---- metrics -------------------------------------------------------------------------------------------
+
+const TEMPORALITY: Record<number, string> = { 1: 'delta', 2: 'cumulative' };
+const int = (v: string | undefined): number | string => {
+  const n = Number(v ?? 0);
+  return Number.isSafeInteger(n) ? n : (v ?? '0');
+};
+
+/** One plain object per data point (see RecordedMetricPoint in ./otlp-server.ts). */
+function flattenMetrics(req: OfficialMetricsRequest, transport: Transport): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const rm of req.resourceMetrics ?? []) {
+    const resource = kvs(rm.resource?.attributes);
+    for (const sm of rm.scopeMetrics ?? []) {
+      const scope = { name: sm.scope?.name ?? '', version: sm.scope?.version ?? '' };
+      for (const m of sm.metrics ?? []) {
+        const base = {
+          transport,
+          resource,
+          scope,
+          name: m.name ?? '',
+          description: m.description ?? '',
+          unit: m.unit ?? '',
+        };
+        const numbers = m.gauge ?? m.sum;
+        for (const p of numbers?.dataPoints ?? []) {
+          out.push({
+            ...base,
+            type: m.gauge ? 'gauge' : 'sum',
+            ...(m.sum
+              ? { isMonotonic: m.sum.isMonotonic === true, temporality: TEMPORALITY[m.sum.aggregationTemporality ?? 0] }
+              : {}),
+            attributes: kvs(p.attributes),
+            startTimeUnixNano: p.startTimeUnixNano ?? '0',
+            timeUnixNano: p.timeUnixNano ?? '0',
+            value: p.asDouble ?? int(p.asInt),
+          });
+        }
+        for (const p of m.histogram?.dataPoints ?? []) {
+          out.push({
+            ...base,
+            type: 'histogram',
+            temporality: TEMPORALITY[m.histogram?.aggregationTemporality ?? 0],
+            attributes: kvs(p.attributes),
+            startTimeUnixNano: p.startTimeUnixNano ?? '0',
+            timeUnixNano: p.timeUnixNano ?? '0',
+            count: int(p.count),
+            sum: p.sum ?? 0,
+            bucketCounts: (p.bucketCounts ?? []).map(int),
+            explicitBounds: p.explicitBounds ?? [],
+          });
+        }
+        if (m.exponentialHistogram || m.summary)
+          out.push({ ...base, type: m.summary ? 'summary' : 'exponentialHistogram', attributes: {} });
+      }
+    }
+  }
+  return out;
+}
+
+function recordMetrics(req: OfficialMetricsRequest, transport: Transport): void {
+  const points = flattenMetrics(req, transport);
+  stats.metricRequests++;
+  stats.metricPoints += points.length;
+  metricPoints.push(...points);
+}
+
 // ---- google.rpc.Status (hand-encoded: code = 1, message = 2, details = 3 Any{type_url = 1, value = 2}) -----
 
 function varint(n: number): number[] {
@@ -320,6 +397,33 @@ grpcServer.addService(
   },
 );
 
+grpcServer.addService(
+  {
+    export: {
+      path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (m: unknown) =>
+        Buffer.from(ExportMetricsServiceRequest.encode(m as Record<string, unknown>).finish()),
+      requestDeserialize: (b: Buffer) => ExportMetricsServiceRequest.decode(b),
+      responseSerialize: (m: Record<string, unknown>) => Buffer.from(ExportMetricsServiceResponse.encode(m).finish()),
+      responseDeserialize: (b: Buffer) => ExportMetricsServiceResponse.decode(b),
+    },
+  },
+  {
+    export: (
+      call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>,
+      callback: grpc.sendUnaryData<Record<string, unknown>>,
+    ) => {
+      recordMetrics(
+        ExportMetricsServiceRequest.toObject(call.request, TO_OBJECT) as unknown as OfficialMetricsRequest,
+        'grpc',
+      );
+      callback(null, ExportMetricsServiceResponse.fromObject({}));
+    },
+  },
+);
+
 const grpcCreds = tlsFiles
   ? grpc.ServerCredentials.createSsl(ca ?? null, [{ private_key: key!, cert_chain: cert! }], requireClientCert)
   : grpc.ServerCredentials.createInsecure();
@@ -349,6 +453,26 @@ async function onHttp(req: http.IncomingMessage, res: http.ServerResponse): Prom
     res.writeHead(status, { 'content-type': json ? 'application/json' : 'application/x-protobuf', ...extra });
     res.end(body);
   };
+  if (req.method === 'POST' && req.url?.split('?')[0] === '/v1/metrics') {
+    let decoded: OfficialMetricsRequest;
+    try {
+      let body = await readBody(req);
+      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body, { maxOutputLength: MAX_BODY });
+      decoded = json ? officialMetricsFromJson(body.toString('utf8')) : officialDecodeMetrics(body);
+    } catch (err) {
+      const message = `cannot decode the metrics request: ${(err as Error).message}`;
+      send(400, json ? JSON.stringify({ code: 3, message }) : rpcStatus(3, message));
+      return;
+    }
+    recordMetrics(decoded, json ? 'http/json' : 'http/protobuf');
+    send(
+      200,
+      json
+        ? '{}'
+        : Buffer.from(ExportMetricsServiceResponse.encode(ExportMetricsServiceResponse.fromObject({})).finish()),
+    );
+    return;
+  }
   if (req.method !== 'POST' || req.url?.split('?')[0] !== '/v1/logs') {
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end(`no route for ${req.method} ${req.url}`);
@@ -439,6 +563,7 @@ const control = http.createServer((req, res) => {
     const route = `${req.method} ${req.url}`;
     if (route === 'GET /stats') return reply(stats);
     if (route === 'GET /records') return reply(recorded);
+    if (route === 'GET /metrics') return reply(metricPoints);
     if (route === 'POST /failure')
       return (setFailure(body.kind ? (body as unknown as FailureSpec) : null), reply({ ok: true }));
     if (route === 'POST /partial')
@@ -454,6 +579,7 @@ const control = http.createServer((req, res) => {
       setRate(null);
       stats = newStats();
       recorded = [];
+      metricPoints = [];
       epoch++;
       return reply({ ok: true });
     }

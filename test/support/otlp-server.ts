@@ -4,6 +4,7 @@
 //   … export to srv.grpcEndpoint / srv.httpEndpoint …
 //   expect((await srv.stats()).records).toBe(3);
 //   const recs = await srv.records();         // RecordedLog[]
+//   const points = await srv.metrics();       // RecordedMetricPoint[] (gRPC MetricsService, HTTP /v1/metrics)
 //   await srv.setFailure({ kind: 'unavailable', requests: 1, retryAfterMs: 2000 });
 //   await srv.stop();
 //
@@ -63,6 +64,32 @@ export interface RecordedLog {
   droppedAttributesCount?: number;
 }
 
+/** One received metric data point (kata-otel's self-metrics), decoded with the official generated code. */
+export interface RecordedMetricPoint {
+  transport: 'grpc' | 'http/protobuf' | 'http/json';
+  resource: Record<string, unknown>;
+  scope: { name: string; version: string };
+  name: string;
+  description: string;
+  unit: string;
+  type: 'gauge' | 'sum' | 'histogram' | 'exponentialHistogram' | 'summary';
+  /** sum and histogram. */
+  temporality?: 'delta' | 'cumulative';
+  /** sum. */
+  isMonotonic?: boolean;
+  attributes: Record<string, unknown>;
+  /** Decimal strings. */
+  startTimeUnixNano: string;
+  timeUnixNano: string;
+  /** gauge and sum: asDouble, or asInt (a number when safe, else a decimal string). */
+  value?: number | string;
+  /** histogram. */
+  count?: number | string;
+  sum?: number;
+  bucketCounts?: (number | string)[];
+  explicitBounds?: number[];
+}
+
 export interface OtlpServerStats {
   requests: number;
   /** Records accepted. */
@@ -75,6 +102,9 @@ export interface OtlpServerStats {
   byTransport: Record<'grpc' | 'http/protobuf' | 'http/json', number>;
   /** Headers / gRPC metadata of the last request. */
   lastHeaders: Record<string, string>;
+  /** Metrics export requests (always accepted) and the data points they carried; not in the figures above. */
+  metricRequests: number;
+  metricPoints: number;
 }
 
 export interface OtlpTestServer {
@@ -90,10 +120,12 @@ export interface OtlpTestServer {
   process: ChildProcess;
   stats(): Promise<OtlpServerStats>;
   records(): Promise<RecordedLog[]>;
+  /** Every metric data point received, in arrival order. */
+  metrics(): Promise<RecordedMetricPoint[]>;
   setFailure(spec: FailureSpec | null): Promise<void>;
   setPartial(reject: number | null, message?: string): Promise<void>;
   setRate(recordsPerSecond: number | null, mode?: 'reject' | 'delay'): Promise<void>;
-  /** Clear failures, partial success, rate limit, stats and records. */
+  /** Clear failures, partial success, rate limit, stats, records and metric points. */
   reset(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -163,6 +195,7 @@ export async function startOtlpServer(opts: OtlpServerOptions = {}): Promise<Otl
     process: child,
     stats: () => call<OtlpServerStats>('GET', '/stats'),
     records: () => call<RecordedLog[]>('GET', '/records'),
+    metrics: () => call<RecordedMetricPoint[]>('GET', '/metrics'),
     setFailure: async (spec) => void (await call('POST', '/failure', spec ?? {})),
     setPartial: async (reject, message) => void (await call('POST', '/partial', { reject: reject ?? 0, message })),
     setRate: async (recordsPerSecond, mode) =>

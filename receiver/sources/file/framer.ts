@@ -2,6 +2,7 @@
 // Splitting, '\r\n', UTF-8 and long-line rules are LineSplitter's (receiver/sources/lines.ts); this adds what a
 // checkpoint needs on top: where each line starts and ends in the stream, and which lines a multi-line assembler
 // still holds, so the durable offset never passes a line that has not been handed downstream inside an entry.
+import { isAscii } from 'node:buffer';
 import { LineSplitter } from '../lines.js';
 
 /** Groups physical lines into entries (receiver/parse/multiline.ts `LineAssembler` has this shape). */
@@ -34,6 +35,7 @@ interface HeldLine {
 }
 
 const NL = 0x0a;
+const CR = 0x0d;
 const PLACEHOLDER: HeldLine = { start: 0, end: 0, truncated: false };
 
 export class EntryFramer {
@@ -77,6 +79,20 @@ export class EntryFramer {
   feed(chunk: Buffer, out: FramedEntry[]): void {
     let s = 0;
     const base = this.pos;
+    if (this.splitter.pendingBytes > 0) {
+      // The line begun in an earlier chunk ends in this one: finish it through the splitter.
+      const nl = chunk.indexOf(NL);
+      if (nl >= 0) {
+        const line = this.splitter.push(chunk.subarray(0, nl + 1))[0];
+        if (line) this.onLine(line.text, line.truncated, this.lineStart, base + nl + 1, out);
+        this.lineStart = base + nl + 1;
+        s = nl + 1;
+      }
+    }
+    if (this.splitter.pendingBytes === 0) {
+      const last = chunk.lastIndexOf(NL);
+      if (last >= s && isAscii(chunk.subarray(s, last))) s = this.feedAscii(chunk, s, last, base, out);
+    }
     for (;;) {
       const nl = chunk.indexOf(NL, s);
       if (nl < 0) break;
@@ -97,6 +113,34 @@ export class EntryFramer {
   }
 
   /**
+   * The complete lines in chunk[from, last] (`last` is the last newline) when they are all ASCII: decoded with one
+   * call and split as a string, instead of a Buffer slice and a decode per line (the hot path of every backlog:
+   * bench/README.md). ASCII bytes decode the same under UTF-8 and latin1, and byte offsets equal string offsets.
+   * Returns where the per-line path continues: last + 1, or the start of a line longer than maxLineBytes (which
+   * the splitter cuts).
+   */
+  private feedAscii(chunk: Buffer, from: number, last: number, base: number, out: FramedEntry[]): number {
+    const text = chunk.toString('latin1', from, last);
+    const n = text.length;
+    for (let p = 0; p <= n;) {
+      let nl = text.indexOf('\n', p);
+      if (nl < 0) nl = n;
+      if (nl - p > this.maxLineBytes) return from + p;
+      const end = base + from + nl + 1;
+      this.onLine(
+        text.slice(p, nl > p && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl),
+        false,
+        this.lineStart,
+        end,
+        out,
+      );
+      this.lineStart = end;
+      p = nl + 1;
+    }
+    return last + 1;
+  }
+
+  /**
    * Emit the unterminated line (a writer idle past the flush timeout, or the end of input) and whatever the
    * assembler holds. Bytes that later complete that line start a new line of their own.
    */
@@ -113,9 +157,16 @@ export class EntryFramer {
       if (text.length > 0 || truncated) out.push({ text, truncated, offset: start, firstLineEnd: end, resume: end });
       return;
     }
-    this.held.push({ start, end, truncated });
     const done = this.assembler.push(text);
-    this.settle(done, this.assembler.pendingLines(), end, out);
+    const pending = this.assembler.pendingLines();
+    if (this.held.length === 0 && pending === 0 && done.length === 1) {
+      // The common case, settled without the bookkeeping below: nothing was held, the line is its own entry.
+      const entry = done[0] as string;
+      if (entry.length > 0) out.push({ text: entry, truncated, offset: start, firstLineEnd: end, resume: end });
+      return;
+    }
+    this.held.push({ start, end, truncated });
+    this.settle(done, pending, end, out);
   }
 
   /** The assembler returned `done` and now holds `pending` lines: the oldest held lines went into `done`. */

@@ -1,0 +1,580 @@
+// `npm run bench` (`npm run bench -- --quick`): throughput, CPU and memory of kata-otel on generated Kata logs,
+// each path in its own process, against the read-only floor and the official OTel JS SDK. See bench/README.md.
+//
+// Options:
+//   --quick              100k records per workload, 1 run (default: 1M records, 3 runs, median)
+//   --lines N            records per workload (logfmt: N shim lines + N containerd copies; json: N; journald: N/10)
+//   --runs N             runs per variant (median reported)
+//   --only REGEX         only variants whose id matches (ids: `<workload>/<path>`, e.g. `logfmt/run-disk`)
+//   --profile REGEX      run the matching variants once under `node --cpu-prof` and print the top functions
+//   --no-build           do not run `npm run build` first
+//   --use-build DIR      measure a saved build (a copy of node_modules/.cache/kata-otel-bench from an earlier
+//                        run, e.g. the code before a change) instead of building and compiling now
+//   --fresh              regenerate the workloads even if a cached copy exists
+//   --out FILE           results JSON (default bench/results/bench-<time>.json, also copied to latest.json)
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import ts from 'typescript';
+import { generateWorkloads, type Workload, type WorkloadName } from './gen.js';
+import { measure, type Measured } from './measure.js';
+import { formatTop, topFiles, topFunctions } from './profile.js';
+import type { SinkStats } from './sink.js';
+import type { WorkerResult } from './worker.js';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const RESULTS = join(ROOT, 'bench', 'results');
+/** Compiled bench children live under node_modules so they resolve the project's packages (and are ignored). */
+const BUILD = join(ROOT, 'node_modules', '.cache', 'kata-otel-bench');
+/** Bump when gen.ts changes what it writes, so cached workloads are regenerated. */
+const GEN_VERSION = 1;
+
+// ---- options ------------------------------------------------------------------------------------------------
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    lines: { type: 'string' },
+    runs: { type: 'string' },
+    only: { type: 'string' },
+    profile: { type: 'string' },
+    'no-build': { type: 'boolean' },
+    'use-build': { type: 'string' },
+    fresh: { type: 'boolean' },
+    out: { type: 'string' },
+  },
+});
+const quick = args.quick === true;
+const LINES = Number(args.lines ?? (quick ? 100_000 : 1_000_000));
+const RUNS = Number(args.runs ?? (quick ? 1 : 3));
+const only = args.only ? new RegExp(args.only) : undefined;
+for (const [k, v] of [
+  ['--lines', LINES],
+  ['--runs', RUNS],
+] as const)
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${k}: ${v} is not a positive integer`);
+
+// ---- variants -----------------------------------------------------------------------------------------------
+
+type Kind = 'floor' | 'parse' | 'pipeline' | 'run' | 'sdk';
+interface Variant {
+  id: string;
+  workload: Workload;
+  kind: Kind;
+  queue?: 'disk' | 'memory';
+  gzip: boolean;
+  label: string;
+}
+
+function variantsFor(w: Workload): Variant[] {
+  const v = (kind: Kind, label: string, gzip = false, queue?: 'disk' | 'memory'): Variant => ({
+    id: `${w.name}/${kind}${queue ? `-${queue}` : ''}${gzip ? '-gzip' : ''}`,
+    workload: w,
+    kind,
+    queue,
+    gzip,
+    label,
+  });
+  return [
+    v('floor', '(a) read + split lines'),
+    v('parse', '(b) parse'),
+    v('pipeline', '(c) parse + dedupe + rules'),
+    v('run', '(d) run --once, disk queue', false, 'disk'),
+    v('run', '(d) run --once, memory queue', false, 'memory'),
+    v('run', '(d) run --once, disk queue, gzip', true, 'disk'),
+    v('run', '(d) run --once, memory queue, gzip', true, 'memory'),
+    v('sdk', '(e) OTel JS SDK', false),
+    v('sdk', '(e) OTel JS SDK, gzip', true),
+  ];
+}
+
+// ---- build --------------------------------------------------------------------------------------------------
+
+function build(): void {
+  if (args['no-build']) {
+    if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: drop --no-build');
+    return;
+  }
+  process.stderr.write('building dist/ (npm run build) …\n');
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('npm run build failed');
+}
+
+/**
+ * The bench's child programs as plain ESM, so no TypeScript loader runs inside a measured process. dist/ is
+ * snapshotted next to them first (another `npm run build` during a long bench cannot change what is measured);
+ * kata-otel.mjs is bin/kata-otel.js pointed at the snapshot, and each bench file is transpiled on its own with its
+ * imports of ../receiver/* pointed at it.
+ */
+function compileChildren(): { worker: string; sink: string; cli: string } {
+  rmSync(BUILD, { recursive: true, force: true });
+  mkdirSync(BUILD, { recursive: true });
+  cpSync(join(ROOT, 'dist'), join(BUILD, 'dist'), { recursive: true });
+  // What dist/ finds two levels up: package.json (type, version) and the vendor presets.
+  copyFileSync(join(ROOT, 'package.json'), join(BUILD, 'package.json'));
+  symlinkSync(join(ROOT, 'exporter-config'), join(BUILD, 'exporter-config'));
+  const cli = join(BUILD, 'kata-otel.mjs');
+  writeFileSync(
+    cli,
+    "const { main } = await import('./dist/cli/main.js');\nprocess.exitCode = await main(process.argv.slice(2));\n",
+  );
+  for (const name of ['worker', 'sink', 'wire']) {
+    const src = readFileSync(join(ROOT, 'bench', `${name}.ts`), 'utf8');
+    const out = ts.transpileModule(src, {
+      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+      fileName: `${name}.ts`,
+    }).outputText;
+    const js = out
+      .replace(/from '\.\.\/receiver\/([^']+)'/g, (_m, p: string) => `from './dist/${p}'`)
+      .replace(/from '\.\/([\w-]+)\.js'/g, (_m, p: string) => `from './${p}.mjs'`);
+    writeFileSync(join(BUILD, `${name}.mjs`), js);
+  }
+  return { worker: join(BUILD, 'worker.mjs'), sink: join(BUILD, 'sink.mjs'), cli };
+}
+
+// ---- workloads ----------------------------------------------------------------------------------------------
+
+function workloads(): Workload[] {
+  const dir = join(tmpdir(), `kata-otel-bench-data-v${GEN_VERSION}-${LINES}`);
+  const manifest = join(dir, 'manifest.json');
+  if (!args.fresh && existsSync(manifest)) {
+    const w = JSON.parse(readFileSync(manifest, 'utf8')) as Workload[];
+    if (w.every((x) => x.files.every((f) => existsSync(f)))) return w;
+  }
+  process.stderr.write(`generating workloads in ${dir} …\n`);
+  rmSync(dir, { recursive: true, force: true });
+  const w = generateWorkloads(dir, { lines: LINES });
+  writeFileSync(manifest, JSON.stringify(w, null, 2));
+  return w;
+}
+
+// ---- the counting receiver ----------------------------------------------------------------------------------
+
+class Sink {
+  private constructor(
+    private readonly child: ChildProcessByStdio<Writable, Readable, null>,
+    private readonly lines: Interface,
+    readonly port: number,
+    readonly window: string,
+  ) {}
+
+  static async start(script: string): Promise<Sink> {
+    const child = spawn(process.execPath, [script], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout });
+    const first = await new Promise<string>((res, rej) => {
+      lines.once('line', res);
+      child.once('exit', (c) => rej(new Error(`bench sink exited (${c}) before listening`)));
+    });
+    const ready = JSON.parse(first) as { port: number; window: string };
+    return new Sink(child, lines, ready.port, ready.window);
+  }
+
+  private ask(cmd: string): Promise<string> {
+    return new Promise((res) => {
+      this.lines.once('line', res);
+      this.child.stdin.write(cmd + '\n');
+    });
+  }
+  async reset(): Promise<void> {
+    await this.ask('reset');
+  }
+  async stats(): Promise<SinkStats> {
+    return JSON.parse(await this.ask('stats')) as SinkStats;
+  }
+  stop(): void {
+    this.child.stdin.end();
+  }
+}
+
+// ---- one run ------------------------------------------------------------------------------------------------
+
+interface RunResult {
+  wallS: number;
+  cpuS: number;
+  rssMB: number;
+  /** Input lines per second of wall time (process start to exit). */
+  linesPerS: number;
+  mbPerS: number;
+  /** Records after parsing / suppression / alerts, as the path reports them. */
+  records: number;
+  duplicates: number;
+  alerts: number;
+  /** Records the path handed to its exporter (run: exported; sdk: emitted). */
+  sent: number;
+  sinkRecords: number;
+  sinkCpuS: number;
+  ok: boolean;
+  problems: string[];
+  /** How CPU and peak RSS were measured (GNU time's rusage, or the resource-usage hook). */
+  method: Measured['method'];
+}
+
+const CHILD_ENV: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && k !== 'NODE_OPTIONS'),
+);
+
+function runConfig(dir: string, v: Variant, port: number): string {
+  const path = join(dir, 'kata-otel.yaml');
+  writeFileSync(
+    path,
+    [
+      `data_dir: ${JSON.stringify(join(dir, 'data'))}`,
+      'log:',
+      '  level: warn',
+      'telemetry:',
+      '  listen: null',
+      'queue:',
+      `  kind: ${v.queue}`,
+      'exporters:',
+      '  - type: otlp',
+      '    protocol: grpc',
+      `    endpoint: http://127.0.0.1:${port}`,
+      `    compression: ${v.gzip ? 'gzip' : 'none'}`,
+      '',
+    ].join('\n'),
+  );
+  return path;
+}
+
+// `kata-otel: read X entries → Y records (U not understood, kept raw; D duplicates suppressed; A alerts)`
+// `  <name> (otlp) → E records to …`
+function parseSummary(
+  out: string,
+): { entries: number; records: number; duplicates: number; alerts: number; exported: number } | undefined {
+  const m =
+    /read (\d+) entries → (\d+) records \(\d+ not understood, kept raw; (\d+) duplicates suppressed; (\d+) alerts\)/.exec(
+      out,
+    );
+  const e = /\(otlp\) → (\d+) records/.exec(out);
+  if (!m || !e) return undefined;
+  return { entries: +m[1]!, records: +m[2]!, duplicates: +m[3]!, alerts: +m[4]!, exported: +e[1]! };
+}
+
+async function runOnce(
+  v: Variant,
+  children: { worker: string; cli: string },
+  sink: Sink,
+  profileDir?: string,
+): Promise<RunResult> {
+  const w = v.workload;
+  const dir = mkdtempSync(join(tmpdir(), 'kata-otel-bench-run-'));
+  const node = [process.execPath, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  const argv =
+    v.kind === 'run'
+      ? [...node, children.cli, 'run', '--once', '--config', runConfig(dir, v, sink.port), ...w.files]
+      : [
+          ...node,
+          children.worker,
+          '--path',
+          v.kind,
+          ...w.files.flatMap((f) => ['--files', f]),
+          '--endpoint',
+          `http://127.0.0.1:${sink.port}`,
+          ...(v.gzip ? ['--gzip'] : []),
+        ];
+  await sink.reset();
+  let m: Measured;
+  try {
+    m = await measure(argv, { cwd: dir, env: CHILD_ENV });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const s = await sink.stats();
+  const problems: string[] = [];
+  let records = 0;
+  let duplicates = 0;
+  let alerts = 0;
+  let sent = 0;
+  if (m.code !== 0) problems.push(`exit ${m.code}: ${m.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  else if (v.kind === 'run') {
+    const sum = parseSummary(m.stdout);
+    if (!sum) problems.push(`no summary on stdout: ${m.stdout.slice(0, 300)}`);
+    else {
+      ({ records, duplicates, alerts } = sum);
+      sent = sum.exported;
+      if (sum.entries !== w.lines) problems.push(`read ${sum.entries} entries, the workload has ${w.lines}`);
+    }
+  } else {
+    const r = JSON.parse(m.stdout.trim().split('\n').pop() ?? '{}') as WorkerResult;
+    records = v.kind === 'floor' ? r.entries : r.records;
+    duplicates = r.duplicates;
+    alerts = r.alerts;
+    sent = r.emitted;
+    if (r.entries !== w.lines) problems.push(`read ${r.entries} entries, the workload has ${w.lines}`);
+  }
+  if (m.code === 0 && (v.kind === 'pipeline' || v.kind === 'run' || v.kind === 'sdk')) {
+    if (records - duplicates !== w.expectedRecords)
+      problems.push(`${records - duplicates} records after duplicate suppression, expected ${w.expectedRecords}`);
+  }
+  if (m.code === 0 && (v.kind === 'run' || v.kind === 'sdk')) {
+    if (sent !== records - duplicates + alerts)
+      problems.push(`sent ${sent}, but records − duplicates + alerts = ${records - duplicates + alerts}`);
+    if (s.records !== sent) problems.push(`the receiver counted ${s.records} records, ${sent} were sent`);
+    if (s.errors) problems.push(`the receiver refused ${s.errors} requests: ${s.lastError}`);
+  }
+  return {
+    wallS: m.wallS,
+    cpuS: m.userS + m.sysS,
+    rssMB: m.rssMB,
+    linesPerS: w.lines / m.wallS,
+    mbPerS: w.bytes / 1e6 / m.wallS,
+    records: records - duplicates + alerts,
+    duplicates,
+    alerts,
+    sent,
+    sinkRecords: s.records,
+    sinkCpuS: s.cpuUserS + s.cpuSystemS,
+    ok: problems.length === 0,
+    problems,
+    method: m.method,
+  };
+}
+
+// ---- report -------------------------------------------------------------------------------------------------
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+interface Summary {
+  id: string;
+  label: string;
+  workload: WorkloadName;
+  kind: Kind;
+  queue?: string;
+  gzip: boolean;
+  runs: RunResult[];
+  linesPerS: number;
+  mbPerS: number;
+  wallS: number;
+  cpuS: number;
+  rssMB: number;
+  sinkCpuS: number;
+  records: number;
+  vsFloor?: number;
+  vsSdk?: number;
+  ok: boolean;
+}
+
+function summarise(v: Variant, runs: RunResult[]): Summary {
+  const wall = median(runs.map((r) => r.wallS));
+  return {
+    id: v.id,
+    label: v.label,
+    workload: v.workload.name,
+    kind: v.kind,
+    queue: v.queue,
+    gzip: v.gzip,
+    runs,
+    wallS: wall,
+    linesPerS: v.workload.lines / wall,
+    mbPerS: v.workload.bytes / 1e6 / wall,
+    cpuS: median(runs.map((r) => r.cpuS)),
+    rssMB: median(runs.map((r) => r.rssMB)),
+    sinkCpuS: median(runs.map((r) => r.sinkCpuS)),
+    records: runs[0]?.records ?? 0,
+    ok: runs.every((r) => r.ok),
+  };
+}
+
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function table(rows: Summary[]): string {
+  const head = [
+    'workload',
+    'path',
+    'lines/s',
+    'MB/s',
+    'wall s',
+    'CPU s',
+    'RSS MB',
+    '× (a)',
+    '× (e)',
+    'records out',
+    'sink CPU s',
+    'check',
+  ];
+  const body = rows.map((r) => [
+    r.workload,
+    r.label,
+    fmtInt(r.linesPerS),
+    r.mbPerS.toFixed(1),
+    r.wallS.toFixed(2),
+    r.cpuS.toFixed(2),
+    r.rssMB.toFixed(0),
+    r.vsFloor !== undefined ? r.vsFloor.toFixed(2) : '',
+    r.vsSdk !== undefined ? r.vsSdk.toFixed(2) : '',
+    r.kind === 'floor' ? '' : fmtInt(r.records),
+    r.kind === 'run' || r.kind === 'sdk' ? r.sinkCpuS.toFixed(2) : '',
+    r.ok ? 'ok' : 'FAIL',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
+  const line = (cells: string[]) =>
+    '| ' + cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
+  return [
+    line(head),
+    '|' + widths.map((w, i) => (i < 2 ? '-' : '') + '-'.repeat(w) + (i < 2 ? '-' : ':')).join('|') + '|',
+    ...body.map(line),
+  ].join('\n');
+}
+
+interface TargetCheck {
+  target: string;
+  value: string;
+  pass: boolean;
+}
+
+function checkTargets(rows: Summary[]): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const get = (id: string) => rows.find((r) => r.id === id);
+  for (const wl of ['logfmt', 'json']) {
+    const sdk = get(`${wl}/sdk`);
+    for (const [queue, minRate, minRatio] of [
+      ['disk', 200_000, 1.5],
+      ['memory', 300_000, 2],
+    ] as const) {
+      const r = get(`${wl}/run-${queue}`);
+      if (!r) continue;
+      out.push({
+        target: `${wl}, ${queue} queue: ≥ ${fmtInt(minRate)} lines/s`,
+        value: fmtInt(r.linesPerS),
+        pass: r.linesPerS >= minRate,
+      });
+      if (sdk)
+        out.push({
+          target: `${wl}, ${queue} queue: ≥ ${minRatio}× the SDK path`,
+          value: `${(r.linesPerS / sdk.linesPerS).toFixed(2)}×`,
+          pass: r.linesPerS >= minRatio * sdk.linesPerS,
+        });
+      out.push({
+        target: `${wl}, ${queue} queue: peak RSS ≤ 150 MB`,
+        value: `${r.rssMB.toFixed(0)} MB`,
+        pass: r.rssMB <= 150,
+      });
+    }
+  }
+  return out;
+}
+
+// ---- main ---------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  let children: { worker: string; sink: string; cli: string };
+  if (args['use-build']) {
+    const dir = resolve(args['use-build']);
+    children = { worker: join(dir, 'worker.mjs'), sink: join(dir, 'sink.mjs'), cli: join(dir, 'kata-otel.mjs') };
+    for (const f of Object.values(children)) if (!existsSync(f)) throw new Error(`--use-build: ${f} is missing`);
+  } else {
+    build();
+    children = compileChildren();
+  }
+  const wls = workloads();
+  const variants = wls.flatMap(variantsFor).filter((v) => !only || only.test(v.id));
+  const profile = args.profile ? new RegExp(args.profile) : undefined;
+  const sink = await Sink.start(children.sink);
+  process.stderr.write(
+    `receiver: 127.0.0.1:${sink.port} (HTTP/2 window ${sink.window}); ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}\n`,
+  );
+  try {
+    if (profile) {
+      const dir = join(RESULTS, 'profiles');
+      mkdirSync(dir, { recursive: true });
+      for (const v of variants.filter((x) => profile.test(x.id))) {
+        const before = new Set(readdirSync(dir));
+        const r = await runOnce(v, children, sink, dir);
+        const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
+        process.stdout.write(
+          `\n## ${v.id} — ${v.label}: ${fmtInt(r.linesPerS)} lines/s, ${r.ok ? 'ok' : r.problems.join('; ')}\n`,
+        );
+        if (file) {
+          const f = join(dir, file);
+          process.stdout.write(
+            `${formatTop(topFunctions(f, BUILD, 25))}\nby file:\n${formatTop(topFiles(f, BUILD))}\n(${f})\n`,
+          );
+        }
+      }
+      return;
+    }
+    const results = new Map<Variant, RunResult[]>(variants.map((v) => [v, []]));
+    for (let run = 1; run <= RUNS; run++) {
+      // Rounds over all variants (rather than all runs of one variant back to back) spread slow drift in the VM.
+      for (const v of variants) {
+        const r = await runOnce(v, children, sink);
+        results.get(v)!.push(r);
+        process.stderr.write(
+          `[${run}/${RUNS}] ${v.id.padEnd(28)} ${fmtInt(r.linesPerS).padStart(10)} lines/s  ${r.wallS.toFixed(2)} s  CPU ${r.cpuS.toFixed(2)} s  RSS ${r.rssMB.toFixed(0)} MB  ${r.ok ? 'ok' : 'FAIL: ' + r.problems.join('; ')}\n`,
+        );
+      }
+    }
+    const rows = variants.map((v) => summarise(v, results.get(v)!));
+    for (const r of rows) {
+      const floor = rows.find((x) => x.workload === r.workload && x.kind === 'floor');
+      const sdk =
+        rows.find((x) => x.workload === r.workload && x.kind === 'sdk' && x.gzip === r.gzip) ??
+        rows.find((x) => x.workload === r.workload && x.kind === 'sdk');
+      if (floor) r.vsFloor = r.linesPerS / floor.linesPerS;
+      if (sdk) r.vsSdk = r.linesPerS / sdk.linesPerS;
+    }
+    const targets = checkTargets(rows);
+    process.stdout.write(`\n${table(rows)}\n`);
+    process.stdout.write(
+      `\nlines/s: input lines (logfmt: shim + containerd copies) per second of wall time, process start to exit; ` +
+        `median of ${RUNS} run${RUNS > 1 ? 's' : ''}. × (e): against the SDK path with the same compression.\n`,
+    );
+    if (targets.length) {
+      process.stdout.write(`\nTargets${quick ? ' (quick run: indicative only)' : ''}:\n`);
+      for (const t of targets) process.stdout.write(`  ${t.pass ? 'PASS' : 'FAIL'}  ${t.target}: ${t.value}\n`);
+    }
+    const failed = rows.filter((r) => !r.ok);
+    mkdirSync(RESULTS, { recursive: true });
+    const out = args.out ?? join(RESULTS, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    const doc = {
+      date: new Date().toISOString(),
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model,
+        node: process.version,
+        measuredWith: rows[0]?.runs[0]?.method,
+      },
+      options: { quick, lines: LINES, runs: RUNS, only: args.only ?? null },
+      receiverWindow: sink.window,
+      workloads: wls,
+      results: rows,
+      targets,
+    };
+    writeFileSync(out, JSON.stringify(doc, null, 2));
+    if (!args.out) copyFileSync(out, join(RESULTS, 'latest.json'));
+    process.stdout.write(`\nresults: ${out}\n`);
+    if (failed.length) {
+      process.stdout.write(
+        `\nFAILED checks:\n${failed.map((r) => `  ${r.id}: ${[...new Set(r.runs.flatMap((x) => x.problems))].join('; ')}`).join('\n')}\n`,
+      );
+      process.exitCode = 1;
+    }
+  } finally {
+    sink.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
