@@ -3,7 +3,7 @@
 //
 //   floor     read and split lines only: the file source with no multi-line grouping; entries are counted
 //   parse     + multi-line grouping and parsing (shape detection, fields, semantic conventions)
-//   pipeline  + the stages `kata-otel run` uses by default: duplicate suppression and the built-in alert rules
+//   pipeline  + the stages `kata-otel run` builds (buildStages: duplicate suppression, k8s metadata, alert rules)
 //   sdk       the pipeline, then the official OTel JS SDK: LoggerProvider + BatchLogRecordProcessor + OTLPLogExporter
 //             (gRPC), with `await forceFlush()` every FLUSH_EVERY records as backpressure (without it the SDK drops
 //             records when the exporter falls behind: perf-baseline.md)

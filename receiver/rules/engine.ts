@@ -119,7 +119,7 @@ export class RuleEngine implements Stage {
       if (r.eventName === EVENT_KATA_ALERT) continue; // never alert on our own alerts
       pre.begin(r);
       for (let i = 0; i < rules.length; i++) {
-        if (!pre.may(i, r)) continue; // the rule cannot act on this record (prefilter.ts)
+        if (!pre.may(i)) continue; // the rule cannot act on this record (prefilter.ts)
         const rule = rules[i] as Rule;
         try {
           this.evaluate(rule, r, alerts);

@@ -11,7 +11,7 @@
 //   body    the body contains every character pair of a phrase, case folded: a 128-bit set of the body's
 //           character pairs is built once per record, each phrase's set once at load time
 // Absence and sequence rules also require their group_by fields: a record without them cannot take part.
-import type { KataLogRecord } from '../model/record.js';
+import type { AttrValue, KataLogRecord } from '../model/record.js';
 import { fieldValue, type Cond } from './condition.js';
 import type { Rule } from './types.js';
 
@@ -138,23 +138,64 @@ function ruleNeed(rule: Rule): Need {
 
 // ---- per record --------------------------------------------------------------------------------------------
 
+/** One rule's prefilter, flattened: field references are indices into the values `begin` reads once per record. */
+interface Compiled {
+  /** Field indices that must be present and non-empty (absence and sequence group_by). */
+  requires: number[];
+  /** Nothing cheap is known: always evaluate. */
+  always: boolean;
+  /** Body phrases: four mask words each. */
+  body: Int32Array;
+  eq: { field: number; values: Set<string> }[];
+  exists: number[];
+}
+
 export class RulePrefilter {
-  private readonly needs: Need[];
-  /** Per rule: fields that must be present and non-empty (absence and sequence group_by). */
-  private readonly requires: string[][];
+  private readonly rules: Compiled[];
+  /** Every field some rule looks at, read once per record into `values`. */
+  private readonly fields: string[] = [];
+  private readonly values: (AttrValue | undefined)[] = [];
   private b0 = 0;
   private b1 = 0;
   private b2 = 0;
   private b3 = 0;
 
   constructor(rules: readonly Rule[]) {
-    this.needs = rules.map(ruleNeed);
-    this.requires = rules.map((r) => (r.kind === 'absence' || r.kind === 'sequence' ? r.groupBy : []));
+    const index = new Map<string, number>();
+    const fieldIndex = (f: string): number => {
+      let i = index.get(f);
+      if (i === undefined) {
+        i = this.fields.length;
+        index.set(f, i);
+        this.fields.push(f);
+      }
+      return i;
+    };
+    this.rules = rules.map((rule) => {
+      const need = ruleNeed(rule);
+      const groupBy = rule.kind === 'absence' || rule.kind === 'sequence' ? rule.groupBy : [];
+      const masks: number[] = [];
+      const c: Compiled = {
+        requires: groupBy.map(fieldIndex),
+        always: need === undefined,
+        body: new Int32Array(0),
+        eq: [],
+        exists: [],
+      };
+      for (const a of need ?? []) {
+        if (a.kind === 'body') masks.push(a.m0, a.m1, a.m2, a.m3);
+        else if (a.kind === 'eq') c.eq.push({ field: fieldIndex(a.field), values: a.values });
+        else c.exists.push(fieldIndex(a.field));
+      }
+      c.body = Int32Array.from(masks);
+      return c;
+    });
+    this.values.length = this.fields.length;
   }
 
   /** Rules (by index) that are always evaluated: nothing cheap is known about them. */
   get unfiltered(): number {
-    return this.needs.filter((n) => n === undefined).length;
+    return this.rules.filter((c) => c.always).length;
   }
 
   /** Call once per record before `may`. */
@@ -166,39 +207,32 @@ export class RulePrefilter {
       this.b2 = pairMask[2] as number;
       this.b3 = pairMask[3] as number;
     } else this.b0 = this.b1 = this.b2 = this.b3 = -1;
+    for (let i = 0; i < this.fields.length; i++) this.values[i] = fieldValue(r, this.fields[i] as string);
   }
 
   /** Can rule `i` act on the record given to `begin`? (A rule the prefilter was not built with: yes.) */
-  may(i: number, r: KataLogRecord): boolean {
-    const requires = this.requires[i];
-    if (requires !== undefined)
-      for (const f of requires) {
-        const v = fieldValue(r, f);
-        if (v === undefined || v === '') return false;
-      }
-    const need = this.needs[i];
-    if (need === undefined) return true;
-    for (const a of need) {
-      switch (a.kind) {
-        case 'body':
-          if (
-            (a.m0 & this.b0) === a.m0 &&
-            (a.m1 & this.b1) === a.m1 &&
-            (a.m2 & this.b2) === a.m2 &&
-            (a.m3 & this.b3) === a.m3
-          )
-            return true;
-          break;
-        case 'eq': {
-          const v = a.field === 'body' ? r.body : r.attributes[a.field];
-          if (v !== undefined && (typeof v !== 'string' || a.values.has(v))) return true;
-          break;
-        }
-        case 'exists':
-          if (r.attributes[a.field] !== undefined) return true;
-          break;
-      }
+  may(i: number): boolean {
+    const c = this.rules[i];
+    if (c === undefined) return true;
+    const values = this.values;
+    for (const f of c.requires) {
+      const v = values[f];
+      if (v === undefined || v === '') return false;
     }
+    if (c.always) return true;
+    const m = c.body;
+    for (let k = 0; k < m.length; k += 4) {
+      const m0 = m[k] as number;
+      const m1 = m[k + 1] as number;
+      const m2 = m[k + 2] as number;
+      const m3 = m[k + 3] as number;
+      if ((m0 & this.b0) === m0 && (m1 & this.b1) === m1 && (m2 & this.b2) === m2 && (m3 & this.b3) === m3) return true;
+    }
+    for (const e of c.eq) {
+      const v = values[e.field];
+      if (v !== undefined && (typeof v !== 'string' || e.values.has(v))) return true;
+    }
+    for (const f of c.exists) if (values[f] !== undefined) return true;
     return false;
   }
 }
