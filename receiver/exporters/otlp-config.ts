@@ -136,18 +136,13 @@ export function resolveOtlpSettings(
   const specific = signalPrefix(signal);
 
   // protocol
-  let protocol: OtlpProtocol = OTLP_DEFAULTS.protocol;
-  let protocolOrigin = 'default';
-  if (config.protocol !== undefined) {
-    protocol = checkEnum(config.protocol, OTLP_PROTOCOLS, 'exporter config `protocol`');
-    protocolOrigin = 'config protocol';
-  } else {
-    const e = fromEnv(env, 'PROTOCOL', signal);
-    if (e) {
-      protocol = checkEnum(e.value, OTLP_PROTOCOLS, e.source);
-      protocolOrigin = e.source;
-    }
-  }
+  const { value: protocol, origin: protocolOrigin } = pickEnum(
+    config.protocol,
+    'protocol',
+    fromEnv(env, 'PROTOCOL', signal),
+    OTLP_PROTOCOLS,
+    OTLP_DEFAULTS.protocol,
+  );
   const isGrpc = protocol === 'grpc';
 
   // insecure (gRPC, scheme-less endpoints only)
@@ -221,18 +216,13 @@ export function resolveOtlpSettings(
   for (const [k, v] of Object.entries(headers)) checkHeader(k, v, headersOrigin);
 
   // compression
-  let compression = OTLP_DEFAULTS.compression;
-  let compressionOrigin = 'default';
-  if (config.compression !== undefined) {
-    compression = checkEnum(config.compression, OTLP_COMPRESSIONS, 'exporter config `compression`');
-    compressionOrigin = 'config compression';
-  } else {
-    const e = fromEnv(env, 'COMPRESSION', signal);
-    if (e) {
-      compression = checkEnum(e.value, OTLP_COMPRESSIONS, e.source);
-      compressionOrigin = e.source;
-    }
-  }
+  const { value: compression, origin: compressionOrigin } = pickEnum(
+    config.compression,
+    'compression',
+    fromEnv(env, 'COMPRESSION', signal),
+    OTLP_COMPRESSIONS,
+    OTLP_DEFAULTS.compression,
+  );
 
   // timeout
   let timeoutMs = OTLP_DEFAULTS.timeoutMs;
@@ -342,6 +332,24 @@ function resolveResource(config: Partial<OtlpExporterConfig>, env: Env, warnings
   if (Object.keys(fill).length) out.fill = fill;
   if (Object.keys(override).length) out.override = override;
   return out;
+}
+
+/** An enum setting: the exporter config wins over the environment, which wins over the default; with its origin. */
+function pickEnum<T extends string>(
+  configValue: unknown,
+  configKey: string,
+  fromEnvValue: { value: string; source: string } | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): { value: T; origin: string } {
+  if (configValue !== undefined)
+    return {
+      value: checkEnum(configValue, allowed, `exporter config \`${configKey}\``),
+      origin: `config ${configKey}`,
+    };
+  if (fromEnvValue)
+    return { value: checkEnum(fromEnvValue.value, allowed, fromEnvValue.source), origin: fromEnvValue.source };
+  return { value: fallback, origin: 'default' };
 }
 
 function checkEnum<T extends string>(value: unknown, allowed: readonly T[], where: string): T {
