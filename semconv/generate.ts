@@ -2,10 +2,11 @@
 // `--check` regenerates in memory and fails when the checked-in files differ (run by the test suite and CI).
 // Weaver is the upstream tool for this, but it ships as a Rust binary we cannot install from npm; this reads
 // the same YAML shape (groups, attributes, refs, enum members, templates) for what this registry uses.
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { writeOrCheck } from '../receiver/tooling/generated-file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -160,25 +161,13 @@ export function render(groups: Group[]): { constants: string; docs: string } {
 
 function main(argv: string[]): number {
   const out = render(loadRegistry());
-  if (argv.includes('--check')) {
-    const stale = (Object.keys(OUTPUTS) as (keyof typeof OUTPUTS)[]).filter((k) => {
-      try {
-        return readFileSync(OUTPUTS[k], 'utf8') !== out[k];
-      } catch {
-        return true;
-      }
-    });
-    if (stale.length) {
-      process.stderr.write(
-        `semconv: ${stale.map((k) => OUTPUTS[k]).join(', ')} out of date with semconv/model; run \`npm run semconv:gen\`\n`,
-      );
-      return 1;
-    }
-    return 0;
-  }
-  writeFileSync(OUTPUTS.constants, out.constants);
-  writeFileSync(OUTPUTS.docs, out.docs);
-  return 0;
+  const check = argv.includes('--check');
+  // Both files are always compared, so a check names every stale one.
+  return Math.max(
+    ...(Object.keys(OUTPUTS) as (keyof typeof OUTPUTS)[]).map((k) =>
+      writeOrCheck(OUTPUTS[k], out[k], check, 'npm run semconv:gen'),
+    ),
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])

@@ -1,8 +1,8 @@
 // Generates docs/rules.md (the rule format and the built-in library) from receiver/rules/builtin/*.yaml.
 // `--check` regenerates in memory and fails when the checked-in file differs (the test suite runs the same
 // comparison), like semconv/generate.ts.
-import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { formatMarkdown, writeOrCheck } from '../tooling/generated-file.js';
 import { loadBuiltinRules } from './load.js';
 import { sigmaTags } from './sigma.js';
 import { SEVERITY_NUMBER, formatDuration, type Rule, type RuleSet } from './types.js';
@@ -181,36 +181,12 @@ export function renderRulesDoc(rs: RuleSet): string {
   return out.join('\n') + '\n';
 }
 
-/**
- * The doc as checked in: formatted by the repository's Prettier settings, so `prettier --check` agrees with the
- * generator. Prettier is a development dependency, loaded only when the doc is generated or checked.
- */
-export async function formatRulesDoc(markdown: string): Promise<string> {
-  const prettier = await import('prettier');
-  const options = (await prettier.resolveConfig(RULES_DOC)) ?? {};
-  return prettier.format(markdown, { ...options, parser: 'markdown' });
+/** The doc as checked in, formatted with the repository's Prettier settings. */
+export function formatRulesDoc(markdown: string): Promise<string> {
+  return formatMarkdown(RULES_DOC, markdown);
 }
 
-async function main(argv: string[]): Promise<number> {
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const text = await formatRulesDoc(renderRulesDoc(loadBuiltinRules()));
-  if (argv.includes('--check')) {
-    let current = '';
-    try {
-      current = readFileSync(RULES_DOC, 'utf8');
-    } catch {
-      // missing file: reported below
-    }
-    if (current !== text) {
-      process.stderr.write(
-        `${RULES_DOC} is out of date with receiver/rules/builtin/*.yaml; run: npx tsx receiver/rules/docs.ts\n`,
-      );
-      return 1;
-    }
-    return 0;
-  }
-  writeFileSync(RULES_DOC, text);
-  return 0;
+  process.exitCode = writeOrCheck(RULES_DOC, text, process.argv.includes('--check'), 'npm run rules:docs');
 }
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])
-  process.exitCode = await main(process.argv.slice(2));
