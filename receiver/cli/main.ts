@@ -1,9 +1,9 @@
 // The kata-otel command line (commander): `parse`, `run`, `rules`.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { parseCommand } from './parse-command.js';
-import { runCommand } from './run-command.js';
 import { rulesCommands } from './rules-command.js';
+// Each command's module is imported in its action: `parse` never loads the config schema, ajv, grpc-js or
+// prom-client, and `run` never loads the rule exporters (start-up RSS).
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -32,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--original', 'add log.record.original with the raw text')
     .option('--batch-size <n>', 'records per ExportLogsServiceRequest line', positiveInt('--batch-size'), 1000)
     .action(async (files: string[], o: { dedupe: boolean; original?: boolean; batchSize: number }) => {
+      const { parseCommand } = await import('./parse-command.js');
       code = await parseCommand({
         files,
         dedupe: o.dedupe,
@@ -57,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
         files: string[],
         o: { config?: string; once?: boolean; dataDir?: string; journalDir?: string; journald?: boolean },
       ) => {
+        const { runCommand } = await import('./run-command.js');
         code = await runCommand({ files, ...o, once: o.once ?? false });
       },
     );

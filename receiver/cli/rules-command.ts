@@ -1,15 +1,16 @@
 // `kata-otel rules list | test | export`: thin commander wiring around receiver/rules/cli.ts.
 import { Command, InvalidArgumentError } from 'commander';
-import { rulesExport, rulesList, rulesTest } from '../rules/index.js';
-import { RuleLoadError } from '../rules/index.js';
+import type * as RulesApi from '../rules/index.js';
 
 export function rulesCommands(program: Command, setCode: (code: number) => void): void {
   const rules = program.command('rules').description('list, replay and export the Kata security alert rules');
-  const guard = async (fn: () => Promise<void>) => {
+  // The rules library (Sigma/Loki export, replay) is loaded only when a `rules` command runs.
+  const guard = async (fn: (r: typeof RulesApi) => Promise<void>) => {
+    const r = await import('../rules/index.js');
     try {
-      await fn();
+      await fn(r);
     } catch (err) {
-      if (err instanceof RuleLoadError) {
+      if (err instanceof r.RuleLoadError) {
         process.stderr.write(`kata-otel rules: ${err.message}\n`);
         setCode(2);
         return;
@@ -21,7 +22,9 @@ export function rulesCommands(program: Command, setCode: (code: number) => void)
     .command('list')
     .description('list the rules (id, severity, kind, tags)')
     .option('--rules <file|dir|builtin...>', 'rules to load', ['builtin'])
-    .action((o: { rules: string[] }) => guard(async () => void process.stdout.write(rulesList({ rules: o.rules }))));
+    .action((o: { rules: string[] }) =>
+      guard(async ({ rulesList }) => void process.stdout.write(rulesList({ rules: o.rules }))),
+    );
   rules
     .command('test')
     .description(
@@ -30,7 +33,7 @@ export function rulesCommands(program: Command, setCode: (code: number) => void)
     .argument('<logfiles...>', 'Kata log files ("-" = stdin)')
     .option('--rules <file|dir|builtin...>', 'rules to load', ['builtin'])
     .action((files: string[], o: { rules: string[] }) =>
-      guard(async () => void (await rulesTest({ rules: o.rules, files }))),
+      guard(async ({ rulesTest }) => void (await rulesTest({ rules: o.rules, files }))),
     );
   rules
     .command('export')
@@ -42,7 +45,7 @@ export function rulesCommands(program: Command, setCode: (code: number) => void)
     .option('--rules <file|dir|builtin...>', 'rules to load', ['builtin'])
     .argument('<dir>', 'output directory')
     .action((dir: string, o: { format: 'sigma' | 'loki'; rules: string[] }) =>
-      guard(async () => {
+      guard(async ({ rulesExport }) => {
         const written = await rulesExport({ format: o.format, dir, rules: o.rules });
         process.stderr.write(`kata-otel rules: wrote ${written.length} files to ${dir}\n`);
       }),

@@ -1,0 +1,51 @@
+// The CLI loads a command's dependencies only when that command runs: `parse`, `rules` and `--version` stay free
+// of the config validator (ajv), grpc-js and prom-client, which `run` needs (start-up RSS). The packages a real
+// CLI process loaded are read from its require.cache at exit by a preloaded hook.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kata-otel-lazy-'));
+const hook = join(dir, 'packages.cjs');
+writeFileSync(
+  hook,
+  `process.on('exit', () => {
+  const names = Object.keys(require.cache).map((p) => (/node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(p) || [])[1]);
+  require('node:fs').writeSync(2, '\\nLOADED ' + JSON.stringify([...new Set(names.filter(Boolean))]) + '\\n');
+});`,
+);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function loaded(args: string[]): Promise<{ code: number | null; packages: string[]; stderr: string }> {
+  const r = await runCli(args, { env: { NODE_OPTIONS: `--require ${hook}` } });
+  const line = r.stderr.split('\n').find((l) => l.startsWith('LOADED '));
+  expect(line, r.stderr).toBeDefined();
+  return { code: r.code, packages: JSON.parse(line!.slice('LOADED '.length)) as string[], stderr: r.stderr };
+}
+
+const HEAVY = ['ajv', '@grpc/grpc-js', 'prom-client'];
+
+describe('lazy command loading', () => {
+  it('run loads the validator, grpc-js and prom-client (the probe sees them)', async () => {
+    const r = await loaded(['run', '--once', '--data-dir', join(dir, 'data'), 'examples/logs/agent-json.log']);
+    expect(r.code).toBe(0);
+    expect(r.packages).toEqual(expect.arrayContaining(HEAVY));
+  });
+
+  it.each([[['parse', 'examples/logs/agent-json.log']], [['rules', 'list']], [['--version']]])(
+    '%j loads none of them',
+    async (args) => {
+      const r = await loaded(args);
+      expect(r.code).toBe(0);
+      for (const p of HEAVY) expect(r.packages).not.toContain(p);
+    },
+  );
+
+  it('a rules command still reports a rule that cannot be loaded with exit code 2', async () => {
+    const r = await loaded(['rules', 'list', '--rules', join(dir, 'missing.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^kata-otel rules: /m);
+  });
+});
