@@ -31,8 +31,13 @@ export function fingerprintId(fp: Buffer): string {
  * already, and it costs no hash per record on the hot path.
  */
 export function recordUid(fpId: string, offset: number): string {
-  return fpId + offset.toString(16).padStart(16, '0');
+  const hex = offset.toString(16);
+  // A table of zero runs rather than padStart, which builds its padding anew per record (the hot path).
+  return fpId + (ZEROS[hex.length] ?? '') + hex;
 }
+
+/** ZEROS[n]: the zeros that pad n hex digits to 16. */
+const ZEROS = Array.from({ length: 17 }, (_, n) => '0'.repeat(16 - n));
 
 /** True when the shorter of `a` and `b` is a prefix of the longer (a file shorter than the fingerprint size). */
 export function prefixMatch(a: Buffer, b: Buffer): boolean {

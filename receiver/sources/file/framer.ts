@@ -36,6 +36,13 @@ interface HeldLine {
 
 const NL = 0x0a;
 const CR = 0x0d;
+/**
+ * Bytes decoded into one string at a time. A string longer than ~128 KiB is allocated in V8's large-object space,
+ * which costs several times the decode itself; and every line is a slice of its piece, so a line (or a value cut
+ * from it) that something keeps keeps the whole piece alive: 64 KiB pieces cost ~20 MB more peak RSS on the bench's
+ * logfmt backlog than 16 KiB ones (bench/README.md), for no measurable speed.
+ */
+const SEGMENT = 16 * 1024;
 const PLACEHOLDER: HeldLine = { start: 0, end: 0, truncated: false };
 
 export class EntryFramer {
@@ -91,7 +98,16 @@ export class EntryFramer {
     }
     if (this.splitter.pendingBytes === 0) {
       const last = chunk.lastIndexOf(NL);
-      if (last >= s && isAscii(chunk.subarray(s, last))) s = this.feedAscii(chunk, s, last, base, out);
+      while (last >= s) {
+        s = this.feedLines(chunk, s, last, base, out);
+        if (s > last) break;
+        // A line longer than maxLineBytes starts at s: the splitter cuts it, then the fast path goes on.
+        const nl = chunk.indexOf(NL, s);
+        const line = this.splitter.push(chunk.subarray(s, nl + 1))[0];
+        if (line) this.onLine(line.text, line.truncated, this.lineStart, base + nl + 1, out);
+        this.lineStart = base + nl + 1;
+        s = nl + 1;
+      }
     }
     for (;;) {
       const nl = chunk.indexOf(NL, s);
@@ -113,31 +129,50 @@ export class EntryFramer {
   }
 
   /**
-   * The complete lines in chunk[from, last] (`last` is the last newline) when they are all ASCII: decoded with one
-   * call and split as a string, instead of a Buffer slice and a decode per line (the hot path of every backlog:
-   * bench/README.md). ASCII bytes decode the same under UTF-8 and latin1, and byte offsets equal string offsets.
-   * Returns where the per-line path continues: last + 1, or the start of a line longer than maxLineBytes (which
-   * the splitter cuts).
+   * The complete lines in chunk[from, last] (`last` is the last newline), split as strings instead of a Buffer
+   * slice and a decode per line (the hot path of every backlog: bench/README.md). Each piece of at most SEGMENT
+   * bytes is decoded once as latin1, where string offsets equal byte offsets. A line that holds a non-ASCII byte
+   * (its UTF-8 length differs from its latin1 length) is decoded again from its own bytes as UTF-8, exactly as the
+   * splitter would (invalid bytes become U+FFFD the same way); a piece that is all ASCII skips that check. Returns
+   * where the per-line path continues: last + 1, or the start of a line longer than maxLineBytes (which the
+   * splitter cuts).
    */
-  private feedAscii(chunk: Buffer, from: number, last: number, base: number, out: FramedEntry[]): number {
-    const text = chunk.toString('latin1', from, last);
-    const n = text.length;
-    for (let p = 0; p <= n;) {
-      let nl = text.indexOf('\n', p);
-      if (nl < 0) nl = n;
-      if (nl - p > this.maxLineBytes) return from + p;
-      const end = base + from + nl + 1;
-      this.onLine(
-        text.slice(p, nl > p && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl),
-        false,
-        this.lineStart,
-        end,
-        out,
-      );
-      this.lineStart = end;
-      p = nl + 1;
+  private feedLines(chunk: Buffer, from: number, last: number, base: number, out: FramedEntry[]): number {
+    let s = from;
+    while (s <= last) {
+      // The piece ends at a newline; one line longer than SEGMENT makes it longer.
+      let nl = last;
+      if (last - s > SEGMENT) {
+        nl = chunk.lastIndexOf(NL, s + SEGMENT);
+        if (nl < s) nl = chunk.indexOf(NL, s + SEGMENT);
+      }
+      const stop = this.feedPiece(chunk, s, nl, base, out);
+      if (stop >= 0) return stop;
+      s = nl + 1;
     }
     return last + 1;
+  }
+
+  /** Lines of chunk[from, nl] (`nl` is a newline); -1 when all went out, else where a too-long line starts. */
+  private feedPiece(chunk: Buffer, from: number, nl: number, base: number, out: FramedEntry[]): number {
+    const ascii = isAscii(chunk.subarray(from, nl));
+    const text = chunk.toString('latin1', from, nl);
+    const n = text.length;
+    const max = this.maxLineBytes;
+    for (let p = 0; p <= n;) {
+      let e = text.indexOf('\n', p);
+      if (e < 0) e = n;
+      if (e - p > max) return from + p;
+      const end = base + from + e + 1;
+      const stop = e > p && text.charCodeAt(e - 1) === CR ? e - 1 : e;
+      let line = text.slice(p, stop);
+      if (!ascii && Buffer.byteLength(line, 'utf8') !== line.length)
+        line = chunk.toString('utf8', from + p, from + stop);
+      this.onLine(line, false, this.lineStart, end, out);
+      this.lineStart = end;
+      p = e + 1;
+    }
+    return -1;
   }
 
   /**
