@@ -10,6 +10,10 @@
 //   --no-build           do not run `npm run build` first
 //   --use-build DIR      measure a saved build (a copy of node_modules/.cache/kata-otel-bench from an earlier
 //                        run, e.g. the code before a change) instead of building and compiling now
+//   --save-build NAME    build and compile, keep a copy as node_modules/.cache/kata-otel-bench-NAME, and exit
+//   --against DIR        also measure the saved build in DIR, each run right after (or before) this build's, and
+//                        print the two side by side: on a VM whose speed drifts by ±30% within an hour, only runs
+//                        interleaved like this compare two builds
 //   --fresh              regenerate the workloads even if a cached copy exists
 //   --out FILE           results JSON (default bench/results/bench-<time>.json, also copied to latest.json)
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
@@ -56,6 +60,8 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     'no-build': { type: 'boolean' },
     'use-build': { type: 'string' },
+    'save-build': { type: 'string' },
+    against: { type: 'string' },
     fresh: { type: 'boolean' },
     out: { type: 'string' },
   },
@@ -397,6 +403,27 @@ function summarise(v: Variant, runs: RunResult[]): Summary {
 
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 
+/** This build next to the --against build: medians, the spread of the runs, and the ratio. */
+function abTable(rows: Summary[], base: Summary[]): string {
+  const spread = (r: Summary) => {
+    const xs = r.runs.map((x) => r.linesPerS * (r.wallS / x.wallS));
+    return `${fmtInt(Math.min(...xs))}–${fmtInt(Math.max(...xs))}`;
+  };
+  const lines = [
+    '| variant | this build lines/s (runs) | against lines/s (runs) | ratio | CPU s this / against | RSS MB this / against |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  rows.forEach((r, i) => {
+    const b = base[i] as Summary;
+    lines.push(
+      `| ${r.id} | ${fmtInt(r.linesPerS)} (${spread(r)}) | ${fmtInt(b.linesPerS)} (${spread(b)}) | ` +
+        `${(r.linesPerS / b.linesPerS).toFixed(2)}× | ${r.cpuS.toFixed(2)} / ${b.cpuS.toFixed(2)} | ` +
+        `${r.rssMB.toFixed(0)} / ${b.rssMB.toFixed(0)} |`,
+    );
+  });
+  return lines.join('\n');
+}
+
 function table(rows: Summary[]): string {
   const head = [
     'workload',
@@ -476,16 +503,35 @@ function checkTargets(rows: Summary[]): TargetCheck[] {
 
 // ---- main ---------------------------------------------------------------------------------------------------
 
+type Children = { worker: string; sink: string; cli: string };
+
+/** The compiled children of a saved build (--use-build, --against). It must sit under node_modules/.cache, as
+ *  --save-build leaves it, for them to find the project's packages. */
+function childrenIn(dirArg: string, option: string): Children {
+  const dir = resolve(dirArg);
+  const c = { worker: join(dir, 'worker.mjs'), sink: join(dir, 'sink.mjs'), cli: join(dir, 'kata-otel.mjs') };
+  for (const f of Object.values(c))
+    if (!existsSync(f)) throw new Error(`${option}: ${f} is missing (save a build with --save-build NAME)`);
+  return c;
+}
+
 async function main(): Promise<void> {
-  let children: { worker: string; sink: string; cli: string };
-  if (args['use-build']) {
-    const dir = resolve(args['use-build']);
-    children = { worker: join(dir, 'worker.mjs'), sink: join(dir, 'sink.mjs'), cli: join(dir, 'kata-otel.mjs') };
-    for (const f of Object.values(children)) if (!existsSync(f)) throw new Error(`--use-build: ${f} is missing`);
-  } else {
+  let children: Children;
+  if (args['save-build']) {
+    build();
+    compileChildren();
+    const dest = `${BUILD}-${args['save-build']}`;
+    rmSync(dest, { recursive: true, force: true });
+    cpSync(BUILD, dest, { recursive: true });
+    process.stdout.write(`saved: ${dest} (measure it with --use-build or --against)\n`);
+    return;
+  }
+  if (args['use-build']) children = childrenIn(args['use-build'], '--use-build');
+  else {
     build();
     children = compileChildren();
   }
+  const against = args.against ? childrenIn(args.against, '--against') : undefined;
   const wls = workloads();
   const variants = wls.flatMap(variantsFor).filter((v) => !only || only.test(v.id));
   const profile = args.profile ? new RegExp(args.profile) : undefined;
@@ -514,14 +560,21 @@ async function main(): Promise<void> {
       return;
     }
     const results = new Map<Variant, RunResult[]>(variants.map((v) => [v, []]));
+    const againstResults = new Map<Variant, RunResult[]>(variants.map((v) => [v, []]));
+    const measure = async (v: Variant, run: number, which: Children, into: Map<Variant, RunResult[]>, tag = '') => {
+      const r = await runOnce(v, which, sink);
+      into.get(v)!.push(r);
+      process.stderr.write(
+        `[${run}/${RUNS}] ${(v.id + tag).padEnd(28)} ${fmtInt(r.linesPerS).padStart(10)} lines/s  ${r.wallS.toFixed(2)} s  CPU ${r.cpuS.toFixed(2)} s  RSS ${r.rssMB.toFixed(0)} MB  ${r.ok ? 'ok' : 'FAIL: ' + r.problems.join('; ')}\n`,
+      );
+    };
     for (let run = 1; run <= RUNS; run++) {
       // Rounds over all variants (rather than all runs of one variant back to back) spread slow drift in the VM.
       for (const v of variants) {
-        const r = await runOnce(v, children, sink);
-        results.get(v)!.push(r);
-        process.stderr.write(
-          `[${run}/${RUNS}] ${v.id.padEnd(28)} ${fmtInt(r.linesPerS).padStart(10)} lines/s  ${r.wallS.toFixed(2)} s  CPU ${r.cpuS.toFixed(2)} s  RSS ${r.rssMB.toFixed(0)} MB  ${r.ok ? 'ok' : 'FAIL: ' + r.problems.join('; ')}\n`,
-        );
+        // With --against, the two builds take turns going first, so neither always gets the warmer machine.
+        if (against && run % 2 === 0) await measure(v, run, against, againstResults, ' (against)');
+        await measure(v, run, children, results);
+        if (against && run % 2 === 1) await measure(v, run, against, againstResults, ' (against)');
       }
     }
     const rows = variants.map((v) => summarise(v, results.get(v)!));
@@ -543,7 +596,9 @@ async function main(): Promise<void> {
       process.stdout.write(`\nTargets${quick ? ' (quick run: indicative only)' : ''}:\n`);
       for (const t of targets) process.stdout.write(`  ${t.pass ? 'PASS' : 'FAIL'}  ${t.target}: ${t.value}\n`);
     }
-    const failed = rows.filter((r) => !r.ok);
+    const againstRows = against ? variants.map((v) => summarise(v, againstResults.get(v)!)) : [];
+    if (against) process.stdout.write(`\nAgainst ${args.against} (interleaved):\n${abTable(rows, againstRows)}\n`);
+    const failed = [...rows, ...againstRows].filter((r) => !r.ok);
     mkdirSync(RESULTS, { recursive: true });
     const out = args.out ?? join(RESULTS, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     const doc = {
@@ -559,6 +614,7 @@ async function main(): Promise<void> {
       workloads: wls,
       results: rows,
       targets,
+      ...(against ? { against: { build: args.against, results: againstRows } } : {}),
     };
     writeFileSync(out, JSON.stringify(doc, null, 2));
     if (!args.out) copyFileSync(out, join(RESULTS, 'latest.json'));
