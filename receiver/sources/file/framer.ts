@@ -89,12 +89,7 @@ export class EntryFramer {
     if (this.splitter.pendingBytes > 0) {
       // The line begun in an earlier chunk ends in this one: finish it through the splitter.
       const nl = chunk.indexOf(NL);
-      if (nl >= 0) {
-        const line = this.splitter.push(chunk.subarray(0, nl + 1))[0];
-        if (line) this.onLine(line.text, line.truncated, this.lineStart, base + nl + 1, out);
-        this.lineStart = base + nl + 1;
-        s = nl + 1;
-      }
+      if (nl >= 0) s = this.splitLine(chunk, 0, nl, base, out);
     }
     if (this.splitter.pendingBytes === 0) {
       const last = chunk.lastIndexOf(NL);
@@ -102,22 +97,13 @@ export class EntryFramer {
         s = this.feedLines(chunk, s, last, base, out);
         if (s > last) break;
         // A line longer than maxLineBytes starts at s: the splitter cuts it, then the fast path goes on.
-        const nl = chunk.indexOf(NL, s);
-        const line = this.splitter.push(chunk.subarray(s, nl + 1))[0];
-        if (line) this.onLine(line.text, line.truncated, this.lineStart, base + nl + 1, out);
-        this.lineStart = base + nl + 1;
-        s = nl + 1;
+        s = this.splitLine(chunk, s, chunk.indexOf(NL, s), base, out);
       }
     }
     for (;;) {
       const nl = chunk.indexOf(NL, s);
       if (nl < 0) break;
-      const end = base + nl + 1;
-      // One line per push, so its start/end offsets are known exactly.
-      const line = this.splitter.push(chunk.subarray(s, nl + 1))[0];
-      if (line) this.onLine(line.text, line.truncated, this.lineStart, end, out);
-      this.lineStart = end;
-      s = nl + 1;
+      s = this.splitLine(chunk, s, nl, base, out);
     }
     if (s < chunk.length) {
       // Copy only what the splitter can keep (+1 byte so it still sees the line is too long).
@@ -126,6 +112,16 @@ export class EntryFramer {
       this.splitter.push(Buffer.from(chunk.subarray(s, s + take)));
     }
     this.pos = base + chunk.length;
+  }
+
+  /** The line chunk[s, nl] (its end is the newline at `nl`) through the splitter: one line per push, so its start
+   *  and end offsets are known exactly. Returns where the next line starts. */
+  private splitLine(chunk: Buffer, s: number, nl: number, base: number, out: FramedEntry[]): number {
+    const end = base + nl + 1;
+    const line = this.splitter.push(chunk.subarray(s, nl + 1))[0];
+    if (line) this.onLine(line.text, line.truncated, this.lineStart, end, out);
+    this.lineStart = end;
+    return nl + 1;
   }
 
   /**
