@@ -423,6 +423,16 @@ const includes = (s: string, n: string) => s.includes(n);
 const startsWith = (s: string, n: string) => s.startsWith(n);
 const endsWith = (s: string, n: string) => s.endsWith(n);
 
+/** The substring operators: their test, and whether it compares case-folded (the `i…` forms). */
+const SUBSTRING_OPS = {
+  contains: [includes, false],
+  icontains: [includes, true],
+  startswith: [startsWith, false],
+  istartswith: [startsWith, true],
+  endswith: [endsWith, false],
+  iendswith: [endsWith, true],
+} as const;
+
 function compileCmp(field: string, op: CompareOp | StringOp, values: Value[]): (r: KataLogRecord) => boolean {
   const strs = values.map(String);
   const lower = strs.map((s) => s.toLowerCase());
@@ -462,29 +472,15 @@ function compileCmp(field: string, op: CompareOp | StringOp, values: Value[]): (
         return a !== undefined && cmp(a);
       };
     }
-    case 'contains': {
-      const p = anyNeedle(strs, includes);
-      return (r) => anyString(get(r), p);
-    }
-    case 'icontains': {
-      const p = anyNeedle(lower, includes);
-      return (r) => anyString(lowered(get(r)), p);
-    }
-    case 'startswith': {
-      const p = anyNeedle(strs, startsWith);
-      return (r) => anyString(get(r), p);
-    }
-    case 'istartswith': {
-      const p = anyNeedle(lower, startsWith);
-      return (r) => anyString(lowered(get(r)), p);
-    }
-    case 'endswith': {
-      const p = anyNeedle(strs, endsWith);
-      return (r) => anyString(get(r), p);
-    }
+    case 'contains':
+    case 'icontains':
+    case 'startswith':
+    case 'istartswith':
+    case 'endswith':
     case 'iendswith': {
-      const p = anyNeedle(lower, endsWith);
-      return (r) => anyString(lowered(get(r)), p);
+      const [test, fold] = SUBSTRING_OPS[op];
+      const p = anyNeedle(fold ? lower : strs, test);
+      return fold ? (r) => anyString(lowered(get(r)), p) : (r) => anyString(get(r), p);
     }
     case 'regex':
     case 'iregex': {
