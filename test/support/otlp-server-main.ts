@@ -38,6 +38,7 @@ import {
   TO_OBJECT,
   type OfficialAnyValue,
   type OfficialMetricsRequest,
+  type ProtoType,
   type OfficialRequest,
 } from './otlp-proto.js';
 
@@ -352,20 +353,28 @@ const key = readOpt(args['tls-key']);
 const ca = readOpt(args['tls-ca']);
 const requireClientCert = args['require-client-cert'] === true;
 
-const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-grpcServer.addService(
-  {
+/** The service definition of an OTLP `Export` method, (de)serialised with the official generated types. */
+function exportDefinition(path: string, req: ProtoType, res: ProtoType): grpc.ServiceDefinition {
+  return {
     export: {
-      path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+      path,
       requestStream: false,
       responseStream: false,
-      requestSerialize: (m: unknown) =>
-        Buffer.from(ExportLogsServiceRequest.encode(m as Record<string, unknown>).finish()),
-      requestDeserialize: (b: Buffer) => ExportLogsServiceRequest.decode(b),
-      responseSerialize: (m: Record<string, unknown>) => Buffer.from(ExportLogsServiceResponse.encode(m).finish()),
-      responseDeserialize: (b: Buffer) => ExportLogsServiceResponse.decode(b),
+      requestSerialize: (m: unknown) => Buffer.from(req.encode(m as Record<string, unknown>).finish()),
+      requestDeserialize: (b: Buffer) => req.decode(b),
+      responseSerialize: (m: Record<string, unknown>) => Buffer.from(res.encode(m).finish()),
+      responseDeserialize: (b: Buffer) => res.decode(b),
     },
-  },
+  };
+}
+
+const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+grpcServer.addService(
+  exportDefinition(
+    '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+  ),
   {
     export: (
       call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>,
@@ -398,18 +407,11 @@ grpcServer.addService(
 );
 
 grpcServer.addService(
-  {
-    export: {
-      path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (m: unknown) =>
-        Buffer.from(ExportMetricsServiceRequest.encode(m as Record<string, unknown>).finish()),
-      requestDeserialize: (b: Buffer) => ExportMetricsServiceRequest.decode(b),
-      responseSerialize: (m: Record<string, unknown>) => Buffer.from(ExportMetricsServiceResponse.encode(m).finish()),
-      responseDeserialize: (b: Buffer) => ExportMetricsServiceResponse.decode(b),
-    },
-  },
+  exportDefinition(
+    '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+  ),
   {
     export: (
       call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>,
