@@ -526,12 +526,13 @@ async function main(): Promise<void> {
     process.stdout.write(`saved: ${dest} (measure it with --use-build or --against)\n`);
     return;
   }
+  // Checked before building, so a wrong path fails at once.
+  const against = args.against ? childrenIn(args.against, '--against') : undefined;
   if (args['use-build']) children = childrenIn(args['use-build'], '--use-build');
   else {
     build();
     children = compileChildren();
   }
-  const against = args.against ? childrenIn(args.against, '--against') : undefined;
   const wls = workloads();
   const variants = wls.flatMap(variantsFor).filter((v) => !only || only.test(v.id));
   const profile = args.profile ? new RegExp(args.profile) : undefined;
