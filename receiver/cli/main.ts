@@ -50,7 +50,10 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[files...]', 'log files to read from their beginning ("-" = stdin)')
     .option('-c, --config <file>', 'YAML configuration (every setting has a default)')
     .option('--once', 'read every source to its current end, export everything, flush and exit')
-    .option('--data-dir <dir>', 'where kata-otel keeps its store, checkpoints and queues (default ./kata-otel-data)')
+    .option(
+      '--data-dir <dir>',
+      'where kata-otel keeps its store, checkpoints and queues (default /var/lib/kata-otel as root, else ~/.local/state/kata-otel)',
+    )
     .option('--journal-dir <dir>', 'read the journal files in DIR (as journalctl --directory) with the default filters')
     .option('--journald', 'read the system journal with the default filters')
     .action(

@@ -1,6 +1,7 @@
 // `kata-otel run`: load the config, run the receiver, turn signals into a clean shutdown and errors into exit codes.
 import { ConfigError, loadConfig } from '../config/index.js';
 import { formatSummary, runReceiver } from '../run/receiver.js';
+import { UnsafePathError } from '../safefs/index.js';
 import { SourceInputError } from '../sources/file.js';
 import { createLogger } from '../telemetry/log.js';
 
@@ -44,7 +45,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     out.write(formatSummary(summary));
     return 0;
   } catch (err) {
-    if (err instanceof SourceInputError || err instanceof ConfigError) {
+    if (err instanceof SourceInputError || err instanceof ConfigError || err instanceof UnsafePathError) {
       process.stderr.write(`kata-otel: ${err.message}\n`);
       return 2;
     }

@@ -425,11 +425,14 @@ const TelemetrySchema = section(
 
 export const ConfigSchema = Type.Object(
   {
-    data_dir: Type.String({
-      minLength: 1,
-      default: './kata-otel-data',
-      description: 'Checkpoints, queues and the store live here (resolved against the working directory).',
-    }),
+    data_dir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        'x-default': '`/var/lib/kata-otel` as root; else `$XDG_STATE_HOME/kata-otel` or `~/.local/state/kata-otel`',
+        description:
+          'Checkpoints, queues and the store live here (a relative path is resolved against the working directory). It and every directory in it must be owned by the user kata-otel runs as and not writable by group or others, or kata-otel refuses to start.',
+      }),
+    ),
     log: section(
       {
         level: StringEnum(LOG_LEVELS, { default: 'info', description: "kata-otel's own log level." }),

@@ -17,6 +17,7 @@ import { K8sMetadataStage } from '../pipeline/k8s.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { Stage } from '../pipeline/types.js';
 import { createQueue, type DeliveryQueue } from '../queue/index.js';
+import { ensurePrivateDir } from '../safefs/index.js';
 import { AlertmanagerNotifier, RuleEngine, loadRuleFiles } from '../rules/index.js';
 import type { RuleSet } from '../rules/index.js';
 import { FIRECRACKER_LOG_FIFO, FIRECRACKER_METRICS_FIFO, FifoSource } from '../sources/fifo.js';
@@ -224,6 +225,11 @@ export async function runReceiver(
   for (const s of sources) if (s instanceof FileSource && s.name === 'files') s.validate();
   if (sources.length === 0)
     logger.warn('no sources configured: give log files, --journald, --journal-dir or a config with sources');
+
+  // The data directory and its checkpoints directory: ours and private, or refused (UnsafePathError) before
+  // anything is written there as root.
+  await ensurePrivateDir(config.dataDir);
+  await ensurePrivateDir(config.dataDir, 'checkpoints');
 
   const queues: DeliveryQueue[] = [];
   const exporters: Exporter[] = [];
