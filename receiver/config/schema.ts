@@ -72,6 +72,10 @@ const FileSourceSchema = Type.Object(
       default: {},
       description: 'Static attributes added to every record read from these files.',
     }),
+    follow_symlinks: strings(
+      [],
+      'Directories that symbolic links in the watched directories may point into; other links are not followed (kata-otel reads as root). Literal `include` paths are always followed.',
+    ),
   },
   { additionalProperties: false },
 );

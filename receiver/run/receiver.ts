@@ -94,6 +94,7 @@ export function buildSources(config: ReceiverConfig, inputs: RunInputs, io: RunI
         maxOpenFiles: f.maxOpenFiles,
         attributes: f.attributes,
         assembler: f.multiline ? newAssembler : undefined,
+        followSymlinks: f.followSymlinks,
       }),
     ),
   );
