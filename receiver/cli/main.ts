@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { rulesCommands } from './rules-command.js';
+import { redactUrls } from '../telemetry/redact.js';
 // Each command's module is imported in its action: `parse` never loads the config schema, ajv, grpc-js or
 // prom-client, and `run` never loads the rule exporters (start-up RSS).
 
@@ -56,10 +57,18 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('--journal-dir <dir>', 'read the journal files in DIR (as journalctl --directory) with the default filters')
     .option('--journald', 'read the system journal with the default filters')
+    .option('--once-timeout <duration>', 'with --once: give up after this long, e.g. 90s or 10m (default 5m)')
     .action(
       async (
         files: string[],
-        o: { config?: string; once?: boolean; dataDir?: string; journalDir?: string; journald?: boolean },
+        o: {
+          config?: string;
+          once?: boolean;
+          dataDir?: string;
+          journalDir?: string;
+          journald?: boolean;
+          onceTimeout?: string;
+        },
       ) => {
         const { runCommand } = await import('./run-command.js');
         code = await runCommand({ files, ...o, once: o.once ?? false });
@@ -74,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    process.stderr.write(`kata-otel: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`kata-otel: ${redactUrls(err instanceof Error ? err.message : String(err))}\n`);
     return 1;
   }
   return code;

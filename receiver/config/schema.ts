@@ -459,6 +459,11 @@ export const ConfigSchema = Type.Object(
     queue: QueueSchema,
     telemetry: TelemetrySchema,
     shutdown_timeout_ms: ms(10_000, 'How long shutdown waits for queues to drain.', 0),
+    once_timeout_ms: ms(
+      300_000,
+      '`run --once` gives up after this long (reading and delivery): it stops, keeps what is undelivered in the disk queue for the next start, and exits 1 saying how many records and where (`--once-timeout`).',
+      1,
+    ),
   },
   { additionalProperties: false },
 );

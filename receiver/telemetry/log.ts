@@ -1,5 +1,6 @@
 // kata-otel's own logs: structured JSON lines on stderr (or a file), never mixed into exported records or stdout.
 import { appendFileSync } from 'node:fs';
+import { redactUrls } from './redact.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -32,7 +33,13 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
     const rec = { time: new Date().toISOString(), level, msg, ...base, ...fields };
     write(
       JSON.stringify(rec, (_k, v: unknown) =>
-        typeof v === 'bigint' ? v.toString() : v instanceof Error ? v.message : v,
+        typeof v === 'bigint'
+          ? v.toString()
+          : v instanceof Error
+            ? redactUrls(v.message)
+            : typeof v === 'string'
+              ? redactUrls(v)
+              : v,
       ) + '\n',
     );
   };
