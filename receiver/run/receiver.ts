@@ -16,6 +16,7 @@ import type { Exporter } from '../exporters/types.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
 import { K8sMetadataStage } from '../pipeline/k8s.js';
+import { LimitsStage } from '../pipeline/limits.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { Stage } from '../pipeline/types.js';
 import { createQueue, queueDirName, type DeliveryQueue } from '../queue/index.js';
@@ -166,7 +167,14 @@ export function buildStages(
   metrics: Metrics,
   logger: Logger,
 ): { stages: Stage[]; notifier?: AlertmanagerNotifier } {
-  const stages: Stage[] = [];
+  // First: everything after works on records within the attribute limits (a guest line can carry 62k keys).
+  const stages: Stage[] = [
+    new LimitsStage({
+      maxAttributes: config.pipeline.limits.maxAttributes,
+      maxValueLength: config.pipeline.limits.maxAttributeValueLength,
+      metrics,
+    }),
+  ];
   if (config.pipeline.dedupe.enabled) {
     stages.push(
       new DedupeStage({
