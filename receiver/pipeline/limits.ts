@@ -6,10 +6,8 @@
 // What is kept when there are too many: the resource attributes (they are not record attributes in OTLP), then
 // every attribute kata-otel itself defines (the semconv registry: sandbox, component, file path, parse error…),
 // then the `kata.field.*` copies of the line's own keys, in the order they were written.
-import { Counter } from 'prom-client';
 import type { AttrValue, Attributes, KataLogRecord } from '../model/record.js';
 import { ATTR_KATA_LOG_TRUNCATED, RESOURCE_ATTRIBUTE_KEYS } from '../semconv/generated.js';
-import type { Metrics } from '../telemetry/metrics.js';
 import type { Stage } from './types.js';
 
 export const DEFAULT_MAX_ATTRIBUTES = 128;
@@ -23,19 +21,9 @@ export interface LimitsOptions {
   maxAttributes?: number;
   /** Longest string value (or list element), in characters; 0 = no limit. Default 16384. */
   maxValueLength?: number;
-  metrics?: Metrics;
-}
-
-function limitedCounter(metrics: Metrics): Counter<'limit'> {
-  const name = 'kata_otel_records_limited_total';
-  const existing = metrics.registry.getSingleMetric(name);
-  if (existing) return existing as Counter<'limit'>;
-  return new Counter({
-    name,
-    help: 'Records whose attributes were cut to the limits (limit: attribute_count, value_length)',
-    labelNames: ['limit'],
-    registers: [metrics.registry],
-  });
+  /** Told about each record limited, per limit (the receiver counts it; a callback keeps prom-client out of
+   *  `kata-otel parse`). */
+  onLimited?: (limit: 'attribute_count' | 'value_length') => void;
 }
 
 /** Cut `s` to `n` UTF-16 units without splitting a surrogate pair. */
@@ -48,14 +36,14 @@ export class LimitsStage implements Stage {
   readonly name = 'limits';
   private readonly maxAttributes: number;
   private readonly maxValueLength: number;
-  private readonly counter?: Counter<'limit'>;
-  /** Records limited so far, by limit (also on the counter when metrics are given). */
+  private readonly onLimited?: (limit: 'attribute_count' | 'value_length') => void;
+  /** Records limited so far, by limit. */
   readonly limited = { attributeCount: 0, valueLength: 0 };
 
   constructor(opts: LimitsOptions = {}) {
     this.maxAttributes = opts.maxAttributes ?? DEFAULT_MAX_ATTRIBUTES;
     this.maxValueLength = opts.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH;
-    this.counter = opts.metrics ? limitedCounter(opts.metrics) : undefined;
+    this.onLimited = opts.onLimited;
   }
 
   process(records: KataLogRecord[]): KataLogRecord[] {
@@ -82,7 +70,7 @@ export class LimitsStage implements Stage {
     if (tooMany) {
       r.attributes = this.keep(attrs);
       this.limited.attributeCount++;
-      this.counter?.inc({ limit: 'attribute_count' });
+      this.onLimited?.('attribute_count');
     }
     if (longValue) {
       const a = r.attributes;
@@ -93,7 +81,7 @@ export class LimitsStage implements Stage {
           a[k] = v.map((e) => (e.length > maxLen ? cut(e, maxLen) : e));
       }
       this.limited.valueLength++;
-      this.counter?.inc({ limit: 'value_length' });
+      this.onLimited?.('value_length');
     }
     r.attributes[ATTR_KATA_LOG_TRUNCATED] = true;
     return true;

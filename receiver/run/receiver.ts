@@ -172,7 +172,7 @@ export function buildStages(
     new LimitsStage({
       maxAttributes: config.pipeline.limits.maxAttributes,
       maxValueLength: config.pipeline.limits.maxAttributeValueLength,
-      metrics,
+      onLimited: (limit) => metrics.limited.inc({ limit }),
     }),
   ];
   if (config.pipeline.dedupe.enabled) {
@@ -419,6 +419,7 @@ export async function runReceiver(
       drained,
       timedOut,
     };
+    clearTimeout(onceTimer); // done: the deadline no longer applies
     // One last push with the final counts, within what is left of the shutdown timeout.
     await otlpMetrics?.shutdown(deadline !== undefined ? deadline - Date.now() : config.shutdownTimeoutMs);
     await telemetry?.close();

@@ -77,7 +77,9 @@ describe('loadConfig without a file', () => {
       },
       rules: { enabled: true, builtin: true, files: [], webhook: { url: null, timeoutMs: 5000 } },
       keepOriginal: false,
+      limits: { maxAttributes: 128, maxAttributeValueLength: 16_384 },
     });
+    expect(c.onceTimeoutMs).toBe(300_000);
     expect(c.queue).toEqual({
       kind: 'disk',
       maxBytes: 512 * 1024 * 1024,

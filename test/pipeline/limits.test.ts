@@ -43,7 +43,7 @@ describe('attribute limits', () => {
     const rec = r as KataLogRecord;
     expect(recordAttrs(rec).length).toBeGreaterThan(62_000); // what the parser makes of it
     const metrics = new Metrics();
-    const stage = new LimitsStage({ metrics });
+    const stage = new LimitsStage({ onLimited: (limit) => metrics.limited.inc({ limit }) });
     stage.process([rec]);
     expect(recordAttrs(rec).length).toBe(128);
     expect(rec.attributes[ATTR_KATA_LOG_TRUNCATED]).toBe(true);

@@ -80,14 +80,15 @@ describe('rules run in linear time', () => {
       const perByte = [1024, 16 * 1024, 256 * 1024].map((n) => {
         const body = make(n);
         const records = Array.from({ length: 4 }, () => rec(body, { 'kata.field.msg': body.replace(/a/g, 'x') }));
-        engine.process(records.slice(0, 1)); // warm up the JIT
-        return median(() => engine.process(records)) / n;
+        for (let i = 0; i < 3; i++) engine.process(records); // warm up the JIT and RE2's caches at this size
+        return median(() => engine.process(records), 7) / n;
       });
       const [k1, k16, k256] = perByte as [number, number, number];
-      // Linear: the time per byte stays flat (a quadratic step would multiply it by 16 per step). Generous
-      // factor: 2 cores shared with other work.
-      expect(k16 / k1, `${shape}: per-byte time 1 -> 16 KiB`).toBeLessThan(4);
-      expect(k256 / k16, `${shape}: per-byte time 16 -> 256 KiB`).toBeLessThan(4);
+      // Linear: the time per byte stays about flat, where a quadratic step multiplies it by 16 (the size ratio)
+      // and an exponential one never returns. Generous factor 8: RE2 switches engines with the input size (its
+      // bit-state backtracker for small inputs, DFA/NFA beyond), which moves the constant, and 2 shared cores.
+      expect(k16 / k1, `${shape}: per-byte time 1 -> 16 KiB`).toBeLessThan(8);
+      expect(k256 / k16, `${shape}: per-byte time 16 -> 256 KiB`).toBeLessThan(8);
     }
   });
 });
