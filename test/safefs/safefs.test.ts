@@ -7,7 +7,7 @@ import { createStoreExporter } from '../../receiver/exporters/store.js';
 import { DiskQueue } from '../../receiver/queue/index.js';
 import { ensurePrivateDir, UnsafePathError, writeFileAtomic } from '../../receiver/safefs/index.js';
 import { checkpointPath, readCheckpoint, writeCheckpoint } from '../../receiver/sources/checkpoint.js';
-import { silentLogger } from '../../receiver/telemetry/log.js';
+import { createLogger, silentLogger } from '../../receiver/telemetry/log.js';
 import { Metrics } from '../../receiver/telemetry/metrics.js';
 import { makeRecords, ScriptedExporter, tempDir } from '../queue/helpers.js';
 
@@ -67,6 +67,18 @@ describe('temporary files are never written through a planted link', () => {
     await q.close();
     expect(await readFile(victim, 'utf8')).toBe('precious\n');
     expect((await lstat(join(qdir, 'acks.json'))).isFile()).toBe(true);
+  });
+
+  it('the log file (log.file) is never appended to through a link planted at its name', async () => {
+    const d = await dir();
+    const victim = join(d, 'victim');
+    await writeFile(victim, 'precious\n');
+    await symlink(victim, join(d, 'kata-otel.log'));
+    const logger = createLogger({ file: join(d, 'kata-otel.log') });
+    expect(() => logger.info('hello')).toThrow(/ELOOP/);
+    expect(await readFile(victim, 'utf8')).toBe('precious\n');
+    createLogger({ file: join(d, 'real.log') }).info('hello');
+    expect(await mode(join(d, 'real.log'))).toBe(0o600);
   });
 
   it('a write that fails leaves no temporary file behind', async () => {
