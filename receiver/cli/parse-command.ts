@@ -11,6 +11,7 @@ import { encodeLogsJson } from '../otlp/index.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { parseText } from '../parse/index.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
+import { LimitsStage } from '../pipeline/limits.js';
 import { ATTR_LOG_FILE_NAME, ATTR_LOG_FILE_PATH } from '../semconv/generated.js';
 
 export interface ParseCommandOptions {
@@ -62,10 +63,12 @@ export async function parseCommand(opts: ParseCommandOptions): Promise<number> {
     return 2;
   }
   const dedupe = opts.dedupe ? new DedupeStage() : undefined;
+  const limits = new LimitsStage(); // the same attribute limits as `run` (its defaults)
   let pending: KataLogRecord[] = [];
   let total = 0;
   const flush = async () => {
     if (!pending.length) return;
+    limits.process(pending);
     const out = dedupe ? dedupe.process(pending) : pending;
     pending = [];
     total += out.length;

@@ -72,6 +72,10 @@ const FileSourceSchema = Type.Object(
       default: {},
       description: 'Static attributes added to every record read from these files.',
     }),
+    follow_symlinks: strings(
+      [],
+      'Directories that symbolic links in the watched directories may point into; other links are not followed (kata-otel reads as root). Literal `include` paths are always followed.',
+    ),
   },
   { additionalProperties: false },
 );
@@ -200,6 +204,23 @@ const PipelineSchema = section(
       'Alert rules.',
     ),
     keep_original: bool(false, 'Keep the raw text of each record in `log.record.original`.'),
+    limits: section(
+      {
+        max_attributes: Type.Integer({
+          minimum: 0,
+          default: 128,
+          description:
+            "Most record attributes (OTel's default); beyond it the line's own `kata.field.*` keys are dropped last-first. 0: no limit.",
+        }),
+        max_attribute_value_length: Type.Integer({
+          minimum: 0,
+          default: 16_384,
+          description:
+            'Longer string attribute values (and list elements) are cut to this many characters. 0: no limit.',
+        }),
+      },
+      'Attribute limits: a limited record gets `kata.log.truncated` and is counted (`kata_otel_records_limited_total`).',
+    ),
   },
   'Processing between parsing and the exporters.',
 );
@@ -425,11 +446,14 @@ const TelemetrySchema = section(
 
 export const ConfigSchema = Type.Object(
   {
-    data_dir: Type.String({
-      minLength: 1,
-      default: './kata-otel-data',
-      description: 'Checkpoints, queues and the store live here (resolved against the working directory).',
-    }),
+    data_dir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        'x-default': '`/var/lib/kata-otel` as root; else `$XDG_STATE_HOME/kata-otel` or `~/.local/state/kata-otel`',
+        description:
+          'Checkpoints, queues and the store live here (a relative path is resolved against the working directory). It and every directory in it must be owned by the user kata-otel runs as and not writable by group or others, or kata-otel refuses to start.',
+      }),
+    ),
     log: section(
       {
         level: StringEnum(LOG_LEVELS, { default: 'info', description: "kata-otel's own log level." }),
@@ -452,6 +476,11 @@ export const ConfigSchema = Type.Object(
     queue: QueueSchema,
     telemetry: TelemetrySchema,
     shutdown_timeout_ms: ms(10_000, 'How long shutdown waits for queues to drain.', 0),
+    once_timeout_ms: ms(
+      300_000,
+      '`run --once` gives up after this long (reading and delivery): it stops, keeps what is undelivered in the disk queue for the next start, and exits 1 saying how many records and where (`--once-timeout`).',
+      1,
+    ),
   },
   { additionalProperties: false },
 );

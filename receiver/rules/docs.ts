@@ -55,7 +55,7 @@ mistake:
 | \`field in (a, b, listname)\` / \`field in listname\` | equal to any item; list names expand |
 | \`field contains v\` / \`icontains\` | substring (\`icontains\` ignores case) |
 | \`field startswith v\` / \`istartswith\`, \`endswith\` / \`iendswith\` | prefix / suffix |
-| \`field regex "re"\` / \`iregex\` | regular expression, unanchored (no lookaround or backreferences, so the rule exports to RE2/Sigma) |
+| \`field regex "re"\` / \`iregex\` | regular expression in [RE2 syntax](https://github.com/google/re2/wiki/Syntax), unanchored, run by RE2 (linear time; no lookaround or backreferences), on the first 64 KiB of the value |
 | \`field exists\` | the field is present and not empty |
 | \`a and b\`, \`a or b\`, \`not a\`, \`( … )\` | boolean logic (\`not\` binds tighter than \`and\`, \`and\` tighter than \`or\`) |
 | \`macroname\` | the macro's condition |
@@ -65,6 +65,10 @@ or single quotes (a backslash escapes the next character), numbers, or bare word
 Fields: \`body\`, \`severity_number\`, \`severity_text\`, \`event_name\`, and any attribute name (it contains a dot):
 \`kata.component\`, \`kata.sandbox.id\`, \`container.id\`, \`error.message\`, \`kata.field.<key>\` … (docs/semconv.md).
 A comparison on a missing field is false (\`!=\` included); write \`not field = v\` to match records without it.
+
+Every operator runs in time linear in the value, whatever the rule: \`regex\` runs on RE2 (re2js), not on a
+backtracking engine, so a pattern such as \`^(a+)+$\` cannot be made slow by the text a guest writes; it looks at
+the first 64 KiB (65,536 characters) of a value only. A pattern RE2 cannot run is refused when the rules load.
 
 ### Output
 

@@ -47,7 +47,7 @@ export const KATA_LOG_FORMAT_VALUE_TEXT = 'text';
 export const ATTR_KATA_LOG_CARRIER = 'kata.log.carrier';
 /** Why kata-otel did not (fully) understand the record. Absent when parsing succeeded. */
 export const ATTR_KATA_LOG_PARSE_ERROR = 'kata.log.parse_error';
-/** True when the line was longer than the configured maximum and was cut. */
+/** True when the line was longer than the configured maximum and was cut, or when the record's attributes were cut to the attribute limits (`pipeline.limits`: attribute count, value length). */
 export const ATTR_KATA_LOG_TRUNCATED = 'kata.log.truncated';
 /** The syslog identifier (`SYSLOG_IDENTIFIER`, or the `ident[pid]:` of a syslog/journal text prefix). */
 export const ATTR_KATA_JOURNAL_IDENTIFIER = 'kata.journal.identifier';

@@ -28,6 +28,8 @@ export class Metrics {
     'exporter',
     'reason',
   ]);
+  /** Records whose attributes were cut to pipeline.limits (receiver/pipeline/limits.ts), per limit. */
+  readonly limited = this.counter('kata_otel_records_limited_total', 'Records cut to the attribute limits', ['limit']);
   /** Errors a source logged (permission denied, journalctl exited, vsock handshake failed, …), per source. */
   readonly sourceErrors = this.counter('kata_otel_source_errors_total', 'Errors logged by a source', ['source']);
   /** Pushes of these metrics over OTLP (`telemetry.otlp_metrics`), by outcome (`success` / `failure`). */
