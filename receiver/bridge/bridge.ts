@@ -3,16 +3,30 @@
 // processors and exporters carry Kata's logs. Only `@opentelemetry/api` is loaded at run time (for the trace
 // context); the provider is the caller's. How Kata's per-sandbox Resource is kept: docs/library.md.
 import type { LogAttributes, LogRecord, Logger, LoggerProvider } from '@opentelemetry/api-logs';
-import { ROOT_CONTEXT, TraceFlags, isSpanContextValid, trace, type Context, type HrTime } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  TraceFlags,
+  isSpanContextValid,
+  trace,
+  type Context,
+  type HrTime,
+  type TracerProvider,
+} from '@opentelemetry/api';
 import type { Attributes, KataLogRecord } from '../model/record.js';
 import { nowUnixNano } from '../model/record.js';
 import { SCOPE_NAME, SCOPE_VERSION } from '../otlp/resource.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { RecordSink, Stage } from '../pipeline/types.js';
-import { RESOURCE_ATTRIBUTE_KEYS } from '../semconv/generated.js';
+import {
+  ATTR_KATA_OTEL_BATCH_ENTRIES,
+  ATTR_KATA_OTEL_BATCH_RECORDS,
+  ATTR_KATA_OTEL_SOURCE_NAME,
+  RESOURCE_ATTRIBUTE_KEYS,
+} from '../semconv/generated.js';
 import type { RawEntry, SourceBatch } from '../sources/types.js';
 import { silentLogger, type Logger as KataLogger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
+import { SPAN_BATCH, SPAN_EMIT, SPAN_PARSE, inSpan, selfTracer, type SelfTracer } from '../telemetry/spans.js';
 
 /**
  * Something that watches every record the bridge emits: the extension point for derived telemetry (the lifecycle
@@ -50,6 +64,8 @@ export interface KataLogBridgeOptions {
   /** kata-otel's own logs (default: none) and counters (default: a private registry). */
   logger?: KataLogger;
   metrics?: Metrics;
+  /** Self-tracing, off by default: spans `kata-otel.batch` > `kata-otel.parse`, `kata-otel.emit` per batch. */
+  tracerProvider?: TracerProvider;
 }
 
 export interface EmitOptions {
@@ -116,6 +132,7 @@ export class KataLogBridge {
   private readonly scopeName: string;
   private readonly pipeline: Pipeline;
   private readonly metrics: Metrics;
+  private readonly tracer: SelfTracer;
   private logger: Logger | undefined;
   private readonly loggers = new Map<string, Logger>();
 
@@ -134,6 +151,7 @@ export class KataLogBridge {
       },
     };
     this.metrics = opts.metrics ?? new Metrics();
+    this.tracer = selfTracer(opts.tracerProvider);
     this.pipeline = new Pipeline({
       stages: opts.stages ?? [],
       sinks: [sink],
@@ -153,14 +171,37 @@ export class KataLogBridge {
     return this.process(this.batch([{ kind: 'journal', fields }], o));
   }
 
-  /** A source batch (what the daemon's sources produce): parse, run the stages, emit. Resolves with what was
-   *  emitted, after `batch.after`. */
-  async process(batch: SourceBatch): Promise<KataLogRecord[]> {
+  /** A source batch (what the daemon's sources produce): parse, run the stages, emit and, with `flush`, flush the
+   *  provider. Resolves with what was emitted, after `batch.after`. */
+  process(batch: SourceBatch, o: { flush?: boolean } = {}): Promise<KataLogRecord[]> {
     this.metrics.read.labels(batch.source).inc(batch.entries.length);
-    const recs = this.pipeline.transform(this.pipeline.parse(batch));
-    await batch.after;
-    this.write(recs);
-    return recs;
+    const attrs = { [ATTR_KATA_OTEL_SOURCE_NAME]: batch.source, [ATTR_KATA_OTEL_BATCH_ENTRIES]: batch.entries.length };
+    return inSpan(this.tracer, SPAN_BATCH, attrs, async (span, ctx) => {
+      const recs = await inSpan(
+        this.tracer,
+        SPAN_PARSE,
+        attrs,
+        (s) => {
+          const out = this.pipeline.transform(this.pipeline.parse(batch));
+          s?.setAttribute(ATTR_KATA_OTEL_BATCH_RECORDS, out.length);
+          return out;
+        },
+        ctx,
+      );
+      span?.setAttribute(ATTR_KATA_OTEL_BATCH_RECORDS, recs.length);
+      await batch.after;
+      await inSpan(
+        this.tracer,
+        SPAN_EMIT,
+        { [ATTR_KATA_OTEL_BATCH_RECORDS]: recs.length },
+        async () => {
+          this.write(recs);
+          if (o.flush) await this.forceFlush();
+        },
+        ctx,
+      );
+      return recs;
+    });
   }
 
   /** Emit records that are already parsed (they go through the stages too). Returns what was emitted. */

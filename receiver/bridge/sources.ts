@@ -58,10 +58,7 @@ export async function runBridgeSources(opts: BridgeSourcesOptions): Promise<void
   if (!sources.length) throw new Error('runBridgeSources: give journald, files or sources');
   const flush = opts.flushBeforeCheckpoint ?? true;
   const ctx: SourceContext = {
-    emit: async (batch) => {
-      await opts.bridge.process(batch);
-      if (flush) await opts.bridge.forceFlush();
-    },
+    emit: async (batch) => void (await opts.bridge.process(batch, { flush })),
     signal: opts.signal ?? new AbortController().signal,
     checkpointDir: opts.checkpointDir,
     once: opts.once ?? false,

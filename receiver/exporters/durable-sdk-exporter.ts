@@ -7,12 +7,15 @@
 // The records are serialized once, when queued, by the OTel project's own OTLP protobuf serializer
 // (@opentelemetry/otlp-transformer), so the app's Resource, scope, AnyValue bodies and attributes reach the backend
 // exactly as the SDK's own OTLP exporter would send them; the queue stores and sends those bytes.
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { ROOT_CONTEXT, SpanStatusCode, context, type TracerProvider } from '@opentelemetry/api';
+import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { AttrValue, Attributes, KataLogRecord } from '../model/record.js';
 import { createQueue, type DeliveryQueue, type QueueOptionsInput } from '../queue/index.js';
+import { ATTR_KATA_OTEL_BATCH_RECORDS, ATTR_KATA_OTEL_EXPORT_OUTCOME } from '../semconv/generated.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
+import { SPAN_EXPORT, SPAN_QUEUE_APPEND, inSpan, selfTracer, type SelfTracer } from '../telemetry/spans.js';
 import type { OtlpExporterConfig } from './otlp-config.js';
 import type { Exporter, PayloadCodec } from './types.js';
 
@@ -35,6 +38,9 @@ export interface DurableLogRecordExporterOptions {
   /** kata-otel's own logs (default: none) and counters (default: a private registry, see `metrics`). */
   logger?: Logger;
   metrics?: Metrics;
+  /** Self-tracing, off by default: a `kata-otel.queue.append` span per export() call and a `kata-otel.export`
+   *  span per attempt to send to the backend (each a root span: the SDK calls export() with tracing suppressed). */
+  tracerProvider?: TracerProvider;
 }
 
 type Serialize = (logs: ReadableLogRecord[]) => Uint8Array | undefined;
@@ -48,12 +54,14 @@ export class DurableLogRecordExporter implements LogRecordExporter {
   /** The SDK record each queued KataLogRecord stands for, while it is being queued (see `codec`). */
   private readonly sdkRecord = new WeakMap<KataLogRecord, ReadableLogRecord>();
   private shut: Promise<void> | undefined;
+  private readonly tracer: SelfTracer;
 
   constructor(opts: DurableLogRecordExporterOptions) {
     if (!opts || typeof opts.directory !== 'string' || !opts.directory)
       throw new TypeError('DurableLogRecordExporter: options.directory (where the disk queue lives) is required');
     this.opts = opts;
     this.metrics = opts.metrics ?? new Metrics();
+    this.tracer = selfTracer(opts.tracerProvider);
     this.ready = this.open();
     // Surfaced by export() and opened(); not an unhandled rejection when nobody asked yet.
     this.ready.catch(() => {});
@@ -109,12 +117,21 @@ export class DurableLogRecordExporter implements LogRecordExporter {
 
   private async append(logs: ReadableLogRecord[]): Promise<void> {
     const { queue } = await this.ready;
-    const records = logs.map((l) => {
-      const r = fromReadableLogRecord(l);
-      this.sdkRecord.set(r, l);
-      return r;
-    });
-    await queue.append(records);
+    const attrs = { [ATTR_KATA_OTEL_BATCH_RECORDS]: logs.length };
+    await inSpan(
+      this.tracer,
+      SPAN_QUEUE_APPEND,
+      attrs,
+      () => {
+        const records = logs.map((l) => {
+          const r = fromReadableLogRecord(l);
+          this.sdkRecord.set(r, l);
+          return r;
+        });
+        return queue.append(records);
+      },
+      ROOT_CONTEXT,
+    );
   }
 
   private async open(): Promise<{ queue: DeliveryQueue; exporter: Exporter }> {
@@ -162,7 +179,20 @@ export class DurableLogRecordExporter implements LogRecordExporter {
         }
         return inner.encode(records);
       },
-      export: (payload, count, signal) => inner.export(payload, count, signal),
+      export: (payload, count, signal) =>
+        inSpan(
+          this.tracer,
+          SPAN_EXPORT,
+          { [ATTR_KATA_OTEL_BATCH_RECORDS]: count },
+          async (span) => {
+            // As the SDK's exporters do: the export's own requests are not traced (grpc/http instrumentations).
+            const res = await context.with(suppressTracing(ROOT_CONTEXT), () => inner.export(payload, count, signal));
+            span?.setAttribute(ATTR_KATA_OTEL_EXPORT_OUTCOME, res.code);
+            if (res.code !== 'success') span?.setStatus({ code: SpanStatusCode.ERROR, message: res.error });
+            return res;
+          },
+          ROOT_CONTEXT,
+        ),
     };
   }
 }
