@@ -34,38 +34,62 @@ function sdkApp(exporter: DurableLogRecordExporter) {
 }
 
 describe('DurableLogRecordExporter', () => {
-  it('sends what the SDK made: Resource, scope, any-value body, attributes, trace context', async () => {
-    const server = await startOtlpServer();
-    servers.push(server);
-    const exporter = new DurableLogRecordExporter({
+  it.each(['grpc', 'http/protobuf'] as const)(
+    'sends what the SDK made over %s: Resource, scope, any-value body, attributes',
+    async (protocol) => {
+      const server = await startOtlpServer();
+      servers.push(server);
+      const exporter = new DurableLogRecordExporter({
+        directory: tempDir('kata-otel-durable-'),
+        otlp: { endpoint: protocol === 'grpc' ? server.grpcEndpoint : server.httpEndpoint, protocol },
+      });
+      const { provider, logger } = sdkApp(exporter);
+      logger.emit({
+        body: { order: 42, items: ['a', 'b'] },
+        severityNumber: 17,
+        severityText: 'ERROR',
+        eventName: 'payment.failed',
+        attributes: { 'http.route': '/pay', retries: 3 },
+        timestamp: [1_763_655_602, 481_026_977],
+      });
+      await provider.forceFlush();
+      expect(await exporter.drain(20_000)).toBe(true);
+      const [r, ...rest] = await server.records();
+      expect(rest).toEqual([]);
+      expect(r).toMatchObject({
+        transport: protocol,
+        resource: { 'service.name': 'payments-api', 'deployment.environment.name': 'test' },
+        scope: { name: 'payments', version: '1.2.3' },
+        timeUnixNano: '1763655602481026977',
+        severityNumber: 17,
+        severityText: 'ERROR',
+        eventName: 'payment.failed',
+        attributes: { 'http.route': '/pay', retries: 3 },
+      });
+      expect(JSON.stringify(r?.body)).toContain('42');
+      expect(JSON.stringify(r?.body)).toContain('items');
+    },
+    30_000,
+  );
+
+  it('says clearly what it cannot do: no directory, http/json, a queue directory already in use', async () => {
+    expect(() => new DurableLogRecordExporter({} as never)).toThrow(/options.directory/);
+    const json = new DurableLogRecordExporter({
       directory: tempDir('kata-otel-durable-'),
-      otlp: { endpoint: server.grpcEndpoint, protocol: 'grpc' },
+      otlp: { endpoint: 'http://127.0.0.1:9/v1/logs', protocol: 'http/json' },
     });
-    const { provider, logger } = sdkApp(exporter);
-    logger.emit({
-      body: { order: 42, items: ['a', 'b'] },
-      severityNumber: 17,
-      severityText: 'ERROR',
-      eventName: 'payment.failed',
-      attributes: { 'http.route': '/pay', retries: 3 },
-      timestamp: [1_763_655_602, 481_026_977],
-    });
-    await provider.forceFlush();
-    expect(await exporter.drain(20_000)).toBe(true);
-    const [r, ...rest] = await server.records();
-    expect(rest).toEqual([]);
-    expect(r).toMatchObject({
-      resource: { 'service.name': 'payments-api', 'deployment.environment.name': 'test' },
-      scope: { name: 'payments', version: '1.2.3' },
-      timeUnixNano: '1763655602481026977',
-      severityNumber: 17,
-      severityText: 'ERROR',
-      eventName: 'payment.failed',
-      attributes: { 'http.route': '/pay', retries: 3 },
-    });
-    expect(JSON.stringify(r?.body)).toContain('42');
-    expect(JSON.stringify(r?.body)).toContain('items');
-  }, 30_000);
+    await expect(json.opened()).rejects.toThrow(/http\/json is not supported.*use grpc or http\/protobuf/);
+    const dir = tempDir('kata-otel-durable-');
+    const otlp = { endpoint: 'http://127.0.0.1:9', protocol: 'grpc' as const };
+    const first = new DurableLogRecordExporter({ directory: dir, otlp, shutdownTimeoutMs: 0 });
+    await first.opened();
+    cleanups.push(() => first.shutdown());
+    const second = new DurableLogRecordExporter({ directory: dir, otlp });
+    await expect(second.opened()).rejects.toThrow(/already open in this process: give every exporter a distinct name/);
+    // export() reports the failure to the SDK rather than throwing.
+    const result = await new Promise((res) => second.export([], res));
+    expect(result).toMatchObject({ code: 1 });
+  });
 
   it('backend outage: export() succeeds once durable, every record arrives after the backend returns', async () => {
     const first = await startOtlpServer();
