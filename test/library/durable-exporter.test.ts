@@ -130,13 +130,17 @@ describe('DurableLogRecordExporter', () => {
     const N = 30_000;
     const CHUNK = 1000;
     const KILLS = 5;
-    // Per kill: the chunk being made durable when killed is emitted again by the restart (CHUNK), and the queue
-    // resends what was in flight or acknowledged since its last acks write (2 × maxInFlight × maxBatchRecords).
-    const PER_KILL_BOUND = CHUNK + 2 * 2 * 256;
+    // A slow backend, so that kills land while exports are in flight.
+    const RATE = 40_000;
+    // Per kill, what can arrive twice (never what is lost):
+    //  - the app: the chunk after its last printed mark may already be durable and sent; the restart emits it again;
+    //  - the queue: the batches in flight (maxInFlight × maxBatchRecords = 2 × 256), whose acks never arrived;
+    //  - the queue: batches acknowledged since acks.json was last written (every fsyncIntervalMs = 20 ms, plus the
+    //    write itself; 40 ms at RATE records/s).
+    const PER_KILL_BOUND = CHUNK + 2 * 256 + (RATE * 40) / 1000;
     const server = await startOtlpServer();
     servers.push(server);
-    // A slow backend, so that kills land while exports are in flight.
-    await server.setRate(40_000, 'delay');
+    await server.setRate(RATE, 'delay');
     const dir = tempDir('kata-otel-durable-kill-');
 
     const start = (from: number, finish: boolean) => {
@@ -161,8 +165,8 @@ describe('DurableLogRecordExporter', () => {
         const m = /^durable (\d+)$/.exec(line);
         if (m) mark = Number(m[1]);
       });
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
-        child.once('exit', (code, signal) => res({ code, signal })),
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+        (res) => child.once('close', (code, signal) => res({ code, signal })), // after stdout ended: the last mark is read
       );
       cleanups.push(async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
