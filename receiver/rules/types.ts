@@ -34,7 +34,7 @@ export interface RuleOrigin {
   line?: number;
 }
 
-interface RuleBase {
+export interface RuleBase {
   id: string;
   /** Human title (`name:`), defaults to the id. */
   name: string;

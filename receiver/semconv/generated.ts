@@ -71,6 +71,17 @@ export const KATA_ALERT_SEVERITY_VALUE_CRITICAL = 'critical';
 export const ATTR_KATA_ALERT_SUPPRESSED_COUNT = 'kata.alert.suppressed_count';
 /** The `log.record.uid` of the records that triggered the alert. */
 export const ATTR_KATA_ALERT_TRIGGER_UIDS = 'kata.alert.trigger.uids';
+/** The source that read the batch (`journald`, `file-0`, `bridge` for emitLine). */
+export const ATTR_KATA_OTEL_SOURCE_NAME = 'kata_otel.source.name';
+/** Raw entries (lines, journal entries) in the batch. */
+export const ATTR_KATA_OTEL_BATCH_ENTRIES = 'kata_otel.batch.entries';
+/** Records the batch produced (parse, emit) or carried (queue append, export). */
+export const ATTR_KATA_OTEL_BATCH_RECORDS = 'kata_otel.batch.records';
+/** What the backend answered to one export attempt. */
+export const ATTR_KATA_OTEL_EXPORT_OUTCOME = 'kata_otel.export.outcome';
+export const KATA_OTEL_EXPORT_OUTCOME_VALUE_SUCCESS = 'success';
+export const KATA_OTEL_EXPORT_OUTCOME_VALUE_RETRYABLE = 'retryable';
+export const KATA_OTEL_EXPORT_OUTCOME_VALUE_PERMANENT = 'permanent';
 
 // OpenTelemetry attributes this registry references (from the OTel semantic conventions).
 export const ATTR_CODE_FILE_PATH = 'code.file.path';
