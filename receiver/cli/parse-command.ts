@@ -11,7 +11,13 @@ import { encodeLogsJson } from '../otlp/index.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { parseText } from '../parse/index.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
-import { ATTR_LOG_FILE_NAME, ATTR_LOG_FILE_PATH } from '../semconv/generated.js';
+import { applyProvenance } from '../pipeline/provenance.js';
+import {
+  ATTR_KATA_LOG_ORIGIN,
+  ATTR_LOG_FILE_NAME,
+  ATTR_LOG_FILE_PATH,
+  KATA_LOG_ORIGIN_VALUE_STDIN,
+} from '../semconv/generated.js';
 
 export interface ParseCommandOptions {
   files: string[];
@@ -72,7 +78,7 @@ export async function parseCommand(opts: ParseCommandOptions): Promise<number> {
     if (out.length) await write(opts.stdout, encodeLogsJson(out) + '\n');
   };
   for (const f of files) {
-    const attributes: Attributes = {};
+    const attributes: Attributes = f === '-' ? { [ATTR_KATA_LOG_ORIGIN]: KATA_LOG_ORIGIN_VALUE_STDIN } : {};
     if (f !== '-') {
       const abs = resolve(f);
       attributes[ATTR_LOG_FILE_PATH] = abs;
@@ -82,7 +88,11 @@ export async function parseCommand(opts: ParseCommandOptions): Promise<number> {
     const assembler = new LineAssembler();
     const emit = (entries: string[]) => {
       const ctx = { observedTimeUnixNano: nowUnixNano(), attributes, keepOriginal: opts.original };
-      for (const text of entries) for (const r of parseText(text, ctx)) pending.push(r);
+      for (const text of entries) {
+        const recs = parseText(text, ctx);
+        applyProvenance(recs, attributes); // origin, guest-controlled text, as `run` marks them
+        for (const r of recs) pending.push(r);
+      }
     };
     for await (const line of createInterface({ input, crlfDelay: Infinity })) {
       emit(assembler.push(line));
