@@ -1,6 +1,7 @@
 // Rule trust (receiver/rules/trust.ts): which writers' records take part in a rule, in the engine and in the
 // condition the Sigma/Loki exports carry.
 import { describe, expect, it } from 'vitest';
+import type { Attributes } from '../../receiver/model/record.js';
 import { compile } from '../../receiver/rules/condition.js';
 import { RuleEngine } from '../../receiver/rules/engine.js';
 import { RuleLoadError } from '../../receiver/rules/load.js';
@@ -69,7 +70,7 @@ describe('rule trust', () => {
     expect(fired(engine, [rec(body, { ...untrusted, 'kata.component': 'runtime' })])).toEqual(['any']);
   });
 
-  it('records below the rule's trust neither count towards a threshold nor disarm an absence rule', () => {
+  it('records below the rule’s trust neither count towards a threshold nor disarm an absence rule', () => {
     const engine = new RuleEngine({
       rules: rules(`
 - rule: many
@@ -106,7 +107,7 @@ describe('rule trust', () => {
   });
 
   it('the exported condition accepts exactly the records the engine lets through', () => {
-    const variants = [
+    const variants: Attributes[] = [
       {},
       { 'kata.component': 'agent' },
       { ...guest, 'kata.component': 'agent' },
