@@ -4,16 +4,15 @@
 // While the flood runs, /healthz is polled and the quiet sandbox's records are timed from the time written in them
 // to their arrival on the receiver's stdout. The bounds are generous (the machine is shared): they fail when the
 // flood holds the event loop or queues the quiet records behind its own, not on a slow run.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { scrape, startReceiver, type Receiver } from './delivery-helpers.js';
 import { tempDir } from '../sources/source-harness.js';
+import { startAgent } from '../support/hvsock-agent.js';
 
-const AGENT = fileURLToPath(new URL('../sources/fixtures/hvsock-agent.mjs', import.meta.url));
 const FLOOD = 'f100df100df100df100df100df100df100df100df100df100df100df100df100d';
 const QUIET = '9e1e79e1e79e1e79e1e79e1e79e1e79e1e79e1e79e1e79e1e79e1e79e1e79e1e';
 const RATE = 200;
@@ -26,15 +25,6 @@ afterEach(async () => {
   await receiver?.stop('SIGKILL');
   receiver = undefined;
 });
-
-async function startAgent(cfg: Record<string, unknown>): Promise<void> {
-  const child = spawn(process.execPath, [AGENT, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`agent peer exited (${code})`)));
-  });
-}
 
 interface Arrival {
   sandbox: string;
@@ -91,8 +81,8 @@ describe('a guest flooding its vsock log port', () => {
   it('leaves another sandbox’s records and /healthz on time, and its drops counted and visible', async () => {
     const base = tempDir('ko-');
     const roots = join(base, 'vm');
-    await startAgent({ socket: join(roots, FLOOD, 'clh.sock'), mode: 'flood', lineBytes: 4096 });
-    await startAgent({ socket: join(roots, QUIET, 'clh.sock'), mode: 'tick', tickMs: 100 });
+    await startAgent({ socket: join(roots, FLOOD, 'clh.sock'), mode: 'flood', lineBytes: 4096 }, children);
+    await startAgent({ socket: join(roots, QUIET, 'clh.sock'), mode: 'tick', tickMs: 100 }, children);
     const config = join(base, 'kata-otel.yaml');
     writeFileSync(
       config,

@@ -1,9 +1,8 @@
 // Provenance and trust end to end through the real sources, the real pipeline and the built-in rules:
 // a guest that spoofs another sandbox over its hybrid-vsock log port (a peer in a child process), and
 // `logger -t kata`-style entries of a local user in real journal files (systemd-journal-remote, read by journalctl).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KataLogRecord } from '../../receiver/model/record.js';
 import { Pipeline } from '../../receiver/pipeline/pipeline.js';
@@ -34,6 +33,7 @@ import { VsockSource } from '../../receiver/sources/vsock.js';
 import { createLogger } from '../../receiver/telemetry/log.js';
 import { Metrics } from '../../receiver/telemetry/metrics.js';
 import { tempDir } from '../sources/source-harness.js';
+import { startAgent } from '../support/hvsock-agent.js';
 import {
   CONTAINERD_WRITER,
   JOURNAL_REMOTE,
@@ -44,7 +44,6 @@ import {
   type JournalRecord,
 } from '../support/journal.js';
 
-const AGENT = fileURLToPath(new URL('../sources/fixtures/hvsock-agent.mjs', import.meta.url));
 const ATTACKER = 'a77ac4e5a77ac4e5a77ac4e5a77ac4e5a77ac4e5a77ac4e5a77ac4e5a77ac4e5';
 const VICTIM = '38f55c4a058a0f7227e64edd75f2aed134bee7db4b211f071be84fb44d17b0bb';
 
@@ -52,15 +51,6 @@ const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
-
-async function startAgent(cfg: Record<string, unknown>): Promise<void> {
-  const child = spawn(process.execPath, [AGENT, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`agent peer exited (${code})`)));
-  });
-}
 
 /** The receiver's pipeline (provenance, built-in rules) over a source, collecting what reaches the queue. */
 function pipelineContext(opts: { once: boolean }) {
@@ -109,7 +99,7 @@ describe('a guest spoofing another sandbox over its vsock log port', () => {
       // The guest's own sandbox, honestly.
       `{"msg":"get debug shell pid","level":"INFO","ts":"2025-11-20T16:25:35.000000000Z","source":"agent","name":"kata-agent","subsystem":"console","pid":"1","sandbox":"${ATTACKER}"}`,
     ];
-    await startAgent({ socket, mode: 'lines', lines });
+    await startAgent({ socket, mode: 'lines', lines }, children);
     const p = pipelineContext({ once: false });
     const source = new VsockSource({ roots: [join(base, 'vm')], pollMs: 50, flushMs: 20, reconnectInitialMs: 50 });
     const run = source.run(p.ctx);
