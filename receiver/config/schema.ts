@@ -234,7 +234,8 @@ const PipelineSchema = section(
         burst_seconds: Type.Number({
           minimum: 0.001,
           default: 10,
-          description: 'Bucket size, in seconds of each rate: a sandbox may send `rate × burst_seconds` at once before drops start.',
+          description:
+            'Bucket size, in seconds of each rate: a sandbox may send `rate × burst_seconds` at once before drops start.',
         }),
         report_interval_ms: ms(10_000, 'Drops are logged at most this often per sandbox.', 1),
       },
