@@ -3,7 +3,8 @@
 // child processes: one writes as fast as its socket takes it, the other writes a time-stamped line every 100 ms.
 // While the flood runs, /healthz is polled and the quiet sandbox's records are timed from the time written in them
 // to their arrival on the receiver's stdout. The bounds are generous (the machine is shared): they fail when the
-// flood holds the event loop or queues the quiet records behind its own, not on a slow run.
+// flood holds the event loop or queues the quiet records behind its own, not on a slow run. (One run with the rate
+// limit and the parse budget switched off: /healthz p50 190 ms, quiet records p50 4.9 s late, 17 of 60 arrived.)
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -127,11 +128,12 @@ describe('a guest flooding its vsock log port', () => {
 
     // /healthz answered throughout, promptly.
     expect(health.length, summary).toBeGreaterThan(FLOOD_MS / 400);
-    expect(percentile(health, 0.95), summary).toBeLessThan(500);
-    expect(Math.max(...health), summary).toBeLessThan(2000);
+    expect(percentile(health, 0.5), summary).toBeLessThan(100);
+    expect(Math.max(...health), summary).toBeLessThan(3000);
     // The quiet sandbox's records kept coming (a tick every 100 ms) and arrived on time.
     expect(quiet.length, summary).toBeGreaterThan((FLOOD_MS / 100) * 0.5);
-    expect(percentile(lag, 0.95), summary).toBeLessThan(1500);
+    expect(percentile(lag, 0.5), summary).toBeLessThan(1000);
+    expect(percentile(lag, 0.95), summary).toBeLessThan(2500);
     // The flood was held to its rate (plus the one-second burst), and its drops are counted and visible.
     expect(flood.length, summary).toBeGreaterThan(0);
     expect(flood.length, summary).toBeLessThanOrEqual(RATE * (elapsed + 2) + RATE);

@@ -103,6 +103,8 @@ describe('parse budget', () => {
     // Runs of one worker are bounded by the budget (two 0.6 ms units per 1 ms turn), then the other gets a turn.
     const runs = trace.join('').match(/a+|b+/g) ?? [];
     expect(runs.length).toBeGreaterThan(6);
-    expect(Math.max(...runs.map((r) => r.length))).toBeLessThanOrEqual(3);
+    // (Not the first run: the first worker may take two turns before the second has queued up behind it; nor the
+    // last: the worker left alone keeps the turn.)
+    expect(Math.max(...runs.slice(1, -1).map((r) => r.length)), trace.join('')).toBeLessThanOrEqual(3);
   });
 });
