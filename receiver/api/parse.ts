@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import type { Attributes, KataLogRecord } from '../model/record.js';
 import { nowUnixNano } from '../model/record.js';
 import { LineAssembler, parseText } from '../parse/index.js';
+import { applyProvenance } from '../pipeline/provenance.js';
 import { ATTR_LOG_FILE_NAME, ATTR_LOG_FILE_PATH } from '../semconv/generated.js';
 
 export interface ParseOptions {
@@ -24,13 +25,16 @@ export interface ParseStreamOptions extends ParseOptions {
 }
 
 /** Parse one logical entry (one line, or an already grouped multi-line entry) of any Kata log shape. Never throws:
- *  text that is not understood becomes a record with the raw text as body and `kata.log.parse_error`. */
+ *  text that is not understood becomes a record with the raw text as body and `kata.log.parse_error`.
+ *  Provenance is marked as `run` marks it (origin from `attributes`, guest-controlled text, the carrier's sandbox). */
 export function parseLine(text: string, opts: ParseOptions = {}): KataLogRecord[] {
-  return parseText(String(text), {
+  const records = parseText(String(text), {
     observedTimeUnixNano: opts.observedTimeUnixNano ?? nowUnixNano(),
     attributes: opts.attributes,
     keepOriginal: opts.keepOriginal,
   });
+  applyProvenance(records, opts.attributes);
+  return records;
 }
 
 /** Parse lines (each item one line, without or with its newline), grouping continuation lines. */

@@ -7,6 +7,7 @@ import { encodeLogsJson } from '../otlp/index.js';
 import { parseFile, parseStream } from '../api/parse.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
 import { LimitsStage } from '../pipeline/limits.js';
+import { ATTR_KATA_LOG_ORIGIN, KATA_LOG_ORIGIN_VALUE_STDIN } from '../semconv/generated.js';
 
 export interface ParseCommandOptions {
   files: string[];
@@ -69,9 +70,10 @@ export async function parseCommand(opts: ParseCommandOptions): Promise<number> {
     if (out.length) await write(opts.stdout, encodeLogsJson(out) + '\n');
   };
   for (const f of files) {
+    // A file's records carry log.file.path / log.file.name (parseFile), stdin's kata.log.origin=stdin.
     const o = { keepOriginal: opts.original };
-    // A file's records carry log.file.path / log.file.name (parseFile); stdin's carry none.
-    for await (const r of f === '-' ? parseStream(opts.stdin, o) : parseFile(f, o)) {
+    const stdin = { ...o, attributes: { [ATTR_KATA_LOG_ORIGIN]: KATA_LOG_ORIGIN_VALUE_STDIN } };
+    for await (const r of f === '-' ? parseStream(opts.stdin, stdin) : parseFile(f, o)) {
       pending.push(r);
       if (pending.length >= opts.batchSize) await flush();
     }

@@ -38,6 +38,7 @@ directories given to it, in order; a later file may replace a rule with the same
   dedup_window: 5m              # one alert per rule and key per window; 0 alerts on every match
   enabled: true
   falsepositives: [Operators debugging on purpose]
+  trust: guest                  # host | guest | channel | any: the least trustworthy writer it believes (see Trust)
 \`\`\`
 
 A value that contains \`: \` (most conditions with quoted strings do) must be quoted or written as a block
@@ -101,6 +102,25 @@ An alert is an OTel event: a log record with EventName \`kata.alert\`, SeverityN
 triggering record's resource attributes (\`service.name\`, \`kata.sandbox.id\`, \`kata.component\`, …) and
 \`container.id\` are copied, so the alert lands in the sandbox's resource.
 
+### Trust
+
+A record is only as trustworthy as its writer (docs/security.md): the guest writes the agent's vsock stream,
+Firecracker FIFOs and the console text the shim re-logs (\`kata.log.guest_controlled\`), and any local user can
+write a journal entry with identifier \`kata\` (\`kata.log.trusted: false\`). \`trust:\` names the least
+trustworthy writer whose records take part in the rule; other records are not evaluated at all, so they can
+neither raise an alert nor count towards, arm, disarm or advance one.
+
+| \`trust\`           | Records the rule sees                                                                                   |
+| ----------------- | ------------------------------------------------------------------------------------------------------- |
+| \`host\`            | written on the host by Kata, containerd or CRI-O (and files or stdin the operator chose)                |
+| \`guest\` (default) | also guest-controlled records speaking as the guest (\`kata.component\` agent or guest-kernel)           |
+| \`channel\`         | also guest-controlled records claiming to be anything else (rules about the channel, not the claim)     |
+| \`any\`             | also journal entries whose writer is not a Kata or CRI runtime process (\`kata.log.trusted: false\`)     |
+
+A rule about the runtime, the VMM or the VM's life (a VM died, seccomp off, agent unreachable) uses \`host\`: a
+guest can write \`QEMU exited with an error\` on its console, and a local user can \`logger -t kata\` it. The
+Sigma and Loki exports add the same requirement to every condition.
+
 ### Exports
 
 \`kata-otel rules export --format sigma\` writes one Sigma v2 rule per rule (\`exporter-config/rules/sigma/\`):
@@ -148,12 +168,12 @@ export function renderRulesDoc(rs: RuleSet): string {
     `${rs.rules.length} rules in \`receiver/rules/builtin/\`, each with positive and negative fixture lines in`,
     '`test/rules/fixtures/<rule>.yaml` (real Kata line formats, provenance per line).',
     '',
-    '| Rule | Severity | Kind | Tags | Enabled | What it detects |',
-    '|---|---|---|---|---|---|',
+    '| Rule | Severity | Kind | Trust | Tags | Enabled | What it detects |',
+    '|---|---|---|---|---|---|---|',
   ];
   for (const r of rs.rules) {
     out.push(
-      `| [\`${r.id}\`](#${r.id}) | ${r.severity} | ${r.kind} | ${cell(r.tags.join(', '))} | ${r.enabled ? 'yes' : 'no'} | ${cell(r.name)} |`,
+      `| [\`${r.id}\`](#${r.id}) | ${r.severity} | ${r.kind} | ${r.trust} | ${cell(r.tags.join(', '))} | ${r.enabled ? 'yes' : 'no'} | ${cell(r.name)} |`,
     );
   }
   for (const r of rs.rules) {
@@ -168,6 +188,7 @@ export function renderRulesDoc(rs: RuleSet): string {
     );
     out.push(...kindDetails(r));
     out.push(`- Output: ${code(r.output.source)}`);
+    out.push(`- Trust: \`${r.trust}\``);
     out.push(
       `- Grouped by: ${r.groupBy.map((g) => `\`${g}\``).join(', ')}; deduplication window ${r.dedupWindowNs > 0n ? formatDuration(r.dedupWindowNs) : 'off'}`,
     );

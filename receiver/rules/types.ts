@@ -2,6 +2,7 @@
 import type { Cond } from './condition.js';
 import type { KataLogRecord } from '../model/record.js';
 import type { Template } from './template.js';
+import type { Trust } from './trust.js';
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -53,6 +54,8 @@ export interface RuleBase {
   origin: RuleOrigin;
   /** Falsepositives notes (exported to Sigma and the docs). */
   falsePositives: string[];
+  /** The least trustworthy writer whose records take part in the rule (trust.ts). */
+  trust: Trust;
 }
 
 export interface MatchRule extends RuleBase {

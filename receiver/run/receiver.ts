@@ -26,6 +26,7 @@ import type { RuleSet } from '../rules/index.js';
 import { FIRECRACKER_LOG_FIFO, FIRECRACKER_METRICS_FIFO, FifoSource } from '../sources/fifo.js';
 import { FileSource } from '../sources/file.js';
 import { JournaldSource } from '../sources/journald.js';
+import type { GuestRateLimitOptions } from '../sources/ratelimit.js';
 import { StdinSource } from '../sources/stdin.js';
 import type { Source, SourceContext } from '../sources/types.js';
 import { VsockSource } from '../sources/vsock.js';
@@ -112,6 +113,7 @@ export function buildSources(config: ReceiverConfig, inputs: RunInputs, io: RunI
         priority: j.priority,
         startAt: inputs.once ? 'beginning' : j.startAt,
         journalctl: j.journalctl,
+        trust: j.trust,
       }),
     );
   }
@@ -125,16 +127,20 @@ export function buildSources(config: ReceiverConfig, inputs: RunInputs, io: RunI
         reconnectInitialMs: v.reconnectInitialMs,
         reconnectMaxMs: v.reconnectMaxMs,
         handshakeTimeoutMs: v.handshakeTimeoutMs,
+        rateLimit: guestRateLimit(config),
       }),
     );
   }
   const fifo = config.sources.fifo;
   if (fifo.enabled) {
     const fifos = fifo.metrics === 'log' ? [FIRECRACKER_LOG_FIFO, FIRECRACKER_METRICS_FIFO] : [FIRECRACKER_LOG_FIFO];
-    sources.push(new FifoSource({ roots: fifo.roots, fifos }));
+    sources.push(new FifoSource({ roots: fifo.roots, fifos, rateLimit: guestRateLimit(config) }));
   }
   return sources;
 }
+
+/** The per-sandbox limit of guest streams (pipeline.fair_share). */
+const guestRateLimit = (config: ReceiverConfig): GuestRateLimitOptions => config.pipeline.fairShare;
 
 function buildExporter(
   e: ReceiverConfig['exporters'][number],
@@ -280,6 +286,7 @@ export async function runReceiver(
       keepOriginal: config.pipeline.keepOriginal,
       metrics,
       logger,
+      parseBudgetMs: config.pipeline.fairShare.parseBudgetMs,
     });
 
     let telemetry: TelemetryServer | undefined;

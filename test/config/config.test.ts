@@ -61,6 +61,12 @@ describe('loadConfig without a file', () => {
       priority: 'debug',
       startAt: 'end',
       journalctl: 'journalctl',
+      trust: {
+        uids: [0],
+        commands: ['containerd-shim', 'containerd', 'crio', 'kata-runtime', 'kata-monitor', 'virtiofsd'],
+        executables: ['containerd-shim-kata-v2', 'containerd', 'crio', 'kata-runtime', 'kata-monitor', 'virtiofsd'],
+        units: ['containerd.service', 'crio.service'],
+      },
     });
     expect(c.sources.vsock.port).toBe(1025);
     expect(c.sources.vsock.roots).toEqual(['/run/vc/vm', '/run/vc/firecracker', '/run/kata', '/run/kata/firecracker']);
@@ -78,6 +84,13 @@ describe('loadConfig without a file', () => {
       rules: { enabled: true, builtin: true, files: [], webhook: { url: null, timeoutMs: 5000 } },
       keepOriginal: false,
       limits: { maxAttributes: 128, maxAttributeValueLength: 16_384 },
+      fairShare: {
+        parseBudgetMs: 10,
+        recordsPerSecond: 1000,
+        bytesPerSecond: 1024 * 1024,
+        burstSeconds: 10,
+        reportIntervalMs: 10_000,
+      },
     });
     expect(c.onceTimeoutMs).toBe(300_000);
     expect(c.queue).toEqual({
