@@ -62,14 +62,15 @@ export function checkJournald(root: string, policy: ProfilePolicy): Finding[] {
     const burst = count(uBurst?.value, globalBurst);
     const off = interval === 0 || burst === 0;
     const want = policy.journald.rateLimit;
+    // Without a unit override the global setting (or journald's default) applies.
     const src = uBurst ?? uInterval ?? gBurst ?? gInterval;
-    const file = ini?.main ?? `/etc/systemd/system/${unit}`;
+    const file = ini?.main ?? mainFile;
     if (want === null && !off) {
       out.push({
         id: 'journald-rate-limit-drops',
         severity: 'warning',
         ...where(src, file),
-        key: `${unit}: LogRateLimitIntervalSec`,
+        key: uInterval || uBurst ? `${unit}: LogRateLimitIntervalSec` : 'Journal.RateLimitIntervalSec',
         message: `journald lets ${unit} write ${fmtRate(burst, interval)} per priority and drops the rest silently: at debug (this profile) the Kata shim's records exceed that at every sandbox start`,
         fix: `install ${unitDropIn(unit)} (LogRateLimitIntervalSec=0 for this unit), then systemctl daemon-reload && systemctl restart ${unit.replace('.service', '')}`,
       });
@@ -78,7 +79,7 @@ export function checkJournald(root: string, policy: ProfilePolicy): Finding[] {
         id: 'journald-rate-limit-drops',
         severity: 'warning',
         ...where(src, file),
-        key: `${unit}: LogRateLimitBurst`,
+        key: uInterval || uBurst ? `${unit}: LogRateLimitBurst` : 'Journal.RateLimitBurst',
         message: `journald lets ${unit} (where the Go shim's records and containerd's copies land) write ${fmtRate(burst, interval)} per priority and silently drops the rest; the ${policy.name} profile needs ${fmtRate(want.burst, want.intervalSec)} for pod churn`,
         fix: `install ${unitDropIn(unit)}, then systemctl daemon-reload && systemctl restart ${unit.replace('.service', '')}`,
       });

@@ -168,9 +168,12 @@ export function loadKataConfig(root: string, entry: string, runtime?: KataRuntim
       });
       continue;
     }
+    // Symlinks are followed inside root (an absolute target is a node path).
+    const real = resolveUnderRoot(root, nodePath);
     let st;
     try {
-      st = statSync(host);
+      if (!real) throw new Error('broken');
+      st = statSync(onHost(root, real));
     } catch {
       loadFindings.push({
         id: 'kata-dropin-not-loadable',
@@ -200,7 +203,8 @@ export function loadKataConfig(root: string, entry: string, runtime?: KataRuntim
         fix: `name drop-ins NN-name.toml (50-89 for local files) and move backups and editor files out of ${dir}`,
       });
     }
-    if ((st.mode & 0o022) !== 0 || st.uid !== 0) {
+    // A non-root owner matters on a node (the doctor runs as root there); a user checking a copy owns it.
+    if ((st.mode & 0o022) !== 0 || (st.uid !== 0 && process.getuid?.() === 0)) {
       loadFindings.push({
         id: 'kata-dropin-writable',
         severity: (st.mode & 0o002) !== 0 ? 'error' : 'warning',
@@ -209,7 +213,7 @@ export function loadKataConfig(root: string, entry: string, runtime?: KataRuntim
         fix: `chown root:root ${nodePath} && chmod 0644 ${nodePath}`,
       });
     }
-    const f = readTomlFile(host, nodePath);
+    const f = readTomlFile(onHost(root, real), nodePath);
     merge(value, f.value, [], f, origins);
     dropIns.push(nodePath);
   }
