@@ -64,7 +64,7 @@ export function checkJournald(root: string, policy: ProfilePolicy): Finding[] {
     const want = policy.journald.rateLimit;
     // Without a unit override the global setting (or journald's default) applies.
     const src = uBurst ?? uInterval ?? gBurst ?? gInterval;
-    const file = ini?.main ?? mainFile;
+    const file = uBurst || uInterval ? (ini?.main ?? mainFile) : mainFile;
     if (want === null && !off) {
       out.push({
         id: 'journald-rate-limit-drops',
