@@ -288,7 +288,8 @@ export async function checkKata(c: KataConfig, o: KataCheckOptions): Promise<Fin
   if (!policyText && policy.name === 'secure')
     add(
       'kata-policy-default',
-      c.runtime === 'rs' ? 'warning' : 'info',
+      // info: a policy is per workload and may come through initdata or an annotation, which the doctor cannot see.
+      'info',
       [...agentPath, 'policy'],
       "no agent policy in the configuration: the guest image's default applies (allow-all.rego in kata-deploy images)",
       c.runtime === 'rs'
