@@ -1,6 +1,7 @@
 // `kata-otel doctor`: check the node's Kata, journald and kata-otel configuration against a logging profile.
 // Exit codes: 0 nothing or only info, 1 worst finding a warning, 3 worst finding an error, 2 usage error or an
 // input that could not be read or parsed (as `run` and `rules` use 2 for bad input).
+import { posix, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PROFILE_NAMES, type ProfileName } from '../doctor/types.js';
 
@@ -61,7 +62,8 @@ export function doctorCommand(program: Command, setCode: (code: number) => void)
         const report = await runDoctor({
           profile: o.profile,
           root: o.root,
-          kataConfigs: o.kataConfig,
+          // Relative to the working directory on this host; with --root, node paths are taken from the node's /.
+          kataConfigs: o.kataConfig?.map((p) => (o.root === '/' ? resolve(p) : posix.resolve('/', p))),
           receiver,
           connectTimeoutMs: o.connectTimeoutMs,
         });

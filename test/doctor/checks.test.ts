@@ -258,6 +258,13 @@ describe('Kata checks', () => {
     ).not.toContain('kata-annotations-kernel-params');
   });
 
+  it('kata-hypervisor-table: two [hypervisor.*] tables in a Go file (picked at random), one is fine', async () => {
+    const two = await doctor('go-qemu', { dropIns: { '60.toml': '[hypervisor.clh]\nenable_debug = true\n' } });
+    expect(find(two, 'kata-hypervisor-table')).toMatchObject([{ severity: 'warning' }]);
+    expect(find(two, 'kata-hypervisor-table')[0]?.message).toMatch(/clh, qemu|qemu, clh/);
+    expect(ids(await doctor('go-qemu'))).not.toContain('kata-hypervisor-table');
+  });
+
   it('the built-in rules named as needing info records exist', () => {
     const rules = new Set(loadRuleFiles('builtin').rules.map((r) => r.id));
     for (const id of Object.values(RULES_NEEDING_INFO).flat()) expect(rules.has(id), id).toBe(true);
