@@ -52,6 +52,21 @@ export function checkJournald(root: string, policy: ProfilePolicy): Finding[] {
       fix: `remove it and raise the limit for containerd.service only (${unitDropIn('containerd.service')})`,
     });
 
+  // Sandboxes that log from their own scope (runtime-rs; Go with sandbox_cgroup_only = true) get the global limit.
+  const wantGlobal = policy.journald.globalRateLimit;
+  const globalShort =
+    (wantGlobal === null && !globalOff) ||
+    (wantGlobal !== null && !globalOff && globalBurst / globalInterval < wantGlobal.burst / wantGlobal.intervalSec);
+  if (globalShort)
+    out.push({
+      id: 'journald-rate-limit-drops',
+      severity: 'warning',
+      ...where(gBurst ?? gInterval, mainFile),
+      key: gBurst ? 'Journal.RateLimitBurst' : 'Journal.RateLimitIntervalSec',
+      message: `journald's global limit, ${fmtRate(globalBurst, globalInterval)} per unit and priority, applies to sandboxes logging from their own scope (runtime-rs; Go with sandbox_cgroup_only = true) and drops the rest silently; the ${policy.name} profile ${wantGlobal ? `needs ${fmtRate(wantGlobal.burst, wantGlobal.intervalSec)}` : 'turns it off (debug volume)'}`,
+      fix: `install ${dropIn}, then systemctl restart systemd-journald`,
+    });
+
   const units = KATA_UNITS.map((u) => ({ unit: u, ini: loadUnit(root, u) })).filter((u) => u.ini.main);
   for (const { unit, ini } of units.length
     ? units
@@ -62,6 +77,7 @@ export function checkJournald(root: string, policy: ProfilePolicy): Finding[] {
     const burst = count(uBurst?.value, globalBurst);
     const off = interval === 0 || burst === 0;
     const want = policy.journald.rateLimit;
+    if (!uInterval && !uBurst && globalShort) continue; // the global finding above names the same setting
     // Without a unit override the global setting (or journald's default) applies.
     const src = uBurst ?? uInterval ?? gBurst ?? gInterval;
     const file = uBurst || uInterval ? (ini?.main ?? mainFile) : mainFile;

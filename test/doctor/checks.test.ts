@@ -299,7 +299,15 @@ describe('journald checks', () => {
     const t = new NodeTree();
     t.write('/usr/lib/systemd/system/containerd.service', unit);
     expect(ids(await doctor('go-qemu', { tree: t, profile: 'dev' }))).toContain('journald-rate-limit-drops');
+    // Global limit off (as the dev profile's journald drop-in sets it); the unit's own override still counts.
+    const globalOff = (tree: NodeTree) =>
+      tree.write('/etc/systemd/journald.conf.d/60-kata-otel.conf', '[Journal]\nRateLimitIntervalSec=0\n');
+    const t1 = new NodeTree();
+    t1.write('/usr/lib/systemd/system/containerd.service', unit);
+    globalOff(t1);
+    expect(ids(await doctor('go-qemu', { tree: t1, profile: 'dev' }))).not.toContain('journald-rate-limit-drops');
     const t2 = new NodeTree();
+    globalOff(t2);
     t2.write('/usr/lib/systemd/system/containerd.service', unit);
     t2.write('/usr/lib/systemd/system/containerd.service.d/10-vendor.conf', '[Service]\nLogRateLimitIntervalSec=0\n');
     t2.write('/etc/systemd/system/containerd.service.d/20-admin.conf', '[Service]\nLogRateLimitIntervalSec=30s\n');
@@ -307,6 +315,7 @@ describe('journald checks', () => {
       { file: '/etc/systemd/system/containerd.service.d/20-admin.conf', line: 2 },
     ]);
     const t3 = new NodeTree();
+    globalOff(t3);
     t3.write('/usr/lib/systemd/system/containerd.service', unit);
     t3.write('/etc/systemd/system/containerd.service.d/20-admin.conf', '[Service]\nLogRateLimitIntervalSec=30s\n');
     t3.write('/run/systemd/system/containerd.service.d/30-off.conf', '[Service]\nLogRateLimitIntervalSec=0\n');

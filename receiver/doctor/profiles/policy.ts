@@ -27,6 +27,8 @@ export interface ProfilePolicy {
   journald: {
     /** Per-unit (containerd.service) rate limit: null = the profile turns it off. */
     rateLimit: { intervalSec: number; burst: number } | null;
+    /** Global rate limit (journald.conf): null = the profile turns it off. */
+    globalRateLimit: { intervalSec: number; burst: number } | null;
     maxRetentionSec?: number;
     systemMaxUse?: number;
   };
@@ -90,6 +92,8 @@ export function loadProfile(name: ProfileName): ProfilePolicy {
   const unit = readIniDir(join(dir, 'containerd.service.d'));
   const interval = parseTimespan(unit.get('Service.LogRateLimitIntervalSec')?.value ?? '30s') ?? 30;
   const burst = Number(unit.get('Service.LogRateLimitBurst')?.value ?? 10_000);
+  const gInterval = parseTimespan(j.get('Journal.RateLimitIntervalSec')?.value ?? '30s') ?? 30;
+  const gBurst = Number(j.get('Journal.RateLimitBurst')?.value ?? 10_000);
   const retention = j.get('Journal.MaxRetentionSec')?.value;
   const maxUse = j.get('Journal.SystemMaxUse')?.value;
   const policy: ProfilePolicy = {
@@ -97,6 +101,7 @@ export function loadProfile(name: ProfileName): ProfilePolicy {
     ...JUDGEMENTS[name],
     journald: {
       rateLimit: interval === 0 || burst === 0 ? null : { intervalSec: interval, burst },
+      globalRateLimit: gInterval === 0 || gBurst === 0 ? null : { intervalSec: gInterval, burst: gBurst },
       maxRetentionSec: retention ? parseTimespan(retention) : undefined,
       systemMaxUse: maxUse ? parseSize(maxUse) : undefined,
     },
