@@ -15,7 +15,7 @@ import {
   ATTR_KATA_CONFIG_PROFILE,
   EVENT_KATA_CONFIG_FINDING,
 } from '../../receiver/semconv/generated.js';
-import { runCli } from '../support/cli.js';
+import { collect, runCli, spawnCli } from '../support/cli.js';
 import { startOtlpServer, type OtlpTestServer } from '../support/otlp-server.js';
 import { GO_DIR, NodeTree } from './helpers.js';
 
@@ -72,6 +72,25 @@ describe('run: configuration findings as kata.config.finding events', () => {
     // The shipped default is reported too, and the log file's records went through as usual.
     expect(findings.map((r) => r.attributes[ATTR_KATA_CONFIG_FINDING_ID])).toContain('kata-guest-seccomp-disabled');
     expect(got.length - findings.length).toBeGreaterThan(0);
+  });
+
+  it('a running receiver (follow mode) checks by default, and stops cleanly', async () => {
+    await server.reset();
+    const t = new NodeTree();
+    t.installShipped('rs-qemu');
+    const child = spawnCli(['run', '--config', config(t.root, 'doctor:\n  root: ROOT\n')]);
+    const done = collect(child);
+    let findings: Awaited<ReturnType<OtlpTestServer['records']>> = [];
+    for (let i = 0; i < 150 && !findings.length; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      findings = (await server.records()).filter((r) => r.eventName === EVENT_KATA_CONFIG_FINDING);
+    }
+    child.kill('SIGTERM');
+    const res = await done;
+    expect(res.code).toBe(0);
+    // The shipped runtime-rs QEMU file: no agent.log_vport, so nothing reads the agent's logs.
+    expect(findings.map((r) => r.attributes[ATTR_KATA_CONFIG_FINDING_ID])).toContain('kata-agent-logs-unread');
+    expect(findings.every((r) => r.attributes[ATTR_KATA_CONFIG_PROFILE] === 'prod')).toBe(true);
   });
 
   it('a one-shot import without doctor.enabled sends no findings', async () => {
