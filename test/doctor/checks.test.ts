@@ -265,6 +265,23 @@ describe('Kata checks', () => {
     expect(ids(await doctor('go-qemu'))).not.toContain('kata-hypervisor-table');
   });
 
+  it('kata-extra-monitor-socket and kata-agent-tracing: reported in prod, not as shipped', async () => {
+    const fs = await doctor('go-qemu', {
+      dropIns: { '60.toml': '[hypervisor.qemu]\nextra_monitor_socket = "hmp"\n[agent.kata]\nenable_tracing = true\n' },
+    });
+    expect(find(fs, 'kata-extra-monitor-socket')).toMatchObject([{ severity: 'error', line: 2 }]);
+    expect(find(fs, 'kata-agent-tracing')).toMatchObject([{ severity: 'warning', line: 4 }]);
+    const shipped = ids(await doctor('go-qemu'));
+    expect(shipped).not.toContain('kata-extra-monitor-socket');
+    expect(shipped).not.toContain('kata-agent-tracing');
+  });
+
+  it('kata-config-missing: a node without any Kata configuration', async () => {
+    const r = await runDoctor({ profile: 'prod', root: new NodeTree().root });
+    expect(ids(r.findings)).toContain('kata-config-missing');
+    expect(ids(await doctor('rs-fc'))).not.toContain('kata-config-missing');
+  });
+
   it('the built-in rules named as needing info records exist', () => {
     const rules = new Set(loadRuleFiles('builtin').rules.map((r) => r.id));
     for (const id of Object.values(RULES_NEEDING_INFO).flat()) expect(rules.has(id), id).toBe(true);
@@ -322,6 +339,18 @@ describe('journald checks', () => {
     expect(ids(await doctor('go-qemu', { tree: t3, profile: 'dev' }))).not.toContain('journald-rate-limit-drops');
   });
 
+  it('journald-rate-limit-off: rate limiting off for every unit is info in prod, nothing in dev', async () => {
+    const t = new NodeTree();
+    t.write('/etc/systemd/journald.conf', '[Journal]\nRateLimitBurst=0\n');
+    expect(find(await doctor('go-qemu', { tree: t }), 'journald-rate-limit-off')).toMatchObject([
+      { severity: 'info', line: 2 },
+    ]);
+    const t2 = new NodeTree();
+    t2.write('/etc/systemd/journald.conf', '[Journal]\nRateLimitBurst=0\n');
+    expect(ids(await doctor('go-qemu', { tree: t2, profile: 'dev' }))).not.toContain('journald-rate-limit-off');
+    expect(ids(await doctor('go-qemu'))).not.toContain('journald-rate-limit-off');
+  });
+
   it('journald-storage, journald-retention and journald-level-hides-events', async () => {
     const t = new NodeTree();
     t.write('/etc/systemd/journald.conf', '[Journal]\nStorage=volatile\nMaxRetentionSec=2day\nMaxLevelStore=warning\n');
@@ -356,6 +385,14 @@ describe('kata-otel configuration checks', () => {
       yaml: 'sources: { journald: { enabled: true } }\nqueue: { kind: disk, max_bytes: 1073741824 }\ntelemetry: { listen: "127.0.0.1:8888" }\nexporters:\n  - { type: otlp, endpoint: "https://collector.example:4318/v1/logs", protocol: http/protobuf }\n  - { type: store, max_age_ms: 1209600000 }\n',
     });
     expect(ids(good).filter((i) => i.startsWith('receiver-'))).toEqual([]);
+  });
+
+  it('receiver-rules-off and receiver-source-missing', async () => {
+    const off = await doctor('go-qemu', { yaml: 'pipeline:\n  rules: { builtin: false }\n' });
+    expect(ids(off)).toEqual(expect.arrayContaining(['receiver-rules-off', 'receiver-source-missing']));
+    const on = await doctor('go-qemu', { yaml: 'sources:\n  journald: { enabled: true }\n' });
+    expect(ids(on)).not.toContain('receiver-rules-off');
+    expect(ids(on)).not.toContain('receiver-source-missing');
   });
 
   it('receiver-level-hides-events: the journald source reading only warnings', async () => {
