@@ -155,7 +155,12 @@ export function loadKataConfig(root: string, entry: string, runtime?: KataRuntim
   for (const name of names) {
     const nodePath = posix.join(dir, name);
     const host = onHost(root, nodePath);
-    const lst = lstatSync(host);
+    let lst;
+    try {
+      lst = lstatSync(host);
+    } catch {
+      continue; // removed while we read the directory
+    }
     if (lst.isSymbolicLink() && rt === 'rs') {
       // runtime-rs checks DirEntry::file_type(), which does not follow symlinks: only regular files load.
       loadFindings.push({
