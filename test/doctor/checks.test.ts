@@ -28,7 +28,9 @@ async function doctor(
     profile: opts.profile ?? 'prod',
     root: t.root,
     receiver,
-    connectTimeoutMs: opts.connectTimeoutMs ?? 500,
+    connectTimeoutMs:
+      opts.connectTimeoutMs ??
+      5000 /* a loaded machine answers a listening loopback port late; a closed one is refused at once */,
   });
   return r.findings;
 }
