@@ -1,6 +1,7 @@
-// The kata-otel command line (commander): `parse`, `run`, `rules`.
+// The kata-otel command line (commander): `parse`, `run`, `rules`, `doctor`.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { doctorCommand } from './doctor-command.js';
 import { rulesCommands } from './rules-command.js';
 import { redactUrls } from '../telemetry/redact.js';
 // Each command's module is imported in its action: `parse` never loads the config schema, ajv, grpc-js or
@@ -76,6 +77,9 @@ export async function main(argv: string[]): Promise<number> {
     );
 
   rulesCommands(program, (c) => {
+    code = c;
+  });
+  doctorCommand(program, (c) => {
     code = c;
   });
 
