@@ -78,7 +78,11 @@ describe('run: configuration findings as kata.config.finding events', () => {
     await server.reset();
     const t = new NodeTree();
     t.installShipped('rs-qemu');
-    const child = spawnCli(['run', '--config', config(t.root, 'doctor:\n  root: ROOT\n')]);
+    // A followed file keeps the receiver running (with no source at all it would finish on its own).
+    const followed = join(mkdtempSync(join(tmpdir(), 'kata-otel-doctor-follow-')), 'kata.log');
+    writeFileSync(followed, '');
+    const sources = `sources:\n  files:\n    - include: [${followed}]\n`;
+    const child = spawnCli(['run', '--config', config(t.root, `doctor:\n  root: ROOT\n${sources}`)]);
     const done = collect(child);
     let findings: Awaited<ReturnType<OtlpTestServer['records']>> = [];
     // A loaded machine can take a while to start the child; SIGTERM only once the findings are in.
