@@ -12,6 +12,7 @@ import { LineAssembler, parseText } from '../parse/index.js';
 import { ATTR_KATA_ALERT_RULE_ID, ATTR_LOG_FILE_PATH } from '../semconv/generated.js';
 import { RuleEngine } from './engine.js';
 import { loadRuleFiles } from './load.js';
+import { Redactor } from '../pipeline/redact/redactor.js';
 import { toLoki } from './loki.js';
 import { toSigma } from './sigma.js';
 import type { RuleSet } from './types.js';
@@ -77,6 +78,8 @@ export async function rulesTest(
     }
   };
   const engine = new RuleEngine({ rules: rs });
+  // As in `run`: the rules, and the alerts printed, see records with their secrets already hidden.
+  const redactor = new Redactor();
   let watermark = 0n;
   const BATCH = 512;
   for (const file of opts.files) {
@@ -102,7 +105,7 @@ export async function rulesTest(
     const take = (entries: string[]) => {
       for (const e of entries) {
         if (e.trim() === '') continue;
-        batch.push(...parseText(e, ctx));
+        for (const r of parseText(e, ctx)) if (redactor.redactRecord(r)) batch.push(r);
       }
       if (batch.length >= BATCH) run();
     };

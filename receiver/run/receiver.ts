@@ -15,6 +15,7 @@ import { LineAssembler } from '../parse/multiline.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
 import { K8sMetadataStage } from '../pipeline/k8s.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { createRedactStage } from '../pipeline/redact/stage.js';
 import type { Stage } from '../pipeline/types.js';
 import { createQueue, type DeliveryQueue } from '../queue/index.js';
 import { AlertmanagerNotifier, RuleEngine, loadRuleFiles } from '../rules/index.js';
@@ -154,7 +155,9 @@ export function buildStages(
   metrics: Metrics,
   logger: Logger,
 ): { stages: Stage[]; notifier?: AlertmanagerNotifier } {
-  const stages: Stage[] = [];
+  // Redaction first: no later stage, queue or exporter ever sees a secret value.
+  const redact = createRedactStage(config, metrics);
+  const stages: Stage[] = redact ? [redact] : [];
   if (config.pipeline.dedupe.enabled) {
     stages.push(
       new DedupeStage({

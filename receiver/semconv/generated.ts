@@ -71,6 +71,24 @@ export const KATA_ALERT_SEVERITY_VALUE_CRITICAL = 'critical';
 export const ATTR_KATA_ALERT_SUPPRESSED_COUNT = 'kata.alert.suppressed_count';
 /** The `log.record.uid` of the records that triggered the alert. */
 export const ATTR_KATA_ALERT_TRIGGER_UIDS = 'kata.alert.trigger.uids';
+/** How many secret values kata-otel replaced in this record (body and attributes); absent when none. */
+export const ATTR_KATA_REDACTED_COUNT = 'kata.redacted.count';
+/** The record's position in its integrity stream, from 1, without gaps. */
+export const ATTR_AUDIT_SEQUENCE_NUMBER = 'audit.sequence.number';
+/** The `audit.integrity.value` of the previous record in the stream (64 zeros for the first). */
+export const ATTR_AUDIT_SEQUENCE_PREV_HASH = 'audit.sequence.prev_hash';
+/** How `audit.integrity.value` is computed, `sha256` or, with a key, `hmac-sha256`. */
+export const ATTR_AUDIT_INTEGRITY_ALGORITHM = 'audit.integrity.algorithm';
+/** The chain hash, hex, over the previous hash and the record's canonical form (docs/audit.md). */
+export const ATTR_AUDIT_INTEGRITY_VALUE = 'audit.integrity.value';
+/** The integrity stream the record belongs to (`<exporter name>/<random id>`, created once per data directory). */
+export const ATTR_KATA_INTEGRITY_STREAM = 'kata.integrity.stream';
+/** The stream a checkpoint anchors (its own, or the store's, forwarded to a remote backend). */
+export const ATTR_KATA_INTEGRITY_CHECKPOINT_STREAM = 'kata.integrity.checkpoint.stream';
+/** The record count of the anchored stream at the checkpoint (the last sequence number it covers). */
+export const ATTR_KATA_INTEGRITY_CHECKPOINT_SEQUENCE = 'kata.integrity.checkpoint.sequence';
+/** The `audit.integrity.value` of record `kata.integrity.checkpoint.sequence` of the anchored stream. */
+export const ATTR_KATA_INTEGRITY_CHECKPOINT_HEAD = 'kata.integrity.checkpoint.head';
 
 // OpenTelemetry attributes this registry references (from the OTel semantic conventions).
 export const ATTR_CODE_FILE_PATH = 'code.file.path';
@@ -107,3 +125,4 @@ export const RESOURCE_ATTRIBUTE_KEYS: readonly string[] = ["service.name","servi
 export const EVENT_KATA_LOG = 'kata.log';
 export const EVENT_KATA_ALERT = 'kata.alert';
 export const EVENT_KATA_FIRECRACKER_METRICS = 'kata.firecracker.metrics';
+export const EVENT_KATA_INTEGRITY_CHECKPOINT = 'kata.integrity.checkpoint';
