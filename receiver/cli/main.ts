@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { rulesCommands } from './rules-command.js';
+import { verifyCommands } from './verify-command.js';
 // Each command's module is imported in its action: `parse` never loads the config schema, ajv, grpc-js or
 // prom-client, and `run` never loads the rule exporters (start-up RSS).
 
@@ -64,6 +65,9 @@ export async function main(argv: string[]): Promise<number> {
     );
 
   rulesCommands(program, (c) => {
+    code = c;
+  });
+  verifyCommands(program, (c) => {
     code = c;
   });
 

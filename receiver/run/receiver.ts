@@ -11,6 +11,7 @@ import { createOtlpExporter } from '../exporters/otlp-exporter.js';
 import { createStdoutExporter } from '../exporters/stdout.js';
 import { createStoreExporter } from '../exporters/store.js';
 import type { Exporter } from '../exporters/types.js';
+import { createIntegrity } from '../integrity/config.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
 import { K8sMetadataStage } from '../pipeline/k8s.js';
@@ -233,8 +234,11 @@ export async function runReceiver(
   let closeTimer: NodeJS.Timeout | undefined;
   let otlpMetrics: OtlpMetricsPusher | undefined;
   try {
+    // Tamper evidence: each exporter's stream is hash-chained as it is written or sent (receiver/integrity).
+    const chain = createIntegrity(config, logger);
     for (const e of config.exporters) {
-      const exporter = buildExporter(e, io.stdout, logger);
+      const built = buildExporter(e, io.stdout, logger);
+      const exporter = chain ? chain(built, e) : built;
       exporters.push(exporter);
       // stdout has nothing to protect across restarts: a memory queue keeps `parse`-like runs free of disk state.
       const kind = e.type === 'stdout' ? 'memory' : config.queue.kind;
