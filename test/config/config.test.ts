@@ -64,6 +64,13 @@ describe('loadConfig without a file', () => {
       },
       rules: { enabled: true, builtin: true, files: [], webhook: { url: null, timeoutMs: 5000 } },
       keepOriginal: false,
+      redaction: { enabled: true, builtin: true, action: 'mask', hmacKeyFile: null, rules: [] },
+    });
+    expect(c.integrity).toEqual({
+      enabled: true,
+      hmacKeyFile: null,
+      checkpointIntervalMs: 60_000,
+      checkpointEveryRecords: 10_000,
     });
     expect(c.queue).toEqual({
       kind: 'disk',
