@@ -49,6 +49,7 @@ import {
   type StoredBatch,
   type StoredEntry,
 } from './core.js';
+import { HandedRecord } from './handed.js';
 import { resolveQueueOptions, type QueueDeps, type QueueOptions, type QueueOptionsInput } from './types.js';
 
 const SEGMENT_RE = /^(\d{12,})-[0-9a-f]{8}\.seg$/;
@@ -188,6 +189,8 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
   private readonly closeAbort = new AbortController();
   private readonly corruptBytes: Counter<'exporter'>;
   private readonly corruptRegions: Counter<'exporter'>;
+  /** What this queue handed to its exporter: acks.json entries beyond it are refused (handed.ts). */
+  private readonly handed: HandedRecord;
 
   constructor(
     readonly dir: string,
@@ -199,6 +202,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     private readonly codec?: PayloadCodec,
   ) {
     this.cacheLimit = Math.min(CACHE_BYTES, opts.maxBytes);
+    this.handed = new HandedRecord(dir);
     this.corruptBytes = counter(
       metrics,
       'kata_otel_queue_corrupt_bytes_total',
@@ -237,6 +241,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
   }
 
   async load(entries: DiskEntry[]): Promise<(StoredBatch | null)[]> {
+    for (const e of entries) this.handed.note(e.seg.name, e.offset + e.bytes);
     const out: (StoredBatch | null)[] = new Array<StoredBatch | null>(entries.length).fill(null);
     let i = 0;
     while (i < entries.length) {
@@ -275,6 +280,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     if (this.closed) return;
     for (const e of entries) {
       this.uncache(e);
+      this.handed.note(e.seg.name, e.offset + e.bytes);
       this.markDone(e.seg, e.index);
     }
   }
@@ -316,6 +322,8 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
       .map((n) => ({ n, seq: Number.parseInt(n, 10) }))
       .sort((a, b) => a.seq - b.seq);
     const acks = await this.readAcks();
+    await this.handed.load(this.log);
+    this.handed.check(acks, this.log, join(this.dir, ACK_FILE));
     const entries: DiskEntry[] = [];
     for (const { n: name, seq } of names) {
       this.nextSeq = Math.max(this.nextSeq, seq + 1);
@@ -350,6 +358,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
         }
         const index = seg.offsets.length;
         seg.offsets.push(it.offset);
+        if (damage || isDone(it.offset)) this.handed.note(name, it.offset + it.length); // carried to the next acks
         if (damage) {
           // Marked done, and so remembered in acks.json: counted once, not at every start.
           seg.done.push(true);
@@ -669,6 +678,13 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     this.lastAckAt = Date.now();
     const text = this.ackText();
     if (text === this.lastAckText) return;
+    try {
+      await this.handed.save(this.segments.keys(), this.opts.fsync !== 'never');
+    } catch (err) {
+      // Without the export record the acknowledgements would be refused at the next start: keep the old ones.
+      this.log.warn('could not save the queue export record; acknowledgements not saved this time', { err });
+      return;
+    }
     const tmp = join(this.dir, `${ACK_FILE}.tmp`);
     try {
       const fh = await open(tmp, 'w', 0o600);
