@@ -15,9 +15,9 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExporterConfig } from '../config/types.js';
 import { listStoreFiles } from '../exporters/store.js';
-import type { Exporter, ExportResult } from '../exporters/types.js';
+import type { Exporter, ExportResult, PayloadCodec } from '../exporters/types.js';
 import type { KataLogRecord } from '../model/record.js';
-import { decodeLogsJson } from '../otlp/index.js';
+import { decodeLogsJson, decodeLogsProto } from '../otlp/index.js';
 import { groupByResource } from '../otlp/resource.js';
 import { queueDirName } from '../queue/disk.js';
 import {
@@ -121,10 +121,36 @@ export class IntegrityExporter implements Exporter {
   ) {
     this.name = inner.name;
     this.headFile = join(opts.headDir, `${queueDirName(inner.name)}.json`);
+    this.payload = this.wrapCodec();
   }
 
   export(records: KataLogRecord[], signal?: AbortSignal): Promise<ExportResult> {
-    const run = this.lock.then(() => this.exportNow(records, signal));
+    return this.serial(() => this.sendStamped(records, (stamped) => this.inner.export(stamped, signal)));
+  }
+
+  /**
+   * The inner exporter's payload codec, so the queue keeps holding encoded payloads (far smaller than records):
+   * at export the payload is decoded, chained and encoded again (docs/audit.md has the cost).
+   */
+  readonly payload: PayloadCodec | undefined;
+
+  private wrapCodec(): PayloadCodec | undefined {
+    const codec = this.inner.payload;
+    if (!codec) return undefined;
+    return {
+      type: codec.type,
+      encode: (records) => codec.encode(records),
+      export: (payload, _records, signal) =>
+        this.serial(() =>
+          this.sendStamped(decodeLogsProto(payload), (stamped) =>
+            codec.export(codec.encode(stamped), stamped.length, signal),
+          ),
+        ),
+    };
+  }
+
+  private serial(fn: () => Promise<ExportResult>): Promise<ExportResult> {
+    const run = this.lock.then(fn);
     this.lock = run.catch(() => {});
     return run;
   }
@@ -139,7 +165,10 @@ export class IntegrityExporter implements Exporter {
     return { ...(await this.load()) };
   }
 
-  private async exportNow(records: KataLogRecord[], signal?: AbortSignal): Promise<ExportResult> {
+  private async sendStamped(
+    records: KataLogRecord[],
+    send: (stamped: KataLogRecord[]) => Promise<ExportResult>,
+  ): Promise<ExportResult> {
     const state = await this.load();
     const before = { ...state };
     const ordered = groupByResource(records).flatMap((g) => g.records);
@@ -148,7 +177,7 @@ export class IntegrityExporter implements Exporter {
     const { records: stamped, checkpoint } = stampBatch(ordered, state, this.opts, extra);
     let res: ExportResult;
     try {
-      res = await this.inner.export(stamped, signal);
+      res = await send(stamped);
     } catch (err) {
       Object.assign(state, before);
       throw err;
