@@ -204,6 +204,14 @@ export const awsSecretDetector = regexDetector(
   (v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /[0-9]/.test(v) && !/^[0-9a-fA-F]+$/.test(v),
 );
 
+/**
+ * A necessary condition for every built-in detector, as one native regex test: a string it does not match holds
+ * nothing they would find (most strings: it is what keeps redaction cheap). Keep it in step with the detectors:
+ * the key words of keys.ts, `://`, bearer/basic, PEM, the token prefixes, a 40-character base64 run.
+ */
+export const TRIGGER =
+  /pass|pwd|secret|token|cred|key|auth|sig|cookie|bearer|basic|otp|:\/\/|-----BEGIN |A[KS]IA|AB[I]A|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA|gh[pousr]_|github_pat_|xox|eyJ|AIza|ya29\.|Q~|[A-Za-z0-9/+]{40}/i;
+
 /** The built-in key test, then the user's key rules. */
 export const builtinKeyRule =
   (extra?: (key: string) => string | undefined) =>

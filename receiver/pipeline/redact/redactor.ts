@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import { RE2JS } from 're2js';
 import type { KataLogRecord } from '../../model/record.js';
 import { ATTR_KATA_FIELD_PREFIX, ATTR_KATA_REDACTED_COUNT } from '../../semconv/generated.js';
-import { builtinDetectors, keyValueDetector, type Detector, type Span } from './detectors.js';
+import { builtinDetectors, builtinKeyRule, keyValueDetector, TRIGGER, type Detector, type Span } from './detectors.js';
 import { isSecretKey } from './keys.js';
 
 export type RedactAction = 'mask' | 'hash' | 'drop';
@@ -35,6 +35,8 @@ export interface RedactorOptions {
 }
 
 export const MASK = '[REDACTED]';
+const CACHE_STRING = 256;
+const CACHE_ENTRIES = 8192;
 const STRENGTH: Record<RedactAction, number> = { mask: 0, hash: 1, drop: 2 };
 
 interface Compiled {
@@ -65,7 +67,12 @@ export interface RedactResult {
 }
 
 export class Redactor {
-  private readonly detectors: Detector[];
+  /** Built-in detectors, run only on strings the trigger finds something in. */
+  private readonly builtins: Detector[];
+  /** Detectors that run on every string (user rules; the key scanner when there are user key rules). */
+  private readonly always: Detector[];
+  /** Recent short strings known to hold no secret: attribute values repeat (paths, ids, names). */
+  private clean = new Map<string, true>();
   private readonly rules: Compiled[];
   private readonly actionOf = new Map<string, RedactAction>();
   private readonly builtinAction: RedactAction;
@@ -88,11 +95,13 @@ export class Redactor {
       throw new RedactRuleError('redaction: the `hash` action needs `hmac_key_file` (a file holding the HMAC key)');
     const keyRules = this.rules.filter((r) => r.key);
     const extraKey = keyRules.length ? (k: string) => keyRules.find((r) => r.key!.test(k))?.name : undefined;
-    this.detectors = [
-      ...(opts.builtin === false ? [] : builtinDetectors(extraKey)),
-      ...(opts.builtin === false && extraKey ? [keyValueDetector(extraKey)] : []),
+    this.builtins = opts.builtin === false ? [] : builtinDetectors();
+    this.always = [
+      ...(extraKey ? [keyValueDetector(opts.builtin === false ? extraKey : builtinKeyRule(extraKey))] : []),
       ...this.rules.filter((r) => r.regex).map((r) => this.regexDetector(r)),
     ];
+    // With user key rules the key scanner runs on every string (above), so the built-in list drops its own.
+    if (extraKey && this.builtins.length) this.builtins.shift();
   }
 
   private regexDetector(r: Compiled): Detector {
@@ -120,9 +129,18 @@ export class Redactor {
 
   /** The string with every secret value replaced. */
   redactString(s: string): RedactResult {
+    const cacheable = s.length <= CACHE_STRING;
+    if (cacheable && this.clean.has(s)) return { text: s, count: 0, drop: false };
     const spans: Span[] = [];
-    for (const d of this.detectors) d(s, spans);
-    if (spans.length === 0) return { text: s, count: 0, drop: false };
+    if (this.builtins.length && TRIGGER.test(s)) for (const d of this.builtins) d(s, spans);
+    for (const d of this.always) d(s, spans);
+    if (spans.length === 0) {
+      if (cacheable) {
+        if (this.clean.size >= CACHE_ENTRIES) this.clean = new Map();
+        this.clean.set(s, true);
+      }
+      return { text: s, count: 0, drop: false };
+    }
     spans.sort((a, b) => a.start - b.start || b.end - a.end);
     let text = '';
     let at = 0;
