@@ -54,6 +54,17 @@ function bareEnd(s: string, i: number): number {
 
 const SCHEME_WORD = /^(?:bearer|basic|token|digest)$/i;
 
+function credentialEnd(s: string, i: number): number {
+  let j = i;
+  while (j < s.length) {
+    const c = s.charCodeAt(j);
+    if (c <= 32 || c === QUOTE || c === 39 || c === BACKSLASH) break;
+    j++;
+  }
+  const last = s.charCodeAt(j - 1);
+  return j > i + 1 && (last === 41 || last === 93 || last === 125) ? j - 1 : j;
+}
+
 /**
  * `KEY=VALUE` and `key: value` pairs whose key names a secret, in every shape Kata prints them:
  * OCI Env entries in agent JSON (`"Env":["DB_PASSWORD=…"]`), the Go shim's request structs
@@ -115,8 +126,11 @@ export function keyValueDetector(keyRule: (key: string) => string | undefined): 
         continue;
       }
       let end = bareEnd(s, k);
-      // `Authorization: Bearer <token>`: the scheme word and the credential after it.
-      if (SCHEME_WORD.test(s.slice(k, end)) && s.charCodeAt(end) === 32) end = bareEnd(s, end + 1);
+      // `Authorization: Bearer <token>`: the scheme word and the credential after it, which runs to the next
+      // space or quote (a credential may hold `,` `;` `)`), less one closing bracket a message put after it.
+      if (SCHEME_WORD.test(s.slice(k, end)) && s.charCodeAt(end) === 32) {
+        end = credentialEnd(s, end + 1);
+      }
       if (end > k && s.charCodeAt(k) !== 123 && s.charCodeAt(k) !== 91) out.push({ start: k, end, rule });
       i = Math.max(end, j);
     }
@@ -165,7 +179,8 @@ function regexDetector(rule: string, re: RegExp, group = 0, accept?: (v: string)
 /** `scheme://user:password@host`: the password. */
 export const urlCredentialsDetector = regexDetector(
   'url-credentials',
-  /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s/?#@:"'\\]{0,256}:([^\s/?#@"'\\]{1,512})@/g,
+  // The password runs to the last `@` before the path: a password may hold `@`, `#`, `?` unencoded in a log.
+  /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s/?#@:"'\\]{0,256}:([^\s/"'\\]{1,512})@/g,
   1,
 );
 
