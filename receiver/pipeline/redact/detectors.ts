@@ -179,8 +179,9 @@ function regexDetector(rule: string, re: RegExp, group = 0, accept?: (v: string)
 /** `scheme://user:password@host`: the password. */
 export const urlCredentialsDetector = regexDetector(
   'url-credentials',
-  // The password runs to the last `@` before the path: a password may hold `@`, `#`, `?` unencoded in a log.
-  /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s/?#@:"'\\]{0,256}:([^\s/"'\\]{1,512})@/g,
+  // The password runs to the last `@` before a space or quote: a log may hold it unencoded, `@ # ? /` and all
+  // (a URL whose path holds an `@` loses a little more than its password).
+  /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s/?#@:"'\\]{0,256}:([^\s"'\\]{1,512})@/g,
   1,
 );
 
