@@ -72,7 +72,9 @@ describe('/metrics against the server', () => {
     expect(metric(m, 'kata_otel_records_unparsed_total')).toBe(0);
     expect(metric(m, 'kata_otel_records_deduplicated_total')).toBe(0);
     expect(metric(m, 'kata_otel_records_queued_total', { exporter: 'backend' })).toBe(N);
-    expect(metric(m, 'kata_otel_records_exported_total', { exporter: 'backend' })).toBe(stats.records - tally.checkpoints);
+    expect(metric(m, 'kata_otel_records_exported_total', { exporter: 'backend' })).toBe(
+      stats.records - tally.checkpoints,
+    );
     expect(metric(m, 'kata_otel_records_rejected_total', { exporter: 'backend' })).toBe(0);
     expect(metric(m, 'kata_otel_records_dropped_total')).toBe(0);
     expect(metric(m, 'kata_otel_queue_records', { exporter: 'backend' })).toBe(0);

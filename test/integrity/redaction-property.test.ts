@@ -190,7 +190,10 @@ describe('no secret value leaves the pipeline', () => {
         expect(received).toContain('kata.alert');
         for (const v of secrets) {
           expect(stored, v).not.toContain(v);
-          expect(received.split('\n').filter((l) => l.includes(v)), v).toEqual([]);
+          expect(
+            received.split('\n').filter((l) => l.includes(v)),
+            v,
+          ).toEqual([]);
           // JSON-escaped forms too (a value with / or other escapes as written in the files).
           expect(stored, v).not.toContain(JSON.stringify(v).slice(1, -1));
         }
