@@ -183,6 +183,8 @@ export interface ReceiverConfigOptions {
   shutdownTimeoutMs?: number;
   /** Serve /metrics on an ephemeral loopback port (default true). */
   telemetry?: boolean;
+  /** Hash-chain the export stream (default false here; on by default in kata-otel). */
+  integrity?: boolean;
 }
 
 /** Writes `<dir>/kata-otel.yaml` and returns its path. Rules are off so that only the numbered records arrive. */
@@ -197,6 +199,10 @@ export function writeReceiverConfig(dir: string, o: ReceiverConfigOptions): stri
         : { enabled: false },
     },
     pipeline: { rules: { enabled: false } },
+    // These tests measure delivery against time and RSS budgets set without the integrity chain, whose export-time
+    // cost (docs/audit.md, bench/README.md) they would mostly measure; test/integrity/crash.test.ts covers SIGKILL
+    // with the chain on.
+    integrity: { enabled: o.integrity ?? false },
     exporters: [{ type: 'otlp', name: 'backend', protocol: 'grpc', endpoint: o.endpoint }],
     queue: { retry: { initial_ms: 100, max_ms: 1000 }, ...o.queue },
     // Port 0: the kernel picks a free port; the receiver logs the address it got ("self-telemetry listening").

@@ -38,7 +38,12 @@ describe('/metrics against the server', () => {
     const log = join(dir, 'containerd-shim-kata-v2.log');
     writeFileSync(log, kataLines(0, N / 2));
     const receiver = startReceiver(
-      writeReceiverConfig(dir, { dataDir: join(dir, 'data'), endpoint: server.grpcEndpoint, include: [log] }),
+      writeReceiverConfig(dir, {
+        dataDir: join(dir, 'data'),
+        endpoint: server.grpcEndpoint,
+        include: [log],
+        integrity: true,
+      }),
     );
     const address = await receiver.telemetry();
     expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
