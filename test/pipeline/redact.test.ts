@@ -224,7 +224,7 @@ describe('linear time on hostile input', () => {
   };
   const time = (red: Redactor, s: string) => {
     let best = Infinity;
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < 9; i++) {
       const t = process.hrtime.bigint();
       red.redactString(s);
       best = Math.min(best, Number(process.hrtime.bigint() - t));
@@ -241,8 +241,9 @@ describe('linear time on hostile input', () => {
     const gen = shapes[name]!;
     time(red, gen(1024)); // warm up
     const [t1, t16, t256] = [1, 16, 256].map((k) => time(red, gen(k * 1024)));
-    // Linear is 16×, quadratic 256×: the bound leaves room for timer noise, GC and a loaded machine.
-    expect(t16! / Math.max(t1!, 20_000), `${name} 1→16 KiB`).toBeLessThan(64);
-    expect(t256! / Math.max(t16!, 50_000), `${name} 16→256 KiB`).toBeLessThan(64);
+    // Linear is 16×, quadratic 256×: the bound leaves room for timer noise, GC and a loaded machine (other test
+    // files run in parallel on 2 cores).
+    expect(t16! / Math.max(t1!, 20_000), `${name} 1→16 KiB`).toBeLessThan(80);
+    expect(t256! / Math.max(t16!, 100_000), `${name} 16→256 KiB`).toBeLessThan(80);
   });
 });
