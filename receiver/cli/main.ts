@@ -1,9 +1,10 @@
-// The kata-otel command line (commander): `parse`, `run`, `rules`, `doctor`.
+// The kata-otel command line (commander): `parse`, `run`, `rules`, `doctor`, `verify`.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { doctorCommand } from './doctor-command.js';
 import { rulesCommands } from './rules-command.js';
 import { redactUrls } from '../telemetry/redact.js';
+import { verifyCommands } from './verify-command.js';
 // Each command's module is imported in its action: `parse` never loads the config schema, ajv, grpc-js or
 // prom-client, and `run` never loads the rule exporters (start-up RSS).
 
@@ -80,6 +81,9 @@ export async function main(argv: string[]): Promise<number> {
     code = c;
   });
   doctorCommand(program, (c) => {
+    code = c;
+  });
+  verifyCommands(program, (c) => {
     code = c;
   });
 

@@ -262,6 +262,58 @@ const PipelineSchema = section(
       },
       'Fair share (docs/security.md): one sandbox or source cannot starve the others or the health endpoints. Drops are counted in kata_otel_guest_records_dropped_total and reported on the next record (`kata.log.dropped_count`).',
     ),
+    // Audit trail (docs/audit.md): secrets hidden before anything is queued, stored, alerted on or exported.
+    redaction: section(
+      {
+        enabled: bool(true, 'Redact secrets in the body and every string attribute, first after parsing.'),
+        builtin: bool(
+          true,
+          'Use the built-in detectors (secret-named keys/Env entries, URL and bearer credentials, private keys, token shapes).',
+        ),
+        action: StringEnum(['mask', 'hash'] as const, {
+          default: 'mask',
+          description:
+            'What the built-in detectors do: `mask` writes `[REDACTED]`; `hash` a keyed HMAC (`[HMAC:…]`, needs `hmac_key_file`).',
+        }),
+        hmac_key_file: Nullable(Type.String({ minLength: 1 }), {
+          default: null,
+          description: 'File holding the HMAC key for `hash` (16–4096 bytes, mode 0600).',
+        }),
+        rules: Type.Array(
+          Type.Object(
+            {
+              name: Type.Optional(Type.String({ minLength: 1, description: 'Label in self-metrics.' })),
+              attribute: Type.Optional(
+                Type.String({
+                  minLength: 1,
+                  description: 'An attribute whose whole value is secret (exact name, or prefix ending in `*`).',
+                }),
+              ),
+              key: Type.Optional(
+                Type.String({
+                  minLength: 1,
+                  description: 'RE2 pattern for key names handled like the built-in secret keys.',
+                }),
+              ),
+              regex: Type.Optional(
+                Type.String({
+                  minLength: 1,
+                  description:
+                    'RE2 pattern hidden in the body and every string attribute (group 1 only, when it has one).',
+                }),
+              ),
+              action: StringEnum(['mask', 'hash', 'drop'] as const, {
+                default: 'mask',
+                description: '`drop` removes the attribute, or the whole record when the body matched.',
+              }),
+            },
+            { additionalProperties: false, minProperties: 2 },
+          ),
+          { default: [], description: 'Extra redaction rules; each needs one of `attribute`, `key`, `regex`.' },
+        ),
+      },
+      'Secret redaction (docs/audit.md).',
+    ),
   },
   'Processing between parsing and the exporters.',
 );
@@ -538,6 +590,31 @@ export const ConfigSchema = Type.Object(
         connect_timeout_ms: ms(1000, 'Timeout of the TCP connect that checks a tracing endpoint.', 1),
       },
       'Configuration checks at start (docs/doctor.md).',
+    ),
+    // Tamper evidence (docs/audit.md).
+    integrity: section(
+      {
+        enabled: bool(
+          true,
+          'Hash-chain every exporter stream (sequence number, previous hash, chain hash on each record).',
+        ),
+        hmac_key_file: Nullable(Type.String({ minLength: 1 }), {
+          default: null,
+          description:
+            'File holding the chain HMAC key (16–4096 bytes, mode 0600); null chains with plain SHA-256, which anyone can recompute.',
+        }),
+        checkpoint_interval_ms: ms(
+          60_000,
+          'A checkpoint event after the first record this long (record observed time) after the last one.',
+          1,
+        ),
+        checkpoint_every_records: Type.Integer({
+          minimum: 1,
+          default: 10_000,
+          description: 'A checkpoint event at least every this many records.',
+        }),
+      },
+      'Tamper evidence: hash chains, checkpoints, `kata-otel verify`.',
     ),
   },
   { additionalProperties: false },

@@ -40,6 +40,7 @@ import {
   type StoredBatch,
   type StoredEntry,
 } from './core.js';
+import { HandedRecord } from './handed.js';
 import { resolveQueueOptions, type QueueDeps, type QueueOptions, type QueueOptionsInput } from './types.js';
 
 const SEGMENT_RE = /^(\d{12,})-[0-9a-f]{8}\.seg$/;
@@ -138,6 +139,8 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
   private readonly closeAbort = new AbortController();
   private readonly corruptBytes: Counter<'exporter'>;
   private readonly corruptRegions: Counter<'exporter'>;
+  /** What this queue handed to its exporter: acks.json entries beyond it are refused (handed.ts). */
+  private readonly handed: HandedRecord;
 
   constructor(
     readonly dir: string,
@@ -149,6 +152,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     private readonly codec?: PayloadCodec,
   ) {
     this.cacheLimit = Math.min(CACHE_BYTES, opts.maxBytes);
+    this.handed = new HandedRecord(dir);
     this.corruptBytes = counter(
       metrics,
       'kata_otel_queue_corrupt_bytes_total',
@@ -187,6 +191,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
   }
 
   async load(entries: DiskEntry[]): Promise<(StoredBatch | null)[]> {
+    for (const e of entries) this.handed.note(e.seg.name, e.offset + e.bytes);
     const out: (StoredBatch | null)[] = new Array<StoredBatch | null>(entries.length).fill(null);
     let i = 0;
     while (i < entries.length) {
@@ -225,6 +230,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     if (this.closed) return;
     for (const e of entries) {
       this.uncache(e);
+      this.handed.note(e.seg.name, e.offset + e.bytes);
       this.markDone(e.seg, e.index);
     }
   }
@@ -266,6 +272,8 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
       .map((n) => ({ n, seq: Number.parseInt(n, 10) }))
       .sort((a, b) => a.seq - b.seq);
     const acks = await this.readAcks();
+    await this.handed.load(this.log);
+    this.handed.check(acks, this.log, join(this.dir, ACK_FILE));
     const entries: DiskEntry[] = [];
     for (const { n: name, seq } of names) {
       this.nextSeq = Math.max(this.nextSeq, seq + 1);
@@ -300,6 +308,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
         }
         const index = seg.offsets.length;
         seg.offsets.push(it.offset);
+        if (damage || isDone(it.offset)) this.handed.note(name, it.offset + it.length); // carried to the next acks
         if (damage) {
           // Marked done, and so remembered in acks.json: counted once, not at every start.
           seg.done.push(true);
@@ -619,6 +628,13 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     this.lastAckAt = Date.now();
     const text = this.ackText();
     if (text === this.lastAckText) return;
+    try {
+      await this.handed.save(this.segments.keys(), this.opts.fsync !== 'never');
+    } catch (err) {
+      // Without the export record the acknowledgements would be refused at the next start: keep the old ones.
+      this.log.warn('could not save the queue export record; acknowledgements not saved this time', { err });
+      return;
+    }
     try {
       await writeFileAtomic(join(this.dir, ACK_FILE), text, { sync: this.opts.fsync === 'never' ? 'none' : 'data' });
       this.lastAckText = text;

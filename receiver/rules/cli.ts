@@ -18,6 +18,7 @@ import {
 } from '../semconv/generated.js';
 import { RuleEngine } from './engine.js';
 import { loadRuleFiles } from './load.js';
+import { Redactor } from '../pipeline/redact/redactor.js';
 import { toLoki } from './loki.js';
 import { toSigma } from './sigma.js';
 import type { RuleSet } from './types.js';
@@ -83,6 +84,8 @@ export async function rulesTest(
     }
   };
   const engine = new RuleEngine({ rules: rs });
+  // As in `run`: the rules, and the alerts printed, see records with their secrets already hidden.
+  const redactor = new Redactor();
   let watermark = 0n;
   const BATCH = 512;
   for (const file of opts.files) {
@@ -109,8 +112,8 @@ export async function rulesTest(
     const take = (entries: string[]) => {
       for (const e of entries) {
         if (e.trim() === '') continue;
-        // As `run` does: the rules' trust requirements (trust.ts) read the provenance.
-        const recs = parseText(e, ctx);
+        // As `run` does: redaction first, then the rules' trust requirements (trust.ts) read the provenance.
+        const recs = parseText(e, ctx).filter((r) => redactor.redactRecord(r));
         applyProvenance(recs, ctx.attributes);
         batch.push(...recs);
       }

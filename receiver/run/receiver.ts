@@ -13,11 +13,13 @@ import { startTransportWarnings } from '../exporters/transport-warnings.js';
 import { createStdoutExporter } from '../exporters/stdout.js';
 import { createStoreExporter } from '../exporters/store.js';
 import type { Exporter } from '../exporters/types.js';
+import { createIntegrity } from '../integrity/config.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
 import { K8sMetadataStage } from '../pipeline/k8s.js';
 import { LimitsStage } from '../pipeline/limits.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { createRedactStage } from '../pipeline/redact/stage.js';
 import type { Stage } from '../pipeline/types.js';
 import { createQueue, queueDirName, type DeliveryQueue } from '../queue/index.js';
 import { ensurePrivateDir } from '../safefs/index.js';
@@ -173,14 +175,18 @@ export function buildStages(
   metrics: Metrics,
   logger: Logger,
 ): { stages: Stage[]; notifier?: AlertmanagerNotifier } {
-  // First: everything after works on records within the attribute limits (a guest line can carry 62k keys).
-  const stages: Stage[] = [
+  // Redaction first: no later stage, queue or exporter ever sees a secret value (and no limit cuts a secret in
+  // half before it is recognised). Then everything works on records within the attribute limits (a guest line can
+  // carry 62k keys).
+  const redact = createRedactStage(config, metrics);
+  const stages: Stage[] = redact ? [redact] : [];
+  stages.push(
     new LimitsStage({
       maxAttributes: config.pipeline.limits.maxAttributes,
       maxValueLength: config.pipeline.limits.maxAttributeValueLength,
       onLimited: (limit) => metrics.limited.inc({ limit }),
     }),
-  ];
+  );
   if (config.pipeline.dedupe.enabled) {
     stages.push(
       new DedupeStage({
@@ -270,8 +276,11 @@ export async function runReceiver(
   const otlpSettings: { name: string; settings: OtlpSettings }[] = [];
   let stopTransportWarnings = () => {};
   try {
+    // Tamper evidence: each exporter's stream is hash-chained as it is written or sent (receiver/integrity).
+    const chain = createIntegrity(config, logger);
     for (const e of config.exporters) {
-      const exporter = buildExporter(e, io.stdout, logger, otlpSettings);
+      const built = buildExporter(e, io.stdout, logger, otlpSettings);
+      const exporter = chain ? chain(built, e) : built;
       exporters.push(exporter);
       // stdout has nothing to protect across restarts: a memory queue keeps `parse`-like runs free of disk state.
       const kind = e.type === 'stdout' ? 'memory' : config.queue.kind;

@@ -121,6 +121,24 @@ export const ATTR_KATA_OTEL_EXPORT_OUTCOME = 'kata_otel.export.outcome';
 export const KATA_OTEL_EXPORT_OUTCOME_VALUE_SUCCESS = 'success';
 export const KATA_OTEL_EXPORT_OUTCOME_VALUE_RETRYABLE = 'retryable';
 export const KATA_OTEL_EXPORT_OUTCOME_VALUE_PERMANENT = 'permanent';
+/** How many secret values kata-otel replaced in this record (body and attributes); absent when none. */
+export const ATTR_KATA_REDACTED_COUNT = 'kata.redacted.count';
+/** The record's position in its integrity stream, from 1, without gaps. */
+export const ATTR_AUDIT_SEQUENCE_NUMBER = 'audit.sequence.number';
+/** The `audit.integrity.value` of the previous record in the stream (64 zeros for the first). */
+export const ATTR_AUDIT_SEQUENCE_PREV_HASH = 'audit.sequence.prev_hash';
+/** How `audit.integrity.value` is computed, `sha256` or, with a key, `hmac-sha256`. */
+export const ATTR_AUDIT_INTEGRITY_ALGORITHM = 'audit.integrity.algorithm';
+/** The chain hash, hex, over the previous hash and the record's canonical form (docs/audit.md). */
+export const ATTR_AUDIT_INTEGRITY_VALUE = 'audit.integrity.value';
+/** The integrity stream the record belongs to (`<exporter name>/<random id>`, created once per data directory). */
+export const ATTR_KATA_INTEGRITY_STREAM = 'kata.integrity.stream';
+/** The stream a checkpoint anchors (its own, or the store's, forwarded to a remote backend). */
+export const ATTR_KATA_INTEGRITY_CHECKPOINT_STREAM = 'kata.integrity.checkpoint.stream';
+/** The record count of the anchored stream at the checkpoint (the last sequence number it covers). */
+export const ATTR_KATA_INTEGRITY_CHECKPOINT_SEQUENCE = 'kata.integrity.checkpoint.sequence';
+/** The `audit.integrity.value` of record `kata.integrity.checkpoint.sequence` of the anchored stream. */
+export const ATTR_KATA_INTEGRITY_CHECKPOINT_HEAD = 'kata.integrity.checkpoint.head';
 
 // OpenTelemetry attributes this registry references (from the OTel semantic conventions).
 export const ATTR_CODE_FILE_PATH = 'code.file.path';
@@ -161,3 +179,4 @@ export const EVENT_KATA_LOG = 'kata.log';
 export const EVENT_KATA_ALERT = 'kata.alert';
 export const EVENT_KATA_FIRECRACKER_METRICS = 'kata.firecracker.metrics';
 export const EVENT_KATA_CONFIG_FINDING = 'kata.config.finding';
+export const EVENT_KATA_INTEGRITY_CHECKPOINT = 'kata.integrity.checkpoint';

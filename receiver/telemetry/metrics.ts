@@ -42,6 +42,8 @@ export class Metrics {
   readonly otlpMetricsExports = this.counter('kata_otel_otlp_metrics_exports_total', 'Self-metrics exports over OTLP', [
     'outcome',
   ]);
+  /** Secret values redacted (pipeline.redaction), per rule and action (`drop` with rule `record`: records dropped). */
+  readonly redactions = this.counter('kata_otel_redactions_total', 'Secret values redacted', ['rule', 'action']);
   readonly queueRecords = this.gauge('kata_otel_queue_records', 'Records waiting in an exporter queue', ['exporter']);
   readonly queueBytes = this.gauge('kata_otel_queue_bytes', 'Bytes waiting in an exporter queue', ['exporter']);
   readonly exportLatency = new Histogram({

@@ -91,6 +91,13 @@ describe('loadConfig without a file', () => {
         burstSeconds: 10,
         reportIntervalMs: 10_000,
       },
+      redaction: { enabled: true, builtin: true, action: 'mask', hmacKeyFile: null, rules: [] },
+    });
+    expect(c.integrity).toEqual({
+      enabled: true,
+      hmacKeyFile: null,
+      checkpointIntervalMs: 60_000,
+      checkpointEveryRecords: 10_000,
     });
     expect(c.onceTimeoutMs).toBe(300_000);
     expect(c.queue).toEqual({
