@@ -1,0 +1,98 @@
+// The lifecycle stage: runs every record through the lifecycle machine, stamps the record with the trace id and
+// span id of the innermost lifecycle span it belongs to and with its sandbox's phase (`kata.lifecycle.phase`,
+// which rules use), and hands ended spans to the pipeline (Stage.drain), which queues them beside the records.
+// The machine's state is written once a batch's records and spans are durable, so the state file never claims a
+// span the queues do not hold (at-least-once across a SIGKILL: docs/tracing.md).
+import { join } from 'node:path';
+import type { KataLogRecord } from '../model/record.js';
+import type { Stage, StageOutput } from '../pipeline/types.js';
+import { ATTR_KATA_LIFECYCLE_PHASE } from '../semconv/generated.js';
+import type { Logger } from '../telemetry/log.js';
+import { LifecycleMachine, type Lifetime } from './machine.js';
+import { readStateFile, serializeLifetimes, writeStateFile } from './state-file.js';
+import type { KataSpan } from './types.js';
+
+export interface LifecycleStageOptions {
+  /** `<data_dir>`; the state lives in `<data_dir>/lifecycle/state.json`. Undefined: nothing persisted. */
+  dataDir?: string;
+  execs: boolean;
+  /** Open spans of a sandbox with no record for this long (record time) are closed as incomplete. */
+  idleMs: number;
+  /** An ended lifetime is remembered this long (late records still get its trace). */
+  retainMs: number;
+  logger: Logger;
+  /** Every ended span (derived metrics). */
+  onSpanEnd?(span: KataSpan, lifetime: Lifetime): void;
+}
+
+const MS = 1_000_000n;
+
+export class LifecycleStage implements Stage {
+  readonly name = 'lifecycle';
+  readonly machine: LifecycleMachine;
+  private pending: KataSpan[] = [];
+  private dirty = false;
+  private readonly statePath?: string;
+  /** Snapshots are written in the order their batches were taken; a later one supersedes an earlier one. */
+  private written = 0;
+  private taken = 0;
+
+  constructor(private readonly opts: LifecycleStageOptions) {
+    this.machine = new LifecycleMachine({
+      execs: opts.execs,
+      onEnd: (span, lt) => {
+        this.pending.push(span);
+        opts.onSpanEnd?.(span, lt);
+      },
+    });
+    if (opts.dataDir) {
+      this.statePath = join(opts.dataDir, 'lifecycle', 'state.json');
+      for (const lt of readStateFile(this.statePath, opts.logger)) this.machine.restore(lt);
+    }
+  }
+
+  process(records: KataLogRecord[]): KataLogRecord[] {
+    for (const r of records) {
+      const hit = this.machine.apply(r);
+      if (!hit) continue;
+      this.dirty = true;
+      if (!r.traceId) {
+        r.traceId = hit.lifetime.traceId;
+        r.spanId = hit.span.spanId;
+      }
+      r.attributes[ATTR_KATA_LIFECYCLE_PHASE] = hit.lifetime.phase;
+    }
+    return records;
+  }
+
+  flush(nowUnixNano: bigint): KataLogRecord[] {
+    if (this.machine.closeIdle(nowUnixNano, BigInt(this.opts.idleMs) * MS, BigInt(this.opts.retainMs) * MS))
+      this.dirty = true;
+    return [];
+  }
+
+  drain(): StageOutput {
+    const spans = this.pending;
+    this.pending = [];
+    if (!this.dirty || !this.statePath) return { spans };
+    this.dirty = false;
+    const text = serializeLifetimes(this.machine.lifetimes.values());
+    const seq = ++this.taken;
+    const path = this.statePath;
+    return {
+      spans,
+      durable: () => {
+        if (seq <= this.written) return;
+        this.written = seq;
+        try {
+          writeStateFile(path, text);
+        } catch (err) {
+          this.opts.logger.warn('lifecycle state not saved: a restart rebuilds spans from the records read again', {
+            path,
+            err,
+          });
+        }
+      },
+    };
+  }
+}
