@@ -17,7 +17,12 @@ import { decodeLogsJson, encodeLogsJson } from '../otlp/index.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import type { Exporter, ExportResult } from './types.js';
 
-const FILE = /^logs-(\d{8}T\d{9}Z)-(\d{6,})\.jsonl$/;
+/** `logs-…` files hold ExportLogsServiceRequests, `traces-…` ExportTraceServiceRequests (receiver/signals). */
+export type StoreFileKind = 'logs' | 'traces';
+const FILES: Record<StoreFileKind, RegExp> = {
+  logs: /^logs-(\d{8}T\d{9}Z)-(\d{6,})\.jsonl$/,
+  traces: /^traces-(\d{8}T\d{9}Z)-(\d{6,})\.jsonl$/,
+};
 
 export interface StoreRuntimeOptions {
   /** Clock in ms since the epoch (tests inject one). Default Date.now. */
@@ -30,7 +35,7 @@ export interface StoreRuntimeOptions {
 export type StoreSettings = Pick<
   StoreExporterConfig,
   'directory' | 'maxFileBytes' | 'maxFileAgeMs' | 'maxAgeMs' | 'maxTotalBytes'
-> & { name?: string };
+> & { name?: string; /** Which files this exporter writes and prunes (default logs). */ kind?: StoreFileKind };
 
 /** `20260517T194330651Z`: ISO-8601 basic format, safe in file names, sorts as time. */
 function stamp(ms: number): string {
@@ -38,7 +43,7 @@ function stamp(ms: number): string {
 }
 
 /** Store files in write order. */
-export async function listStoreFiles(dir: string): Promise<string[]> {
+export async function listStoreFiles(dir: string, kind: StoreFileKind = 'logs'): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -46,7 +51,7 @@ export async function listStoreFiles(dir: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  return names.filter((n) => FILE.test(n)).sort();
+  return names.filter((n) => FILES[kind].test(n)).sort();
 }
 
 interface Current {
@@ -86,11 +91,22 @@ export class StoreExporter implements Exporter {
     return this.settings.directory;
   }
 
+  private get kind(): StoreFileKind {
+    return this.settings.kind ?? 'logs';
+  }
+
   async export(records: KataLogRecord[], signal?: AbortSignal): Promise<ExportResult> {
     if (this.closed) return { code: 'retryable', error: `store ${this.directory} is shut down` };
     if (records.length === 0) return { code: 'success' };
     if (signal?.aborted) return { code: 'retryable', error: 'export aborted' };
-    const line = Buffer.from(encodeLogsJson(records) + '\n', 'utf8');
+    return this.writeLine(encodeLogsJson(records));
+  }
+
+  /** Appends one OTLP/JSON request as a line, durably (the signal exporters write spans through this). */
+  async writeLine(json: string, signal?: AbortSignal): Promise<ExportResult> {
+    if (this.closed) return { code: 'retryable', error: `store ${this.directory} is shut down` };
+    if (signal?.aborted) return { code: 'retryable', error: 'export aborted' };
+    const line = Buffer.from(json + '\n', 'utf8');
     try {
       await this.serial(() => this.append(line));
       return { code: 'success' };
@@ -123,7 +139,8 @@ export class StoreExporter implements Exporter {
     this.ready ??= (async () => {
       await mkdir(this.directory, { recursive: true, mode: 0o700 });
       await chmod(this.directory, 0o700);
-      for (const f of await listStoreFiles(this.directory)) this.seq = Math.max(this.seq, Number(FILE.exec(f)![2]));
+      for (const f of await listStoreFiles(this.directory, this.kind))
+        this.seq = Math.max(this.seq, Number(FILES[this.kind].exec(f)![2]));
     })().catch((err: unknown) => {
       this.ready = undefined; // try again on the next export
       throw err;
@@ -157,7 +174,7 @@ export class StoreExporter implements Exporter {
   private async openNext(): Promise<Current> {
     const createdAt = this.now();
     this.seq += 1;
-    const path = join(this.directory, `logs-${stamp(createdAt)}-${String(this.seq).padStart(6, '0')}.jsonl`);
+    const path = join(this.directory, `${this.kind}-${stamp(createdAt)}-${String(this.seq).padStart(6, '0')}.jsonl`);
     const fh = await open(path, 'wx', 0o600);
     this.current = { path, fh, size: 0, createdAt };
     this.logger.debug('store file opened', { file: path });
@@ -191,7 +208,7 @@ export class StoreExporter implements Exporter {
   private async retention(): Promise<void> {
     const now = this.now();
     const files: { path: string; size: number; mtimeMs: number }[] = [];
-    for (const name of await listStoreFiles(this.directory)) {
+    for (const name of await listStoreFiles(this.directory, this.kind)) {
       const path = join(this.directory, name);
       try {
         const s = await stat(path);

@@ -40,6 +40,7 @@ import {
   SPAN_KATA_SANDBOX_STOP,
   SPAN_KATA_VM_START,
   SPAN_KATA_VM_STOP,
+  RESOURCE_ATTRIBUTE_KEYS,
 } from '../semconv/generated.js';
 import { anchorOf, runtimeOf, type Anchor } from './anchors.js';
 import { spanIdFor, traceIdFor } from './ids.js';
@@ -66,6 +67,9 @@ export interface Lifetime {
   /** `loaded configuration` not yet claimed by a container's create (it precedes every Create, §1.5 item 2). */
   pendingConfigNs?: bigint;
   firstContainerStartedNs?: bigint;
+  /** The Resource of the lifetime's spans: the resource attributes of the runtime record that opened it
+   *  (service, host, sandbox, pod). */
+  resource: KataLogRecord['attributes'];
   spans: Record<string, HeldSpan>;
 }
 
@@ -174,11 +178,18 @@ export class LifecycleMachine {
     const traceId = traceIdFor(sid, pid);
     const known = this.lifetimes.get(traceId);
     if (known) return known; // a late record of an older lifetime
-    if (cur && !cur.ended) return cur.lastNs > t ? undefined : this.replace(cur, sid, pid, runtime, t);
-    return this.open(sid, pid, runtime, t, traceId);
+    if (cur && !cur.ended) return cur.lastNs > t ? undefined : this.replace(cur, r, sid, pid, runtime, t);
+    return this.open(r, sid, pid, runtime, t, traceId);
   }
 
-  private replace(cur: Lifetime, sid: string, pid: number, runtime: 'go' | 'rs', t: bigint): Lifetime {
+  private replace(
+    cur: Lifetime,
+    r: KataLogRecord,
+    sid: string,
+    pid: number,
+    runtime: 'go' | 'rs',
+    t: bigint,
+  ): Lifetime {
     // A new shim for the same sandbox id while the old one never logged its end: the old one is incomplete.
     for (const s of Object.values(cur.spans).reverse()) {
       if (s.ended) continue;
@@ -186,11 +197,17 @@ export class LifecycleMachine {
       this.end(cur, s, cur.lastNs);
     }
     cur.ended = true;
-    return this.open(sid, pid, runtime, t, traceIdFor(sid, pid));
+    return this.open(r, sid, pid, runtime, t, traceIdFor(sid, pid));
   }
 
-  private open(sid: string, pid: number, runtime: 'go' | 'rs', t: bigint, traceId: string): Lifetime {
+  private open(r: KataLogRecord, sid: string, pid: number, runtime: 'go' | 'rs', t: bigint, traceId: string): Lifetime {
+    const resource: Lifetime['resource'] = {};
+    for (const k of RESOURCE_ATTRIBUTE_KEYS) {
+      const v = r.attributes[k];
+      if (v !== undefined) resource[k] = v;
+    }
     const lt: Lifetime = {
+      resource,
       sandboxId: sid,
       shimPid: pid,
       traceId,
@@ -227,6 +244,7 @@ export class LifecycleMachine {
     if (have) return have;
     const root = lt.spans[key(SPAN_KATA_SANDBOX)];
     const attributes: KataSpan['attributes'] = {
+      ...lt.resource,
       [ATTR_KATA_SANDBOX_ID]: lt.sandboxId,
       [ATTR_KATA_COMPONENT]: KATA_COMPONENT_VALUE_RUNTIME,
       [ATTR_KATA_SPAN_SYNTHESIZED]: true,

@@ -4,6 +4,7 @@
 // aside (renamed `.bad`), never fatal: the spans of those sandboxes then start again at the next record.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { asString, big, reviveSpan } from '../signals/payload.js';
 import type { Logger } from '../telemetry/log.js';
 import type { HeldSpan, Lifetime } from './machine.js';
 
@@ -11,51 +12,17 @@ const VERSION = 1;
 
 type Json = Record<string, unknown>;
 
-const n = (v: bigint | undefined): string | undefined => (v === undefined ? undefined : v.toString());
-const big = (v: unknown): bigint => (typeof v === 'string' && /^\d{1,20}$/.test(v) ? BigInt(v) : 0n);
-
-function spanToJson(s: HeldSpan): Json {
-  return {
-    ...s,
-    startTimeUnixNano: n(s.startTimeUnixNano),
-    endTimeUnixNano: n(s.endTimeUnixNano),
-    events: s.events.map((e) => ({ ...e, timeUnixNano: n(e.timeUnixNano) })),
-  };
-}
-
-function spanFromJson(j: Json): HeldSpan {
-  const events = Array.isArray(j.events) ? (j.events as Json[]) : [];
-  return {
-    ...(j as unknown as HeldSpan),
-    startTimeUnixNano: big(j.startTimeUnixNano),
-    endTimeUnixNano: big(j.endTimeUnixNano),
-    events: events.map((e) => ({ ...(e as unknown as HeldSpan['events'][number]), timeUnixNano: big(e.timeUnixNano) })),
-  };
-}
-
 export function serializeLifetimes(lifetimes: Iterable<Lifetime>): string {
-  const out: Json[] = [];
-  for (const lt of lifetimes) {
-    const spans: Json = {};
-    for (const [k, s] of Object.entries(lt.spans)) spans[k] = spanToJson(s);
-    out.push({
-      ...lt,
-      lastNs: n(lt.lastNs),
-      pendingConfigNs: n(lt.pendingConfigNs),
-      firstContainerStartedNs: n(lt.firstContainerStartedNs),
-      spans,
-    });
-  }
-  return JSON.stringify({ version: VERSION, lifetimes: out });
+  return JSON.stringify({ version: VERSION, lifetimes: [...lifetimes] }, asString);
 }
 
 export function parseLifetimes(text: string): Lifetime[] {
   const doc = JSON.parse(text) as { version?: unknown; lifetimes?: unknown };
   if (doc.version !== VERSION || !Array.isArray(doc.lifetimes)) throw new Error(`not a version ${VERSION} state file`);
   return (doc.lifetimes as Json[]).map((j) => {
-    const spans: Record<string, HeldSpan> = {};
-    for (const [k, s] of Object.entries((j.spans ?? {}) as Record<string, Json>)) spans[k] = spanFromJson(s);
     if (typeof j.traceId !== 'string' || typeof j.sandboxId !== 'string') throw new Error('a lifetime lacks its ids');
+    const spans: Record<string, HeldSpan> = {};
+    for (const [k, s] of Object.entries((j.spans ?? {}) as Record<string, unknown>)) spans[k] = reviveSpan<HeldSpan>(s);
     return {
       ...(j as unknown as Lifetime),
       lastNs: big(j.lastNs),

@@ -13,6 +13,7 @@ import { createStoreExporter } from '../exporters/store.js';
 import type { Exporter } from '../exporters/types.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
+import { LifecycleStage } from '../lifecycle/stage.js';
 import { K8sMetadataStage } from '../pipeline/k8s.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { Stage } from '../pipeline/types.js';
@@ -24,6 +25,8 @@ import { FileSource } from '../sources/file.js';
 import { JournaldSource } from '../sources/journald.js';
 import { StdinSource } from '../sources/stdin.js';
 import type { Source, SourceContext } from '../sources/types.js';
+import { createSpanExporter } from '../signals/exporters.js';
+import { QueueSpanSink } from '../signals/sink.js';
 import { VsockSource } from '../sources/vsock.js';
 import type { Logger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -178,6 +181,19 @@ export function buildStages(
       }),
     );
   }
+  // After k8s (spans carry the pod), before rules (they read `kata.lifecycle.phase`; alerts copy the trace).
+  const lc = config.pipeline.lifecycle;
+  if (lc.enabled) {
+    stages.push(
+      new LifecycleStage({
+        dataDir: config.dataDir,
+        execs: lc.execs,
+        idleMs: lc.idleMs,
+        retainMs: lc.retainMs,
+        logger,
+      }),
+    );
+  }
   const rules = loadRuleSet(config);
   const hook = config.pipeline.rules.webhook;
   const notifier =
@@ -238,10 +254,28 @@ export async function runReceiver(
       queues.push(await createQueue({ ...config.queue, kind }, exporter, { dataDir: config.dataDir, logger, metrics }));
     }
 
+    // Spans go to the same places as the logs, each exporter's through its own `<name>.traces` queue
+    // (receiver/signals); appended after the log queues so queues[i] stays config.exporters[i].
+    const spanSinks: QueueSpanSink[] = [];
+    if (config.pipeline.lifecycle.enabled) {
+      config.exporters.forEach((e, i) => {
+        const base = exporters[i] as Exporter;
+        exporters.push(createSpanExporter(e, base, { stdout: io.stdout, logger }));
+      });
+      for (const [i, e] of config.exporters.entries()) {
+        const kind = e.type === 'stdout' ? 'memory' : config.queue.kind;
+        const exp = exporters[config.exporters.length + i] as Exporter;
+        const q = await createQueue({ ...config.queue, kind }, exp, { dataDir: config.dataDir, logger, metrics });
+        queues.push(q);
+        spanSinks.push(new QueueSpanSink(q));
+      }
+    }
+
     const { stages, notifier } = buildStages(config, metrics, logger);
     const pipeline = new Pipeline({
       stages,
-      sinks: queues,
+      sinks: queues.slice(0, config.exporters.length),
+      spanSinks,
       keepOriginal: config.pipeline.keepOriginal,
       metrics,
       logger,
