@@ -194,6 +194,11 @@ const PipelineSchema = section(
           1,
         ),
         retain_ms: ms(600_000, 'How long an ended sandbox is remembered, so late records still get its trace.', 1),
+        metrics_interval_ms: ms(
+          60_000,
+          'How often the derived lifecycle metrics (durations, failures, records by component) are queued for export.',
+          1000,
+        ),
       },
       'Sandbox lifecycle traces (docs/tracing.md).',
     ),

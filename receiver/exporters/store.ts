@@ -17,11 +17,12 @@ import { decodeLogsJson, encodeLogsJson } from '../otlp/index.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import type { Exporter, ExportResult } from './types.js';
 
-/** `logs-…` files hold ExportLogsServiceRequests, `traces-…` ExportTraceServiceRequests (receiver/signals). */
-export type StoreFileKind = 'logs' | 'traces';
+/** `logs-…` files hold ExportLogsServiceRequests, `traces-…` / `metrics-…` the other signals (receiver/signals). */
+export type StoreFileKind = 'logs' | 'traces' | 'metrics';
 const FILES: Record<StoreFileKind, RegExp> = {
   logs: /^logs-(\d{8}T\d{9}Z)-(\d{6,})\.jsonl$/,
   traces: /^traces-(\d{8}T\d{9}Z)-(\d{6,})\.jsonl$/,
+  metrics: /^metrics-(\d{8}T\d{9}Z)-(\d{6,})\.jsonl$/,
 };
 
 export interface StoreRuntimeOptions {

@@ -78,6 +78,8 @@ export interface MachineOptions {
   execs: boolean;
   /** An ended span (for derived metrics and delivery). */
   onEnd(span: KataSpan, lifetime: Lifetime): void;
+  /** The sandbox's first app container started, `ns` after the sandbox's first record (derived metrics). */
+  onStartup?(lifetime: Lifetime, ns: bigint, hypervisor: string): void;
 }
 
 const GO_HYPERVISOR: Record<string, string> = {
@@ -406,6 +408,8 @@ export class LifecycleMachine {
         if (lt.firstContainerStartedNs === undefined) {
           lt.firstContainerStartedNs = t;
           this.event(root, 'first_container.started', t);
+          const hv = root.attributes[ATTR_KATA_HYPERVISOR_NAME];
+          this.opts.onStartup?.(lt, t - root.startTimeUnixNano, typeof hv === 'string' ? hv : '');
         }
         return ctr;
       }

@@ -8,7 +8,8 @@ import type { KataLogRecord } from '../model/record.js';
 import type { Stage, StageOutput } from '../pipeline/types.js';
 import { ATTR_KATA_LIFECYCLE_PHASE } from '../semconv/generated.js';
 import type { Logger } from '../telemetry/log.js';
-import { LifecycleMachine, type Lifetime } from './machine.js';
+import { LifecycleMachine } from './machine.js';
+import type { LifecycleMetrics } from './metrics.js';
 import { readStateFile, serializeLifetimes, writeStateFile } from './state-file.js';
 import type { KataSpan } from './types.js';
 
@@ -21,8 +22,8 @@ export interface LifecycleStageOptions {
   /** An ended lifetime is remembered this long (late records still get its trace). */
   retainMs: number;
   logger: Logger;
-  /** Every ended span (derived metrics). */
-  onSpanEnd?(span: KataSpan, lifetime: Lifetime): void;
+  /** Derived metrics (durations, failures, records by component and severity). */
+  metrics?: LifecycleMetrics;
 }
 
 const MS = 1_000_000n;
@@ -40,10 +41,11 @@ export class LifecycleStage implements Stage {
   constructor(private readonly opts: LifecycleStageOptions) {
     this.machine = new LifecycleMachine({
       execs: opts.execs,
-      onEnd: (span, lt) => {
+      onEnd: (span) => {
         this.pending.push(span);
-        opts.onSpanEnd?.(span, lt);
+        opts.metrics?.span(span);
       },
+      onStartup: (lt, ns, hypervisor) => opts.metrics?.startup({ hypervisor, runtime: lt.runtime }, Number(ns) / 1e9),
     });
     if (opts.dataDir) {
       this.statePath = join(opts.dataDir, 'lifecycle', 'state.json');
@@ -52,7 +54,9 @@ export class LifecycleStage implements Stage {
   }
 
   process(records: KataLogRecord[]): KataLogRecord[] {
+    const m = this.opts.metrics;
     for (const r of records) {
+      m?.record(r);
       const hit = this.machine.apply(r);
       if (!hit) continue;
       this.dirty = true;

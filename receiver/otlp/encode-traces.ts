@@ -8,53 +8,13 @@ import type { Attributes } from '../model/record.js';
 import { attributes as jsonAttributes, keyValue as jsonKeyValue, SCOPE_JSON, str } from './encode-json.js';
 import type { EncodeOptions } from './encode-proto.js';
 import { groupByResource, isResourceKey, SCOPE_NAME, SCOPE_VERSION } from './resource.js';
-import { normalizeId, otherToString, toU64, wellFormed } from './values.js';
+import { fixed64, keyValue, len, tag, text, varint, type Part } from './proto-writer.js';
+import { normalizeId, toU64 } from './values.js';
 
 /** SpanKind INTERNAL: the steps are inside Kata, not RPCs kata-otel saw. */
 const SPAN_KIND_INTERNAL = 1;
 
 // ---- protobuf ----------------------------------------------------------------------------------------------
-
-type Part = Buffer;
-
-function varint(n: number | bigint): Buffer {
-  let v = BigInt.asUintN(64, BigInt(n));
-  const out: number[] = [];
-  while (v > 0x7fn) {
-    out.push(Number(v & 0x7fn) | 0x80);
-    v >>= 7n;
-  }
-  out.push(Number(v));
-  return Buffer.from(out);
-}
-const tag = (field: number, wire: number) => varint((field << 3) | wire);
-const len = (field: number, body: Buffer): Buffer => Buffer.concat([tag(field, 2), varint(body.length), body]);
-const text = (field: number, s: string): Buffer => len(field, Buffer.from(wellFormed(s), 'utf8'));
-function fixed64(field: number, v: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(toU64(v));
-  return Buffer.concat([tag(field, 1), b]);
-}
-
-function anyValue(v: unknown): Buffer {
-  switch (typeof v) {
-    case 'string':
-      return text(1, v);
-    case 'boolean':
-      return Buffer.concat([tag(2, 0), varint(v ? 1 : 0)]);
-    case 'number':
-      if (Number.isSafeInteger(v)) return Buffer.concat([tag(3, 0), varint(v)]);
-      {
-        const b = Buffer.alloc(8);
-        b.writeDoubleLE(v);
-        return Buffer.concat([tag(4, 1), b]);
-      }
-    default:
-      if (Array.isArray(v)) return len(5, Buffer.concat(v.map((e) => len(1, anyValue(e ?? '')))));
-      return text(1, otherToString(v));
-  }
-}
-const keyValue = (k: string, v: unknown): Buffer => Buffer.concat([text(1, k), len(2, anyValue(v))]);
 
 function attrs(field: number, a: Attributes, skipResource: boolean): Part[] {
   const out: Part[] = [];

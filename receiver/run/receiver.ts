@@ -25,8 +25,9 @@ import { FileSource } from '../sources/file.js';
 import { JournaldSource } from '../sources/journald.js';
 import { StdinSource } from '../sources/stdin.js';
 import type { Source, SourceContext } from '../sources/types.js';
-import { createSpanExporter } from '../signals/exporters.js';
-import { QueueSpanSink } from '../signals/sink.js';
+import { LifecycleMetrics } from '../lifecycle/metrics.js';
+import { createSignalExporter, METRICS, TRACES } from '../signals/exporters.js';
+import { pushMetrics, QueueSpanSink } from '../signals/sink.js';
 import { VsockSource } from '../sources/vsock.js';
 import type { Logger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -156,6 +157,7 @@ export function buildStages(
   config: ReceiverConfig,
   metrics: Metrics,
   logger: Logger,
+  lifecycleMetrics?: LifecycleMetrics,
 ): { stages: Stage[]; notifier?: AlertmanagerNotifier } {
   const stages: Stage[] = [];
   if (config.pipeline.dedupe.enabled) {
@@ -191,6 +193,7 @@ export function buildStages(
         idleMs: lc.idleMs,
         retainMs: lc.retainMs,
         logger,
+        metrics: lifecycleMetrics,
       }),
     );
   }
@@ -254,24 +257,32 @@ export async function runReceiver(
       queues.push(await createQueue({ ...config.queue, kind }, exporter, { dataDir: config.dataDir, logger, metrics }));
     }
 
-    // Spans go to the same places as the logs, each exporter's through its own `<name>.traces` queue
-    // (receiver/signals); appended after the log queues so queues[i] stays config.exporters[i].
+    // Spans and derived metrics go to the same places as the logs, each exporter's through its own
+    // `<name>.traces` / `<name>.metrics` queue (receiver/signals); appended after the log queues so queues[i]
+    // stays config.exporters[i].
     const spanSinks: QueueSpanSink[] = [];
-    if (config.pipeline.lifecycle.enabled) {
-      config.exporters.forEach((e, i) => {
-        const base = exporters[i] as Exporter;
-        exporters.push(createSpanExporter(e, base, { stdout: io.stdout, logger }));
-      });
+    const metricQueues: DeliveryQueue[] = [];
+    const lifecycleMetrics = config.pipeline.lifecycle.enabled ? new LifecycleMetrics() : undefined;
+    if (lifecycleMetrics) {
+      const logExporters = [...exporters];
       for (const [i, e] of config.exporters.entries()) {
         const kind = e.type === 'stdout' ? 'memory' : config.queue.kind;
-        const exp = exporters[config.exporters.length + i] as Exporter;
-        const q = await createQueue({ ...config.queue, kind }, exp, { dataDir: config.dataDir, logger, metrics });
-        queues.push(q);
-        spanSinks.push(new QueueSpanSink(q));
+        const deps = { stdout: io.stdout, logger };
+        const base = logExporters[i] as Exporter;
+        const queueFor = async (exp: Exporter) => {
+          exporters.push(exp);
+          const q = await createQueue({ ...config.queue, kind }, exp, { dataDir: config.dataDir, logger, metrics });
+          queues.push(q);
+          return q;
+        };
+        spanSinks.push(new QueueSpanSink(await queueFor(createSignalExporter(TRACES, e, base, deps))));
+        metricQueues.push(await queueFor(createSignalExporter(METRICS, e, base, deps)));
       }
     }
+    const pushLifecycleMetrics = () =>
+      lifecycleMetrics ? pushMetrics(metricQueues, lifecycleMetrics.collect()) : Promise.resolve();
 
-    const { stages, notifier } = buildStages(config, metrics, logger);
+    const { stages, notifier } = buildStages(config, metrics, logger, lifecycleMetrics);
     const pipeline = new Pipeline({
       stages,
       sinks: queues.slice(0, config.exporters.length),
@@ -329,8 +340,15 @@ export async function runReceiver(
             .flush(BigInt(Date.now()) * 1_000_000n)
             .catch((err: unknown) => logger.error('pipeline flush failed', { err }));
         }, 1000);
+    const metricsTimer =
+      lifecycleMetrics && !inputs.once
+        ? setInterval(() => {
+            pushLifecycleMetrics().catch((err: unknown) => logger.warn('lifecycle metrics not queued', { err }));
+          }, config.pipeline.lifecycle.metricsIntervalMs)
+        : undefined;
     started = true;
     const results = await Promise.allSettled(sources.map((s) => s.run(ctx)));
+    if (metricsTimer) clearInterval(metricsTimer);
     results.forEach((r, i) => {
       if (r.status === 'rejected') logger.error('source failed', { source: sources[i]?.name, err: r.reason });
     });
@@ -345,6 +363,7 @@ export async function runReceiver(
       if (!signal.aborted) throw err;
       logger.warn('records produced at shutdown were not queued: the queues closed at the shutdown deadline', { err });
     }
+    await pushLifecycleMetrics().catch((err: unknown) => logger.warn('lifecycle metrics not queued', { err }));
     await notifier?.close();
 
     // Once mode waits for the backends (a collector may be briefly unavailable); shutdown is bounded.

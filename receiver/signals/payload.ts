@@ -3,6 +3,7 @@
 // JSON.stringify escapes every control character, so 0x01 never occurs inside the JSON and splitting on it
 // recovers each payload. The exporter encodes the OTLP request when it sends (spans are few; one JSON form
 // serves protobuf, OTLP/JSON, the store and stdout, and a protocol change between runs).
+import type { MetricData } from '../lifecycle/metrics.js';
 import type { KataSpan } from '../lifecycle/types.js';
 import { SIGNAL_BODY } from '../queue/codec.js';
 
@@ -55,4 +56,20 @@ export const encodeSpans = (spans: readonly KataSpan[]): Uint8Array => encodeSig
 
 export function decodeSpans(bytes: Uint8Array): KataSpan[] {
   return decodeSignalPayloads(bytes, 't').map((x) => reviveSpan(x));
+}
+
+export const encodeMetrics = (metrics: readonly MetricData[]): Uint8Array => encodeSignalPayload('m', metrics);
+
+export function decodeMetrics(bytes: Uint8Array): MetricData[] {
+  return decodeSignalPayloads(bytes, 'm').map((x) => {
+    const m = x as MetricData;
+    return {
+      ...m,
+      points: m.points.map((p) => ({
+        ...p,
+        startTimeUnixNano: big(p.startTimeUnixNano),
+        timeUnixNano: big(p.timeUnixNano),
+      })),
+    };
+  });
 }

@@ -2,7 +2,8 @@
 import type { KataSpan } from '../lifecycle/types.js';
 import type { SpanSink } from '../pipeline/types.js';
 import type { DeliveryQueue } from '../queue/types.js';
-import { encodeSpans } from './payload.js';
+import type { MetricData } from '../lifecycle/metrics.js';
+import { encodeMetrics, encodeSpans } from './payload.js';
 
 export class QueueSpanSink implements SpanSink {
   constructor(private readonly queue: DeliveryQueue) {}
@@ -14,4 +15,12 @@ export class QueueSpanSink implements SpanSink {
   appendSpans(spans: KataSpan[], after?: Promise<void>): Promise<void> {
     return this.queue.appendPayload(encodeSpans(spans), spans.length, after);
   }
+}
+
+/** Pushes the derived metrics (a cumulative snapshot) into every `<name>.metrics` queue. */
+export async function pushMetrics(queues: readonly DeliveryQueue[], metrics: MetricData[]): Promise<void> {
+  const points = metrics.reduce((n, m) => n + m.points.length, 0);
+  if (points === 0) return;
+  const payload = encodeMetrics(metrics);
+  await Promise.all(queues.map((q) => q.appendPayload(payload, points)));
 }

@@ -1,7 +1,7 @@
 // `kata-otel run --once` over recorded lifecycles into the real OTLP test server (official protos): spans arrive
 // over gRPC, HTTP/protobuf and HTTP/JSON, every sandbox record carries the trace and a span that arrived, and an
 // alert leads through its span to the sandbox root and to the records that raised it.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,4 +98,52 @@ describe('lifecycle traces → real OTLP server', () => {
       }
     }, 60_000);
   }
+
+  it('derived lifecycle metrics arrive as cumulative histograms and counters', async () => {
+    await server.reset();
+    const dir = mkdtempSync(join(tmpdir(), 'kata-otel-metrics-'));
+    // A second sandbox lifetime (another shim pid) whose agent never answers.
+    const failed = join(dir, 'agent-timeout.log');
+    writeFileSync(
+      failed,
+      readFileSync(FIXTURES + 'fail-agent-timeout.log', 'utf8')
+        .replace(/4242/g, '4343')
+        .replace(/10:00:/g, '10:30:'),
+    );
+    const exporter = `  - type: otlp\n    protocol: grpc\n    endpoint: ${server.grpcEndpoint}`;
+    const res = await runCli([
+      'run',
+      '--once',
+      '--config',
+      writeConfig(dir, exporter),
+      FIXTURES + 'qemu-success.log',
+      failed,
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    const points = await server.metrics();
+    const one = (name: string, attrs: Record<string, unknown> = {}) => {
+      const got = points.filter(
+        (p) => p.name === name && Object.entries(attrs).every(([k, v]) => p.attributes[k] === v),
+      );
+      expect(got, name).toHaveLength(1);
+      return got[0]!;
+    };
+    const vm = one('kata.vm.start.duration', { 'kata.hypervisor.name': 'qemu', 'kata.runtime': 'go' });
+    expect([vm.type, vm.unit, vm.temporality, vm.count]).toEqual(['histogram', 's', 'cumulative', 2]);
+    expect(vm.sum).toBeCloseTo(0.14, 6);
+    // 0.899 s falls in the (0.5, 1] bucket.
+    const agent = one('kata.agent.connect.duration');
+    expect(agent.count).toBe(1);
+    expect(agent.bucketCounts?.[(agent.explicitBounds ?? []).indexOf(1)]).toBe(1);
+    expect(one('kata.sandbox.startup.duration').sum).toBeCloseTo(1.51, 6);
+    expect(one('kata.sandbox.teardown.duration').sum).toBeCloseTo(0.05, 6);
+    expect(one('kata.container.create.duration').count).toBe(2);
+    const failures = one('kata.lifecycle.failures', { 'error.type': 'agent_connect_timeout' });
+    expect([failures.type, failures.isMonotonic, failures.value]).toEqual(['sum', true, 1]);
+    const records = points.filter((p) => p.name === 'kata.log.records');
+    const total = records.reduce((n, p) => n + Number(p.value), 0);
+    expect(total).toBe((await server.records()).filter((r) => r.eventName !== 'kata.alert').length);
+    expect(records.some((p) => p.attributes['kata.component'] === 'containerd')).toBe(true);
+    expect(vm.resource['service.name']).toBe('kata-runtime');
+  }, 60_000);
 });
