@@ -124,6 +124,11 @@ export class LifecycleMachine {
     if (!cur || cur.ended || (!lt.ended && lt.lastNs >= cur.lastNs)) this.current.set(lt.sandboxId, lt);
   }
 
+  /** The sandbox's current lifetime. */
+  lifetimeOf(sandboxId: string): Lifetime | undefined {
+    return this.current.get(sandboxId);
+  }
+
   phaseOf(sandboxId: string): LifecyclePhase | undefined {
     return this.current.get(sandboxId)?.phase;
   }

@@ -6,8 +6,17 @@
 import { join } from 'node:path';
 import type { KataLogRecord } from '../model/record.js';
 import type { Stage, StageOutput } from '../pipeline/types.js';
-import { ATTR_KATA_LIFECYCLE_PHASE } from '../semconv/generated.js';
+import {
+  ATTR_KATA_AGENT_SPAN_ORIGINAL_ID,
+  ATTR_KATA_COMPONENT,
+  ATTR_KATA_LIFECYCLE_PHASE,
+  ATTR_KATA_SANDBOX_ID,
+  ATTR_SERVICE_NAME,
+  KATA_COMPONENT_VALUE_AGENT,
+} from '../semconv/generated.js';
 import type { Logger } from '../telemetry/log.js';
+import type { AgentSpan } from './agent-spans.js';
+import { spanIdFor } from './ids.js';
 import { LifecycleMachine } from './machine.js';
 import type { LifecycleMetrics } from './metrics.js';
 import { readStateFile, serializeLifetimes, writeStateFile } from './state-file.js';
@@ -73,6 +82,50 @@ export class LifecycleStage implements Stage {
     if (this.machine.closeIdle(nowUnixNano, BigInt(this.opts.idleMs) * MS, BigInt(this.opts.retainMs) * MS))
       this.dirty = true;
     return [];
+  }
+
+  /**
+   * Spans the guest agent of `sandboxId` exported (receiver/sources/agent-spans.ts; the id comes from the socket
+   * they arrived on). They join the sandbox's current trace: ids re-derived from the agent's (a guest cannot make
+   * one equal a lifecycle span's), the agent's own parent links kept, and an agent root under the innermost
+   * lifecycle span open at its start. Returns how many were taken (none without a lifetime to put them in).
+   */
+  adoptAgentSpans(sandboxId: string, spans: readonly AgentSpan[]): number {
+    const lt = this.machine.lifetimeOf(sandboxId);
+    if (!lt) return 0;
+    const held = Object.values(lt.spans);
+    const agentId = (id: string) => spanIdFor(lt.traceId, 'agent', '', id);
+    for (const a of spans) {
+      let parent = a.parentSpanId ? agentId(a.parentSpanId) : '';
+      if (!parent) {
+        let best = held[0];
+        for (const s of held) {
+          const within =
+            s.startTimeUnixNano <= a.startTimeUnixNano && (!s.ended || s.endTimeUnixNano >= a.startTimeUnixNano);
+          if (within && (!best || s.startTimeUnixNano >= best.startTimeUnixNano)) best = s;
+        }
+        parent = best?.spanId ?? '';
+      }
+      this.pending.push({
+        traceId: lt.traceId,
+        spanId: agentId(a.spanId),
+        parentSpanId: parent,
+        name: a.name,
+        startTimeUnixNano: a.startTimeUnixNano,
+        endTimeUnixNano: a.endTimeUnixNano,
+        attributes: {
+          ...lt.resource,
+          ...a.attributes,
+          [ATTR_SERVICE_NAME]: 'kata-agent',
+          [ATTR_KATA_COMPONENT]: KATA_COMPONENT_VALUE_AGENT,
+          [ATTR_KATA_SANDBOX_ID]: sandboxId,
+          [ATTR_KATA_AGENT_SPAN_ORIGINAL_ID]: `${a.traceId}/${a.spanId}/${a.parentSpanId}`,
+        },
+        events: a.events,
+        status: a.status.message ? a.status : { code: a.status.code },
+      });
+    }
+    return spans.length;
   }
 
   drain(): StageOutput {

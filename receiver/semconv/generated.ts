@@ -93,6 +93,11 @@ export const KATA_STOP_REASON_VALUE_NORMAL = 'normal';
 export const KATA_STOP_REASON_VALUE_VM_DIED = 'vm_died';
 /** The agent address the shim dialled (`New client` `url=`). */
 export const ATTR_KATA_AGENT_URL = 'kata.agent.url';
+/** An attribute of a span the guest agent exported, under its original key. */
+export const ATTR_KATA_AGENT_SPAN_ATTRIBUTE = (key: string): string => `kata.agent.span.attribute.${key}`;
+export const ATTR_KATA_AGENT_SPAN_ATTRIBUTE_PREFIX = 'kata.agent.span.attribute.';
+/** The ids the agent gave the span (trace/span/parent, hex), before kata-otel re-derived them into the sandbox's trace. */
+export const ATTR_KATA_AGENT_SPAN_ORIGINAL_ID = 'kata.agent.span.original_id';
 /** The name of the span Kata's own tracing gives the same step, to line both up. */
 export const ATTR_KATA_TRACE_EQUIVALENT = 'kata.trace.equivalent';
 
