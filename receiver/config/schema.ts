@@ -194,6 +194,14 @@ const PipelineSchema = section(
           1,
         ),
         retain_ms: ms(600_000, 'How long an ended sandbox is remembered, so late records still get its trace.', 1),
+        agent_spans: bool(
+          false,
+          "Listen at each hybrid-vsock sandbox's `<socket>_10240` for the guest agent's own spans (agent tracing on, Kata >= 3.29) and put them in the sandbox's trace; roots as sources.vsock.roots.",
+        ),
+        agent_span_max_frame_bytes: bytes(
+          1024 * 1024,
+          'Largest agent span frame accepted; a larger one drops its connection.',
+        ),
         metrics_interval_ms: ms(
           60_000,
           'How often the derived lifecycle metrics (durations, failures, records by component) are queued for export.',

@@ -126,7 +126,11 @@ export class LifecycleMachine {
 
   /** The sandbox's current lifetime. */
   lifetimeOf(sandboxId: string): Lifetime | undefined {
-    return this.current.get(sandboxId);
+    const exact = this.current.get(sandboxId);
+    if (exact || sandboxId.length < 32) return exact;
+    // The Go runtime names Firecracker's run directory after the first 32 characters of the id.
+    const found = [...this.current.values()].filter((lt) => lt.sandboxId.startsWith(sandboxId));
+    return found.length === 1 ? found[0] : undefined;
   }
 
   phaseOf(sandboxId: string): LifecyclePhase | undefined {

@@ -28,6 +28,7 @@ import type { Source, SourceContext } from '../sources/types.js';
 import { LifecycleMetrics } from '../lifecycle/metrics.js';
 import { createSignalExporter, METRICS, TRACES } from '../signals/exporters.js';
 import { pushMetrics, QueueSpanSink } from '../signals/sink.js';
+import { AgentSpanSource } from '../sources/agent-spans.js';
 import { VsockSource } from '../sources/vsock.js';
 import type { Logger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -283,6 +284,21 @@ export async function runReceiver(
       lifecycleMetrics ? pushMetrics(metricQueues, lifecycleMetrics.collect()) : Promise.resolve();
 
     const { stages, notifier } = buildStages(config, metrics, logger, lifecycleMetrics);
+    const lifecycleStage = stages.find((s): s is LifecycleStage => s instanceof LifecycleStage);
+    if (lifecycleStage && config.pipeline.lifecycle.agentSpans)
+      sources.push(
+        new AgentSpanSource({
+          roots: config.sources.vsock.roots,
+          maxFrameBytes: config.pipeline.lifecycle.agentSpanMaxFrameBytes,
+          onSpans: (sid, spans) => {
+            if (lifecycleStage.adoptAgentSpans(sid, spans) === 0)
+              logger.debug('agent spans of a sandbox with no lifecycle yet; dropped', {
+                sandbox: sid,
+                spans: spans.length,
+              });
+          },
+        }),
+      );
     const pipeline = new Pipeline({
       stages,
       sinks: queues.slice(0, config.exporters.length),

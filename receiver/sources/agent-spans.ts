@@ -11,6 +11,9 @@ import { Counter } from 'prom-client';
 import { AgentFrameReader, type AgentSpan } from '../lifecycle/agent-spans.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { watchSandboxes } from './sandboxes.js';
+import type { Source, SourceContext } from './types.js';
+import { findSocket, hybridVsockRoot, type HybridVsockRoot } from './vsock.js';
 
 export const AGENT_TRACE_PORT = 10240;
 /** serde_json of one span is a few KiB; anything near this is not a span. */
@@ -129,5 +132,60 @@ export class AgentSpanListener {
         });
       }
     });
+  }
+}
+
+export interface AgentSpanSourceOptions {
+  /** Hybrid-vsock run-directory roots (as sources.vsock.roots). */
+  roots: Array<string | HybridVsockRoot>;
+  onSpans(sandboxId: string, spans: AgentSpan[]): void;
+  maxFrameBytes?: number;
+  pollMs?: number;
+}
+
+/** The receiver's source: a listener at `<socket>_10240` for every sandbox with a hybrid-vsock socket. */
+export class AgentSpanSource implements Source {
+  readonly name = 'agent-spans';
+
+  constructor(private readonly opts: AgentSpanSourceOptions) {}
+
+  async run(ctx: SourceContext): Promise<void> {
+    const log = ctx.logger.child({ source: this.name });
+    if (ctx.once) return; // a live socket: nothing to replay
+    const listener = new AgentSpanListener({
+      onSpans: this.opts.onSpans,
+      logger: log,
+      metrics: ctx.metrics,
+      maxFrameBytes: this.opts.maxFrameBytes,
+    });
+    const roots = this.opts.roots.map(hybridVsockRoot);
+    try {
+      await watchSandboxes({
+        roots: roots.map((r) => r.dir),
+        pollMs: this.opts.pollMs ?? 1000,
+        signal: ctx.signal,
+        probe: (s) => findSocket(s, roots),
+        start: async (s, found, gone) => {
+          let path: string;
+          try {
+            path = await listener.listen(found.path, s.id);
+          } catch (err) {
+            log.warn('cannot listen for agent spans', {
+              sandbox: s.id,
+              path: `${found.path}_${AGENT_TRACE_PORT}`,
+              err,
+            });
+            return;
+          }
+          log.info('listening for agent spans', { sandbox: s.id, path });
+          await new Promise<void>((r) =>
+            gone.aborted ? r() : gone.addEventListener('abort', () => r(), { once: true }),
+          );
+          await listener.unlisten(path);
+        },
+      });
+    } finally {
+      await listener.close();
+    }
   }
 }

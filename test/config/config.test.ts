@@ -62,7 +62,15 @@ describe('loadConfig without a file', () => {
         cacheEntries: 10_000,
         ttlMs: 600_000,
       },
-      lifecycle: { enabled: true, execs: false, idleMs: 86_400_000, retainMs: 600_000, metricsIntervalMs: 60_000 },
+      lifecycle: {
+        enabled: true,
+        execs: false,
+        idleMs: 86_400_000,
+        retainMs: 600_000,
+        agentSpans: false,
+        agentSpanMaxFrameBytes: 1024 * 1024,
+        metricsIntervalMs: 60_000,
+      },
       rules: { enabled: true, builtin: true, files: [], webhook: { url: null, timeoutMs: 5000 } },
       keepOriginal: false,
     });
