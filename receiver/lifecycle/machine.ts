@@ -99,6 +99,9 @@ const AGENT_TIMEOUT = /timed out connecting|grpc server is working/i;
 
 const key = (name: string, cid = '', eid = '') => `${name}|${cid}|${eid}`;
 
+/** A failure's message: the line and its `error=` field. */
+const failureText = (r: KataLogRecord, a: Anchor): string => (a.error ? `${r.body}: ${a.error}` : r.body);
+
 /** Sandbox-level spans, innermost first: a record with no container of its own belongs to the first one open. */
 const SANDBOX_LEVEL = [
   SPAN_KATA_VM_START,
@@ -379,7 +382,7 @@ export class LifecycleMachine {
           : a.kind === 'start.failed'
             ? 'vm_start_failed'
             : 'sandbox_create_failed';
-        const message = a.error ? `${r.body}: ${a.error}` : r.body;
+        const message = failureText(r, a);
         const at = agentTimeout
           ? this.open_(lt, SPAN_KATA_AGENT_CONNECT)
           : (this.open_(lt, SPAN_KATA_VM_START) ?? this.open_(lt, SPAN_KATA_AGENT_CONNECT));
@@ -426,7 +429,7 @@ export class LifecycleMachine {
       case 'container.start.failed': {
         if (!cid) return undefined;
         const type = a.kind === 'container.create.failed' ? 'container_create_failed' : 'container_start_failed';
-        const message = a.error ? `${r.body}: ${a.error}` : r.body;
+        const message = failureText(r, a);
         const c = this.get(lt, SPAN_KATA_CONTAINER_CREATE, cid);
         if (c && !c.ended) this.end(lt, c, t, { type, message });
         const ctr = this.get(lt, SPAN_KATA_CONTAINER, cid);
@@ -473,7 +476,7 @@ export class LifecycleMachine {
       case 'stop.abnormal': {
         const stop = this.stopBegin(lt, t, KATA_STOP_REASON_VALUE_VM_DIED);
         stop.attributes[ATTR_KATA_STOP_REASON] = KATA_STOP_REASON_VALUE_VM_DIED;
-        const message = a.error ? `${r.body}: ${a.error}` : r.body;
+        const message = failureText(r, a);
         this.event(stop, 'sandbox.died', t, a.error ? { 'exception.message': a.error } : {});
         if (root.status.code !== 2) this.fail(root, t, { type: 'sandbox_stopped_unexpectedly', message });
         return stop;
@@ -499,7 +502,7 @@ export class LifecycleMachine {
       }
       case 'stop.failed': {
         const stop = this.stopBegin(lt, t, KATA_STOP_REASON_VALUE_NORMAL);
-        this.fail(stop, t, { type: 'sandbox_stop_failed', message: a.error ? `${r.body}: ${a.error}` : r.body });
+        this.fail(stop, t, { type: 'sandbox_stop_failed', message: failureText(r, a) });
         return stop;
       }
       case 'sandbox.end':

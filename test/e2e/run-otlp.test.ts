@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KataLogRecord } from '../../receiver/model/record.js';
 import { nowUnixNano } from '../../receiver/model/record.js';
+import { LifecycleStage } from '../../receiver/lifecycle/stage.js';
 import { DedupeStage } from '../../receiver/pipeline/dedupe.js';
 import { Pipeline } from '../../receiver/pipeline/pipeline.js';
 import { LineAssembler } from '../../receiver/parse/multiline.js';
@@ -22,7 +23,7 @@ import {
 import { silentLogger } from '../../receiver/telemetry/log.js';
 import { Metrics } from '../../receiver/telemetry/metrics.js';
 import { runCli } from '../support/cli.js';
-import { startOtlpServer, type OtlpTestServer, type RecordedLog } from '../support/otlp-server.js';
+import { otlpExporterCases, startOtlpServer, type OtlpTestServer, type RecordedLog } from '../support/otlp-server.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
@@ -36,7 +37,12 @@ const corpusFiles = readdirSync(CORPUS)
 function expectedRecords(): KataLogRecord[] {
   const engine = new RuleEngine({ rules: loadRuleFiles('builtin') });
   const pipeline = new Pipeline({
-    stages: [new DedupeStage(), engine],
+    // As `run` does by default: lifecycle traces stamp kata.lifecycle.phase (and trace context) before the rules.
+    stages: [
+      new DedupeStage(),
+      new LifecycleStage({ execs: false, idleMs: 86_400_000, retainMs: 600_000, logger: silentLogger }),
+      engine,
+    ],
     sinks: [],
     metrics: new Metrics(),
     logger: silentLogger,
@@ -118,14 +124,7 @@ describe('kata-otel run --once → real OTLP server', () => {
     await server.stop();
   });
 
-  const cases: [string, () => string][] = [
-    ['grpc', () => `  - type: otlp\n    protocol: grpc\n    endpoint: ${server.grpcEndpoint}`],
-    ['http/protobuf', () => `  - type: otlp\n    protocol: http/protobuf\n    endpoint: ${server.httpEndpoint}`],
-    [
-      'http/json',
-      () => `  - type: otlp\n    protocol: http/json\n    endpoint: ${server.httpEndpoint}\n    compression: gzip`,
-    ],
-  ];
+  const cases = otlpExporterCases(() => server);
 
   for (const [transport, exporter] of cases) {
     it(`delivers every corpus record intact over ${transport}`, async () => {

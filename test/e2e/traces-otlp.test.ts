@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { startOtlpServer, type OtlpTestServer, type RecordedSpan } from '../support/otlp-server.js';
+import { otlpExporterCases, startOtlpServer, type OtlpTestServer, type RecordedSpan } from '../support/otlp-server.js';
 import { FIXTURES } from '../lifecycle/helpers.js';
 
 function writeConfig(dir: string, exporter: string): string {
@@ -27,14 +27,7 @@ describe('lifecycle traces → real OTLP server', () => {
     await server.stop();
   });
 
-  const cases: [string, () => string][] = [
-    ['grpc', () => `  - type: otlp\n    protocol: grpc\n    endpoint: ${server.grpcEndpoint}`],
-    ['http/protobuf', () => `  - type: otlp\n    protocol: http/protobuf\n    endpoint: ${server.httpEndpoint}`],
-    [
-      'http/json',
-      () => `  - type: otlp\n    protocol: http/json\n    endpoint: ${server.httpEndpoint}\n    compression: gzip`,
-    ],
-  ];
+  const cases = otlpExporterCases(() => server);
 
   for (const [transport, exporter] of cases) {
     it(`spans, logs and alerts line up over ${transport}`, async () => {

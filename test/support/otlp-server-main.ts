@@ -452,45 +452,51 @@ grpcServer.addService(
   },
 );
 
-grpcServer.addService(
-  exportDefinition(
-    '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
-    ExportMetricsServiceRequest,
-    ExportMetricsServiceResponse,
-  ),
-  {
-    export: (
-      call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>,
-      callback: grpc.sendUnaryData<Record<string, unknown>>,
-    ) => {
-      recordMetrics(
-        ExportMetricsServiceRequest.toObject(call.request, TO_OBJECT) as unknown as OfficialMetricsRequest,
-        'grpc',
-      );
-      callback(null, ExportMetricsServiceResponse.fromObject({}));
-    },
-  },
-);
+/** Metrics and traces are always accepted: the official types decode them, `record` keeps them. */
+interface AcceptedSignal {
+  grpcPath: string;
+  httpPath: string;
+  what: string;
+  Req: ProtoType;
+  Res: ProtoType;
+  decode(bytes: Uint8Array): unknown;
+  fromJson(json: string): unknown;
+  record(req: unknown, transport: Transport): void;
+}
 
-grpcServer.addService(
-  exportDefinition(
-    '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-  ),
+const ACCEPTED: AcceptedSignal[] = [
   {
+    grpcPath: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+    httpPath: '/v1/metrics',
+    what: 'metrics',
+    Req: ExportMetricsServiceRequest,
+    Res: ExportMetricsServiceResponse,
+    decode: officialDecodeMetrics,
+    fromJson: officialMetricsFromJson,
+    record: (req, t) => recordMetrics(req as OfficialMetricsRequest, t),
+  },
+  {
+    grpcPath: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+    httpPath: '/v1/traces',
+    what: 'traces',
+    Req: ExportTraceServiceRequest,
+    Res: ExportTraceServiceResponse,
+    decode: officialDecodeTraces,
+    fromJson: officialTracesFromJson,
+    record: (req, t) => recordTraces(req as OfficialTraceRequest, t),
+  },
+];
+
+for (const sig of ACCEPTED)
+  grpcServer.addService(exportDefinition(sig.grpcPath, sig.Req, sig.Res), {
     export: (
       call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>,
       callback: grpc.sendUnaryData<Record<string, unknown>>,
     ) => {
-      recordTraces(
-        ExportTraceServiceRequest.toObject(call.request, TO_OBJECT) as unknown as OfficialTraceRequest,
-        'grpc',
-      );
-      callback(null, ExportTraceServiceResponse.fromObject({}));
+      sig.record(sig.Req.toObject(call.request, TO_OBJECT), 'grpc');
+      callback(null, sig.Res.fromObject({}));
     },
-  },
-);
+  });
 
 const grpcCreds = tlsFiles
   ? grpc.ServerCredentials.createSsl(ca ?? null, [{ private_key: key!, cert_chain: cert! }], requireClientCert)
@@ -521,42 +527,20 @@ async function onHttp(req: http.IncomingMessage, res: http.ServerResponse): Prom
     res.writeHead(status, { 'content-type': json ? 'application/json' : 'application/x-protobuf', ...extra });
     res.end(body);
   };
-  if (req.method === 'POST' && req.url?.split('?')[0] === '/v1/metrics') {
-    let decoded: OfficialMetricsRequest;
+  const sig = ACCEPTED.find((a) => req.method === 'POST' && req.url?.split('?')[0] === a.httpPath);
+  if (sig) {
+    let decoded: unknown;
     try {
       let body = await readBody(req);
       if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body, { maxOutputLength: MAX_BODY });
-      decoded = json ? officialMetricsFromJson(body.toString('utf8')) : officialDecodeMetrics(body);
+      decoded = json ? sig.fromJson(body.toString('utf8')) : sig.decode(body);
     } catch (err) {
-      const message = `cannot decode the metrics request: ${(err as Error).message}`;
+      const message = `cannot decode the ${sig.what} request: ${(err as Error).message}`;
       send(400, json ? JSON.stringify({ code: 3, message }) : rpcStatus(3, message));
       return;
     }
-    recordMetrics(decoded, json ? 'http/json' : 'http/protobuf');
-    send(
-      200,
-      json
-        ? '{}'
-        : Buffer.from(ExportMetricsServiceResponse.encode(ExportMetricsServiceResponse.fromObject({})).finish()),
-    );
-    return;
-  }
-  if (req.method === 'POST' && req.url?.split('?')[0] === '/v1/traces') {
-    let decoded: OfficialTraceRequest;
-    try {
-      let body = await readBody(req);
-      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body, { maxOutputLength: MAX_BODY });
-      decoded = json ? officialTracesFromJson(body.toString('utf8')) : officialDecodeTraces(body);
-    } catch (err) {
-      const message = `cannot decode the traces request: ${(err as Error).message}`;
-      send(400, json ? JSON.stringify({ code: 3, message }) : rpcStatus(3, message));
-      return;
-    }
-    recordTraces(decoded, json ? 'http/json' : 'http/protobuf');
-    send(
-      200,
-      json ? '{}' : Buffer.from(ExportTraceServiceResponse.encode(ExportTraceServiceResponse.fromObject({})).finish()),
-    );
+    sig.record(decoded, json ? 'http/json' : 'http/protobuf');
+    send(200, json ? '{}' : Buffer.from(sig.Res.encode(sig.Res.fromObject({})).finish()));
     return;
   }
   if (req.method !== 'POST' || req.url?.split('?')[0] !== '/v1/logs') {

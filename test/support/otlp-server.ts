@@ -239,3 +239,16 @@ export async function startOtlpServer(opts: OtlpServerOptions = {}): Promise<Otl
       })),
   };
 }
+
+/** The three OTLP transports as kata-otel `exporters:` YAML entries pointing at the server (a getter: tests
+ *  start it in beforeAll, after the cases are listed). */
+export function otlpExporterCases(server: () => OtlpTestServer): [RecordedLog['transport'], () => string][] {
+  return [
+    ['grpc', () => `  - type: otlp\n    protocol: grpc\n    endpoint: ${server().grpcEndpoint}`],
+    ['http/protobuf', () => `  - type: otlp\n    protocol: http/protobuf\n    endpoint: ${server().httpEndpoint}`],
+    [
+      'http/json',
+      () => `  - type: otlp\n    protocol: http/json\n    endpoint: ${server().httpEndpoint}\n    compression: gzip`,
+    ],
+  ];
+}
