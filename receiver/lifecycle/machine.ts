@@ -117,6 +117,10 @@ export class LifecycleMachine {
   readonly lifetimes = new Map<string, Lifetime>();
   /** The current lifetime of each sandbox id. */
   private readonly current = new Map<string, Lifetime>();
+  /** How long before it was read the latest record was written (ns, ≥ 0): ~0 live, days for an import. */
+  lagNs = 0n;
+  /** The newest record time applied (ns). */
+  latestNs = 0n;
 
   constructor(private readonly opts: MachineOptions) {}
 
@@ -148,6 +152,11 @@ export class LifecycleMachine {
     const lt = this.lifetimeFor(r, sid, t);
     if (!lt) return undefined;
     if (t > lt.lastNs) lt.lastNs = t;
+    if (t > this.latestNs) this.latestNs = t;
+    if (r.timeUnixNano > 0n) {
+      const lag = r.observedTimeUnixNano - r.timeUnixNano;
+      this.lagNs = lag > 0n ? lag : 0n;
+    }
     if (r.severityNumber >= 5 && r.severityNumber <= 8 && r.attributes[ATTR_KATA_COMPONENT] === 'runtime')
       lt.debug = true;
     const root = lt.spans[key(SPAN_KATA_SANDBOX)] as HeldSpan;

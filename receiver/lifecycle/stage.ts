@@ -79,8 +79,12 @@ export class LifecycleStage implements Stage {
   }
 
   flush(nowUnixNano: bigint): KataLogRecord[] {
-    if (this.machine.closeIdle(nowUnixNano, BigInt(this.opts.idleMs) * MS, BigInt(this.opts.retainMs) * MS))
-      this.dirty = true;
+    // Idle time is record time: the clock less how far behind the records being read are (~0 on live input;
+    // an old journal imported in follow mode would otherwise have every sandbox closed at the first tick), and
+    // never before the newest record (a replay's end passes that record's time as `nowUnixNano`).
+    const behind = nowUnixNano - this.machine.lagNs;
+    const now = behind > this.machine.latestNs ? behind : this.machine.latestNs;
+    if (this.machine.closeIdle(now, BigInt(this.opts.idleMs) * MS, BigInt(this.opts.retainMs) * MS)) this.dirty = true;
     return [];
   }
 

@@ -127,4 +127,16 @@ describe('lifecycle replay', () => {
     expect(closed.find((s) => s.name === 'kata.sandbox')?.attributes['kata.span.incomplete']).toBe(true);
     expect(closed.find((s) => s.name === 'kata.sandbox')?.endTimeUnixNano).toBe(recs[half - 1]!.timeUnixNano);
   });
+
+  it('measures idle time in record time when the records are old (an import in follow mode closes nothing early)', () => {
+    const readAt = BigInt(Date.now()) * 1_000_000n;
+    // Written days ago, read now.
+    const recs = parseFixture('qemu-success.log').map((r) => ({ ...r, observedTimeUnixNano: readAt }));
+    const half = recs.findIndex((r) => r.body === 'Container is started');
+    const { stage } = replay(recs.slice(0, half));
+    // A second of reading later: the wall clock is days past these records, their own clock one second.
+    stage.flush(readAt + 1_000_000_000n);
+    expect(stage.drain().spans).toEqual([]);
+    expect(stage.machine.phaseOf(String(recs[0]!.attributes['kata.sandbox.id']))).toBe('running');
+  });
 });
