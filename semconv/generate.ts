@@ -34,6 +34,10 @@ interface Group {
   id: string;
   type: string;
   name?: string;
+  /** Metric groups: the instrument's name, kind and unit. */
+  metric_name?: string;
+  instrument?: string;
+  unit?: string;
   display_name?: string;
   brief?: string;
   note?: string;
@@ -113,6 +117,13 @@ export function render(groups: Group[]): { constants: string; docs: string } {
   const events = groups.filter((g) => g.type === 'event' && g.name);
   ts.push('', '// Event names.');
   for (const e of events) ts.push(`export const EVENT_${constName(e.name ?? '')} = '${e.name}';`);
+  // Span names (lifecycle traces) and metric names (derived lifecycle metrics).
+  const spans = groups.filter((g) => g.type === 'span' && g.name);
+  if (spans.length) ts.push('', '// Span names.');
+  for (const e of spans) ts.push(`export const SPAN_${constName(e.name ?? '')} = '${e.name}';`);
+  const metrics = groups.filter((g) => g.type === 'metric' && g.metric_name);
+  if (metrics.length) ts.push('', '// Metric names.');
+  for (const m of metrics) ts.push(`export const METRIC_${constName(m.metric_name ?? '')} = '${m.metric_name}';`);
   ts.push('');
 
   const md: string[] = [
@@ -127,6 +138,7 @@ export function render(groups: Group[]): { constants: string; docs: string } {
   for (const g of groups) {
     md.push(`## ${g.display_name ?? g.name ?? g.id}`, '');
     md.push(`Group \`${g.id}\` (${g.type}${g.name ? `, name \`${g.name}\`` : ''}, ${g.stability ?? 'development'}).`);
+    if (g.metric_name) md.push('', `Metric \`${g.metric_name}\`: ${g.instrument ?? ''}, unit \`${g.unit ?? ''}\`.`);
     if (g.brief) md.push('', esc(g.brief));
     if (g.note) md.push('', esc(g.note));
     md.push('', '| Attribute | Type | Description | Examples / values | Requirement |', '|---|---|---|---|---|');

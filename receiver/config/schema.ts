@@ -204,6 +204,35 @@ const PipelineSchema = section(
       },
       'Kubernetes metadata from OCI bundle annotations and CRI runtime log lines (docs/k8s.md).',
     ),
+    lifecycle: section(
+      {
+        enabled: bool(
+          true,
+          'Build sandbox lifecycle traces from the runtime lines, stamp each record with its trace/span and `kata.lifecycle.phase`, and export the spans beside the logs (docs/tracing.md).',
+        ),
+        execs: bool(false, 'Also build a span per exec from debug lines (one per liveness probe).'),
+        idle_ms: ms(
+          DAY_MS,
+          'A sandbox with no record for this long (record time) has its open spans closed, marked `kata.span.incomplete`.',
+          1,
+        ),
+        retain_ms: ms(600_000, 'How long an ended sandbox is remembered, so late records still get its trace.', 1),
+        agent_spans: bool(
+          false,
+          "Listen at each hybrid-vsock sandbox's `<socket>_10240` for the guest agent's own spans (agent tracing on, Kata >= 3.29) and put them in the sandbox's trace; roots as sources.vsock.roots.",
+        ),
+        agent_span_max_frame_bytes: bytes(
+          1024 * 1024,
+          'Largest agent span frame accepted; a larger one drops its connection.',
+        ),
+        metrics_interval_ms: ms(
+          60_000,
+          'How often the derived lifecycle metrics (durations, failures, records by component) are queued for export.',
+          1000,
+        ),
+      },
+      'Sandbox lifecycle traces (docs/tracing.md).',
+    ),
     rules: section(
       {
         enabled: bool(true, 'Evaluate alert rules.'),

@@ -113,7 +113,7 @@ export class OtlpConfigError extends Error {
 type Env = Record<string, string | undefined>;
 const GENERIC = 'OTEL_EXPORTER_OTLP_';
 /** The signal the settings are for: its OTEL_EXPORTER_OTLP_<SIGNAL>_* variables and HTTP path `v1/<signal>`. */
-export type OtlpSignal = 'logs' | 'metrics';
+export type OtlpSignal = 'logs' | 'metrics' | 'traces';
 const signalPrefix = (signal: OtlpSignal) => `${GENERIC}${signal.toUpperCase()}_`;
 
 /** The value of the signal-specific variable, else the generic one; empty counts as unset. */
@@ -487,4 +487,58 @@ function readPem(path: string, where: string): Buffer {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new OtlpConfigError(`${where}=${q(path)}: cannot read the file (${code}); point it to a readable PEM file`);
   }
+}
+
+const SIGNAL_VARIABLES: [string, (c: Partial<OtlpExporterConfig>) => void][] = [
+  ['ENDPOINT', (c) => delete c.endpoint],
+  ['PROTOCOL', (c) => delete c.protocol],
+  ['HEADERS', (c) => delete c.headers],
+  ['COMPRESSION', (c) => delete c.compression],
+  ['TIMEOUT', (c) => delete c.timeoutMs],
+  ['INSECURE', (c) => c.tls && delete c.tls.insecure],
+  ['CERTIFICATE', (c) => c.tls && delete c.tls.caFile],
+  ['CLIENT_CERTIFICATE', (c) => c.tls && delete c.tls.certFile],
+  ['CLIENT_KEY', (c) => c.tls && delete c.tls.keyFile],
+];
+
+/**
+ * The settings for another signal (traces, metrics) sent to the same place as an otlp exporter's logs: `exporter`
+ * with every key that an OTEL_EXPORTER_OTLP_<SIGNAL>_* variable sets removed, resolved for `signal`. A borrowed
+ * HTTP endpoint ending in `/v1/logs` ends in `/v1/<signal>` instead. Throws OtlpConfigError (naming `what`) when
+ * the URL cannot be told.
+ */
+export function resolveSignalSettings(
+  exporter: Partial<OtlpExporterConfig> | undefined,
+  env: Env,
+  signal: Exclude<OtlpSignal, 'logs'>,
+  what: string,
+  extra: Partial<OtlpExporterConfig> = {},
+): OtlpSettings {
+  const borrowed: Partial<OtlpExporterConfig> = exporter
+    ? {
+        endpoint: exporter.endpoint,
+        protocol: exporter.protocol,
+        headers: exporter.headers,
+        compression: exporter.compression,
+        timeoutMs: exporter.timeoutMs,
+        tls: exporter.tls ? { ...exporter.tls } : undefined,
+        resourceAttributes: exporter.resourceAttributes,
+      }
+    : {};
+  const prefix = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_`;
+  for (const [name, drop] of SIGNAL_VARIABLES) if (env[prefix + name]?.trim()) drop(borrowed);
+  for (const k of Object.keys(borrowed) as (keyof OtlpExporterConfig)[])
+    if (borrowed[k] === undefined) delete borrowed[k];
+  const settings = resolveOtlpSettings({ ...borrowed, ...extra }, env, signal);
+  if (settings.protocol !== 'grpc' && settings.origin.endpoint === 'config endpoint') {
+    const url = new URL(settings.endpoint);
+    const path = `/v1/${signal}`;
+    if (/\/v1\/logs\/?$/.test(url.pathname)) url.pathname = url.pathname.replace(/\/v1\/logs\/?$/, path);
+    else if (url.pathname !== path && url.pathname !== '/')
+      throw new OtlpConfigError(
+        `${what}: cannot tell the ${signal} URL from the otlp exporter's endpoint ${JSON.stringify(settings.endpoint)} (its path does not end in /v1/logs); set ${prefix}ENDPOINT to the URL ${signal} are POSTed to`,
+      );
+    settings.endpoint = url.toString();
+  }
+  return settings;
 }

@@ -19,6 +19,8 @@ import {
 import type { ExportResult, Exporter, PayloadCodec } from './types.js';
 
 export const LOGS_EXPORT_METHOD = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+export const TRACES_EXPORT_METHOD = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+export const METRICS_EXPORT_METHOD = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 
 const S = grpc.status;
 const RETRYABLE = new Set<number>([
@@ -40,12 +42,15 @@ export class OtlpGrpcExporter implements Exporter {
   readonly name: string;
   private readonly client: grpc.Client;
   private closed = false;
+  /** The service method: LogsService/Export unless the exporter carries another signal (receiver/signals). */
+  private readonly method: string;
 
   constructor(
     readonly settings: OtlpSettings,
-    opts: { name?: string } = {},
+    opts: { name?: string; method?: string } = {},
   ) {
     this.name = opts.name ?? 'otlp-grpc';
+    this.method = opts.method ?? LOGS_EXPORT_METHOD;
     const { tls } = settings;
     const credentials = settings.secure
       ? grpc.credentials.createSsl(
@@ -99,7 +104,8 @@ export class OtlpGrpcExporter implements Exporter {
     return this.send(bytes, records.length, signal);
   }
 
-  private send(bytes: Uint8Array, records: number, signal?: AbortSignal): Promise<ExportResult> {
+  /** Sends an encoded request (`records` items) as it is. */
+  send(bytes: Uint8Array, records: number, signal?: AbortSignal): Promise<ExportResult> {
     const target = this.settings.endpoint;
     if (this.closed)
       return Promise.resolve({ code: 'retryable', error: `OTLP/gRPC exporter for ${target} is shut down` });
@@ -113,7 +119,7 @@ export class OtlpGrpcExporter implements Exporter {
       const onAbort = () => call?.cancel();
       try {
         call = this.client.makeUnaryRequest<Uint8Array, Buffer>(
-          LOGS_EXPORT_METHOD,
+          this.method,
           passthrough,
           identity,
           bytes,

@@ -97,7 +97,8 @@ export class OtlpHttpExporter implements Exporter {
     return this.send(body, records.length, signal);
   }
 
-  private async send(payload: Uint8Array, records: number, signal?: AbortSignal): Promise<ExportResult> {
+  /** Posts an encoded request (`records` items) as it is: protobuf, or JSON when the protocol is http/json. */
+  async send(payload: Uint8Array, records: number, signal?: AbortSignal): Promise<ExportResult> {
     const target = this.settings.endpoint;
     if (this.closed) return { code: 'retryable', error: `OTLP/HTTP exporter for ${target} is shut down` };
     if (records === 0) return { code: 'success' };

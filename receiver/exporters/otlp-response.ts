@@ -40,11 +40,16 @@ export function decodePartialSuccessProto(bytes: Uint8Array): PartialSuccess | u
 export function decodePartialSuccessJson(text: string): PartialSuccess | undefined {
   try {
     const doc = JSON.parse(text) as {
-      partialSuccess?: { rejectedLogRecords?: unknown; errorMessage?: unknown };
+      partialSuccess?: {
+        rejectedLogRecords?: unknown;
+        rejectedSpans?: unknown;
+        rejectedDataPoints?: unknown;
+        errorMessage?: unknown;
+      };
     } | null;
     const ps = doc?.partialSuccess;
     if (!ps || typeof ps !== 'object') return undefined;
-    const n = Number(ps.rejectedLogRecords ?? 0);
+    const n = Number(ps.rejectedLogRecords ?? ps.rejectedSpans ?? ps.rejectedDataPoints ?? 0);
     return {
       rejected: Number.isFinite(n) && n > 0 ? Math.trunc(n) : 0,
       message: typeof ps.errorMessage === 'string' ? ps.errorMessage : '',

@@ -111,10 +111,19 @@ export class StdoutExporter implements Exporter {
 
   async export(records: KataLogRecord[], signal?: AbortSignal): Promise<ExportResult> {
     if (records.length === 0) return { code: 'success' };
-    if (this.stream.destroyed || this.stream.writableEnded)
-      return { code: 'permanent', error: `${this.name}: the output stream is closed` };
     const chunk =
       this.settings.format === 'otlp-json' ? encodeLogsJson(records) + '\n' : records.map(formatText).join('\n') + '\n';
+    return this.writeText(chunk, signal);
+  }
+
+  get format(): StdoutSettings['format'] {
+    return this.settings.format;
+  }
+
+  /** Writes `chunk` as it is (the signal exporters write spans through this). */
+  async writeText(chunk: string, signal?: AbortSignal): Promise<ExportResult> {
+    if (this.stream.destroyed || this.stream.writableEnded)
+      return { code: 'permanent', error: `${this.name}: the output stream is closed` };
     try {
       await writeChunk(this.stream, chunk, signal);
       return { code: 'success' };

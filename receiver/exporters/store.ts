@@ -18,7 +18,13 @@ import { createExclusive, ensurePrivateDir } from '../safefs/index.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import type { Exporter, ExportResult } from './types.js';
 
-const FILE = /^logs-(\d{8}T\d{9}Z)-(\d{6,})\.jsonl$/;
+/** `logs-…` files hold ExportLogsServiceRequests, `traces-…` / `metrics-…` the other signals (receiver/signals). */
+export type StoreFileKind = 'logs' | 'traces' | 'metrics';
+const FILES: Record<StoreFileKind, RegExp> = {
+  logs: /^logs-(\d{8}T\d{9}Z)-(\d{6,})\.jsonl$/,
+  traces: /^traces-(\d{8}T\d{9}Z)-(\d{6,})\.jsonl$/,
+  metrics: /^metrics-(\d{8}T\d{9}Z)-(\d{6,})\.jsonl$/,
+};
 
 export interface StoreRuntimeOptions {
   /** Clock in ms since the epoch (tests inject one). Default Date.now. */
@@ -31,7 +37,7 @@ export interface StoreRuntimeOptions {
 export type StoreSettings = Pick<
   StoreExporterConfig,
   'directory' | 'maxFileBytes' | 'maxFileAgeMs' | 'maxAgeMs' | 'maxTotalBytes'
-> & { name?: string };
+> & { name?: string; /** Which files this exporter writes and prunes (default logs). */ kind?: StoreFileKind };
 
 /** `20260517T194330651Z`: ISO-8601 basic format, safe in file names, sorts as time. */
 function stamp(ms: number): string {
@@ -39,7 +45,7 @@ function stamp(ms: number): string {
 }
 
 /** Store files in write order. */
-export async function listStoreFiles(dir: string): Promise<string[]> {
+export async function listStoreFiles(dir: string, kind: StoreFileKind = 'logs'): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -47,7 +53,7 @@ export async function listStoreFiles(dir: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  return names.filter((n) => FILE.test(n)).sort();
+  return names.filter((n) => FILES[kind].test(n)).sort();
 }
 
 interface Current {
@@ -87,11 +93,22 @@ export class StoreExporter implements Exporter {
     return this.settings.directory;
   }
 
+  private get kind(): StoreFileKind {
+    return this.settings.kind ?? 'logs';
+  }
+
   async export(records: KataLogRecord[], signal?: AbortSignal): Promise<ExportResult> {
     if (this.closed) return { code: 'retryable', error: `store ${this.directory} is shut down` };
     if (records.length === 0) return { code: 'success' };
     if (signal?.aborted) return { code: 'retryable', error: 'export aborted' };
-    const line = Buffer.from(encodeLogsJson(records) + '\n', 'utf8');
+    return this.writeLine(encodeLogsJson(records));
+  }
+
+  /** Appends one OTLP/JSON request as a line, durably (the signal exporters write spans through this). */
+  async writeLine(json: string, signal?: AbortSignal): Promise<ExportResult> {
+    if (this.closed) return { code: 'retryable', error: `store ${this.directory} is shut down` };
+    if (signal?.aborted) return { code: 'retryable', error: 'export aborted' };
+    const line = Buffer.from(json + '\n', 'utf8');
     try {
       await this.serial(() => this.append(line));
       return { code: 'success' };
@@ -123,7 +140,8 @@ export class StoreExporter implements Exporter {
   private init(): Promise<void> {
     this.ready ??= (async () => {
       await ensurePrivateDir(this.directory, '', 'store directory');
-      for (const f of await listStoreFiles(this.directory)) this.seq = Math.max(this.seq, Number(FILE.exec(f)![2]));
+      for (const f of await listStoreFiles(this.directory, this.kind))
+        this.seq = Math.max(this.seq, Number(FILES[this.kind].exec(f)![2]));
     })().catch((err: unknown) => {
       this.ready = undefined; // try again on the next export
       throw err;
@@ -166,7 +184,7 @@ export class StoreExporter implements Exporter {
   private async openNext(): Promise<Current> {
     const createdAt = this.now();
     this.seq += 1;
-    const path = join(this.directory, `logs-${stamp(createdAt)}-${String(this.seq).padStart(6, '0')}.jsonl`);
+    const path = join(this.directory, `${this.kind}-${stamp(createdAt)}-${String(this.seq).padStart(6, '0')}.jsonl`);
     const fh = await createExclusive(path);
     this.current = { path, fh, size: 0, createdAt };
     this.logger.debug('store file opened', { file: path });
@@ -200,7 +218,7 @@ export class StoreExporter implements Exporter {
   private async retention(): Promise<void> {
     const now = this.now();
     const files: { path: string; size: number; mtimeMs: number }[] = [];
-    for (const name of await listStoreFiles(this.directory)) {
+    for (const name of await listStoreFiles(this.directory, this.kind)) {
       const path = join(this.directory, name);
       try {
         const s = await stat(path);

@@ -11,7 +11,7 @@ import type { EncodeOptions } from './encode-proto.js';
 import { groupByResource, isResourceKey, SCOPE_NAME, SCOPE_VERSION } from './resource.js';
 import { bodyOf, normalizeId, otherToString, toU64, wellFormed } from './values.js';
 
-const str = (s: string): string => JSON.stringify(wellFormed(s));
+export const str = (s: string): string => JSON.stringify(wellFormed(s));
 
 function anyValue(v: unknown): string {
   switch (typeof v) {
@@ -40,9 +40,10 @@ function anyValue(v: unknown): string {
   }
 }
 
-const keyValue = (k: string, v: unknown): string => '{"key":' + str(k) + ',"value":' + anyValue(v) + '}';
+export const keyValue = (k: string, v: unknown): string => '{"key":' + str(k) + ',"value":' + anyValue(v) + '}';
 
-function attributes(attrs: Attributes): string {
+/** Record (non-resource) attributes as OTLP/JSON KeyValues, comma-separated. */
+export function attributes(attrs: Attributes): string {
   let s = '';
   for (const k in attrs) {
     if (isResourceKey(k)) continue;
@@ -75,7 +76,7 @@ function logRecord(r: KataLogRecord): string {
   return '{' + s.slice(1) + '}';
 }
 
-const SCOPE_JSON = '{"name":' + str(SCOPE_NAME) + ',"version":' + str(SCOPE_VERSION) + '}';
+export const SCOPE_JSON = '{"name":' + str(SCOPE_NAME) + ',"version":' + str(SCOPE_VERSION) + '}';
 
 /** Encode records as one OTLP/JSON ExportLogsServiceRequest (Collector file-exporter form). Never throws on
  * odd field values. */

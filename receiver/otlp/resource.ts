@@ -38,15 +38,18 @@ export interface ResourceOverlay {
   override?: Attributes;
 }
 
-export interface ResourceGroup {
+export interface ResourceGroup<T = KataLogRecord> {
   /** The Resource attributes, in RESOURCE_ATTRIBUTE_KEYS order, then fill, then override keys. */
   resource: [string, AttrValue][];
-  /** The records of this resource, in input order. Their resource keys are skipped when encoding. */
-  records: KataLogRecord[];
+  /** The records (or spans) of this resource, in input order. Their resource keys are skipped when encoding. */
+  records: T[];
 }
 
 /** Group records by their resource attributes, first-seen order. Never throws on odd records. */
-export function groupByResource(records: readonly KataLogRecord[], overlay?: ResourceOverlay): ResourceGroup[] {
+export function groupByResource<T extends { attributes: Attributes } = KataLogRecord>(
+  records: readonly T[],
+  overlay?: ResourceOverlay,
+): ResourceGroup<T>[] {
   const fill = overlay?.fill ? Object.entries(overlay.fill).filter(([, v]) => v !== undefined && v !== null) : [];
   const override = overlay?.override
     ? Object.entries(overlay.override).filter(([, v]) => v !== undefined && v !== null)
@@ -56,8 +59,8 @@ export function groupByResource(records: readonly KataLogRecord[], overlay?: Res
   const fillKeys = fill.map(([k]) => k).filter((k) => !overridden.has(k));
   // A trie over the values of the resource keys (then: does the record have its own value for each fill
   // key?), so finding a record's group costs a few Map lookups and builds no strings (hot path).
-  const root: TrieNode = {};
-  const out: ResourceGroup[] = [];
+  const root: TrieNode<T> = {};
+  const out: ResourceGroup<T>[] = [];
   for (const rec of records) {
     if (rec === null || typeof rec !== 'object') continue;
     const attrs: Attributes = rec.attributes && typeof rec.attributes === 'object' ? rec.attributes : {};
@@ -74,14 +77,14 @@ export function groupByResource(records: readonly KataLogRecord[], overlay?: Res
   return out;
 }
 
-interface TrieNode {
-  str?: Map<string, TrieNode>;
-  other?: Map<string, TrieNode>;
-  absent?: TrieNode;
-  group?: ResourceGroup;
+interface TrieNode<T> {
+  str?: Map<string, TrieNode<T>>;
+  other?: Map<string, TrieNode<T>>;
+  absent?: TrieNode<T>;
+  group?: ResourceGroup<T>;
 }
 
-function child(node: TrieNode, v: unknown): TrieNode {
+function child<T>(node: TrieNode<T>, v: unknown): TrieNode<T> {
   if (v === undefined || v === null) return (node.absent ??= {});
   const map = typeof v === 'string' ? (node.str ??= new Map()) : (node.other ??= new Map());
   const key = typeof v === 'string' ? v : otherKey(v);

@@ -8,11 +8,13 @@ import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { DEFAULT_PARSE_BUDGET_MS, TurnBudget } from './budget.js';
 import { applyProvenance } from './provenance.js';
-import type { RecordSink, Stage } from './types.js';
+import type { RecordSink, SpanSink, Stage, StageOutput } from './types.js';
 
 export interface PipelineOptions {
   stages: Stage[];
   sinks: RecordSink[];
+  /** Where stages' spans go (lifecycle traces); none: spans are dropped. */
+  spanSinks?: SpanSink[];
   keepOriginal?: boolean;
   metrics: Metrics;
   logger: Logger;
@@ -134,7 +136,17 @@ export class Pipeline {
   }
 
   private async deliver(records: KataLogRecord[], after?: Promise<void>): Promise<void> {
-    if (records.length === 0) return after;
-    await Promise.all(this.opts.sinks.map((s) => s.append(records, after)));
+    // Spans of this batch go with its records; a stage's `durable` runs once both are held (lifecycle state).
+    const outs: StageOutput[] = [];
+    for (const s of this.opts.stages) if (s.drain) outs.push(s.drain());
+    const spans = outs.flatMap((o) => o.spans);
+    const spanSinks = spans.length ? (this.opts.spanSinks ?? []) : [];
+    if (records.length === 0 && spanSinks.length === 0) await after;
+    else
+      await Promise.all([
+        ...(records.length ? this.opts.sinks.map((s) => s.append(records, after)) : []),
+        ...spanSinks.map((s) => s.appendSpans(spans, after)),
+      ]);
+    for (const o of outs) o.durable?.();
   }
 }

@@ -3,7 +3,9 @@
 //   [magic u32 BE][length u32 BE][crc32 u32 BE][payload: length bytes]
 //   payload = [record count u32 BE][body]
 //   body    = UTF-8 JSON, one array per record (starts with '['), or
-//             the exporter's OTLP protobuf ExportLogsServiceRequest (starts with 0x0a, its first resource_logs tag)
+//             the exporter's OTLP protobuf ExportLogsServiceRequest (starts with 0x0a, its first resource_logs tag), or
+//             a signal payload: 0x01, a kind byte (`t` spans, `m` metric points), JSON (receiver/signals/payload.ts);
+//             JSON escapes control characters, so 0x01 also separates concatenated signal payloads
 //
 // An exporter with a payload codec (exporters/types.ts: OTLP/gRPC, OTLP/HTTP protobuf) gets protobuf bodies: the
 // records are encoded once, when queued, and those bytes are what is sent, so nothing is serialized twice (the
@@ -113,6 +115,8 @@ export function encodePayloadFrame(payload: Uint8Array, count: number): Buffer {
 }
 
 const OTLP_BODY = 0x0a;
+/** First byte of a signal payload (spans, metric points), see the header. */
+export const SIGNAL_BODY = 0x01;
 
 /**
  * What a valid frame holds: its records (JSON body) or its OTLP protobuf request (a view into `frame`); null when
@@ -120,7 +124,7 @@ const OTLP_BODY = 0x0a;
  */
 export function readFrame(frame: Buffer): KataLogRecord[] | Uint8Array | null {
   const body = FRAME_HEADER_BYTES + COUNT_BYTES;
-  if (frame.length > body && frame[body] === OTLP_BODY) return frame.subarray(body);
+  if (frame.length > body && (frame[body] === OTLP_BODY || frame[body] === SIGNAL_BODY)) return frame.subarray(body);
   return decodeFrame(frame);
 }
 

@@ -37,6 +37,8 @@ export function encodeOrUndefined(codec: PayloadCodec, records: KataLogRecord[])
 export interface QueueStore<P extends Prepared, E extends StoredEntry> {
   /** Size (and serialize) one chunk. Synchronous; never throws on odd record contents. */
   prepare(records: KataLogRecord[]): P;
+  /** A chunk that is already the exporter's payload (spans, metrics: codec.ts SIGNAL_BODY) holding `count` items. */
+  preparePayload(payload: Uint8Array, count: number): P;
   /** Make the chunk durable; resolves in call order. Rejects only when the store is closing. */
   commit(prepared: P): Promise<E>;
   /** Each entry's records or payload, or null for an entry found unreadable (the store has counted and logged it). */
@@ -102,9 +104,12 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
     return { records: this.records, bytes: this.bytes };
   }
 
-  async append(records: KataLogRecord[], after?: Promise<void>): Promise<void> {
-    if (this.closed) throw new Error(`delivery queue "${this.name}" is closed; ${records.length} records not queued`);
-    if (records.length === 0) return;
+  // Not async: the promise of admitAndCommit is returned as it is, so an append takes no extra microtask turns
+  // (the FIFO order of appends waiting for space and acks is observable: test/queue/consumer.test.ts).
+  append(records: KataLogRecord[], after?: Promise<void>): Promise<void> {
+    if (this.closed)
+      return Promise.reject(new Error(`delivery queue "${this.name}" is closed; ${records.length} records not queued`));
+    if (records.length === 0) return Promise.resolve();
     const max = this.opts.maxBatchRecords;
     const chunks: P[] = [];
     let total = 0;
@@ -114,7 +119,20 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
       chunks.push(p);
       total += p.bytes;
     }
-    if (chunks.length === 0) return;
+    if (chunks.length === 0) return Promise.resolve();
+    return this.admitAndCommit(chunks, total, after);
+  }
+
+  /** Queues an encoded payload (spans or metric points, see codec.ts) exactly as records are queued. */
+  appendPayload(payload: Uint8Array, count: number, after?: Promise<void>): Promise<void> {
+    if (this.closed)
+      return Promise.reject(new Error(`delivery queue "${this.name}" is closed; ${count} items not queued`));
+    if (count === 0) return Promise.resolve();
+    const p = this.store.preparePayload(payload, count);
+    return this.admitAndCommit([p], p.bytes, after);
+  }
+
+  private async admitAndCommit(chunks: P[], total: number, after?: Promise<void>): Promise<void> {
     await this.admit(total);
     let entries: E[];
     try {

@@ -182,6 +182,11 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     return { frame, count, bytes: frame.length, records: skipped === 0 ? records : undefined };
   }
 
+  preparePayload(payload: Uint8Array, count: number): DiskPrepared {
+    const frame = encodePayloadFrame(payload, count);
+    return { frame, count, bytes: frame.length, payload };
+  }
+
   commit(p: DiskPrepared): Promise<DiskEntry> {
     if (this.closing) return Promise.reject(new Error(`disk queue ${this.dir} is closing; records not queued`));
     return new Promise((resolve, reject) => {

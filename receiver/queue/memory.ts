@@ -44,6 +44,9 @@ class MemoryStore implements QueueStore<MemoryEntry, MemoryEntry> {
     for (const r of records) bytes += estimateRecordBytes(r);
     return { records, count: records.length, bytes };
   }
+  preparePayload(payload: Uint8Array, count: number): MemoryEntry {
+    return { payload, count, bytes: payload.length };
+  }
   commit(p: MemoryEntry): Promise<MemoryEntry> {
     return Promise.resolve(p);
   }

@@ -23,6 +23,8 @@ export interface DeliveryQueue {
    * `after`: nothing is written before it resolves; when it rejects, the records are not taken (SourceBatch.after).
    */
   append(records: KataLogRecord[], after?: Promise<void>): Promise<void>;
+  /** The same for a payload its exporter sends as it is (spans, metric points: codec.ts SIGNAL_BODY). */
+  appendPayload(payload: Uint8Array, count: number, after?: Promise<void>): Promise<void>;
   /** Starts the consumer loop that calls the exporter. Idempotent. */
   start(): void;
   /** Resolves true once the queue is empty (everything acknowledged), false when `timeoutMs` passes first. */

@@ -16,6 +16,7 @@ import type { Exporter } from '../exporters/types.js';
 import { createIntegrity } from '../integrity/config.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
+import { LifecycleStage } from '../lifecycle/stage.js';
 import { K8sMetadataStage } from '../pipeline/k8s.js';
 import { LimitsStage } from '../pipeline/limits.js';
 import { Pipeline } from '../pipeline/pipeline.js';
@@ -31,6 +32,10 @@ import { JournaldSource } from '../sources/journald.js';
 import type { GuestRateLimitOptions } from '../sources/ratelimit.js';
 import { StdinSource } from '../sources/stdin.js';
 import type { Source, SourceContext } from '../sources/types.js';
+import { LifecycleMetrics } from '../lifecycle/metrics.js';
+import { createSignalExporter, METRICS, TRACES } from '../signals/exporters.js';
+import { pushMetrics, QueueSpanSink } from '../signals/sink.js';
+import { AgentSpanSource } from '../sources/agent-spans.js';
 import { VsockSource } from '../sources/vsock.js';
 import type { Logger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -174,6 +179,7 @@ export function buildStages(
   config: ReceiverConfig,
   metrics: Metrics,
   logger: Logger,
+  lifecycleMetrics?: LifecycleMetrics,
 ): { stages: Stage[]; notifier?: AlertmanagerNotifier } {
   // Redaction first: no later stage, queue or exporter ever sees a secret value (and no limit cuts a secret in
   // half before it is recognised). Then everything works on records within the attribute limits (a guest line can
@@ -207,6 +213,20 @@ export function buildStages(
         cacheEntries: k8s.cacheEntries,
         ttlMs: k8s.ttlMs,
         logger,
+      }),
+    );
+  }
+  // After k8s (spans carry the pod), before rules (they read `kata.lifecycle.phase`; alerts copy the trace).
+  const lc = config.pipeline.lifecycle;
+  if (lc.enabled) {
+    stages.push(
+      new LifecycleStage({
+        dataDir: config.dataDir,
+        execs: lc.execs,
+        idleMs: lc.idleMs,
+        retainMs: lc.retainMs,
+        logger,
+        metrics: lifecycleMetrics,
       }),
     );
   }
@@ -288,10 +308,51 @@ export async function runReceiver(
     }
 
     stopTransportWarnings = startTransportWarnings(otlpSettings, logger);
-    const { stages, notifier } = buildStages(config, metrics, logger);
+    // Spans and derived metrics go to the same places as the logs, each exporter's through its own
+    // `<name>.traces` / `<name>.metrics` queue (receiver/signals); appended after the log queues so queues[i]
+    // stays config.exporters[i].
+    const spanSinks: QueueSpanSink[] = [];
+    const metricQueues: DeliveryQueue[] = [];
+    const lifecycleMetrics = config.pipeline.lifecycle.enabled ? new LifecycleMetrics() : undefined;
+    if (lifecycleMetrics) {
+      const logExporters = [...exporters];
+      for (const [i, e] of config.exporters.entries()) {
+        const kind = e.type === 'stdout' ? 'memory' : config.queue.kind;
+        const deps = { stdout: io.stdout, logger };
+        const base = logExporters[i] as Exporter;
+        const queueFor = async (exp: Exporter) => {
+          exporters.push(exp);
+          const q = await createQueue({ ...config.queue, kind }, exp, { dataDir: config.dataDir, logger, metrics });
+          queues.push(q);
+          return q;
+        };
+        spanSinks.push(new QueueSpanSink(await queueFor(createSignalExporter(TRACES, e, base, deps))));
+        metricQueues.push(await queueFor(createSignalExporter(METRICS, e, base, deps)));
+      }
+    }
+    const pushLifecycleMetrics = () =>
+      lifecycleMetrics ? pushMetrics(metricQueues, lifecycleMetrics.collect()) : Promise.resolve();
+
+    const { stages, notifier } = buildStages(config, metrics, logger, lifecycleMetrics);
+    const lifecycleStage = stages.find((s): s is LifecycleStage => s instanceof LifecycleStage);
+    if (lifecycleStage && config.pipeline.lifecycle.agentSpans)
+      sources.push(
+        new AgentSpanSource({
+          roots: config.sources.vsock.roots,
+          maxFrameBytes: config.pipeline.lifecycle.agentSpanMaxFrameBytes,
+          onSpans: (sid, spans) => {
+            if (lifecycleStage.adoptAgentSpans(sid, spans) === 0)
+              logger.debug('agent spans of a sandbox with no lifecycle yet; dropped', {
+                sandbox: sid,
+                spans: spans.length,
+              });
+          },
+        }),
+      );
     const pipeline = new Pipeline({
       stages,
-      sinks: queues,
+      sinks: queues.slice(0, config.exporters.length),
+      spanSinks,
       keepOriginal: config.pipeline.keepOriginal,
       metrics,
       logger,
@@ -366,8 +427,15 @@ export async function runReceiver(
             .flush(BigInt(Date.now()) * 1_000_000n)
             .catch((err: unknown) => logger.error('pipeline flush failed', { err }));
         }, 1000);
+    const metricsTimer =
+      lifecycleMetrics && !inputs.once
+        ? setInterval(() => {
+            pushLifecycleMetrics().catch((err: unknown) => logger.warn('lifecycle metrics not queued', { err }));
+          }, config.pipeline.lifecycle.metricsIntervalMs)
+        : undefined;
     started = true;
     const results = await Promise.allSettled(sources.map((s) => s.run(ctx)));
+    if (metricsTimer) clearInterval(metricsTimer);
     results.forEach((r, i) => {
       if (r.status === 'rejected') logger.error('source failed', { source: sources[i]?.name, err: r.reason });
     });
@@ -382,6 +450,7 @@ export async function runReceiver(
       if (!signal.aborted && !timedOut) throw err;
       logger.warn('records produced at shutdown were not queued: the queues closed at the shutdown deadline', { err });
     }
+    await pushLifecycleMetrics().catch((err: unknown) => logger.warn('lifecycle metrics not queued', { err }));
     await notifier?.close();
 
     // Once mode waits for the backends (a collector may be briefly unavailable); shutdown is bounded.

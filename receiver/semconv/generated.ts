@@ -139,6 +139,35 @@ export const ATTR_KATA_INTEGRITY_CHECKPOINT_STREAM = 'kata.integrity.checkpoint.
 export const ATTR_KATA_INTEGRITY_CHECKPOINT_SEQUENCE = 'kata.integrity.checkpoint.sequence';
 /** The `audit.integrity.value` of record `kata.integrity.checkpoint.sequence` of the anchored stream. */
 export const ATTR_KATA_INTEGRITY_CHECKPOINT_HEAD = 'kata.integrity.checkpoint.head';
+/** Where the record's sandbox was in its lifecycle when the record was written. */
+export const ATTR_KATA_LIFECYCLE_PHASE = 'kata.lifecycle.phase';
+export const KATA_LIFECYCLE_PHASE_VALUE_CREATING = 'creating';
+export const KATA_LIFECYCLE_PHASE_VALUE_RUNNING = 'running';
+export const KATA_LIFECYCLE_PHASE_VALUE_STOPPING = 'stopping';
+export const KATA_LIFECYCLE_PHASE_VALUE_STOPPED = 'stopped';
+/** Which Kata runtime wrote the sandbox's lifecycle. */
+export const ATTR_KATA_RUNTIME = 'kata.runtime';
+export const KATA_RUNTIME_VALUE_GO = 'go';
+export const KATA_RUNTIME_VALUE_RS = 'rs';
+/** The pid of the shim that ran the sandbox (part of the trace identity). */
+export const ATTR_KATA_SHIM_PID = 'kata.shim.pid';
+/** Always true, the span was built from log lines, not traced by Kata. */
+export const ATTR_KATA_SPAN_SYNTHESIZED = 'kata.span.synthesized';
+/** True when the span was closed because no record came for the configured idle time, not by its end line. */
+export const ATTR_KATA_SPAN_INCOMPLETE = 'kata.span.incomplete';
+/** Why the sandbox stopped. */
+export const ATTR_KATA_STOP_REASON = 'kata.stop.reason';
+export const KATA_STOP_REASON_VALUE_NORMAL = 'normal';
+export const KATA_STOP_REASON_VALUE_VM_DIED = 'vm_died';
+/** The agent address the shim dialled (`New client` `url=`). */
+export const ATTR_KATA_AGENT_URL = 'kata.agent.url';
+/** An attribute of a span the guest agent exported, under its original key. */
+export const ATTR_KATA_AGENT_SPAN_ATTRIBUTE = (key: string): string => `kata.agent.span.attribute.${key}`;
+export const ATTR_KATA_AGENT_SPAN_ATTRIBUTE_PREFIX = 'kata.agent.span.attribute.';
+/** The ids the agent gave the span (trace/span/parent, hex), before kata-otel re-derived them into the sandbox's trace. */
+export const ATTR_KATA_AGENT_SPAN_ORIGINAL_ID = 'kata.agent.span.original_id';
+/** The name of the span Kata's own tracing gives the same step, to line both up. */
+export const ATTR_KATA_TRACE_EQUIVALENT = 'kata.trace.equivalent';
 
 // OpenTelemetry attributes this registry references (from the OTel semantic conventions).
 export const ATTR_CODE_FILE_PATH = 'code.file.path';
@@ -147,6 +176,7 @@ export const ATTR_CODE_LINE_NUMBER = 'code.line.number';
 export const ATTR_CONTAINER_ID = 'container.id';
 export const ATTR_CONTAINER_IMAGE_NAME = 'container.image.name';
 export const ATTR_ERROR_MESSAGE = 'error.message';
+export const ATTR_ERROR_TYPE = 'error.type';
 export const ATTR_HOST_NAME = 'host.name';
 export const ATTR_K8S_CONTAINER_NAME = 'k8s.container.name';
 export const ATTR_K8S_NAMESPACE_NAME = 'k8s.namespace.name';
@@ -156,9 +186,11 @@ export const ATTR_LOG_FILE_NAME = 'log.file.name';
 export const ATTR_LOG_FILE_PATH = 'log.file.path';
 export const ATTR_LOG_IOSTREAM = 'log.iostream';
 export const ATTR_LOG_RECORD_ORIGINAL = 'log.record.original';
+export const ATTR_LOG_RECORD_SEVERITY_TEXT = 'log.record.severity_text';
 export const ATTR_LOG_RECORD_UID = 'log.record.uid';
 export const ATTR_PROCESS_COMMAND = 'process.command';
 export const ATTR_PROCESS_EXECUTABLE_PATH = 'process.executable.path';
+export const ATTR_PROCESS_EXIT_CODE = 'process.exit.code';
 export const ATTR_PROCESS_PID = 'process.pid';
 export const ATTR_PROCESS_USER_ID = 'process.user.id';
 export const ATTR_SECURITY_RULE_CATEGORY = 'security_rule.category';
@@ -180,3 +212,24 @@ export const EVENT_KATA_ALERT = 'kata.alert';
 export const EVENT_KATA_FIRECRACKER_METRICS = 'kata.firecracker.metrics';
 export const EVENT_KATA_CONFIG_FINDING = 'kata.config.finding';
 export const EVENT_KATA_INTEGRITY_CHECKPOINT = 'kata.integrity.checkpoint';
+
+// Span names.
+export const SPAN_KATA_SANDBOX = 'kata.sandbox';
+export const SPAN_KATA_SANDBOX_CREATE = 'kata.sandbox.create';
+export const SPAN_KATA_VM_START = 'kata.vm.start';
+export const SPAN_KATA_AGENT_CONNECT = 'kata.agent.connect';
+export const SPAN_KATA_CONTAINER = 'kata.container';
+export const SPAN_KATA_CONTAINER_CREATE = 'kata.container.create';
+export const SPAN_KATA_EXEC = 'kata.exec';
+export const SPAN_KATA_SANDBOX_STOP = 'kata.sandbox.stop';
+export const SPAN_KATA_AGENT_DESTROY_SANDBOX = 'kata.agent.destroy_sandbox';
+export const SPAN_KATA_VM_STOP = 'kata.vm.stop';
+
+// Metric names.
+export const METRIC_KATA_SANDBOX_STARTUP_DURATION = 'kata.sandbox.startup.duration';
+export const METRIC_KATA_VM_START_DURATION = 'kata.vm.start.duration';
+export const METRIC_KATA_AGENT_CONNECT_DURATION = 'kata.agent.connect.duration';
+export const METRIC_KATA_CONTAINER_CREATE_DURATION = 'kata.container.create.duration';
+export const METRIC_KATA_SANDBOX_TEARDOWN_DURATION = 'kata.sandbox.teardown.duration';
+export const METRIC_KATA_LIFECYCLE_FAILURES = 'kata.lifecycle.failures';
+export const METRIC_KATA_LOG_RECORDS = 'kata.log.records';

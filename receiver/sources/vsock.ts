@@ -331,7 +331,7 @@ export class VsockSource implements Source {
 }
 
 /** The first hybrid-vsock socket of the sandbox's layout that exists. */
-async function findSocket(
+export async function findSocket(
   s: SandboxDir,
   roots: readonly HybridVsockRoot[],
 ): Promise<{ path: string; hypervisor: string } | undefined> {

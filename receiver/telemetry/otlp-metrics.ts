@@ -43,12 +43,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { Registry } from 'prom-client';
-import {
-  OtlpConfigError,
-  resolveOtlpSettings,
-  type OtlpExporterConfig,
-  type OtlpSettings,
-} from '../exporters/otlp-config.js';
+import { resolveSignalSettings, type OtlpExporterConfig, type OtlpSettings } from '../exporters/otlp-config.js';
 import { SCOPE_NAME, SCOPE_VERSION } from '../otlp/resource.js';
 import { SERVICE_NAMESPACE } from '../parse/build.js';
 import {
@@ -257,50 +252,13 @@ export class PromBridge implements MetricProducer {
   }
 }
 
-const METRICS_VARIABLES: [string, (c: Partial<OtlpExporterConfig>) => void][] = [
-  ['ENDPOINT', (c) => delete c.endpoint],
-  ['PROTOCOL', (c) => delete c.protocol],
-  ['HEADERS', (c) => delete c.headers],
-  ['COMPRESSION', (c) => delete c.compression],
-  ['TIMEOUT', (c) => delete c.timeoutMs],
-  ['INSECURE', (c) => c.tls && delete c.tls.insecure],
-  ['CERTIFICATE', (c) => c.tls && delete c.tls.caFile],
-  ['CLIENT_CERTIFICATE', (c) => c.tls && delete c.tls.certFile],
-  ['CLIENT_KEY', (c) => c.tls && delete c.tls.keyFile],
-];
-
 /**
- * Where the self-metrics go: `exporter` (the first otlp exporter's settings, if any) with every key that an
- * OTEL_EXPORTER_OTLP_METRICS_* variable sets removed, resolved for signal 'metrics'. A borrowed HTTP endpoint
- * ending in `/v1/logs` ends in `/v1/metrics` instead. Throws OtlpConfigError when the metrics URL cannot be told.
+ * Where the self-metrics go: the first otlp exporter's settings (if any), overridden by OTEL_EXPORTER_OTLP_METRICS_*
+ * (resolveSignalSettings). Throws OtlpConfigError when the metrics URL cannot be told.
  */
 export function resolveOtlpMetricsSettings(exporter: Partial<OtlpExporterConfig> | undefined, env: Env): OtlpSettings {
-  const borrowed: Partial<OtlpExporterConfig> = exporter
-    ? {
-        endpoint: exporter.endpoint,
-        protocol: exporter.protocol,
-        headers: exporter.headers,
-        compression: exporter.compression,
-        timeoutMs: exporter.timeoutMs,
-        tls: exporter.tls ? { ...exporter.tls } : undefined,
-        resourceAttributes: exporter.resourceAttributes,
-      }
-    : {};
-  for (const [name, drop] of METRICS_VARIABLES) if (env[`OTEL_EXPORTER_OTLP_METRICS_${name}`]?.trim()) drop(borrowed);
-  for (const k of Object.keys(borrowed) as (keyof OtlpExporterConfig)[])
-    if (borrowed[k] === undefined) delete borrowed[k];
   // kata-otel's own service: OTEL_SERVICE_NAME is for the logs' services, never for this one.
-  const settings = resolveOtlpSettings({ ...borrowed, serviceName: SELF_SERVICE_NAME }, env, 'metrics');
-  if (settings.protocol !== 'grpc' && settings.origin.endpoint === 'config endpoint') {
-    const url = new URL(settings.endpoint);
-    if (/\/v1\/logs\/?$/.test(url.pathname)) url.pathname = url.pathname.replace(/\/v1\/logs\/?$/, '/v1/metrics');
-    else if (url.pathname !== '/v1/metrics' && url.pathname !== '/')
-      throw new OtlpConfigError(
-        `telemetry.otlp_metrics: cannot tell the metrics URL from the otlp exporter's endpoint ${JSON.stringify(settings.endpoint)} (its path does not end in /v1/logs); set OTEL_EXPORTER_OTLP_METRICS_ENDPOINT to the URL metrics are POSTed to`,
-      );
-    settings.endpoint = url.toString();
-  }
-  return settings;
+  return resolveSignalSettings(exporter, env, 'metrics', 'telemetry.otlp_metrics', { serviceName: SELF_SERVICE_NAME });
 }
 
 const USER_AGENT = `kata-otel/${SCOPE_VERSION}`;

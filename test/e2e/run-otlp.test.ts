@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KataLogRecord } from '../../receiver/model/record.js';
 import { nowUnixNano } from '../../receiver/model/record.js';
+import { LifecycleStage } from '../../receiver/lifecycle/stage.js';
 import { DedupeStage } from '../../receiver/pipeline/dedupe.js';
 import { Redactor } from '../../receiver/pipeline/redact/redactor.js';
 import { RedactStage } from '../../receiver/pipeline/redact/stage.js';
@@ -25,7 +26,7 @@ import {
 import { silentLogger } from '../../receiver/telemetry/log.js';
 import { Metrics } from '../../receiver/telemetry/metrics.js';
 import { runCli } from '../support/cli.js';
-import { startOtlpServer, type OtlpTestServer, type RecordedLog } from '../support/otlp-server.js';
+import { otlpExporterCases, startOtlpServer, type OtlpTestServer, type RecordedLog } from '../support/otlp-server.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
@@ -39,7 +40,14 @@ const corpusFiles = readdirSync(CORPUS)
 function expectedRecords(): KataLogRecord[] {
   const engine = new RuleEngine({ rules: loadRuleFiles('builtin') });
   const pipeline = new Pipeline({
-    stages: [new RedactStage(new Redactor()), new DedupeStage(), engine], // as `run` builds them
+    // As `run` builds them by default: redaction first, lifecycle traces stamp kata.lifecycle.phase (and trace
+    // context) before the rules.
+    stages: [
+      new RedactStage(new Redactor()),
+      new DedupeStage(),
+      new LifecycleStage({ execs: false, idleMs: 86_400_000, retainMs: 600_000, logger: silentLogger }),
+      engine,
+    ],
     sinks: [],
     metrics: new Metrics(),
     logger: silentLogger,
@@ -129,14 +137,7 @@ describe('kata-otel run --once → real OTLP server', () => {
     await server.stop();
   });
 
-  const cases: [string, () => string][] = [
-    ['grpc', () => `  - type: otlp\n    protocol: grpc\n    endpoint: ${server.grpcEndpoint}`],
-    ['http/protobuf', () => `  - type: otlp\n    protocol: http/protobuf\n    endpoint: ${server.httpEndpoint}`],
-    [
-      'http/json',
-      () => `  - type: otlp\n    protocol: http/json\n    endpoint: ${server.httpEndpoint}\n    compression: gzip`,
-    ],
-  ];
+  const cases = otlpExporterCases(() => server);
 
   for (const [transport, exporter] of cases) {
     it(`delivers every corpus record intact over ${transport}`, async () => {

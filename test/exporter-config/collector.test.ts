@@ -209,7 +209,8 @@ function problems(doc: Doc): string[] {
     used.add(`extensions.${ext}`);
   }
   for (const [pid, p] of Object.entries(doc.service.pipelines)) {
-    if (!/^logs(\/[A-Za-z0-9_.-]+)?$/.test(pid)) errors.push(`service.pipelines.${pid}: not a logs[/name] pipeline`);
+    if (!/^(logs|traces|metrics)(\/[A-Za-z0-9_.-]+)?$/.test(pid))
+      errors.push(`service.pipelines.${pid}: not a logs|traces|metrics[/name] pipeline`);
     if (!p.receivers?.length || !p.exporters?.length)
       errors.push(`service.pipelines.${pid}: needs receivers and exporters`);
     for (const section of ['receivers', 'processors', 'exporters'] as const) {
@@ -276,8 +277,22 @@ describe('Collector configurations', () => {
 
   it('the gateway exports to Loki, Elasticsearch, Splunk HEC, Datadog and Honeycomb, each in its own pipeline', () => {
     const doc = read('exporter-config/collector/gateway.yaml');
-    const exporters = Object.values(doc.service.pipelines).flatMap((p) => p.exporters.map(typeOf));
-    expect(exporters.sort()).toEqual(['datadog', 'elasticsearch', 'otlp_grpc', 'otlp_http', 'splunk_hec']);
+    const exportersOf = (signal: string) =>
+      Object.entries(doc.service.pipelines)
+        .filter(([pid]) => pid.split('/')[0] === signal)
+        .flatMap(([, p]) => p.exporters);
+    expect(exportersOf('logs').map(typeOf).sort()).toEqual([
+      'datadog',
+      'elasticsearch',
+      'otlp_grpc',
+      'otlp_http',
+      'splunk_hec',
+    ]);
+    // Lifecycle traces to Tempo/Jaeger, Datadog and Honeycomb; metrics to Datadog and Honeycomb (its dataset header).
+    expect(exportersOf('traces').sort()).toEqual(['datadog', 'otlp_grpc/honeycomb', 'otlp_grpc/tempo']);
+    expect(exportersOf('metrics').sort()).toEqual(['datadog', 'otlp_grpc/honeycomb-metrics']);
+    const hc = doc.exporters['otlp_grpc/honeycomb-metrics'] as { headers: Record<string, string> };
+    expect(Object.keys(hc.headers).sort()).toEqual(['x-honeycomb-dataset', 'x-honeycomb-team']);
     expect(doc.receivers.otlp).toEqual({
       protocols: { grpc: { endpoint: '0.0.0.0:4317' }, http: { endpoint: '0.0.0.0:4318' } },
     });
@@ -297,6 +312,8 @@ describe('Collector configurations', () => {
     const exp = doc.exporters['otlp_grpc/gateway'] as { sending_queue: { storage: string } };
     expect(exp.sending_queue.storage).toBe('file_storage/queue');
     expect(doc.service.pipelines.logs?.exporters).toEqual(['otlp_grpc/gateway']);
+    expect(doc.service.pipelines.traces?.exporters).toEqual(['otlp_grpc/gateway']);
+    expect(doc.service.pipelines.metrics?.exporters).toEqual(['otlp_grpc/gateway']);
   });
 
   it('the checker itself rejects an undefined component, an unknown key and a wrong name', () => {

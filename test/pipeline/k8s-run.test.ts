@@ -83,7 +83,8 @@ beforeAll(async () => {
   expect(res.code, res.stderr).toBe(0);
   records = res.stdout
     .split('\n')
-    .filter((l) => l.trim() !== '')
+    // Lifecycle spans share stdout (`resourceSpans` lines): only the log requests are looked at here.
+    .filter((l) => l.includes('"resourceLogs"'))
     .flatMap((l) => (JSON.parse(l) as ExportRequest).resourceLogs)
     .flatMap((rl) =>
       rl.scopeLogs.flatMap((sl) =>

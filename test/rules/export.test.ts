@@ -230,7 +230,7 @@ describe('checked-in outputs are up to date', () => {
     const onDisk = readdirSync(dir)
       .filter((f) => f.endsWith('.yml'))
       .sort();
-    expect(onDisk, 'regenerate with: kata-otel rules export --format sigma --dir exporter-config/rules/sigma').toEqual(
+    expect(onDisk, 'regenerate with: kata-otel rules export --format sigma exporter-config/rules/sigma').toEqual(
       sigma.files.map((f) => f.file).sort(),
     );
     for (const f of sigma.files) expect(readFileSync(new URL(f.file, dir), 'utf8'), f.file).toBe(f.yaml);

@@ -24,6 +24,9 @@ interface Root {
         metrics: {
           v1: Record<'ExportMetricsServiceRequest' | 'ExportMetricsServiceResponse', ProtoType>;
         };
+        trace: {
+          v1: Record<'ExportTraceServiceRequest' | 'ExportTraceServiceResponse', ProtoType>;
+        };
       };
     };
   };
@@ -37,6 +40,9 @@ export const ExportLogsServiceResponse = logs.ExportLogsServiceResponse;
 const metrics = root.opentelemetry.proto.collector.metrics.v1;
 export const ExportMetricsServiceRequest = metrics.ExportMetricsServiceRequest;
 export const ExportMetricsServiceResponse = metrics.ExportMetricsServiceResponse;
+const trace = root.opentelemetry.proto.collector.trace.v1;
+export const ExportTraceServiceRequest = trace.ExportTraceServiceRequest;
+export const ExportTraceServiceResponse = trace.ExportTraceServiceResponse;
 
 /** toObject options giving exact, JSON-friendly values: 64-bit ints as decimal strings, bytes as base64. */
 export const TO_OBJECT = { longs: String, bytes: String, defaults: false, oneofs: false } as const;
@@ -148,4 +154,47 @@ export function officialDecodeMetrics(bytes: Uint8Array): OfficialMetricsRequest
 export function officialMetricsFromJson(json: string): OfficialMetricsRequest {
   const msg = ExportMetricsServiceRequest.fromObject(JSON.parse(json) as Record<string, unknown>);
   return officialDecodeMetrics(ExportMetricsServiceRequest.encode(msg).finish());
+}
+
+export interface OfficialSpan {
+  traceId?: string; // base64 (protobufjs bytes)
+  spanId?: string;
+  parentSpanId?: string;
+  name?: string;
+  kind?: number;
+  startTimeUnixNano?: string;
+  endTimeUnixNano?: string;
+  attributes?: OfficialKeyValue[];
+  events?: { timeUnixNano?: string; name?: string; attributes?: OfficialKeyValue[] }[];
+  status?: { message?: string; code?: number };
+}
+export interface OfficialTraceRequest {
+  resourceSpans?: {
+    resource?: { attributes?: OfficialKeyValue[] };
+    scopeSpans?: { scope?: { name?: string; version?: string }; spans?: OfficialSpan[] }[];
+  }[];
+}
+
+/** Decode an ExportTraceServiceRequest with the official code into a plain object (longs as strings). */
+export function officialDecodeTraces(bytes: Uint8Array): OfficialTraceRequest {
+  return ExportTraceServiceRequest.toObject(
+    ExportTraceServiceRequest.decode(bytes),
+    TO_OBJECT,
+  ) as unknown as OfficialTraceRequest;
+}
+
+/** OTLP/JSON traces → the same form as officialDecodeTraces (hex ids to bytes, then a protobuf round trip). */
+export function officialTracesFromJson(json: string): OfficialTraceRequest {
+  const d = JSON.parse(json) as { resourceSpans?: { scopeSpans?: { spans?: Record<string, unknown>[] }[] }[] };
+  for (const rs of d.resourceSpans ?? [])
+    for (const ss of rs.scopeSpans ?? [])
+      for (const sp of ss.spans ?? [])
+        for (const f of ['traceId', 'spanId', 'parentSpanId'])
+          if (typeof sp[f] === 'string') {
+            if (!/^([0-9a-fA-F]{2})*$/.test(sp[f] as string))
+              throw new Error(`${f} ${JSON.stringify(sp[f])} is not hex`);
+            sp[f] = Buffer.from(sp[f] as string, 'hex');
+          }
+  const msg = ExportTraceServiceRequest.fromObject(d as Record<string, unknown>);
+  return officialDecodeTraces(ExportTraceServiceRequest.encode(msg).finish());
 }

@@ -4,7 +4,9 @@
 //   HTTP  POST /v1/logs, application/x-protobuf or application/json (OTLP/JSON: hex ids, int64 strings), gzip bodies;
 //   metrics: gRPC MetricsService/Export and HTTP POST /v1/metrics (kata-otel's self-metrics), decoded with the
 //            official ExportMetricsServiceRequest, always accepted (failure injection is for logs only);
-//   control (plain HTTP): GET /stats, GET /records, GET /metrics, POST /failure, /partial, /rate, /reset.
+//   traces: gRPC TraceService/Export and HTTP POST /v1/traces (lifecycle spans), decoded with the official
+//           ExportTraceServiceRequest, always accepted;
+//   control (plain HTTP): GET /stats, GET /records, GET /metrics, GET /spans, POST /failure, /partial, /rate, /reset.
 // All on 127.0.0.1 ephemeral ports, printed as one JSON line on stdout when ready:
 //   {"grpcPort":…,"httpPort":…,"controlPort":…,"pid":…}
 // It exits when its stdin closes, so a test runner killed with -9 leaves no orphan.
@@ -31,6 +33,11 @@ import {
   ExportLogsServiceResponse,
   ExportMetricsServiceRequest,
   ExportMetricsServiceResponse,
+  ExportTraceServiceRequest,
+  ExportTraceServiceResponse,
+  officialDecodeTraces,
+  officialTracesFromJson,
+  type OfficialTraceRequest,
   officialDecode,
   officialDecodeMetrics,
   officialFromJson,
@@ -83,6 +90,7 @@ let rate: { perSec: number; mode: 'reject' | 'delay'; tokens: number; last: numb
 let stats = newStats();
 let recorded: Record<string, unknown>[] = [];
 let metricPoints: Record<string, unknown>[] = [];
+let spans: Record<string, unknown>[] = [];
 /** Bumped by /reset: a request still held (rate-limit delay) from before a reset is dropped, not recorded. */
 let epoch = 0;
 
@@ -97,6 +105,8 @@ function newStats() {
     lastHeaders: {} as Record<string, string>,
     metricRequests: 0,
     metricPoints: 0,
+    traceRequests: 0,
+    spans: 0,
   };
 }
 
@@ -307,6 +317,42 @@ function recordMetrics(req: OfficialMetricsRequest, transport: Transport): void 
   metricPoints.push(...points);
 }
 
+// ---- traces --------------------------------------------------------------------------------------------
+
+const hex = (b64: string | undefined) => (b64 ? Buffer.from(b64, 'base64').toString('hex') : '');
+
+/** One plain object per span (see RecordedSpan in ./otlp-server.ts). */
+function recordTraces(req: OfficialTraceRequest, transport: Transport): void {
+  stats.traceRequests++;
+  for (const rs of req.resourceSpans ?? []) {
+    const resource = kvs(rs.resource?.attributes);
+    for (const ss of rs.scopeSpans ?? []) {
+      for (const sp of ss.spans ?? []) {
+        stats.spans++;
+        spans.push({
+          transport,
+          resource,
+          scope: { name: ss.scope?.name ?? '', version: ss.scope?.version ?? '' },
+          traceId: hex(sp.traceId),
+          spanId: hex(sp.spanId),
+          parentSpanId: hex(sp.parentSpanId),
+          name: sp.name ?? '',
+          kind: sp.kind ?? 0,
+          startTimeUnixNano: sp.startTimeUnixNano ?? '0',
+          endTimeUnixNano: sp.endTimeUnixNano ?? '0',
+          attributes: kvs(sp.attributes),
+          events: (sp.events ?? []).map((e) => ({
+            name: e.name ?? '',
+            timeUnixNano: e.timeUnixNano ?? '0',
+            attributes: kvs(e.attributes),
+          })),
+          status: { code: sp.status?.code ?? 0, message: sp.status?.message ?? '' },
+        });
+      }
+    }
+  }
+}
+
 // ---- google.rpc.Status (hand-encoded: code = 1, message = 2, details = 3 Any{type_url = 1, value = 2}) -----
 
 function varint(n: number): number[] {
@@ -406,25 +452,51 @@ grpcServer.addService(
   },
 );
 
-grpcServer.addService(
-  exportDefinition(
-    '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
-    ExportMetricsServiceRequest,
-    ExportMetricsServiceResponse,
-  ),
+/** Metrics and traces are always accepted: the official types decode them, `record` keeps them. */
+interface AcceptedSignal {
+  grpcPath: string;
+  httpPath: string;
+  what: string;
+  Req: ProtoType;
+  Res: ProtoType;
+  decode(bytes: Uint8Array): unknown;
+  fromJson(json: string): unknown;
+  record(req: unknown, transport: Transport): void;
+}
+
+const ACCEPTED: AcceptedSignal[] = [
   {
+    grpcPath: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+    httpPath: '/v1/metrics',
+    what: 'metrics',
+    Req: ExportMetricsServiceRequest,
+    Res: ExportMetricsServiceResponse,
+    decode: officialDecodeMetrics,
+    fromJson: officialMetricsFromJson,
+    record: (req, t) => recordMetrics(req as OfficialMetricsRequest, t),
+  },
+  {
+    grpcPath: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+    httpPath: '/v1/traces',
+    what: 'traces',
+    Req: ExportTraceServiceRequest,
+    Res: ExportTraceServiceResponse,
+    decode: officialDecodeTraces,
+    fromJson: officialTracesFromJson,
+    record: (req, t) => recordTraces(req as OfficialTraceRequest, t),
+  },
+];
+
+for (const sig of ACCEPTED)
+  grpcServer.addService(exportDefinition(sig.grpcPath, sig.Req, sig.Res), {
     export: (
       call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>,
       callback: grpc.sendUnaryData<Record<string, unknown>>,
     ) => {
-      recordMetrics(
-        ExportMetricsServiceRequest.toObject(call.request, TO_OBJECT) as unknown as OfficialMetricsRequest,
-        'grpc',
-      );
-      callback(null, ExportMetricsServiceResponse.fromObject({}));
+      sig.record(sig.Req.toObject(call.request, TO_OBJECT), 'grpc');
+      callback(null, sig.Res.fromObject({}));
     },
-  },
-);
+  });
 
 const grpcCreds = tlsFiles
   ? grpc.ServerCredentials.createSsl(ca ?? null, [{ private_key: key!, cert_chain: cert! }], requireClientCert)
@@ -455,24 +527,20 @@ async function onHttp(req: http.IncomingMessage, res: http.ServerResponse): Prom
     res.writeHead(status, { 'content-type': json ? 'application/json' : 'application/x-protobuf', ...extra });
     res.end(body);
   };
-  if (req.method === 'POST' && req.url?.split('?')[0] === '/v1/metrics') {
-    let decoded: OfficialMetricsRequest;
+  const sig = ACCEPTED.find((a) => req.method === 'POST' && req.url?.split('?')[0] === a.httpPath);
+  if (sig) {
+    let decoded: unknown;
     try {
       let body = await readBody(req);
       if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body, { maxOutputLength: MAX_BODY });
-      decoded = json ? officialMetricsFromJson(body.toString('utf8')) : officialDecodeMetrics(body);
+      decoded = json ? sig.fromJson(body.toString('utf8')) : sig.decode(body);
     } catch (err) {
-      const message = `cannot decode the metrics request: ${(err as Error).message}`;
+      const message = `cannot decode the ${sig.what} request: ${(err as Error).message}`;
       send(400, json ? JSON.stringify({ code: 3, message }) : rpcStatus(3, message));
       return;
     }
-    recordMetrics(decoded, json ? 'http/json' : 'http/protobuf');
-    send(
-      200,
-      json
-        ? '{}'
-        : Buffer.from(ExportMetricsServiceResponse.encode(ExportMetricsServiceResponse.fromObject({})).finish()),
-    );
+    sig.record(decoded, json ? 'http/json' : 'http/protobuf');
+    send(200, json ? '{}' : Buffer.from(sig.Res.encode(sig.Res.fromObject({})).finish()));
     return;
   }
   if (req.method !== 'POST' || req.url?.split('?')[0] !== '/v1/logs') {
@@ -566,6 +634,7 @@ const control = http.createServer((req, res) => {
     if (route === 'GET /stats') return reply(stats);
     if (route === 'GET /records') return reply(recorded);
     if (route === 'GET /metrics') return reply(metricPoints);
+    if (route === 'GET /spans') return reply(spans);
     if (route === 'POST /failure')
       return (setFailure(body.kind ? (body as unknown as FailureSpec) : null), reply({ ok: true }));
     if (route === 'POST /partial')
@@ -582,6 +651,7 @@ const control = http.createServer((req, res) => {
       stats = newStats();
       recorded = [];
       metricPoints = [];
+      spans = [];
       epoch++;
       return reply({ ok: true });
     }

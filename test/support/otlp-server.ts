@@ -5,6 +5,7 @@
 //   expect((await srv.stats()).records).toBe(3);
 //   const recs = await srv.records();         // RecordedLog[]
 //   const points = await srv.metrics();       // RecordedMetricPoint[] (gRPC MetricsService, HTTP /v1/metrics)
+//   const spans = await srv.spans();          // RecordedSpan[] (gRPC TraceService, HTTP /v1/traces)
 //   await srv.setFailure({ kind: 'unavailable', requests: 1, retryAfterMs: 2000 });
 //   await srv.stop();
 //
@@ -90,6 +91,25 @@ export interface RecordedMetricPoint {
   explicitBounds?: number[];
 }
 
+/** One received span (lifecycle traces), decoded with the official generated code. */
+export interface RecordedSpan {
+  transport: 'grpc' | 'http/protobuf' | 'http/json';
+  resource: Record<string, unknown>;
+  scope: { name: string; version: string };
+  /** Lower-case hex; '' when absent. */
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+  /** Decimal strings. */
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: Record<string, unknown>;
+  events: { name: string; timeUnixNano: string; attributes: Record<string, unknown> }[];
+  status: { code: number; message: string };
+}
+
 export interface OtlpServerStats {
   requests: number;
   /** Records accepted. */
@@ -105,6 +125,9 @@ export interface OtlpServerStats {
   /** Metrics export requests (always accepted) and the data points they carried; not in the figures above. */
   metricRequests: number;
   metricPoints: number;
+  /** Trace export requests (always accepted) and the spans they carried. */
+  traceRequests: number;
+  spans: number;
 }
 
 export interface OtlpTestServer {
@@ -122,6 +145,8 @@ export interface OtlpTestServer {
   records(): Promise<RecordedLog[]>;
   /** Every metric data point received, in arrival order. */
   metrics(): Promise<RecordedMetricPoint[]>;
+  /** Every span received, in arrival order. */
+  spans(): Promise<RecordedSpan[]>;
   setFailure(spec: FailureSpec | null): Promise<void>;
   setPartial(reject: number | null, message?: string): Promise<void>;
   setRate(recordsPerSecond: number | null, mode?: 'reject' | 'delay'): Promise<void>;
@@ -196,6 +221,7 @@ export async function startOtlpServer(opts: OtlpServerOptions = {}): Promise<Otl
     stats: () => call<OtlpServerStats>('GET', '/stats'),
     records: () => call<RecordedLog[]>('GET', '/records'),
     metrics: () => call<RecordedMetricPoint[]>('GET', '/metrics'),
+    spans: () => call<RecordedSpan[]>('GET', '/spans'),
     setFailure: async (spec) => void (await call('POST', '/failure', spec ?? {})),
     setPartial: async (reject, message) => void (await call('POST', '/partial', { reject: reject ?? 0, message })),
     setRate: async (recordsPerSecond, mode) =>
@@ -212,4 +238,17 @@ export async function startOtlpServer(opts: OtlpServerOptions = {}): Promise<Otl
         child.stdin!.end();
       })),
   };
+}
+
+/** The three OTLP transports as kata-otel `exporters:` YAML entries pointing at the server (a getter: tests
+ *  start it in beforeAll, after the cases are listed). */
+export function otlpExporterCases(server: () => OtlpTestServer): [RecordedLog['transport'], () => string][] {
+  return [
+    ['grpc', () => `  - type: otlp\n    protocol: grpc\n    endpoint: ${server().grpcEndpoint}`],
+    ['http/protobuf', () => `  - type: otlp\n    protocol: http/protobuf\n    endpoint: ${server().httpEndpoint}`],
+    [
+      'http/json',
+      () => `  - type: otlp\n    protocol: http/json\n    endpoint: ${server().httpEndpoint}\n    compression: gzip`,
+    ],
+  ];
 }

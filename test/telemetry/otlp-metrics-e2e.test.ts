@@ -33,6 +33,10 @@ function config(dir: string, endpoint: string, protocol: string, intervalMs: num
   doc.exporters[0]!.protocol = protocol;
   doc.telemetry.otlp_metrics = true;
   doc.telemetry.otlp_metrics_interval_ms = intervalMs;
+  // Only kata-otel's own metrics here: the lifecycle's derived metrics (their own requests) are tested in
+  // test/e2e/traces-otlp.test.ts.
+  const d = doc as Record<string, unknown>;
+  d.pipeline = { ...(d.pipeline as Record<string, unknown>), lifecycle: { enabled: false } };
   writeFileSync(path, stringify(doc));
   return path;
 }

@@ -1,0 +1,69 @@
+// The lifecycle machine's state on disk (`<data_dir>/lifecycle/state.json`): open and recently ended lifetimes,
+// so a restarted receiver continues the same traces. Written atomically (temp file, fsync, rename) so a crash
+// leaves the previous state or the new one, never a torn file; a file that cannot be read is reported and set
+// aside (renamed `.bad`), never fatal: the spans of those sandboxes then start again at the next record.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { asString, big, reviveSpan } from '../signals/payload.js';
+import type { Logger } from '../telemetry/log.js';
+import type { HeldSpan, Lifetime } from './machine.js';
+
+const VERSION = 1;
+
+type Json = Record<string, unknown>;
+
+export function serializeLifetimes(lifetimes: Iterable<Lifetime>): string {
+  return JSON.stringify({ version: VERSION, lifetimes: [...lifetimes] }, asString);
+}
+
+export function parseLifetimes(text: string): Lifetime[] {
+  const doc = JSON.parse(text) as { version?: unknown; lifetimes?: unknown };
+  if (doc.version !== VERSION || !Array.isArray(doc.lifetimes)) throw new Error(`not a version ${VERSION} state file`);
+  return (doc.lifetimes as Json[]).map((j) => {
+    if (typeof j.traceId !== 'string' || typeof j.sandboxId !== 'string') throw new Error('a lifetime lacks its ids');
+    const spans: Record<string, HeldSpan> = {};
+    for (const [k, s] of Object.entries((j.spans ?? {}) as Record<string, unknown>)) spans[k] = reviveSpan<HeldSpan>(s);
+    return {
+      ...(j as unknown as Lifetime),
+      lastNs: big(j.lastNs),
+      pendingConfigNs: j.pendingConfigNs === undefined ? undefined : big(j.pendingConfigNs),
+      firstContainerStartedNs: j.firstContainerStartedNs === undefined ? undefined : big(j.firstContainerStartedNs),
+      spans,
+    };
+  });
+}
+
+export function readStateFile(path: string, logger: Logger): Lifetime[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      logger.warn('lifecycle state file unreadable: open spans start again', { path, err });
+    return [];
+  }
+  try {
+    return parseLifetimes(text);
+  } catch (err) {
+    logger.warn('lifecycle state file damaged: set aside as .bad, open spans start again', { path, err });
+    try {
+      renameSync(path, `${path}.bad`);
+    } catch {
+      /* reported above */
+    }
+    return [];
+  }
+}
+
+export function writeStateFile(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
