@@ -11,7 +11,7 @@
 // - The store's checkpoints are posted on the AnchorBoard; every OTLP stream forwards them in its next batch, so
 //   the remote backend holds anchors of the local store that a local attacker cannot reach.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExporterConfig } from '../config/types.js';
 import { listStoreFiles } from '../exporters/store.js';
@@ -25,6 +25,7 @@ import {
   ATTR_AUDIT_SEQUENCE_NUMBER,
   ATTR_KATA_INTEGRITY_STREAM,
 } from '../semconv/generated.js';
+import { ensurePrivateDir, writeFileAtomic } from '../safefs/index.js';
 import type { Logger } from '../telemetry/log.js';
 import { checkpointRecord, newState, stampBatch, type ChainOptions, type ChainState } from './chain.js';
 
@@ -159,6 +160,21 @@ export class IntegrityExporter implements Exporter {
     return this.inner.shutdown();
   }
 
+  /**
+   * Send the anchors this stream has not forwarded yet in a batch of their own. Anchors otherwise ride on the next
+   * batch, and the store's last checkpoints have none when the store finishes after this stream (a `--once` run,
+   * a shutdown): without this the backend would not hold them and a cut store tail would go unnoticed.
+   */
+  async flushAnchors(signal?: AbortSignal): Promise<ExportResult | undefined> {
+    if (!this.opts.forwardAnchors || this.opts.board.pending(this.name).length === 0) return undefined;
+    const codec = this.inner.payload;
+    return this.serial(() =>
+      this.sendStamped([], (stamped) =>
+        codec ? codec.export(codec.encode(stamped), stamped.length, signal) : this.inner.export(stamped, signal),
+      ),
+    );
+  }
+
   /** The chain state after the last successful export (tests, diagnostics). */
   async head(): Promise<ChainState> {
     await this.lock;
@@ -224,10 +240,8 @@ export class IntegrityExporter implements Exporter {
   private async saveHead(s: ChainState): Promise<void> {
     const body: HeadFile = { stream: s.stream, seq: s.seq, head: s.head, checkpointAt: s.checkpointAt.toString() };
     try {
-      await mkdir(this.opts.headDir, { recursive: true, mode: 0o700 });
-      const tmp = `${this.headFile}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(body) + '\n', { mode: 0o600 });
-      await rename(tmp, this.headFile);
+      await ensurePrivateDir(this.opts.headDir, '', 'integrity directory');
+      await writeFileAtomic(this.headFile, JSON.stringify(body) + '\n', { sync: 'none' });
     } catch (err) {
       this.opts.logger.warn('could not save the integrity head; it is recovered from the store at the next start', {
         file: this.headFile,

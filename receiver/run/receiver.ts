@@ -14,6 +14,7 @@ import { createStdoutExporter } from '../exporters/stdout.js';
 import { createStoreExporter } from '../exporters/store.js';
 import type { Exporter } from '../exporters/types.js';
 import { createIntegrity } from '../integrity/config.js';
+import { IntegrityExporter } from '../integrity/exporter.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
 import { LifecycleStage } from '../lifecycle/stage.js';
@@ -481,6 +482,16 @@ export async function runReceiver(
         }
       }),
     );
+    // The store's last checkpoints to the backends: they would otherwise wait for a next batch (receiver/integrity).
+    if (drained)
+      for (const e of exporters)
+        if (e instanceof IntegrityExporter)
+          await e.flushAnchors(signal).catch((err: unknown) => {
+            logger.warn('integrity checkpoints not forwarded; they go with the next batch after a restart', {
+              exporter: e.name,
+              err,
+            });
+          });
     const summary: RunSummary = {
       entriesRead: await counterTotal(metrics.read),
       records: await counterTotal(metrics.parsed),
