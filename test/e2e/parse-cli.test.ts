@@ -12,7 +12,7 @@ import {
 } from '../../receiver/semconv/generated.js';
 import { runCli } from '../support/cli.js';
 
-const CORPUS = new URL('../../../shared/corpus/', import.meta.url).pathname;
+const CORPUS = new URL('../fixtures/corpus/', import.meta.url).pathname;
 const RUNTIME = join(CORPUS, 'runtime-logfmt.log');
 const CONTAINERD = join(CORPUS, 'shim-via-containerd.log');
 

@@ -58,7 +58,7 @@ export async function writeJournal(path: string, records: readonly JournalRecord
   if (code !== 0) throw new Error(`systemd-journal-remote -o ${path} failed (${code}): ${stderr}`);
 }
 
-/** Kata records as the journal holds them, built from the real lines in /work/shared/corpus. */
+/** Kata records as the journal holds them, built from the real lines in test/fixtures/corpus. */
 export function corpusJournalRecords(corpusDir: URL, startUs = 1_700_000_000_000_000n): JournalRecord[] {
   let t = startUs;
   const next = () => (t += 1000n);
