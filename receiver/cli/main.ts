@@ -7,6 +7,8 @@ import { rulesCommands } from './rules-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+type ParseFlags = { dedupe: boolean; original?: boolean; batchSize: number; maxLineBytes?: number };
+
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0)
@@ -31,13 +33,15 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-dedupe', 'keep both copies of Go-shim records (syslog and containerd)')
     .option('--original', 'add log.record.original with the raw text')
     .option('--batch-size <n>', 'records per ExportLogsServiceRequest line', positiveInt('--batch-size'), 1000)
-    .action(async (files: string[], o: { dedupe: boolean; original?: boolean; batchSize: number }) => {
+    .option('--max-line-bytes <n>', 'cut longer lines, as run does (max_line_bytes)', positiveInt('--max-line-bytes'))
+    .action(async (files: string[], o: ParseFlags) => {
       const { parseCommand } = await import('./parse-command.js');
       code = await parseCommand({
         files,
         dedupe: o.dedupe,
         original: o.original ?? false,
         batchSize: o.batchSize,
+        maxLineBytes: o.maxLineBytes,
         stdin: process.stdin,
         stdout: process.stdout,
         stderr: process.stderr,

@@ -3,7 +3,6 @@
 import { createReadStream } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Attributes, KataLogRecord } from '../model/record.js';
 import { nowUnixNano } from '../model/record.js';
@@ -11,13 +10,17 @@ import { encodeLogsJson } from '../otlp/index.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { parseText } from '../parse/index.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
-import { ATTR_LOG_FILE_NAME, ATTR_LOG_FILE_PATH } from '../semconv/generated.js';
+import { ATTR_KATA_LOG_TRUNCATED, ATTR_LOG_FILE_NAME, ATTR_LOG_FILE_PATH } from '../semconv/generated.js';
+import { EntryFramer, type FramedEntry } from '../sources/file/framer.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../sources/lines.js';
 
 export interface ParseCommandOptions {
   files: string[];
   dedupe: boolean;
   original: boolean;
   batchSize: number;
+  /** Longer lines are cut and marked `kata.log.truncated`, as `run` does (`max_line_bytes`). */
+  maxLineBytes?: number;
   stdin: Readable;
   stdout: Writable;
   stderr: Writable;
@@ -78,17 +81,27 @@ export async function parseCommand(opts: ParseCommandOptions): Promise<number> {
       attributes[ATTR_LOG_FILE_PATH] = abs;
       attributes[ATTR_LOG_FILE_NAME] = basename(abs);
     }
-    const input = f === '-' ? opts.stdin : createReadStream(f);
-    const assembler = new LineAssembler();
-    const emit = (entries: string[]) => {
-      const ctx = { observedTimeUnixNano: nowUnixNano(), attributes, keepOriginal: opts.original };
-      for (const text of entries) for (const r of parseText(text, ctx)) pending.push(r);
+    const input: AsyncIterable<Buffer | string> = f === '-' ? opts.stdin : createReadStream(f);
+    // The framing `run` uses (split on '\n' only, one '\r' dropped, long lines cut and marked, multi-line
+    // groups), so parse shows what the receiver would make of the same bytes.
+    const framer = new EntryFramer(opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, 0, new LineAssembler());
+    const cut: Attributes = { ...attributes, [ATTR_KATA_LOG_TRUNCATED]: true };
+    const out: FramedEntry[] = [];
+    const emit = () => {
+      const observedTimeUnixNano = nowUnixNano();
+      for (const e of out) {
+        const ctx = { observedTimeUnixNano, attributes: e.truncated ? cut : attributes, keepOriginal: opts.original };
+        for (const r of parseText(e.text, ctx)) pending.push(r);
+      }
+      out.length = 0;
     };
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-      emit(assembler.push(line));
+    for await (const chunk of input) {
+      framer.feed(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, out);
+      emit();
       if (pending.length >= opts.batchSize) await flush();
     }
-    emit(assembler.flush());
+    framer.flush(out);
+    emit();
   }
   await flush();
   const suppressed = dedupe?.suppressed ?? 0;

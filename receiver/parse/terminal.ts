@@ -5,7 +5,7 @@ import type { KataLogRecord, ParseContext } from '../model/record.js';
 import { ATTR_KATA_LOG_FORMAT, KATA_LOG_FORMAT_VALUE_LOGRUS_TERMINAL } from '../semconv/generated.js';
 import type { Outer } from './build.js';
 import { goRecord } from './goshim.js';
-import { tokenizeLogfmt } from './logfmt.js';
+import { tokenizeLogfmt, trailingPairsStart } from './logfmt.js';
 import { parseTimestamp } from './time.js';
 
 // The four-letter level prefixes logrus prints, as the level words the severity table knows.
@@ -23,29 +23,13 @@ export function isTerminalLine(s: string, i = 0): boolean {
   return s.charCodeAt(i + 4) === 91 && LEVELS[s.slice(i, i + 4)] !== undefined && s.indexOf(']', i + 5) > 0;
 }
 
-/** Where the trailing `key=value …` run starts (every token has `=`), or -1. */
-function fieldsStart(s: string, from: number): number {
-  for (let q = s.indexOf(' ', from); q >= 0; q = s.indexOf(' ', q + 1)) {
-    const k = q + 1;
-    const c = s.charCodeAt(k);
-    if (k >= s.length || c === 32 || c === 61) continue;
-    const eq = s.indexOf('=', k);
-    const sp = s.indexOf(' ', k);
-    if (eq < 0) return -1;
-    if (sp >= 0 && sp < eq) continue;
-    const t = tokenizeLogfmt(s, k);
-    if (t.bare === 0 && t.error === undefined) return k;
-  }
-  return -1;
-}
-
 export function terminalRecord(s: string, i: number, outer: Outer, ctx: ParseContext, depth: number): KataLogRecord {
   const prefix = s.slice(i, i + 4);
   const close = s.indexOf(']', i + 5);
   const inside = s.slice(i + 5, close);
   let p = close + 1;
   while (s.charCodeAt(p) === 32) p++;
-  const f = fieldsStart(s, p);
+  const f = trailingPairsStart(s, p);
   const kv = ['msg', (f < 0 ? s.slice(p) : s.slice(p, f)).trimEnd(), 'level', LEVELS[prefix] as string];
   if (parseTimestamp(inside) !== undefined) kv.push('time', inside);
   else kv.push('elapsed', inside); // seconds since the process started

@@ -5,6 +5,7 @@ import { decodeLogsJson } from '../../receiver/otlp/index.js';
 import {
   ATTR_KATA_COMPONENT,
   ATTR_KATA_LOG_PARSE_ERROR,
+  ATTR_KATA_LOG_TRUNCATED,
   ATTR_KATA_SANDBOX_ID,
   ATTR_LOG_FILE_NAME,
   ATTR_LOG_FILE_PATH,
@@ -78,6 +79,21 @@ describe('kata-otel parse', () => {
     expect(rec?.body).toBe('complete garbage \u0001\u0002 not a kata line');
     expect(rec?.attributes[ATTR_KATA_LOG_PARSE_ERROR]).toBeTruthy();
     expect(rec?.attributes[ATTR_LOG_FILE_PATH]).toBeUndefined();
+  });
+
+  it('frames lines as run does: a lone \\r is not a line end, \\r\\n is, and --max-line-bytes cuts and marks', async () => {
+    const shim = (msg: string) => `time="2026-03-02T10:15:30.5Z" level=info msg="${msg}" sandbox=sb-frame`;
+    const input = `${shim('one\rstill one')}\r\n${shim('two')}\n${shim('x'.repeat(300))} pid=7\n`;
+    const res = await runCli(['parse', '--max-line-bytes', '200', '-'], { input });
+    expect(res.code).toBe(0);
+    const records = requests(res.stdout).flatMap((r) => decodeLogsJson(JSON.stringify(r)));
+    expect(records.map((r) => r.body.slice(0, 16))).toEqual(['one\rstill one', 'two', 'x'.repeat(16)]);
+    expect(records[0]?.attributes[ATTR_KATA_LOG_TRUNCATED]).toBeUndefined();
+    expect(records[2]?.attributes[ATTR_KATA_LOG_TRUNCATED]).toBe(true);
+    expect(records[2]?.attributes['process.pid']).toBeUndefined(); // cut before `pid=7`
+    const bad = await runCli(['parse', '--max-line-bytes', '0', '-'], { input });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--max-line-bytes');
   });
 
   it('fails with a clear message naming a file that cannot be read, and writes nothing', async () => {
