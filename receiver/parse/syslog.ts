@@ -8,6 +8,7 @@
 import { severityFromPriority } from '../model/severity.js';
 import type { Outer } from './build.js';
 import { toInt } from './fields.js';
+import { child, type Shape } from './frame.js';
 import { monthIndex, parseTimestamp } from './time.js';
 
 function isDigit(c: number): boolean {
@@ -166,3 +167,23 @@ function parseRfc5424(s: string, i: number, outer: Outer): number {
   if (s.charCodeAt(j) === 0xfeff) j++; // BOM
   return Math.min(j, n);
 }
+
+/** A carrier prefix shape: the prefix fills `outer`, and the rest of the line is dispatched again. */
+function prefixShape(
+  name: string,
+  first: (c: number) => boolean,
+  parse: (s: string, i: number, o: Outer) => number,
+): Shape {
+  return {
+    name,
+    first,
+    parse(s, i, f) {
+      const j = parse(s, i, f.outer);
+      return j < 0 ? undefined : f.next(s, j, child(f, f.shapes));
+    },
+  };
+}
+
+export const PRI_PREFIX = prefixShape('pri', (c) => c === 60, parsePriPrefix);
+export const ISO_PREFIX = prefixShape('iso-prefix', isDigit, parseIsoPrefix);
+export const BSD_PREFIX = prefixShape('bsd-prefix', (c) => c > 64, parseBsdPrefix);

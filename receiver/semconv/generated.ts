@@ -45,6 +45,13 @@ export const KATA_LOG_FORMAT_VALUE_PANIC = 'panic';
 export const KATA_LOG_FORMAT_VALUE_TEXT = 'text';
 /** How a nested record reached the host, when another component re-logged it. */
 export const ATTR_KATA_LOG_CARRIER = 'kata.log.carrier';
+export const KATA_LOG_CARRIER_VALUE_VMCONSOLE = 'vmconsole';
+export const KATA_LOG_CARRIER_VALUE_RUNTIME_RS = 'runtime-rs';
+export const KATA_LOG_CARRIER_VALUE_FIRECRACKER_FIFO = 'firecracker-fifo';
+export const KATA_LOG_CARRIER_VALUE_KATA_PROXY = 'kata-proxy';
+export const KATA_LOG_CARRIER_VALUE_SHIM_STDERR = 'shim-stderr';
+export const KATA_LOG_CARRIER_VALUE_VSOCK = 'vsock';
+export const KATA_LOG_CARRIER_VALUE_FIFO = 'fifo';
 /** Why kata-otel did not (fully) understand the record. Absent when parsing succeeded. */
 export const ATTR_KATA_LOG_PARSE_ERROR = 'kata.log.parse_error';
 /** True when the line was longer than the configured maximum and was cut. */

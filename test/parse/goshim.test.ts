@@ -54,7 +54,10 @@ describe('Go shim logfmt', () => {
         [ATTR_KATA_NAME]: 'containerd-shim-v2',
         [ATTR_KATA_FIELD('path')]: '/var/run/netns/x',
         [ATTR_PROCESS_PID]: 1614807,
-        [ATTR_KATA_SANDBOX_ID]: 'foo', // the line wins over the context
+        // The context's sandbox (a source that knows it, e.g. the vsock socket path) wins over the text; the
+        // claim is kept as written.
+        [ATTR_KATA_SANDBOX_ID]: 'from-path',
+        [ATTR_KATA_FIELD('sandbox')]: 'foo',
         [ATTR_KATA_SOURCE]: 'katautils',
         [ATTR_KATA_SUBSYSTEM]: 'network',
         [ATTR_KATA_FIELD('volume-type')]: 'virtio-fs',
