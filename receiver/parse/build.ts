@@ -124,6 +124,7 @@ export function identComponent(ident: string | undefined): string | undefined {
       return KATA_COMPONENT_VALUE_AGENT;
     case 'cloud-hypervisor':
     case 'firecracker':
+    case 'kata-hypervisor':
       return KATA_COMPONENT_VALUE_HYPERVISOR;
   }
   return ident.startsWith('qemu') ? KATA_COMPONENT_VALUE_HYPERVISOR : undefined;

@@ -71,6 +71,7 @@ export function clhRecord(s: string, i: number, ctx: ParseContext): KataLogRecor
 }
 
 export const CLH: Shape = {
+  weak: true,
   name: 'cloud-hypervisor',
   first: (c) => c === 99,
   parse: (s, i, f) => (isClhLine(s, i) ? clhRecord(s, i, f.ctx) : undefined),

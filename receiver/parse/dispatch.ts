@@ -8,10 +8,12 @@ import {
   ATTR_CONTAINER_ID,
   ATTR_KATA_FIELD,
   ATTR_KATA_LOG_CARRIER,
+  ATTR_KATA_LOG_PARSE_ERROR,
   ATTR_KATA_SANDBOX_ID,
 } from '../semconv/generated.js';
 import type { Outer } from './build.js';
 import { CLH } from './clh.js';
+import { embeddedRecord } from './embedded.js';
 import { FIRECRACKER } from './firecracker.js';
 import type { Dispatch, Frame, ObjectShape, Shape, ShapeSetName } from './frame.js';
 import { LOGFMT, LOGRUS_JSON } from './goshim.js';
@@ -113,22 +115,34 @@ function settle(rec: KataLogRecord, f: Frame): KataLogRecord {
   return rec;
 }
 
+/** The shape that produced choose()'s last record (read right after the call; not reentrant beyond that). */
+let chosen: Shape | undefined;
+
 function choose(s: string, i: number, f: Frame): KataLogRecord | undefined {
   const t = TABLES[f.shapes];
   const c = s.charCodeAt(i);
-  if (c < 128) {
-    for (const shape of t.ascii[c] as Shape[]) {
-      const r = shape.parse(s, i, f);
-      if (r !== undefined) return r;
-    }
-    return undefined;
-  }
-  for (const shape of t.all) {
-    if (!shape.first(c)) continue;
+  const shapes = c < 128 ? (t.ascii[c] as Shape[]) : t.all;
+  for (const shape of shapes) {
+    if (c >= 128 && !shape.first(c)) continue;
     const r = shape.parse(s, i, f);
-    if (r !== undefined) return r;
+    if (r !== undefined) {
+      chosen = shape;
+      return r;
+    }
   }
   return undefined;
+}
+
+/**
+ * In a whole line, a record from a shape that takes any text starting like it (or damaged JSON) gives way to a
+ * Kata record found later in the line: the line is a paste or a relay (embedded.ts).
+ */
+function preferEmbedded(r: KataLogRecord, s: string, i: number, f: Frame): KataLogRecord {
+  const shape = chosen;
+  if (f.shapes !== 'line') return r;
+  if (!(shape?.weak === true || (shape === JSON_TEXT && r.attributes[ATTR_KATA_LOG_PARSE_ERROR] !== undefined)))
+    return r;
+  return embeddedRecord(s, i, f) ?? r;
 }
 
 function skipBlanks(s: string, i: number): number {
@@ -146,7 +160,7 @@ const dispatch = ((s: string, i: number, f: Frame): KataLogRecord => {
       f,
     );
   const r = choose(s, i, f);
-  if (r !== undefined) return settle(r, f);
+  if (r !== undefined) return settle(preferEmbedded(r, s, i, f), f);
   return settle(fallback === undefined ? unrecognised(s, i, f, 'unrecognised line') : fallback(s, i, f), f);
 }) as Dispatch;
 

@@ -74,6 +74,7 @@ export function firecrackerRecord(s: string, i: number, ctx: ParseContext): Kata
 }
 
 export const FIRECRACKER: Shape = {
+  weak: true,
   name: 'firecracker',
   first: isDigitCode,
   parse: (s, i, f) => (isFirecrackerLine(s, i) ? firecrackerRecord(s, i, f.ctx) : undefined),

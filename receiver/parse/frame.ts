@@ -53,6 +53,11 @@ export interface Shape {
   /** Can a text of this shape start with char code c? Evaluated once per ASCII code into the first-character table. */
   first: (c: number) => boolean;
   parse(s: string, i: number, f: Frame): KataLogRecord | undefined;
+  /**
+   * The shape takes any text that starts like it (a kernel timestamp, `qemu…: `, `panic: `): in a whole line, a
+   * Kata record found later in the text wins over it (the line is a paste or a relay, not the hypervisor's).
+   */
+  weak?: boolean;
 }
 
 /** A kind of JSON object (chosen by its keys). */
@@ -84,6 +89,16 @@ export function child(
     claimed: own !== undefined && own !== sandbox ? own : f.claimed,
     next: f.next,
   };
+}
+
+/** s[j..] in the same frame one level deeper (a prefix or wrapper removed); no new frame on the hot path. */
+export function again(s: string, j: number, f: Frame): KataLogRecord {
+  f.depth++;
+  try {
+    return f.next(s, j, f);
+  } finally {
+    f.depth--;
+  }
 }
 
 /** Character-class helpers for `first`. */

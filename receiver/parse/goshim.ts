@@ -18,6 +18,7 @@ import {
   KATA_COMPONENT_VALUE_MONITOR,
   KATA_COMPONENT_VALUE_RUNTIME,
   KATA_COMPONENT_VALUE_UNKNOWN,
+  KATA_COMPONENT_VALUE_VIRTIOFSD,
   KATA_HYPERVISOR_NAME_VALUE_QEMU,
   KATA_LOG_CARRIER_VALUE_FIRECRACKER_FIFO,
   KATA_LOG_CARRIER_VALUE_KATA_PROXY,
@@ -176,6 +177,8 @@ export function goRecord(kv: string[], raw: string, f: Frame, format: string, to
     ra[ATTR_KATA_LOG_FORMAT] = KATA_LOG_FORMAT_VALUE_QEMU;
     ra[ATTR_KATA_HYPERVISOR_NAME] = KATA_HYPERVISOR_NAME_VALUE_QEMU;
     setCarrier(rec, KATA_LOG_CARRIER_VALUE_SHIM_STDERR);
+  } else if (source === 'virtiofsd') {
+    component = KATA_COMPONENT_VALUE_VIRTIOFSD; // the shim re-logging virtiofsd's output, whatever the subsystem
   } else if (source === 'kata-monitor') {
     component = KATA_COMPONENT_VALUE_MONITOR;
   } else if (source === 'agent' || name === 'kata-agent') {

@@ -38,6 +38,7 @@ export function kernelRecord(s: string, i: number, end: number, outer: Outer, ct
 }
 
 export const KERNEL: Shape = {
+  weak: true,
   name: 'kernel',
   first: (c) => c === 91,
   parse(s, i, f) {

@@ -43,6 +43,7 @@ export function panicRecord(s: string, i: number, kind: PanicKind, outer: Outer,
 }
 
 export const PANIC: Shape = {
+  weak: true,
   name: 'panic',
   first: (c) => c === 112 || c === 102 || c === 103 || c === 116,
   parse(s, i, f) {

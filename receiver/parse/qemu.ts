@@ -40,6 +40,7 @@ export function qemuRecord(s: string, i: number, ctx: ParseContext): KataLogReco
 }
 
 export const QEMU: Shape = {
+  weak: true,
   name: 'qemu',
   first: (c) => c === 113 || c === 47,
   parse: (s, i, f) => (qemuPrefixEnd(s, i) > 0 ? qemuRecord(s, i, f.ctx) : undefined),

@@ -8,7 +8,7 @@
 import { severityFromPriority } from '../model/severity.js';
 import type { Outer } from './build.js';
 import { toInt } from './fields.js';
-import { child, type Shape } from './frame.js';
+import { again, type Shape } from './frame.js';
 import { monthIndex, parseTimestamp } from './time.js';
 
 function isDigit(c: number): boolean {
@@ -54,7 +54,7 @@ function parseTag(s: string, i: number, outer: Outer): number {
 /** `Mon DD HH:MM:SS[.frac] ` → month/day/time, then the tag. */
 export function parseBsdPrefix(s: string, i: number, outer: Outer): number {
   const sp = s.indexOf(' ', i);
-  if (sp < i + 3 || sp > i + 11) return -1;
+  if (sp < i + 2 || sp > i + 11) return -1;
   const month = monthIndex(s.slice(i, sp));
   if (month < 0) return -1;
   let j = sp + 1;
@@ -179,11 +179,12 @@ function prefixShape(
     first,
     parse(s, i, f) {
       const j = parse(s, i, f.outer);
-      return j < 0 ? undefined : f.next(s, j, child(f, f.shapes));
+      return j < 0 ? undefined : again(s, j, f);
     },
   };
 }
 
 export const PRI_PREFIX = prefixShape('pri', (c) => c === 60, parsePriPrefix);
 export const ISO_PREFIX = prefixShape('iso-prefix', isDigit, parseIsoPrefix);
-export const BSD_PREFIX = prefixShape('bsd-prefix', (c) => c > 64, parseBsdPrefix);
+// Letters and non-ASCII (`May`, `déc.`, `дек`), digits for CJK months (`11月`).
+export const BSD_PREFIX = prefixShape('bsd-prefix', (c) => c > 64 || isDigit(c), parseBsdPrefix);

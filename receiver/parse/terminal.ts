@@ -40,6 +40,7 @@ export function terminalRecord(s: string, i: number, f: Frame): KataLogRecord {
 }
 
 export const TERMINAL: Shape = {
+  weak: true,
   name: 'logrus-terminal',
   first: (c) => c >= 65 && c <= 90,
   parse: (s, i, f) => (isTerminalLine(s, i) ? terminalRecord(s, i, f) : undefined),

@@ -15,7 +15,8 @@ import {
   KATA_LOG_FORMAT_VALUE_TEXT,
 } from '../semconv/generated.js';
 import { addParseError, fileComponent, identComponent, isQemuFile, newRecord } from './build.js';
-import { child, type Frame, type Shape } from './frame.js';
+import { again, child, type Frame, type Shape } from './frame.js';
+import { embeddedRecord, fragmentRecord } from './embedded.js';
 import { qemuRecord } from './qemu.js';
 
 /** Remove ANSI escape sequences (logrus colours on a TTY, guest programs' colours). */
@@ -41,13 +42,13 @@ export function stripAnsi(s: string): string {
 export const ANSI: Shape = {
   name: 'ansi',
   first: (c) => c === 27,
-  parse: (s, i, f) => f.next(stripAnsi(s.slice(i)), 0, child(f, f.shapes)),
+  parse: (s, i, f) => again(stripAnsi(s.slice(i)), 0, f),
 };
 
 export const BOM: Shape = {
   name: 'bom',
   first: (c) => c === 0xfeff,
-  parse: (s, i, f) => f.next(s, i + 1, child(f, f.shapes)),
+  parse: (s, i, f) => again(s, i + 1, f),
 };
 
 /** A record kata-otel did not understand: the raw text is the body, nothing is lost. */
@@ -67,11 +68,13 @@ export function unrecognised(s: string, i: number, f: Frame, why: string): KataL
 export function plainText(s: string, i: number, f: Frame): KataLogRecord {
   const ident = f.outer.ident;
   const byIdent = identComponent(ident);
+  if (ident === 'kata') {
+    const nested = f.next.match(s.slice(i).trimEnd(), 0, child(f, 'runtime-rs', KATA_LOG_CARRIER_VALUE_RUNTIME_RS));
+    if (nested !== undefined) return nested;
+  }
+  const found = embeddedRecord(s, i, f) ?? fragmentRecord(s, i, f) ?? cliRecord(s, i, f, byIdent);
+  if (found !== undefined) return found;
   if (byIdent !== undefined) {
-    if (ident === 'kata') {
-      const nested = f.next.match(s.slice(i).trimEnd(), 0, child(f, 'runtime-rs', KATA_LOG_CARRIER_VALUE_RUNTIME_RS));
-      if (nested !== undefined) return nested;
-    }
     if (byIdent === KATA_COMPONENT_VALUE_HYPERVISOR && ident?.startsWith('qemu')) return qemuRecord(s, i, f.ctx);
     return newRecord(f.ctx, s.slice(i).trimEnd(), KATA_LOG_FORMAT_VALUE_TEXT, byIdent);
   }
@@ -82,6 +85,22 @@ export function plainText(s: string, i: number, f: Frame): KataLogRecord {
     return rec;
   }
   return unrecognised(s, i, f, 'unrecognised line');
+}
+
+/** Plain CLI messages (`kata-runtime`, `kata-ctl`, scripts): the level word they start with. */
+const CLI_LEVELS: Record<string, number> = { ERROR: 17, Error: 17, FATAL: 21, Fatal: 21, WARNING: 13, Warning: 13 };
+
+function cliRecord(s: string, i: number, f: Frame, byIdent: string | undefined): KataLogRecord | undefined {
+  const colon = s.indexOf(': ', i);
+  if (colon < 0 || colon - i > 7) return undefined;
+  const word = s.slice(i, colon);
+  const sev = CLI_LEVELS[word];
+  if (sev === undefined) return undefined;
+  const component = byIdent ?? fileComponent(f.ctx) ?? KATA_COMPONENT_VALUE_UNKNOWN;
+  const rec = newRecord(f.ctx, s.slice(colon + 2).trimEnd(), KATA_LOG_FORMAT_VALUE_TEXT, component);
+  rec.severityNumber = sev;
+  rec.severityText = word;
+  return rec;
 }
 
 /** Other guest console output (systemd, guest programs): guest text without a level of its own. */

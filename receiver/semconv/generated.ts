@@ -56,6 +56,12 @@ export const KATA_LOG_CARRIER_VALUE_FIFO = 'fifo';
 export const ATTR_KATA_LOG_PARSE_ERROR = 'kata.log.parse_error';
 /** True when the line was longer than the configured maximum and was cut. */
 export const ATTR_KATA_LOG_TRUNCATED = 'kata.log.truncated';
+/** The text before a Kata record that did not start its line (a paste's line number, a bare clock time, a truncated journal prefix, a relay's wrapper, the JSON key around an escaped record). */
+export const ATTR_KATA_LOG_PREFIX = 'kata.log.prefix';
+/** True when the line is only part of a wrapped or cut record (e.g. its trailing `key=value` pairs); the attributes are the ones the fragment holds. */
+export const ATTR_KATA_LOG_FRAGMENT = 'kata.log.fragment';
+/** The logger target or program a guest userspace console line names (`confidential_data_hub::hub`, `attestation_agent`, `systemd`). */
+export const ATTR_KATA_GUEST_TARGET = 'kata.guest.target';
 /** The syslog identifier (`SYSLOG_IDENTIFIER`, or the `ident[pid]:` of a syslog/journal text prefix). */
 export const ATTR_KATA_JOURNAL_IDENTIFIER = 'kata.journal.identifier';
 /** The systemd unit that logged the record (`_SYSTEMD_UNIT`). */
