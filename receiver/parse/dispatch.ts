@@ -17,6 +17,7 @@ import { embeddedRecord } from './embedded.js';
 import { FIRECRACKER } from './firecracker.js';
 import type { Dispatch, Frame, ObjectShape, Shape, ShapeSetName } from './frame.js';
 import { LOGFMT, LOGRUS_JSON } from './goshim.js';
+import { GUEST_BRACKET, GUEST_TRACING, SYSTEMD } from './guest.js';
 import { JOURNAL_OBJECT, journalRecord } from './journal.js';
 import { JSON_TEXT, unknownJson, WRAPPER } from './json.js';
 import { KERNEL } from './kernel.js';
@@ -26,7 +27,7 @@ import { RTRS_FC_STDERR, RTRS_QEMU_STDERR, RTRS_VM_CONSOLE } from './runtimers.j
 import { SLOG } from './slog.js';
 import { BSD_PREFIX, ISO_PREFIX, PRI_PREFIX } from './syslog.js';
 import { TERMINAL } from './terminal.js';
-import { ANSI, BOM, chText, fcText, guestText, plainText, unrecognised } from './text.js';
+import { ANSI, BOM, chText, fcText, guestText, plainText, stripAnsi, unrecognised } from './text.js';
 
 /** How many carriers and prefixes deep a text may be nested (a guest can nest re-logged records at will). */
 export const MAX_DEPTH = 8;
@@ -46,22 +47,31 @@ const SHAPES: Shape[] = [
   TERMINAL, // INFO[0000]
   PANIC, // panic: fatal error: goroutine N  thread '…' panicked
   BSD_PREFIX, // May 17 19:43:30 host ident[pid]:  (carrier prefix, localised months)
+  GUEST_BRACKET, // [2026-01-12T08:31:02Z INFO  target] (guest console only)
+  SYSTEMD, // [  OK  ] Started …
+  GUEST_TRACING, // 2026-01-12T08:31:02.1Z  INFO target: …
   RTRS_QEMU_STDERR, // qemu stderr: "…"  (runtime-rs messages only)
   RTRS_VM_CONSOLE, // vm console: "…"
   RTRS_FC_STDERR, // fc stderr: "…"
 ];
+
+/** Shapes only a carrier's payload holds, never a line of its own. */
+const CONSOLE_ONLY = [GUEST_BRACKET, SYSTEMD, GUEST_TRACING, RTRS_QEMU_STDERR, RTRS_VM_CONSOLE, RTRS_FC_STDERR];
 
 type Fallback = (s: string, i: number, f: Frame) => KataLogRecord;
 
 /** Which shapes each carrier's payload may hold, and what a payload that matches none of them is. */
 const SETS: Record<ShapeSetName, { shapes: string[]; fallback?: Fallback }> = {
   line: {
-    shapes: SHAPES.filter((s) => s !== RTRS_QEMU_STDERR && s !== RTRS_VM_CONSOLE && s !== RTRS_FC_STDERR).map(
-      (s) => s.name,
-    ),
+    shapes: SHAPES.filter((s) => !CONSOLE_ONLY.includes(s)).map((s) => s.name),
     fallback: plainText,
   },
-  console: { shapes: [JSON_TEXT, LOGFMT, KERNEL, FIRECRACKER, CLH, QEMU].map((s) => s.name), fallback: guestText },
+  console: {
+    shapes: [JSON_TEXT, LOGFMT, KERNEL, FIRECRACKER, CLH, QEMU, ANSI, GUEST_BRACKET, SYSTEMD, GUEST_TRACING].map(
+      (s) => s.name,
+    ),
+    fallback: guestText,
+  },
   'runtime-rs': { shapes: [JSON_TEXT, RTRS_QEMU_STDERR, RTRS_VM_CONSOLE, RTRS_FC_STDERR].map((s) => s.name) },
   'cloud-hypervisor': { shapes: [CLH.name], fallback: chText },
   firecracker: { shapes: [FIRECRACKER.name], fallback: fcText },
@@ -151,6 +161,11 @@ function skipBlanks(s: string, i: number): number {
 }
 
 const dispatch = ((s: string, i: number, f: Frame): KataLogRecord => {
+  // Guest programs colour anywhere in a console line (`[\x1b[0;32m  OK  \x1b[0m] …`): strip it all first.
+  if (f.shapes === 'console' && s.includes('\x1b')) {
+    s = stripAnsi(s.slice(i));
+    i = 0;
+  }
   i = skipBlanks(s, i);
   const fallback = TABLES[f.shapes].fallback;
   if (f.depth > MAX_DEPTH) return settle(unrecognised(s, i, f, 'nested too deeply'), f);

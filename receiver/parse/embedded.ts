@@ -29,6 +29,22 @@ function nextCandidate(s: string, from: number, json: boolean): number {
 }
 
 /**
+ * Where the JSON string holding s[k] opens (the index after its `"`), when that quote opens a value (`:"`, `,"`,
+ * `["`, `{"`); else k. Looking back stops at the first quote that is not escaped.
+ */
+function stringStart(s: string, k: number, from: number): number {
+  for (let j = k - 1; j >= from; j--) {
+    if (s.charCodeAt(j) !== 34) continue;
+    let b = 0;
+    while (j - 1 - b >= from && s.charCodeAt(j - 1 - b) === 92) b++;
+    if (b % 2 === 1) continue; // an escaped quote inside the string
+    const c = j > 0 ? s.charCodeAt(j - 1) : 0;
+    return c === 58 || c === 44 || c === 91 || c === 123 ? j + 1 : k;
+  }
+  return k;
+}
+
+/**
  * When the record at k sits inside a JSON string (its first quote is escaped: `time=\"…`), the string's content
  * from k to its closing quote, unescaped once; else undefined.
  */
@@ -46,7 +62,7 @@ function escapedRecord(s: string, k: number): string | undefined {
   }
   let body = s.slice(k, end).trimEnd();
   // a relay's unquoted wrapper ends with its own closing brace
-  if (end === s.length && body.endsWith('}') && !body.endsWith('\\"}')) body = body.slice(0, -1).trimEnd();
+  if (end === s.length && body.endsWith('}')) body = body.slice(0, -1).trimEnd();
   try {
     return JSON.parse(`"${body}"`) as string;
   } catch {
@@ -65,6 +81,18 @@ function isRecord(kv: string[]): boolean {
   return level && msg;
 }
 
+const isSpace = (c: number) => c === 32 || c === 9;
+
+/** The last time, level and msg of two tokenizations agree. */
+function sameRecord(a: string[], b: string[]): boolean {
+  const last = (kv: string[], key: string) => {
+    let v: string | undefined;
+    for (let j = 0; j < kv.length; j += 2) if (kv[j] === key) v = kv[j + 1];
+    return v;
+  };
+  return ['time', 'level', 'msg'].every((k) => last(a, k) === last(b, k));
+}
+
 function withPrefix(rec: KataLogRecord, prefix: string): KataLogRecord {
   if (prefix !== '' && rec.attributes[ATTR_KATA_LOG_PREFIX] === undefined)
     rec.attributes[ATTR_KATA_LOG_PREFIX] = prefix;
@@ -77,11 +105,32 @@ export function embeddedRecord(s: string, i: number, f: Frame): KataLogRecord | 
   for (let k = nextCandidate(s, i + 1, false); k >= 0 && tries < MAX_TRIES; k = nextCandidate(s, k + 1, false)) {
     tries++;
     const escaped = escapedRecord(s, k);
-    const text = escaped ?? s.slice(k);
-    const t = tokenizeLogfmt(text, 0);
+    if (escaped !== undefined) {
+      const t = tokenizeLogfmt(escaped, 0);
+      if (t.bare > 0 || t.error !== undefined || !isRecord(t.kv)) continue;
+      // The whole JSON string is the line that was logged (a PRI and journal prefix may come before the record).
+      const open = stringStart(s, k, i);
+      const text = open === k ? escaped : (escapedRecord(s, open) ?? escaped);
+      return withPrefix(f.next(text, 0, child(f, 'line')), s.slice(i, open));
+    }
+    const t = tokenizeLogfmt(s, k);
     if (t.bare > 0 || t.error !== undefined || !isRecord(t.kv)) continue;
-    const rec = escaped === undefined ? f.next(s, k, child(f, 'line')) : f.next(escaped, 0, child(f, 'line'));
-    return withPrefix(rec, s.slice(i, k));
+    // Pairs just before the record, split from it by a space, are the record's too (logrus keys in any order:
+    // `sandbox=… time="…" …`), when reading them does not change what the record says.
+    let start = k;
+    let kv = t.kv;
+    if (k > i && isSpace(s.charCodeAt(k - 1))) {
+      const whole = tokenizeLogfmt(s, i);
+      const from = whole.bare === 0 && whole.error === undefined ? i : trailingPairsStart(s, i);
+      if (from >= 0 && from < k) {
+        const ext = from === i ? whole.kv : tokenizeLogfmt(s, from).kv;
+        if (sameRecord(ext, t.kv)) {
+          start = from;
+          kv = ext;
+        }
+      }
+    }
+    return withPrefix(goRecord(kv, s.slice(start), f, KATA_LOG_FORMAT_VALUE_LOGFMT), s.slice(i, start));
   }
   tries = 0;
   const last = s.lastIndexOf('}');

@@ -240,7 +240,9 @@ describe('guest console re-logged by the shim (vmconsole=)', () => {
     const r = one(consoleLine('[  OK  ] Started Kata Containers Agent.'));
     expect(r.attributes[ATTR_KATA_COMPONENT]).toBe('guest-kernel');
     expect(r.attributes[ATTR_KATA_LOG_FORMAT]).toBe('text');
-    expect(r.body).toBe('[  OK  ] Started Kata Containers Agent.');
+    expect(r.body).toBe('Started Kata Containers Agent.'); // systemd's status became the level (issue 12 item 5)
+    expect(r.severityNumber).toBe(9);
+    expect(r.attributes['kata.guest.target']).toBe('systemd');
     expect(r.attributes[ATTR_KATA_LOG_PARSE_ERROR]).toBeUndefined();
   });
 

@@ -104,6 +104,23 @@ const LINES: Record<string, (n: number) => string> = {
   'runtime-rs qemu stderr': (n) => rtrs(`qemu stderr: "qemu-system-x86_64: ${fill('w ', n)}"`),
   'runtime-rs CH stream': (n) => rtrs(`"cloud-hypervisor: 1ms: INFO:a.rs:1 -- ${fill('w ', n)}"`, ',"stream":"stderr"'),
   'runtime-rs agent forward': (n) => rtrs(`{"msg":${goq(fill('a ', n))},${SLOG},"name":"kata-agent"}`),
+  // a record after any prefix, fragments (issue 12)
+  'record after a long prefix': (n) => `${fill('x ', n)}${T}msg=m sandbox=s`,
+  'many msg= candidates after a prefix': (n) => `x ${fill('msg=a b ', n)}`,
+  'many escaped candidates': (n) => `x ${fill('time=\\" ', n)}`,
+  'escaped record after a backslash run': (n) => `"k":"${fill('\\\\', n)}time=\\"x\\" level=info msg=m`,
+  'many JSON candidates': (n) => `x ${fill('{"', n)}}`,
+  'many escaped JSON candidates': (n) => `x ${fill('{\\"a', n)}}`,
+  'fragment, many pairs': (n) => `x" ${fill('sandbox=a ', n)}`,
+  'fragment, pairs and words': (n) => `x ${fill('sandbox=a b ', n)}`,
+  'CJK month prefix': (n) => `11月 16 09:46:13 ${fill('a', n)}`,
+  'CLI level line': (n) => `ERROR: ${fill('x', n)}`,
+  // guest console userspace (issue 12)
+  'guest env_logger, ] never closed': (n) => vmconsole(`[2026-01-12T08:31:04Z INFO  ${fill('a', n)}`),
+  'guest env_logger': (n) => vmconsole(`[2026-01-12T08:31:04Z INFO  cdh::hub] ${fill('w ', n)}`),
+  'guest tracing, no colon': (n) => vmconsole(`2026-01-12T08:31:04Z  INFO ${fill('a', n)}`),
+  'systemd status': (n) => vmconsole(`[  OK  ] ${fill('w ', n)}`),
+  'console colours everywhere': (n) => vmconsole(fill('[\x1b[0m', n)),
   // hypervisors, kernel, panics, text
   qemu: (n) => `qemu-system-x86_64: ${fill('w ', n)}`,
   'qemu, no colon': (n) => `q${fill('a', n)}`,
