@@ -7,7 +7,14 @@ import { rulesCommands } from './rules-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-type ParseFlags = { dedupe: boolean; original?: boolean; batchSize: number; maxLineBytes?: number };
+type ParseFlags = {
+  dedupe: boolean;
+  original?: boolean;
+  batchSize: number;
+  maxLineBytes?: number;
+  stats?: boolean;
+  examples: number;
+};
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
@@ -34,6 +41,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--original', 'add log.record.original with the raw text')
     .option('--batch-size <n>', 'records per ExportLogsServiceRequest line', positiveInt('--batch-size'), 1000)
     .option('--max-line-bytes <n>', 'cut longer lines, as run does (max_line_bytes)', positiveInt('--max-line-bytes'))
+    .option('--stats', 'print how many lines were understood, per shape and component, instead of OTLP/JSON')
+    .option('--examples <n>', 'with --stats: examples shown per kind of raw line', positiveInt('--examples'), 3)
     .action(async (files: string[], o: ParseFlags) => {
       const { parseCommand } = await import('./parse-command.js');
       code = await parseCommand({
@@ -42,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
         original: o.original ?? false,
         batchSize: o.batchSize,
         maxLineBytes: o.maxLineBytes,
+        ...(o.stats ? { stats: { examples: o.examples } } : {}),
         stdin: process.stdin,
         stdout: process.stdout,
         stderr: process.stderr,

@@ -10,6 +10,7 @@ import { encodeLogsJson } from '../otlp/index.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { parseText } from '../parse/index.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
+import { ParseStats } from './parse-stats.js';
 import { ATTR_KATA_LOG_TRUNCATED, ATTR_LOG_FILE_NAME, ATTR_LOG_FILE_PATH } from '../semconv/generated.js';
 import { EntryFramer, type FramedEntry } from '../sources/file/framer.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../sources/lines.js';
@@ -21,6 +22,8 @@ export interface ParseCommandOptions {
   batchSize: number;
   /** Longer lines are cut and marked `kata.log.truncated`, as `run` does (`max_line_bytes`). */
   maxLineBytes?: number;
+  /** Print a coverage report (parse-stats.ts) instead of OTLP/JSON; `examples` raw lines per kind. */
+  stats?: { examples: number };
   stdin: Readable;
   stdout: Writable;
   stderr: Writable;
@@ -65,6 +68,7 @@ export async function parseCommand(opts: ParseCommandOptions): Promise<number> {
     return 2;
   }
   const dedupe = opts.dedupe ? new DedupeStage() : undefined;
+  const stats = opts.stats ? new ParseStats(opts.stats.examples) : undefined;
   let pending: KataLogRecord[] = [];
   let total = 0;
   const flush = async () => {
@@ -91,7 +95,9 @@ export async function parseCommand(opts: ParseCommandOptions): Promise<number> {
       const observedTimeUnixNano = nowUnixNano();
       for (const e of out) {
         const ctx = { observedTimeUnixNano, attributes: e.truncated ? cut : attributes, keepOriginal: opts.original };
-        for (const r of parseText(e.text, ctx)) pending.push(r);
+        const recs = parseText(e.text, ctx);
+        if (stats) stats.add(recs, e.text, f);
+        else for (const r of recs) pending.push(r);
       }
       out.length = 0;
     };
@@ -104,6 +110,10 @@ export async function parseCommand(opts: ParseCommandOptions): Promise<number> {
     emit();
   }
   await flush();
+  if (stats) {
+    await write(opts.stdout, stats.report());
+    return 0;
+  }
   const suppressed = dedupe?.suppressed ?? 0;
   opts.stderr.write(`kata-otel parse: ${total} records${suppressed ? `, ${suppressed} duplicates suppressed` : ''}\n`);
   return 0;
