@@ -32,34 +32,21 @@ export function runtimeRsNested(
   return f.next.match(msg, 0, child(f, 'runtime-rs', KATA_LOG_CARRIER_VALUE_RUNTIME_RS, identity));
 }
 
-/** A `<prefix>"…"` runtime-rs message: the Rust-quoted line after the prefix. */
-function quotedAfter(s: string, i: number, prefix: string): string | undefined {
-  return s.startsWith(prefix, i) ? unquoteRust(s.slice(i + prefix.length)).trimEnd() : undefined;
+/** A runtime-rs message `<prefix>"<line>"`: the Rust-quoted line after the prefix, handed to `then`. */
+function relog(name: string, prefix: string, then: (line: string, f: Frame) => KataLogRecord): Shape {
+  const c0 = prefix.charCodeAt(0);
+  return {
+    name,
+    first: (c) => c === c0,
+    parse: (s, i, f) =>
+      s.startsWith(prefix, i) ? then(unquoteRust(s.slice(i + prefix.length)).trimEnd(), f) : undefined,
+  };
 }
 
-export const RTRS_QEMU_STDERR: Shape = {
-  name: 'runtime-rs qemu stderr',
-  first: (c) => c === 113,
-  parse(s, i, f) {
-    const line = quotedAfter(s, i, 'qemu stderr: ');
-    return line === undefined ? undefined : qemuRecord(line, 0, f.ctx);
-  },
-};
-
-export const RTRS_VM_CONSOLE: Shape = {
-  name: 'runtime-rs vm console',
-  first: (c) => c === 118,
-  parse(s, i, f) {
-    const line = quotedAfter(s, i, 'vm console: ');
-    return line === undefined ? undefined : f.next(line, 0, child(f, 'console'));
-  },
-};
-
-export const RTRS_FC_STDERR: Shape = {
-  name: 'runtime-rs fc stderr',
-  first: (c) => c === 102,
-  parse(s, i, f) {
-    const line = quotedAfter(s, i, 'fc stderr: ');
-    return line === undefined ? undefined : f.next(line, 0, child(f, 'firecracker'));
-  },
-};
+export const RTRS_QEMU_STDERR = relog('runtime-rs qemu stderr', 'qemu stderr: ', (l, f) => qemuRecord(l, 0, f.ctx));
+export const RTRS_VM_CONSOLE = relog('runtime-rs vm console', 'vm console: ', (l, f) =>
+  f.next(l, 0, child(f, 'console')),
+);
+export const RTRS_FC_STDERR = relog('runtime-rs fc stderr', 'fc stderr: ', (l, f) =>
+  f.next(l, 0, child(f, 'firecracker')),
+);

@@ -83,21 +83,28 @@ function table(rows: [string, string, Want][], c = ctx): void {
 const shim = (time: string, level: string, msg: string, rest: string) =>
   `time="${time}" level=${level} msg=${goQuote(msg)} name=containerd-shim-v2 pid=40912 ${rest}`;
 
+/** A shim record of subsystem `sandbox` and what it parses to. */
+function shimCase(
+  time: string,
+  level: string,
+  severity: number,
+  msg: string,
+  sandbox: string,
+  ns: bigint,
+): [string, Want] {
+  const line = shim(time, level, msg, `sandbox=${sandbox} source=virtcontainers subsystem=sandbox`);
+  return [line, { component: 'runtime', severity, sandbox, subsystem: 'sandbox', time: ns, body: msg }];
+}
+
 describe('1. journal prefixes in every locale', () => {
-  const rec = shim(
+  const [rec, started] = shimCase(
     '2025-11-16T09:46:13.402118551+08:00',
     'info',
+    9,
     'VM started',
-    `sandbox=${SB1} source=virtcontainers subsystem=sandbox`,
+    SB1,
+    1_763_257_573_402_118_551n,
   );
-  const started: Want = {
-    component: 'runtime',
-    severity: 9,
-    sandbox: SB1,
-    subsystem: 'sandbox',
-    time: 1_763_257_573_402_118_551n,
-    body: 'VM started',
-  };
   const host = { [ATTR_HOST_NAME]: 'worker-3', [ATTR_KATA_JOURNAL_IDENTIFIER]: 'kata' };
   table([
     ['Chinese/Japanese month', `11月 16 09:46:13 worker-3 kata[40912]: ${rec}`, { ...started, attrs: host }],
@@ -141,19 +148,21 @@ describe('1. journal prefixes in every locale', () => {
 });
 
 describe('2. a Kata record after any prefix', () => {
-  const r = shim(
+  const [r, failed] = shimCase(
     '2026-01-04T10:02:11.000912004Z',
     'error',
+    17,
     'failed to start VM',
-    `sandbox=${SB2} source=virtcontainers subsystem=sandbox`,
+    SB2,
+    1_767_520_931_000_912_004n,
   );
-  const failed: Want = {
-    component: 'runtime',
-    severity: 17,
-    sandbox: SB2,
-    subsystem: 'sandbox',
-    time: 1_767_520_931_000_912_004n,
-    body: 'failed to start VM',
+  const created: Want = {
+    component: 'agent',
+    severity: 9,
+    container: CID,
+    subsystem: 'rpc',
+    time: 1_767_520_932_123_456_789n,
+    body: 'create container',
   };
   const esc = (t: string) => JSON.stringify(t).slice(1, -1);
   const agent = `{"msg":"create container","level":"INFO","ts":"2026-01-04T10:02:12.123456789Z","pid":"1","subsystem":"rpc","name":"kata-agent","source":"agent","cid":"${CID}"}`;
@@ -193,30 +202,8 @@ describe('2. a Kata record after any prefix', () => {
       `"SYSLOG_RAW":"${esc(`<3>Jan  4 10:02:11 kata[3120]: ${r}`)}\\n"`,
       { ...failed, attrs: { [ATTR_KATA_JOURNAL_IDENTIFIER]: 'kata', [ATTR_KATA_LOG_PREFIX]: '"SYSLOG_RAW":"' } },
     ],
-    [
-      'agent JSON after a collector prefix',
-      `2026-01-04 10:02:12,130 stdout F ${agent}`,
-      {
-        component: 'agent',
-        severity: 9,
-        container: CID,
-        subsystem: 'rpc',
-        time: 1_767_520_932_123_456_789n,
-        body: 'create container',
-      },
-    ],
-    [
-      'agent JSON escaped inside a JSON string',
-      `{"log":"x ${esc(agent)}\\n","stream":"stderr"`,
-      {
-        component: 'agent',
-        severity: 9,
-        container: CID,
-        subsystem: 'rpc',
-        time: 1_767_520_932_123_456_789n,
-        body: 'create container',
-      },
-    ],
+    ['agent JSON after a collector prefix', `2026-01-04 10:02:12,130 stdout F ${agent}`, created],
+    ['agent JSON escaped inside a JSON string', `{"log":"x ${esc(agent)}\\n","stream":"stderr"`, created],
     [
       'a record after a kernel-looking prefix',
       `[ 1204.554] ${r}`,
@@ -375,6 +362,18 @@ describe('4. who wrote it', () => {
   );
 });
 
+/** A Kata 1.x kata-proxy line re-logging guest console text (`msg` already Go-quoted as written). */
+const proxy = (time: string, quotedMsg: string) =>
+  `time="${time}" level=info msg="${quotedMsg}" name=kata-proxy pid=21770 sandbox=${SB2} source=agent`;
+const fromProxy = (time: bigint, body: string, attrs: Record<string, unknown>): Want => ({
+  component: 'guest-kernel',
+  severity: 9,
+  sandbox: SB2,
+  time,
+  body,
+  attrs,
+});
+
 describe('5. guest console output that is not the kernel', () => {
   const console = (inner: string) =>
     shim(
@@ -437,27 +436,15 @@ describe('5. guest console output that is not the kernel', () => {
     ],
     [
       'Kata 1.x proxy re-log with a kernel timestamp',
-      `time="2020-03-09T14:05:22.61793Z" level=info msg="[    2.871620] virtio_net virtio1 eth0: renamed\\n" name=kata-proxy pid=21770 sandbox=${SB2} source=agent`,
-      {
-        component: 'guest-kernel',
-        severity: 9,
-        sandbox: SB2,
-        time: 1_583_762_722_617_930_000n,
-        body: 'virtio_net virtio1 eth0: renamed',
-        attrs: { [ATTR_KATA_LOG_CARRIER]: 'kata-proxy' },
-      },
+      proxy('2020-03-09T14:05:22.61793Z', '[    2.871620] virtio_net virtio1 eth0: renamed\\n'),
+      fromProxy(1_583_762_722_617_930_000n, 'virtio_net virtio1 eth0: renamed', {
+        [ATTR_KATA_LOG_CARRIER]: 'kata-proxy',
+      }),
     ],
     [
       "Kata 1.x proxy re-log of systemd's coloured [  OK  ]",
-      `time="2020-03-09T14:05:23.0002Z" level=info msg="[\\x1b[0;32m  OK  \\x1b[0m] Reached target Basic System.\\n" name=kata-proxy pid=21770 sandbox=${SB2} source=agent`,
-      {
-        component: 'guest-kernel',
-        severity: 9,
-        sandbox: SB2,
-        time: 1_583_762_723_000_200_000n,
-        body: 'Reached target Basic System.',
-        attrs: { [ATTR_KATA_GUEST_TARGET]: 'systemd' },
-      },
+      proxy('2020-03-09T14:05:23.0002Z', '[\\x1b[0;32m  OK  \\x1b[0m] Reached target Basic System.\\n'),
+      fromProxy(1_583_762_723_000_200_000n, 'Reached target Basic System.', { [ATTR_KATA_GUEST_TARGET]: 'systemd' }),
     ],
   ]);
 
