@@ -1,19 +1,14 @@
 // `kata-otel parse`: raw Kata log text in, OTLP/JSON out (one ExportLogsServiceRequest per line, the
 // Collector file-exporter format), for inspecting what kata-otel makes of a log and for piping into tools.
-import { createReadStream } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { Attributes, KataLogRecord } from '../model/record.js';
-import { nowUnixNano } from '../model/record.js';
+import type { KataLogRecord } from '../model/record.js';
 import { encodeLogsJson } from '../otlp/index.js';
-import { LineAssembler } from '../parse/multiline.js';
-import { parseText } from '../parse/index.js';
+import { parseFile, parseStream } from '../api/parse.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
 import { ParseStats } from './parse-stats.js';
-import { ATTR_KATA_LOG_TRUNCATED, ATTR_LOG_FILE_NAME, ATTR_LOG_FILE_PATH } from '../semconv/generated.js';
-import { EntryFramer, type FramedEntry } from '../sources/file/framer.js';
-import { DEFAULT_MAX_LINE_BYTES } from '../sources/lines.js';
+import { LimitsStage } from '../pipeline/limits.js';
+import { ATTR_KATA_LOG_ORIGIN, KATA_LOG_ORIGIN_VALUE_STDIN } from '../semconv/generated.js';
 
 export interface ParseCommandOptions {
   files: string[];
@@ -69,45 +64,29 @@ export async function parseCommand(opts: ParseCommandOptions): Promise<number> {
   }
   const dedupe = opts.dedupe ? new DedupeStage() : undefined;
   const stats = opts.stats ? new ParseStats(opts.stats.examples) : undefined;
+  const limits = new LimitsStage(); // the same attribute limits as `run` (its defaults)
   let pending: KataLogRecord[] = [];
   let total = 0;
   const flush = async () => {
     if (!pending.length) return;
+    limits.process(pending);
     const out = dedupe ? dedupe.process(pending) : pending;
     pending = [];
     total += out.length;
     if (out.length) await write(opts.stdout, encodeLogsJson(out) + '\n');
   };
   for (const f of files) {
-    const attributes: Attributes = {};
-    if (f !== '-') {
-      const abs = resolve(f);
-      attributes[ATTR_LOG_FILE_PATH] = abs;
-      attributes[ATTR_LOG_FILE_NAME] = basename(abs);
-    }
-    const input: AsyncIterable<Buffer | string> = f === '-' ? opts.stdin : createReadStream(f);
-    // The framing `run` uses (split on '\n' only, one '\r' dropped, long lines cut and marked, multi-line
-    // groups), so parse shows what the receiver would make of the same bytes.
-    const framer = new EntryFramer(opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, 0, new LineAssembler());
-    const cut: Attributes = { ...attributes, [ATTR_KATA_LOG_TRUNCATED]: true };
-    const out: FramedEntry[] = [];
-    const emit = () => {
-      const observedTimeUnixNano = nowUnixNano();
-      for (const e of out) {
-        const ctx = { observedTimeUnixNano, attributes: e.truncated ? cut : attributes, keepOriginal: opts.original };
-        const recs = parseText(e.text, ctx);
-        if (stats) stats.add(recs, e.text, f);
-        else for (const r of recs) pending.push(r);
+    // A file's records carry log.file.path / log.file.name (parseFile), stdin's kata.log.origin=stdin.
+    const o = { keepOriginal: opts.original, maxLineBytes: opts.maxLineBytes };
+    const stdin = { ...o, attributes: { [ATTR_KATA_LOG_ORIGIN]: KATA_LOG_ORIGIN_VALUE_STDIN } };
+    for await (const r of f === '-' ? parseStream(opts.stdin, stdin) : parseFile(f, o)) {
+      if (stats) {
+        stats.add(r, f);
+        continue;
       }
-      out.length = 0;
-    };
-    for await (const chunk of input) {
-      framer.feed(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, out);
-      emit();
+      pending.push(r);
       if (pending.length >= opts.batchSize) await flush();
     }
-    framer.flush(out);
-    emit();
   }
   await flush();
   if (stats) {

@@ -29,38 +29,35 @@ export class ParseStats {
   private readonly byShape = new Map<string, Counts>();
   private readonly byComponent = new Map<string, Counts>();
   private readonly rawKinds = new Map<string, { count: number; examples: string[] }>();
-  private entries = 0;
 
   constructor(private readonly examples = 3) {}
 
-  /** One parsed entry: its records and where its text came from (`file`). */
-  add(records: KataLogRecord[], text: string, where: string): void {
-    this.entries++;
-    for (const r of records) {
-      const a = r.attributes;
-      const carrier = a[ATTR_KATA_LOG_CARRIER];
-      const shape = `${String(a[ATTR_KATA_LOG_FORMAT] ?? '?')}${carrier === undefined ? '' : ` in ${String(carrier)}`}`;
-      const why = a[ATTR_KATA_LOG_PARSE_ERROR];
-      const kind: keyof Counts =
-        why !== undefined ? 'raw' : a[ATTR_KATA_LOG_FRAGMENT] === true ? 'fragment' : 'understood';
-      bump(this.byShape, shape, kind);
-      bump(this.byComponent, String(a[ATTR_KATA_COMPONENT] ?? '?'), kind);
-      if (why === undefined) continue;
-      const k = errorKind(String(why));
-      let e = this.rawKinds.get(k);
-      if (e === undefined) this.rawKinds.set(k, (e = { count: 0, examples: [] }));
-      e.count++;
-      if (e.examples.length < this.examples) {
-        const line = text.length > EXAMPLE_CHARS ? `${text.slice(0, EXAMPLE_CHARS)}…` : text;
-        e.examples.push(`${where}: ${JSON.stringify(line)}`);
-      }
+  /** One parsed record; `where` names its input (file, `-`). A raw record's body is its line, the example. */
+  add(r: KataLogRecord, where: string): void {
+    const a = r.attributes;
+    const carrier = a[ATTR_KATA_LOG_CARRIER];
+    const shape = `${String(a[ATTR_KATA_LOG_FORMAT] ?? '?')}${carrier === undefined ? '' : ` in ${String(carrier)}`}`;
+    const why = a[ATTR_KATA_LOG_PARSE_ERROR];
+    const kind: keyof Counts =
+      why !== undefined ? 'raw' : a[ATTR_KATA_LOG_FRAGMENT] === true ? 'fragment' : 'understood';
+    bump(this.byShape, shape, kind);
+    bump(this.byComponent, String(a[ATTR_KATA_COMPONENT] ?? '?'), kind);
+    if (why === undefined) return;
+    const k = errorKind(String(why));
+    let e = this.rawKinds.get(k);
+    if (e === undefined) this.rawKinds.set(k, (e = { count: 0, examples: [] }));
+    e.count++;
+    if (e.examples.length < this.examples) {
+      const text = r.body;
+      const line = text.length > EXAMPLE_CHARS ? `${text.slice(0, EXAMPLE_CHARS)}…` : text;
+      e.examples.push(`${where}: ${JSON.stringify(line)}`);
     }
   }
 
   report(): string {
     const total = sum([...this.byComponent.values()]);
     const out = [
-      `${this.entries} entries, ${total.understood + total.fragment + total.raw} records: ${total.understood} understood, ${total.fragment} fragments, ${total.raw} raw`,
+      `${total.understood + total.fragment + total.raw} records: ${total.understood} understood, ${total.fragment} fragments, ${total.raw} raw`,
       '',
       ...table('shape', this.byShape),
       '',

@@ -111,7 +111,7 @@ describe('kata-otel parse', () => {
     const res = await runCli(['parse', '--stats', '--examples', '2', '-'], { input: `${input}\n` });
     expect(res.code).toBe(0);
     const out = res.stdout;
-    expect(out).toMatch(/^7 entries, 7 records: 2 understood, 1 fragments, 4 raw$/m);
+    expect(out).toMatch(/^7 records: 2 understood, 1 fragments, 4 raw$/m);
     expect(out).toMatch(/^logfmt\s+2\s+1\s+1\s+0$/m);
     expect(out).toMatch(/^slog-json\s+2\s+1\s+0\s+1$/m);
     expect(out).toMatch(/^runtime\s+2\s+1\s+1\s+0$/m);
