@@ -1,5 +1,5 @@
 // Bench workloads, deterministic (seeded PRNG): what a node running 100 sandboxes with Kata debug logging on
-// writes. Message texts and field sets follow the real lines in ../shared/corpus (Go shim logrus, Rust agent slog
+// writes. Message texts and field sets follow the real lines in test/fixtures/corpus (Go shim logrus, Rust agent slog
 // JSON, journald JSON); the values are synthetic.
 //
 //   logfmt    shim.log: `lines` Go-shim logfmt records (RFC3339Nano time with trailing zeros trimmed, as logrus

@@ -2,13 +2,14 @@
 // multi-line grouping (LineAssembler) and per-file attributes as `kata-otel parse`.
 import { createReadStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { Attributes, KataLogRecord } from '../model/record.js';
 import { nowUnixNano } from '../model/record.js';
 import { LineAssembler, parseText } from '../parse/index.js';
 import { applyProvenance } from '../pipeline/provenance.js';
-import { ATTR_LOG_FILE_NAME, ATTR_LOG_FILE_PATH } from '../semconv/generated.js';
+import { ATTR_KATA_LOG_TRUNCATED, ATTR_LOG_FILE_NAME, ATTR_LOG_FILE_PATH } from '../semconv/generated.js';
+import { EntryFramer, type FramedEntry } from '../sources/file/framer.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../sources/lines.js';
 
 export interface ParseOptions {
   /** Attributes every record carries (`log.file.path`, a sandbox id known from where the text came from, …). */
@@ -22,6 +23,8 @@ export interface ParseOptions {
 export interface ParseStreamOptions extends ParseOptions {
   /** Group continuation lines (Go panics, multi-line agent output) into one record. Default true. */
   multiline?: boolean;
+  /** Longer lines are cut and marked `kata.log.truncated` (`run`'s `max_line_bytes`; default 1 MiB). */
+  maxLineBytes?: number;
 }
 
 /** Parse one logical entry (one line, or an already grouped multi-line entry) of any Kata log shape. Never throws:
@@ -51,13 +54,34 @@ export async function* parseLines(
   if (assembler) yield* parse(assembler.flush());
 }
 
-/** Parse a stream of Kata log text: a Readable, or any (async) iterable of text chunks (split into lines here). */
-export function parseStream(
+/**
+ * Parse a stream of Kata log text: a Readable, or any (async) iterable of text chunks. Framed as `run` frames a
+ * file (receiver/sources/file/framer.ts): lines end at '\n' only (one '\r' before it dropped, a lone '\r' kept),
+ * a line longer than `maxLineBytes` is cut and its record marked `kata.log.truncated`, continuation lines grouped.
+ */
+export async function* parseStream(
   input: Readable | AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
   opts: ParseStreamOptions = {},
 ): AsyncGenerator<KataLogRecord> {
   const stream = input instanceof Readable ? input : Readable.from(input);
-  return parseLines(createInterface({ input: stream, crlfDelay: Infinity }), opts);
+  const assembler = opts.multiline === false ? undefined : new LineAssembler();
+  const framer = new EntryFramer(opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, 0, assembler);
+  const cut: ParseStreamOptions = { ...opts, attributes: { ...opts.attributes, [ATTR_KATA_LOG_TRUNCATED]: true } };
+  const out: FramedEntry[] = [];
+  const drain = () => {
+    const records = out.flatMap((e) => parseLine(e.text, e.truncated ? cut : opts));
+    out.length = 0;
+    return records;
+  };
+  for await (const chunk of stream as AsyncIterable<string | Uint8Array>) {
+    framer.feed(
+      typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      out,
+    );
+    yield* drain();
+  }
+  framer.flush(out);
+  yield* drain();
 }
 
 /** Parse a Kata log file; records carry `log.file.path` and `log.file.name` like the daemon's. */

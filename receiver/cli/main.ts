@@ -10,6 +10,15 @@ import { verifyCommands } from './verify-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+type ParseFlags = {
+  dedupe: boolean;
+  original?: boolean;
+  batchSize: number;
+  maxLineBytes?: number;
+  stats?: boolean;
+  examples: number;
+};
+
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0)
@@ -34,13 +43,18 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-dedupe', 'keep both copies of Go-shim records (syslog and containerd)')
     .option('--original', 'add log.record.original with the raw text')
     .option('--batch-size <n>', 'records per ExportLogsServiceRequest line', positiveInt('--batch-size'), 1000)
-    .action(async (files: string[], o: { dedupe: boolean; original?: boolean; batchSize: number }) => {
+    .option('--max-line-bytes <n>', 'cut longer lines, as run does (max_line_bytes)', positiveInt('--max-line-bytes'))
+    .option('--stats', 'print how many lines were understood, per shape and component, instead of OTLP/JSON')
+    .option('--examples <n>', 'with --stats: examples shown per kind of raw line', positiveInt('--examples'), 3)
+    .action(async (files: string[], o: ParseFlags) => {
       const { parseCommand } = await import('./parse-command.js');
       code = await parseCommand({
         files,
         dedupe: o.dedupe,
         original: o.original ?? false,
         batchSize: o.batchSize,
+        maxLineBytes: o.maxLineBytes,
+        ...(o.stats ? { stats: { examples: o.examples } } : {}),
         stdin: process.stdin,
         stdout: process.stdout,
         stderr: process.stderr,

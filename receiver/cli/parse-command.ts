@@ -6,6 +6,7 @@ import type { KataLogRecord } from '../model/record.js';
 import { encodeLogsJson } from '../otlp/index.js';
 import { parseFile, parseStream } from '../api/parse.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
+import { ParseStats } from './parse-stats.js';
 import { LimitsStage } from '../pipeline/limits.js';
 import { ATTR_KATA_LOG_ORIGIN, KATA_LOG_ORIGIN_VALUE_STDIN } from '../semconv/generated.js';
 
@@ -14,6 +15,10 @@ export interface ParseCommandOptions {
   dedupe: boolean;
   original: boolean;
   batchSize: number;
+  /** Longer lines are cut and marked `kata.log.truncated`, as `run` does (`max_line_bytes`). */
+  maxLineBytes?: number;
+  /** Print a coverage report (parse-stats.ts) instead of OTLP/JSON; `examples` raw lines per kind. */
+  stats?: { examples: number };
   stdin: Readable;
   stdout: Writable;
   stderr: Writable;
@@ -58,6 +63,7 @@ export async function parseCommand(opts: ParseCommandOptions): Promise<number> {
     return 2;
   }
   const dedupe = opts.dedupe ? new DedupeStage() : undefined;
+  const stats = opts.stats ? new ParseStats(opts.stats.examples) : undefined;
   const limits = new LimitsStage(); // the same attribute limits as `run` (its defaults)
   let pending: KataLogRecord[] = [];
   let total = 0;
@@ -71,14 +77,22 @@ export async function parseCommand(opts: ParseCommandOptions): Promise<number> {
   };
   for (const f of files) {
     // A file's records carry log.file.path / log.file.name (parseFile), stdin's kata.log.origin=stdin.
-    const o = { keepOriginal: opts.original };
+    const o = { keepOriginal: opts.original, maxLineBytes: opts.maxLineBytes };
     const stdin = { ...o, attributes: { [ATTR_KATA_LOG_ORIGIN]: KATA_LOG_ORIGIN_VALUE_STDIN } };
     for await (const r of f === '-' ? parseStream(opts.stdin, stdin) : parseFile(f, o)) {
+      if (stats) {
+        stats.add(r, f);
+        continue;
+      }
       pending.push(r);
       if (pending.length >= opts.batchSize) await flush();
     }
   }
   await flush();
+  if (stats) {
+    await write(opts.stdout, stats.report());
+    return 0;
+  }
   const suppressed = dedupe?.suppressed ?? 0;
   opts.stderr.write(`kata-otel parse: ${total} records${suppressed ? `, ${suppressed} duplicates suppressed` : ''}\n`);
   return 0;

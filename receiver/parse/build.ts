@@ -124,6 +124,7 @@ export function identComponent(ident: string | undefined): string | undefined {
       return KATA_COMPONENT_VALUE_AGENT;
     case 'cloud-hypervisor':
     case 'firecracker':
+    case 'kata-hypervisor':
       return KATA_COMPONENT_VALUE_HYPERVISOR;
   }
   return ident.startsWith('qemu') ? KATA_COMPONENT_VALUE_HYPERVISOR : undefined;
@@ -205,4 +206,16 @@ export function finish(rec: KataLogRecord, outer: Outer, ctx: ParseContext, raw:
   }
   if (ctx.keepOriginal) a[ATTR_LOG_RECORD_ORIGINAL] = raw;
   return rec;
+}
+
+/**
+ * A carried record inherits what its carrier record knew when it has none of its own: the carrier's time, and
+ * (when given) the carrier's level. Identity is not handled here: the frame's sandbox/container win (dispatch.ts).
+ */
+export function adopt(rec: KataLogRecord, timeNs: bigint, severity?: number, severityText?: string): void {
+  if (rec.timeUnixNano === 0n) rec.timeUnixNano = timeNs;
+  if (severity !== undefined && rec.severityNumber === 0 && rec.severityText === '') {
+    rec.severityNumber = severity;
+    rec.severityText = severityText ?? '';
+  }
 }

@@ -17,6 +17,7 @@ import {
 import { severityFromLevel } from '../model/severity.js';
 import { newRecord } from './build.js';
 import { toInt } from './fields.js';
+import type { Shape } from './frame.js';
 
 const PREFIX = 'cloud-hypervisor: ';
 const ATTR_ELAPSED = ATTR_KATA_FIELD('elapsed');
@@ -68,3 +69,10 @@ export function clhRecord(s: string, i: number, ctx: ParseContext): KataLogRecor
   rec.body = line.slice(sep + 4);
   return rec;
 }
+
+export const CLH: Shape = {
+  weak: true,
+  name: 'cloud-hypervisor',
+  first: (c) => c === 99,
+  parse: (s, i, f) => (isClhLine(s, i) ? clhRecord(s, i, f.ctx) : undefined),
+};

@@ -17,6 +17,7 @@ import {
 import { severityFromLevel } from '../model/severity.js';
 import { newRecord } from './build.js';
 import { toInt } from './fields.js';
+import { isDigitCode, type Shape } from './frame.js';
 import { parseTimestamp } from './time.js';
 
 /** Does s[i..] start like a Firecracker line (`YYYY-MM-DDTHH:MM:SS… [`)? */
@@ -71,3 +72,10 @@ export function firecrackerRecord(s: string, i: number, ctx: ParseContext): Kata
   }
   return rec;
 }
+
+export const FIRECRACKER: Shape = {
+  weak: true,
+  name: 'firecracker',
+  first: isDigitCode,
+  parse: (s, i, f) => (isFirecrackerLine(s, i) ? firecrackerRecord(s, i, f.ctx) : undefined),
+};

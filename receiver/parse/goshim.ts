@@ -3,7 +3,7 @@
 // format; all arrive here as key/value pairs. Records that carry another component's record are unpacked:
 // `reading guest console` (vmconsole=), Kata 1.x kata-proxy `source=agent`, `read firecracker fifo`
 // (contents=), and QEMU stderr re-logged by the shim (qemuPid=).
-import type { KataLogRecord, ParseContext } from '../model/record.js';
+import type { KataLogRecord } from '../model/record.js';
 import { severityFromLevel } from '../model/severity.js';
 import {
   ATTR_CONTAINER_ID,
@@ -18,22 +18,22 @@ import {
   KATA_COMPONENT_VALUE_MONITOR,
   KATA_COMPONENT_VALUE_RUNTIME,
   KATA_COMPONENT_VALUE_UNKNOWN,
-  KATA_HYPERVISOR_NAME_VALUE_FIRECRACKER,
+  KATA_COMPONENT_VALUE_VIRTIOFSD,
   KATA_HYPERVISOR_NAME_VALUE_QEMU,
+  KATA_LOG_CARRIER_VALUE_FIRECRACKER_FIFO,
+  KATA_LOG_CARRIER_VALUE_KATA_PROXY,
+  KATA_LOG_CARRIER_VALUE_SHIM_STDERR,
+  KATA_LOG_CARRIER_VALUE_VMCONSOLE,
+  KATA_LOG_FORMAT_VALUE_LOGFMT,
+  KATA_LOG_FORMAT_VALUE_LOGRUS_JSON,
   KATA_LOG_FORMAT_VALUE_QEMU,
-  KATA_LOG_FORMAT_VALUE_TEXT,
 } from '../semconv/generated.js';
-import { addParseError, identComponent, newRecord, setCarrier, type Outer } from './build.js';
-import { adopt, consoleRecord } from './console.js';
-import { applyField, setHypervisorFromSubsystem } from './fields.js';
-import { firecrackerRecord } from './firecracker.js';
+import { addParseError, adopt, identComponent, newRecord, setCarrier } from './build.js';
+import { applyField, jsonValueString, setHypervisorFromSubsystem } from './fields.js';
+import { child, type Frame, type ObjectShape, type Shape } from './frame.js';
+import { looksLikeLogfmt, tokenizeLogfmt } from './logfmt.js';
 import { qemuPrefixEnd } from './qemu.js';
 import { parseTimestamp } from './time.js';
-
-export const CARRIER_VMCONSOLE = 'vmconsole';
-export const CARRIER_KATA_PROXY = 'kata-proxy';
-export const CARRIER_FIRECRACKER_FIFO = 'firecracker-fifo';
-export const CARRIER_SHIM_STDERR = 'shim-stderr';
 
 /** containerd's own messages about a shim (runtime/v2 shim manager and shim library). */
 const CONTAINERD_SHIM_MSGS = new Set([
@@ -50,15 +50,8 @@ const CONTAINERD_SHIM_MSGS = new Set([
  * Build the record for one logrus entry given as alternating key/value pairs. `format` is the shape it was
  * read in (logfmt, logrus-json, logrus-terminal); `tokError` a tokenizer complaint to record.
  */
-export function goRecord(
-  kv: string[],
-  raw: string,
-  outer: Outer,
-  ctx: ParseContext,
-  format: string,
-  depth: number,
-  tokError?: string,
-): KataLogRecord {
+export function goRecord(kv: string[], raw: string, f: Frame, format: string, tokError?: string): KataLogRecord {
+  const { outer, ctx } = f;
   let time: string | undefined;
   let level: string | undefined;
   let msg: string | undefined;
@@ -139,20 +132,25 @@ export function goRecord(
   const severityNumber = level === undefined ? 0 : severityFromLevel(level);
   const severityText = level ?? '';
 
-  // Records that carry another component's record.
-  if (msg !== undefined && depth < 6) {
+  // Records that carry another component's record: the payload is dispatched in the carrier's shape set, and
+  // keeps the sandbox (and container) this record names.
+  if (msg !== undefined) {
+    const identity = {
+      sandbox,
+      container: typeof ra[ATTR_CONTAINER_ID] === 'string' ? ra[ATTR_CONTAINER_ID] : undefined,
+    };
     let inner: KataLogRecord | undefined;
     if (vmconsole !== undefined && msg === 'reading guest console') {
-      inner = consoleRecord(vmconsole, CARRIER_VMCONSOLE, outer, ctx, depth + 1);
+      inner = f.next(vmconsole.trimEnd(), 0, child(f, 'console', KATA_LOG_CARRIER_VALUE_VMCONSOLE, identity));
     } else if (source === 'agent' && (name === 'kata-proxy' || name === 'kata-shim')) {
-      inner = consoleRecord(msg, CARRIER_KATA_PROXY, outer, ctx, depth + 1);
+      inner = f.next(msg.trimEnd(), 0, child(f, 'console', KATA_LOG_CARRIER_VALUE_KATA_PROXY, identity));
     } else if (contents !== undefined && msg === 'read firecracker fifo') {
-      inner = fifoRecord(contents, ctx);
+      inner = f.next(contents.trimEnd(), 0, child(f, 'firecracker', KATA_LOG_CARRIER_VALUE_FIRECRACKER_FIFO, identity));
     }
     if (inner !== undefined) {
-      // The guest/VMM line keeps the sandbox that carried it; the shim's own level (always debug for
-      // console lines) says nothing about the inner record, so it is not a fallback.
-      adopt(inner, sandbox, timeNs);
+      // The shim's own level (always debug for console lines) says nothing about the inner record, so it is not a
+      // fallback; its time is.
+      adopt(inner, timeNs);
       return inner;
     }
   }
@@ -178,7 +176,9 @@ export function goRecord(
     component = KATA_COMPONENT_VALUE_HYPERVISOR;
     ra[ATTR_KATA_LOG_FORMAT] = KATA_LOG_FORMAT_VALUE_QEMU;
     ra[ATTR_KATA_HYPERVISOR_NAME] = KATA_HYPERVISOR_NAME_VALUE_QEMU;
-    setCarrier(rec, CARRIER_SHIM_STDERR);
+    setCarrier(rec, KATA_LOG_CARRIER_VALUE_SHIM_STDERR);
+  } else if (source === 'virtiofsd') {
+    component = KATA_COMPONENT_VALUE_VIRTIOFSD; // the shim re-logging virtiofsd's output, whatever the subsystem
   } else if (source === 'kata-monitor') {
     component = KATA_COMPONENT_VALUE_MONITOR;
   } else if (source === 'agent' || name === 'kata-agent') {
@@ -212,14 +212,24 @@ export function goRecord(
   return rec;
 }
 
-/** `read firecracker fifo` contents: one Firecracker logger line (or free text from Firecracker). */
-function fifoRecord(contents: string, ctx: ParseContext): KataLogRecord {
-  const line = contents.trimEnd();
-  let rec = firecrackerRecord(line, 0, ctx);
-  if (rec === undefined) {
-    rec = newRecord(ctx, line, KATA_LOG_FORMAT_VALUE_TEXT, KATA_COMPONENT_VALUE_HYPERVISOR);
-    rec.attributes[ATTR_KATA_HYPERVISOR_NAME] = KATA_HYPERVISOR_NAME_VALUE_FIRECRACKER;
-  }
-  setCarrier(rec, CARRIER_FIRECRACKER_FIFO);
-  return rec;
-}
+/** A logrus text record (`time="…" level=… msg=…`, the Go shim's syslog and containerd lines). */
+export const LOGFMT: Shape = {
+  name: 'logfmt',
+  first: (c) => c === 116 || c === 108 || c === 109,
+  parse(s, i, f) {
+    if (!looksLikeLogfmt(s, i)) return undefined;
+    const t = tokenizeLogfmt(s, i);
+    return goRecord(t.kv, i === 0 ? s : s.slice(i), f, KATA_LOG_FORMAT_VALUE_LOGFMT, t.error);
+  },
+};
+
+/** logrus JSON (`kata-runtime --log-format=json`): `msg` and `level` without slog's keys. */
+export const LOGRUS_JSON: ObjectShape = {
+  name: 'logrus-json',
+  parse(o, raw, f) {
+    if (o.msg === undefined || o.level === undefined) return undefined;
+    const kv: string[] = [];
+    for (const k in o) kv.push(k, jsonValueString(o[k]));
+    return goRecord(kv, raw, f, KATA_LOG_FORMAT_VALUE_LOGRUS_JSON);
+  },
+};

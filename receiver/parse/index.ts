@@ -1,11 +1,11 @@
 // Public API of the parse layer: text entries and journald entries → KataLogRecords following the Kata semantic
 // conventions (docs/semconv.md). Never throws: whatever is not understood is kept as a record with the raw text
-// as body and `kata.log.parse_error`.
+// as body and `kata.log.parse_error`. How a line is dispatched: dispatch.ts and docs/architecture.md.
 import type { KataLogRecord, ParseContext } from '../model/record.js';
 import { KATA_COMPONENT_VALUE_UNKNOWN, KATA_LOG_FORMAT_VALUE_TEXT } from '../semconv/generated.js';
 import { addParseError, finish, newRecord, type Outer } from './build.js';
-import { parseBody } from './detect.js';
-import { journalRecord, journalString } from './journal.js';
+import { dispatchJournal, dispatchText, topFrame } from './dispatch.js';
+import { journalString } from './journal.js';
 
 export { LineAssembler, type LineAssemblerOptions } from './multiline.js';
 
@@ -24,7 +24,7 @@ export function parseText(text: string, ctx: ParseContext): KataLogRecord[] {
     let s = text;
     while (s.endsWith('\n') || s.endsWith('\r')) s = s.slice(0, -1);
     const outer: Outer = { timeNs: 0n };
-    return [finish(parseBody(s, 0, outer, ctx, 0), outer, ctx, text)];
+    return [finish(dispatchText(s, topFrame(ctx, outer)), outer, ctx, text)];
   } catch (e) {
     return [failed(typeof text === 'string' ? text : String(text), ctx, e)];
   }
@@ -36,7 +36,7 @@ export function parseJournalEntry(fields: Record<string, unknown>, ctx: ParseCon
   try {
     raw = journalString(fields.MESSAGE) ?? '';
     const outer: Outer = { timeNs: 0n };
-    return [finish(journalRecord(fields, outer, ctx, 0), outer, ctx, raw)];
+    return [finish(dispatchJournal(fields, topFrame(ctx, outer)), outer, ctx, raw)];
   } catch (e) {
     return [failed(raw, ctx, e)];
   }

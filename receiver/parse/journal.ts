@@ -2,7 +2,7 @@
 // host, identifier, unit, cursor, pid, PRIORITY, time; MESSAGE is parsed with the text detectors (Go shim
 // logfmt under `kata`, containerd's copy under `containerd`, forwarded agent JSON, …). runtime-rs ≥ 3.20 writes
 // native records instead: MESSAGE is plain text and the upper-cased slog keys carry the structure.
-import type { KataLogRecord, ParseContext } from '../model/record.js';
+import type { KataLogRecord } from '../model/record.js';
 import {
   ATTR_CODE_FILE_PATH,
   ATTR_CODE_FUNCTION_NAME,
@@ -13,10 +13,9 @@ import {
   KATA_LOG_FORMAT_VALUE_JOURNALD,
 } from '../semconv/generated.js';
 import { severityFromPriority } from '../model/severity.js';
-import { newRecord, type Outer } from './build.js';
-import { adopt } from './console.js';
-import { parseBody } from './detect.js';
+import { adopt, newRecord } from './build.js';
 import { applyField, isGoSourceLabel, setHypervisorFromSubsystem, toInt } from './fields.js';
+import { child, type Frame, type ObjectShape } from './frame.js';
 import { runtimeRsNested } from './runtimers.js';
 import { microsToNanos } from './time.js';
 
@@ -76,7 +75,8 @@ function isRuntimeRsNative(f: Fields, ident: string | undefined): boolean {
 }
 
 /** The record for one journal entry (not finished: the caller applies `outer` and the context). */
-export function journalRecord(f: Fields, outer: Outer, ctx: ParseContext, depth: number): KataLogRecord {
+export function journalRecord(f: Fields, fr: Frame): KataLogRecord {
+  const { outer, ctx } = fr;
   const msg = journalString(f.MESSAGE) ?? '';
   outer.host ??= journalString(f._HOSTNAME);
   outer.ident ??= journalString(f.SYSLOG_IDENTIFIER);
@@ -96,17 +96,15 @@ export function journalRecord(f: Fields, outer: Outer, ctx: ParseContext, depth:
     outer.severity = native ? (RUNTIME_RS_PRIORITY[p] ?? 0) : severityFromPriority(p);
     outer.severityText = prio;
   }
-  if (!native) return parseBody(msg, 0, outer, ctx, depth + 1);
+  if (!native) return fr.next(msg, 0, child(fr, 'line'));
 
   const subsystem = journalString(f.SUBSYSTEM);
   const source = journalString(f.SOURCE);
   const sandbox = source !== undefined && !isGoSourceLabel(source) ? source : undefined;
-  if (depth < 6) {
-    const nested = runtimeRsNested(msg, journalString(f.STREAM), subsystem, outer, ctx, depth);
-    if (nested !== undefined) {
-      adopt(nested, sandbox, 0n, outer.severity, outer.severityText);
-      return nested;
-    }
+  const nested = runtimeRsNested(msg, journalString(f.STREAM), subsystem, fr, sandbox);
+  if (nested !== undefined) {
+    adopt(nested, 0n, outer.severity, outer.severityText);
+    return nested;
   }
   const rec = newRecord(ctx, msg, KATA_LOG_FORMAT_VALUE_JOURNALD, KATA_COMPONENT_VALUE_RUNTIME);
   const a = rec.attributes;
@@ -131,3 +129,9 @@ export function journalRecord(f: Fields, outer: Outer, ctx: ParseContext, depth:
   setHypervisorFromSubsystem(a, subsystem);
   return rec;
 }
+
+/** A journald entry written out as JSON text (`journalctl -o json` lines): it has `MESSAGE`. */
+export const JOURNAL_OBJECT: ObjectShape = {
+  name: 'journald-json',
+  parse: (o, _raw, f) => (o.MESSAGE === undefined ? undefined : journalRecord(o, f)),
+};

@@ -15,28 +15,18 @@ import {
   KATA_COMPONENT_VALUE_AGENT,
   KATA_COMPONENT_VALUE_RUNTIME,
   KATA_COMPONENT_VALUE_UNKNOWN,
-  KATA_LOG_FORMAT_VALUE_LOGRUS_JSON,
   KATA_LOG_FORMAT_VALUE_SLOG_JSON,
   KATA_LOG_FORMAT_VALUE_TEXT,
 } from '../semconv/generated.js';
 import { addParseError, fileComponent, identComponent, newRecord, type Outer } from './build.js';
-import { parseBody } from './detect.js';
-import { jsonValueString, toInt } from './fields.js';
-import { goRecord } from './goshim.js';
-import { journalRecord } from './journal.js';
-import { slogRecord } from './slog.js';
+import { toInt } from './fields.js';
+import { child, type Frame, type ObjectShape, type Shape } from './frame.js';
 import { parseTimestamp } from './time.js';
 
 type Obj = Record<string, unknown>;
 
-/** Parse a JSON text (one line or a multi-line object); never throws. `carrier` names the carrier in errors. */
-export function jsonRecord(
-  text: string,
-  outer: Outer,
-  ctx: ParseContext,
-  depth: number,
-  carrier?: string,
-): KataLogRecord {
+/** Parse a JSON text (one line or a multi-line object); never throws. Errors name the frame's carrier. */
+export function jsonRecord(text: string, f: Frame): KataLogRecord {
   let o: unknown;
   try {
     o = JSON.parse(text);
@@ -50,15 +40,21 @@ export function jsonRecord(
       }
     }
     if (o === undefined) {
-      const where = carrier === undefined ? '' : ` in ${carrier}`;
-      return tolerantRecord(text, outer, ctx, `invalid JSON${where}: ${(e as Error).message}`);
+      const where = f.carrier === undefined ? '' : ` in ${f.carrier}`;
+      return tolerantRecord(text, f.outer, f.ctx, `invalid JSON${where}: ${(e as Error).message}`);
     }
   }
   if (o === null || typeof o !== 'object' || Array.isArray(o)) {
-    return unknownJson(text, outer, ctx, 'JSON value is not an object');
+    return unknownJson(text, f, 'JSON value is not an object');
   }
-  return jsonObjectRecord(o as Obj, text, outer, ctx, depth);
+  return f.next.object(o as Obj, text, f);
 }
+
+export const JSON_TEXT: Shape = {
+  name: 'json',
+  first: (c) => c === 123,
+  parse: (s, i, f) => jsonRecord(i === 0 ? s : s.slice(i), f),
+};
 
 /**
  * Damage seen in real Kata logs that leaves the record recoverable: smart quotes from copy-paste, and a record
@@ -71,35 +67,13 @@ function repairJson(text: string): string | undefined {
   return t === text ? undefined : t;
 }
 
-export function jsonObjectRecord(o: Obj, raw: string, outer: Outer, ctx: ParseContext, depth: number): KataLogRecord {
-  if (o.MESSAGE !== undefined) return journalRecord(o, outer, ctx, depth);
-  const msg = o.msg;
-  const level = o.level;
-  if (
-    typeof o.ts === 'string' ||
-    (level !== undefined &&
-      msg !== undefined &&
-      o.time === undefined &&
-      (o.name !== undefined || o.source !== undefined || o.subsystem !== undefined))
-  ) {
-    return slogRecord(o, raw, outer, ctx, depth);
-  }
-  if (msg !== undefined && level !== undefined) {
-    const kv: string[] = [];
-    for (const k in o) kv.push(k, jsonValueString(o[k]));
-    return goRecord(kv, raw, outer, ctx, KATA_LOG_FORMAT_VALUE_LOGRUS_JSON, depth);
-  }
-  const inner = str(o.message) ?? str(o.msg) ?? str(o.log);
-  if (inner !== undefined && depth < 6) return wrapped(o, inner, outer, ctx, depth);
-  return unknownJson(raw, outer, ctx, 'JSON object without msg, MESSAGE or message');
-}
-
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
 /** A collector's JSON around a Kata line: its metadata becomes the carrier (`outer`), the line is parsed. */
-function wrapped(o: Obj, inner: string, outer: Outer, ctx: ParseContext, depth: number): KataLogRecord {
+function wrapped(o: Obj, inner: string, f: Frame): KataLogRecord {
+  const outer = f.outer;
   outer.host ??= str(o.host) ?? str(o.hostname) ?? str(o.HOSTNAME) ?? str(o._HOSTNAME);
   outer.ident ??=
     str(o.ident) ??
@@ -130,15 +104,24 @@ function wrapped(o: Obj, inner: string, outer: Outer, ctx: ParseContext, depth: 
   if (stream !== undefined) outer.iostream ??= stream;
   let line = inner;
   while (line.endsWith('\n') || line.endsWith('\r')) line = line.slice(0, -1);
-  return parseBody(line, 0, outer, ctx, depth + 1);
+  return f.next(line, 0, child(f, 'line'));
 }
 
-function unknownJson(raw: string, outer: Outer, ctx: ParseContext, why: string): KataLogRecord {
+/** A collector/syslog wrapper (`{"message": "<a Kata line>", "host": …}`, docker's `{"log": …}`). */
+export const WRAPPER: ObjectShape = {
+  name: 'json-wrapper',
+  parse(o, _raw, f) {
+    const inner = str(o.message) ?? str(o.msg) ?? str(o.log);
+    return inner === undefined ? undefined : wrapped(o, inner, f);
+  },
+};
+
+export function unknownJson(raw: string, f: Frame, why: string): KataLogRecord {
   const rec = newRecord(
-    ctx,
+    f.ctx,
     raw,
     KATA_LOG_FORMAT_VALUE_TEXT,
-    identComponent(outer.ident) ?? fileComponent(ctx) ?? KATA_COMPONENT_VALUE_UNKNOWN,
+    identComponent(f.outer.ident) ?? fileComponent(f.ctx) ?? KATA_COMPONENT_VALUE_UNKNOWN,
   );
   addParseError(rec, why);
   return rec;

@@ -7,6 +7,7 @@ import {
   KATA_LOG_FORMAT_VALUE_KERNEL,
 } from '../semconv/generated.js';
 import { newRecord, type Outer } from './build.js';
+import type { Shape } from './frame.js';
 
 const ATTR_UPTIME = ATTR_KATA_FIELD('uptime');
 
@@ -35,3 +36,13 @@ export function kernelRecord(s: string, i: number, end: number, outer: Outer, ct
   if (outer.severity === undefined) rec.severityNumber = 9;
   return rec;
 }
+
+export const KERNEL: Shape = {
+  weak: true,
+  name: 'kernel',
+  first: (c) => c === 91,
+  parse(s, i, f) {
+    const k = kernelPrefixEnd(s, i);
+    return k > 0 ? kernelRecord(s, i, k, f.outer, f.ctx) : undefined;
+  },
+};

@@ -135,3 +135,97 @@ export function looksLikeLogfmt(s: string, i = 0): boolean {
   if (c === 109) return s.startsWith('msg=', i);
   return false;
 }
+
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
+
+/**
+ * Where the trailing run of `key=value` tokens of s[from..] starts: the first token start after a space from which
+ * tokenizeLogfmt would read only key=value pairs (no bare key, no unterminated quote) to the end; -1 when none.
+ * Linear (the logrus terminal format has no delimiter between message and fields, and a guest line can be 64 KiB):
+ * whether the run from a token start is clean depends only on that token and the run from the next token start,
+ * so each start is decided once, memoised, instead of tokenizing the rest of the line from every space. Token
+ * scans from different starts do not overlap (keys stop at spaces; a quoted value stops at the next `"`, which is
+ * where any later `="` would be), and smart-quote closers are found through one precomputed table.
+ */
+export function trailingPairsStart(s: string, from: number): number {
+  const n = s.length;
+  const memo = new Int8Array(n + 1); // 0 unknown, 1 clean to the end, 2 not
+  memo[n] = 1;
+  let closers: Int32Array | undefined;
+  /** The next smart-quote closer of the family at or after j (-1: none), from a table built on first use. */
+  const closer = (j: number, dbl: boolean): number => {
+    if (closers === undefined) {
+      closers = new Int32Array(2 * (n + 1));
+      let nd = -1;
+      let ns = -1;
+      for (let k = n; k >= 0; k--) {
+        if (k < n) {
+          const d = s.charCodeAt(k);
+          const next = k + 1 < n ? s.charCodeAt(k + 1) : 32;
+          if (isSpace(next)) {
+            if (isDoubleSmart(d)) nd = k;
+            else if (isSingleSmart(d)) ns = k;
+          }
+        }
+        closers[2 * k] = nd;
+        closers[2 * k + 1] = ns;
+      }
+    }
+    return closers[2 * j + (dbl ? 0 : 1)] as number;
+  };
+  /** End of the key=value token at i (index after it), or -1 when it is a bare key or an unterminated quote. */
+  const tokenEnd = (i: number): number => {
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c === 61) break;
+      if (isSpace(c)) return -1;
+      i++;
+    }
+    if (i >= n) return -1; // bare key at the end
+    i++; // '='
+    if (i >= n) return n;
+    const c = s.charCodeAt(i);
+    if (c === 34) {
+      const q = readGoQuoted(s, i);
+      return q.closed ? q.end : -1;
+    }
+    if (isDoubleSmart(c) || isSingleSmart(c)) {
+      const e = closer(i + 1, isDoubleSmart(c));
+      return e < 0 ? n : e + 1;
+    }
+    while (i < n && !isSpace(s.charCodeAt(i))) i++;
+    return i;
+  };
+  const chain: number[] = [];
+  const decide = (k: number): boolean => {
+    // Follow token starts until one is decided, then settle the chain backwards.
+    let p = k;
+    while (p < n && isSpace(s.charCodeAt(p))) p++;
+    while (memo[p] === 0) {
+      chain.push(p);
+      const e = tokenEnd(p);
+      if (e < 0) {
+        memo[p] = 2;
+        break;
+      }
+      let q = e;
+      while (q < n && isSpace(s.charCodeAt(q))) q++;
+      p = q;
+    }
+    let ok = memo[p] === 1;
+    for (let j = chain.length - 1; j >= 0; j--) {
+      const c = chain[j] as number;
+      if (memo[c] === 0) memo[c] = ok ? 1 : 2;
+      ok = memo[c] === 1;
+    }
+    chain.length = 0;
+    return ok;
+  };
+  for (let q = s.indexOf(' ', from); q >= 0 && q < n; q = s.indexOf(' ', q + 1)) {
+    const k = q + 1;
+    const c = s.charCodeAt(k);
+    if (k >= n || c === 32 || c === 61) continue;
+    if (decide(k)) return k;
+  }
+  return -1;
+}

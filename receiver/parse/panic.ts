@@ -7,6 +7,7 @@ import {
   KATA_LOG_FORMAT_VALUE_PANIC,
 } from '../semconv/generated.js';
 import { fileComponent, identComponent, newRecord, type Outer } from './build.js';
+import type { Shape } from './frame.js';
 
 export type PanicKind = 'go' | 'rust';
 
@@ -40,3 +41,13 @@ export function panicRecord(s: string, i: number, kind: PanicKind, outer: Outer,
   rec.severityText = s.startsWith('fatal error: ', i) ? 'fatal' : 'panic';
   return rec;
 }
+
+export const PANIC: Shape = {
+  weak: true,
+  name: 'panic',
+  first: (c) => c === 112 || c === 102 || c === 103 || c === 116,
+  parse(s, i, f) {
+    const k = panicStart(s, i);
+    return k === undefined ? undefined : panicRecord(s, i, k, f.outer, f.ctx);
+  },
+};

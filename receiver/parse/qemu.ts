@@ -9,6 +9,7 @@ import {
   KATA_LOG_FORMAT_VALUE_QEMU,
 } from '../semconv/generated.js';
 import { newRecord } from './build.js';
+import type { Shape } from './frame.js';
 
 /** Length of `<argv0>: ` when s[i..] starts with a QEMU program name followed by `: `, else -1. */
 export function qemuPrefixEnd(s: string, i = 0): number {
@@ -37,3 +38,10 @@ export function qemuRecord(s: string, i: number, ctx: ParseContext): KataLogReco
   }
   return rec;
 }
+
+export const QEMU: Shape = {
+  weak: true,
+  name: 'qemu',
+  first: (c) => c === 113 || c === 47,
+  parse: (s, i, f) => (qemuPrefixEnd(s, i) > 0 ? qemuRecord(s, i, f.ctx) : undefined),
+};

@@ -89,9 +89,16 @@ function unescapeRust(s: string, i: number, e: number): { text: string; next: nu
   if (e === 116) return { text: '\t', next: i };
   if (e === 48) return { text: '\0', next: i };
   if (e === 117 && s.charCodeAt(i) === 123) {
-    // \u{…}
-    const close = s.indexOf('}', i);
-    const v = close > i + 1 && close - i <= 7 ? hexValue(s, i + 1, close - i - 1) : -1;
+    // \u{…}: at most 6 hex digits, so the `}` is looked for only that far (a guest line of unclosed `\u{` would
+    // otherwise search the rest of the line at each one).
+    let close = -1;
+    for (let k = i + 1; k <= i + 7 && k < s.length; k++) {
+      if (s.charCodeAt(k) === 125) {
+        close = k;
+        break;
+      }
+    }
+    const v = close > i + 1 ? hexValue(s, i + 1, close - i - 1) : -1;
     return v < 0 ? { text: '\\u', next: i } : { text: codePoint(v), next: close + 1 };
   }
   return { text: String.fromCharCode(e), next: i };

@@ -1,7 +1,7 @@
 // slog JSON records (`{"msg":…,"level":"INFO","ts":…,"name":…,"source":…,"subsystem":…,"pid":"1",…}`, key order
 // random): the kata-agent, kata-agent-ctl, and runtime-rs before 3.20 (`name` = kata-runtime, `source` = the
 // sandbox id). Levels TRCE DEBG INFO WARN ERRO CRIT.
-import type { KataLogRecord, ParseContext } from '../model/record.js';
+import type { KataLogRecord } from '../model/record.js';
 import { severityFromLevel } from '../model/severity.js';
 import {
   ATTR_KATA_SANDBOX_ID,
@@ -11,19 +11,14 @@ import {
   KATA_COMPONENT_VALUE_UNKNOWN,
   KATA_LOG_FORMAT_VALUE_SLOG_JSON,
 } from '../semconv/generated.js';
-import { addParseError, fileComponent, identComponent, newRecord, type Outer } from './build.js';
-import { adopt } from './console.js';
+import { addParseError, adopt, fileComponent, identComponent, newRecord } from './build.js';
 import { applyField, isGoSourceLabel, jsonValueString, setHypervisorFromSubsystem } from './fields.js';
+import type { Frame, ObjectShape } from './frame.js';
 import { runtimeRsNested } from './runtimers.js';
 import { parseTimestamp } from './time.js';
 
-export function slogRecord(
-  o: Record<string, unknown>,
-  raw: string,
-  outer: Outer,
-  ctx: ParseContext,
-  depth: number,
-): KataLogRecord {
+export function slogRecord(o: Record<string, unknown>, raw: string, f: Frame): KataLogRecord {
+  const { outer, ctx } = f;
   const msg = o.msg === undefined ? undefined : jsonValueString(o.msg);
   const name = typeof o.name === 'string' ? o.name : undefined;
   const source = typeof o.source === 'string' ? o.source : undefined;
@@ -42,17 +37,11 @@ export function slogRecord(
   // runtime-rs sets `source` to the sandbox id.
   const sandbox = runtimeRs && source !== undefined && !isGoSourceLabel(source) ? source : undefined;
 
-  if (runtimeRs && msg !== undefined && depth < 6) {
-    const nested = runtimeRsNested(
-      msg,
-      typeof o.stream === 'string' ? o.stream : undefined,
-      subsystem,
-      outer,
-      ctx,
-      depth,
-    );
+  if (runtimeRs && msg !== undefined) {
+    const stream = typeof o.stream === 'string' ? o.stream : undefined;
+    const nested = runtimeRsNested(msg, stream, subsystem, f, sandbox);
     if (nested !== undefined) {
-      adopt(nested, sandbox, timeNs, severity, level);
+      adopt(nested, timeNs, severity, level);
       return nested;
     }
   }
@@ -78,3 +67,17 @@ export function slogRecord(
   if (timeError !== undefined) addParseError(rec, timeError);
   return rec;
 }
+
+/** slog JSON: a string `ts`, or `level` and `msg` with slog's `name`/`source`/`subsystem` and no logrus `time`. */
+export const SLOG: ObjectShape = {
+  name: 'slog-json',
+  parse(o, raw, f) {
+    const slog =
+      typeof o.ts === 'string' ||
+      (o.level !== undefined &&
+        o.msg !== undefined &&
+        o.time === undefined &&
+        (o.name !== undefined || o.source !== undefined || o.subsystem !== undefined));
+    return slog ? slogRecord(o, raw, f) : undefined;
+  },
+};

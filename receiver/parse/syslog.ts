@@ -8,6 +8,7 @@
 import { severityFromPriority } from '../model/severity.js';
 import type { Outer } from './build.js';
 import { toInt } from './fields.js';
+import { again, type Shape } from './frame.js';
 import { monthIndex, parseTimestamp } from './time.js';
 
 function isDigit(c: number): boolean {
@@ -53,7 +54,7 @@ function parseTag(s: string, i: number, outer: Outer): number {
 /** `Mon DD HH:MM:SS[.frac] ` → month/day/time, then the tag. */
 export function parseBsdPrefix(s: string, i: number, outer: Outer): number {
   const sp = s.indexOf(' ', i);
-  if (sp < i + 3 || sp > i + 11) return -1;
+  if (sp < i + 2 || sp > i + 11) return -1;
   const month = monthIndex(s.slice(i, sp));
   if (month < 0) return -1;
   let j = sp + 1;
@@ -166,3 +167,24 @@ function parseRfc5424(s: string, i: number, outer: Outer): number {
   if (s.charCodeAt(j) === 0xfeff) j++; // BOM
   return Math.min(j, n);
 }
+
+/** A carrier prefix shape: the prefix fills `outer`, and the rest of the line is dispatched again. */
+function prefixShape(
+  name: string,
+  first: (c: number) => boolean,
+  parse: (s: string, i: number, o: Outer) => number,
+): Shape {
+  return {
+    name,
+    first,
+    parse(s, i, f) {
+      const j = parse(s, i, f.outer);
+      return j < 0 ? undefined : again(s, j, f);
+    },
+  };
+}
+
+export const PRI_PREFIX = prefixShape('pri', (c) => c === 60, parsePriPrefix);
+export const ISO_PREFIX = prefixShape('iso-prefix', isDigit, parseIsoPrefix);
+// Letters and non-ASCII (`May`, `déc.`, `дек`), digits for CJK months (`11月`).
+export const BSD_PREFIX = prefixShape('bsd-prefix', (c) => c > 64 || isDigit(c), parseBsdPrefix);

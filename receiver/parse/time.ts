@@ -144,6 +144,22 @@ const MONTH_NAMES: string[][] = [
   ['nov', 'november', 'novembre', 'noviembre', 'novembro'],
   ['dec', 'dez', 'déc', 'dic', 'dezember', 'december', 'décembre', 'diciembre', 'dicembre', 'dezembro'],
 ];
+// Russian (ru_RU `%b`, nominative and genitive), Polish, Swedish/Danish/Norwegian extras.
+const MORE_MONTHS: string[][] = [
+  ['янв', 'sty'],
+  ['фев', 'февр', 'lut'],
+  ['мар', 'марта', 'март', 'mar'],
+  ['апр', 'kwi'],
+  ['мая', 'май', 'maj'],
+  ['июн', 'июня', 'июнь', 'cze'],
+  ['июл', 'июля', 'июль', 'lip'],
+  ['авг', 'sie'],
+  ['сен', 'сент', 'wrz'],
+  ['окт', 'paź', 'paz'],
+  ['ноя', 'нояб', 'lis'],
+  ['дек', 'gru'],
+];
+MORE_MONTHS.forEach((names, idx) => (MONTH_NAMES[idx] as string[]).push(...names));
 MONTH_NAMES.forEach((names, idx) => {
   for (const n of names) {
     MONTHS[n] = idx;
@@ -156,6 +172,12 @@ MONTH_NAMES.forEach((names, idx) => {
 export function monthIndex(word: string): number {
   const direct = MONTHS[word];
   if (direct !== undefined) return direct;
+  // CJK locales print the month number with a suffix: `11月` (zh, ja), `11월` (ko).
+  const last = word.charCodeAt(word.length - 1);
+  if (last === 0x6708 || last === 0xc6d4) {
+    const m = Number(word.slice(0, -1));
+    return Number.isInteger(m) && m >= 1 && m <= 12 && word.length <= 3 ? m - 1 : -1;
+  }
   let w = word.toLowerCase();
   if (w.endsWith('.')) w = w.slice(0, -1);
   return MONTHS[w] ?? -1;

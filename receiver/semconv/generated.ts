@@ -45,10 +45,23 @@ export const KATA_LOG_FORMAT_VALUE_PANIC = 'panic';
 export const KATA_LOG_FORMAT_VALUE_TEXT = 'text';
 /** How a nested record reached the host, when another component re-logged it. */
 export const ATTR_KATA_LOG_CARRIER = 'kata.log.carrier';
+export const KATA_LOG_CARRIER_VALUE_VMCONSOLE = 'vmconsole';
+export const KATA_LOG_CARRIER_VALUE_RUNTIME_RS = 'runtime-rs';
+export const KATA_LOG_CARRIER_VALUE_FIRECRACKER_FIFO = 'firecracker-fifo';
+export const KATA_LOG_CARRIER_VALUE_KATA_PROXY = 'kata-proxy';
+export const KATA_LOG_CARRIER_VALUE_SHIM_STDERR = 'shim-stderr';
+export const KATA_LOG_CARRIER_VALUE_VSOCK = 'vsock';
+export const KATA_LOG_CARRIER_VALUE_FIFO = 'fifo';
 /** Why kata-otel did not (fully) understand the record. Absent when parsing succeeded. */
 export const ATTR_KATA_LOG_PARSE_ERROR = 'kata.log.parse_error';
 /** True when the line was longer than the configured maximum and was cut, or when the record's attributes were cut to the attribute limits (`pipeline.limits`: attribute count, value length). */
 export const ATTR_KATA_LOG_TRUNCATED = 'kata.log.truncated';
+/** The text before a Kata record that did not start its line (a paste's line number, a bare clock time, a truncated journal prefix, a relay's wrapper, the JSON key around an escaped record). */
+export const ATTR_KATA_LOG_PREFIX = 'kata.log.prefix';
+/** True when the line is only part of a wrapped or cut record (e.g. its trailing `key=value` pairs); the attributes are the ones the fragment holds. */
+export const ATTR_KATA_LOG_FRAGMENT = 'kata.log.fragment';
+/** The logger target or program a guest userspace console line names (`confidential_data_hub::hub`, `attestation_agent`, `systemd`). */
+export const ATTR_KATA_GUEST_TARGET = 'kata.guest.target';
 /** Where kata-otel physically read the record. */
 export const ATTR_KATA_LOG_ORIGIN = 'kata.log.origin';
 export const KATA_LOG_ORIGIN_VALUE_JOURNALD = 'journald';

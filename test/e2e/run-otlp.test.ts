@@ -30,7 +30,7 @@ import { otlpExporterCases, startOtlpServer, type OtlpTestServer, type RecordedL
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
-const CORPUS = new URL('../../../shared/corpus/', import.meta.url).pathname;
+const CORPUS = new URL('../fixtures/corpus/', import.meta.url).pathname;
 const corpusFiles = readdirSync(CORPUS)
   .filter((f) => f.endsWith('.log'))
   .sort()

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const logs = fileURLToPath(new URL('../../examples/logs/', import.meta.url));
-const corpus = fileURLToPath(new URL('../../../shared/corpus/', import.meta.url));
+const corpus = fileURLToPath(new URL('../fixtures/corpus/', import.meta.url));
 const SYNTHETIC = 'synthetic-sandbox-story.log';
 
 describe('examples/logs', () => {
@@ -16,7 +16,7 @@ describe('examples/logs', () => {
     expect(files).toContain(SYNTHETIC);
     expect(files.length).toBeGreaterThan(5);
     for (const f of files) expect(provenance, f).toContain(`\`${f}\``);
-    expect(provenance).toContain('../shared/corpus/SOURCES.md');
+    expect(provenance).toContain('test/fixtures/corpus/SOURCES.md');
     expect(provenance).toMatch(/synthetic-sandbox-story\.log` \(synthetic\)/);
   });
 

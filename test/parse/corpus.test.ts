@@ -1,6 +1,6 @@
 // Every line of the shared corpus through parseText, against expectations written as data from reading the lines
 // (component, severity number, sandbox id, container id, subsystem; '' = the line shows none; undefined = the line
-// does not show it, so it is not checked). Provenance of the lines: ../shared/corpus/SOURCES.md.
+// does not show it, so it is not checked). Provenance of the lines: test/fixtures/corpus/SOURCES.md.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { KataLogRecord } from '../../receiver/model/record.js';
@@ -14,7 +14,7 @@ import {
   ATTR_LOG_FILE_PATH,
 } from '../../receiver/semconv/generated.js';
 
-const CORPUS = new URL('../../../shared/corpus/', import.meta.url);
+const CORPUS = new URL('../fixtures/corpus/', import.meta.url);
 const lines = (file: string) => readFileSync(new URL(file, CORPUS), 'utf8').split('\n').slice(0, -1);
 const ctxFor = (file: string) => ({
   observedTimeUnixNano: 1_764_000_000_000_000_000n,

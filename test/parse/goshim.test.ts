@@ -54,7 +54,10 @@ describe('Go shim logfmt', () => {
         [ATTR_KATA_NAME]: 'containerd-shim-v2',
         [ATTR_KATA_FIELD('path')]: '/var/run/netns/x',
         [ATTR_PROCESS_PID]: 1614807,
-        [ATTR_KATA_SANDBOX_ID]: 'foo', // the line wins over the context
+        // The context's sandbox (a source that knows it, e.g. the vsock socket path) wins over the text; the
+        // claim is kept as written.
+        [ATTR_KATA_SANDBOX_ID]: 'from-path',
+        [ATTR_KATA_FIELD('sandbox')]: 'foo',
         [ATTR_KATA_SOURCE]: 'katautils',
         [ATTR_KATA_SUBSYSTEM]: 'network',
         [ATTR_KATA_FIELD('volume-type')]: 'virtio-fs',
@@ -237,7 +240,9 @@ describe('guest console re-logged by the shim (vmconsole=)', () => {
     const r = one(consoleLine('[  OK  ] Started Kata Containers Agent.'));
     expect(r.attributes[ATTR_KATA_COMPONENT]).toBe('guest-kernel');
     expect(r.attributes[ATTR_KATA_LOG_FORMAT]).toBe('text');
-    expect(r.body).toBe('[  OK  ] Started Kata Containers Agent.');
+    expect(r.body).toBe('Started Kata Containers Agent.'); // systemd's status became the level (issue 12 item 5)
+    expect(r.severityNumber).toBe(9);
+    expect(r.attributes['kata.guest.target']).toBe('systemd');
     expect(r.attributes[ATTR_KATA_LOG_PARSE_ERROR]).toBeUndefined();
   });
 

@@ -18,4 +18,4 @@ export function one(text: string, c: ParseContext = ctx()): KataLogRecord {
 /** Go's strconv.Quote for the characters these tests use (JSON string quoting is the same for them). */
 export const goQuote = (s: string): string => JSON.stringify(s);
 
-export const CORPUS = new URL('../../../shared/corpus/', import.meta.url);
+export const CORPUS = new URL('../fixtures/corpus/', import.meta.url);

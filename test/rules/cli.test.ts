@@ -92,7 +92,7 @@ describe('rules test', () => {
       "- rule: vm-started\n  desc: a VM started\n  condition: body = 'VM started'\n  output: '%body'\n  priority: info\n",
     );
     const log = join(dir, 'x.log');
-    writeFileSync(log, readFileSync(new URL('../../../shared/corpus/runtime-logfmt.log', import.meta.url)));
+    writeFileSync(log, readFileSync(new URL('../fixtures/corpus/runtime-logfmt.log', import.meta.url)));
     const { io } = capture();
     expect((await rulesTest({ rules: rulesFile, files: [log] }, io)).byRule).toEqual({ 'vm-started': 1 });
   });

@@ -97,7 +97,7 @@ describe('built-in rule fixtures', () => {
   }
 
   it('the real corpus raises no alert except the documented debug-console announce line', () => {
-    const corpus = new URL('../../../shared/corpus/', import.meta.url);
+    const corpus = new URL('../fixtures/corpus/', import.meta.url);
     const engine = new RuleEngine({ rules: library });
     const alerts: KataLogRecord[] = [];
     let newest = 0n;

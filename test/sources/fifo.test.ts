@@ -16,7 +16,7 @@ import {
 import { FifoSource } from '../../receiver/sources/fifo.js';
 import { harness, tempDir } from './source-harness.js';
 
-const corpus = new URL('../../../shared/corpus/', import.meta.url);
+const corpus = new URL('../fixtures/corpus/', import.meta.url);
 const fcLines = readFileSync(new URL('firecracker.log', corpus), 'utf8').split('\n').filter(Boolean);
 // Synthetic, in the shape of Firecracker's metrics flush (one JSON object per line); not from the corpus.
 const metricsLine = (ts: number) =>

@@ -16,7 +16,7 @@ import {
 } from '../support/journal.js';
 import { harness, tempDir } from './source-harness.js';
 
-const corpus = new URL('../../../shared/corpus/', import.meta.url);
+const corpus = new URL('../fixtures/corpus/', import.meta.url);
 const hasJournalctl = (() => {
   try {
     execFileSync('journalctl', ['--version'], { stdio: 'ignore' });

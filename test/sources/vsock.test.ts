@@ -21,7 +21,7 @@ import {
 } from '../../receiver/sources/vsock.js';
 import { harness, tempDir, type Harness } from './source-harness.js';
 
-const corpus = new URL('../../../shared/corpus/', import.meta.url);
+const corpus = new URL('../fixtures/corpus/', import.meta.url);
 const agentLinesFile = fileURLToPath(new URL('agent-json.log', corpus));
 const agentLines = readFileSync(agentLinesFile, 'utf8').split('\n').filter(Boolean);
 const peerScript = fileURLToPath(new URL('./fixtures/hvsock-peer.mjs', import.meta.url));

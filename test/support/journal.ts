@@ -74,7 +74,7 @@ export const LOGGER_WRITER = {
   _TRANSPORT: 'syslog',
 };
 
-/** Kata records as the journal holds them, built from the real lines in /work/shared/corpus. */
+/** Kata records as the journal holds them, built from the real lines in test/fixtures/corpus. */
 export function corpusJournalRecords(corpusDir: URL, startUs = 1_700_000_000_000_000n): JournalRecord[] {
   let t = startUs;
   const next = () => (t += 1000n);
