@@ -1,6 +1,7 @@
 // The kata-otel command line (commander): `parse`, `run`, `rules`.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { reviewCommands } from './query-command.js';
 import { rulesCommands } from './rules-command.js';
 // Each command's module is imported in its action: `parse` never loads the config schema, ajv, grpc-js or
 // prom-client, and `run` never loads the rule exporters (start-up RSS).
@@ -64,6 +65,9 @@ export async function main(argv: string[]): Promise<number> {
     );
 
   rulesCommands(program, (c) => {
+    code = c;
+  });
+  reviewCommands(program, (c) => {
     code = c;
   });
 

@@ -1,0 +1,306 @@
+// The query index: one small JSON file per store file under <data_dir>/index/, listing for every line (one
+// ExportLogsServiceRequest) its byte range, time range and severity range, plus posting lists from the
+// identities an investigator filters on (sandbox, container, pod, trace id, component, subsystem, alert rule)
+// to the lines that hold them. A one-sandbox query then reads only that sandbox's lines.
+//
+// Built incrementally: an index remembers how many bytes of its store file it covers and, when the file has
+// grown, indexes only the new complete lines. It is rebuilt when missing, unreadable (a crash mid-write can
+// at worst leave a stray temporary: the index is written to a temporary file, fsynced and renamed), or stale
+// (the store file shrank or its first bytes differ: a different file under the same name). Index files of
+// deleted store files are removed. The index only prunes; `matches` decides, so it can never change an answer.
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { listStoreFiles } from '../exporters/store.js';
+import type { KataLogRecord } from '../model/record.js';
+import { decodeLogsJson } from '../otlp/index.js';
+import {
+  ATTR_CONTAINER_ID,
+  ATTR_K8S_NAMESPACE_NAME,
+  ATTR_K8S_POD_NAME,
+  ATTR_KATA_ALERT_RULE_ID,
+  ATTR_KATA_COMPONENT,
+  ATTR_KATA_SANDBOX_ID,
+  ATTR_KATA_SUBSYSTEM,
+} from '../semconv/generated.js';
+import { recordTimeNs, type Filter } from './filter.js';
+import { scanLines } from './lines.js';
+
+const VERSION = 1;
+const HEAD_BYTES = 4096;
+const SUFFIX = '.idx.json';
+
+export interface FileIndex {
+  v: number;
+  file: string;
+  /** Bytes of the store file covered (just past the last complete line indexed). */
+  size: number;
+  /** sha256 of the first `headLen` bytes: tells a rewritten file under the same name. */
+  head: string;
+  headLen: number;
+  off: number[];
+  len: number[];
+  /** Per line: time range in ms (floor/ceil of the records' ns) and severity range. */
+  tmin: number[];
+  tmax: number[];
+  smin: number[];
+  smax: number[];
+  /** `<kind>:<value>` → ascending line numbers. Kinds: s sandbox, c container, p ns/pod, n pod, t trace,
+   * k component, u subsystem, r rule. */
+  keys: Record<string, number[]>;
+}
+
+type Kind = 's' | 'c' | 'p' | 'n' | 't' | 'k' | 'u' | 'r';
+
+function keysOf(r: KataLogRecord): string[] {
+  const a = r.attributes;
+  const out: string[] = [];
+  const add = (k: Kind, v: unknown) => {
+    if (typeof v === 'string' && v !== '') out.push(`${k}:${v}`);
+  };
+  add('s', a[ATTR_KATA_SANDBOX_ID]);
+  add('c', a[ATTR_CONTAINER_ID]);
+  add('n', a[ATTR_K8S_POD_NAME]);
+  if (typeof a[ATTR_K8S_POD_NAME] === 'string' && typeof a[ATTR_K8S_NAMESPACE_NAME] === 'string')
+    add('p', `${a[ATTR_K8S_NAMESPACE_NAME]}/${a[ATTR_K8S_POD_NAME]}`);
+  add('t', r.traceId);
+  add('k', a[ATTR_KATA_COMPONENT]);
+  add('u', a[ATTR_KATA_SUBSYSTEM]);
+  add('r', a[ATTR_KATA_ALERT_RULE_ID]);
+  return out;
+}
+
+/** The posting-list keys a filter requires (each must hold for a line to be a candidate). */
+function requiredKeys(f: Filter): string[] {
+  const k: string[] = [];
+  if (f.sandbox !== undefined) k.push(`s:${f.sandbox}`);
+  if (f.container !== undefined) k.push(`c:${f.container}`);
+  if (f.pod) k.push(f.pod.namespace === undefined ? `n:${f.pod.name}` : `p:${f.pod.namespace}/${f.pod.name}`);
+  if (f.traceId !== undefined) k.push(`t:${f.traceId}`);
+  if (f.component !== undefined) k.push(`k:${f.component}`);
+  if (f.subsystem !== undefined) k.push(`u:${f.subsystem}`);
+  if (f.rule !== undefined) k.push(`r:${f.rule}`);
+  return k;
+}
+
+const emptyIndex = (file: string): FileIndex => ({
+  v: VERSION,
+  file,
+  size: 0,
+  head: '',
+  headLen: 0,
+  off: [],
+  len: [],
+  tmin: [],
+  tmax: [],
+  smin: [],
+  smax: [],
+  keys: {},
+});
+
+async function headHash(path: string, len: number): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(len);
+    const { bytesRead } = await fh.read(buf, 0, len, 0);
+    return createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex');
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Index the complete lines of `path` past `idx.size`, in place. */
+export async function extendIndex(path: string, idx: FileIndex): Promise<void> {
+  const { end } = await scanLines(path, idx.size, (line, offset) => {
+    const text = line.toString('utf8');
+    if (!text.trim()) return;
+    const recs = decodeLogsJson(text); // a torn or foreign line holds no records: nothing to index
+    if (recs.length === 0) return;
+    const n = idx.off.length;
+    let tmin = Infinity;
+    let tmax = -Infinity;
+    let smin = Infinity;
+    let smax = -Infinity;
+    const keys = new Set<string>();
+    for (const r of recs) {
+      const ns = recordTimeNs(r);
+      const lo = Number(ns / 1_000_000n);
+      const hi = lo + (ns % 1_000_000n === 0n ? 0 : 1);
+      if (lo < tmin) tmin = lo;
+      if (hi > tmax) tmax = hi;
+      if (r.severityNumber < smin) smin = r.severityNumber;
+      if (r.severityNumber > smax) smax = r.severityNumber;
+      for (const k of keysOf(r)) keys.add(k);
+    }
+    idx.off.push(offset);
+    idx.len.push(line.length);
+    idx.tmin.push(tmin);
+    idx.tmax.push(tmax);
+    idx.smin.push(smin);
+    idx.smax.push(smax);
+    for (const k of keys) (idx.keys[k] ??= []).push(n);
+  });
+  if (idx.headLen < HEAD_BYTES && end > idx.headLen) {
+    idx.headLen = Math.min(HEAD_BYTES, end);
+    idx.head = await headHash(path, idx.headLen);
+  }
+  idx.size = end;
+}
+
+/** Line numbers of `idx` that may hold records matching `f`, ascending; lines before `fromOffset` excluded. */
+export function candidateLines(idx: FileIndex, f: Filter, fromOffset = 0): number[] {
+  const req = requiredKeys(f);
+  let lines: number[];
+  if (req.length) {
+    const lists = req.map((k) => idx.keys[k] ?? []).sort((a, b) => a.length - b.length);
+    lines = lists[0]!;
+    for (const other of lists.slice(1)) {
+      const set = new Set(other);
+      lines = lines.filter((n) => set.has(n));
+    }
+  } else lines = idx.off.map((_, i) => i);
+  const since = f.sinceNs === undefined ? undefined : Number(f.sinceNs / 1_000_000n);
+  const until = f.untilNs === undefined ? undefined : Number(f.untilNs / 1_000_000n) + 1;
+  return lines.filter(
+    (n) =>
+      idx.off[n]! >= fromOffset &&
+      (since === undefined || idx.tmax[n]! >= since) &&
+      (until === undefined || idx.tmin[n]! <= until) &&
+      (f.severityMin === undefined || idx.smax[n]! >= f.severityMin) &&
+      (f.severityMax === undefined || idx.smin[n]! <= f.severityMax),
+  );
+}
+
+export interface StoreIndexOptions {
+  /** Write index files (false for a read-only copy of a data dir: the index is then kept in memory only). */
+  persist?: boolean;
+  onWarn?: (message: string) => void;
+}
+
+export class StoreIndex {
+  private readonly cache = new Map<string, FileIndex>();
+  private persist: boolean;
+
+  constructor(
+    readonly storeDir: string,
+    readonly indexDir: string,
+    private readonly opts: StoreIndexOptions = {},
+  ) {
+    this.persist = opts.persist ?? true;
+  }
+
+  /** Bring the index of every store file up to date; returns them in store (write) order. */
+  async refresh(): Promise<FileIndex[]> {
+    const names = await listStoreFiles(this.storeDir);
+    if (this.persist) {
+      try {
+        await mkdir(this.indexDir, { recursive: true, mode: 0o700 });
+      } catch (err) {
+        this.readOnly(err);
+      }
+    }
+    const out: FileIndex[] = [];
+    for (const name of names) {
+      const idx = await this.one(name);
+      if (idx) out.push(idx);
+    }
+    await this.removeOrphans(new Set(names));
+    return out;
+  }
+
+  private readOnly(err: unknown): void {
+    if (!this.persist) return;
+    this.persist = false;
+    this.opts.onWarn?.(
+      `index directory ${this.indexDir} is not writable (${(err as Error).message}); indexing in memory for this run only`,
+    );
+  }
+
+  private async one(name: string): Promise<FileIndex | undefined> {
+    const path = join(this.storeDir, name);
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch {
+      return undefined; // deleted by retention meanwhile
+    }
+    let idx = this.cache.get(name) ?? (await this.load(name));
+    if (idx && (idx.size > size || (idx.headLen > 0 && (await headHash(path, idx.headLen)) !== idx.head))) {
+      this.opts.onWarn?.(`index of ${name} is stale (the store file changed under it); rebuilding it`);
+      idx = undefined;
+    }
+    const before = idx?.size ?? -1;
+    idx ??= emptyIndex(name);
+    try {
+      if (size > idx.size) await extendIndex(path, idx);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    this.cache.set(name, idx);
+    if (idx.size !== before) await this.save(idx);
+    return idx;
+  }
+
+  private async load(name: string): Promise<FileIndex | undefined> {
+    let text: string;
+    try {
+      text = await readFile(join(this.indexDir, name + SUFFIX), 'utf8');
+    } catch {
+      return undefined; // missing: built from scratch
+    }
+    try {
+      const idx = JSON.parse(text) as FileIndex;
+      if (idx.v !== VERSION || idx.file !== name || !Array.isArray(idx.off) || idx.off.length !== idx.tmax.length)
+        throw new Error('unexpected shape');
+      return idx;
+    } catch (err) {
+      this.opts.onWarn?.(`index of ${name} is damaged (${(err as Error).message}); rebuilding it`);
+      return undefined;
+    }
+  }
+
+  private async save(idx: FileIndex): Promise<void> {
+    if (!this.persist) return;
+    const final = join(this.indexDir, idx.file + SUFFIX);
+    const tmp = `${final}.tmp-${process.pid}`;
+    try {
+      const fh = await open(tmp, 'w', 0o600);
+      try {
+        await fh.writeFile(JSON.stringify(idx));
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, final); // atomic: a reader sees the old index or the new one, never half of one
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      this.readOnly(err);
+    }
+  }
+
+  /** Index files whose store file is gone (retention, archive), and temporaries of a crashed writer. */
+  private async removeOrphans(live: Set<string>): Promise<void> {
+    if (!this.persist) return;
+    let names: string[];
+    try {
+      names = await readdir(this.indexDir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const tmp = /\.tmp-(\d+)$/.exec(n);
+      const orphan = n.endsWith(SUFFIX) && !live.has(n.slice(0, -SUFFIX.length));
+      if (orphan || (tmp && !processAlive(Number(tmp[1])))) await unlink(join(this.indexDir, n)).catch(() => {});
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
