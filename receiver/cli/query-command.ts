@@ -136,4 +136,130 @@ export function reviewCommands(program: Command, setCode: (code: number) => void
         return n > 0 ? 0 : 1; // as grep: 1 when nothing matched
       }),
     );
+
+  program
+    .command('timeline')
+    .description("one sandbox's story: lifecycle steps with durations, errors, alerts and agent gaps, in time order")
+    .argument('<sandbox>', 'sandbox id, or NAMESPACE/POD')
+    .option('--data-dir <dir>', 'the kata-otel data dir', DEFAULT_DATA_DIR)
+    .option('--since <time>', 'from (duration back from now or ISO-8601)')
+    .option('--until <time>', 'to (exclusive)')
+    .option('--all', 'also debug and trace records')
+    .option('--gap <duration>', 'mark silences of the agent longer than this', '30s')
+    .option('--no-colour', 'no colour even on a terminal')
+    .action(
+      (
+        target: string,
+        o: { dataDir: string; since?: string; until?: string; all?: boolean; gap: string; colour?: boolean },
+      ) =>
+        guard('timeline', async () => {
+          const { parseFilter, parseDuration, FilterError } = await import('../query/filter.js');
+          const { runQuery, storeDirOf } = await import('../query/engine.js');
+          const { sandboxStory } = await import('../review/lifecycle.js');
+          const { readStoreSpans, timelineText } = await import('../review/timeline.js');
+          const gap = parseDuration(o.gap);
+          if (gap === undefined) throw new FilterError(`--gap: "${o.gap}" is not a duration (30s, 2m)`);
+          const q = {
+            dataDir: o.dataDir,
+            onWarn: (m: string) => void process.stderr.write(`kata-otel timeline: ${m}\n`),
+          };
+          let sandboxes = [target];
+          if (target.includes('/')) {
+            const ids = new Set<string>();
+            for await (const h of runQuery(q, parseFilter({ pod: target, since: o.since, until: o.until }))) {
+              const id = h.record.attributes['kata.sandbox.id'];
+              if (typeof id === 'string') ids.add(id);
+            }
+            sandboxes = [...ids];
+          }
+          const spans = await readStoreSpans(storeDirOf(o.dataDir));
+          let found = 0;
+          for (const id of sandboxes) {
+            const recs = [];
+            for await (const h of runQuery(q, parseFilter({ sandbox: id, since: o.since, until: o.until })))
+              recs.push(h.record);
+            if (!recs.length) continue;
+            found++;
+            const story = sandboxStory(id, recs, spans, gap);
+            process.stdout.write(
+              timelineText(story, recs, {
+                colour: Boolean(process.stdout.isTTY) && o.colour !== false,
+                all: o.all ?? false,
+              }) + '\n',
+            );
+          }
+          if (!found) process.stderr.write(`kata-otel timeline: no records for ${target} in ${o.dataDir}\n`);
+          return found ? 0 : 1;
+        }),
+    );
+
+  program
+    .command('review')
+    .description('the routine review: a text summary on stdout and, with --html, a self-contained HTML report')
+    .option('--data-dir <dir>', 'the kata-otel data dir', DEFAULT_DATA_DIR)
+    .option('--since <time>', 'review window start (duration back from now or ISO-8601)', '24h')
+    .option('--until <time>', 'review window end (exclusive)')
+    .option('--html <file>', 'write the HTML report here')
+    .option('--no-remember', 'do not add the message kinds seen to the remembered set')
+    .action((o: { dataDir: string; since: string; until?: string; html?: string; remember: boolean }) =>
+      guard('review', async () => {
+        const { parseFilter } = await import('../query/filter.js');
+        const { runQuery, storeDirOf } = await import('../query/engine.js');
+        const { readStoreSpans } = await import('../review/timeline.js');
+        const rep = await import('../review/report.js');
+        const now = Date.now();
+        const filter = parseFilter({ since: o.since, until: o.until }, now);
+        const hits = [];
+        for await (const h of runQuery(
+          { dataDir: o.dataDir, onWarn: (m) => void process.stderr.write(`kata-otel review: ${m}\n`) },
+          filter,
+        ))
+          hits.push(h);
+        const known = await rep.loadKnownKinds(o.dataDir);
+        const { review, seenKinds } = rep.buildReview(hits, await readStoreSpans(storeDirOf(o.dataDir)), known, {
+          fromNs: filter.sinceNs ?? 0n,
+          toNs: filter.untilNs ?? BigInt(now) * 1_000_000n,
+        });
+        process.stdout.write(rep.reviewSummary(review, known.size === 0));
+        if (o.html) {
+          const { writeFile } = await import('node:fs/promises');
+          await writeFile(o.html, rep.renderHtml(review, known.size === 0), { mode: 0o600 });
+          process.stdout.write(`  report      ${o.html}\n`);
+        }
+        if (o.remember) await rep.saveKnownKinds(o.dataDir, seenKinds);
+        return 0;
+      }),
+    );
+
+  program
+    .command('archive')
+    .description('move store files older than --older-than into compressed Parquet files (verified, with a manifest)')
+    .option('--data-dir <dir>', 'the kata-otel data dir', DEFAULT_DATA_DIR)
+    .option('--older-than <duration>', 'archive store files last written longer ago than this', '7d')
+    .option('--max-age <duration>', 'delete archive files whose newest record is older than this (default: keep)')
+    .option('--verify', 'only check every archive file against the manifest')
+    .action((o: { dataDir: string; olderThan: string; maxAge?: string; verify?: boolean }) =>
+      guard('archive', async () => {
+        const { parseDuration, FilterError } = await import('../query/filter.js');
+        const ar = await import('../archive/archive.js');
+        if (o.verify) {
+          const dir = ar.archiveDir(o.dataDir);
+          const m = await ar.readManifest(dir);
+          for (const e of m.files) await ar.verifyArchive(dir, e);
+          process.stdout.write(
+            `kata-otel archive: ${m.files.length} archive files verified (${m.files.reduce((n, e) => n + e.rows, 0)} records)\n`,
+          );
+          return 0;
+        }
+        const older = parseDuration(o.olderThan);
+        if (older === undefined) throw new FilterError(`--older-than: "${o.olderThan}" is not a duration (7d, 12h)`);
+        const maxAge = o.maxAge === undefined ? 0 : parseDuration(o.maxAge);
+        if (maxAge === undefined) throw new FilterError(`--max-age: "${String(o.maxAge)}" is not a duration (90d)`);
+        const r = await ar.archiveStore({ dataDir: o.dataDir, olderThanMs: older, maxAgeMs: maxAge });
+        process.stdout.write(
+          `kata-otel archive: ${r.archived ? `${r.archived.rows} records from ${r.archived.sources.length} store files into ${r.archived.file} (sha256 ${r.archived.sha256.slice(0, 16)}…)` : 'nothing old enough'}; ${r.archivesExpired.length} archive files expired\n`,
+        );
+        return 0;
+      }),
+    );
 }

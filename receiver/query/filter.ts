@@ -37,7 +37,8 @@ export interface Filter {
 }
 
 /** The time a record is about: its own time, or when it was read when it carries none. */
-export const recordTimeNs = (r: KataLogRecord): bigint => (r.timeUnixNano > 0n ? r.timeUnixNano : r.observedTimeUnixNano);
+export const recordTimeNs = (r: KataLogRecord): bigint =>
+  r.timeUnixNano > 0n ? r.timeUnixNano : r.observedTimeUnixNano;
 
 const str = (v: AttrValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 

@@ -29,9 +29,18 @@ export async function runSql(
       for (const r of rows) write(JSON.stringify(Object.fromEntries(names.map((n, i) => [n, r[i]]))) + '\n');
       return;
     }
-    const cells = [names, ...rows.map((r) => r.map((v) => escapeControls(typeof v === 'string' ? v : JSON.stringify(v) ?? 'NULL')))];
+    const cells = [
+      names,
+      ...rows.map((r) => r.map((v) => escapeControls(typeof v === 'string' ? v : (JSON.stringify(v) ?? 'NULL')))),
+    ];
     const widths = names.map((_, i) => Math.min(60, Math.max(...cells.map((r) => String(r[i]).length))));
-    for (const r of cells) write(r.map((c, i) => String(c).padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+    for (const r of cells)
+      write(
+        r
+          .map((c, i) => String(c).padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd() + '\n',
+      );
   } finally {
     con.closeSync();
   }

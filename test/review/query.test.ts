@@ -192,7 +192,10 @@ describe('the query index', () => {
     writeFileSync(victim, readFileSync(victim, 'utf8').slice(0, 100)); // torn
     const warnings: string[] = [];
     const got: KataLogRecord[] = [];
-    for await (const h of runQuery({ dataDir: d, onWarn: (m) => warnings.push(m) }, parseFilter({ severity: '>=warn' })))
+    for await (const h of runQuery(
+      { dataDir: d, onWarn: (m) => warnings.push(m) },
+      parseFilter({ severity: '>=warn' }),
+    ))
       got.push(h.record);
     expect(uids(got)).toEqual(want);
     expect(warnings.join('\n')).toMatch(/damaged.*rebuilding/);
@@ -205,7 +208,12 @@ describe('the query index', () => {
     const name = readdirSync(store).sort().at(-1)!;
     await query({}, d);
     const before = JSON.parse(readFileSync(join(d, 'index', name + '.idx.json'), 'utf8')) as { off: number[] };
-    const extra = all.slice(0, 30).map((r) => ({ ...r, attributes: { ...r.attributes, 'log.record.uid': `new-${String(r.attributes['log.record.uid'])}` } }));
+    const extra: KataLogRecord[] = all
+      .slice(0, 30)
+      .map((r) => ({
+        ...r,
+        attributes: { ...r.attributes, 'log.record.uid': `new-${String(r.attributes['log.record.uid'])}` },
+      }));
     appendFileSync(join(store, name), encodeLogsJson(extra) + '\n' + '{"resourceLogs":[{"torn');
     const got = await query({ sandbox: String(extra[0]!.attributes['kata.sandbox.id']) }, d);
     expect(uids(got)).toContain(`new-${String(all[0]!.attributes['log.record.uid'])}`);
@@ -236,11 +244,15 @@ const [store, index] = process.argv.slice(2);
 for (;;) { rmSync(index, { recursive: true, force: true }); await new StoreIndex(store, index).refresh(); process.stdout.write('.'); }
 `,
     );
-    const want = uids((await (async () => {
-      const out: KataLogRecord[] = [];
-      for await (const r of readStore(join(d, 'store'))) out.push(r);
-      return out;
-    })()).filter((r) => r.severityNumber >= 13));
+    const want = uids(
+      (
+        await (async () => {
+          const out: KataLogRecord[] = [];
+          for await (const r of readStore(join(d, 'store'))) out.push(r);
+          return out;
+        })()
+      ).filter((r) => r.severityNumber >= 13),
+    );
     for (const delay of [700, 1300, 2100]) {
       const child = spawn(process.execPath, ['--import', 'tsx', script, join(d, 'store'), join(d, 'index')], {
         cwd: REPO,
@@ -281,7 +293,10 @@ describe('kata-otel query (CLI)', () => {
   it('jsonl, otlp (read back by query FILE) and --sql give the same records', async () => {
     const f = ['--data-dir', dataDir, '--pod', `${sb.pod.namespace}/${sb.pod.name}`];
     const j = await runCli(['query', ...f, '--format', 'jsonl']);
-    const rows = j.stdout.trim().split('\n').map((l) => JSON.parse(l) as { attributes: Record<string, unknown> });
+    const rows = j.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { attributes: Record<string, unknown> });
     const o = await runCli(['query', ...f, '--format', 'otlp']);
     const file = join(root, 'export.jsonl');
     writeFileSync(file, o.stdout);
@@ -289,14 +304,37 @@ describe('kata-otel query (CLI)', () => {
     // OTLP groups records by resource, so the order within a line may differ; the records may not.
     const sorted = (s: string) => s.trim().split('\n').sort();
     expect(sorted(back.stdout)).toEqual(sorted(j.stdout));
-    const s = await runCli(['query', ...f, '--format', 'jsonl', '--sql', 'SELECT count(*) AS n, count(DISTINCT sandbox_id) AS s FROM records']);
+    const s = await runCli([
+      'query',
+      ...f,
+      '--format',
+      'jsonl',
+      '--sql',
+      'SELECT count(*) AS n, count(DISTINCT sandbox_id) AS s FROM records',
+    ]);
     expect(JSON.parse(s.stdout)).toEqual({ n: rows.length, s: 1 });
   }, 90_000);
 
   it('--follow prints records appended after it started', async () => {
     const d = join(root, 'follow');
     writeStoreDir(join(d, 'store'), all.slice(0, 50));
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test/support/cli-main.ts'), 'query', '--data-dir', d, '--follow', '--grep', 'FOLLOW-ME', '--format', 'jsonl'], { cwd: REPO });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO, 'test/support/cli-main.ts'),
+        'query',
+        '--data-dir',
+        d,
+        '--follow',
+        '--grep',
+        'FOLLOW-ME',
+        '--format',
+        'jsonl',
+      ],
+      { cwd: REPO },
+    );
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
     await new Promise((r) => setTimeout(r, 2500));

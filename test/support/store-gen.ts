@@ -125,7 +125,8 @@ export function* generateRecords(o: GenOptions): Generator<KataLogRecord> {
     yield* flushUpTo(sb.startMs);
     let t = sb.startMs;
     const at = (d: number) => (t += d);
-    const boot = 2 * Math.floor(150 + r() * (sb.hypervisor === 'firecracker' ? 200 : sb.hypervisor === 'qemu' ? 1500 : 700));
+    const boot =
+      2 * Math.floor(150 + r() * (sb.hypervisor === 'firecracker' ? 200 : sb.hypervisor === 'qemu' ? 1500 : 700));
     const life: Step[] = [
       [at(0), 'runtime', 'katautils', 9, 'loaded configuration'],
       [at(5), 'runtime', 'sandbox', 9, 'Starting VM'],
@@ -143,7 +144,14 @@ export function* generateRecords(o: GenOptions): Generator<KataLogRecord> {
         [at(3), 'runtime', 'shim', 9, 'management server started'],
         [at(20), 'runtime', 'sandbox', 9, 'Sandbox is started'],
         [at(40), 'runtime', 'container', 9, 'Attach devices', { attributes: { [ATTR_CONTAINER_ID]: sb.container } }],
-        [at(30), 'runtime', 'sandbox', 9, 'Container is started', { attributes: { [ATTR_CONTAINER_ID]: sb.container } }],
+        [
+          at(30),
+          'runtime',
+          'sandbox',
+          9,
+          'Container is started',
+          { attributes: { [ATTR_CONTAINER_ID]: sb.container } },
+        ],
       );
     }
     const chatter = Math.max(0, o.perSandbox - life.length - 6);
@@ -151,19 +159,47 @@ export function* generateRecords(o: GenOptions): Generator<KataLogRecord> {
       const k = r();
       at(50 + Math.floor(r() * 500));
       if (k < 0.45)
-        life.push([t, 'agent', 'rpc', 5, `handling request ${['ExecProcess', 'WaitProcess', 'ReadStdout'][i % 3]} id=${i}`]);
+        life.push([
+          t,
+          'agent',
+          'rpc',
+          5,
+          `handling request ${['ExecProcess', 'WaitProcess', 'ReadStdout'][i % 3]} id=${i}`,
+        ]);
       else if (k < 0.6)
-        life.push([t, 'agent', 'mount', 9, `mounted /run/kata-containers/shared/containers/${sb.container.slice(0, 12)}`, { attributes: { [ATTR_CONTAINER_ID]: sb.container, [ATTR_KATA_EXEC_ID]: `exec-${i % 4}` } }]);
+        life.push([
+          t,
+          'agent',
+          'mount',
+          9,
+          `mounted /run/kata-containers/shared/containers/${sb.container.slice(0, 12)}`,
+          { attributes: { [ATTR_CONTAINER_ID]: sb.container, [ATTR_KATA_EXEC_ID]: `exec-${i % 4}` } },
+        ]);
       else if (k < 0.7) life.push([t, 'runtime', 'kata_agent', 13, `Read from agent timed out after ${100 + i}ms`]);
       else if (k < 0.75) life.push([t, 'hypervisor', 'qemu', 17, `qemu-system-x86_64: vhost-user-fs: error ${i}`]);
       else if (k < 0.77)
-        life.push([t, 'agent', 'policy', 13, `Kata debug console is enabled for sandbox ${sb.id.slice(0, 8)}`, {
-          eventName: EVENT_KATA_ALERT,
-          attributes: { [ATTR_KATA_ALERT_RULE_ID]: RULES[i % RULES.length]!, [ATTR_KATA_ALERT_SEVERITY]: 'high' },
-        }]);
+        life.push([
+          t,
+          'agent',
+          'policy',
+          13,
+          `Kata debug console is enabled for sandbox ${sb.id.slice(0, 8)}`,
+          {
+            eventName: EVENT_KATA_ALERT,
+            attributes: { [ATTR_KATA_ALERT_RULE_ID]: RULES[i % RULES.length]!, [ATTR_KATA_ALERT_SEVERITY]: 'high' },
+          },
+        ]);
       else if (k < 0.79)
-        life.push([t, 'guest-kernel', '', 0, `\u0000\u0007garbage ${hex(r, 8)} <script>alert(1)</script>`, { attributes: { [ATTR_KATA_LOG_PARSE_ERROR]: 'no known format' } }]);
-      else if (k < 0.81) at(40_000); // a silence in the agent's stream
+        life.push([
+          t,
+          'guest-kernel',
+          '',
+          0,
+          `\u0000\u0007garbage ${hex(r, 8)} <script>alert(1)</script>`,
+          { attributes: { [ATTR_KATA_LOG_PARSE_ERROR]: 'no known format' } },
+        ]);
+      else if (k < 0.81)
+        at(40_000); // a silence in the agent's stream
       else life.push([t, 'guest-kernel', '', 9, `[  ${i}.${hex(r, 6)}] virtio_net virtio1 eth0: link up`]);
     }
     if (!sb.failed) {
