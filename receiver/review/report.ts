@@ -58,9 +58,10 @@ export function messageTemplate(body: string): string {
   return body
     .slice(0, 300)
     .replace(/"[^"]*"|'[^']*'/g, '"*"')
-    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>')
-    .replace(/\b(?:0x)?[0-9a-f]*\d[0-9a-f]*\b/gi, (m) => (m.length >= 6 ? '<hex>' : '<n>'))
     .replace(/(\/[\w.-]+){2,}/g, '<path>')
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>')
+    .replace(/\b(?:0x)?(?=[0-9a-f]*\d)[0-9a-f]{6,}\b/gi, '<hex>')
+    .replace(/\d+(?:\.\d+)?/g, '<n>')
     .replace(/\s+/g, ' ')
     .trim();
 }

@@ -208,12 +208,10 @@ describe('the query index', () => {
     const name = readdirSync(store).sort().at(-1)!;
     await query({}, d);
     const before = JSON.parse(readFileSync(join(d, 'index', name + '.idx.json'), 'utf8')) as { off: number[] };
-    const extra: KataLogRecord[] = all
-      .slice(0, 30)
-      .map((r) => ({
-        ...r,
-        attributes: { ...r.attributes, 'log.record.uid': `new-${String(r.attributes['log.record.uid'])}` },
-      }));
+    const extra: KataLogRecord[] = all.slice(0, 30).map((r) => ({
+      ...r,
+      attributes: { ...r.attributes, 'log.record.uid': `new-${String(r.attributes['log.record.uid'])}` },
+    }));
     appendFileSync(join(store, name), encodeLogsJson(extra) + '\n' + '{"resourceLogs":[{"torn');
     const got = await query({ sandbox: String(extra[0]!.attributes['kata.sandbox.id']) }, d);
     expect(uids(got)).toContain(`new-${String(all[0]!.attributes['log.record.uid'])}`);
