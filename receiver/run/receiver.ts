@@ -228,6 +228,7 @@ export async function runReceiver(
   const queues: DeliveryQueue[] = [];
   const exporters: Exporter[] = [];
   let closeTimer: NodeJS.Timeout | undefined;
+  let archiver: { stop: () => void } | undefined;
   let otlpMetrics: OtlpMetricsPusher | undefined;
   try {
     for (const e of config.exporters) {
@@ -295,6 +296,11 @@ export async function runReceiver(
             .flush(BigInt(Date.now()) * 1_000_000n)
             .catch((err: unknown) => logger.error('pipeline flush failed', { err }));
         }, 1000);
+    // Archive: a periodic child process (receiver/archive/daemon.ts), never in --once runs.
+    archiver =
+      config.archive.enabled && !inputs.once
+        ? (await import('../archive/daemon.js')).startArchiver({ dataDir: config.dataDir, ...config.archive, logger })
+        : undefined;
     started = true;
     const results = await Promise.allSettled(sources.map((s) => s.run(ctx)));
     results.forEach((r, i) => {
@@ -369,6 +375,7 @@ export async function runReceiver(
     await telemetry?.close();
     return summary;
   } finally {
+    archiver?.stop();
     clearTimeout(closeTimer);
     await otlpMetrics?.shutdown(0);
     await Promise.allSettled(queues.map((q) => q.close()));

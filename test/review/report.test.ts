@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The review report in real headless Chromium (Debian's /usr/bin/chromium driven by puppeteer-core), the
 // timeline, and the text summary, on a generated store.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
