@@ -109,36 +109,112 @@ async function headHash(path: string, len: number): Promise<string> {
   }
 }
 
+interface LineSummary {
+  tmin: number;
+  tmax: number;
+  smin: number;
+  smax: number;
+  keys: Set<string>;
+}
+
+/** ns since the epoch as a decimal string → [floor ms, ceil ms], without BigInt (hot: once per record). */
+function msRange(ns: string): [number, number] {
+  if (ns.length <= 6) return [0, Number(ns) === 0 ? 0 : 1];
+  const lo = Number(ns.slice(0, -6));
+  return [lo, /^0+$/.test(ns.slice(-6)) ? lo : lo + 1];
+}
+
+type J = Record<string, unknown>;
+const list = (v: unknown): J[] => (Array.isArray(v) ? (v as J[]) : []);
+const U64 = /^\d+$/;
+
+/** String attribute values by key, as decodeLogsJson would read them (stringValue only: keys hold strings). */
+function strings(attrs: unknown, into: Map<string, string>): void {
+  for (const kv of list(attrs)) {
+    const v = kv.value as J | undefined;
+    if (typeof kv.key !== 'string') continue;
+    if (typeof v?.stringValue === 'string') into.set(kv.key, v.stringValue);
+    else into.delete(kv.key); // a later non-string value wins in the decoder too
+  }
+}
+
+/**
+ * Summarise one Collector file-exporter line straight from the parsed JSON. Hand-written rather than
+ * decodeLogsJson + keysOf because building full records (an attribute object per record) is most of the index
+ * build time; any field shaped unlike what kata-otel writes returns undefined and the caller uses the decoder.
+ */
+function summariseFast(text: string): LineSummary | undefined {
+  let doc: J;
+  try {
+    doc = JSON.parse(text) as J;
+  } catch {
+    return undefined;
+  }
+  const sum: LineSummary = { tmin: Infinity, tmax: -Infinity, smin: Infinity, smax: -Infinity, keys: new Set() };
+  let n = 0;
+  for (const rl of list(doc.resourceLogs)) {
+    const res = new Map<string, string>();
+    strings((rl.resource as J | undefined)?.attributes, res);
+    for (const sl of list(rl.scopeLogs))
+      for (const lr of list(sl.logRecords)) {
+        const t = lr.timeUnixNano ?? '0';
+        const o = lr.observedTimeUnixNano ?? '0';
+        const sev = lr.severityNumber ?? 0;
+        if (typeof t !== 'string' || typeof o !== 'string' || !U64.test(t) || !U64.test(o) || typeof sev !== 'number')
+          return undefined;
+        const [lo, hi] = msRange(/^0+$/.test(t) ? o : t);
+        if (lo < sum.tmin) sum.tmin = lo;
+        if (hi > sum.tmax) sum.tmax = hi;
+        if (sev < sum.smin) sum.smin = sev;
+        if (sev > sum.smax) sum.smax = sev;
+        const a = new Map(res);
+        strings(lr.attributes, a);
+        const rec: KataLogRecord = {
+          timeUnixNano: 0n,
+          observedTimeUnixNano: 0n,
+          severityNumber: sev,
+          severityText: '',
+          body: '',
+          attributes: Object.fromEntries(a),
+        };
+        if (typeof lr.traceId === 'string' && lr.traceId !== '') rec.traceId = lr.traceId.toLowerCase();
+        for (const k of keysOf(rec)) sum.keys.add(k);
+        n++;
+      }
+  }
+  return n ? sum : undefined;
+}
+
+function summariseDecoded(text: string): LineSummary | undefined {
+  const recs = decodeLogsJson(text); // a torn or foreign line holds no records: nothing to index
+  if (recs.length === 0) return undefined;
+  const sum: LineSummary = { tmin: Infinity, tmax: -Infinity, smin: Infinity, smax: -Infinity, keys: new Set() };
+  for (const r of recs) {
+    const [lo, hi] = msRange(recordTimeNs(r).toString());
+    if (lo < sum.tmin) sum.tmin = lo;
+    if (hi > sum.tmax) sum.tmax = hi;
+    if (r.severityNumber < sum.smin) sum.smin = r.severityNumber;
+    if (r.severityNumber > sum.smax) sum.smax = r.severityNumber;
+    for (const k of keysOf(r)) sum.keys.add(k);
+  }
+  return sum;
+}
+
 /** Index the complete lines of `path` past `idx.size`, in place. */
 export async function extendIndex(path: string, idx: FileIndex): Promise<void> {
   const { end } = await scanLines(path, idx.size, (line, offset) => {
     const text = line.toString('utf8');
     if (!text.trim()) return;
-    const recs = decodeLogsJson(text); // a torn or foreign line holds no records: nothing to index
-    if (recs.length === 0) return;
+    const sum = summariseFast(text) ?? summariseDecoded(text);
+    if (!sum) return;
     const n = idx.off.length;
-    let tmin = Infinity;
-    let tmax = -Infinity;
-    let smin = Infinity;
-    let smax = -Infinity;
-    const keys = new Set<string>();
-    for (const r of recs) {
-      const ns = recordTimeNs(r);
-      const lo = Number(ns / 1_000_000n);
-      const hi = lo + (ns % 1_000_000n === 0n ? 0 : 1);
-      if (lo < tmin) tmin = lo;
-      if (hi > tmax) tmax = hi;
-      if (r.severityNumber < smin) smin = r.severityNumber;
-      if (r.severityNumber > smax) smax = r.severityNumber;
-      for (const k of keysOf(r)) keys.add(k);
-    }
     idx.off.push(offset);
     idx.len.push(line.length);
-    idx.tmin.push(tmin);
-    idx.tmax.push(tmax);
-    idx.smin.push(smin);
-    idx.smax.push(smax);
-    for (const k of keys) (idx.keys[k] ??= []).push(n);
+    idx.tmin.push(sum.tmin);
+    idx.tmax.push(sum.tmax);
+    idx.smin.push(sum.smin);
+    idx.smax.push(sum.smax);
+    for (const k of sum.keys) (idx.keys[k] ??= []).push(n);
   });
   if (idx.headLen < HEAD_BYTES && end > idx.headLen) {
     idx.headLen = Math.min(HEAD_BYTES, end);

@@ -7,7 +7,7 @@ import { startArchiver } from '../../receiver/archive/daemon.js';
 import { readManifest, sha256File } from '../../receiver/archive/archive.js';
 import { silentLogger } from '../../receiver/telemetry/log.js';
 import { runCli } from '../support/cli.js';
-import { generateRecords, planSandboxes, writeStoreDir, type GenOptions } from '../support/store-gen.js';
+import { generateRecords, planSandboxes, writeStoreDir, type GenOptions } from '../../bench/store-gen.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kata-otel-archive-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -109,7 +109,8 @@ describe('kata-otel archive', () => {
     const e = (await readManifest(join(d, 'archive'))).files[0]!;
     const path = join(d, 'archive', e.file);
     const buf = readFileSync(path);
-    buf[Math.floor(buf.length / 2)] ^= 0xff;
+    const mid = Math.floor(buf.length / 2);
+    buf[mid] = buf[mid]! ^ 0xff;
     writeFileSync(path, buf);
     const q = await runCli(['query', '--data-dir', d, '--format', 'jsonl']);
     expect(q.code).toBe(3);

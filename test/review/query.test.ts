@@ -11,7 +11,7 @@ import { parseFilter, parseSeverity, type FilterFlags } from '../../receiver/que
 import { runQuery } from '../../receiver/query/engine.js';
 import { StoreIndex } from '../../receiver/query/store-index.js';
 import { REPO, runCli } from '../support/cli.js';
-import { generateRecords, planSandboxes, writeStoreDir, type GenOptions } from '../support/store-gen.js';
+import { generateRecords, planSandboxes, writeStoreDir, type GenOptions } from '../../bench/store-gen.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kata-otel-query-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -10,7 +10,7 @@ import { encodeLogsJson } from '../../receiver/otlp/index.js';
 import { messageTemplate } from '../../receiver/review/report.js';
 import { sandboxStory } from '../../receiver/review/lifecycle.js';
 import { runCli } from '../support/cli.js';
-import { generateRecords, planSandboxes, writeStoreDir, type GenOptions } from '../support/store-gen.js';
+import { generateRecords, planSandboxes, writeStoreDir, type GenOptions } from '../../bench/store-gen.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const root = mkdtempSync(join(tmpdir(), 'kata-otel-review-'));

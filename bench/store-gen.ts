@@ -5,8 +5,8 @@
 // Deterministic (seeded), so a failing property test reproduces.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KataLogRecord } from '../../receiver/model/record.js';
-import { encodeLogsJson } from '../../receiver/otlp/index.js';
+import type { KataLogRecord } from '../receiver/model/record.js';
+import { encodeLogsJson } from '../receiver/otlp/index.js';
 import {
   ATTR_CONTAINER_ID,
   ATTR_K8S_NAMESPACE_NAME,
@@ -22,7 +22,7 @@ import {
   ATTR_LOG_RECORD_UID,
   ATTR_SERVICE_NAME,
   EVENT_KATA_ALERT,
-} from '../../receiver/semconv/generated.js';
+} from '../receiver/semconv/generated.js';
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
