@@ -10,7 +10,6 @@ export type OutputFormat = 'human' | 'jsonl' | 'otlp';
 
 /** C0/C1 controls and DEL as visible escapes (ESC would otherwise start a terminal control sequence). */
 export const escapeControls = (s: string): string =>
-  // eslint-disable-next-line no-control-regex
   s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 const COLOUR: [number, string][] = [

@@ -203,12 +203,27 @@ export function buildReview(
 
 // ---- text -----------------------------------------------------------------------------------------------
 
+/** [warnings, errors] per component/subsystem over the whole window. */
+function problemTotals(r: Review): Record<string, [number, number]> {
+  const t: Record<string, [number, number]> = {};
+  for (const b of r.buckets)
+    for (const [k, [w, e]] of Object.entries(b.counts)) {
+      const c = (t[k] ??= [0, 0]);
+      c[0] += w;
+      c[1] += e;
+    }
+  return t;
+}
+
 export function reviewSummary(r: Review, firstReview: boolean): string {
   const outcomes: Record<string, number> = {};
   for (const s of r.stories) outcomes[s.outcome] = (outcomes[s.outcome] ?? 0) + 1;
   let warn = 0;
   let err = 0;
-  for (const b of r.buckets) for (const [w, e] of Object.values(b.counts)) ((warn += w), (err += e));
+  for (const [w, e] of Object.values(problemTotals(r))) {
+    warn += w;
+    err += e;
+  }
   let out = `kata-otel review ${isoNs(r.fromNs)} → ${isoNs(r.toNs)}: ${r.records} records\n`;
   out += `  sandboxes   ${r.stories.length} (${
     Object.entries(outcomes)
@@ -318,12 +333,8 @@ export function renderHtml(r: Review, firstReview: boolean): string {
   h += `</table>`;
 
   h += `<h2 id="problems">Errors and warnings per component/subsystem</h2><div id="chart-problems" class="chart"></div><table><tr><th>component/subsystem</th><th>warnings</th><th>errors</th></tr>`;
-  for (const k of comps) {
-    let w = 0;
-    let e = 0;
-    for (const b of r.buckets) ((w += b.counts[k]?.[0] ?? 0), (e += b.counts[k]?.[1] ?? 0));
-    h += `<tr><td>${escapeHtml(k)}</td><td>${w}</td><td>${e}</td></tr>`;
-  }
+  const totals = problemTotals(r);
+  for (const k of comps) h += `<tr><td>${escapeHtml(k)}</td><td>${totals[k]![0]}</td><td>${totals[k]![1]}</td></tr>`;
   h += `</table><h2 id="start-times">Start time per hypervisor</h2><div id="chart-start" class="chart"></div>`;
 
   h += `<h2 id="alerts">Alerts</h2><table><tr><th>time</th><th>rule</th><th>severity</th><th>sandbox</th><th>message</th><th>records</th></tr>`;
