@@ -17,6 +17,7 @@ import { decodeLogsJson } from '../otlp/index.js';
 import { ATTR_KATA_SANDBOX_ID } from '../semconv/generated.js';
 import { recordTimeNs, type Filter } from '../query/filter.js';
 import { scanLines } from '../query/lines.js';
+import { writeFileAtomic } from '../query/atomic.js';
 
 export interface ArchiveEntry {
   file: string;
@@ -52,18 +53,6 @@ export async function readManifest(dir: string): Promise<Manifest> {
   if (m.v !== 1 || !Array.isArray(m.files))
     throw new Error(`${join(dir, MANIFEST)}: not a kata-otel archive manifest (v ${String(m.v)})`);
   return m;
-}
-
-async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
 }
 
 async function fsyncFile(path: string): Promise<void> {
@@ -136,7 +125,7 @@ export async function archiveStore(o: ArchiveOptions): Promise<ArchiveResult> {
     const entry = await writeArchive(storeDir, dir, due, now);
     if (entry) {
       manifest.files.push(entry);
-      await writeAtomic(join(dir, MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
+      await writeFileAtomic(join(dir, MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
       result.archived = entry;
     }
     for (const name of due) {
@@ -151,7 +140,7 @@ export async function archiveStore(o: ArchiveOptions): Promise<ArchiveResult> {
     if (keep.length !== manifest.files.length) {
       const gone = manifest.files.filter((f) => !keep.includes(f));
       manifest.files = keep;
-      await writeAtomic(join(dir, MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
+      await writeFileAtomic(join(dir, MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
       for (const f of gone) {
         await unlink(join(dir, f.file)).catch(() => {});
         result.archivesExpired.push(f.file);

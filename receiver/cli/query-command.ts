@@ -33,9 +33,13 @@ interface QueryFlags extends FilterFlags {
   colour?: boolean;
 }
 
+const dataDirOption = (cmd: Command) =>
+  cmd.option('--data-dir <dir>', 'the kata-otel data dir (store/, index/, archive/)', DEFAULT_DATA_DIR);
+const SINCE = 'from: a duration back from now (2h, 7d) or an ISO-8601 time';
+const UNTIL = 'to (exclusive): a duration back from now or an ISO-8601 time';
+
 function filterOptions(cmd: Command): Command {
-  return cmd
-    .option('--data-dir <dir>', `the kata-otel data dir (store/, index/, archive/)`, DEFAULT_DATA_DIR)
+  return dataDirOption(cmd)
     .option('--sandbox <id>', 'kata.sandbox.id')
     .option('--container <id>', 'container.id')
     .option('--pod <ns/name>', 'k8s.namespace.name/k8s.pod.name (or only the pod name)')
@@ -44,8 +48,8 @@ function filterOptions(cmd: Command): Command {
     .option('--component <c>', 'kata.component: runtime, agent, hypervisor, guest-kernel, virtiofsd, ...')
     .option('--subsystem <s>', 'kata.subsystem')
     .option('--severity <range>', "'>=warn', '<info', 'error' (= '>=error'), '=warn'")
-    .option('--since <time>', 'from: a duration back from now (2h, 7d) or an ISO-8601 time')
-    .option('--until <time>', 'to (exclusive): a duration back from now or an ISO-8601 time')
+    .option('--since <time>', SINCE)
+    .option('--until <time>', UNTIL)
     .option('--grep <re>', 'RE2 regular expression on the body (linear time)')
     .option('-i, --ignore-case', '--grep ignores case')
     .option('--where <key=value>', 'attribute equals value (KEY alone: attribute present); repeatable', collectList)
@@ -137,13 +141,14 @@ export function reviewCommands(program: Command, setCode: (code: number) => void
       }),
     );
 
-  program
-    .command('timeline')
-    .description("one sandbox's story: lifecycle steps with durations, errors, alerts and agent gaps, in time order")
-    .argument('<sandbox>', 'sandbox id, or NAMESPACE/POD')
-    .option('--data-dir <dir>', 'the kata-otel data dir', DEFAULT_DATA_DIR)
-    .option('--since <time>', 'from (duration back from now or ISO-8601)')
-    .option('--until <time>', 'to (exclusive)')
+  dataDirOption(
+    program
+      .command('timeline')
+      .description("one sandbox's story: lifecycle steps with durations, errors, alerts and agent gaps, in time order")
+      .argument('<sandbox>', 'sandbox id, or NAMESPACE/POD'),
+  )
+    .option('--since <time>', SINCE)
+    .option('--until <time>', UNTIL)
     .option('--all', 'also debug and trace records')
     .option('--gap <duration>', 'mark silences of the agent longer than this', '30s')
     .option('--no-colour', 'no colour even on a terminal')
@@ -193,12 +198,13 @@ export function reviewCommands(program: Command, setCode: (code: number) => void
         }),
     );
 
-  program
-    .command('review')
-    .description('the routine review: a text summary on stdout and, with --html, a self-contained HTML report')
-    .option('--data-dir <dir>', 'the kata-otel data dir', DEFAULT_DATA_DIR)
-    .option('--since <time>', 'review window start (duration back from now or ISO-8601)', '24h')
-    .option('--until <time>', 'review window end (exclusive)')
+  dataDirOption(
+    program
+      .command('review')
+      .description('the routine review: a text summary on stdout and, with --html, a self-contained HTML report'),
+  )
+    .option('--since <time>', SINCE, '24h')
+    .option('--until <time>', UNTIL)
     .option('--html <file>', 'write the HTML report here')
     .option('--no-remember', 'do not add the message kinds seen to the remembered set')
     .action((o: { dataDir: string; since: string; until?: string; html?: string; remember: boolean }) =>
@@ -231,10 +237,13 @@ export function reviewCommands(program: Command, setCode: (code: number) => void
       }),
     );
 
-  program
-    .command('archive')
-    .description('move store files older than --older-than into compressed Parquet files (verified, with a manifest)')
-    .option('--data-dir <dir>', 'the kata-otel data dir', DEFAULT_DATA_DIR)
+  dataDirOption(
+    program
+      .command('archive')
+      .description(
+        'move store files older than --older-than into compressed Parquet files (verified, with a manifest)',
+      ),
+  )
     .option('--older-than <duration>', 'archive store files last written longer ago than this', '7d')
     .option('--max-age <duration>', 'delete archive files whose newest record is older than this (default: keep)')
     .option('--verify', 'only check every archive file against the manifest')

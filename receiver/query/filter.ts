@@ -36,6 +36,15 @@ export interface Filter {
   rule?: string;
 }
 
+/** Filters that are one string attribute equal to a value; the index keeps a posting list per `kind:value`. */
+export const IDENTITY_FILTERS = [
+  { field: 'sandbox', kind: 's', attr: ATTR_KATA_SANDBOX_ID },
+  { field: 'container', kind: 'c', attr: ATTR_CONTAINER_ID },
+  { field: 'component', kind: 'k', attr: ATTR_KATA_COMPONENT },
+  { field: 'subsystem', kind: 'u', attr: ATTR_KATA_SUBSYSTEM },
+  { field: 'rule', kind: 'r', attr: ATTR_KATA_ALERT_RULE_ID },
+] as const;
+
 /** The time a record is about: its own time, or when it was read when it carries none. */
 export const recordTimeNs = (r: KataLogRecord): bigint =>
   r.timeUnixNano > 0n ? r.timeUnixNano : r.observedTimeUnixNano;
@@ -50,17 +59,16 @@ function attrEquals(v: AttrValue | undefined, want: string): boolean {
 
 export function matches(r: KataLogRecord, f: Filter): boolean {
   const a = r.attributes;
-  if (f.sandbox !== undefined && str(a[ATTR_KATA_SANDBOX_ID]) !== f.sandbox) return false;
-  if (f.container !== undefined && str(a[ATTR_CONTAINER_ID]) !== f.container) return false;
+  for (const id of IDENTITY_FILTERS) {
+    const want = f[id.field];
+    if (want !== undefined && str(a[id.attr]) !== want) return false;
+  }
   if (f.pod) {
     if (str(a[ATTR_K8S_POD_NAME]) !== f.pod.name) return false;
     if (f.pod.namespace !== undefined && str(a[ATTR_K8S_NAMESPACE_NAME]) !== f.pod.namespace) return false;
   }
   if (f.traceId !== undefined && r.traceId !== f.traceId) return false;
   if (f.spanId !== undefined && r.spanId !== f.spanId) return false;
-  if (f.component !== undefined && str(a[ATTR_KATA_COMPONENT]) !== f.component) return false;
-  if (f.subsystem !== undefined && str(a[ATTR_KATA_SUBSYSTEM]) !== f.subsystem) return false;
-  if (f.rule !== undefined && str(a[ATTR_KATA_ALERT_RULE_ID]) !== f.rule) return false;
   if (f.severityMin !== undefined && r.severityNumber < f.severityMin) return false;
   if (f.severityMax !== undefined && r.severityNumber > f.severityMax) return false;
   if (f.sinceNs !== undefined || f.untilNs !== undefined) {

@@ -9,21 +9,15 @@
 // (the store file shrank or its first bytes differ: a different file under the same name). Index files of
 // deleted store files are removed. The index only prunes; `matches` decides, so it can never change an answer.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listStoreFiles } from '../exporters/store.js';
 import type { KataLogRecord } from '../model/record.js';
 import { decodeLogsJson } from '../otlp/index.js';
-import {
-  ATTR_CONTAINER_ID,
-  ATTR_K8S_NAMESPACE_NAME,
-  ATTR_K8S_POD_NAME,
-  ATTR_KATA_ALERT_RULE_ID,
-  ATTR_KATA_COMPONENT,
-  ATTR_KATA_SANDBOX_ID,
-  ATTR_KATA_SUBSYSTEM,
-} from '../semconv/generated.js';
-import { recordTimeNs, type Filter } from './filter.js';
+import { ATTR_K8S_NAMESPACE_NAME, ATTR_K8S_POD_NAME } from '../semconv/generated.js';
+import { pidAlive } from '../queue/disk.js';
+import { writeFileAtomic } from './atomic.js';
+import { IDENTITY_FILTERS, recordTimeNs, type Filter } from './filter.js';
 import { scanLines } from './lines.js';
 
 const VERSION = 1;
@@ -45,41 +39,31 @@ export interface FileIndex {
   tmax: number[];
   smin: number[];
   smax: number[];
-  /** `<kind>:<value>` → ascending line numbers. Kinds: s sandbox, c container, p ns/pod, n pod, t trace,
-   * k component, u subsystem, r rule. */
+  /** `<kind>:<value>` → ascending line numbers. Kinds: those of IDENTITY_FILTERS (s sandbox, c container,
+   * k component, u subsystem, r rule), p namespace/pod, n pod, t trace id. */
   keys: Record<string, number[]>;
 }
-
-type Kind = 's' | 'c' | 'p' | 'n' | 't' | 'k' | 'u' | 'r';
 
 function keysOf(r: KataLogRecord): string[] {
   const a = r.attributes;
   const out: string[] = [];
-  const add = (k: Kind, v: unknown) => {
+  const add = (k: string, v: unknown) => {
     if (typeof v === 'string' && v !== '') out.push(`${k}:${v}`);
   };
-  add('s', a[ATTR_KATA_SANDBOX_ID]);
-  add('c', a[ATTR_CONTAINER_ID]);
+  for (const id of IDENTITY_FILTERS) add(id.kind, a[id.attr]);
   add('n', a[ATTR_K8S_POD_NAME]);
   if (typeof a[ATTR_K8S_POD_NAME] === 'string' && typeof a[ATTR_K8S_NAMESPACE_NAME] === 'string')
     add('p', `${a[ATTR_K8S_NAMESPACE_NAME]}/${a[ATTR_K8S_POD_NAME]}`);
   add('t', r.traceId);
-  add('k', a[ATTR_KATA_COMPONENT]);
-  add('u', a[ATTR_KATA_SUBSYSTEM]);
-  add('r', a[ATTR_KATA_ALERT_RULE_ID]);
   return out;
 }
 
 /** The posting-list keys a filter requires (each must hold for a line to be a candidate). */
 function requiredKeys(f: Filter): string[] {
   const k: string[] = [];
-  if (f.sandbox !== undefined) k.push(`s:${f.sandbox}`);
-  if (f.container !== undefined) k.push(`c:${f.container}`);
+  for (const id of IDENTITY_FILTERS) if (f[id.field] !== undefined) k.push(`${id.kind}:${f[id.field]}`);
   if (f.pod) k.push(f.pod.namespace === undefined ? `n:${f.pod.name}` : `p:${f.pod.namespace}/${f.pod.name}`);
   if (f.traceId !== undefined) k.push(`t:${f.traceId}`);
-  if (f.component !== undefined) k.push(`k:${f.component}`);
-  if (f.subsystem !== undefined) k.push(`u:${f.subsystem}`);
-  if (f.rule !== undefined) k.push(`r:${f.rule}`);
   return k;
 }
 
@@ -338,19 +322,9 @@ export class StoreIndex {
 
   private async save(idx: FileIndex): Promise<void> {
     if (!this.persist) return;
-    const final = join(this.indexDir, idx.file + SUFFIX);
-    const tmp = `${final}.tmp-${process.pid}`;
     try {
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(JSON.stringify(idx));
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, final); // atomic: a reader sees the old index or the new one, never half of one
+      await writeFileAtomic(join(this.indexDir, idx.file + SUFFIX), JSON.stringify(idx));
     } catch (err) {
-      await unlink(tmp).catch(() => {});
       this.readOnly(err);
     }
   }
@@ -367,16 +341,7 @@ export class StoreIndex {
     for (const n of names) {
       const tmp = /\.tmp-(\d+)$/.exec(n);
       const orphan = n.endsWith(SUFFIX) && !live.has(n.slice(0, -SUFFIX.length));
-      if (orphan || (tmp && !processAlive(Number(tmp[1])))) await unlink(join(this.indexDir, n)).catch(() => {});
+      if (orphan || (tmp && !pidAlive(Number(tmp[1])))) await unlink(join(this.indexDir, n)).catch(() => {});
     }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

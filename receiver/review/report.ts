@@ -6,7 +6,7 @@
 // cannot close the script element or inject markup (CSP forbids any fetch as a second line of defence).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { KataLogRecord } from '../model/record.js';
@@ -20,6 +20,7 @@ import {
   ATTR_KATA_SUBSYSTEM,
   ATTR_LOG_RECORD_UID,
 } from '../semconv/generated.js';
+import { writeFileAtomic } from '../query/atomic.js';
 import { recordTimeNs } from '../query/filter.js';
 import { sandboxStory, type SandboxStory, type SpanLite } from './lifecycle.js';
 import { isoNs, ms } from './timeline.js';
@@ -81,16 +82,7 @@ export async function loadKnownKinds(dataDir: string): Promise<Set<string>> {
 export async function saveKnownKinds(dataDir: string, ids: Set<string>): Promise<void> {
   const dir = join(dataDir, 'review');
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, 'known-kinds.json');
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(JSON.stringify({ v: 1, ids: [...ids].sort() }) + '\n');
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
+  await writeFileAtomic(join(dir, 'known-kinds.json'), JSON.stringify({ v: 1, ids: [...ids].sort() }) + '\n');
 }
 
 export function buildReview(
