@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -227,6 +227,43 @@ describe('the query index', () => {
     expect(warns.join('\n')).toMatch(/stale/);
   });
 
+  it('indexes lines shaped unlike what kata-otel writes exactly as the decoder reads them', async () => {
+    const d = join(root, 'foreign');
+    const store = join(d, 'store');
+    writeStoreDir(store, all.slice(0, 10));
+    const line = {
+      resourceLogs: [
+        {
+          resource: { attributes: [{ key: 'kata.sandbox.id', value: { stringValue: 'resource-sb' } }] },
+          scopeLogs: [
+            {
+              logRecords: [
+                // numeric time, string severity, the sandbox on the record (it wins over the resource's)
+                {
+                  timeUnixNano: 1779012000000000000,
+                  severityNumber: '17',
+                  body: { stringValue: 'foreign A' },
+                  attributes: [{ key: 'kata.sandbox.id', value: { stringValue: 'record-sb' } }],
+                },
+                {
+                  observedTimeUnixNano: '1779012000000000001',
+                  severityNumber: 13,
+                  body: { stringValue: 'foreign B' },
+                  traceId: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    appendFileSync(join(store, readdirSync(store)[0]!), JSON.stringify(line) + '\n');
+    const bodies = async (f: FilterFlags) => (await query(f, d)).map((r) => r.body);
+    expect(await bodies({ sandbox: 'record-sb', severity: '>=error' })).toEqual(['foreign A']);
+    expect(await bodies({ sandbox: 'resource-sb' })).toEqual(['foreign B']);
+    expect(await bodies({ traceId: 'a'.repeat(32), until: '2026-05-17T10:00:00.001Z' })).toEqual(['foreign B']);
+  });
+
   it('survives SIGKILL of a process writing it, and the next query rebuilds what was torn', async () => {
     const d = join(root, 'killed');
     writeStoreDir(join(d, 'store'), generateRecords({ ...GEN, sandboxes: 60, perSandbox: 150 }), {
@@ -260,7 +297,8 @@ for (;;) { rmSync(index, { recursive: true, force: true }); await new StoreIndex
       await new Promise((r) => setTimeout(r, delay % 500));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('close', r));
-      const left = readdirSync(join(d, 'index'), { withFileTypes: true }).map((e) => e.name);
+      // The child may have been killed between removing the index directory and writing the first file.
+      const left = existsSync(join(d, 'index')) ? readdirSync(join(d, 'index')) : [];
       // Every finished index file parses; a torn write is at most a temporary, never a half index.
       for (const n of left.filter((x) => x.endsWith('.idx.json')))
         expect(() => JSON.parse(readFileSync(join(d, 'index', n), 'utf8'))).not.toThrow();
