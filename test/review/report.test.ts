@@ -193,6 +193,38 @@ describe('kata-otel timeline', () => {
     expect(byPod.stdout).toBe(r.stdout);
   }, 60_000);
 
+  it('takes steps from lifecycle spans stored beside the logs when there are some', async () => {
+    const d = join(root, 'spans');
+    const sb = SBS.find((s) => !s.failed)!;
+    writeStoreDir(
+      join(d, 'store'),
+      [...generateRecords(GEN)].filter((x) => x.attributes['kata.sandbox.id'] === sb.id),
+    );
+    const t0 = BigInt(sb.startMs) * 1_000_000n;
+    const span = (name: string, from: number, to: number, error = false) => ({
+      traceId: sb.traceId,
+      spanId: '00f067aa0ba902b7',
+      name,
+      startTimeUnixNano: String(t0 + BigInt(from) * 1_000_000n),
+      endTimeUnixNano: String(t0 + BigInt(to) * 1_000_000n),
+      ...(error ? { status: { code: 2 } } : {}),
+    });
+    const line = {
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'kata.sandbox.id', value: { stringValue: sb.id } }] },
+          scopeSpans: [{ spans: [span('kata.sandbox.create', 0, 1234), span('kata.vm.start', 10, 900, true)] }],
+        },
+      ],
+    };
+    writeFileSync(join(d, 'store', 'traces-20260517T100000000Z-000000.jsonl'), JSON.stringify(line) + '\n');
+    const r = await runCli(['timeline', '--data-dir', d, sb.id]);
+    expect(r.stdout).toMatch(/kata\.sandbox\.create +1234ms {2}\(span\)/);
+    expect(r.stdout).toMatch(/kata\.vm\.start +890ms {2}\(span\)/);
+    expect(r.stdout).not.toMatch(/\(log\)/);
+    expect(r.stdout).toMatch(/outcome failed/);
+  }, 60_000);
+
   it('marks a failed start and gaps in the agent stream; a guest cannot fake a step', () => {
     const sb = SBS.find((s) => s.failed)!;
     const recs = [...generateRecords(GEN)].filter((x) => x.attributes['kata.sandbox.id'] === sb.id);
