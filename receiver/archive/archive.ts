@@ -247,21 +247,30 @@ export async function* readArchives(dataDir: string, f: Filter): AsyncGenerator<
   try {
     for (const e of entries) {
       await verifyArchive(dir, e);
-      const where: string[] = [];
-      if (f.sandbox !== undefined) where.push(`sandbox_id = ${sqlString(f.sandbox)}`);
-      const sql = `SELECT * FROM read_parquet(${sqlString(join(dir, e.file))})${where.length ? ' WHERE ' + where.join(' AND ') : ''}`;
-      let result;
+      // Pushed down so Parquet row-group statistics skip what cannot match; matches() still decides. A record
+      // without a time (0) is matched on its observed time, so those rows always pass the time condition.
+      const cond: string[] = [];
+      if (f.sandbox !== undefined) cond.push(`sandbox_id = ${sqlString(f.sandbox)}`);
+      const time: string[] = [];
+      if (f.sinceNs !== undefined) time.push(`time_unix_nano >= ${f.sinceNs.toString()}`);
+      if (f.untilNs !== undefined) time.push(`time_unix_nano < ${f.untilNs.toString()}`);
+      if (time.length) cond.push(`(time_unix_nano = 0 OR (${time.join(' AND ')}))`);
+      const sql = `SELECT * FROM read_parquet(${sqlString(join(dir, e.file))})${cond.length ? ' WHERE ' + cond.join(' AND ') : ''}`;
+      let rows = 0;
       try {
-        result = await con.runAndReadAll(sql);
+        // Streamed in chunks: an archive can hold far more rows than should sit in memory at once.
+        const result = await con.stream(sql);
+        for await (const chunk of result.yieldRowObjects())
+          for (const row of chunk) {
+            rows++;
+            yield rowToRecord(row);
+          }
       } catch (err) {
+        if (err instanceof ArchiveDamagedError) throw err;
         throw new ArchiveDamagedError(`archive ${join(dir, e.file)}: cannot be read: ${(err as Error).message}`);
       }
-      const rows = result.getRowObjects();
-      if (f.sandbox === undefined && rows.length !== e.rows)
-        throw new ArchiveDamagedError(
-          `archive ${join(dir, e.file)}: holds ${rows.length} rows, the manifest says ${e.rows}`,
-        );
-      for (const row of rows) yield rowToRecord(row);
+      if (cond.length === 0 && rows !== e.rows)
+        throw new ArchiveDamagedError(`archive ${join(dir, e.file)}: holds ${rows} rows, the manifest says ${e.rows}`);
     }
   } finally {
     con.closeSync();

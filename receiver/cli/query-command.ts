@@ -1,7 +1,7 @@
 // `kata-otel query | timeline | review | archive`: commander wiring around receiver/query, receiver/review and
 // receiver/archive. Each command imports its module in its action (DuckDB only for --sql and archive).
 import type { Writable } from 'node:stream';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { FilterFlags } from '../query/filter.js';
 import type { OutputFormat } from '../query/format.js';
 
@@ -91,7 +91,7 @@ export function reviewCommands(program: Command, setCode: (code: number) => void
     .option('--sql <query>', 'run SQL (DuckDB) over the matching records, a table named `records`')
     .action((files: string[], o: QueryFlags & { output?: string }) =>
       guard('query', async () => {
-        const { parseFilter } = await import('../query/filter.js');
+        const { parseFilter, FilterError } = await import('../query/filter.js');
         const { runQuery, followQuery } = await import('../query/engine.js');
         const { RecordWriter } = await import('../query/format.js');
         const filter = parseFilter(o);
@@ -118,7 +118,7 @@ export function reviewCommands(program: Command, setCode: (code: number) => void
         }
         const w = new RecordWriter(fmt, out.write, Boolean(process.stdout.isTTY) && o.colour !== false);
         if (o.follow) {
-          if (files.length) throw new InvalidArgumentError('--follow reads the store; do not name files');
+          if (files.length) throw new FilterError('--follow reads the store; do not name files with it');
           const ac = new AbortController();
           const stop = () => ac.abort();
           process.once('SIGINT', stop).once('SIGTERM', stop);

@@ -56,6 +56,9 @@ describe('kata-otel archive', () => {
     const d = fresh();
     const before = await runCli(['query', '--data-dir', d, '--format', 'jsonl']);
     const oneSb = await runCli(['query', '--data-dir', d, '--format', 'jsonl', '--sandbox', SBS[1]!.id]);
+    const iso = (daysAgo: number) => new Date(now - daysAgo * 86_400_000).toISOString();
+    const window = ['--since', iso(9), '--until', iso(8), '--severity', '>=warn'];
+    const winBefore = await runCli(['query', '--data-dir', d, '--format', 'jsonl', ...window]);
     const storeBefore = readdirSync(join(d, 'store')).length;
     const oldRecords: unknown[] = [];
     for await (const r of readStore(join(d, 'store')))
@@ -83,6 +86,9 @@ describe('kata-otel archive', () => {
     expect(sortedLines(after.stdout)).toEqual(sortedLines(before.stdout));
     const oneAfter = await runCli(['query', '--data-dir', d, '--format', 'jsonl', '--sandbox', SBS[1]!.id]);
     expect(sortedLines(oneAfter.stdout)).toEqual(sortedLines(oneSb.stdout));
+    const winAfter = await runCli(['query', '--data-dir', d, '--format', 'jsonl', ...window]);
+    expect(sortedLines(winBefore.stdout).length).toBeGreaterThan(0);
+    expect(sortedLines(winAfter.stdout)).toEqual(sortedLines(winBefore.stdout));
     const sql = await runCli([
       'query',
       '--data-dir',
