@@ -9,6 +9,7 @@ import type { KataLogRecord } from '../../receiver/model/record.js';
 import { encodeLogsJson } from '../../receiver/otlp/index.js';
 import { parseFilter, parseSeverity, type FilterFlags } from '../../receiver/query/filter.js';
 import { runQuery } from '../../receiver/query/engine.js';
+import { humanLine } from '../../receiver/query/format.js';
 import { StoreIndex } from '../../receiver/query/store-index.js';
 import { REPO, runCli } from '../support/cli.js';
 import { generateRecords, planSandboxes, writeStoreDir, type GenOptions } from '../../bench/store-gen.js';
@@ -325,6 +326,17 @@ describe('kata-otel query (CLI)', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--since: cannot read "yesterday-ish"/);
   }, 60_000);
+
+  it('colours by severity only when asked (a TTY), and escapes terminal controls either way', () => {
+    const err = { ...all.find((r) => r.severityNumber >= 17)!, body: 'boom \x1b]0;owned\x07 \x9b31m' };
+    const coloured = humanLine(err, true);
+    expect(coloured.startsWith('\x1b[31m')).toBe(true);
+    expect(coloured.endsWith('\x1b[0m')).toBe(true);
+    const plain = humanLine(err, false);
+    expect(plain).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+    expect(plain).toContain('boom \\x1b]0;owned\\x07 \\x9b31m');
+    expect(coloured.slice(5, -4)).toBe(plain);
+  });
 
   it('jsonl, otlp (read back by query FILE) and --sql give the same records', async () => {
     const f = ['--data-dir', dataDir, '--pod', `${sb.pod.namespace}/${sb.pod.name}`];
