@@ -451,6 +451,15 @@ export const ConfigSchema = Type.Object(
     ),
     queue: QueueSchema,
     telemetry: TelemetrySchema,
+    index: section(
+      {
+        interval_ms: ms(
+          60_000,
+          'How often a running receiver indexes what was added to <data_dir>/store for `kata-otel query`; 0 leaves it to the queries.',
+        ),
+      },
+      'The query index beside the embedded store (see docs/review.md).',
+    ),
     archive: section(
       {
         enabled: bool(

@@ -234,11 +234,15 @@ export function candidateLines(idx: FileIndex, f: Filter, fromOffset = 0): numbe
 export interface StoreIndexOptions {
   /** Write index files (false for a read-only copy of a data dir: the index is then kept in memory only). */
   persist?: boolean;
+  /** Keep every file's index in memory between refreshes (queries); the daemon's indexer does not. */
+  keepInMemory?: boolean;
   onWarn?: (message: string) => void;
 }
 
 export class StoreIndex {
   private readonly cache = new Map<string, FileIndex>();
+  /** Store file sizes seen by `refreshChanged`. */
+  private readonly sizes = new Map<string, number>();
   private persist: boolean;
 
   constructor(
@@ -266,6 +270,28 @@ export class StoreIndex {
     }
     await this.removeOrphans(new Set(names));
     return out;
+  }
+
+  /** The daemon's incremental pass: index only the store files whose size changed since the last pass (in
+   * practice the one being written), holding no index in memory between passes. Returns the files indexed. */
+  async refreshChanged(): Promise<number> {
+    const names = await listStoreFiles(this.storeDir);
+    await mkdir(this.indexDir, { recursive: true, mode: 0o700 });
+    let n = 0;
+    for (const name of names) {
+      const size = await stat(join(this.storeDir, name)).then(
+        (s) => s.size,
+        () => undefined,
+      );
+      if (size === undefined || this.sizes.get(name) === size) continue;
+      const idx = await this.one(name);
+      if (idx) this.sizes.set(name, size);
+      n++;
+    }
+    const live = new Set(names);
+    for (const k of this.sizes.keys()) if (!live.has(k)) this.sizes.delete(k);
+    await this.removeOrphans(live);
+    return n;
   }
 
   private readOnly(err: unknown): void {
@@ -297,7 +323,7 @@ export class StoreIndex {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
-    this.cache.set(name, idx);
+    if (this.opts.keepInMemory !== false) this.cache.set(name, idx);
     if (idx.size !== before) await this.save(idx);
     return idx;
   }

@@ -229,6 +229,7 @@ export async function runReceiver(
   const exporters: Exporter[] = [];
   let closeTimer: NodeJS.Timeout | undefined;
   let archiver: { stop: () => void } | undefined;
+  let indexer: { stop: () => void } | undefined;
   let otlpMetrics: OtlpMetricsPusher | undefined;
   try {
     for (const e of config.exporters) {
@@ -300,6 +301,19 @@ export async function runReceiver(
     archiver =
       config.archive.enabled && !inputs.once
         ? (await import('../archive/daemon.js')).startArchiver({ dataDir: config.dataDir, ...config.archive, logger })
+        : undefined;
+    // The query index follows the default store (<data_dir>/store, where `kata-otel query` looks).
+    const storeDir = join(config.dataDir, 'store');
+    indexer =
+      config.index.intervalMs > 0 &&
+      !inputs.once &&
+      config.exporters.some((e) => e.type === 'store' && resolve(e.directory) === resolve(storeDir))
+        ? (await import('../query/indexer.js')).startIndexer({
+            storeDir,
+            indexDir: join(config.dataDir, 'index'),
+            intervalMs: config.index.intervalMs,
+            logger,
+          })
         : undefined;
     started = true;
     const results = await Promise.allSettled(sources.map((s) => s.run(ctx)));
@@ -376,6 +390,7 @@ export async function runReceiver(
     return summary;
   } finally {
     archiver?.stop();
+    indexer?.stop();
     clearTimeout(closeTimer);
     await otlpMetrics?.shutdown(0);
     await Promise.allSettled(queues.map((q) => q.close()));
