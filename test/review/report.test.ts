@@ -22,6 +22,19 @@ let browser: Browser;
 
 beforeAll(async () => {
   writeStoreDir(join(dataDir, 'store'), generateRecords(GEN), { batch: 30, fileRecords: 300 });
+  // Guest-written fields that end up in chart labels, tables and attributes: markup must stay text.
+  const base = [...generateRecords(GEN)][40]!;
+  const hostile = {
+    ...base,
+    severityNumber: 17,
+    body: '</script><img src=x onerror=alert(3)>',
+    attributes: {
+      ...base.attributes,
+      'kata.subsystem': '<img src=x onerror=alert(2)>',
+      'kata.field.x': '"><svg onload=alert(4)>',
+    },
+  };
+  writeFileSync(join(dataDir, 'store', 'logs-29990101T000000000Z-999999.jsonl'), encodeLogsJson([hostile]) + '\n');
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -67,7 +80,7 @@ describe('kata-otel review --html', () => {
     expect(r.stdout).toMatch(/sandboxes +12 \(/);
     expect(r.stdout).toMatch(/alerts +\d+ \(kata-/);
     const text = readFileSync(html, 'utf8');
-    expect(text).not.toMatch(/<script>alert\(1\)<\/script>/); // the guest's markup is escaped
+    expect(text).not.toMatch(/<script>alert\(1\)<\/script>|<img src=x|<svg onload/); // the guest's markup is escaped
     expect(text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(text).not.toMatch(/(src|href)="https?:/);
 
