@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { reviewCommands } from './query-command.js';
 import { rulesCommands } from './rules-command.js';
+import { redactUrls } from '../telemetry/redact.js';
 // Each command's module is imported in its action: `parse` never loads the config schema, ajv, grpc-js or
 // prom-client, and `run` never loads the rule exporters (start-up RSS).
 
@@ -51,13 +52,24 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[files...]', 'log files to read from their beginning ("-" = stdin)')
     .option('-c, --config <file>', 'YAML configuration (every setting has a default)')
     .option('--once', 'read every source to its current end, export everything, flush and exit')
-    .option('--data-dir <dir>', 'where kata-otel keeps its store, checkpoints and queues (default ./kata-otel-data)')
+    .option(
+      '--data-dir <dir>',
+      'where kata-otel keeps its store, checkpoints and queues (default /var/lib/kata-otel as root, else ~/.local/state/kata-otel)',
+    )
     .option('--journal-dir <dir>', 'read the journal files in DIR (as journalctl --directory) with the default filters')
     .option('--journald', 'read the system journal with the default filters')
+    .option('--once-timeout <duration>', 'with --once: give up after this long, e.g. 90s or 10m (default 5m)')
     .action(
       async (
         files: string[],
-        o: { config?: string; once?: boolean; dataDir?: string; journalDir?: string; journald?: boolean },
+        o: {
+          config?: string;
+          once?: boolean;
+          dataDir?: string;
+          journalDir?: string;
+          journald?: boolean;
+          onceTimeout?: string;
+        },
       ) => {
         const { runCommand } = await import('./run-command.js');
         code = await runCommand({ files, ...o, once: o.once ?? false });
@@ -75,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    process.stderr.write(`kata-otel: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`kata-otel: ${redactUrls(err instanceof Error ? err.message : String(err))}\n`);
     return 1;
   }
   return code;

@@ -1,17 +1,13 @@
 // `kata-otel parse`: raw Kata log text in, OTLP/JSON out (one ExportLogsServiceRequest per line, the
 // Collector file-exporter format), for inspecting what kata-otel makes of a log and for piping into tools.
-import { createReadStream } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Attributes, KataLogRecord } from '../model/record.js';
-import { nowUnixNano } from '../model/record.js';
+import type { KataLogRecord } from '../model/record.js';
 import { encodeLogsJson } from '../otlp/index.js';
-import { LineAssembler } from '../parse/multiline.js';
-import { parseText } from '../parse/index.js';
+import { parseFile, parseStream } from '../api/parse.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
-import { ATTR_LOG_FILE_NAME, ATTR_LOG_FILE_PATH } from '../semconv/generated.js';
+import { LimitsStage } from '../pipeline/limits.js';
+import { ATTR_KATA_LOG_ORIGIN, KATA_LOG_ORIGIN_VALUE_STDIN } from '../semconv/generated.js';
 
 export interface ParseCommandOptions {
   files: string[];
@@ -62,33 +58,25 @@ export async function parseCommand(opts: ParseCommandOptions): Promise<number> {
     return 2;
   }
   const dedupe = opts.dedupe ? new DedupeStage() : undefined;
+  const limits = new LimitsStage(); // the same attribute limits as `run` (its defaults)
   let pending: KataLogRecord[] = [];
   let total = 0;
   const flush = async () => {
     if (!pending.length) return;
+    limits.process(pending);
     const out = dedupe ? dedupe.process(pending) : pending;
     pending = [];
     total += out.length;
     if (out.length) await write(opts.stdout, encodeLogsJson(out) + '\n');
   };
   for (const f of files) {
-    const attributes: Attributes = {};
-    if (f !== '-') {
-      const abs = resolve(f);
-      attributes[ATTR_LOG_FILE_PATH] = abs;
-      attributes[ATTR_LOG_FILE_NAME] = basename(abs);
-    }
-    const input = f === '-' ? opts.stdin : createReadStream(f);
-    const assembler = new LineAssembler();
-    const emit = (entries: string[]) => {
-      const ctx = { observedTimeUnixNano: nowUnixNano(), attributes, keepOriginal: opts.original };
-      for (const text of entries) for (const r of parseText(text, ctx)) pending.push(r);
-    };
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-      emit(assembler.push(line));
+    // A file's records carry log.file.path / log.file.name (parseFile), stdin's kata.log.origin=stdin.
+    const o = { keepOriginal: opts.original };
+    const stdin = { ...o, attributes: { [ATTR_KATA_LOG_ORIGIN]: KATA_LOG_ORIGIN_VALUE_STDIN } };
+    for await (const r of f === '-' ? parseStream(opts.stdin, stdin) : parseFile(f, o)) {
+      pending.push(r);
       if (pending.length >= opts.batchSize) await flush();
     }
-    emit(assembler.flush());
   }
   await flush();
   const suppressed = dedupe?.suppressed ?? 0;

@@ -1,8 +1,11 @@
 // `kata-otel run`: load the config, run the receiver, turn signals into a clean shutdown and errors into exit codes.
 import { ConfigError, loadConfig } from '../config/index.js';
-import { formatSummary, runReceiver } from '../run/receiver.js';
+import { parseDuration } from '../rules/types.js';
+import { formatSummary, runReceiver, undeliveredMessage } from '../run/receiver.js';
+import { UnsafePathError } from '../safefs/index.js';
 import { SourceInputError } from '../sources/file.js';
 import { createLogger } from '../telemetry/log.js';
+import { redactUrls } from '../telemetry/redact.js';
 
 export interface RunCommandOptions {
   files: string[];
@@ -11,15 +14,30 @@ export interface RunCommandOptions {
   dataDir?: string;
   journalDir?: string;
   journald?: boolean;
+  /** `--once-timeout`: overrides once_timeout_ms. */
+  onceTimeout?: string;
+}
+
+/** `--once-timeout 5m` / `90s` / `300` (seconds) in ms; a ConfigError for anything else. */
+function onceTimeoutMs(text: string): number {
+  const ns = parseDuration(text);
+  if (ns === undefined || ns <= 0n)
+    throw new ConfigError('--once-timeout', [
+      { path: '--once-timeout', message: `${JSON.stringify(text)} is not a duration; write e.g. 90s, 5m or 1h` },
+    ]);
+  return Number(ns / 1_000_000n);
 }
 
 export async function runCommand(o: RunCommandOptions): Promise<number> {
   let config;
   try {
-    config = loadConfig(o.config, o.dataDir ? { data_dir: o.dataDir } : undefined);
+    const overrides: Record<string, unknown> = {};
+    if (o.dataDir) overrides.data_dir = o.dataDir;
+    if (o.onceTimeout !== undefined) overrides.once_timeout_ms = onceTimeoutMs(o.onceTimeout);
+    config = loadConfig(o.config, Object.keys(overrides).length ? overrides : undefined);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`kata-otel: ${err.message}\n`);
+      process.stderr.write(`kata-otel: ${redactUrls(err.message)}\n`);
       return 2;
     }
     throw err;
@@ -41,15 +59,21 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     );
     // The summary goes to stdout unless stdout carries exported records.
     const out = config.exporters.some((e) => e.type === 'stdout') ? process.stderr : process.stdout;
-    out.write(formatSummary(summary));
+    out.write(redactUrls(formatSummary(summary)));
+    // Exit codes tell the truth: a one-shot import that could not deliver everything did not succeed.
+    const undelivered = o.once ? undeliveredMessage(summary, config.onceTimeoutMs) : undefined;
+    if (undelivered) {
+      process.stderr.write(`kata-otel: ${redactUrls(undelivered)}\n`);
+      return 1;
+    }
     return 0;
   } catch (err) {
-    if (err instanceof SourceInputError || err instanceof ConfigError) {
-      process.stderr.write(`kata-otel: ${err.message}\n`);
+    if (err instanceof SourceInputError || err instanceof ConfigError || err instanceof UnsafePathError) {
+      process.stderr.write(`kata-otel: ${redactUrls(err.message)}\n`);
       return 2;
     }
     logger.error('kata-otel run failed', { err });
-    process.stderr.write(`kata-otel: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`kata-otel: ${redactUrls(err instanceof Error ? err.message : String(err))}\n`);
     return 1;
   } finally {
     process.off('SIGTERM', onSignal);

@@ -18,6 +18,7 @@ import {
   type RawConfig,
 } from './schema.js';
 import { expand, TemplateError } from './template.js';
+import { defaultDataDir } from '../safefs/index.js';
 import type {
   ConfigInput,
   ExporterConfig,
@@ -32,6 +33,8 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** Base of relative paths; default process.cwd(). */
   cwd?: string;
+  /** Effective uid choosing the default data_dir (root: /var/lib/kata-otel); default process.geteuid(). */
+  euid?: number;
 }
 
 type Segs = (string | number)[];
@@ -322,7 +325,7 @@ export function loadConfig(path?: string, overrides?: ConfigInput, options: Load
 
   const rawExporters = raw.exporters ?? [];
   const names = exporterNames(rawExporters, problems);
-  const dataDir = resolve(cwd, raw.data_dir);
+  const dataDir = raw.data_dir ? resolve(cwd, raw.data_dir) : defaultDataDir(env, options.euid);
   let firstStore = true;
   const exporters: ExporterConfig[] = rawExporters.map((e, i) => {
     const name = names[i] as string;

@@ -72,6 +72,10 @@ const FileSourceSchema = Type.Object(
       default: {},
       description: 'Static attributes added to every record read from these files.',
     }),
+    follow_symlinks: strings(
+      [],
+      'Directories that symbolic links in the watched directories may point into; other links are not followed (kata-otel reads as root). Literal `include` paths are always followed.',
+    ),
   },
   { additionalProperties: false },
 );
@@ -98,6 +102,25 @@ const JournaldSchema = section(
       description: 'Where to start without a saved cursor: `beginning` or `end` of the journal.',
     }),
     journalctl: Type.String({ minLength: 1, default: 'journalctl', description: 'The journalctl binary to run.' }),
+    // Who may write trusted entries (docs/security.md): anyone can log with identifier `kata` (`logger -t kata`).
+    trust: section(
+      {
+        uids: Type.Array(Type.Integer({ minimum: 0 }), {
+          default: [0],
+          description: 'Writer `_UID`s that can be trusted (Kata, containerd and CRI-O run as root).',
+        }),
+        commands: strings(
+          ['containerd-shim', 'containerd', 'crio', 'kata-runtime', 'kata-monitor', 'virtiofsd'],
+          'Writer `_COMM` names (15 characters at most, as the kernel keeps them): `containerd-shim` is containerd-shim-kata-v2.',
+        ),
+        executables: strings(
+          ['containerd-shim-kata-v2', 'containerd', 'crio', 'kata-runtime', 'kata-monitor', 'virtiofsd'],
+          'Writer `_EXE` file names (any directory); the Go runtime and runtime-rs both install containerd-shim-kata-v2.',
+        ),
+        units: strings(['containerd.service', 'crio.service'], 'Writer `_SYSTEMD_UNIT`s whose processes are trusted.'),
+      },
+      'An entry is trusted (`kata.log.trusted: true`) when its `_UID` is listed and its `_COMM`, `_EXE` or `_SYSTEMD_UNIT` is; other entries are kept with `kata.log.trusted: false` and raise no security alert.',
+    ),
   },
   'The systemd journal, where the Go runtime (containerd-shim-kata-v2) logs by default.',
 );
@@ -200,6 +223,45 @@ const PipelineSchema = section(
       'Alert rules.',
     ),
     keep_original: bool(false, 'Keep the raw text of each record in `log.record.original`.'),
+    limits: section(
+      {
+        max_attributes: Type.Integer({
+          minimum: 0,
+          default: 128,
+          description:
+            "Most record attributes (OTel's default); beyond it the line's own `kata.field.*` keys are dropped last-first. 0: no limit.",
+        }),
+        max_attribute_value_length: Type.Integer({
+          minimum: 0,
+          default: 16_384,
+          description:
+            'Longer string attribute values (and list elements) are cut to this many characters. 0: no limit.',
+        }),
+      },
+      'Attribute limits: a limited record gets `kata.log.truncated` and is counted (`kata_otel_records_limited_total`).',
+    ),
+    fair_share: section(
+      {
+        parse_budget_ms: ms(
+          10,
+          'Synchronous parse and stage work per turn of the event loop before yielding; 0 = none.',
+        ),
+        records_per_second: Type.Integer({
+          minimum: 0,
+          default: 1000,
+          description: 'Per-sandbox rate of a guest stream (vsock, FIFO) in records/s; 0 = unlimited.',
+        }),
+        bytes_per_second: bytes(1 * MiB, 'Per-sandbox rate of a guest stream in bytes/s; 0 = unlimited.', 0),
+        burst_seconds: Type.Number({
+          minimum: 0.001,
+          default: 10,
+          description:
+            'Bucket size, in seconds of each rate: a sandbox may send `rate × burst_seconds` at once before drops start.',
+        }),
+        report_interval_ms: ms(10_000, 'Drops are logged at most this often per sandbox.', 1),
+      },
+      'Fair share (docs/security.md): one sandbox or source cannot starve the others or the health endpoints. Drops are counted in kata_otel_guest_records_dropped_total and reported on the next record (`kata.log.dropped_count`).',
+    ),
   },
   'Processing between parsing and the exporters.',
 );
@@ -425,11 +487,14 @@ const TelemetrySchema = section(
 
 export const ConfigSchema = Type.Object(
   {
-    data_dir: Type.String({
-      minLength: 1,
-      default: './kata-otel-data',
-      description: 'Checkpoints, queues and the store live here (resolved against the working directory).',
-    }),
+    data_dir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        'x-default': '`/var/lib/kata-otel` as root; else `$XDG_STATE_HOME/kata-otel` or `~/.local/state/kata-otel`',
+        description:
+          'Checkpoints, queues and the store live here (a relative path is resolved against the working directory). It and every directory in it must be owned by the user kata-otel runs as and not writable by group or others, or kata-otel refuses to start.',
+      }),
+    ),
     log: section(
       {
         level: StringEnum(LOG_LEVELS, { default: 'info', description: "kata-otel's own log level." }),
@@ -477,6 +542,11 @@ export const ConfigSchema = Type.Object(
       'Move old store data into compressed Parquet files under <data_dir>/archive (see docs/review.md).',
     ),
     shutdown_timeout_ms: ms(10_000, 'How long shutdown waits for queues to drain.', 0),
+    once_timeout_ms: ms(
+      300_000,
+      '`run --once` gives up after this long (reading and delivery): it stops, keeps what is undelivered in the disk queue for the next start, and exits 1 saying how many records and where (`--once-timeout`).',
+      1,
+    ),
   },
   { additionalProperties: false },
 );

@@ -35,10 +35,20 @@ export class TemplateError extends Error {
 
 type Part = { lit: string } | { provider: string; arg: Part[] };
 
+/** The string in an error message, quoted, cut to 120 characters. */
+const shown = (s: string) => JSON.stringify(s.length > 120 ? `${s.slice(0, 120)}…` : s);
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** References nest at most this deep (`${base64:${env:USER}:${env:KEY}}` is 2): the parser recurses per level, and
+ *  20,000 nested `${env:` otherwise end in a bare stack overflow. */
+export const MAX_NESTING = 16;
 
 /** Parse from `i` until the end (top level) or the `}` closing the reference being read (nested). */
-function parse(s: string, i: number, nested: boolean): { parts: Part[]; end: number } {
+function parse(s: string, i: number, nested: boolean, depth = 0): { parts: Part[]; end: number } {
+  if (depth > MAX_NESTING)
+    throw new TemplateError(
+      `${shown(s)}: references (\${…}) nest more than ${MAX_NESTING} deep; flatten them (or write $\${ for a literal \${)`,
+    );
   const parts: Part[] = [];
   let lit = '';
   while (i < s.length) {
@@ -50,13 +60,13 @@ function parse(s: string, i: number, nested: boolean): { parts: Part[]; end: num
       const close = s.indexOf('}', i + 2);
       if (colon === -1 || (close !== -1 && close < colon)) {
         throw new TemplateError(
-          `"${s}": \`${s.slice(i, close === -1 ? undefined : close + 1)}\` is not a reference; write \${env:VAR} (or $\${ for a literal \${)`,
+          `${shown(s)}: \`${s.slice(i, close === -1 ? undefined : close + 1).slice(0, 120)}\` is not a reference; write \${env:VAR} (or $\${ for a literal \${)`,
         );
       }
       if (lit) parts.push({ lit });
       lit = '';
       const provider = s.slice(i + 2, colon);
-      const inner = parse(s, colon + 1, true);
+      const inner = parse(s, colon + 1, true, depth + 1);
       parts.push({ provider, arg: inner.parts });
       i = inner.end + 1;
     } else if (nested && s[i] === '}') {
@@ -67,7 +77,8 @@ function parse(s: string, i: number, nested: boolean): { parts: Part[]; end: num
       i++;
     }
   }
-  if (nested) throw new TemplateError(`"${s}": a \${ is not closed with }; close it or write $\${ for a literal \${`);
+  if (nested)
+    throw new TemplateError(`${shown(s)}: a \${ is not closed with }; close it or write $\${ for a literal \${`);
   if (lit) parts.push({ lit });
   return { parts, end: i };
 }

@@ -175,6 +175,8 @@ export function resolveOtlpSettings(
     endpointOrigin = 'default';
   }
   const where = endpointOrigin === 'config endpoint' ? 'exporter config `endpoint`' : endpointOrigin;
+  const userinfo = splitUserinfo(raw);
+  raw = userinfo.raw;
   let endpoint: string;
   let grpcTarget = '';
   let secure: boolean;
@@ -212,6 +214,10 @@ export function resolveOtlpSettings(
       );
     for (const [k, v] of Object.entries(config.headers)) headers[k.toLowerCase()] = String(v);
     headersOrigin = headersOrigin === 'default' ? 'config headers' : `config headers over ${headersOrigin}`;
+  }
+  if (userinfo.authorization && headers.authorization === undefined) {
+    headers.authorization = userinfo.authorization;
+    headersOrigin = headersOrigin === 'default' ? `${where} userinfo` : `${headersOrigin}, ${where} userinfo`;
   }
   for (const [k, v] of Object.entries(headers)) checkHeader(k, v, headersOrigin);
 
@@ -403,6 +409,30 @@ function grpcEndpoint(
   return { endpoint: `${insecure ? 'http' : 'https'}://${target}`, grpcTarget: target, secure: !insecure };
 }
 
+/**
+ * Userinfo in an endpoint (`https://user:secret@host:4318`) becomes an `Authorization: Basic` header (what Node's
+ * HTTP client would send for it) and leaves the URL, so the endpoint can be logged and shown in errors.
+ */
+function splitUserinfo(raw: string): { raw: string; authorization?: string } {
+  const m = /^((?:[a-z][a-z0-9+.-]*:\/\/)?)([^\s/?#@]+)@/i.exec(raw);
+  if (!m) return { raw };
+  const info = m[2] as string;
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const colon = info.indexOf(':');
+  const user = decode(colon === -1 ? info : info.slice(0, colon));
+  const pass = colon === -1 ? '' : decode(info.slice(colon + 1));
+  return {
+    raw: (m[1] as string) + raw.slice(m[0].length),
+    authorization: `Basic ${Buffer.from(`${user}:${pass}`, 'utf8').toString('base64')}`,
+  };
+}
+
 function portOf(endpoint: string): string {
   try {
     return new URL(endpoint).port;
@@ -414,13 +444,19 @@ function portOf(endpoint: string): string {
 /** `k=v,k2=v2` (W3C-baggage-like, no `;` properties), keys and values percent-decoded. */
 export function parseKeyValues(text: string, where: string, what: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of text.split(',')) {
+  const parts = text.split(',');
+  for (const [n, part] of parts.entries()) {
     if (part.trim() === '') continue;
     const eq = part.indexOf('=');
+    // Header values are credentials (API keys, tokens): an error names the header, never shows its value.
+    const shown =
+      what !== 'headers'
+        ? q(part.trim())
+        : eq > 0
+          ? `the header ${q(part.slice(0, eq).trim())}`
+          : `entry ${n + 1} of ${parts.length} (value not shown)`;
     if (eq <= 0)
-      throw new OtlpConfigError(
-        `${where}: ${q(part.trim())} is not key=value; write ${what} as key1=value1,key2=value2`,
-      );
+      throw new OtlpConfigError(`${where}: ${shown} is not key=value; write ${what} as key1=value1,key2=value2`);
     let key: string;
     let value: string;
     try {
@@ -428,10 +464,10 @@ export function parseKeyValues(text: string, where: string, what: string): Recor
       value = decodeURIComponent(part.slice(eq + 1).trim());
     } catch {
       throw new OtlpConfigError(
-        `${where}: ${q(part.trim())} has a malformed %-escape; percent-encode ',', '=' and '%' as %2C, %3D and %25`,
+        `${where}: ${shown} has a malformed %-escape; percent-encode ',', '=' and '%' as %2C, %3D and %25`,
       );
     }
-    if (key === '') throw new OtlpConfigError(`${where}: ${q(part.trim())} has an empty key`);
+    if (key === '') throw new OtlpConfigError(`${where}: ${shown} has an empty key`);
     out[what === 'headers' ? key.toLowerCase() : key] = value;
   }
   return out;

@@ -8,12 +8,13 @@
 // it reports success (datasync), and a crash may leave at most one torn last line, which readStore skips.
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { StoreExporterConfig } from '../config/types.js';
 import type { KataLogRecord } from '../model/record.js';
 import { decodeLogsJson, encodeLogsJson } from '../otlp/index.js';
+import { createExclusive, ensurePrivateDir } from '../safefs/index.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import type { Exporter, ExportResult } from './types.js';
 
@@ -121,8 +122,7 @@ export class StoreExporter implements Exporter {
 
   private init(): Promise<void> {
     this.ready ??= (async () => {
-      await mkdir(this.directory, { recursive: true, mode: 0o700 });
-      await chmod(this.directory, 0o700);
+      await ensurePrivateDir(this.directory, '', 'store directory');
       for (const f of await listStoreFiles(this.directory)) this.seq = Math.max(this.seq, Number(FILE.exec(f)![2]));
     })().catch((err: unknown) => {
       this.ready = undefined; // try again on the next export
@@ -144,12 +144,21 @@ export class StoreExporter implements Exporter {
     const target = this.current ?? (await this.openNext());
     try {
       let off = 0;
-      while (off < line.length) off += (await target.fh.write(line, off, line.length - off)).bytesWritten;
+      // Positional: after a failed write is cut back (below), the descriptor's own position would be past the end.
+      while (off < line.length)
+        off += (await target.fh.write(line, off, line.length - off, target.size + off)).bytesWritten;
       await target.fh.datasync();
       target.size += line.length;
     } catch (err) {
-      // The file may end in a torn line now: never append to it again.
-      await this.closeCurrent().catch(() => {});
+      // A failed write (a full disk) may have left part of the line: cut it off and keep the file for the retry,
+      // so retries leave neither a torn line nor a new empty file each. A file that cannot be cut is never
+      // appended to again (readStore skips its torn last line), and removed if it holds nothing.
+      try {
+        await target.fh.truncate(target.size);
+      } catch {
+        await this.closeCurrent().catch(() => {});
+        if (target.size === 0) await unlink(target.path).catch(() => {});
+      }
       throw err;
     }
   }
@@ -158,7 +167,7 @@ export class StoreExporter implements Exporter {
     const createdAt = this.now();
     this.seq += 1;
     const path = join(this.directory, `logs-${stamp(createdAt)}-${String(this.seq).padStart(6, '0')}.jsonl`);
-    const fh = await open(path, 'wx', 0o600);
+    const fh = await createExclusive(path);
     this.current = { path, fh, size: 0, createdAt };
     this.logger.debug('store file opened', { file: path });
     return this.current;

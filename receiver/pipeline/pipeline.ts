@@ -3,9 +3,11 @@
 import type { KataLogRecord, ParseContext } from '../model/record.js';
 import { parseJournalEntry, parseText } from '../parse/index.js';
 import { ATTR_KATA_LOG_PARSE_ERROR, ATTR_LOG_RECORD_UID } from '../semconv/generated.js';
-import type { SourceBatch } from '../sources/types.js';
+import type { RawEntry, SourceBatch } from '../sources/types.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { DEFAULT_PARSE_BUDGET_MS, TurnBudget } from './budget.js';
+import { applyProvenance } from './provenance.js';
 import type { RecordSink, Stage } from './types.js';
 
 export interface PipelineOptions {
@@ -14,46 +16,61 @@ export interface PipelineOptions {
   keepOriginal?: boolean;
   metrics: Metrics;
   logger: Logger;
+  /** Synchronous parse/stage work per turn of the event loop (budget.ts); 0 disables. Default 10 ms. */
+  parseBudgetMs?: number;
 }
 
 export class Pipeline {
   /** The newest record time seen: a replay (`--once`) ends its stateful rules at this time, not at wall time. */
   latestRecordTime = 0n;
 
-  constructor(private readonly opts: PipelineOptions) {}
+  private readonly budget: TurnBudget;
+
+  constructor(private readonly opts: PipelineOptions) {
+    this.budget = new TurnBudget(opts.parseBudgetMs ?? DEFAULT_PARSE_BUDGET_MS);
+  }
 
   /** Parse a source batch into records (no stages, no delivery). */
   parse(batch: SourceBatch): KataLogRecord[] {
-    const { metrics } = this.opts;
     const out: KataLogRecord[] = [];
     let unparsed = 0;
-    for (const entry of batch.entries) {
-      // The parsers only read ctx.attributes: an entry's own object is used as it is when the batch has none.
-      const ea = entry.attributes;
-      const ba = batch.attributes;
-      const ctx: ParseContext = {
-        observedTimeUnixNano: batch.observedTimeUnixNano,
-        attributes: ea ? (ba ? { ...ba, ...ea } : ea) : ba,
-        keepOriginal: this.opts.keepOriginal,
-      };
-      const recs = entry.kind === 'text' ? parseText(entry.text, ctx) : parseJournalEntry(entry.fields, ctx);
-      // One entry can yield several records (a nested record plus its carrier); keep their uids distinct.
-      if (recs.length > 1) {
-        recs.forEach((r, i) => {
-          const uid = r.attributes[ATTR_LOG_RECORD_UID];
-          if (typeof uid === 'string' && i > 0) r.attributes[ATTR_LOG_RECORD_UID] = `${uid}-${i}`;
-        });
-      }
-      for (const r of recs) {
-        if (entry.eventName) r.eventName = entry.eventName;
-        if (r.attributes[ATTR_KATA_LOG_PARSE_ERROR] !== undefined) unparsed++;
-        if (r.timeUnixNano > this.latestRecordTime) this.latestRecordTime = r.timeUnixNano;
-        out.push(r);
-      }
-    }
-    metrics.parsed.labels(batch.source).inc(out.length);
-    if (unparsed) metrics.unparsed.labels(batch.source).inc(unparsed);
+    for (const entry of batch.entries) unparsed += this.parseEntry(batch, entry, out);
+    this.countParsed(batch.source, out.length, unparsed);
     return out;
+  }
+
+  /** Parse one entry into `out` (with its provenance); returns how many of its records were not understood. */
+  private parseEntry(batch: SourceBatch, entry: RawEntry, out: KataLogRecord[]): number {
+    // The parsers only read ctx.attributes: an entry's own object is used as it is when the batch has none.
+    const ea = entry.attributes;
+    const ba = batch.attributes;
+    const ctx: ParseContext = {
+      observedTimeUnixNano: batch.observedTimeUnixNano,
+      attributes: ea ? (ba ? { ...ba, ...ea } : ea) : ba,
+      keepOriginal: this.opts.keepOriginal,
+    };
+    const recs = entry.kind === 'text' ? parseText(entry.text, ctx) : parseJournalEntry(entry.fields, ctx);
+    applyProvenance(recs, ctx.attributes);
+    // One entry can yield several records (a nested record plus its carrier); keep their uids distinct.
+    if (recs.length > 1) {
+      recs.forEach((r, i) => {
+        const uid = r.attributes[ATTR_LOG_RECORD_UID];
+        if (typeof uid === 'string' && i > 0) r.attributes[ATTR_LOG_RECORD_UID] = `${uid}-${i}`;
+      });
+    }
+    let unparsed = 0;
+    for (const r of recs) {
+      if (entry.eventName) r.eventName = entry.eventName;
+      if (r.attributes[ATTR_KATA_LOG_PARSE_ERROR] !== undefined) unparsed++;
+      if (r.timeUnixNano > this.latestRecordTime) this.latestRecordTime = r.timeUnixNano;
+      out.push(r);
+    }
+    return unparsed;
+  }
+
+  private countParsed(source: string, n: number, unparsed: number): void {
+    this.opts.metrics.parsed.labels(source).inc(n);
+    if (unparsed) this.opts.metrics.unparsed.labels(source).inc(unparsed);
   }
 
   /** Run records through every stage from `from` on. */
@@ -67,7 +84,39 @@ export class Pipeline {
   async process(batch: SourceBatch): Promise<void> {
     // Counted here, once for every source, rather than in each source.
     this.opts.metrics.read.labels(batch.source).inc(batch.entries.length);
-    await this.deliver(this.transform(this.parse(batch)), batch.after);
+    await this.deliver(await this.parseAndTransform(batch), batch.after);
+  }
+
+  /**
+   * Parse and transform a batch within the parse budget (budget.ts): when the turn's budget is spent, what was
+   * parsed so far goes through the stages and the batch waits for its next turn, so other sources, timers and
+   * the health endpoints run in between.
+   */
+  private async parseAndTransform(batch: SourceBatch): Promise<KataLogRecord[]> {
+    const budget = this.budget;
+    const turn = budget.acquire();
+    if (turn) await turn;
+    let out: KataLogRecord[] = [];
+    let parsed: KataLogRecord[] = [];
+    let count = 0;
+    let unparsed = 0;
+    try {
+      for (const entry of batch.entries) {
+        unparsed += this.parseEntry(batch, entry, parsed);
+        const wait = budget.pace();
+        if (!wait) continue;
+        count += parsed.length;
+        out = out.concat(this.transform(parsed));
+        parsed = [];
+        await wait;
+      }
+      count += parsed.length;
+      out = out.length ? out.concat(this.transform(parsed)) : this.transform(parsed);
+    } finally {
+      budget.release();
+    }
+    this.countParsed(batch.source, count, unparsed);
+    return out;
   }
 
   /** Records a stage produces on its own (absence alerts, held records) go through the stages after it.

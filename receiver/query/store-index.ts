@@ -15,7 +15,7 @@ import { listStoreFiles } from '../exporters/store.js';
 import type { KataLogRecord } from '../model/record.js';
 import { decodeLogsJson } from '../otlp/index.js';
 import { ATTR_K8S_NAMESPACE_NAME, ATTR_K8S_POD_NAME } from '../semconv/generated.js';
-import { pidAlive } from '../queue/disk.js';
+import { pidAlive } from '../queue/lock.js';
 import { writeFileAtomic } from './atomic.js';
 import { IDENTITY_FILTERS, recordTimeNs, type Filter } from './filter.js';
 import { scanLines } from './lines.js';

@@ -7,7 +7,7 @@
 //   acks.json                            which frames are done, per segment: { upTo, done[] } (every frame starting
 //                                        before upTo, plus the listed offsets); replaced atomically (write temp,
 //                                        fsync, rename)
-//   lock                                 the pid holding the directory
+//   lock                                 the process holding the directory (lock.ts)
 //
 // A frame is done once its exporter accepted it, refused it permanently, or it was dropped (drop_oldest) or found
 // damaged. A segment is deleted when all of its frames are done, whatever order the acks came in. The random part
@@ -21,25 +21,16 @@
 // crash (SIGKILL, OOM kill: the page cache still reaches the disk) but a power loss or kernel crash can lose the
 // last seconds of appends, or leave damaged frames that are skipped and counted at the next start.
 import { randomBytes } from 'node:crypto';
-import {
-  chmod,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  truncate,
-  unlink,
-  writeFile,
-  type FileHandle,
-} from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Counter } from 'prom-client';
 import type { Exporter, PayloadCodec } from '../exporters/types.js';
 import type { KataLogRecord } from '../model/record.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { ensurePrivateDir, writeFileAtomic } from '../safefs/index.js';
 import { backoffDelay, sleep } from './backoff.js';
+import { acquireLock, releaseLock } from './lock.js';
 import { encodeFrame, encodePayloadFrame, frameLengthAt, readFrame, scanFrames } from './codec.js';
 import {
   encodeOrUndefined,
@@ -53,7 +44,6 @@ import { resolveQueueOptions, type QueueDeps, type QueueOptions, type QueueOptio
 
 const SEGMENT_RE = /^(\d{12,})-[0-9a-f]{8}\.seg$/;
 const ACK_FILE = 'acks.json';
-const LOCK_FILE = 'lock';
 /** Recent appends are kept in memory (their payload, or their records as objects) up to this many frame bytes, so
  *  a consumer that keeps up never reads back or parses what it just wrote. */
 const CACHE_BYTES = 4 * 1024 * 1024;
@@ -120,46 +110,6 @@ function counter(metrics: Metrics, name: string, help: string): Counter<'exporte
   const existing = metrics.registry.getSingleMetric(name);
   if (existing) return existing as Counter<'exporter'>;
   return new Counter({ name, help, labelNames: ['exporter'], registers: [metrics.registry] });
-}
-
-// Directories locked by this process: a pid check alone cannot tell our own stale lock (a restarted container
-// gets the same pid) from a second queue opened on the same directory.
-const heldDirs = new Set<string>();
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function acquireLock(dir: string): Promise<void> {
-  if (heldDirs.has(dir))
-    throw new Error(`queue directory ${dir} is already open in this process: give every exporter a distinct name`);
-  const path = join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      heldDirs.add(dir);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const pid = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid))
-      throw new Error(
-        `queue directory ${dir} is in use by process ${pid}: run one kata-otel per data directory, or stop ${pid}`,
-      );
-    await unlink(path).catch(() => {}); // stale: its process is gone
-  }
-  throw new Error(`could not take the lock ${path}: another process keeps recreating it`);
-}
-
-async function releaseLock(dir: string): Promise<void> {
-  heldDirs.delete(dir);
-  await unlink(join(dir, LOCK_FILE)).catch(() => {});
 }
 
 class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
@@ -669,16 +619,8 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     this.lastAckAt = Date.now();
     const text = this.ackText();
     if (text === this.lastAckText) return;
-    const tmp = join(this.dir, `${ACK_FILE}.tmp`);
     try {
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(text);
-        if (this.opts.fsync !== 'never') await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, join(this.dir, ACK_FILE));
+      await writeFileAtomic(join(this.dir, ACK_FILE), text, { sync: this.opts.fsync === 'never' ? 'none' : 'data' });
       this.lastAckText = text;
     } catch (err) {
       this.log.warn('could not save acknowledgements; batches already sent may be sent again after a restart', {
@@ -729,12 +671,8 @@ export class DiskQueue extends QueueCore<DiskPrepared, DiskEntry> {
   /** Opens (creating if needed) the exporter's queue directory and takes back whatever was not acknowledged. */
   static async open(input: QueueOptionsInput, exporter: Exporter, deps: QueueDeps): Promise<DiskQueue> {
     const opts = resolveQueueOptions({ ...input, kind: 'disk' });
-    const root = resolve(deps.dataDir, 'queue');
-    const dir = join(root, queueDirName(exporter.name));
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    // mkdir's mode only applies to directories it creates (and umask still applies): make sure.
-    await chmod(root, 0o700);
-    await chmod(dir, 0o700);
+    // Created level by level, each directory checked (ours, 0700, not a link) before anything is made in it.
+    const dir = await ensurePrivateDir(deps.dataDir, join('queue', queueDirName(exporter.name)));
     await acquireLock(dir);
     const log = deps.logger.child({ component: 'queue', exporter: exporter.name });
     const store = new DiskStore(dir, opts, exporter.name, log, deps.metrics, exporter.payload);

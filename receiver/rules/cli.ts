@@ -9,7 +9,13 @@ import type { KataLogRecord, ParseContext } from '../model/record.js';
 import { nowUnixNano } from '../model/record.js';
 import { encodeLogsJson } from '../otlp/index.js';
 import { LineAssembler, parseText } from '../parse/index.js';
-import { ATTR_KATA_ALERT_RULE_ID, ATTR_LOG_FILE_PATH } from '../semconv/generated.js';
+import { applyProvenance } from '../pipeline/provenance.js';
+import {
+  ATTR_KATA_ALERT_RULE_ID,
+  ATTR_KATA_LOG_ORIGIN,
+  ATTR_LOG_FILE_PATH,
+  KATA_LOG_ORIGIN_VALUE_STDIN,
+} from '../semconv/generated.js';
 import { RuleEngine } from './engine.js';
 import { loadRuleFiles } from './load.js';
 import { toLoki } from './loki.js';
@@ -84,7 +90,8 @@ export async function rulesTest(
     const observed = nowUnixNano();
     const ctx: ParseContext = {
       observedTimeUnixNano: observed,
-      attributes: file === '-' ? {} : { [ATTR_LOG_FILE_PATH]: file },
+      attributes:
+        file === '-' ? { [ATTR_KATA_LOG_ORIGIN]: KATA_LOG_ORIGIN_VALUE_STDIN } : { [ATTR_LOG_FILE_PATH]: file },
     };
     const assembler = new LineAssembler();
     let batch: KataLogRecord[] = [];
@@ -102,7 +109,10 @@ export async function rulesTest(
     const take = (entries: string[]) => {
       for (const e of entries) {
         if (e.trim() === '') continue;
-        batch.push(...parseText(e, ctx));
+        // As `run` does: the rules' trust requirements (trust.ts) read the provenance.
+        const recs = parseText(e, ctx);
+        applyProvenance(recs, ctx.attributes);
+        batch.push(...recs);
       }
       if (batch.length >= BATCH) run();
     };

@@ -9,6 +9,7 @@
 //   unary   := 'not' unary | primary
 //   primary := '(' expr ')' | FIELD OP value | FIELD 'in' (list | LISTNAME) | FIELD 'exists' | MACRO
 //   value   := STRING | WORD | NUMBER | '(' item (',' item)* ')'     (a list means "any of")
+import { RE2JS } from 're2js';
 import type { AttrValue, KataLogRecord } from '../model/record.js';
 
 export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
@@ -283,19 +284,38 @@ export function parseCondition(text: string, ctx: ParseContext): Cond {
   return cond;
 }
 
-/** Exports to Loki (RE2) and Sigma (PCRE subset) cannot carry lookaround or backreferences; reject them early. */
+/** Exports to Loki (RE2) and Sigma (PCRE subset) cannot carry lookaround or backreferences; reject them early,
+ *  with a message that says so (RE2 would only say "invalid or unsupported Perl syntax"). */
 function checkRegex(pattern: string, col: number): void {
-  try {
-    new RegExp(pattern);
-  } catch (e) {
-    throw new ConditionError(`invalid regular expression /${pattern}/: ${(e as Error).message}`, col);
-  }
   if (/\(\?<?[=!]|\\[1-9]|\\k</.test(pattern)) {
     throw new ConditionError(
       `regular expression /${pattern}/ uses lookaround or a backreference, which RE2 (Loki) and Sigma cannot run; rewrite it without them`,
       col,
     );
   }
+  try {
+    RE2JS.compile(pattern);
+  } catch (e) {
+    throw new ConditionError(
+      `invalid regular expression /${pattern}/ (RE2 syntax: https://github.com/google/re2/wiki/Syntax): ${(e as Error).message}`,
+      col,
+    );
+  }
+}
+
+/** `regex`/`iregex` look at the first MAX_REGEX_INPUT characters of a value only (documented in docs/rules.md):
+ *  RE2 is linear, but a rule set runs every regex on every record, so the cap keeps a flood of huge guest lines
+ *  from costing (rules x line size) each. */
+export const MAX_REGEX_INPUT = 64 * 1024;
+
+/** A compiled user regex. RE2 semantics, linear in the input whatever the pattern: a guest writes the text, the
+ *  rule author the pattern, and V8's backtracking RegExp takes exponential time on patterns like `^(a+)+$`.
+ *  re2js (a pure-JS port of RE2/J, actively released) rather than the native `re2` binding (its install downloads a
+ *  prebuilt binary or runs node-gyp) or `re2-wasm` (one release, 2024, and a WASM module to load): no install
+ *  step, no binary, synchronous. */
+function re2Test(pattern: string, caseInsensitive: boolean): (s: string) => boolean {
+  const re = RE2JS.compile(pattern, caseInsensitive ? RE2JS.CASE_INSENSITIVE : 0);
+  return (s) => re.test(s.length > MAX_REGEX_INPUT ? s.slice(0, MAX_REGEX_INPUT) : s);
 }
 
 // ---- evaluation ----------------------------------------------------------------------------------------
@@ -484,9 +504,9 @@ function compileCmp(field: string, op: CompareOp | StringOp, values: Value[]): (
     }
     case 'regex':
     case 'iregex': {
-      const res = strs.map((s) => new RegExp(s, op === 'iregex' ? 'i' : ''));
+      const tests = strs.map((s) => re2Test(s, op === 'iregex'));
       const p = (s: string) => {
-        for (const re of res) if (re.test(s)) return true;
+        for (const t of tests) if (t(s)) return true;
         return false;
       };
       return (r) => anyString(get(r), p);

@@ -38,6 +38,7 @@ directories given to it, in order; a later file may replace a rule with the same
   dedup_window: 5m              # one alert per rule and key per window; 0 alerts on every match
   enabled: true
   falsepositives: [Operators debugging on purpose]
+  trust: guest                  # host | guest | channel | any: the least trustworthy writer it believes (see Trust)
 \`\`\`
 
 A value that contains \`: \` (most conditions with quoted strings do) must be quoted or written as a block
@@ -55,7 +56,7 @@ mistake:
 | \`field in (a, b, listname)\` / \`field in listname\` | equal to any item; list names expand |
 | \`field contains v\` / \`icontains\` | substring (\`icontains\` ignores case) |
 | \`field startswith v\` / \`istartswith\`, \`endswith\` / \`iendswith\` | prefix / suffix |
-| \`field regex "re"\` / \`iregex\` | regular expression, unanchored (no lookaround or backreferences, so the rule exports to RE2/Sigma) |
+| \`field regex "re"\` / \`iregex\` | regular expression in [RE2 syntax](https://github.com/google/re2/wiki/Syntax), unanchored, run by RE2 (linear time; no lookaround or backreferences), on the first 64 KiB of the value |
 | \`field exists\` | the field is present and not empty |
 | \`a and b\`, \`a or b\`, \`not a\`, \`( … )\` | boolean logic (\`not\` binds tighter than \`and\`, \`and\` tighter than \`or\`) |
 | \`macroname\` | the macro's condition |
@@ -65,6 +66,10 @@ or single quotes (a backslash escapes the next character), numbers, or bare word
 Fields: \`body\`, \`severity_number\`, \`severity_text\`, \`event_name\`, and any attribute name (it contains a dot):
 \`kata.component\`, \`kata.sandbox.id\`, \`container.id\`, \`error.message\`, \`kata.field.<key>\` … (docs/semconv.md).
 A comparison on a missing field is false (\`!=\` included); write \`not field = v\` to match records without it.
+
+Every operator runs in time linear in the value, whatever the rule: \`regex\` runs on RE2 (re2js), not on a
+backtracking engine, so a pattern such as \`^(a+)+$\` cannot be made slow by the text a guest writes; it looks at
+the first 64 KiB (65,536 characters) of a value only. A pattern RE2 cannot run is refused when the rules load.
 
 ### Output
 
@@ -96,6 +101,25 @@ An alert is an OTel event: a log record with EventName \`kata.alert\`, SeverityN
 \`kata.alert.trigger.uids\` (the triggering records' \`log.record.uid\`) and \`kata.alert.suppressed_count\`. The
 triggering record's resource attributes (\`service.name\`, \`kata.sandbox.id\`, \`kata.component\`, …) and
 \`container.id\` are copied, so the alert lands in the sandbox's resource.
+
+### Trust
+
+A record is only as trustworthy as its writer (docs/security.md): the guest writes the agent's vsock stream,
+Firecracker FIFOs and the console text the shim re-logs (\`kata.log.guest_controlled\`), and any local user can
+write a journal entry with identifier \`kata\` (\`kata.log.trusted: false\`). \`trust:\` names the least
+trustworthy writer whose records take part in the rule; other records are not evaluated at all, so they can
+neither raise an alert nor count towards, arm, disarm or advance one.
+
+| \`trust\`           | Records the rule sees                                                                                   |
+| ----------------- | ------------------------------------------------------------------------------------------------------- |
+| \`host\`            | written on the host by Kata, containerd or CRI-O (and files or stdin the operator chose)                |
+| \`guest\` (default) | also guest-controlled records speaking as the guest (\`kata.component\` agent or guest-kernel)           |
+| \`channel\`         | also guest-controlled records claiming to be anything else (rules about the channel, not the claim)     |
+| \`any\`             | also journal entries whose writer is not a Kata or CRI runtime process (\`kata.log.trusted: false\`)     |
+
+A rule about the runtime, the VMM or the VM's life (a VM died, seccomp off, agent unreachable) uses \`host\`: a
+guest can write \`QEMU exited with an error\` on its console, and a local user can \`logger -t kata\` it. The
+Sigma and Loki exports add the same requirement to every condition.
 
 ### Exports
 
@@ -144,12 +168,12 @@ export function renderRulesDoc(rs: RuleSet): string {
     `${rs.rules.length} rules in \`receiver/rules/builtin/\`, each with positive and negative fixture lines in`,
     '`test/rules/fixtures/<rule>.yaml` (real Kata line formats, provenance per line).',
     '',
-    '| Rule | Severity | Kind | Tags | Enabled | What it detects |',
-    '|---|---|---|---|---|---|',
+    '| Rule | Severity | Kind | Trust | Tags | Enabled | What it detects |',
+    '|---|---|---|---|---|---|---|',
   ];
   for (const r of rs.rules) {
     out.push(
-      `| [\`${r.id}\`](#${r.id}) | ${r.severity} | ${r.kind} | ${cell(r.tags.join(', '))} | ${r.enabled ? 'yes' : 'no'} | ${cell(r.name)} |`,
+      `| [\`${r.id}\`](#${r.id}) | ${r.severity} | ${r.kind} | ${r.trust} | ${cell(r.tags.join(', '))} | ${r.enabled ? 'yes' : 'no'} | ${cell(r.name)} |`,
     );
   }
   for (const r of rs.rules) {
@@ -164,6 +188,7 @@ export function renderRulesDoc(rs: RuleSet): string {
     );
     out.push(...kindDetails(r));
     out.push(`- Output: ${code(r.output.source)}`);
+    out.push(`- Trust: \`${r.trust}\``);
     out.push(
       `- Grouped by: ${r.groupBy.map((g) => `\`${g}\``).join(', ')}; deduplication window ${r.dedupWindowNs > 0n ? formatDuration(r.dedupWindowNs) : 'off'}`,
     );

@@ -27,6 +27,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { fieldValue } from './condition.js';
 import { RulePrefilter } from './prefilter.js';
 import { renderTemplate, type TemplateContext } from './template.js';
+import { recordTrustRank, trustRank } from './trust.js';
 import {
   SEVERITY_NUMBER,
   formatDuration,
@@ -100,6 +101,7 @@ export class RuleEngine implements Stage {
   private readonly maxUids: number;
   private readonly failedRules = new Set<string>();
   private readonly prefilter: RulePrefilter;
+  private readonly trustRanks: number[];
 
   constructor(private readonly opts: RuleEngineOptions) {
     this.rules = (Array.isArray(opts.rules) ? opts.rules : opts.rules.rules).filter((r) => r.enabled);
@@ -109,6 +111,7 @@ export class RuleEngine implements Stage {
     for (const r of this.rules)
       this.state.set(r, { dedup: new Map(), threshold: new Map(), absence: new Map(), sequence: new Map() });
     this.prefilter = new RulePrefilter(opts.prefilter === false ? [] : this.rules);
+    this.trustRanks = this.rules.map((r) => trustRank(r.trust));
   }
 
   process(records: KataLogRecord[]): KataLogRecord[] {
@@ -118,8 +121,10 @@ export class RuleEngine implements Stage {
     for (const r of records) {
       if (r.eventName === EVENT_KATA_ALERT) continue; // never alert on our own alerts
       pre.begin(r);
+      const trust = recordTrustRank(r);
       for (let i = 0; i < rules.length; i++) {
         if (!pre.may(i)) continue; // the rule cannot act on this record (prefilter.ts)
+        if (trust > (this.trustRanks[i] as number)) continue; // the rule does not believe this writer (trust.ts)
         const rule = rules[i] as Rule;
         try {
           this.evaluate(rule, r, alerts);

@@ -8,6 +8,7 @@ import { LineCounter, isMap, isSeq, parseDocument } from 'yaml';
 import { ATTR_HOST_NAME, ATTR_KATA_SANDBOX_ID } from '../semconv/generated.js';
 import { ConditionError, compile, isFieldName, parseCondition, type Cond, type Value } from './condition.js';
 import { TemplateError, parseTemplate } from './template.js';
+import { DEFAULT_TRUST, TRUST_LEVELS, type Trust } from './trust.js';
 import {
   FALCO_PRIORITY_ALIASES,
   SEVERITIES,
@@ -74,6 +75,7 @@ const RULE_KEYS = [
   'sequence',
   'falsepositives',
   'source',
+  'trust',
 ];
 const UNSUPPORTED_FALCO_KEYS = [
   'exceptions',
@@ -445,6 +447,13 @@ function buildRule(
   const groupBy = item.group_by === undefined ? undefined : strList('group_by');
   for (const f of groupBy ?? [])
     if (!isFieldName(f)) issue('group_by', f, 'group_by lists attribute names such as kata.sandbox.id or host.name');
+  const trust = item.trust ?? DEFAULT_TRUST;
+  if (!(TRUST_LEVELS as readonly unknown[]).includes(trust))
+    issue(
+      'trust',
+      item.trust,
+      `must be one of ${TRUST_LEVELS.join(', ')}: the least trustworthy writer the alert may come from (docs/rules.md)`,
+    );
   const dedup = item.dedup_window === undefined ? undefined : parseDuration(item.dedup_window);
   if (item.dedup_window !== undefined && dedup === undefined)
     issue('dedup_window', item.dedup_window, 'must be a duration such as 5m, or 0 to alert on every match');
@@ -478,6 +487,7 @@ function buildRule(
     ruleset,
     origin: { file: it.file, line: it.line },
     falsePositives: strList('falsepositives'),
+    trust: (TRUST_LEVELS as readonly unknown[]).includes(trust) ? (trust as Trust) : DEFAULT_TRUST,
   };
   if (kind === 'match') {
     forbid(['count', 'window', 'timeout', 'start', 'stop', 'sequence']);

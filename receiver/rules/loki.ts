@@ -5,6 +5,7 @@
 import { stringify } from 'yaml';
 import { ATTR_KATA_COMPONENT } from '../semconv/generated.js';
 import { fieldsOf, requiredValue, toNnf, type Cond, type StringOp, type Value } from './condition.js';
+import { withTrust } from './trust.js';
 import { formatDuration, type Rule, type RuleSet } from './types.js';
 
 /** Loki's OTLP ingestion turns attribute names into label names: every character outside [a-zA-Z0-9_] becomes `_`. */
@@ -188,13 +189,15 @@ export function toLoki(ruleSet: RuleSet, opts: { includeDisabled?: boolean; matc
     let expr: string;
     switch (rule.kind) {
       case 'match':
-        expr = `${countBy(rule, toLogQL(rule.condition.ast), matchRange)} > 0`;
+        expr = `${countBy(rule, toLogQL(withTrust(rule.condition.ast, rule.trust)), matchRange)} > 0`;
         break;
       case 'threshold':
-        expr = `${countBy(rule, toLogQL(rule.condition.ast), rule.windowNs)} >= ${rule.count}`;
+        expr = `${countBy(rule, toLogQL(withTrust(rule.condition.ast, rule.trust)), rule.windowNs)} >= ${rule.count}`;
         break;
       case 'sequence':
-        expr = rule.steps.map((s) => `(${countBy(rule, toLogQL(s.ast), rule.windowNs)} > 0)`).join(' and ');
+        expr = rule.steps
+          .map((s) => `(${countBy(rule, toLogQL(withTrust(s.ast, rule.trust)), rule.windowNs)} > 0)`)
+          .join(' and ');
         notes.push({
           rule: rule.id,
           note: 'LogQL cannot check the order of the steps: this fires when all steps occur within the window in any order',
@@ -203,9 +206,9 @@ export function toLoki(ruleSet: RuleSet, opts: { includeDisabled?: boolean; matc
       case 'absence': {
         const lookback = rule.timeoutNs * 6n;
         expr = [
-          countBy(rule, toLogQL(rule.start.ast), lookback),
-          `unless ${countBy(rule, toLogQL(rule.condition.ast), rule.timeoutNs)}`,
-          `unless ${countBy(rule, toLogQL(rule.stop.ast), lookback)}`,
+          countBy(rule, toLogQL(withTrust(rule.start.ast, rule.trust)), lookback),
+          `unless ${countBy(rule, toLogQL(withTrust(rule.condition.ast, rule.trust)), rule.timeoutNs)}`,
+          `unless ${countBy(rule, toLogQL(withTrust(rule.stop.ast, rule.trust)), lookback)}`,
         ].join(' ');
         notes.push({
           rule: rule.id,

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { ATTR_CONTAINER_ID, ATTR_KATA_COMPONENT, ATTR_KATA_SANDBOX_ID } from '../semconv/generated.js';
 import { requiredValue, toNnf, type Cond, type Value } from './condition.js';
+import { withTrust } from './trust.js';
 import { formatDuration, type Rule, type RuleSet, type Severity } from './types.js';
 
 /**
@@ -183,7 +184,7 @@ export function toSigma(ruleSet: RuleSet, opts: { includeDisabled?: boolean } = 
       docs.push({
         ...header,
         logsource: logsource(rule, [rule.condition.ast]),
-        detection: toSigmaDetection(rule.condition.ast),
+        detection: toSigmaDetection(withTrust(rule.condition.ast, rule.trust)),
         ...tail,
       });
     } else {
@@ -199,7 +200,7 @@ export function toSigma(ruleSet: RuleSet, opts: { includeDisabled?: boolean } = 
           name,
           status: 'experimental',
           logsource: logsource(rule, [s.ast]),
-          detection: toSigmaDetection(s.ast),
+          detection: toSigmaDetection(withTrust(s.ast, rule.trust)),
         });
       });
       const correlation: Record<string, unknown> = {

@@ -2,6 +2,7 @@
 import type { Cond } from './condition.js';
 import type { KataLogRecord } from '../model/record.js';
 import type { Template } from './template.js';
+import type { Trust } from './trust.js';
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -34,7 +35,7 @@ export interface RuleOrigin {
   line?: number;
 }
 
-interface RuleBase {
+export interface RuleBase {
   id: string;
   /** Human title (`name:`), defaults to the id. */
   name: string;
@@ -53,6 +54,8 @@ interface RuleBase {
   origin: RuleOrigin;
   /** Falsepositives notes (exported to Sigma and the docs). */
   falsePositives: string[];
+  /** The least trustworthy writer whose records take part in the rule (trust.ts). */
+  trust: Trust;
 }
 
 export interface MatchRule extends RuleBase {

@@ -7,21 +7,26 @@ import { join, resolve } from 'node:path';
 import type { Counter } from 'prom-client';
 import type { Writable } from 'node:stream';
 import type { ReceiverConfig } from '../config/index.js';
+import type { OtlpSettings } from '../exporters/otlp-config.js';
 import { createOtlpExporter } from '../exporters/otlp-exporter.js';
+import { startTransportWarnings } from '../exporters/transport-warnings.js';
 import { createStdoutExporter } from '../exporters/stdout.js';
 import { createStoreExporter } from '../exporters/store.js';
 import type { Exporter } from '../exporters/types.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
 import { K8sMetadataStage } from '../pipeline/k8s.js';
+import { LimitsStage } from '../pipeline/limits.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { Stage } from '../pipeline/types.js';
-import { createQueue, type DeliveryQueue } from '../queue/index.js';
+import { createQueue, queueDirName, type DeliveryQueue } from '../queue/index.js';
+import { ensurePrivateDir } from '../safefs/index.js';
 import { AlertmanagerNotifier, RuleEngine, loadRuleFiles } from '../rules/index.js';
 import type { RuleSet } from '../rules/index.js';
 import { FIRECRACKER_LOG_FIFO, FIRECRACKER_METRICS_FIFO, FifoSource } from '../sources/fifo.js';
 import { FileSource } from '../sources/file.js';
 import { JournaldSource } from '../sources/journald.js';
+import type { GuestRateLimitOptions } from '../sources/ratelimit.js';
 import { StdinSource } from '../sources/stdin.js';
 import type { Source, SourceContext } from '../sources/types.js';
 import { VsockSource } from '../sources/vsock.js';
@@ -93,6 +98,7 @@ export function buildSources(config: ReceiverConfig, inputs: RunInputs, io: RunI
         maxOpenFiles: f.maxOpenFiles,
         attributes: f.attributes,
         assembler: f.multiline ? newAssembler : undefined,
+        followSymlinks: f.followSymlinks,
       }),
     ),
   );
@@ -107,6 +113,7 @@ export function buildSources(config: ReceiverConfig, inputs: RunInputs, io: RunI
         priority: j.priority,
         startAt: inputs.once ? 'beginning' : j.startAt,
         journalctl: j.journalctl,
+        trust: j.trust,
       }),
     );
   }
@@ -120,21 +127,33 @@ export function buildSources(config: ReceiverConfig, inputs: RunInputs, io: RunI
         reconnectInitialMs: v.reconnectInitialMs,
         reconnectMaxMs: v.reconnectMaxMs,
         handshakeTimeoutMs: v.handshakeTimeoutMs,
+        rateLimit: guestRateLimit(config),
       }),
     );
   }
   const fifo = config.sources.fifo;
   if (fifo.enabled) {
     const fifos = fifo.metrics === 'log' ? [FIRECRACKER_LOG_FIFO, FIRECRACKER_METRICS_FIFO] : [FIRECRACKER_LOG_FIFO];
-    sources.push(new FifoSource({ roots: fifo.roots, fifos }));
+    sources.push(new FifoSource({ roots: fifo.roots, fifos, rateLimit: guestRateLimit(config) }));
   }
   return sources;
 }
 
-function buildExporter(e: ReceiverConfig['exporters'][number], stdout: Writable, logger: Logger): Exporter {
+/** The per-sandbox limit of guest streams (pipeline.fair_share). */
+const guestRateLimit = (config: ReceiverConfig): GuestRateLimitOptions => config.pipeline.fairShare;
+
+function buildExporter(
+  e: ReceiverConfig['exporters'][number],
+  stdout: Writable,
+  logger: Logger,
+  otlp: { name: string; settings: OtlpSettings }[] = [],
+): Exporter {
   switch (e.type) {
-    case 'otlp':
-      return createOtlpExporter(e, { name: e.name, logger }).exporter;
+    case 'otlp': {
+      const built = createOtlpExporter(e, { name: e.name, logger });
+      otlp.push({ name: e.name, settings: built.settings });
+      return built.exporter;
+    }
     case 'store':
       return createStoreExporter(e, { logger });
     case 'stdout':
@@ -154,7 +173,14 @@ export function buildStages(
   metrics: Metrics,
   logger: Logger,
 ): { stages: Stage[]; notifier?: AlertmanagerNotifier } {
-  const stages: Stage[] = [];
+  // First: everything after works on records within the attribute limits (a guest line can carry 62k keys).
+  const stages: Stage[] = [
+    new LimitsStage({
+      maxAttributes: config.pipeline.limits.maxAttributes,
+      maxValueLength: config.pipeline.limits.maxAttributeValueLength,
+      onLimited: (limit) => metrics.limited.inc({ limit }),
+    }),
+  ];
   if (config.pipeline.dedupe.enabled) {
     stages.push(
       new DedupeStage({
@@ -202,8 +228,12 @@ export interface RunSummary {
     dropped: number;
     queued: number;
     where: string;
+    /** Where the queued records wait: the disk queue's directory, or undefined (memory queue: lost at exit). */
+    queueDir?: string;
   }[];
   drained: boolean;
+  /** `--once` gave up at once_timeout_ms. */
+  timedOut: boolean;
 }
 
 async function counterTotal(c: Counter<string>, label?: [string, string]): Promise<number> {
@@ -220,26 +250,37 @@ export async function runReceiver(
   metrics = new Metrics(),
 ): Promise<RunSummary> {
   const { logger } = io;
+  const startedAt = Date.now();
   const sources = buildSources(config, inputs, io);
   for (const s of sources) if (s instanceof FileSource && s.name === 'files') s.validate();
   if (sources.length === 0)
     logger.warn('no sources configured: give log files, --journald, --journal-dir or a config with sources');
 
+  // The data directory and its checkpoints directory: ours and private, or refused (UnsafePathError) before
+  // anything is written there as root.
+  await ensurePrivateDir(config.dataDir);
+  await ensurePrivateDir(config.dataDir, 'checkpoints');
+
   const queues: DeliveryQueue[] = [];
   const exporters: Exporter[] = [];
   let closeTimer: NodeJS.Timeout | undefined;
+  let onceTimer: NodeJS.Timeout | undefined;
+  let timedOut = false;
   let archiver: { stop: () => void } | undefined;
   let indexer: { stop: () => void } | undefined;
   let otlpMetrics: OtlpMetricsPusher | undefined;
+  const otlpSettings: { name: string; settings: OtlpSettings }[] = [];
+  let stopTransportWarnings = () => {};
   try {
     for (const e of config.exporters) {
-      const exporter = buildExporter(e, io.stdout, logger);
+      const exporter = buildExporter(e, io.stdout, logger, otlpSettings);
       exporters.push(exporter);
       // stdout has nothing to protect across restarts: a memory queue keeps `parse`-like runs free of disk state.
       const kind = e.type === 'stdout' ? 'memory' : config.queue.kind;
       queues.push(await createQueue({ ...config.queue, kind }, exporter, { dataDir: config.dataDir, logger, metrics }));
     }
 
+    stopTransportWarnings = startTransportWarnings(otlpSettings, logger);
     const { stages, notifier } = buildStages(config, metrics, logger);
     const pipeline = new Pipeline({
       stages,
@@ -247,6 +288,7 @@ export async function runReceiver(
       keepOriginal: config.pipeline.keepOriginal,
       metrics,
       logger,
+      parseBudgetMs: config.pipeline.fairShare.parseBudgetMs,
     });
 
     let telemetry: TelemetryServer | undefined;
@@ -280,6 +322,20 @@ export async function runReceiver(
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
+    // --once is bounded too: a dead backend would otherwise keep it retrying for ever. At the deadline the sources
+    // stop and the queues close at once (what is queued stays on disk for the next start).
+    onceTimer = inputs.once
+      ? setTimeout(() => {
+          timedOut = true;
+          logger.error('run --once did not finish within once_timeout_ms: stopping', {
+            onceTimeoutMs: config.onceTimeoutMs,
+          });
+          signal.removeEventListener('abort', onAbort);
+          deadline = Date.now();
+          sourceAbort.abort();
+          queues.forEach((q) => void q.close());
+        }, config.onceTimeoutMs)
+      : undefined;
     const ctx: SourceContext = {
       emit: (batch) => pipeline.process(batch),
       pipelined: true, // the pipeline honours SourceBatch.after
@@ -328,7 +384,7 @@ export async function runReceiver(
         true,
       );
     } catch (err) {
-      if (!signal.aborted) throw err;
+      if (!signal.aborted && !timedOut) throw err;
       logger.warn('records produced at shutdown were not queued: the queues closed at the shutdown deadline', { err });
     }
     await notifier?.close();
@@ -338,7 +394,7 @@ export async function runReceiver(
       deadline !== undefined
         ? Math.max(0, deadline - Date.now())
         : inputs.once
-          ? 2_147_483_647
+          ? Math.max(0, startedAt + config.onceTimeoutMs - Date.now())
           : config.shutdownTimeoutMs;
     let drained = true;
     await Promise.all(
@@ -350,6 +406,7 @@ export async function runReceiver(
         signal.removeEventListener('abort', stop);
         if (!ok) {
           drained = false;
+          if (inputs.once && deadline === undefined) timedOut = true; // the drain used up once_timeout_ms
           logger.warn(
             'exporter queue not drained before shutdown; the records stay queued and are sent on the next start',
             {
@@ -374,6 +431,10 @@ export async function runReceiver(
           rejected: await counterTotal(metrics.rejected, ['exporter', e.name]),
           dropped: await counterTotal(metrics.dropped, ['exporter', e.name]),
           queued: queues[i]?.depth().records ?? 0,
+          queueDir:
+            e.type !== 'stdout' && config.queue.kind === 'disk'
+              ? join(config.dataDir, 'queue', queueDirName(e.name))
+              : undefined,
           where:
             e.type === 'store'
               ? e.directory
@@ -383,19 +444,35 @@ export async function runReceiver(
         })),
       ),
       drained,
+      timedOut,
     };
+    clearTimeout(onceTimer); // done: the deadline no longer applies
     // One last push with the final counts, within what is left of the shutdown timeout.
     await otlpMetrics?.shutdown(deadline !== undefined ? deadline - Date.now() : config.shutdownTimeoutMs);
     await telemetry?.close();
     return summary;
   } finally {
+    stopTransportWarnings();
     archiver?.stop();
     indexer?.stop();
     clearTimeout(closeTimer);
+    clearTimeout(onceTimer);
     await otlpMetrics?.shutdown(0);
     await Promise.allSettled(queues.map((q) => q.close()));
     await Promise.allSettled(exporters.map((e) => e.shutdown()));
   }
+}
+
+/** For `run --once` that did not deliver everything: how many records remain, and where (undefined when all went). */
+export function undeliveredMessage(s: RunSummary, onceTimeoutMs: number): string | undefined {
+  const left = s.exporters.filter((e) => e.queued > 0);
+  if (s.drained && left.length === 0 && !s.timedOut) return undefined;
+  const why = s.timedOut ? `did not finish within ${onceTimeoutMs} ms (once_timeout_ms, --once-timeout)` : 'stopped';
+  const parts = left.map(
+    (e) =>
+      `${e.queued} records for ${e.name} (${e.where}) ${e.queueDir ? `wait in ${e.queueDir} and are sent on the next start` : 'are lost (memory queue)'}`,
+  );
+  return `run --once ${why} before everything was delivered: ${parts.length ? parts.join('; ') : 'records still being read stay unread (the file checkpoints did not move past them)'}`;
 }
 
 export function formatSummary(s: RunSummary): string {

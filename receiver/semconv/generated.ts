@@ -47,8 +47,27 @@ export const KATA_LOG_FORMAT_VALUE_TEXT = 'text';
 export const ATTR_KATA_LOG_CARRIER = 'kata.log.carrier';
 /** Why kata-otel did not (fully) understand the record. Absent when parsing succeeded. */
 export const ATTR_KATA_LOG_PARSE_ERROR = 'kata.log.parse_error';
-/** True when the line was longer than the configured maximum and was cut. */
+/** True when the line was longer than the configured maximum and was cut, or when the record's attributes were cut to the attribute limits (`pipeline.limits`: attribute count, value length). */
 export const ATTR_KATA_LOG_TRUNCATED = 'kata.log.truncated';
+/** Where kata-otel physically read the record. */
+export const ATTR_KATA_LOG_ORIGIN = 'kata.log.origin';
+export const KATA_LOG_ORIGIN_VALUE_JOURNALD = 'journald';
+export const KATA_LOG_ORIGIN_VALUE_FILE = 'file';
+export const KATA_LOG_ORIGIN_VALUE_VSOCK = 'vsock';
+export const KATA_LOG_ORIGIN_VALUE_FIFO = 'fifo';
+export const KATA_LOG_ORIGIN_VALUE_STDIN = 'stdin';
+/** The socket a `vsock` record was read from (the hybrid-vsock Unix socket path, or `vsock://<cid>:<port>`). */
+export const ATTR_KATA_LOG_ORIGIN_ADDRESS = 'kata.log.origin.address';
+/** True when the record's text was written by the guest (absent otherwise). */
+export const ATTR_KATA_LOG_GUEST_CONTROLLED = 'kata.log.guest_controlled';
+/** Whether the process that wrote the journal entry was verified to be a Kata or CRI runtime process. */
+export const ATTR_KATA_LOG_TRUSTED = 'kata.log.trusted';
+/** True when a guest-controlled record claimed a sandbox other than its carrier's (the claim is in `kata.field.sandbox`). */
+export const ATTR_KATA_LOG_IDENTITY_MISMATCH = 'kata.log.identity_mismatch';
+/** Records of the same sandbox's guest stream dropped by the rate limit just before this record. */
+export const ATTR_KATA_LOG_DROPPED_COUNT = 'kata.log.dropped_count';
+/** The pid of the process that wrote the journal entry (`_PID`, set by journald). */
+export const ATTR_KATA_JOURNAL_PID = 'kata.journal.pid';
 /** The syslog identifier (`SYSLOG_IDENTIFIER`, or the `ident[pid]:` of a syslog/journal text prefix). */
 export const ATTR_KATA_JOURNAL_IDENTIFIER = 'kata.journal.identifier';
 /** The systemd unit that logged the record (`_SYSTEMD_UNIT`). */
@@ -71,6 +90,17 @@ export const KATA_ALERT_SEVERITY_VALUE_CRITICAL = 'critical';
 export const ATTR_KATA_ALERT_SUPPRESSED_COUNT = 'kata.alert.suppressed_count';
 /** The `log.record.uid` of the records that triggered the alert. */
 export const ATTR_KATA_ALERT_TRIGGER_UIDS = 'kata.alert.trigger.uids';
+/** The source that read the batch (`journald`, `file-0`, `bridge` for emitLine). */
+export const ATTR_KATA_OTEL_SOURCE_NAME = 'kata_otel.source.name';
+/** Raw entries (lines, journal entries) in the batch. */
+export const ATTR_KATA_OTEL_BATCH_ENTRIES = 'kata_otel.batch.entries';
+/** Records the batch produced (parse, emit) or carried (queue append, export). */
+export const ATTR_KATA_OTEL_BATCH_RECORDS = 'kata_otel.batch.records';
+/** What the backend answered to one export attempt. */
+export const ATTR_KATA_OTEL_EXPORT_OUTCOME = 'kata_otel.export.outcome';
+export const KATA_OTEL_EXPORT_OUTCOME_VALUE_SUCCESS = 'success';
+export const KATA_OTEL_EXPORT_OUTCOME_VALUE_RETRYABLE = 'retryable';
+export const KATA_OTEL_EXPORT_OUTCOME_VALUE_PERMANENT = 'permanent';
 
 // OpenTelemetry attributes this registry references (from the OTel semantic conventions).
 export const ATTR_CODE_FILE_PATH = 'code.file.path';
@@ -89,7 +119,10 @@ export const ATTR_LOG_FILE_PATH = 'log.file.path';
 export const ATTR_LOG_IOSTREAM = 'log.iostream';
 export const ATTR_LOG_RECORD_ORIGINAL = 'log.record.original';
 export const ATTR_LOG_RECORD_UID = 'log.record.uid';
+export const ATTR_PROCESS_COMMAND = 'process.command';
+export const ATTR_PROCESS_EXECUTABLE_PATH = 'process.executable.path';
 export const ATTR_PROCESS_PID = 'process.pid';
+export const ATTR_PROCESS_USER_ID = 'process.user.id';
 export const ATTR_SECURITY_RULE_CATEGORY = 'security_rule.category';
 export const ATTR_SECURITY_RULE_DESCRIPTION = 'security_rule.description';
 export const ATTR_SECURITY_RULE_NAME = 'security_rule.name';

@@ -86,13 +86,16 @@ export async function pumpLines(
   stream: AsyncIterable<Buffer>,
   splitter: LineSplitter,
   batcher: Batcher,
-  toEntry: (line: Line) => RawEntry = textEntry,
+  toEntry: (line: Line) => RawEntry | undefined = textEntry,
 ): Promise<number> {
   let n = 0;
   const take = async (line: Line) => {
     if (line.text.length === 0 && !line.truncated) return;
+    // undefined: the line is dropped (a guest stream over its rate limit, ratelimit.ts).
+    const entry = toEntry(line);
+    if (entry === undefined) return;
     n++;
-    const full = batcher.push(toEntry(line));
+    const full = batcher.push(entry);
     if (full) await full;
   };
   for await (const chunk of stream) {

@@ -1,7 +1,9 @@
 // A source's checkpoint: one small JSON file `<checkpointDir>/<source name>.json`, replaced atomically (write a
 // temporary file, fsync, rename) so a crash leaves either the old or the new checkpoint, never half of one.
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+// Created with O_EXCL|O_NOFOLLOW and read with O_NOFOLLOW (safefs): kata-otel runs as root.
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { readFileNoFollow, writeFileAtomic } from '../safefs/index.js';
 
 /** The checkpoint file of source `name` (characters outside [A-Za-z0-9._-] become '_'). */
 export function checkpointPath(checkpointDir: string, name: string): string {
@@ -14,9 +16,11 @@ export type CheckpointRead<T> = { ok: true; value: T | undefined } | { ok: false
 export async function readCheckpoint<T>(path: string): Promise<CheckpointRead<T>> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readFileNoFollow(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, value: undefined };
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { ok: true, value: undefined };
+    if (code === 'ELOOP') return { ok: false, error: `checkpoint ${path} is a symbolic link: not followed; remove it` };
     return { ok: false, error: `cannot read checkpoint ${path}: ${(err as Error).message}` };
   }
   try {
@@ -28,21 +32,12 @@ export async function readCheckpoint<T>(path: string): Promise<CheckpointRead<T>
 
 /** Replace the checkpoint atomically and durably. */
 export async function writeCheckpoint(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.tmp`;
-  // The directory is created on the first write only: a file source writes its checkpoint after every batch, and
-  // each file system call is a thread-pool round trip.
-  const fh = await open(tmp, 'w').catch(async (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-    await mkdir(join(path, '..'), { recursive: true });
-    return open(tmp, 'w');
+  // The directory is created on the first write only (the receiver creates and checks it at start; this is for
+  // a source run on its own): a file source writes its checkpoint after every batch, and each file system call
+  // is a thread-pool round trip.
+  await writeFileAtomic(path, JSON.stringify(value) + '\n', {
+    onMissingDir: () => mkdir(dirname(path), { recursive: true, mode: 0o700 }),
   });
-  try {
-    await fh.writeFile(JSON.stringify(value) + '\n');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
 }
 
 export async function removeCheckpoint(path: string): Promise<void> {

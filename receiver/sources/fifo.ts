@@ -22,15 +22,18 @@ import {
   ATTR_KATA_COMPONENT,
   ATTR_KATA_HYPERVISOR_NAME,
   ATTR_KATA_LOG_CARRIER,
+  ATTR_KATA_LOG_ORIGIN,
   ATTR_KATA_SANDBOX_ID,
   ATTR_LOG_FILE_NAME,
   ATTR_LOG_FILE_PATH,
   KATA_COMPONENT_VALUE_HYPERVISOR,
   KATA_HYPERVISOR_NAME_VALUE_FIRECRACKER,
+  KATA_LOG_ORIGIN_VALUE_FIFO,
 } from '../semconv/generated.js';
 import type { Logger } from '../telemetry/log.js';
 import { Batcher, pumpLines, textEntry } from './batcher.js';
 import { LineSplitter, type Line } from './lines.js';
+import { SandboxRateLimit, type GuestRateLimitOptions } from './ratelimit.js';
 import { listSandboxes, watchSandboxes, type SandboxDir } from './sandboxes.js';
 import type { RawEntry, Source, SourceContext } from './types.js';
 
@@ -50,6 +53,8 @@ export interface FifoSourceOptions {
   hypervisor?: string;
   /** Directory scan interval (also how soon a FIFO created after its sandbox directory is found). Default 1000 ms. */
   pollMs?: number;
+  /** Per-sandbox rate limit of each FIFO (ratelimit.ts). */
+  rateLimit?: GuestRateLimitOptions;
   maxLineBytes?: number;
   maxEntries?: number;
   flushMs?: number;
@@ -105,11 +110,21 @@ export class FifoSource implements Source {
       [ATTR_KATA_COMPONENT]: KATA_COMPONENT_VALUE_HYPERVISOR,
       [ATTR_LOG_FILE_PATH]: path,
       [ATTR_LOG_FILE_NAME]: fifo,
+      [ATTR_KATA_LOG_ORIGIN]: KATA_LOG_ORIGIN_VALUE_FIFO,
     };
     return new Batcher(
       (entries) => ctx.emit({ source: this.name, entries, observedTimeUnixNano: nowUnixNano(), attributes }),
       { maxEntries: this.opts.maxEntries, flushMs: this.opts.flushMs },
     );
+  }
+
+  private limit(ctx: SourceContext, log: Logger, s: SandboxDir): SandboxRateLimit {
+    return new SandboxRateLimit(this.opts.rateLimit ?? {}, {
+      source: this.name,
+      sandbox: s.id,
+      metrics: ctx.metrics,
+      log,
+    });
   }
 
   /** Follow one FIFO of one sandbox until the sandbox goes away. */
@@ -131,20 +146,22 @@ export class FifoSource implements Source {
     const onGone = () => stream.destroy();
     gone.addEventListener('abort', onGone, { once: true });
     const batcher = this.batcher(ctx, s, fifo, path);
+    const limit = this.limit(ctx, log, s);
     log.debug('reading FIFO', { path });
     try {
-      await pumpLines(stream, new LineSplitter(this.opts.maxLineBytes), batcher, (line) => fifoEntry(line, fifo)).catch(
-        (err: unknown) => {
-          if (!gone.aborted) throw err;
-          return 0;
-        },
-      );
+      await pumpLines(stream, new LineSplitter(this.opts.maxLineBytes), batcher, (line) =>
+        limit.admit(fifoEntry(line, fifo), line.text.length),
+      ).catch((err: unknown) => {
+        if (!gone.aborted) throw err;
+        return 0;
+      });
       await batcher.flush();
     } catch (err) {
       batcher.close();
       if (!ctx.signal.aborted) log.error('FIFO source stopped for this sandbox', { path, error: err });
       if (!ctx.signal.aborted) ctx.metrics.sourceErrors.inc({ source: this.name });
     } finally {
+      limit.report();
       gone.removeEventListener('abort', onGone);
       stream.destroy();
     }
@@ -160,6 +177,11 @@ export class FifoSource implements Source {
     if (!fh) return;
     const splitter = new LineSplitter(this.opts.maxLineBytes);
     const batcher = this.batcher(ctx, s, fifo, path);
+    const limit = this.limit(ctx, log, s);
+    const take = (line: Line) => {
+      const entry = line.text.length > 0 ? limit.admit(fifoEntry(line, fifo), line.text.length) : undefined;
+      return entry && batcher.push(entry);
+    };
     const buf = Buffer.alloc(64 * 1024);
     try {
       for (;;) {
@@ -171,13 +193,12 @@ export class FifoSource implements Source {
           throw err;
         }
         if (n === 0) break;
-        for (const line of splitter.push(Buffer.from(buf.subarray(0, n)))) {
-          if (line.text.length > 0) await batcher.push(fifoEntry(line, fifo));
-        }
+        for (const line of splitter.push(Buffer.from(buf.subarray(0, n)))) await take(line);
       }
       const tail = splitter.flush();
-      if (tail && tail.text.length > 0) await batcher.push(fifoEntry(tail, fifo));
+      if (tail) await take(tail);
       await batcher.flush();
+      limit.report();
     } catch (err) {
       batcher.close();
       if (!ctx.signal.aborted) log.error('FIFO read failed', { path, error: err });

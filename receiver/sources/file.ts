@@ -17,7 +17,7 @@
 // While a poll reads and emits (which can take long), a discovery loop keeps opening new files every
 // pollIntervalMs: holding the descriptor early is what makes a later rename or deletion harmless.
 import type { Stats } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { nowUnixNano, type Attributes } from '../model/record.js';
@@ -76,6 +76,8 @@ export interface FileSourceOptions {
   forgetAfterMs?: number;
   /** Most file checkpoints kept (the least recently seen go first). Default 4096. */
   maxCheckpoints?: number;
+  /** Directories a symbolic link in a watched directory may point into; other links are not followed. Default none. */
+  followSymlinks?: string[];
 }
 
 /** A literal input path (a file named on the command line) that does not exist. */
@@ -100,7 +102,7 @@ export interface FileSourceStats {
 /** Checkpoint file content. `files` maps a fingerprint key to where reading resumes. */
 export interface FileCheckpoint {
   version: 1;
-  files: Record<string, { path: string; offset: number; inode: number; dev: number; seen: number }>;
+  files: Record<string, { path: string; offset: number; inode: number; dev: number; birth?: number; seen: number }>;
 }
 
 const READ_CHUNK = 128 * 1024;
@@ -119,6 +121,8 @@ interface Tracked {
   name: string;
   dev: number;
   ino: number;
+  /** Creation time (ms), 0 when unknown: tells a new file from a deleted one whose inode number it reuses. */
+  birthMs: number;
   /** Where reading resumes when (re)opened: the durable offset at close time. */
   offset: number;
   /** Offset persisted in the checkpoint: every entry before it was delivered. */
@@ -138,6 +142,8 @@ interface Tracked {
   /** Not at any matched path any more (renamed out of the patterns, or deleted). */
   orphanSince?: number;
   deleted: boolean;
+  /** The path this open file was renamed (or deleted) away from: a file appearing there is new, not a copy. */
+  vacated?: string;
 }
 
 /** A matched file not open, with its fingerprint. */
@@ -147,6 +153,8 @@ interface Candidate {
   ino: number;
   size: number;
   mtimeMs: number;
+  /** Creation time (statx btime), 0 where the file system does not keep it. */
+  birthMs?: number;
   fp: Buffer;
   /** Descriptor opened for fingerprinting (handed to the reader or closed). */
   fh?: FileHandle;
@@ -244,7 +252,7 @@ export class FileSource implements Source {
       throw new TypeError('FileSource: `include` needs at least one path or glob, e.g. ["/var/log/kata/*.log"]');
     }
     this.name = opts.name ?? 'file';
-    this.globs = new GlobSet(opts.include, opts.exclude ?? []);
+    this.globs = new GlobSet(opts.include, opts.exclude ?? [], opts.followSymlinks ?? []);
     this.startAt = opts.startAt ?? 'end';
     this.pollMs = Math.max(1, opts.pollIntervalMs ?? 200);
     this.fpBytes = Math.max(16, opts.fingerprintBytes ?? 1024);
@@ -431,10 +439,14 @@ export class FileSource implements Source {
     for (const t of opened) {
       const p = atPath.get(devIno(t.dev, t.ino));
       if (p !== undefined) {
+        if (p !== t.path) t.vacated = t.path;
         this.setPath(t, p);
         t.seen = now;
         t.orphanSince = undefined;
-      } else t.orphanSince ??= now;
+      } else if (t.orphanSince === undefined) {
+        t.vacated = t.path;
+        t.orphanSince = now;
+      }
     }
     const intact = await Promise.all(opened.map((t) => this.checkOpen(t)));
     const truncated = opened.filter((_, i) => !intact[i]);
@@ -454,7 +466,15 @@ export class FileSource implements Source {
       const m = this.memo.get(di);
       if (m && m.size === st.size && m.mtimeMs === st.mtimeMs && (!m.dupOf || m.dupOf.fh)) {
         if (m.tracked) m.tracked.seen = now;
-        known.push({ path, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fp: m.fp });
+        known.push({
+          path,
+          dev: st.dev,
+          ino: st.ino,
+          size: st.size,
+          mtimeMs: st.mtimeMs,
+          birthMs: st.birthtimeMs,
+          fp: m.fp,
+        });
         continue;
       }
       if (this.fdsInUse() + fresh.length >= this.maxOpen) {
@@ -475,7 +495,9 @@ export class FileSource implements Source {
         await c.fh?.close().catch(() => undefined);
         return;
       }
-      const dupOf = [...this.open].find((t) => t.fp && isPrefixOf(c.fp, t.fp));
+      // Not at the path an open file was renamed away from: that is the writer's new file (rotation), whatever its
+      // first bytes (a banner), not a copy.
+      const dupOf = [...this.open].find((t) => t.fp && t.vacated !== c.path && isPrefixOf(c.fp, t.fp));
       if (dupOf) {
         // A copy of an open file (logrotate copytruncate before the truncate, or cp): one identity, read once.
         this.log.debug('file is a copy of an open file: not read', { path: c.path, of: dupOf.path });
@@ -561,13 +583,15 @@ export class FileSource implements Source {
     if (copy) {
       let fh = copy.fh;
       try {
-        fh ??= await open(copy.path, 'r');
+        fh ??= await this.openChecked(copy.path);
+        if (!fh) throw new Error('not readable');
         const st = await fh.stat();
         if (st.dev === copy.dev && st.ino === copy.ino) {
           await t.fh?.close().catch(() => undefined);
           t.fh = fh;
           t.dev = st.dev;
           t.ino = st.ino;
+          t.birthMs = st.birthtimeMs;
           t.size = st.size;
           t.mtimeMs = st.mtimeMs;
           this.setPath(t, copy.path);
@@ -608,7 +632,9 @@ export class FileSource implements Source {
   private async fingerprintPath(path: string): Promise<Candidate | undefined> {
     let fh: FileHandle;
     try {
-      fh = await open(path, 'r');
+      const opened = await this.openChecked(path);
+      if (!opened) return undefined;
+      fh = opened;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return undefined; // rotated away between the listing and the open
@@ -631,7 +657,7 @@ export class FileSource implements Source {
       const fp = await readHead(fh, Math.min(this.fpBytes, st.size));
       this.reported.delete(path);
       // The descriptor's stat is the truth (the path may have been rotated since the listing).
-      return { path, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, fp, fh };
+      return { path, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, birthMs: st.birthtimeMs, fp, fh };
     } catch (err) {
       await fh.close().catch(() => undefined);
       this.report(path, 'read', `cannot read ${path}: ${(err as Error).message}`, 'check the file and its disk');
@@ -645,6 +671,28 @@ export class FileSource implements Source {
     const fh = c.fh ?? (await this.reopen(c));
     if (!fh) return undefined;
     let t = this.lookupClosed(c.fp);
+    if (t && !this.sameFile(t, c)) {
+      // Same first bytes (a banner, a header) but another file: resuming at the old file's offset would skip the
+      // new file's lines. Read it from the beginning; it takes over the identity (the checkpoint holds one entry
+      // per fingerprint), so the old file, if it is still there and changes, is read again (duplicates, no loss).
+      this.log.info(
+        'file starts like a checkpointed file but is another file (device/inode differ): reading it from the beginning',
+        {
+          path: c.path,
+          dev: c.dev,
+          inode: c.ino,
+          checkpointed: { path: t.path, dev: t.dev, inode: t.ino, offset: t.offset },
+        },
+      );
+      this.forget(t);
+      t = undefined;
+    } else if (t && t.path !== c.path) {
+      this.log.info('file renamed since its checkpoint (same device and inode): resuming at its offset', {
+        path: c.path,
+        from: t.path,
+        offset: t.offset,
+      });
+    }
     const resumed = t !== undefined;
     let offset: number;
     if (t) {
@@ -669,6 +717,7 @@ export class FileSource implements Source {
         name: basename(c.path),
         dev: c.dev,
         ino: c.ino,
+        birthMs: c.birthMs ?? 0,
         offset,
         committed: offset,
         seen: now,
@@ -688,6 +737,7 @@ export class FileSource implements Source {
     this.setPath(t, c.path);
     t.dev = c.dev;
     t.ino = c.ino;
+    t.birthMs = c.birthMs ?? 0;
     t.fh = fh;
     t.framer = new EntryFramer(this.maxLineBytes, offset, this.opts.assembler?.());
     t.pos = offset;
@@ -708,14 +758,52 @@ export class FileSource implements Source {
     return this.open.size + this.discovered.size + this.transientFds;
   }
 
+  /**
+   * Open a matched path for reading without following a link in its last component (O_NOFOLLOW), then check it is
+   * the file the listing found, not reached through a link (GlobSet.checkOpened); undefined (reported) when not.
+   */
+  private async openChecked(path: string): Promise<FileHandle | undefined> {
+    const follow = this.globs.followsLinks || this.globs.isLiteral(path);
+    const fh = await open(path, follow ? 'r' : constants.O_RDONLY | constants.O_NOFOLLOW).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ELOOP') throw err;
+        return undefined;
+      },
+    );
+    const why = fh ? await this.globs.checkOpened(path, fh) : 'it is a symbolic link';
+    if (why === undefined) return fh;
+    await fh?.close().catch(() => undefined);
+    this.reportSymlink(path, why);
+    return undefined;
+  }
+
+  private reportSymlink(path: string, why: string): void {
+    this.report(
+      path,
+      'symlink',
+      `${path} not read: ${why}; links in watched directories are not followed (kata-otel reads as root)`,
+      'list the directory the link points into in follow_symlinks, or include the target itself',
+    );
+  }
+
   /** Open a candidate's path again; undefined when it now holds another file (rotated meanwhile). */
   private async reopen(c: Candidate): Promise<FileHandle | undefined> {
-    const fh = await open(c.path, 'r').catch(() => undefined);
+    const fh = await this.openChecked(c.path).catch(() => undefined);
     if (!fh) return undefined;
     const st = await fh.stat().catch(() => undefined);
     if (st && st.dev === c.dev && st.ino === c.ino) return fh;
     await fh.close().catch(() => undefined);
     return undefined;
+  }
+
+  /**
+   * A checkpointed identity is this file only when device and inode match (a rename keeps both), or, when the
+   * device number changed (a reboot or remount can renumber it), the inode and the path both match; and, where
+   * the file system records creation times, it was created at the same time.
+   */
+  private sameFile(t: Tracked, c: Candidate): boolean {
+    const born = !t.birthMs || !c.birthMs || t.birthMs === c.birthMs; // inode numbers are reused after a deletion
+    return t.ino === c.ino && (t.dev === c.dev || t.path === c.path) && born;
   }
 
   /** A closed identity whose fingerprint is `fp` or a prefix of it (the file grew while closed). */
@@ -961,7 +1049,7 @@ export class FileSource implements Source {
     const files: FileCheckpoint['files'] = {};
     for (const t of this.trackers) {
       if (!t.key || this.byKey.get(t.key) !== t) continue;
-      files[t.key] = { path: t.path, offset: t.committed, inode: t.ino, dev: t.dev, seen: t.seen };
+      files[t.key] = { path: t.path, offset: t.committed, inode: t.ino, dev: t.dev, birth: t.birthMs, seen: t.seen };
     }
     const cp: FileCheckpoint = { version: 1, files };
     const text = JSON.stringify(cp);
@@ -1001,6 +1089,7 @@ export class FileSource implements Source {
         name: basename(String(v.path)),
         dev: Number(v.dev) || 0,
         ino: Number(v.inode) || 0,
+        birthMs: Number(v.birth) || 0,
         offset: v.offset,
         committed: v.offset,
         seen: Number(v.seen) || Date.now(),
@@ -1026,6 +1115,7 @@ export class FileSource implements Source {
         this.report(p.path, 'EISDIR', `${p.path} is a directory`, `give the files in it, e.g. ${p.path}/*.log`);
       else if (p.problem === 'missing')
         this.report(p.path, 'ENOENT', `${p.path} does not exist`, 'check the path (it is read once it appears)');
+      else if (p.problem === 'symlink') this.reportSymlink(p.path, `it is a symbolic link (to ${p.error ?? '?'})`);
       else if (p.problem === 'unreadable')
         this.report(p.path, 'EACCES', `cannot list ${p.path}: ${p.error ?? ''}`, 'grant kata-otel read access to it');
       else if (once)

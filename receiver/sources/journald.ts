@@ -13,7 +13,16 @@
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { backoffDelay, sleep } from '../queue/backoff.js';
-import { nowUnixNano } from '../model/record.js';
+import { nowUnixNano, type Attributes } from '../model/record.js';
+import {
+  ATTR_KATA_JOURNAL_PID,
+  ATTR_KATA_LOG_ORIGIN,
+  ATTR_KATA_LOG_TRUSTED,
+  ATTR_PROCESS_COMMAND,
+  ATTR_PROCESS_EXECUTABLE_PATH,
+  ATTR_PROCESS_USER_ID,
+  KATA_LOG_ORIGIN_VALUE_JOURNALD,
+} from '../semconv/generated.js';
 import type { Logger } from '../telemetry/log.js';
 import { Batcher, pumpLines, textEntry } from './batcher.js';
 import { checkpointPath, readCheckpoint, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
@@ -49,6 +58,54 @@ export interface JournaldSourceOptions {
   restartMaxMs?: number;
   /** Longest journalctl output line kept (default 16 MiB; longer lines are cut and flagged). */
   maxLineBytes?: number;
+  /** Which writers are trusted (`kata.log.trusted`). Default DEFAULT_JOURNAL_TRUST. */
+  trust?: JournalTrust;
+}
+
+/**
+ * The writers whose journal entries are trusted: `_UID` in `uids` and `_COMM`, the file name of `_EXE`, or
+ * `_SYSTEMD_UNIT` listed. journald sets these `_` fields itself from the sender's credentials and cgroup, so a
+ * client cannot forge them (unlike SYSLOG_IDENTIFIER, which `logger -t kata` sets for any local user).
+ */
+export interface JournalTrust {
+  uids: readonly number[];
+  commands: readonly string[];
+  executables: readonly string[];
+  units: readonly string[];
+}
+
+export const DEFAULT_JOURNAL_TRUST: JournalTrust = {
+  uids: [0],
+  // The kernel keeps 15 characters of a command name: containerd-shim-kata-v2 is `containerd-shim`.
+  commands: ['containerd-shim', 'containerd', 'crio', 'kata-runtime', 'kata-monitor', 'virtiofsd'],
+  executables: ['containerd-shim-kata-v2', 'containerd', 'crio', 'kata-runtime', 'kata-monitor', 'virtiofsd'],
+  units: ['containerd.service', 'crio.service'],
+};
+
+/** The provenance of one journal entry: who wrote it (journald's trusted fields) and whether that writer is trusted. */
+export function journalProvenance(fields: Record<string, unknown>, trust: JournalTrust): Attributes {
+  const str = (k: string) => {
+    const v = fields[k];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const a: Attributes = { [ATTR_KATA_LOG_ORIGIN]: KATA_LOG_ORIGIN_VALUE_JOURNALD };
+  const uidText = str('_UID');
+  const uid = uidText !== undefined && /^\d+$/.test(uidText) ? Number(uidText) : undefined;
+  const comm = str('_COMM');
+  const exe = str('_EXE');
+  const unit = str('_SYSTEMD_UNIT');
+  const pid = str('_PID');
+  if (uid !== undefined) a[ATTR_PROCESS_USER_ID] = uid;
+  if (comm !== undefined) a[ATTR_PROCESS_COMMAND] = comm;
+  if (exe !== undefined) a[ATTR_PROCESS_EXECUTABLE_PATH] = exe;
+  if (pid !== undefined && /^\d+$/.test(pid)) a[ATTR_KATA_JOURNAL_PID] = Number(pid);
+  a[ATTR_KATA_LOG_TRUSTED] =
+    uid !== undefined &&
+    trust.uids.includes(uid) &&
+    ((comm !== undefined && trust.commands.includes(comm)) ||
+      (exe !== undefined && trust.executables.includes(exe.slice(exe.lastIndexOf('/') + 1))) ||
+      (unit !== undefined && trust.units.includes(unit)));
+  return a;
 }
 
 interface JournalCheckpoint {
@@ -316,7 +373,7 @@ export class JournaldSource implements Source {
         child.stdout as AsyncIterable<Buffer>,
         new LineSplitter(this.opts.maxLineBytes ?? 16 * 1024 * 1024),
         batcher,
-        toEntry,
+        (line) => toEntry(line, this.opts.trust ?? DEFAULT_JOURNAL_TRUST),
       );
     } catch (err) {
       child.kill('SIGTERM');
@@ -330,16 +387,24 @@ export class JournaldSource implements Source {
 }
 
 /** One journalctl JSON line → entry. MESSAGE may be an array of bytes (binary data): kept as is for the parser. */
-function toEntry(line: Line): RawEntry {
+function toEntry(line: Line, trust: JournalTrust): RawEntry {
   try {
     const fields: unknown = JSON.parse(line.text);
     if (fields && typeof fields === 'object' && !Array.isArray(fields)) {
-      return { kind: 'journal', fields: fields as Record<string, unknown> };
+      const f = fields as Record<string, unknown>;
+      return { kind: 'journal', fields: f, attributes: journalProvenance(f, trust) };
     }
   } catch {
     // fall through: keep the raw line so nothing is lost; the parser flags it.
   }
-  return textEntry(line);
+  // Not a journal entry as journalctl writes them: nothing shows who wrote it.
+  const entry = textEntry(line);
+  entry.attributes = {
+    ...entry.attributes,
+    [ATTR_KATA_LOG_ORIGIN]: KATA_LOG_ORIGIN_VALUE_JOURNALD,
+    [ATTR_KATA_LOG_TRUSTED]: false,
+  };
+  return entry;
 }
 
 function lastCursor(entries: RawEntry[]): string | undefined {

@@ -9,7 +9,7 @@
 // (the assembler and the partial last line too: nothing can resume them) and handed off before returning.
 import type { Readable } from 'node:stream';
 import { nowUnixNano, type Attributes } from '../model/record.js';
-import { ATTR_KATA_LOG_TRUNCATED } from '../semconv/generated.js';
+import { ATTR_KATA_LOG_ORIGIN, ATTR_KATA_LOG_TRUNCATED, KATA_LOG_ORIGIN_VALUE_STDIN } from '../semconv/generated.js';
 import { Batcher } from './batcher.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, deliver, HandOffStopped } from './file/deliver.js';
 import { EntryFramer, type AssemblerFactory, type FramedEntry } from './file/framer.js';
@@ -49,8 +49,7 @@ export class StdinSource implements Source {
     const stream = this.opts.stream ?? process.stdin;
     const flushMs = Math.max(0, this.opts.flushTimeoutMs ?? 500);
     const drainMs = Math.max(0, this.opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
-    const attributes =
-      this.opts.attributes && Object.keys(this.opts.attributes).length > 0 ? this.opts.attributes : undefined;
+    const attributes: Attributes = { [ATTR_KATA_LOG_ORIGIN]: KATA_LOG_ORIGIN_VALUE_STDIN, ...this.opts.attributes };
     const framer = new EntryFramer(
       Math.max(1, this.opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES),
       0,
@@ -60,7 +59,7 @@ export class StdinSource implements Source {
       async (entries) => {
         const d = await deliver(
           ctx,
-          { source: this.name, entries, observedTimeUnixNano: nowUnixNano(), ...(attributes ? { attributes } : {}) },
+          { source: this.name, entries, observedTimeUnixNano: nowUnixNano(), attributes },
           drainMs,
         );
         if (!d.ok) throw new HandOffStopped(d);

@@ -24,16 +24,20 @@ import {
   ATTR_KATA_COMPONENT,
   ATTR_KATA_HYPERVISOR_NAME,
   ATTR_KATA_LOG_CARRIER,
+  ATTR_KATA_LOG_ORIGIN,
+  ATTR_KATA_LOG_ORIGIN_ADDRESS,
   ATTR_KATA_SANDBOX_ID,
   KATA_COMPONENT_VALUE_AGENT,
+  KATA_LOG_ORIGIN_VALUE_VSOCK,
   KATA_HYPERVISOR_NAME_VALUE_CLOUD_HYPERVISOR,
   KATA_HYPERVISOR_NAME_VALUE_DRAGONBALL,
   KATA_HYPERVISOR_NAME_VALUE_FIRECRACKER,
   KATA_HYPERVISOR_NAME_VALUE_QEMU,
 } from '../semconv/generated.js';
 import type { Logger } from '../telemetry/log.js';
-import { Batcher, pumpLines } from './batcher.js';
-import { LineSplitter } from './lines.js';
+import { Batcher, pumpLines, textEntry } from './batcher.js';
+import { LineSplitter, type Line } from './lines.js';
+import { SandboxRateLimit, type GuestRateLimitOptions } from './ratelimit.js';
 import { watchSandboxes, type SandboxDir } from './sandboxes.js';
 import type { Source, SourceContext } from './types.js';
 
@@ -123,6 +127,8 @@ export interface VsockSourceOptions {
   /** How often the run directories are scanned. Default 1000 ms. */
   pollMs?: number;
   plain?: PlainVsockOptions;
+  /** Per-sandbox rate limit of the agent stream (ratelimit.ts). */
+  rateLimit?: GuestRateLimitOptions;
   maxLineBytes?: number;
   maxEntries?: number;
   flushMs?: number;
@@ -171,7 +177,7 @@ export class VsockSource implements Source {
         signal: ctx.signal,
         probe: (s) => findSocket(s, roots),
         start: (s, found, gone) =>
-          this.follow(ctx, log.child({ [ATTR_KATA_SANDBOX_ID]: s.id }), s, found.hypervisor, gone, (signal) =>
+          this.follow(ctx, log.child({ [ATTR_KATA_SANDBOX_ID]: s.id }), s, found, gone, (signal) =>
             hybridConnect(found.path, this.o.port, this.o.handshakeTimeoutMs, signal),
           ),
       }),
@@ -180,21 +186,33 @@ export class VsockSource implements Source {
     await Promise.all(tasks);
   }
 
-  /** One sandbox: connect, stream, reconnect with backoff until `gone` aborts. */
+  /**
+   * One sandbox: connect, stream, reconnect with backoff until `gone` aborts. `via.path`: the socket (hybrid vsock)
+   * or `vsock://<cid>:<port>`; the sandbox is the one whose run directory (or QEMU command line) holds it, and every
+   * record read is attributed to it whatever the guest writes (pipeline/provenance.ts).
+   */
   private async follow(
     ctx: SourceContext,
     log: Logger,
     s: { id: string },
-    hypervisor: string,
+    via: { path: string; hypervisor: string },
     gone: AbortSignal,
     connect: Connect,
   ): Promise<void> {
     const attributes: Attributes = {
       [ATTR_KATA_SANDBOX_ID]: s.id,
       [ATTR_KATA_LOG_CARRIER]: 'vsock',
-      [ATTR_KATA_HYPERVISOR_NAME]: hypervisor,
+      [ATTR_KATA_HYPERVISOR_NAME]: via.hypervisor,
       [ATTR_KATA_COMPONENT]: KATA_COMPONENT_VALUE_AGENT,
+      [ATTR_KATA_LOG_ORIGIN]: KATA_LOG_ORIGIN_VALUE_VSOCK,
+      [ATTR_KATA_LOG_ORIGIN_ADDRESS]: via.path,
     };
+    const limit = new SandboxRateLimit(this.opts.rateLimit ?? {}, {
+      source: this.name,
+      sandbox: s.id,
+      metrics: ctx.metrics,
+      log,
+    });
     const batcher = new Batcher(
       (entries) => ctx.emit({ source: this.name, entries, observedTimeUnixNano: nowUnixNano(), attributes }),
       { maxEntries: this.opts.maxEntries, flushMs: this.opts.flushMs },
@@ -203,7 +221,7 @@ export class VsockSource implements Source {
     while (!gone.aborted) {
       let attempt: Attempt;
       try {
-        attempt = await this.attempt(connect, gone, batcher);
+        attempt = await this.attempt(connect, gone, batcher, limit);
         await batcher.flush();
       } catch (err) {
         batcher.close();
@@ -232,16 +250,23 @@ export class VsockSource implements Source {
       });
       await sleep(delayMs, gone);
     }
+    limit.report();
     log.debug('sandbox gone; stopped reading its agent log');
   }
 
-  private async attempt(connect: Connect, gone: AbortSignal, batcher: Batcher): Promise<Attempt> {
+  private async attempt(
+    connect: Connect,
+    gone: AbortSignal,
+    batcher: Batcher,
+    limit: SandboxRateLimit,
+  ): Promise<Attempt> {
     const c = await connect(gone);
     if ('error' in c) return { connected: false, reason: c.error, entries: 0 };
     const onGone = () => c.close();
     gone.addEventListener('abort', onGone, { once: true });
     try {
-      const entries = await pumpLines(c.stream, new LineSplitter(this.opts.maxLineBytes), batcher).catch(
+      const admit = (line: Line) => limit.admit(textEntry(line), line.text.length);
+      const entries = await pumpLines(c.stream, new LineSplitter(this.opts.maxLineBytes), batcher, admit).catch(
         (err: unknown) => {
           // A reset connection ends the stream; a failed hand-off (shutdown) must reach the caller.
           if (isStreamError(err)) return 0;
@@ -286,8 +311,13 @@ export class VsockSource implements Source {
         const slog = log.child({ [ATTR_KATA_SANDBOX_ID]: q.id, cid: q.cid });
         const gone = AbortSignal.any([stop.signal, ctx.signal]);
         done.push(
-          this.follow(ctx, slog, q, KATA_HYPERVISOR_NAME_VALUE_QEMU, gone, async () =>
-            helperConnect(helper, q.cid, this.o.port),
+          this.follow(
+            ctx,
+            slog,
+            q,
+            { path: `vsock://${q.cid}:${this.o.port}`, hypervisor: KATA_HYPERVISOR_NAME_VALUE_QEMU },
+            gone,
+            async () => helperConnect(helper, q.cid, this.o.port),
           ).finally(() => active.delete(q.pid)),
         );
       }

@@ -1,7 +1,18 @@
 // kata-otel's own logs: structured JSON lines on stderr (or a file), never mixed into exported records or stdout.
-import { appendFileSync } from 'node:fs';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { redactUrls } from './redact.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
+const APPEND_NOFOLLOW = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+/** Append by path each time (logrotate may have moved the file), never following a link at that path. */
+function appendNoFollow(path: string, line: string): void {
+  const fd = openSync(path, APPEND_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, line);
+  } finally {
+    closeSync(fd);
+  }
+}
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface Logger {
@@ -25,14 +36,21 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
   const write =
     opts.write ??
     (opts.file
-      ? (line: string) => appendFileSync(opts.file as string, line)
+      ? // Never through a link planted at the log file's name (kata-otel runs as root): O_NOFOLLOW, 0600 when created.
+        (line: string) => appendNoFollow(opts.file as string, line)
       : (line: string) => process.stderr.write(line));
   const log = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
     const rec = { time: new Date().toISOString(), level, msg, ...base, ...fields };
     write(
       JSON.stringify(rec, (_k, v: unknown) =>
-        typeof v === 'bigint' ? v.toString() : v instanceof Error ? v.message : v,
+        typeof v === 'bigint'
+          ? v.toString()
+          : v instanceof Error
+            ? redactUrls(v.message)
+            : typeof v === 'string'
+              ? redactUrls(v)
+              : v,
       ) + '\n',
     );
   };

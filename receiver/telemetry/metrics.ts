@@ -28,8 +28,16 @@ export class Metrics {
     'exporter',
     'reason',
   ]);
+  /** Records whose attributes were cut to pipeline.limits (receiver/pipeline/limits.ts), per limit. */
+  readonly limited = this.counter('kata_otel_records_limited_total', 'Records cut to the attribute limits', ['limit']);
   /** Errors a source logged (permission denied, journalctl exited, vsock handshake failed, …), per source. */
   readonly sourceErrors = this.counter('kata_otel_source_errors_total', 'Errors logged by a source', ['source']);
+  /** Guest-stream records dropped by the per-sandbox rate limit (pipeline.fair_share), per source and sandbox. */
+  readonly guestDropped = this.counter(
+    'kata_otel_guest_records_dropped_total',
+    'Guest-stream records dropped by the per-sandbox rate limit',
+    ['source', 'sandbox'],
+  );
   /** Pushes of these metrics over OTLP (`telemetry.otlp_metrics`), by outcome (`success` / `failure`). */
   readonly otlpMetricsExports = this.counter('kata_otel_otlp_metrics_exports_total', 'Self-metrics exports over OTLP', [
     'outcome',

@@ -32,10 +32,23 @@ function failure(fn: () => unknown): ConfigError {
 }
 
 describe('loadConfig without a file', () => {
+  it('defaults data_dir to an absolute directory: /var/lib/kata-otel as root, the XDG state directory otherwise', () => {
+    expect(loadConfig(undefined, undefined, { env: {}, cwd: dir, euid: 0 }).dataDir).toBe('/var/lib/kata-otel');
+    const xdg = { XDG_STATE_HOME: '/st', HOME: '/home/u' };
+    expect(loadConfig(undefined, undefined, { env: xdg, cwd: dir, euid: 1000 }).dataDir).toBe('/st/kata-otel');
+    expect(loadConfig(undefined, undefined, { env: { HOME: '/h' }, cwd: dir, euid: 1000 }).dataDir).toBe(
+      '/h/.local/state/kata-otel',
+    );
+    // An explicit data_dir (npm run demo's --data-dir ./kata-otel-data) still resolves against the working directory.
+    expect(loadConfig(undefined, { data_dir: './kata-otel-data' }, { env: {}, cwd: dir }).dataDir).toBe(
+      join(dir, 'kata-otel-data'),
+    );
+  });
+
   it('gives every default and the store exporter under data_dir', () => {
-    const c = loadConfig(undefined, undefined, { env: {}, cwd: dir });
+    const c = loadConfig(undefined, undefined, { env: { HOME: '/home/u' }, cwd: dir, euid: 1000 });
     expect(c.source).toBeNull();
-    expect(c.dataDir).toBe(join(dir, 'kata-otel-data'));
+    expect(c.dataDir).toBe('/home/u/.local/state/kata-otel');
     expect(c.log).toEqual({ level: 'info', file: null });
     expect(c.sources.files).toEqual([]);
     expect(c.sources.stdin).toBe(false);
@@ -48,6 +61,12 @@ describe('loadConfig without a file', () => {
       priority: 'debug',
       startAt: 'end',
       journalctl: 'journalctl',
+      trust: {
+        uids: [0],
+        commands: ['containerd-shim', 'containerd', 'crio', 'kata-runtime', 'kata-monitor', 'virtiofsd'],
+        executables: ['containerd-shim-kata-v2', 'containerd', 'crio', 'kata-runtime', 'kata-monitor', 'virtiofsd'],
+        units: ['containerd.service', 'crio.service'],
+      },
     });
     expect(c.sources.vsock.port).toBe(1025);
     expect(c.sources.vsock.roots).toEqual(['/run/vc/vm', '/run/vc/firecracker', '/run/kata', '/run/kata/firecracker']);
@@ -64,7 +83,16 @@ describe('loadConfig without a file', () => {
       },
       rules: { enabled: true, builtin: true, files: [], webhook: { url: null, timeoutMs: 5000 } },
       keepOriginal: false,
+      limits: { maxAttributes: 128, maxAttributeValueLength: 16_384 },
+      fairShare: {
+        parseBudgetMs: 10,
+        recordsPerSecond: 1000,
+        bytesPerSecond: 1024 * 1024,
+        burstSeconds: 10,
+        reportIntervalMs: 10_000,
+      },
     });
+    expect(c.onceTimeoutMs).toBe(300_000);
     expect(c.queue).toEqual({
       kind: 'disk',
       maxBytes: 512 * 1024 * 1024,
@@ -82,7 +110,7 @@ describe('loadConfig without a file', () => {
       {
         type: 'store',
         name: 'store',
-        directory: join(dir, 'kata-otel-data', 'store'),
+        directory: '/home/u/.local/state/kata-otel/store',
         maxFileBytes: 64 * 1024 * 1024,
         maxFileAgeMs: 3_600_000,
         maxAgeMs: 7 * 24 * 3_600_000,

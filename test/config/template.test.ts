@@ -46,3 +46,23 @@ describe('${...} expansion', () => {
     expect(() => expand('${env:bad-name}', { env })).toThrow('is not an environment variable name');
   });
 });
+
+describe('${...} nesting depth', () => {
+  it('refuses 20,000 nested ${env: with a clear error instead of a stack overflow (issue 11)', async () => {
+    const { loadConfig, ConfigError } = await import('../../receiver/config/index.js');
+    const deep = '${env:NOPE:-'.repeat(20_000) + 'x' + '}'.repeat(20_000);
+    expect(() => expand(deep, { env })).toThrow(TemplateError);
+    expect(() => expand(deep, { env })).toThrow(/nest more than 16 deep/);
+    let err: unknown;
+    try {
+      loadConfig(undefined, { data_dir: deep }, { env: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/data_dir.*nest more than 16 deep/s);
+    expect((err as Error).message.length).toBeLessThan(1000);
+    // 16 levels still work.
+    expect(expand('${env:NOPE:-'.repeat(16) + 'x' + '}'.repeat(16), { env }).value).toBe('x');
+  });
+});

@@ -40,7 +40,8 @@ describe('rules test', () => {
       a,
       [
         fixtureLines('kata-agent-policy-denied', 'positive')[1],
-        ...fixtureLines('kata-hypervisor-crashed', 'negative'),
+        // The first two negatives silence the rule by their text; the later ones only by their provenance.
+        ...fixtureLines('kata-hypervisor-crashed', 'negative').slice(0, 2),
         '',
       ].join('\n'),
     );

@@ -213,13 +213,13 @@ describe('Loki export', () => {
       (r) => (r.labels as Doc).kata_rule_id === 'kata-agent-policy-allow-failing',
     );
     expect(denied?.expr).toBe(
-      'sum by (kata_sandbox_id) (count_over_time({service_namespace="kata-containers"} |= "AllowRequestsFailingPolicy is enabled" [5m])) > 0',
+      'sum by (kata_sandbox_id) (count_over_time({service_namespace="kata-containers"} |= "AllowRequestsFailingPolicy is enabled" | kata_log_trusted!="false" and (kata_log_guest_controlled!="true" or kata_component=~"(?:agent|guest-kernel)") [5m])) > 0',
     );
     const threshold = doc.groups[0]?.rules.find(
       (r) => (r.labels as Doc).kata_rule_id === 'kata-sandbox-create-failures',
     );
     expect(threshold?.expr).toBe(
-      'sum by (host_name) (count_over_time({service_namespace="kata-containers"} |~ "^Cannot start VM$|^Create new sandbox failed$|^failed run shim" [5m])) >= 3',
+      'sum by (host_name) (count_over_time({service_namespace="kata-containers"} |~ "^Cannot start VM$|^Create new sandbox failed$|^failed run shim" | kata_log_trusted!="false" and kata_log_guest_controlled!="true" [5m])) >= 3',
     );
   });
 });

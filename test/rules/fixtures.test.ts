@@ -4,8 +4,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { KataLogRecord } from '../../receiver/model/record.js';
+import type { Attributes, KataLogRecord } from '../../receiver/model/record.js';
 import { parseText } from '../../receiver/parse/index.js';
+import { applyProvenance } from '../../receiver/pipeline/provenance.js';
 import { RuleEngine } from '../../receiver/rules/engine.js';
 import { loadBuiltinRules } from '../../receiver/rules/load.js';
 import type { Rule } from '../../receiver/rules/types.js';
@@ -15,6 +16,9 @@ interface Entry {
   line: string;
   provenance: string;
   repeat?: number;
+  /** What the source knew about the line (kata.log.origin, the carrier's sandbox, journal trust), applied as the
+   *  pipeline does: as ParseContext attributes, then the provenance step. */
+  attributes?: Attributes;
 }
 interface Fixture {
   rule: string;
@@ -38,7 +42,8 @@ function run(rule: Rule, entries: Entry[]): { alerts: KataLogRecord[]; records: 
   let newest = 0n;
   for (const e of entries) {
     for (let i = 0; i < (e.repeat ?? 1); i++) {
-      const recs = parseText(e.line, { observedTimeUnixNano: 1_700_000_000_000_000_000n });
+      const recs = parseText(e.line, { observedTimeUnixNano: 1_700_000_000_000_000_000n, attributes: e.attributes });
+      applyProvenance(recs, e.attributes);
       records.push(...recs);
       for (const r of recs) if (r.timeUnixNano > newest) newest = r.timeUnixNano;
       alerts.push(...engine.process(recs).filter((r) => r.eventName === EVENT_KATA_ALERT));

@@ -8,6 +8,7 @@ import {
   ATTR_KATA_COMPONENT,
   ATTR_KATA_HYPERVISOR_NAME,
   ATTR_KATA_LOG_CARRIER,
+  ATTR_KATA_LOG_ORIGIN,
   ATTR_KATA_SANDBOX_ID,
   ATTR_LOG_FILE_NAME,
   ATTR_LOG_FILE_PATH,
@@ -107,6 +108,7 @@ describe('FifoSource (real FIFOs)', () => {
       [ATTR_KATA_COMPONENT]: 'hypervisor',
       [ATTR_LOG_FILE_PATH]: join(dir, 'logs.fifo'),
       [ATTR_LOG_FILE_NAME]: 'logs.fifo',
+      [ATTR_KATA_LOG_ORIGIN]: 'fifo',
     });
     const metricsBatch = h.batches.find((b) => b.attributes?.[ATTR_LOG_FILE_NAME] === 'metrics.fifo');
     expect(metricsBatch?.attributes?.[ATTR_LOG_FILE_PATH]).toBe(join(dir, 'root', 'metrics.fifo'));

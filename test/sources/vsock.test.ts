@@ -9,6 +9,8 @@ import {
   ATTR_KATA_COMPONENT,
   ATTR_KATA_HYPERVISOR_NAME,
   ATTR_KATA_LOG_CARRIER,
+  ATTR_KATA_LOG_ORIGIN,
+  ATTR_KATA_LOG_ORIGIN_ADDRESS,
   ATTR_KATA_SANDBOX_ID,
 } from '../../receiver/semconv/generated.js';
 import {
@@ -109,6 +111,8 @@ describe('VsockSource over hybrid vsock', () => {
         [ATTR_KATA_LOG_CARRIER]: 'vsock',
         [ATTR_KATA_HYPERVISOR_NAME]: 'cloud-hypervisor',
         [ATTR_KATA_COMPONENT]: 'agent',
+        [ATTR_KATA_LOG_ORIGIN]: 'vsock',
+        [ATTR_KATA_LOG_ORIGIN_ADDRESS]: join(base, 'run/vc/vm', SANDBOX, 'clh.sock'),
       });
     }
   });

@@ -58,6 +58,22 @@ export async function writeJournal(path: string, records: readonly JournalRecord
   if (code !== 0) throw new Error(`systemd-journal-remote -o ${path} failed (${code}): ${stderr}`);
 }
 
+/**
+ * journald's trusted fields of the writers (set by journald from the sender's credentials; systemd-journal-remote
+ * keeps them from the export stream): the shim (comm cut to 15 characters by the kernel), containerd, and a local
+ * user's `logger -t kata` (docs/security.md).
+ */
+export const SHIM_WRITER = { _UID: 0, _GID: 0, _COMM: 'containerd-shim', _EXE: '/usr/bin/containerd-shim-kata-v2' };
+export const CONTAINERD_WRITER = { _UID: 0, _GID: 0, _COMM: 'containerd', _EXE: '/usr/bin/containerd' };
+export const LOGGER_WRITER = {
+  _UID: 1000,
+  _GID: 1000,
+  _COMM: 'logger',
+  _EXE: '/usr/bin/logger',
+  _SYSTEMD_UNIT: 'session-3.scope',
+  _TRANSPORT: 'syslog',
+};
+
 /** Kata records as the journal holds them, built from the real lines in /work/shared/corpus. */
 export function corpusJournalRecords(corpusDir: URL, startUs = 1_700_000_000_000_000n): JournalRecord[] {
   let t = startUs;
@@ -80,6 +96,7 @@ export function corpusJournalRecords(corpusDir: URL, startUs = 1_700_000_000_000
       PRIORITY: /level=(error|fatal|panic)/.test(line) ? 3 : /level=warning/.test(line) ? 4 : 6,
       _TRANSPORT: 'syslog',
       _SYSTEMD_UNIT: 'containerd.service',
+      ...SHIM_WRITER,
       MESSAGE: m[3] as string,
     });
   }
@@ -94,6 +111,7 @@ export function corpusJournalRecords(corpusDir: URL, startUs = 1_700_000_000_000
       PRIORITY: 6,
       _TRANSPORT: 'stdout',
       _SYSTEMD_UNIT: 'containerd.service',
+      ...CONTAINERD_WRITER,
       MESSAGE: m[3] as string,
     });
   }
@@ -105,6 +123,7 @@ export function corpusJournalRecords(corpusDir: URL, startUs = 1_700_000_000_000
     SYSLOG_IDENTIFIER: 'kata',
     _TRANSPORT: 'journal',
     _SYSTEMD_UNIT: 'containerd.service',
+    ...SHIM_WRITER,
     _PID: 4242,
     MESSAGE: msg,
     PRIORITY: priority,
