@@ -1,6 +1,7 @@
-// The kata-otel command line (commander): `parse`, `run`, `rules`.
+// The kata-otel command line (commander): `parse`, `run`, `rules`, `doctor`, `query`, `timeline`, `review`, `archive`.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { doctorCommand } from './doctor-command.js';
 import { reviewCommands } from './query-command.js';
 import { rulesCommands } from './rules-command.js';
 import { redactUrls } from '../telemetry/redact.js';
@@ -77,6 +78,9 @@ export async function main(argv: string[]): Promise<number> {
     );
 
   rulesCommands(program, (c) => {
+    code = c;
+  });
+  doctorCommand(program, (c) => {
     code = c;
   });
   reviewCommands(program, (c) => {

@@ -547,6 +547,23 @@ export const ConfigSchema = Type.Object(
       '`run --once` gives up after this long (reading and delivery): it stops, keeps what is undelivered in the disk queue for the next start, and exits 1 saying how many records and where (`--once-timeout`).',
       1,
     ),
+    doctor: section(
+      {
+        enabled: Nullable(Type.Boolean(), {
+          default: null,
+          description:
+            'At start, check the node (Kata configuration, journald, this configuration) as `kata-otel doctor` does and export each finding as a `kata.config.finding` event. null: on for a running receiver, off for `run --once` (an import of files is not about this node).',
+        }),
+        profile: StringEnum(['dev', 'prod', 'secure'] as const, {
+          default: 'prod',
+          description: 'The logging profile the node is compared with (exporter-config/kata/, docs/doctor.md).',
+        }),
+        kata_config: strings([], "Kata configuration files to check; empty: those Kata's default search paths find."),
+        root: Type.String({ minLength: 1, default: '/', description: 'Prefix of every node path read by the checks.' }),
+        connect_timeout_ms: ms(1000, 'Timeout of the TCP connect that checks a tracing endpoint.', 1),
+      },
+      'Configuration checks at start (docs/doctor.md).',
+    ),
   },
   { additionalProperties: false },
 );

@@ -299,6 +299,12 @@ export async function runReceiver(
       logger.info('self-telemetry listening', { address: telemetry.address });
     }
     for (const q of queues) q.start();
+    // Configuration checks at start (docs/doctor.md): each finding goes to every exporter as a kata.config.finding event.
+    if (config.doctor.enabled ?? !inputs.once) {
+      const { startupFindings } = await import('../doctor/startup.js');
+      const findings = await startupFindings(config, logger);
+      if (findings.length) await Promise.all(queues.map((q) => q.append(findings)));
+    }
     if (config.telemetry.otlpMetrics) {
       // Loaded only when asked for: the OpenTelemetry metrics SDK would slow every start down.
       const { startOtlpMetrics } = await import('../telemetry/otlp-metrics.js');

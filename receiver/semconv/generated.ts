@@ -90,6 +90,26 @@ export const KATA_ALERT_SEVERITY_VALUE_CRITICAL = 'critical';
 export const ATTR_KATA_ALERT_SUPPRESSED_COUNT = 'kata.alert.suppressed_count';
 /** The `log.record.uid` of the records that triggered the alert. */
 export const ATTR_KATA_ALERT_TRIGGER_UIDS = 'kata.alert.trigger.uids';
+/** The check that reported the finding (docs/doctor.md lists them). */
+export const ATTR_KATA_CONFIG_FINDING_ID = 'kata.config.finding.id';
+/** How bad the finding is for the profile checked against. */
+export const ATTR_KATA_CONFIG_FINDING_SEVERITY = 'kata.config.finding.severity';
+export const KATA_CONFIG_FINDING_SEVERITY_VALUE_INFO = 'info';
+export const KATA_CONFIG_FINDING_SEVERITY_VALUE_WARNING = 'warning';
+export const KATA_CONFIG_FINDING_SEVERITY_VALUE_ERROR = 'error';
+/** The logging profile (exporter-config/kata/) the node was checked against. */
+export const ATTR_KATA_CONFIG_PROFILE = 'kata.config.profile';
+export const KATA_CONFIG_PROFILE_VALUE_DEV = 'dev';
+export const KATA_CONFIG_PROFILE_VALUE_PROD = 'prod';
+export const KATA_CONFIG_PROFILE_VALUE_SECURE = 'secure';
+/** The configuration file that set the value (as the node sees it), or the file that lacks it. */
+export const ATTR_KATA_CONFIG_FILE = 'kata.config.file';
+/** The line of `kata.config.file` that set the value. */
+export const ATTR_KATA_CONFIG_LINE = 'kata.config.line';
+/** The setting, as a dotted TOML path or `Section.Key` (systemd) or kata-otel key path. */
+export const ATTR_KATA_CONFIG_KEY = 'kata.config.key';
+/** What to change. */
+export const ATTR_KATA_CONFIG_FIX = 'kata.config.fix';
 /** The source that read the batch (`journald`, `file-0`, `bridge` for emitLine). */
 export const ATTR_KATA_OTEL_SOURCE_NAME = 'kata_otel.source.name';
 /** Raw entries (lines, journal entries) in the batch. */
@@ -140,3 +160,4 @@ export const RESOURCE_ATTRIBUTE_KEYS: readonly string[] = ["service.name","servi
 export const EVENT_KATA_LOG = 'kata.log';
 export const EVENT_KATA_ALERT = 'kata.alert';
 export const EVENT_KATA_FIRECRACKER_METRICS = 'kata.firecracker.metrics';
+export const EVENT_KATA_CONFIG_FINDING = 'kata.config.finding';

@@ -197,6 +197,7 @@ export function writeReceiverConfig(dir: string, o: ReceiverConfigOptions): stri
     // Port 0: the kernel picks a free port; the receiver logs the address it got ("self-telemetry listening").
     telemetry: { listen: o.telemetry === false ? null : '127.0.0.1:0' },
     shutdown_timeout_ms: o.shutdownTimeoutMs ?? 10_000,
+    doctor: { enabled: false }, // start-up findings about this machine would add records to the counts
   };
   const path = join(dir, 'kata-otel.yaml');
   writeFileSync(path, stringify(doc));
