@@ -1,7 +1,9 @@
-// The kata-otel command line (commander): `parse`, `run`, `rules`, `doctor`, `verify`.
+// The kata-otel command line (commander): `parse`, `run`, `rules`, `doctor`, `verify`, `query`, `timeline`, `review`,
+// `archive`.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { doctorCommand } from './doctor-command.js';
+import { reviewCommands } from './query-command.js';
 import { rulesCommands } from './rules-command.js';
 import { redactUrls } from '../telemetry/redact.js';
 import { verifyCommands } from './verify-command.js';
@@ -98,6 +100,9 @@ export async function main(argv: string[]): Promise<number> {
     code = c;
   });
   verifyCommands(program, (c) => {
+    code = c;
+  });
+  reviewCommands(program, (c) => {
     code = c;
   });
 

@@ -597,6 +597,31 @@ export const ConfigSchema = Type.Object(
     ),
     queue: QueueSchema,
     telemetry: TelemetrySchema,
+    index: section(
+      {
+        interval_ms: ms(
+          60_000,
+          'How often a running receiver indexes what was added to <data_dir>/store for `kata-otel query`; 0 leaves it to the queries.',
+        ),
+      },
+      'The query index beside the embedded store (see docs/review.md).',
+    ),
+    archive: section(
+      {
+        enabled: bool(
+          false,
+          'Run `kata-otel archive` periodically (in a child process: the daemon never loads DuckDB).',
+        ),
+        after_ms: ms(
+          3 * DAY_MS,
+          'Store files last written longer ago than this are archived; keep it below the store max_age_ms.',
+          1,
+        ),
+        interval_ms: ms(HOUR_MS, 'How often the archive runs.', 1000),
+        max_age_ms: ms(90 * DAY_MS, 'Archive files whose newest record is older than this are deleted; 0 keeps them.'),
+      },
+      'Move old store data into compressed Parquet files under <data_dir>/archive (see docs/review.md).',
+    ),
     shutdown_timeout_ms: ms(10_000, 'How long shutdown waits for queues to drain.', 0),
     once_timeout_ms: ms(
       300_000,

@@ -17,7 +17,7 @@ const LOCK_FILE = 'lock';
 // gets the same pid) from a second queue opened on the same directory.
 const heldDirs = new Set<string>();
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -293,6 +293,8 @@ export async function runReceiver(
   let closeTimer: NodeJS.Timeout | undefined;
   let onceTimer: NodeJS.Timeout | undefined;
   let timedOut = false;
+  let archiver: { stop: () => void } | undefined;
+  let indexer: { stop: () => void } | undefined;
   let otlpMetrics: OtlpMetricsPusher | undefined;
   const otlpSettings: { name: string; settings: OtlpSettings }[] = [];
   let stopTransportWarnings = () => {};
@@ -434,6 +436,24 @@ export async function runReceiver(
             pushLifecycleMetrics().catch((err: unknown) => logger.warn('lifecycle metrics not queued', { err }));
           }, config.pipeline.lifecycle.metricsIntervalMs)
         : undefined;
+    // Archive: a periodic child process (receiver/archive/daemon.ts), never in --once runs.
+    archiver =
+      config.archive.enabled && !inputs.once
+        ? (await import('../archive/daemon.js')).startArchiver({ dataDir: config.dataDir, ...config.archive, logger })
+        : undefined;
+    // The query index follows the default store (<data_dir>/store, where `kata-otel query` looks).
+    const storeDir = join(config.dataDir, 'store');
+    indexer =
+      config.index.intervalMs > 0 &&
+      !inputs.once &&
+      config.exporters.some((e) => e.type === 'store' && resolve(e.directory) === resolve(storeDir))
+        ? (await import('../query/indexer.js')).startIndexer({
+            storeDir,
+            indexDir: join(config.dataDir, 'index'),
+            intervalMs: config.index.intervalMs,
+            logger,
+          })
+        : undefined;
     started = true;
     const results = await Promise.allSettled(sources.map((s) => s.run(ctx)));
     if (metricsTimer) clearInterval(metricsTimer);
@@ -528,6 +548,8 @@ export async function runReceiver(
     return summary;
   } finally {
     stopTransportWarnings();
+    archiver?.stop();
+    indexer?.stop();
     clearTimeout(closeTimer);
     clearTimeout(onceTimer);
     await otlpMetrics?.shutdown(0);

@@ -43,6 +43,14 @@ describe('lazy command loading', () => {
     },
   );
 
+  it('DuckDB loads only for query --sql: not for run or a plain query', async () => {
+    const data = join(dir, 'duck-data');
+    const duck = async (args: string[]) => (await loaded(args)).packages.some((p) => p.startsWith('@duckdb/'));
+    expect(await duck(['run', '--once', '--data-dir', data, 'examples/logs/agent-json.log'])).toBe(false);
+    expect(await duck(['query', '--data-dir', data, '--severity', '>=info'])).toBe(false);
+    expect(await duck(['query', '--data-dir', data, '--sql', 'SELECT count(*) FROM records'])).toBe(true);
+  }, 60_000);
+
   it('a rules command still reports a rule that cannot be loaded with exit code 2', async () => {
     const r = await loaded(['rules', 'list', '--rules', join(dir, 'missing.yaml')]);
     expect(r.code).toBe(2);
