@@ -68,6 +68,8 @@ interface Suppression {
 interface Armed {
   lastSeen: bigint;
   alerted: boolean;
+  /** The watched activity (`condition`) was seen for this key: only then can its absence be news. */
+  active: boolean;
   record: KataLogRecord;
   uids: string[];
 }
@@ -396,20 +398,23 @@ export class RuleEngine implements Stage {
     }
     const armed = st.absence.get(key);
     if (rule.start.test(r)) {
-      if (!armed || t >= armed.lastSeen)
-        this.remember(st.absence, key, { lastSeen: t, alerted: false, record: r, uids: uidList(r) });
+      if (!armed || t >= armed.lastSeen) {
+        const active = armed?.active === true || rule.condition.test(r);
+        this.remember(st.absence, key, { lastSeen: t, alerted: false, active, record: r, uids: uidList(r) });
+      }
       return;
     }
     if (armed && rule.condition.test(r) && t >= armed.lastSeen) {
       armed.lastSeen = t;
       armed.alerted = false;
+      armed.active = true;
       armed.uids = uidList(r);
     }
   }
 
   private checkAbsence(rule: AbsenceRule, st: RuleState, now: bigint, out: KataLogRecord[]): void {
     for (const [key, armed] of st.absence) {
-      if (armed.alerted || now - armed.lastSeen < rule.timeoutNs) continue;
+      if (armed.alerted || !armed.active || now - armed.lastSeen < rule.timeoutNs) continue;
       armed.alerted = true;
       this.fire(rule, key, armed.record, armed.lastSeen + rule.timeoutNs, armed.uids, out);
     }
