@@ -98,6 +98,11 @@ of silence: armed deadlines move forward by the gap. A record older than the new
 arrival. Live, the receiver's timer flushes at wall-clock time within the timeout, so a silent sandbox still
 alerts on time.
 
+To tune a rule from a missed or a false alert, replay the lines with \`kata-otel rules test --explain FILE\`: for
+every record it prints on stderr each rule whose condition matched, the parts that matched (for a list, the items)
+and the values the record had, and notes a rule whose \`trust:\` kept the record out; \`--why-not RULE\` also prints
+why that rule did not match each record (the failing part of each \`or\` branch).
+
 ### Alerts
 
 An alert is an OTel event: a log record with EventName \`kata.alert\`, SeverityNumber from the severity
