@@ -162,10 +162,8 @@ const pct = (n: number) => `${Math.round(n * 1000) / 10}%`;
 
 function figures(report: Report, corpus: Corpus, rules: RuleSet): string {
   const kata = report.incidents.filter((i) => i.kata);
-  const rows = [
-    '| Rule | Kata-record incidents expected | caught | other incidents caught | false alerts (benign) |',
-    '| --- | --- | --- | --- | --- |',
-  ];
+  const head = ['Rule', 'Kata-record incidents expected', 'caught', 'other incidents caught', 'false alerts (benign)'];
+  const body: string[][] = [];
   for (const rule of rules.rules) {
     const exp = kata.filter((i) => i.expect.includes(rule.id));
     const caught = exp.filter((i) => i.fired.includes(rule.id));
@@ -174,8 +172,12 @@ function figures(report: Report, corpus: Corpus, rules: RuleSet): string {
       report.falseAlerts.filter((a) => a.rule === rule.id).length +
       report.falseAlertsAlone.filter((a) => a.rule === rule.id).length;
     if (exp.length === 0 && other === 0 && fa === 0) continue;
-    rows.push(`| \`${rule.id}\` | ${exp.length} | ${caught.length} | ${other} | ${fa} |`);
+    body.push([`\`${rule.id}\``, String(exp.length), String(caught.length), String(other), String(fa)]);
   }
+  // Aligned as Prettier formats a Markdown table, so `format:check` and this test agree on the README.
+  const widths = head.map((h, c) => Math.max(h.length, ...body.map((r) => (r[c] as string).length)));
+  const row = (cells: string[]) => `| ${cells.map((x, c) => x.padEnd(widths[c] as number)).join(' | ')} |`;
+  const rows = [row(head), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map(row)];
   const sources = new Set([...corpus.incidents, ...corpus.benign].map((e) => e.source)).size;
   return [
     INCIDENT_FIGURES_BEGIN,
