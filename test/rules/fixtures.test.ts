@@ -119,6 +119,8 @@ describe('built-in rule fixtures', () => {
       // the next corpus record is from 17:58, a jump longer than the timeout, which is no evidence of silence)
       // agent-json-malformed.log line 1: an announce record with debug_console: true (src/agent/README.md)
       'kata-debug-console-enabled -',
+      // qemu.log line 3: QEMU refusing a TDX guest on a host without TDX, re-logged at error while the VM starts
+      'kata-sandbox-start-failed 54632572e15297178d78997f88f8e7e4b66d1568c16a89e038e096aca0298c4a',
     ]);
   });
 });
