@@ -231,16 +231,17 @@ const ABSENCE = `
   priority: medium
 `;
 
-describe('absence rules', () => {
-  const agent = (min: bigint, sb = 'sb1') =>
-    rec('rpc call from shim to agent: "stats_container"', sandbox(sb), { t: T0 + min * MIN });
-  const runtime = (body: string, min: bigint, sb = 'sb1') =>
-    rec(
-      body,
-      { ...sandbox(sb), [ATTR_KATA_COMPONENT]: 'runtime', [ATTR_SERVICE_NAME]: 'kata-runtime' },
-      { t: T0 + min * MIN },
-    );
+// Records of the absence tests: an agent record and a runtime record of a sandbox, `min` minutes after T0.
+const agent = (min: bigint, sb = 'sb1') =>
+  rec('rpc call from shim to agent: "stats_container"', sandbox(sb), { t: T0 + min * MIN });
+const runtime = (body: string, min: bigint, sb = 'sb1') =>
+  rec(
+    body,
+    { ...sandbox(sb), [ATTR_KATA_COMPONENT]: 'runtime', [ATTR_SERVICE_NAME]: 'kata-runtime' },
+    { t: T0 + min * MIN },
+  );
 
+describe('absence rules', () => {
   it('fires when an armed key sees no expected record for the timeout, once, at the deadline', () => {
     const e = engine(ABSENCE);
     expect(alertsOf(e.process([agent(0n), agent(4n)]))).toEqual([]);
@@ -277,15 +278,6 @@ const ABSENCE_ARMED_BY_START = `
 `;
 
 describe('absence rules in context-free replays', () => {
-  const agent = (min: bigint, sb = 'sb1') =>
-    rec('rpc call from shim to agent: "stats_container"', sandbox(sb), { t: T0 + min * MIN });
-  const runtime = (body: string, min: bigint, sb = 'sb1') =>
-    rec(
-      body,
-      { ...sandbox(sb), [ATTR_KATA_COMPONENT]: 'runtime', [ATTR_SERVICE_NAME]: 'kata-runtime' },
-      { t: T0 + min * MIN },
-    );
-
   it('arm only once the sandbox showed the activity they watch', () => {
     const e = engine(ABSENCE_ARMED_BY_START);
     // the VM started but no agent record was ever seen: its silence is no news (a pasted start line, debug off)
