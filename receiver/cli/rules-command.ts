@@ -32,8 +32,18 @@ export function rulesCommands(program: Command, setCode: (code: number) => void)
     )
     .argument('<logfiles...>', 'Kata log files ("-" = stdin)')
     .option('--rules <file|dir|builtin...>', 'rules to load', ['builtin'])
-    .action((files: string[], o: { rules: string[] }) =>
-      guard(async ({ rulesTest }) => void (await rulesTest({ rules: o.rules, files }))),
+    .option('--explain', 'print on stderr, per record, which rules matched and by which parts of their condition')
+    .option(
+      '--why-not <rule-id>',
+      'with --explain: also print why this rule did not match each record (repeatable)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .action((files: string[], o: { rules: string[]; explain?: boolean; whyNot: string[] }) =>
+      guard(
+        async ({ rulesTest }) =>
+          void (await rulesTest({ rules: o.rules, files, explain: o.whyNot.length ? o.whyNot : o.explain })),
+      ),
     );
   rules
     .command('export')

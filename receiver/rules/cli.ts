@@ -17,6 +17,7 @@ import {
   KATA_LOG_ORIGIN_VALUE_STDIN,
 } from '../semconv/generated.js';
 import { RuleEngine } from './engine.js';
+import { explainRecord } from './explain.js';
 import { loadRuleFiles } from './load.js';
 import { Redactor } from '../pipeline/redact/redactor.js';
 import { toLoki } from './loki.js';
@@ -70,10 +71,26 @@ export interface RulesTestResult {
  * file chunk the engine is flushed at the newest record time seen, so absence rules fire as they would have live.
  */
 export async function rulesTest(
-  opts: { rules?: RulesSpec; files: string[] },
+  opts: {
+    rules?: RulesSpec;
+    files: string[];
+    /** Print, per record, which rules' conditions matched and by which parts (explain.ts); given rule ids, also
+     *  why those rules did not match. */
+    explain?: boolean | string[];
+  },
   io: RulesIo = defaultIo(),
 ): Promise<RulesTestResult> {
   const rs: RuleSet = loadRuleFiles(opts.rules ?? 'builtin');
+  const explainOnly = Array.isArray(opts.explain) && opts.explain.length > 0 ? new Set(opts.explain) : undefined;
+  for (const id of explainOnly ?? [])
+    if (!rs.rules.some((r) => r.id === id)) throw new Error(`--explain: no rule '${id}' in the rules loaded`);
+  const explain = (file: string, line: number, recs: KataLogRecord[]) => {
+    for (const r of recs)
+      for (const rule of rs.rules) {
+        for (const text of explainRecord(rule, r, explainOnly?.has(rule.id) === true))
+          io.stderr(`explain ${file}:${line}: ${text}\n`);
+      }
+  };
   const result: RulesTestResult = { records: 0, alerts: 0, byRule: {} };
   const emit = (alerts: KataLogRecord[]) => {
     for (const a of alerts) {
@@ -109,12 +126,15 @@ export async function rulesTest(
       emit(engine.flush(watermark));
       batch = [];
     };
+    let lineNo = 0;
     const take = (entries: string[]) => {
       for (const e of entries) {
+        lineNo++;
         if (e.trim() === '') continue;
         // As `run` does: redaction first, then the rules' trust requirements (trust.ts) read the provenance.
         const recs = parseText(e, ctx).filter((r) => redactor.redactRecord(r));
         applyProvenance(recs, ctx.attributes);
+        if (opts.explain) explain(file, lineNo, recs);
         batch.push(...recs);
       }
       if (batch.length >= BATCH) run();

@@ -91,6 +91,18 @@ would have live. Absence deadlines and the ends of deduplication windows are che
 the receiver runs on a timer. Within a deduplication window further matches only increase a count, which is
 reported as \`kata.alert.suppressed_count\` on the next alert, or in an alert of its own when the window ends.
 
+Absence rules never alert on context they did not see. A key counts its silence only after the watched activity
+(\`condition\`) was seen for it, so a pasted start line or a sandbox whose agent log is off raises nothing. A jump
+in record time longer than the timeout (files from different days, lines from several reports) is no evidence
+of silence: armed deadlines move forward by the gap. A record older than the newest one seen counts from its
+arrival. Live, the receiver's timer flushes at wall-clock time within the timeout, so a silent sandbox still
+alerts on time.
+
+To tune a rule from a missed or a false alert, replay the lines with \`kata-otel rules test --explain FILE\`: for
+every record it prints on stderr each rule whose condition matched, the parts that matched (for a list, the items)
+and the values the record had, and notes a rule whose \`trust:\` kept the record out; \`--why-not RULE\` also prints
+why that rule did not match each record (the failing part of each \`or\` branch).
+
 ### Alerts
 
 An alert is an OTel event: a log record with EventName \`kata.alert\`, SeverityNumber from the severity

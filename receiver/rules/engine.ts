@@ -68,6 +68,8 @@ interface Suppression {
 interface Armed {
   lastSeen: bigint;
   alerted: boolean;
+  /** The watched activity (`condition`) was seen for this key: only then can its absence be news. */
+  active: boolean;
   record: KataLogRecord;
   uids: string[];
 }
@@ -102,6 +104,9 @@ export class RuleEngine implements Stage {
   private readonly failedRules = new Set<string>();
   private readonly prefilter: RulePrefilter;
   private readonly trustRanks: number[];
+  private readonly absenceRules: AbsenceRule[];
+  /** Newest record time processed: the records' own clock, for telling a jump from time that passed. */
+  private watermark = 0n;
 
   constructor(private readonly opts: RuleEngineOptions) {
     this.rules = (Array.isArray(opts.rules) ? opts.rules : opts.rules.rules).filter((r) => r.enabled);
@@ -112,6 +117,26 @@ export class RuleEngine implements Stage {
       this.state.set(r, { dedup: new Map(), threshold: new Map(), absence: new Map(), sequence: new Map() });
     this.prefilter = new RulePrefilter(opts.prefilter === false ? [] : this.rules);
     this.trustRanks = this.rules.map((r) => trustRank(r.trust));
+    this.absenceRules = this.rules.filter((r): r is AbsenceRule => r.kind === 'absence');
+  }
+
+  /**
+   * Record time jumped: the next record is newer than every record before it by more than an absence rule's
+   * timeout (a replay of files from different days, a paste of lines from several reports, a node whose logs
+   * stopped). Nothing was observed in the gap, so it is no evidence of silence: armed deadlines move forward by
+   * the gap instead of firing. Live, the receiver's timer calls flush(wall clock) within the timeout, so a silent
+   * sandbox alerts before any later record could move its deadline.
+   */
+  private advance(t: bigint): void {
+    if (t <= this.watermark) return;
+    const gap = this.watermark === 0n ? 0n : t - this.watermark;
+    this.watermark = t;
+    if (gap === 0n) return;
+    for (const rule of this.absenceRules) {
+      if (gap <= rule.timeoutNs) continue;
+      for (const armed of (this.state.get(rule) as RuleState).absence.values())
+        if (!armed.alerted) armed.lastSeen += gap;
+    }
   }
 
   process(records: KataLogRecord[]): KataLogRecord[] {
@@ -120,6 +145,7 @@ export class RuleEngine implements Stage {
     const pre = this.prefilter;
     for (const r of records) {
       if (r.eventName === EVENT_KATA_ALERT) continue; // never alert on our own alerts
+      if (this.absenceRules.length > 0) this.advance(recordTime(r));
       pre.begin(r);
       const trust = recordTrustRank(r);
       for (let i = 0; i < rules.length; i++) {
@@ -362,27 +388,33 @@ export class RuleEngine implements Stage {
     const key = this.keyOf(rule, r);
     if (key === undefined) return;
     const st = this.state.get(rule) as RuleState;
-    const t = recordTime(r);
+    // A record older than the newest one seen (a file from an earlier day read after a later one, merged sources)
+    // is activity as of its arrival: counting from its own time would put its deadline in the past at once.
+    const own = recordTime(r);
+    const t = own > this.watermark ? own : this.watermark;
     if (rule.stop.test(r)) {
       st.absence.delete(key);
       return;
     }
     const armed = st.absence.get(key);
     if (rule.start.test(r)) {
-      if (!armed || t >= armed.lastSeen)
-        this.remember(st.absence, key, { lastSeen: t, alerted: false, record: r, uids: uidList(r) });
+      if (!armed || t >= armed.lastSeen) {
+        const active = armed?.active === true || rule.condition.test(r);
+        this.remember(st.absence, key, { lastSeen: t, alerted: false, active, record: r, uids: uidList(r) });
+      }
       return;
     }
     if (armed && rule.condition.test(r) && t >= armed.lastSeen) {
       armed.lastSeen = t;
       armed.alerted = false;
+      armed.active = true;
       armed.uids = uidList(r);
     }
   }
 
   private checkAbsence(rule: AbsenceRule, st: RuleState, now: bigint, out: KataLogRecord[]): void {
     for (const [key, armed] of st.absence) {
-      if (armed.alerted || now - armed.lastSeen < rule.timeoutNs) continue;
+      if (armed.alerted || !armed.active || now - armed.lastSeen < rule.timeoutNs) continue;
       armed.alerted = true;
       this.fire(rule, key, armed.record, armed.lastSeen + rule.timeoutNs, armed.uids, out);
     }

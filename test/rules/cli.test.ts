@@ -75,9 +75,10 @@ describe('rules test', () => {
 
   it('reads stdin for "-", fires absence rules on record time, and reports unreadable files without stopping', async () => {
     const lines = fixtureLines('kata-agent-silent', 'positive');
-    // a later record from another sandbox moves the replay clock 11 minutes on
-    const later = lines[0]?.replaceAll('38f55c4a', 'deadbeef').replaceAll('16:25:3', '16:36:3');
-    const stdin = Readable.from([`${lines[0]}\n${later}\n`]);
+    // later records from another sandbox move the replay clock 11 minutes on, in steps shorter than the timeout
+    // (a single jump longer than the timeout is no evidence of silence: engine.test.ts)
+    const later = (hhmm: string) => lines[0]?.replaceAll('38f55c4a', 'deadbeef').replaceAll('16:25:3', `${hhmm}:3`);
+    const stdin = Readable.from([`${lines[0]}\n${later('16:31')}\n${later('16:36')}\n`]);
     const { out, io } = capture();
     const res = await rulesTest({ files: ['-', '/nonexistent/kata.log'] }, { ...io, stdin });
     expect(res.byRule).toEqual({ 'kata-agent-silent': 1 });

@@ -231,16 +231,17 @@ const ABSENCE = `
   priority: medium
 `;
 
-describe('absence rules', () => {
-  const agent = (min: bigint, sb = 'sb1') =>
-    rec('rpc call from shim to agent: "stats_container"', sandbox(sb), { t: T0 + min * MIN });
-  const runtime = (body: string, min: bigint, sb = 'sb1') =>
-    rec(
-      body,
-      { ...sandbox(sb), [ATTR_KATA_COMPONENT]: 'runtime', [ATTR_SERVICE_NAME]: 'kata-runtime' },
-      { t: T0 + min * MIN },
-    );
+// Records of the absence tests: an agent record and a runtime record of a sandbox, `min` minutes after T0.
+const agent = (min: bigint, sb = 'sb1') =>
+  rec('rpc call from shim to agent: "stats_container"', sandbox(sb), { t: T0 + min * MIN });
+const runtime = (body: string, min: bigint, sb = 'sb1') =>
+  rec(
+    body,
+    { ...sandbox(sb), [ATTR_KATA_COMPONENT]: 'runtime', [ATTR_SERVICE_NAME]: 'kata-runtime' },
+    { t: T0 + min * MIN },
+  );
 
+describe('absence rules', () => {
   it('fires when an armed key sees no expected record for the timeout, once, at the deadline', () => {
     const e = engine(ABSENCE);
     expect(alertsOf(e.process([agent(0n), agent(4n)]))).toEqual([]);
@@ -261,6 +262,61 @@ describe('absence rules', () => {
     e.process([rec('no sandbox here', { [ATTR_KATA_SANDBOX_ID]: '' }, { t: T0 })]);
     const out = e.flush(T0 + 60n * MIN);
     expect(out.map((a) => a.attributes[ATTR_KATA_SANDBOX_ID])).toEqual(['b']);
+  });
+});
+
+const ABSENCE_ARMED_BY_START = `
+- rule: agent-silent-after-start
+  desc: agent silent after the VM started
+  kind: absence
+  start: body = "VM started"
+  condition: kata.component = agent
+  stop: body = "Stopping VM"
+  timeout: 10m
+  output: 'no agent record from %{kata.sandbox.id} for %{window}'
+  priority: medium
+`;
+
+describe('absence rules in context-free replays', () => {
+  it('arm only once the sandbox showed the activity they watch', () => {
+    const e = engine(ABSENCE_ARMED_BY_START);
+    // the VM started but no agent record was ever seen: its silence is no news (a pasted start line, debug off)
+    e.process([runtime('VM started', 0n)]);
+    expect(e.flush(T0 + 60n * MIN)).toEqual([]);
+    // once the agent spoke, its silence counts
+    e.process([agent(61n)]);
+    expect(e.flush(T0 + 70n * MIN)).toEqual([]);
+    expect(e.flush(T0 + 71n * MIN)).toHaveLength(1);
+  });
+
+  it('do not fire because record time jumped (files from different days, pasted reports)', () => {
+    const e = engine(ABSENCE);
+    e.process([agent(0n, 'a')]);
+    // the next record is a day later, from another sandbox: nothing was observed in between
+    e.process([runtime('VM started', 1440n, 'b')]);
+    expect(e.flush(T0 + 24n * 60n * MIN)).toEqual([]);
+    // time that then passes in small steps is evidence: sandbox a stays silent while b keeps logging
+    e.process([runtime('Stats() end', 1446n, 'b')]);
+    expect(e.flush(T0 + 24n * 60n * MIN + 6n * MIN)).toEqual([]);
+    e.process([runtime('Stats() end', 1451n, 'b')]);
+    const out = e.flush(T0 + 24n * 60n * MIN + 11n * MIN);
+    expect(out.map((a) => a.attributes[ATTR_KATA_SANDBOX_ID])).toEqual(['a']);
+  });
+
+  it('count a record older than the newest seen from its arrival (an earlier file read after a later one)', () => {
+    const e = engine(ABSENCE);
+    e.process([runtime('VM started', 60n, 'b')]);
+    e.process([agent(0n, 'a')]); // an hour older than the newest record
+    expect(e.flush(T0 + 60n * MIN)).toEqual([]);
+    expect(e.flush(T0 + 69n * MIN)).toEqual([]);
+    expect(e.flush(T0 + 70n * MIN).map((a) => a.attributes[ATTR_KATA_SANDBOX_ID])).toEqual(['a']);
+  });
+
+  it('still fire live: the timer flushes at wall-clock time within the timeout', () => {
+    const e = engine(ABSENCE);
+    e.process([agent(0n)]);
+    for (let m = 1n; m < 10n; m++) expect(e.flush(T0 + m * MIN)).toEqual([]);
+    expect(e.flush(T0 + 10n * MIN)).toHaveLength(1);
   });
 });
 

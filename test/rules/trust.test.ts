@@ -100,6 +100,7 @@ describe('rule trust', () => {
 
     engine.process([
       rec('start', {}, { t: T0 }),
+      rec('beat', {}, { t: T0 }), // the watched activity, so the key's silence counts (engine.ts)
       rec('stop', { ...guest, 'kata.component': 'runtime' }, { t: T0 + SEC }),
     ]);
     const late = engine.flush(T0 + 120n * SEC).map((a) => a.attributes[ATTR_KATA_ALERT_RULE_ID]);
