@@ -277,7 +277,12 @@ export async function runReceiver(
     if (traces.enabled) {
       // Loaded only when asked for: off, no tracing SDK module is loaded and no span object is made.
       const { startSelfTracing } = await import('../telemetry/self-trace.js');
-      selfTracing = startSelfTracing({ endpoint: traces.endpoint ?? undefined, headers: traces.headers, logger });
+      selfTracing = startSelfTracing({
+        endpoint: traces.endpoint ?? undefined,
+        headers: traces.headers,
+        timeoutMs: Math.max(1, config.shutdownTimeoutMs),
+        logger,
+      });
     }
     const tracer = selfTracing?.tracer;
     for (const e of config.exporters) {

@@ -15,6 +15,9 @@ export interface SelfTracingOptions {
   /** OTLP/HTTP traces URL; undefined: the exporter's OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT / default. */
   endpoint?: string;
   headers?: Record<string, string>;
+  /** Bound of one export (with its retries): the exporter's pending request and retry timers keep the process
+   *  alive, so it is the shutdown timeout, not the SDK's 10 s, that a `run --once` can wait at exit. */
+  timeoutMs: number;
   logger: Logger;
 }
 
@@ -28,10 +31,11 @@ export function startSelfTracing(opts: SelfTracingOptions): SelfTracing {
   const exporter = new OTLPTraceExporter({
     url: opts.endpoint,
     headers: Object.keys(opts.headers ?? {}).length ? opts.headers : undefined,
+    timeoutMillis: opts.timeoutMs,
   });
   const provider = new TracerProvider({
     resource: selfResource(),
-    spanProcessors: [new BatchSpanProcessor({ exporter })],
+    spanProcessors: [new BatchSpanProcessor({ exporter, exportTimeoutMillis: opts.timeoutMs })],
   });
   opts.logger.info('self-tracing on', { endpoint: opts.endpoint ?? 'OTEL_EXPORTER_OTLP_TRACES_* / default' });
   let done: Promise<void> | undefined;

@@ -24,6 +24,9 @@ interface Root {
         metrics: {
           v1: Record<'ExportMetricsServiceRequest' | 'ExportMetricsServiceResponse', ProtoType>;
         };
+        trace: {
+          v1: Record<'ExportTraceServiceRequest' | 'ExportTraceServiceResponse', ProtoType>;
+        };
       };
     };
   };
@@ -148,4 +151,36 @@ export function officialDecodeMetrics(bytes: Uint8Array): OfficialMetricsRequest
 export function officialMetricsFromJson(json: string): OfficialMetricsRequest {
   const msg = ExportMetricsServiceRequest.fromObject(JSON.parse(json) as Record<string, unknown>);
   return officialDecodeMetrics(ExportMetricsServiceRequest.encode(msg).finish());
+}
+
+// ---- traces (kata-otel's self-tracing) -------------------------------------------------------------------
+const traces = root.opentelemetry.proto.collector.trace.v1;
+export const ExportTraceServiceRequest = traces.ExportTraceServiceRequest;
+export const ExportTraceServiceResponse = traces.ExportTraceServiceResponse;
+
+export interface OfficialSpan {
+  traceId?: string;
+  spanId?: string;
+  parentSpanId?: string;
+  name?: string;
+  kind?: number;
+  startTimeUnixNano?: string;
+  endTimeUnixNano?: string;
+  attributes?: OfficialKeyValue[];
+  status?: { code?: number; message?: string };
+}
+
+export interface OfficialTraceRequest {
+  resourceSpans?: {
+    resource?: { attributes?: OfficialKeyValue[] };
+    scopeSpans?: { scope?: { name?: string; version?: string }; spans?: OfficialSpan[] }[];
+  }[];
+}
+
+/** Decode an ExportTraceServiceRequest with the official code (ids base64, longs as strings). */
+export function officialDecodeTraces(bytes: Uint8Array): OfficialTraceRequest {
+  return ExportTraceServiceRequest.toObject(
+    ExportTraceServiceRequest.decode(bytes),
+    TO_OBJECT,
+  ) as unknown as OfficialTraceRequest;
 }

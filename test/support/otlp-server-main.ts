@@ -33,6 +33,9 @@ import {
   ExportMetricsServiceResponse,
   officialDecode,
   officialDecodeMetrics,
+  officialDecodeTraces,
+  ExportTraceServiceResponse,
+  type OfficialTraceRequest,
   officialFromJson,
   officialMetricsFromJson,
   TO_OBJECT,
@@ -83,6 +86,7 @@ let rate: { perSec: number; mode: 'reject' | 'delay'; tokens: number; last: numb
 let stats = newStats();
 let recorded: Record<string, unknown>[] = [];
 let metricPoints: Record<string, unknown>[] = [];
+let spans: Record<string, unknown>[] = [];
 /** Bumped by /reset: a request still held (rate-limit delay) from before a reset is dropped, not recorded. */
 let epoch = 0;
 
@@ -238,6 +242,34 @@ function plain(v: OfficialAnyValue): unknown {
   if (v.kvlistValue !== undefined) return kvs(v.kvlistValue.values);
   if (v.bytesValue !== undefined) return v.bytesValue;
   return null;
+}
+
+// ---- traces (HTTP /v1/traces, protobuf; always accepted) -------------------------------------------------
+
+const hex = (b64: string | undefined) => (b64 ? Buffer.from(b64, 'base64').toString('hex') : '');
+
+/** One plain object per span (see RecordedSpan in ./otlp-server.ts). */
+function flattenSpans(req: OfficialTraceRequest): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const rs of req.resourceSpans ?? []) {
+    const resource = kvs(rs.resource?.attributes);
+    for (const ss of rs.scopeSpans ?? [])
+      for (const sp of ss.spans ?? [])
+        out.push({
+          resource,
+          scope: { name: ss.scope?.name ?? '', version: ss.scope?.version ?? '' },
+          name: sp.name ?? '',
+          kind: sp.kind ?? 0,
+          traceId: hex(sp.traceId),
+          spanId: hex(sp.spanId),
+          parentSpanId: hex(sp.parentSpanId),
+          startTimeUnixNano: sp.startTimeUnixNano ?? '0',
+          endTimeUnixNano: sp.endTimeUnixNano ?? '0',
+          attributes: kvs(sp.attributes),
+          status: { code: sp.status?.code ?? 0, message: sp.status?.message ?? '' },
+        });
+  }
+  return out;
 }
 
 // ---- metrics -------------------------------------------------------------------------------------------
@@ -455,6 +487,18 @@ async function onHttp(req: http.IncomingMessage, res: http.ServerResponse): Prom
     res.writeHead(status, { 'content-type': json ? 'application/json' : 'application/x-protobuf', ...extra });
     res.end(body);
   };
+  if (req.method === 'POST' && req.url?.split('?')[0] === '/v1/traces' && !json) {
+    try {
+      let body = await readBody(req);
+      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body, { maxOutputLength: MAX_BODY });
+      spans.push(...flattenSpans(officialDecodeTraces(body)));
+    } catch (err) {
+      send(400, rpcStatus(3, `cannot decode the traces request: ${(err as Error).message}`));
+      return;
+    }
+    send(200, Buffer.from(ExportTraceServiceResponse.encode(ExportTraceServiceResponse.fromObject({})).finish()));
+    return;
+  }
   if (req.method === 'POST' && req.url?.split('?')[0] === '/v1/metrics') {
     let decoded: OfficialMetricsRequest;
     try {
@@ -566,6 +610,7 @@ const control = http.createServer((req, res) => {
     if (route === 'GET /stats') return reply(stats);
     if (route === 'GET /records') return reply(recorded);
     if (route === 'GET /metrics') return reply(metricPoints);
+    if (route === 'GET /spans') return reply(spans);
     if (route === 'POST /failure')
       return (setFailure(body.kind ? (body as unknown as FailureSpec) : null), reply({ ok: true }));
     if (route === 'POST /partial')
@@ -582,6 +627,7 @@ const control = http.createServer((req, res) => {
       stats = newStats();
       recorded = [];
       metricPoints = [];
+      spans = [];
       epoch++;
       return reply({ ok: true });
     }

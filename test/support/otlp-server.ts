@@ -90,6 +90,22 @@ export interface RecordedMetricPoint {
   explicitBounds?: number[];
 }
 
+/** One received span (kata-otel's self-tracing, HTTP /v1/traces), decoded with the official generated code. */
+export interface RecordedSpan {
+  resource: Record<string, unknown>;
+  scope: { name: string; version: string };
+  name: string;
+  kind: number;
+  /** Lower-case hex; parentSpanId is '' for a root span. */
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: Record<string, unknown>;
+  status: { code: number; message: string };
+}
+
 export interface OtlpServerStats {
   requests: number;
   /** Records accepted. */
@@ -122,6 +138,8 @@ export interface OtlpTestServer {
   records(): Promise<RecordedLog[]>;
   /** Every metric data point received, in arrival order. */
   metrics(): Promise<RecordedMetricPoint[]>;
+  /** Every span received (HTTP /v1/traces), in arrival order. */
+  spans(): Promise<RecordedSpan[]>;
   setFailure(spec: FailureSpec | null): Promise<void>;
   setPartial(reject: number | null, message?: string): Promise<void>;
   setRate(recordsPerSecond: number | null, mode?: 'reject' | 'delay'): Promise<void>;
@@ -196,6 +214,7 @@ export async function startOtlpServer(opts: OtlpServerOptions = {}): Promise<Otl
     stats: () => call<OtlpServerStats>('GET', '/stats'),
     records: () => call<RecordedLog[]>('GET', '/records'),
     metrics: () => call<RecordedMetricPoint[]>('GET', '/metrics'),
+    spans: () => call<RecordedSpan[]>('GET', '/spans'),
     setFailure: async (spec) => void (await call('POST', '/failure', spec ?? {})),
     setPartial: async (reject, message) => void (await call('POST', '/partial', { reject: reject ?? 0, message })),
     setRate: async (recordsPerSecond, mode) =>
