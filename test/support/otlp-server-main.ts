@@ -4,6 +4,8 @@
 //   HTTP  POST /v1/logs, application/x-protobuf or application/json (OTLP/JSON: hex ids, int64 strings), gzip bodies;
 //   metrics: gRPC MetricsService/Export and HTTP POST /v1/metrics (kata-otel's self-metrics), decoded with the
 //            official ExportMetricsServiceRequest, always accepted (failure injection is for logs only);
+//   traces:  HTTP POST /v1/traces (protobuf; kata-otel's self-tracing), decoded with the official
+//            ExportTraceServiceRequest, always accepted; GET /spans on the control port;
 //   control (plain HTTP): GET /stats, GET /records, GET /metrics, POST /failure, /partial, /rate, /reset.
 // All on 127.0.0.1 ephemeral ports, printed as one JSON line on stdout when ready:
 //   {"grpcPort":…,"httpPort":…,"controlPort":…,"pid":…}
