@@ -47,15 +47,18 @@ describe('kata-otel run with telemetry.traces', () => {
     await server.stop();
   });
 
-  it('sends batch → parse / queue append spans and export spans with the record counts', async () => {
+  /** `run --once` over the N lines: every record reaches the server; the spans it received. */
+  async function runOnce(traces: boolean): Promise<RecordedSpan[]> {
     await server.reset();
-    const dir = tempDir('kata-otel-self-trace-');
-    const { path, log } = config(dir, server, true);
+    const { path, log } = config(tempDir('kata-otel-self-trace-'), server, traces);
     const r = await runCli(['run', '--once', '--config', path, log]);
     expect(r.code, r.stderr).toBe(0);
     expect((await server.stats()).records).toBe(N);
+    return server.spans();
+  }
 
-    const spans = await server.spans();
+  it('sends batch → parse / queue append spans and export spans with the record counts', async () => {
+    const spans = await runOnce(true);
     expect(spans.length).toBeGreaterThan(0);
     for (const s of spans) {
       expect(s.resource[ATTR_SERVICE_NAME]).toBe('kata-otel');
@@ -94,12 +97,6 @@ describe('kata-otel run with telemetry.traces', () => {
   });
 
   it('sends no spans when off (the default)', async () => {
-    await server.reset();
-    const dir = tempDir('kata-otel-self-trace-off-');
-    const { path, log } = config(dir, server, false);
-    const r = await runCli(['run', '--once', '--config', path, log]);
-    expect(r.code, r.stderr).toBe(0);
-    expect((await server.stats()).records).toBe(N);
-    expect(await server.spans()).toEqual([]);
+    expect(await runOnce(false)).toEqual([]);
   });
 });
