@@ -17,16 +17,11 @@ import { nowUnixNano } from '../model/record.js';
 import { SCOPE_NAME, SCOPE_VERSION } from '../otlp/resource.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { RecordSink, Stage } from '../pipeline/types.js';
-import {
-  ATTR_KATA_OTEL_BATCH_ENTRIES,
-  ATTR_KATA_OTEL_BATCH_RECORDS,
-  ATTR_KATA_OTEL_SOURCE_NAME,
-  RESOURCE_ATTRIBUTE_KEYS,
-} from '../semconv/generated.js';
+import { RESOURCE_ATTRIBUTE_KEYS } from '../semconv/generated.js';
 import type { RawEntry, SourceBatch } from '../sources/types.js';
 import { silentLogger, type Logger as KataLogger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
-import { SPAN_BATCH, SPAN_EMIT, SPAN_PARSE, inSpan, selfTracer, type SelfTracer } from '../telemetry/spans.js';
+import { SPAN_EMIT, selfTracer, traceBatch, type SelfTracer } from '../telemetry/spans.js';
 
 /**
  * Something that watches every record the bridge emits: the extension point for derived telemetry (the lifecycle
@@ -175,32 +170,12 @@ export class KataLogBridge {
    *  provider. Resolves with what was emitted, after `batch.after`. */
   process(batch: SourceBatch, o: { flush?: boolean } = {}): Promise<KataLogRecord[]> {
     this.metrics.read.labels(batch.source).inc(batch.entries.length);
-    const attrs = { [ATTR_KATA_OTEL_SOURCE_NAME]: batch.source, [ATTR_KATA_OTEL_BATCH_ENTRIES]: batch.entries.length };
-    return inSpan(this.tracer, SPAN_BATCH, attrs, async (span, ctx) => {
-      const recs = await inSpan(
-        this.tracer,
-        SPAN_PARSE,
-        attrs,
-        (s) => {
-          const out = this.pipeline.transform(this.pipeline.parse(batch));
-          s?.setAttribute(ATTR_KATA_OTEL_BATCH_RECORDS, out.length);
-          return out;
-        },
-        ctx,
-      );
-      span?.setAttribute(ATTR_KATA_OTEL_BATCH_RECORDS, recs.length);
-      await batch.after;
-      await inSpan(
-        this.tracer,
-        SPAN_EMIT,
-        { [ATTR_KATA_OTEL_BATCH_RECORDS]: recs.length },
-        async () => {
-          this.write(recs);
-          if (o.flush) await this.forceFlush();
-        },
-        ctx,
-      );
-      return recs;
+    return traceBatch(this.tracer, batch, () => this.pipeline.transform(this.pipeline.parse(batch)), {
+      name: SPAN_EMIT,
+      run: async (recs) => {
+        this.write(recs);
+        if (o.flush) await this.forceFlush();
+      },
     });
   }
 

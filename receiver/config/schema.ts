@@ -562,6 +562,24 @@ const TelemetrySchema = section(
       "Also push the self-metrics over OTLP: the same numbers as /metrics, with resource `service.name: kata-otel`. They go to the first otlp exporter's endpoint, protocol, headers and TLS (HTTP path `/v1/metrics` in place of `/v1/logs`); OTEL_EXPORTER_OTLP_METRICS_* variables override those, and without an otlp exporter OTEL_EXPORTER_OTLP_METRICS_* / OTEL_EXPORTER_OTLP_* apply. Failed pushes are logged and counted in kata_otel_otlp_metrics_exports_total.",
     ),
     otlp_metrics_interval_ms: ms(60_000, 'How often the self-metrics are pushed over OTLP (`otlp_metrics`).', 100),
+    traces: section(
+      {
+        enabled: bool(
+          false,
+          "Trace kata-otel's own pipeline: a span per source batch (kata-otel.batch) with its parse and queue append, and one per export attempt (kata-otel.export), sent over OTLP/HTTP protobuf with resource `service.name: kata-otel`. Off, nothing of the tracing SDK is loaded.",
+        ),
+        endpoint: Nullable(Type.String({ format: 'uri' }), {
+          default: null,
+          description:
+            'OTLP/HTTP traces URL (with its path, e.g. http://127.0.0.1:4318/v1/traces); null: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, or http://localhost:4318/v1/traces.',
+        }),
+        headers: Type.Record(Type.String(), Type.String(), {
+          default: {},
+          description: 'Request headers of the trace export (OTEL_EXPORTER_OTLP_TRACES_HEADERS also applies).',
+        }),
+      },
+      "kata-otel's own spans (self-tracing).",
+    ),
   },
   "kata-otel's own metrics.",
 );

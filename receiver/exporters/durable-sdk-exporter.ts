@@ -7,15 +7,15 @@
 // The records are serialized once, when queued, by the OTel project's own OTLP protobuf serializer
 // (@opentelemetry/otlp-transformer), so the app's Resource, scope, AnyValue bodies and attributes reach the backend
 // exactly as the SDK's own OTLP exporter would send them; the queue stores and sends those bytes.
-import { ROOT_CONTEXT, SpanStatusCode, context, type TracerProvider } from '@opentelemetry/api';
-import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
+import { ROOT_CONTEXT, type TracerProvider } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { AttrValue, Attributes, KataLogRecord } from '../model/record.js';
 import { createQueue, type DeliveryQueue, type QueueOptionsInput } from '../queue/index.js';
-import { ATTR_KATA_OTEL_BATCH_RECORDS, ATTR_KATA_OTEL_EXPORT_OUTCOME } from '../semconv/generated.js';
+import { ATTR_KATA_OTEL_BATCH_RECORDS } from '../semconv/generated.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
-import { SPAN_EXPORT, SPAN_QUEUE_APPEND, inSpan, selfTracer, type SelfTracer } from '../telemetry/spans.js';
+import { SPAN_QUEUE_APPEND, inSpan, selfTracer, traceExport, type SelfTracer } from '../telemetry/spans.js';
 import type { OtlpExporterConfig } from './otlp-config.js';
 import type { Exporter, PayloadCodec } from './types.js';
 
@@ -179,20 +179,7 @@ export class DurableLogRecordExporter implements LogRecordExporter {
         }
         return inner.encode(records);
       },
-      export: (payload, count, signal) =>
-        inSpan(
-          this.tracer,
-          SPAN_EXPORT,
-          { [ATTR_KATA_OTEL_BATCH_RECORDS]: count },
-          async (span) => {
-            // As the SDK's exporters do: the export's own requests are not traced (grpc/http instrumentations).
-            const res = await context.with(suppressTracing(ROOT_CONTEXT), () => inner.export(payload, count, signal));
-            span?.setAttribute(ATTR_KATA_OTEL_EXPORT_OUTCOME, res.code);
-            if (res.code !== 'success') span?.setStatus({ code: SpanStatusCode.ERROR, message: res.error });
-            return res;
-          },
-          ROOT_CONTEXT,
-        ),
+      export: (payload, count, signal) => traceExport(this.tracer, count, () => inner.export(payload, count, signal)),
     };
   }
 }

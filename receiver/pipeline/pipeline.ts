@@ -6,6 +6,7 @@ import { ATTR_KATA_LOG_PARSE_ERROR, ATTR_LOG_RECORD_UID } from '../semconv/gener
 import type { RawEntry, SourceBatch } from '../sources/types.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { SPAN_QUEUE_APPEND, traceBatch, type SelfTracer } from '../telemetry/spans.js';
 import { DEFAULT_PARSE_BUDGET_MS, TurnBudget } from './budget.js';
 import { applyProvenance } from './provenance.js';
 import type { RecordSink, SpanSink, Stage, StageOutput } from './types.js';
@@ -20,6 +21,8 @@ export interface PipelineOptions {
   logger: Logger;
   /** Synchronous parse/stage work per turn of the event loop (budget.ts); 0 disables. Default 10 ms. */
   parseBudgetMs?: number;
+  /** kata-otel's own spans per batch (`telemetry.traces`); none when undefined. */
+  tracer?: SelfTracer;
 }
 
 export class Pipeline {
@@ -86,7 +89,15 @@ export class Pipeline {
   async process(batch: SourceBatch): Promise<void> {
     // Counted here, once for every source, rather than in each source.
     this.opts.metrics.read.labels(batch.source).inc(batch.entries.length);
-    await this.deliver(await this.parseAndTransform(batch), batch.after);
+    const { tracer } = this.opts;
+    if (!tracer) return this.deliver(await this.parseAndTransform(batch), batch.after);
+    // `after` goes to the queues as untraced (they encode before waiting for it), so the append span includes the
+    // wait for the previous batch.
+    const { source, entries } = batch;
+    await traceBatch(tracer, { source, entries }, () => this.parseAndTransform(batch), {
+      name: SPAN_QUEUE_APPEND,
+      run: (recs) => this.deliver(recs, batch.after),
+    });
   }
 
   /**

@@ -41,6 +41,8 @@ import { VsockSource } from '../sources/vsock.js';
 import type { Logger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
 import type { OtlpMetricsPusher } from '../telemetry/otlp-metrics.js';
+import type { SelfTracing } from '../telemetry/self-trace.js';
+import { tracedExporter } from '../telemetry/traced-exporter.js';
 import { startTelemetryServer, type TelemetryServer } from '../telemetry/server.js';
 
 export interface RunInputs {
@@ -298,11 +300,25 @@ export async function runReceiver(
   let otlpMetrics: OtlpMetricsPusher | undefined;
   const otlpSettings: { name: string; settings: OtlpSettings }[] = [];
   let stopTransportWarnings = () => {};
+  let selfTracing: SelfTracing | undefined;
   try {
+    const traces = config.telemetry.traces;
+    if (traces.enabled) {
+      // Loaded only when asked for: off, no tracing SDK module is loaded and no span object is made.
+      const { startSelfTracing } = await import('../telemetry/self-trace.js');
+      selfTracing = startSelfTracing({
+        endpoint: traces.endpoint ?? undefined,
+        headers: traces.headers,
+        timeoutMs: Math.max(1, config.shutdownTimeoutMs),
+        logger,
+      });
+    }
+    const tracer = selfTracing?.tracer;
     // Tamper evidence: each exporter's stream is hash-chained as it is written or sent (receiver/integrity).
     const chain = createIntegrity(config, logger);
     for (const e of config.exporters) {
-      const built = buildExporter(e, io.stdout, logger, otlpSettings);
+      // Export spans inside the chain: the chain wrapper must stay outermost (its anchors are flushed at the end).
+      const built = tracedExporter(buildExporter(e, io.stdout, logger, otlpSettings), tracer);
       const exporter = chain ? chain(built, e) : built;
       exporters.push(exporter);
       // stdout has nothing to protect across restarts: a memory queue keeps `parse`-like runs free of disk state.
@@ -360,6 +376,7 @@ export async function runReceiver(
       metrics,
       logger,
       parseBudgetMs: config.pipeline.fairShare.parseBudgetMs,
+      tracer,
     });
 
     let telemetry: TelemetryServer | undefined;
@@ -544,6 +561,7 @@ export async function runReceiver(
     clearTimeout(onceTimer); // done: the deadline no longer applies
     // One last push with the final counts, within what is left of the shutdown timeout.
     await otlpMetrics?.shutdown(deadline !== undefined ? deadline - Date.now() : config.shutdownTimeoutMs);
+    await selfTracing?.shutdown(Math.max(0, deadline !== undefined ? deadline - Date.now() : config.shutdownTimeoutMs));
     await telemetry?.close();
     return summary;
   } finally {
@@ -553,6 +571,7 @@ export async function runReceiver(
     clearTimeout(closeTimer);
     clearTimeout(onceTimer);
     await otlpMetrics?.shutdown(0);
+    await selfTracing?.shutdown(0);
     await Promise.allSettled(queues.map((q) => q.close()));
     await Promise.allSettled(exporters.map((e) => e.shutdown()));
   }

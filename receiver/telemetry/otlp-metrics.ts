@@ -13,7 +13,6 @@
 // an otlp exporter the OTEL_EXPORTER_OTLP_METRICS_* / OTEL_EXPORTER_OTLP_* variables and the defaults apply
 // (resolveOtlpSettings with signal 'metrics'). A push never blocks the receiver (it runs on an unref'd timer)
 // and a failure is logged and counted in kata_otel_otlp_metrics_exports_total{outcome="failure"}.
-import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import {
   diag,
@@ -25,7 +24,7 @@ import {
   type Meter,
   type Observable,
 } from '@opentelemetry/api';
-import { emptyResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { emptyResource } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
   AggregationType,
@@ -45,14 +44,8 @@ import {
 import type { Registry } from 'prom-client';
 import { resolveSignalSettings, type OtlpExporterConfig, type OtlpSettings } from '../exporters/otlp-config.js';
 import { SCOPE_NAME, SCOPE_VERSION } from '../otlp/resource.js';
-import { SERVICE_NAMESPACE } from '../parse/build.js';
-import {
-  ATTR_HOST_NAME,
-  ATTR_SERVICE_NAME,
-  ATTR_SERVICE_NAMESPACE,
-  ATTR_SERVICE_VERSION,
-} from '../semconv/generated.js';
 import { silentLogger, type Logger } from './log.js';
+import { SELF_SERVICE_NAME, selfResource } from './self-resource.js';
 import type { Metrics } from './metrics.js';
 
 type Env = Record<string, string | undefined>;
@@ -61,8 +54,7 @@ type ExportResult = Parameters<Parameters<PushMetricExporter['export']>[1]>[0];
 const SUCCESS = 0;
 const FAILED = 1;
 
-/** kata-otel's own service name: the name of its instrumentation scope. */
-export const SELF_SERVICE_NAME = SCOPE_NAME;
+export { SELF_SERVICE_NAME };
 
 const hrTime = (ms: number): HrTime => [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
 
@@ -421,13 +413,7 @@ export async function startOtlpMetrics(opts: OtlpMetricsOptions): Promise<OtlpMe
     metricProducers: [bridge],
   });
   const provider = new MeterProvider({
-    resource: resourceFromAttributes({
-      ...settings.resource.fill, // OTEL_RESOURCE_ATTRIBUTES, the exporter's resource_attributes
-      [ATTR_SERVICE_NAMESPACE]: SERVICE_NAMESPACE,
-      [ATTR_HOST_NAME]: hostname(),
-      [ATTR_SERVICE_VERSION]: SCOPE_VERSION,
-      [ATTR_SERVICE_NAME]: SELF_SERVICE_NAME,
-    }),
+    resource: selfResource(settings.resource.fill), // OTEL_RESOURCE_ATTRIBUTES, the exporter's resource_attributes
     readers: [reader],
   });
   bridge.attach(provider.getMeter(SCOPE_NAME, SCOPE_VERSION));

@@ -2,6 +2,7 @@
 // queue, export) when a caller passes a TracerProvider. Without one nothing is created, not even no-op spans.
 // Span names are listed in docs/library.md; attribute names come from the registry (kata_otel.*).
 import {
+  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   context,
@@ -12,7 +13,15 @@ import {
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import type { ExportResult } from '../exporters/types.js';
 import { SCOPE_NAME, SCOPE_VERSION } from '../otlp/resource.js';
+import {
+  ATTR_KATA_OTEL_BATCH_ENTRIES,
+  ATTR_KATA_OTEL_BATCH_RECORDS,
+  ATTR_KATA_OTEL_EXPORT_OUTCOME,
+  ATTR_KATA_OTEL_SOURCE_NAME,
+} from '../semconv/generated.js';
 
 export const SPAN_BATCH = 'kata-otel.batch';
 export const SPAN_PARSE = 'kata-otel.parse';
@@ -47,4 +56,59 @@ export async function inSpan<T>(
   } finally {
     span.end();
   }
+}
+
+/**
+ * One source batch as spans: `kata-otel.batch` (source, entries, records) with children `kata-otel.parse` (parse
+ * and the stages) and `handOff` (the queue append of the daemon, the emit of the bridge) once `after` settled.
+ * Per batch, never per record; without a tracer it is just parse, `after`, hand-off.
+ */
+export function traceBatch<R>(
+  tracer: SelfTracer,
+  batch: { source: string; entries: { length: number }; after?: Promise<void> },
+  parse: () => R[] | Promise<R[]>,
+  handOff: { name: string; run: (records: R[]) => Promise<void> },
+): Promise<R[]> {
+  const attrs = { [ATTR_KATA_OTEL_SOURCE_NAME]: batch.source, [ATTR_KATA_OTEL_BATCH_ENTRIES]: batch.entries.length };
+  return inSpan(tracer, SPAN_BATCH, attrs, async (span, ctx) => {
+    const recs = await inSpan(
+      tracer,
+      SPAN_PARSE,
+      attrs,
+      async (s) => {
+        const out = await parse();
+        s?.setAttribute(ATTR_KATA_OTEL_BATCH_RECORDS, out.length);
+        return out;
+      },
+      ctx,
+    );
+    span?.setAttribute(ATTR_KATA_OTEL_BATCH_RECORDS, recs.length);
+    await batch.after;
+    await inSpan(tracer, handOff.name, { [ATTR_KATA_OTEL_BATCH_RECORDS]: recs.length }, () => handOff.run(recs), ctx);
+    return recs;
+  });
+}
+
+/**
+ * One export attempt as a root `kata-otel.export` span (records, outcome): a root because one export carries the
+ * records of several batches. As the SDK's exporters do, the export's own requests are not traced.
+ */
+export function traceExport(
+  tracer: SelfTracer,
+  records: number,
+  run: () => Promise<ExportResult>,
+): Promise<ExportResult> {
+  if (!tracer) return run();
+  return inSpan(
+    tracer,
+    SPAN_EXPORT,
+    { [ATTR_KATA_OTEL_BATCH_RECORDS]: records },
+    async (span) => {
+      const res = await context.with(suppressTracing(ROOT_CONTEXT), run);
+      span?.setAttribute(ATTR_KATA_OTEL_EXPORT_OUTCOME, res.code);
+      if (res.code !== 'success') span?.setStatus({ code: SpanStatusCode.ERROR, message: res.error });
+      return res;
+    },
+    ROOT_CONTEXT,
+  );
 }

@@ -51,6 +51,22 @@ describe('lazy command loading', () => {
     expect(await duck(['query', '--data-dir', data, '--sql', 'SELECT count(*) FROM records'])).toBe(true);
   }, 60_000);
 
+  // Self-tracing (telemetry.traces) off, the default: not one module of the tracing SDK or its exporter is loaded;
+  // on, they are (the probe sees them).
+  const TRACING = ['@opentelemetry/sdk-trace', '@opentelemetry/exporter-trace-otlp-proto'];
+  it.each([false, true])('run with telemetry.traces.enabled=%s loads the tracing SDK only when on', async (on) => {
+    const cfg = join(dir, `traces-${on}.yaml`);
+    // An unreachable endpoint: the spans are dropped at the (short) shutdown timeout, the run still succeeds.
+    const endpoint = 'http://127.0.0.1:9/v1/traces';
+    writeFileSync(
+      cfg,
+      `data_dir: ${join(dir, `data-${on}`)}\nshutdown_timeout_ms: 500\ntelemetry:\n  traces: { enabled: ${on}, endpoint: '${endpoint}' }\n`,
+    );
+    const r = await loaded(['run', '--once', '--config', cfg, 'examples/logs/agent-json.log']);
+    expect(r.code, r.stderr).toBe(0);
+    for (const p of TRACING) expect(r.packages.includes(p)).toBe(on);
+  });
+
   it('a rules command still reports a rule that cannot be loaded with exit code 2', async () => {
     const r = await loaded(['rules', 'list', '--rules', join(dir, 'missing.yaml')]);
     expect(r.code).toBe(2);

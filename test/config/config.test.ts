@@ -120,7 +120,12 @@ describe('loadConfig without a file', () => {
       maxInFlight: 2,
       retry: { initialMs: 1000, maxMs: 30_000, multiplier: 2 },
     });
-    expect(c.telemetry).toEqual({ listen: '127.0.0.1:8888', otlpMetrics: false, otlpMetricsIntervalMs: 60_000 });
+    expect(c.telemetry).toEqual({
+      listen: '127.0.0.1:8888',
+      otlpMetrics: false,
+      otlpMetricsIntervalMs: 60_000,
+      traces: { enabled: false, endpoint: null, headers: {} },
+    });
     expect(c.shutdownTimeoutMs).toBe(10_000);
     expect(c.exporters).toEqual([
       {
