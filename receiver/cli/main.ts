@@ -1,4 +1,4 @@
-// The kata-otel command line (commander): `parse`, `run`, `rules`.
+// The kata-otel command line (commander): `parse`, `run`, `validate`, `rules`.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { rulesCommands } from './rules-command.js';
@@ -74,6 +74,25 @@ export async function main(argv: string[]): Promise<number> {
         code = await runCommand({ files, ...o, once: o.once ?? false });
       },
     );
+
+  program
+    .command('validate')
+    .description(
+      'check a configuration without sending data: sources resolved to what they would read, exporters reached with an empty export; exit 0 ok, 1 a check failed, 2 invalid config',
+    )
+    .option('-c, --config <file>', 'YAML configuration (every setting has a default)')
+    .option('--json', 'print the checks as one JSON document')
+    .option('--timeout <ms>', 'deadline per exporter', positiveInt('--timeout'), 10_000)
+    .action(async (o: { config?: string; json?: boolean; timeout: number }) => {
+      const { validateCommand } = await import('./validate-command.js');
+      code = await validateCommand({
+        config: o.config,
+        json: o.json ?? false,
+        timeoutMs: o.timeout,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
+    });
 
   rulesCommands(program, (c) => {
     code = c;
