@@ -58,6 +58,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--journal-dir <dir>', 'read the journal files in DIR (as journalctl --directory) with the default filters')
     .option('--journald', 'read the system journal with the default filters')
     .option('--once-timeout <duration>', 'with --once: give up after this long, e.g. 90s or 10m (default 5m)')
+    .option('--log-level <level>', "kata-otel's own log level: debug, info, warn or error (overrides log.level)")
+    .option('--from-start', "re-read every source from its beginning (forget this run's sources' checkpoints)")
     .action(
       async (
         files: string[],
@@ -68,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
           journalDir?: string;
           journald?: boolean;
           onceTimeout?: string;
+          fromStart?: boolean;
+          logLevel?: string;
         },
       ) => {
         const { runCommand } = await import('./run-command.js');

@@ -32,9 +32,13 @@ export function rulesCommands(program: Command, setCode: (code: number) => void)
     )
     .argument('<logfiles...>', 'Kata log files ("-" = stdin)')
     .option('--rules <file|dir|builtin...>', 'rules to load', ['builtin'])
-    .action((files: string[], o: { rules: string[] }) =>
-      guard(async ({ rulesTest }) => void (await rulesTest({ rules: o.rules, files }))),
-    );
+    .action(async (files: string[], o: { rules: string[] }) => {
+      const { missingFiles } = await import('./inputs.js');
+      const missing = missingFiles(files);
+      for (const m of missing) process.stderr.write(`kata-otel rules test: ${m}\n`);
+      if (missing.length) return setCode(2);
+      await guard(async ({ rulesTest }) => void (await rulesTest({ rules: o.rules, files })));
+    });
   rules
     .command('export')
     .description('write the rules as Sigma rules or as a Loki ruler rule group into DIR')

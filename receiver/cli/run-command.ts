@@ -1,6 +1,8 @@
 // `kata-otel run`: load the config, run the receiver, turn signals into a clean shutdown and errors into exit codes.
 import { ConfigError, loadConfig } from '../config/index.js';
 import { parseDuration } from '../rules/types.js';
+import { rejectedMessage } from '../run/health.js';
+import { missingJournalDir } from './inputs.js';
 import { formatSummary, runReceiver, undeliveredMessage } from '../run/receiver.js';
 import { UnsafePathError } from '../safefs/index.js';
 import { SourceInputError } from '../sources/file.js';
@@ -14,6 +16,10 @@ export interface RunCommandOptions {
   dataDir?: string;
   journalDir?: string;
   journald?: boolean;
+  /** `--from-start`: re-read every source from its beginning (its checkpoints are removed). */
+  fromStart?: boolean;
+  /** `--log-level`: overrides log.level (validated by the config schema). */
+  logLevel?: string;
   /** `--once-timeout`: overrides once_timeout_ms. */
   onceTimeout?: string;
 }
@@ -29,10 +35,16 @@ function onceTimeoutMs(text: string): number {
 }
 
 export async function runCommand(o: RunCommandOptions): Promise<number> {
+  const badJournalDir = missingJournalDir(o.journalDir);
+  if (badJournalDir) {
+    process.stderr.write(`kata-otel: ${badJournalDir}\n`);
+    return 2;
+  }
   let config;
   try {
     const overrides: Record<string, unknown> = {};
     if (o.dataDir) overrides.data_dir = o.dataDir;
+    if (o.logLevel !== undefined) overrides.log = { level: o.logLevel };
     if (o.onceTimeout !== undefined) overrides.once_timeout_ms = onceTimeoutMs(o.onceTimeout);
     config = loadConfig(o.config, Object.keys(overrides).length ? overrides : undefined);
   } catch (err) {
@@ -53,7 +65,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   try {
     const summary = await runReceiver(
       config,
-      { files: o.files, journalDir: o.journalDir, journald: o.journald, once: o.once },
+      { files: o.files, journalDir: o.journalDir, journald: o.journald, once: o.once, fromStart: o.fromStart },
       { stdin: process.stdin, stdout: process.stdout, logger },
       abort.signal,
     );
@@ -62,11 +74,9 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     out.write(redactUrls(formatSummary(summary)));
     // Exit codes tell the truth: a one-shot import that could not deliver everything did not succeed.
     const undelivered = o.once ? undeliveredMessage(summary, config.onceTimeoutMs) : undefined;
-    if (undelivered) {
-      process.stderr.write(`kata-otel: ${redactUrls(undelivered)}\n`);
-      return 1;
-    }
-    return 0;
+    const refused = o.once ? rejectedMessage(summary.exporters) : undefined;
+    for (const m of [undelivered, refused]) if (m) process.stderr.write(`kata-otel: ${redactUrls(m)}\n`);
+    return undelivered || refused ? 1 : 0;
   } catch (err) {
     if (err instanceof SourceInputError || err instanceof ConfigError || err instanceof UnsafePathError) {
       process.stderr.write(`kata-otel: ${redactUrls(err.message)}\n`);

@@ -15,6 +15,7 @@ import { createStoreExporter } from '../exporters/store.js';
 import type { Exporter } from '../exporters/types.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
+import { HostStage, hostIdentity } from '../pipeline/host.js';
 import { K8sMetadataStage } from '../pipeline/k8s.js';
 import { LimitsStage } from '../pipeline/limits.js';
 import { Pipeline } from '../pipeline/pipeline.js';
@@ -31,6 +32,8 @@ import type { Source, SourceContext } from '../sources/types.js';
 import { VsockSource } from '../sources/vsock.js';
 import type { Logger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
+import { describeCheckpoints, rerunNote, resetCheckpoints } from './checkpoints.js';
+import { ExporterHealth } from './health.js';
 import type { OtlpMetricsPusher } from '../telemetry/otlp-metrics.js';
 import { startTelemetryServer, type TelemetryServer } from '../telemetry/server.js';
 
@@ -42,6 +45,8 @@ export interface RunInputs {
   /** `--journald`: the system journal. */
   journald?: boolean;
   once: boolean;
+  /** `--from-start`: remove this run's sources' checkpoints first, so everything is read again. */
+  fromStart?: boolean;
 }
 
 export interface RunIo {
@@ -174,6 +179,8 @@ export function buildStages(
       maxValueLength: config.pipeline.limits.maxAttributeValueLength,
       onLimited: (limit) => metrics.limited.inc({ limit }),
     }),
+    // host.name (and host.id) on every record, before dedupe and rules (threshold rules group by host.name).
+    new HostStage(hostIdentity()),
   ];
   if (config.pipeline.dedupe.enabled) {
     stages.push(
@@ -228,6 +235,8 @@ export interface RunSummary {
   drained: boolean;
   /** `--once` gave up at once_timeout_ms. */
   timedOut: boolean;
+  /** Checkpoints found at start (a rerun): the note a run that read nothing prints. */
+  rerun?: string;
 }
 
 async function counterTotal(c: Counter<string>, label?: [string, string]): Promise<number> {
@@ -254,6 +263,10 @@ export async function runReceiver(
   // anything is written there as root.
   await ensurePrivateDir(config.dataDir);
   await ensurePrivateDir(config.dataDir, 'checkpoints');
+  const checkpointDir = join(config.dataDir, 'checkpoints');
+  const names = sources.map((s) => s.name);
+  if (inputs.fromStart) await resetCheckpoints(checkpointDir, names);
+  const readUpTo = await describeCheckpoints(checkpointDir, names);
 
   const queues: DeliveryQueue[] = [];
   const exporters: Exporter[] = [];
@@ -263,13 +276,20 @@ export async function runReceiver(
   let otlpMetrics: OtlpMetricsPusher | undefined;
   const otlpSettings: { name: string; settings: OtlpSettings }[] = [];
   let stopTransportWarnings = () => {};
+  const health = new ExporterHealth(logger);
   try {
     for (const e of config.exporters) {
       const exporter = buildExporter(e, io.stdout, logger, otlpSettings);
       exporters.push(exporter);
       // stdout has nothing to protect across restarts: a memory queue keeps `parse`-like runs free of disk state.
       const kind = e.type === 'stdout' ? 'memory' : config.queue.kind;
-      queues.push(await createQueue({ ...config.queue, kind }, exporter, { dataDir: config.dataDir, logger, metrics }));
+      queues.push(
+        await createQueue({ ...config.queue, kind }, health.wrap(exporter), {
+          dataDir: config.dataDir,
+          logger,
+          metrics,
+        }),
+      );
     }
 
     stopTransportWarnings = startTransportWarnings(otlpSettings, logger);
@@ -286,10 +306,12 @@ export async function runReceiver(
     let started = false;
     // A one-shot import has nothing to scrape; only a running receiver serves /metrics.
     if (config.telemetry.listen && !inputs.once) {
-      telemetry = await startTelemetryServer(config.telemetry.listen, metrics, () => started);
+      // Unready while an exporter cannot deliver (failing or refusing), so an orchestrator sees the outage.
+      telemetry = await startTelemetryServer(config.telemetry.listen, metrics, () => started && health.ready());
       logger.info('self-telemetry listening', { address: telemetry.address });
     }
     for (const q of queues) q.start();
+    health.start();
     if (config.telemetry.otlpMetrics) {
       // Loaded only when asked for: the OpenTelemetry metrics SDK would slow every start down.
       const { startOtlpMetrics } = await import('../telemetry/otlp-metrics.js');
@@ -418,6 +440,7 @@ export async function runReceiver(
       ),
       drained,
       timedOut,
+      rerun: readUpTo.length ? rerunNote(readUpTo, checkpointDir) : undefined,
     };
     clearTimeout(onceTimer); // done: the deadline no longer applies
     // One last push with the final counts, within what is left of the shutdown timeout.
@@ -425,6 +448,7 @@ export async function runReceiver(
     await telemetry?.close();
     return summary;
   } finally {
+    health.stop();
     stopTransportWarnings();
     clearTimeout(closeTimer);
     clearTimeout(onceTimer);
@@ -450,6 +474,7 @@ export function formatSummary(s: RunSummary): string {
   const lines = [
     `kata-otel: read ${s.entriesRead} entries → ${s.records} records (${s.unparsed} not understood, kept raw; ${s.duplicates} duplicates suppressed; ${s.alerts} alerts)`,
   ];
+  if (s.entriesRead === 0 && s.rerun) lines.push(`  ${s.rerun}`);
   for (const e of s.exporters) {
     const extra = [
       e.rejected ? `${e.rejected} rejected` : '',
