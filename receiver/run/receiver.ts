@@ -293,6 +293,17 @@ export async function runReceiver(
     }
 
     stopTransportWarnings = startTransportWarnings(otlpSettings, logger);
+    // Start-up inventory: what this run reads and where it sends, in one line an operator can grep for.
+    logger.info('inventory', {
+      sources: sources.map((s) => s.name),
+      exporters: config.exporters.map((e) => ({
+        name: e.name,
+        type: e.type,
+        to: e.type === 'otlp' ? (otlpSettings.find((o) => o.name === e.name)?.settings.endpoint ?? '') : e.type,
+      })),
+      dataDir: config.dataDir,
+      once: inputs.once,
+    });
     const { stages, notifier } = buildStages(config, metrics, logger);
     const pipeline = new Pipeline({
       stages,
@@ -304,11 +315,18 @@ export async function runReceiver(
 
     let telemetry: TelemetryServer | undefined;
     let started = false;
-    // A one-shot import has nothing to scrape; only a running receiver serves /metrics.
-    if (config.telemetry.listen && !inputs.once) {
+    // --once serves /metrics too (a long import is worth watching), but a port already taken (a daemon on the same
+    // node) must not stop an import: there it is a warning.
+    if (config.telemetry.listen) {
       // Unready while an exporter cannot deliver (failing or refusing), so an orchestrator sees the outage.
-      telemetry = await startTelemetryServer(config.telemetry.listen, metrics, () => started && health.ready());
-      logger.info('self-telemetry listening', { address: telemetry.address });
+      const ready = () => started && health.ready();
+      try {
+        telemetry = await startTelemetryServer(config.telemetry.listen, metrics, ready);
+        logger.info('self-telemetry listening', { address: telemetry.address });
+      } catch (err) {
+        if (!inputs.once) throw err;
+        logger.warn('no /metrics for this import', { error: (err as Error).message });
+      }
     }
     for (const q of queues) q.start();
     health.start();

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { collect, runCli, spawnCli } from '../support/cli.js';
 import { startOtlpServer, type OtlpTestServer } from '../support/otlp-server.js';
 import { kataLines, startReceiver, tempDir, waitFor, writeReceiverConfig } from './delivery-helpers.js';
 
@@ -129,5 +129,43 @@ describe('reruns', () => {
     const fresh = await runCli([...args.slice(0, 2), '--from-start', ...args.slice(2)]);
     expect(fresh.stdout).toContain('read 5 entries');
     expect(fresh.code).toBe(0);
+  }, 60_000);
+});
+
+describe('run --once is observable', () => {
+  it('logs its inventory and serves /metrics while the import runs', async () => {
+    await srv.reset();
+    const dir = tempDir();
+    const log = join(dir, 'shim.log');
+    writeFileSync(log, kataLines(0, 200));
+    const cfg = join(dir, 'k.yaml');
+    writeFileSync(
+      cfg,
+      stringify({
+        data_dir: join(dir, 'data'),
+        sources: { files: [{ include: [log], start_at: 'beginning' }] },
+        pipeline: { rules: { enabled: false } },
+        queue: { max_batch_records: 20 },
+        exporters: [{ type: 'otlp', name: 'backend', protocol: 'grpc', endpoint: srv.grpcEndpoint }],
+        telemetry: { listen: '127.0.0.1:0' },
+      }),
+    );
+    await srv.setRate(100, 'delay'); // ~2 s of export: time to scrape
+    const child = spawnCli(['run', '--once', '--config', cfg]);
+    const done = collect(child);
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    const address = await waitFor('the listening line', () => /"address":"([^"]+)"/.exec(err)?.[1], 20_000, 50);
+    const metrics = await (await fetch(`http://${address}/metrics`)).text();
+    expect(metrics).toContain('kata_otel_records_read_total');
+    const r = await done;
+    await srv.setRate(null);
+    expect(r.code, r.stderr).toBe(0);
+    const inventory = r.stderr.split('\n').find((l) => l.includes('"msg":"inventory"'));
+    expect(JSON.parse(inventory!)).toMatchObject({
+      sources: ['file-0'],
+      exporters: [{ name: 'backend', type: 'otlp', to: srv.grpcEndpoint }],
+      once: true,
+    });
   }, 60_000);
 });
