@@ -4,6 +4,7 @@ import { parseDuration } from '../rules/types.js';
 import { rejectedMessage } from '../run/health.js';
 import { missingJournalDir } from './inputs.js';
 import { formatSummary, runReceiver, undeliveredMessage } from '../run/receiver.js';
+import { runReloading } from '../run/reload.js';
 import { UnsafePathError } from '../safefs/index.js';
 import { SourceInputError } from '../sources/file.js';
 import { createLogger } from '../telemetry/log.js';
@@ -41,8 +42,8 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     return 2;
   }
   let config;
+  const overrides: Record<string, unknown> = {};
   try {
-    const overrides: Record<string, unknown> = {};
     if (o.dataDir) overrides.data_dir = o.dataDir;
     if (o.logLevel !== undefined) overrides.log = { level: o.logLevel };
     if (o.onceTimeout !== undefined) overrides.once_timeout_ms = onceTimeoutMs(o.onceTimeout);
@@ -62,13 +63,32 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // SIGHUP reloads the configuration (follow mode; an import ignores it). Without a handler it would kill us.
+  const onHup = () => (o.once ? logger.warn('SIGHUP ignored: run --once does not reload') : undefined);
+  process.on('SIGHUP', onHup);
   try {
-    const summary = await runReceiver(
-      config,
-      { files: o.files, journalDir: o.journalDir, journald: o.journald, once: o.once, fromStart: o.fromStart },
-      { stdin: process.stdin, stdout: process.stdout, logger },
-      abort.signal,
-    );
+    const inputs = {
+      files: o.files,
+      journalDir: o.journalDir,
+      journald: o.journald,
+      once: o.once,
+      fromStart: o.fromStart,
+    };
+    const io = { stdin: process.stdin, stdout: process.stdout, logger };
+    const summary = o.once
+      ? await runReceiver(config, inputs, io, abort.signal)
+      : await runReloading({
+          initial: config,
+          load: () => loadConfig(o.config, Object.keys(overrides).length ? overrides : undefined),
+          // --from-start applies to the first start only: a reload resumes from the checkpoints.
+          run: (c, signal) => runReceiver(c, { ...inputs, fromStart: c === config && o.fromStart }, io, signal),
+          stop: abort.signal,
+          logger,
+          onReload: (listener) => {
+            process.on('SIGHUP', listener);
+            return () => process.off('SIGHUP', listener);
+          },
+        });
     // The summary goes to stdout unless stdout carries exported records.
     const out = config.exporters.some((e) => e.type === 'stdout') ? process.stderr : process.stdout;
     out.write(redactUrls(formatSummary(summary)));
@@ -88,5 +108,6 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onHup);
   }
 }
