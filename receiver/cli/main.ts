@@ -58,6 +58,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--journal-dir <dir>', 'read the journal files in DIR (as journalctl --directory) with the default filters')
     .option('--journald', 'read the system journal with the default filters')
     .option('--once-timeout <duration>', 'with --once: give up after this long, e.g. 90s or 10m (default 5m)')
+    .option(
+      '--stdout',
+      'also print every record on stdout beside the configured exporters (text on a terminal, else OTLP/JSON)',
+    )
     .option('--log-level <level>', "kata-otel's own log level: debug, info, warn or error (overrides log.level)")
     .option('--from-start', "re-read every source from its beginning (forget this run's sources' checkpoints)")
     .action(
@@ -72,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
           onceTimeout?: string;
           fromStart?: boolean;
           logLevel?: string;
+          stdout?: boolean;
         },
       ) => {
         const { runCommand } = await import('./run-command.js');
@@ -97,6 +102,35 @@ export async function main(argv: string[]): Promise<number> {
         stderr: process.stderr,
       });
     });
+
+  program
+    .command('tap')
+    .description(
+      'run with every record also printed on stdout (same as run --stdout): human lines on a terminal, OTLP/JSON otherwise',
+    )
+    .argument('[files...]', 'log files to read from their beginning ("-" = stdin)')
+    .option('-c, --config <file>', 'YAML configuration (every setting has a default)')
+    .option('--once', 'read every source to its current end, export everything, flush and exit')
+    .option('--data-dir <dir>', 'where kata-otel keeps its store, checkpoints and queues')
+    .option('--journal-dir <dir>', 'read the journal files in DIR (as journalctl --directory) with the default filters')
+    .option('--journald', 'read the system journal with the default filters')
+    .option('--from-start', "re-read every source from its beginning (forget this run's sources' checkpoints)")
+    .action(
+      async (
+        files: string[],
+        o: {
+          config?: string;
+          once?: boolean;
+          dataDir?: string;
+          journalDir?: string;
+          journald?: boolean;
+          fromStart?: boolean;
+        },
+      ) => {
+        const { runCommand } = await import('./run-command.js');
+        code = await runCommand({ files, ...o, once: o.once ?? false, stdout: true });
+      },
+    );
 
   rulesCommands(program, (c) => {
     code = c;

@@ -1,5 +1,5 @@
 // `kata-otel run`: load the config, run the receiver, turn signals into a clean shutdown and errors into exit codes.
-import { ConfigError, loadConfig } from '../config/index.js';
+import { ConfigError, loadConfig, type ReceiverConfig } from '../config/index.js';
 import { parseDuration } from '../rules/types.js';
 import { rejectedMessage } from '../run/health.js';
 import { missingJournalDir } from './inputs.js';
@@ -19,6 +19,8 @@ export interface RunCommandOptions {
   journald?: boolean;
   /** `--from-start`: re-read every source from its beginning (its checkpoints are removed). */
   fromStart?: boolean;
+  /** `--stdout` / `kata-otel tap`: also print every record on stdout (text on a TTY, else OTLP/JSON lines). */
+  stdout?: boolean;
   /** `--log-level`: overrides log.level (validated by the config schema). */
   logLevel?: string;
   /** `--once-timeout`: overrides once_timeout_ms. */
@@ -33,6 +35,14 @@ function onceTimeoutMs(text: string): number {
       { path: '--once-timeout', message: `${JSON.stringify(text)} is not a duration; write e.g. 90s, 5m or 1h` },
     ]);
   return Number(ns / 1_000_000n);
+}
+
+/** The exporter `--stdout` adds beside the configured ones: people read text, programs read OTLP/JSON. */
+function tapExporter(existing: { name: string }[]): ReceiverConfig['exporters'][number] {
+  const names = new Set(existing.map((e) => e.name));
+  let name = 'tap';
+  for (let i = 2; names.has(name); i++) name = `tap-${i}`;
+  return { type: 'stdout', name, format: process.stdout.isTTY ? 'text' : 'otlp-json' };
 }
 
 export async function runCommand(o: RunCommandOptions): Promise<number> {
@@ -55,6 +65,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     }
     throw err;
   }
+  if (o.stdout) config.exporters.push(tapExporter(config.exporters));
   const logger = createLogger({ level: config.log.level, file: config.log.file ?? undefined });
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
@@ -79,7 +90,11 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       ? await runReceiver(config, inputs, io, abort.signal)
       : await runReloading({
           initial: config,
-          load: () => loadConfig(o.config, Object.keys(overrides).length ? overrides : undefined),
+          load: () => {
+            const c = loadConfig(o.config, Object.keys(overrides).length ? overrides : undefined);
+            if (o.stdout) c.exporters.push(tapExporter(c.exporters));
+            return c;
+          },
           // --from-start applies to the first start only: a reload resumes from the checkpoints.
           run: (c, signal) => runReceiver(c, { ...inputs, fromStart: c === config && o.fromStart }, io, signal),
           stop: abort.signal,

@@ -34,6 +34,7 @@ import type { Logger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { describeCheckpoints, rerunNote, resetCheckpoints } from './checkpoints.js';
 import { ExporterHealth } from './health.js';
+import { startProgress } from './progress.js';
 import type { OtlpMetricsPusher } from '../telemetry/otlp-metrics.js';
 import { startTelemetryServer, type TelemetryServer } from '../telemetry/server.js';
 
@@ -385,6 +386,19 @@ export async function runReceiver(
             .catch((err: unknown) => logger.error('pipeline flush failed', { err }));
         }, 1000);
     started = true;
+    // --once: a progress bar on a terminal, status lines in the log otherwise (receiver/run/progress.ts).
+    const progress = inputs.once
+      ? startProgress({
+          metrics,
+          bytesLeft: () => sources.reduce((n, s) => n + (s instanceof FileSource ? s.stats().bytesLeft : 0), 0),
+          exportState: () => health.snapshot(),
+          logger,
+          tty: Boolean(process.stderr.isTTY) && process.env.KATA_OTEL_PROGRESS !== 'log',
+          intervalMs: process.env.KATA_OTEL_PROGRESS_INTERVAL_MS
+            ? Number(process.env.KATA_OTEL_PROGRESS_INTERVAL_MS)
+            : undefined,
+        })
+      : undefined;
     const results = await Promise.allSettled(sources.map((s) => s.run(ctx)));
     results.forEach((r, i) => {
       if (r.status === 'rejected') logger.error('source failed', { source: sources[i]?.name, err: r.reason });
@@ -430,6 +444,7 @@ export async function runReceiver(
         }
       }),
     );
+    await progress?.stop();
     const summary: RunSummary = {
       entriesRead: await counterTotal(metrics.read),
       records: await counterTotal(metrics.parsed),
