@@ -4,11 +4,10 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, runCli } from '../support/cli.js';
 import { startOtlpServer, type OtlpTestServer } from '../support/otlp-server.js';
-import { kataLines, tempDir } from './delivery-helpers.js';
+import { kataLines, tempDir, writeReceiverConfig } from './delivery-helpers.js';
 
 let srv: OtlpTestServer;
 beforeAll(async () => {
@@ -16,22 +15,14 @@ beforeAll(async () => {
 });
 afterAll(async () => srv?.stop());
 
-function importConfig(dir: string): { cfg: string; log: string } {
+function importConfig(dir: string): { cfg: string } {
   const log = join(dir, 'shim.log');
   writeFileSync(log, kataLines(0, 400));
-  const cfg = join(dir, 'k.yaml');
-  writeFileSync(
-    cfg,
-    stringify({
-      data_dir: join(dir, 'data'),
-      sources: { files: [{ include: [log], start_at: 'beginning' }] },
-      pipeline: { rules: { enabled: false } },
-      queue: { max_batch_records: 20 },
-      exporters: [{ type: 'otlp', name: 'backend', protocol: 'grpc', endpoint: srv.grpcEndpoint }],
-      telemetry: { listen: null },
-    }),
-  );
-  return { cfg, log };
+  const dataDir = join(dir, 'data');
+  const queue = { max_batch_records: 20 };
+  return {
+    cfg: writeReceiverConfig(dir, { dataDir, endpoint: srv.grpcEndpoint, include: [log], queue, telemetry: false }),
+  };
 }
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
@@ -48,7 +39,6 @@ describe('run --once progress', () => {
       await srv.setRate(null);
       expect(r.status, r.stdout.slice(-2000)).toBe(0);
       // cli-progress redraws the line: several frames, the last at 100 %, with the status fields.
-      // eslint-disable-next-line no-control-regex -- the frames end at the next escape sequence
       const frames = r.stdout.match(/import \[[^\]]+\] \d+% \| [^\r\n\x1b]*/g) ?? [];
       expect(frames.length).toBeGreaterThan(1);
       expect(frames.at(-1)).toMatch(

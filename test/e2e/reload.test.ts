@@ -27,13 +27,19 @@ describe('SIGHUP', () => {
   });
   afterAll(async () => srv?.stop());
 
-  it('reloads a changed configuration under load and loses nothing (counted at the server)', async () => {
+  /** A receiver following an empty log file, exporting to the server over gRPC, serving telemetry. */
+  async function follow() {
     const dir = tempDir();
     const log = join(dir, 'shim.log');
     writeFileSync(log, '');
     const cfg = writeReceiverConfig(dir, { dataDir: join(dir, 'data'), endpoint: srv.grpcEndpoint, include: [log] });
     const receiver = startReceiver(cfg);
     await receiver.telemetry();
+    return { log, cfg, receiver };
+  }
+
+  it('reloads a changed configuration under load and loses nothing (counted at the server)', async () => {
+    const { log, cfg, receiver } = await follow();
     const steps = 30;
     for (let i = 0; i < steps; i++) {
       appendLines(log, (i * N) / steps, ((i + 1) * N) / steps);
@@ -63,12 +69,7 @@ describe('SIGHUP', () => {
 
   it('keeps running on the old configuration when the new one is invalid', async () => {
     await srv.reset();
-    const dir = tempDir();
-    const log = join(dir, 'shim.log');
-    writeFileSync(log, '');
-    const cfg = writeReceiverConfig(dir, { dataDir: join(dir, 'data'), endpoint: srv.grpcEndpoint, include: [log] });
-    const receiver = startReceiver(cfg);
-    await receiver.telemetry();
+    const { log, cfg, receiver } = await follow();
     writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('protocol: grpc', 'protocol: smoke-signals'));
     receiver.child.kill('SIGHUP');
     await waitFor('the refusal', () => receiver.stderr().includes('configuration reload failed'), 20_000);

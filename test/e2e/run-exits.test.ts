@@ -5,7 +5,6 @@
 import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, runCli, spawnCli } from '../support/cli.js';
 import { startOtlpServer, type OtlpTestServer } from '../support/otlp-server.js';
@@ -17,20 +16,14 @@ beforeAll(async () => {
 });
 afterAll(async () => srv?.stop());
 
-function httpConfig(dir: string, endpoint: string, log: string): string {
-  const path = join(dir, 'kata-otel.yaml');
-  writeFileSync(
-    path,
-    stringify({
-      data_dir: join(dir, 'data'),
-      sources: { files: [{ include: [log], start_at: 'beginning' }] },
-      pipeline: { rules: { enabled: false } },
-      exporters: [{ type: 'otlp', name: 'backend', protocol: 'http/protobuf', endpoint }],
-      telemetry: { listen: null },
-    }),
-  );
-  return path;
-}
+const httpConfig = (dir: string, endpoint: string, log: string) =>
+  writeReceiverConfig(dir, {
+    dataDir: join(dir, 'data'),
+    endpoint,
+    protocol: 'http/protobuf',
+    include: [log],
+    telemetry: false,
+  });
 
 describe('permanent rejections', () => {
   it('run --once exits 1 when the backend answers 404 (wrong path), naming the exporter and the count', async () => {
@@ -138,18 +131,13 @@ describe('run --once is observable', () => {
     const dir = tempDir();
     const log = join(dir, 'shim.log');
     writeFileSync(log, kataLines(0, 200));
-    const cfg = join(dir, 'k.yaml');
-    writeFileSync(
-      cfg,
-      stringify({
-        data_dir: join(dir, 'data'),
-        sources: { files: [{ include: [log], start_at: 'beginning' }] },
-        pipeline: { rules: { enabled: false } },
-        queue: { max_batch_records: 20 },
-        exporters: [{ type: 'otlp', name: 'backend', protocol: 'grpc', endpoint: srv.grpcEndpoint }],
-        telemetry: { listen: '127.0.0.1:0' },
-      }),
-    );
+    const queue = { max_batch_records: 20 };
+    const cfg = writeReceiverConfig(dir, {
+      dataDir: join(dir, 'data'),
+      endpoint: srv.grpcEndpoint,
+      include: [log],
+      queue,
+    });
     await srv.setRate(100, 'delay'); // ~2 s of export: time to scrape
     const child = spawnCli(['run', '--once', '--config', cfg]);
     const done = collect(child);

@@ -2,11 +2,10 @@
 // stdout is not a terminal), while the backend still gets every record.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { startOtlpServer, type OtlpTestServer } from '../support/otlp-server.js';
-import { kataLines, tempDir } from './delivery-helpers.js';
+import { kataLines, tempDir, writeReceiverConfig } from './delivery-helpers.js';
 
 let srv: OtlpTestServer;
 beforeAll(async () => {
@@ -21,16 +20,11 @@ describe('tap', () => {
       const dir = tempDir();
       const log = join(dir, 'shim.log');
       writeFileSync(log, kataLines(0, 30));
-      const cfg = join(dir, 'k.yaml');
-      writeFileSync(
-        cfg,
-        stringify({
-          data_dir: join(dir, 'data'),
-          pipeline: { rules: { enabled: false } },
-          exporters: [{ type: 'otlp', name: 'backend', protocol: 'grpc', endpoint: srv.grpcEndpoint }],
-          telemetry: { listen: null },
-        }),
-      );
+      const cfg = writeReceiverConfig(dir, {
+        dataDir: join(dir, 'data'),
+        endpoint: srv.grpcEndpoint,
+        telemetry: false,
+      });
       const r = await runCli([...args, '--once', '--config', cfg, log]);
       expect(r.code, r.stderr).toBe(0);
       const printed = r.stdout
