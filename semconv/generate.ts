@@ -29,6 +29,8 @@ interface Attribute {
   stability?: string;
   examples?: unknown;
   requirement_level?: unknown;
+  /** Entity groups only: identifying or descriptive (OTel entity data model). */
+  role?: string;
 }
 interface Group {
   id: string;
@@ -164,7 +166,8 @@ export function render(groups: Group[]): { constants: string; docs: string } {
             : Object.entries(a.requirement_level as Record<string, string>)
                 .map(([k, v]) => `${k}: ${v}`)
                 .join('');
-      md.push(`| \`${id}\`${origin} | ${type} | ${mdCell(brief)} | ${mdCell(ex)} | ${mdCell(req)} |`);
+      const role = a.role ? ` (${a.role})` : '';
+      md.push(`| \`${id}\`${origin} | ${type} | ${mdCell(brief)} | ${mdCell(ex)} | ${mdCell(req + role)} |`);
     }
     md.push('');
   }

@@ -1,5 +1,5 @@
-// The kata-otel command line (commander): `parse`, `run`, `rules`, `doctor`, `verify`, `query`, `timeline`, `review`,
-// `archive`.
+// The kata-otel command line (commander): `parse`, `run`, `tap`, `validate`, `rules`, `doctor`, `verify`, `query`,
+// `timeline`, `review`, `archive`.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { doctorCommand } from './doctor-command.js';
@@ -63,35 +63,78 @@ export async function main(argv: string[]): Promise<number> {
       });
     });
 
-  program
-    .command('run')
-    .description('run the receiver: read Kata logs from files, stdin, the journal, vsock and FIFOs and export them')
-    .argument('[files...]', 'log files to read from their beginning ("-" = stdin)')
-    .option('-c, --config <file>', 'YAML configuration (every setting has a default)')
-    .option('--once', 'read every source to its current end, export everything, flush and exit')
-    .option(
-      '--data-dir <dir>',
-      'where kata-otel keeps its store, checkpoints and queues (default /var/lib/kata-otel as root, else ~/.local/state/kata-otel)',
-    )
-    .option('--journal-dir <dir>', 'read the journal files in DIR (as journalctl --directory) with the default filters')
-    .option('--journald', 'read the system journal with the default filters')
-    .option('--once-timeout <duration>', 'with --once: give up after this long, e.g. 90s or 10m (default 5m)')
-    .action(
-      async (
-        files: string[],
-        o: {
-          config?: string;
-          once?: boolean;
-          dataDir?: string;
-          journalDir?: string;
-          journald?: boolean;
-          onceTimeout?: string;
+  // `tap` is `run --stdout`: the same options, one definition.
+  const receiverCommand = (name: string, description: string, tap: boolean) =>
+    program
+      .command(name)
+      .description(description)
+      .argument('[files...]', 'log files to read from their beginning ("-" = stdin)')
+      .option('-c, --config <file>', 'YAML configuration (every setting has a default)')
+      .option('--once', 'read every source to its current end, export everything, flush and exit')
+      .option(
+        '--data-dir <dir>',
+        'where kata-otel keeps its store, checkpoints and queues (default /var/lib/kata-otel as root, else ~/.local/state/kata-otel)',
+      )
+      .option(
+        '--journal-dir <dir>',
+        'read the journal files in DIR (as journalctl --directory) with the default filters',
+      )
+      .option('--journald', 'read the system journal with the default filters')
+      .option('--once-timeout <duration>', 'with --once: give up after this long, e.g. 90s or 10m (default 5m)')
+      .option(
+        '--stdout',
+        'also print every record on stdout beside the configured exporters (text on a terminal, else OTLP/JSON)',
+      )
+      .option('--log-level <level>', "kata-otel's own log level: debug, info, warn or error (overrides log.level)")
+      .option('--from-start', "re-read every source from its beginning (forget this run's sources' checkpoints)")
+      .action(
+        async (
+          files: string[],
+          o: {
+            config?: string;
+            once?: boolean;
+            dataDir?: string;
+            journalDir?: string;
+            journald?: boolean;
+            onceTimeout?: string;
+            fromStart?: boolean;
+            logLevel?: string;
+            stdout?: boolean;
+          },
+        ) => {
+          const { runCommand } = await import('./run-command.js');
+          code = await runCommand({ files, ...o, once: o.once ?? false, stdout: tap || o.stdout });
         },
-      ) => {
-        const { runCommand } = await import('./run-command.js');
-        code = await runCommand({ files, ...o, once: o.once ?? false });
-      },
-    );
+      );
+  receiverCommand(
+    'run',
+    'run the receiver: read Kata logs from files, stdin, the journal, vsock and FIFOs and export them',
+    false,
+  );
+  receiverCommand(
+    'tap',
+    'run with every record also printed on stdout (run --stdout): human lines on a terminal, OTLP/JSON otherwise',
+    true,
+  );
+
+  program
+    .command('validate')
+    .description(
+      'check a configuration without sending data: sources resolved to what they would read, exporters reached with an empty export; exit 0 ok, 1 a check failed, 2 invalid config',
+    )
+    .option('-c, --config <file>', 'YAML configuration (every setting has a default)')
+    .option('--json', 'print the checks as one JSON document')
+    .option('--timeout <ms>', 'deadline per exporter', positiveInt('--timeout'), 10_000)
+    .action(async (o: { config?: string; json?: boolean; timeout: number }) => {
+      const { validateCommand } = await import('./validate-command.js');
+      code = await validateCommand({
+        config: o.config,
+        json: o.json ?? false,
+        timeoutMs: o.timeout,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
+    });
 
   rulesCommands(program, (c) => {
     code = c;

@@ -39,12 +39,16 @@ export function rulesCommands(program: Command, setCode: (code: number) => void)
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
-    .action((files: string[], o: { rules: string[]; explain?: boolean; whyNot: string[] }) =>
-      guard(
+    .action(async (files: string[], o: { rules: string[]; explain?: boolean; whyNot: string[] }) => {
+      const { missingFiles } = await import('./inputs.js');
+      const missing = missingFiles(files);
+      for (const m of missing) process.stderr.write(`kata-otel rules test: ${m}\n`);
+      if (missing.length) return setCode(2);
+      await guard(
         async ({ rulesTest }) =>
           void (await rulesTest({ rules: o.rules, files, explain: o.whyNot.length ? o.whyNot : o.explain })),
-      ),
-    );
+      );
+    });
   rules
     .command('export')
     .description('write the rules as Sigma rules or as a Loki ruler rule group into DIR')

@@ -1,7 +1,10 @@
 // `kata-otel run`: load the config, run the receiver, turn signals into a clean shutdown and errors into exit codes.
-import { ConfigError, loadConfig } from '../config/index.js';
+import { ConfigError, loadConfig, type ReceiverConfig } from '../config/index.js';
 import { parseDuration } from '../rules/types.js';
+import { rejectedMessage } from '../run/health.js';
+import { missingJournalDir } from './inputs.js';
 import { formatSummary, runReceiver, undeliveredMessage } from '../run/receiver.js';
+import { runReloading } from '../run/reload.js';
 import { UnsafePathError } from '../safefs/index.js';
 import { SourceInputError } from '../sources/file.js';
 import { createLogger } from '../telemetry/log.js';
@@ -14,6 +17,12 @@ export interface RunCommandOptions {
   dataDir?: string;
   journalDir?: string;
   journald?: boolean;
+  /** `--from-start`: re-read every source from its beginning (its checkpoints are removed). */
+  fromStart?: boolean;
+  /** `--stdout` / `kata-otel tap`: also print every record on stdout (text on a TTY, else OTLP/JSON lines). */
+  stdout?: boolean;
+  /** `--log-level`: overrides log.level (validated by the config schema). */
+  logLevel?: string;
   /** `--once-timeout`: overrides once_timeout_ms. */
   onceTimeout?: string;
 }
@@ -28,11 +37,25 @@ function onceTimeoutMs(text: string): number {
   return Number(ns / 1_000_000n);
 }
 
+/** The exporter `--stdout` adds beside the configured ones: people read text, programs read OTLP/JSON. */
+function tapExporter(existing: { name: string }[]): ReceiverConfig['exporters'][number] {
+  const names = new Set(existing.map((e) => e.name));
+  let name = 'tap';
+  for (let i = 2; names.has(name); i++) name = `tap-${i}`;
+  return { type: 'stdout', name, format: process.stdout.isTTY ? 'text' : 'otlp-json' };
+}
+
 export async function runCommand(o: RunCommandOptions): Promise<number> {
+  const badJournalDir = missingJournalDir(o.journalDir);
+  if (badJournalDir) {
+    process.stderr.write(`kata-otel: ${badJournalDir}\n`);
+    return 2;
+  }
   let config;
+  const overrides: Record<string, unknown> = {};
   try {
-    const overrides: Record<string, unknown> = {};
     if (o.dataDir) overrides.data_dir = o.dataDir;
+    if (o.logLevel !== undefined) overrides.log = { level: o.logLevel };
     if (o.onceTimeout !== undefined) overrides.once_timeout_ms = onceTimeoutMs(o.onceTimeout);
     config = loadConfig(o.config, Object.keys(overrides).length ? overrides : undefined);
   } catch (err) {
@@ -42,6 +65,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     }
     throw err;
   }
+  if (o.stdout) config.exporters.push(tapExporter(config.exporters));
   const logger = createLogger({ level: config.log.level, file: config.log.file ?? undefined });
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
@@ -50,23 +74,44 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // SIGHUP reloads the configuration (follow mode; an import ignores it). Without a handler it would kill us.
+  const onHup = () => (o.once ? logger.warn('SIGHUP ignored: run --once does not reload') : undefined);
+  process.on('SIGHUP', onHup);
   try {
-    const summary = await runReceiver(
-      config,
-      { files: o.files, journalDir: o.journalDir, journald: o.journald, once: o.once },
-      { stdin: process.stdin, stdout: process.stdout, logger },
-      abort.signal,
-    );
+    const inputs = {
+      files: o.files,
+      journalDir: o.journalDir,
+      journald: o.journald,
+      once: o.once,
+      fromStart: o.fromStart,
+    };
+    const io = { stdin: process.stdin, stdout: process.stdout, logger };
+    const summary = o.once
+      ? await runReceiver(config, inputs, io, abort.signal)
+      : await runReloading({
+          initial: config,
+          load: () => {
+            const c = loadConfig(o.config, Object.keys(overrides).length ? overrides : undefined);
+            if (o.stdout) c.exporters.push(tapExporter(c.exporters));
+            return c;
+          },
+          // --from-start applies to the first start only: a reload resumes from the checkpoints.
+          run: (c, signal) => runReceiver(c, { ...inputs, fromStart: c === config && o.fromStart }, io, signal),
+          stop: abort.signal,
+          logger,
+          onReload: (listener) => {
+            process.on('SIGHUP', listener);
+            return () => process.off('SIGHUP', listener);
+          },
+        });
     // The summary goes to stdout unless stdout carries exported records.
     const out = config.exporters.some((e) => e.type === 'stdout') ? process.stderr : process.stdout;
     out.write(redactUrls(formatSummary(summary)));
     // Exit codes tell the truth: a one-shot import that could not deliver everything did not succeed.
     const undelivered = o.once ? undeliveredMessage(summary, config.onceTimeoutMs) : undefined;
-    if (undelivered) {
-      process.stderr.write(`kata-otel: ${redactUrls(undelivered)}\n`);
-      return 1;
-    }
-    return 0;
+    const refused = o.once ? rejectedMessage(summary.exporters) : undefined;
+    for (const m of [undelivered, refused]) if (m) process.stderr.write(`kata-otel: ${redactUrls(m)}\n`);
+    return undelivered || refused ? 1 : 0;
   } catch (err) {
     if (err instanceof SourceInputError || err instanceof ConfigError || err instanceof UnsafePathError) {
       process.stderr.write(`kata-otel: ${redactUrls(err.message)}\n`);
@@ -78,5 +123,6 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onHup);
   }
 }

@@ -553,9 +553,13 @@ const TelemetrySchema = section(
     listen: Nullable(
       Type.String({
         pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$',
-        'x-hint': 'write host:port, e.g. 127.0.0.1:8888, or null to disable',
+        'x-hint': 'write host:port, e.g. 127.0.0.1:8898, or null to disable',
       }),
-      { default: '127.0.0.1:8888', description: 'host:port of the Prometheus /metrics endpoint; null disables it.' },
+      {
+        default: '127.0.0.1:8898',
+        description:
+          "host:port of the Prometheus /metrics endpoint; null disables it. Port 8898: not the Collector's own (8888 metrics, 8889 its Prometheus exporter, 13133 health_check, 55679 zpages, 1777 pprof, 4317/4318 OTLP), Fluent Bit's (2020/2021), Vector's (8686) or a Prometheus ecosystem default (9090-9093, 9100-9999 are allocated exporter ports), so it runs beside them on one node.",
+      },
     ),
     otlp_metrics: bool(
       false,

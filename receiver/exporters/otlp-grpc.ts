@@ -104,6 +104,12 @@ export class OtlpGrpcExporter implements Exporter {
     return this.send(bytes, records.length, signal);
   }
 
+  /** An empty ExportLogsServiceRequest: connects and authenticates without sending data. `records` is 1 only to
+   *  get past send()'s nothing-to-send shortcut. */
+  probe(signal?: AbortSignal): Promise<ExportResult> {
+    return this.send(new Uint8Array(0), 1, signal);
+  }
+
   /** Sends an encoded request (`records` items) as it is. */
   send(bytes: Uint8Array, records: number, signal?: AbortSignal): Promise<ExportResult> {
     const target = this.settings.endpoint;

@@ -97,6 +97,12 @@ export class OtlpHttpExporter implements Exporter {
     return this.send(body, records.length, signal);
   }
 
+  /** An empty ExportLogsServiceRequest (`{}` in OTLP/JSON): connects and authenticates without sending data.
+   *  `records` is 1 only to get past send()'s nothing-to-send shortcut. */
+  probe(signal?: AbortSignal): Promise<ExportResult> {
+    return this.send(this.json ? Buffer.from('{}') : new Uint8Array(0), 1, signal);
+  }
+
   /** Posts an encoded request (`records` items) as it is: protobuf, or JSON when the protocol is http/json. */
   async send(payload: Uint8Array, records: number, signal?: AbortSignal): Promise<ExportResult> {
     const target = this.settings.endpoint;

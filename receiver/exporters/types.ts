@@ -16,6 +16,8 @@ export interface Exporter {
   export(records: KataLogRecord[], signal?: AbortSignal): Promise<ExportResult>;
   /** Flush and release resources. */
   shutdown(): Promise<void>;
+  /** Optional: send an empty request (no records) to check the backend is reachable and accepts us (`validate`). */
+  probe?(signal?: AbortSignal): Promise<ExportResult>;
   /**
    * Optional: the exporter's request body, so the delivery queue encodes records once, when they are queued (and
    * writes those bytes to disk), rather than keeping records and encoding them at every attempt. The payloads of

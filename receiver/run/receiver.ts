@@ -18,6 +18,7 @@ import { IntegrityExporter } from '../integrity/exporter.js';
 import { LineAssembler } from '../parse/multiline.js';
 import { DedupeStage } from '../pipeline/dedupe.js';
 import { LifecycleStage } from '../lifecycle/stage.js';
+import { HostStage, hostIdentity } from '../pipeline/host.js';
 import { K8sMetadataStage } from '../pipeline/k8s.js';
 import { LimitsStage } from '../pipeline/limits.js';
 import { Pipeline } from '../pipeline/pipeline.js';
@@ -40,6 +41,9 @@ import { AgentSpanSource } from '../sources/agent-spans.js';
 import { VsockSource } from '../sources/vsock.js';
 import type { Logger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
+import { describeCheckpoints, rerunNote, resetCheckpoints } from './checkpoints.js';
+import { ExporterHealth } from './health.js';
+import { startProgress } from './progress.js';
 import type { OtlpMetricsPusher } from '../telemetry/otlp-metrics.js';
 import type { SelfTracing } from '../telemetry/self-trace.js';
 import { tracedExporter } from '../telemetry/traced-exporter.js';
@@ -53,6 +57,8 @@ export interface RunInputs {
   /** `--journald`: the system journal. */
   journald?: boolean;
   once: boolean;
+  /** `--from-start`: remove this run's sources' checkpoints first, so everything is read again. */
+  fromStart?: boolean;
 }
 
 export interface RunIo {
@@ -195,6 +201,8 @@ export function buildStages(
       maxValueLength: config.pipeline.limits.maxAttributeValueLength,
       onLimited: (limit) => metrics.limited.inc({ limit }),
     }),
+    // host.name (and host.id) on every record, before dedupe and rules (threshold rules group by host.name).
+    new HostStage(hostIdentity()),
   );
   if (config.pipeline.dedupe.enabled) {
     stages.push(
@@ -263,6 +271,8 @@ export interface RunSummary {
   drained: boolean;
   /** `--once` gave up at once_timeout_ms. */
   timedOut: boolean;
+  /** Checkpoints found at start (a rerun): the note a run that read nothing prints. */
+  rerun?: string;
 }
 
 async function counterTotal(c: Counter<string>, label?: [string, string]): Promise<number> {
@@ -289,6 +299,10 @@ export async function runReceiver(
   // anything is written there as root.
   await ensurePrivateDir(config.dataDir);
   await ensurePrivateDir(config.dataDir, 'checkpoints');
+  const checkpointDir = join(config.dataDir, 'checkpoints');
+  const names = sources.map((s) => s.name);
+  if (inputs.fromStart) await resetCheckpoints(checkpointDir, names);
+  const readUpTo = await describeCheckpoints(checkpointDir, names);
 
   const queues: DeliveryQueue[] = [];
   const exporters: Exporter[] = [];
@@ -301,6 +315,7 @@ export async function runReceiver(
   const otlpSettings: { name: string; settings: OtlpSettings }[] = [];
   let stopTransportWarnings = () => {};
   let selfTracing: SelfTracing | undefined;
+  const health = new ExporterHealth(logger);
   try {
     const traces = config.telemetry.traces;
     if (traces.enabled) {
@@ -323,7 +338,13 @@ export async function runReceiver(
       exporters.push(exporter);
       // stdout has nothing to protect across restarts: a memory queue keeps `parse`-like runs free of disk state.
       const kind = e.type === 'stdout' ? 'memory' : config.queue.kind;
-      queues.push(await createQueue({ ...config.queue, kind }, exporter, { dataDir: config.dataDir, logger, metrics }));
+      queues.push(
+        await createQueue({ ...config.queue, kind }, health.wrap(exporter), {
+          dataDir: config.dataDir,
+          logger,
+          metrics,
+        }),
+      );
     }
 
     stopTransportWarnings = startTransportWarnings(otlpSettings, logger);
@@ -352,6 +373,17 @@ export async function runReceiver(
     const pushLifecycleMetrics = () =>
       lifecycleMetrics ? pushMetrics(metricQueues, lifecycleMetrics.collect()) : Promise.resolve();
 
+    // Start-up inventory: what this run reads and where it sends, in one line an operator can grep for.
+    logger.info('inventory', {
+      sources: sources.map((s) => s.name),
+      exporters: config.exporters.map((e) => ({
+        name: e.name,
+        type: e.type,
+        to: e.type === 'otlp' ? (otlpSettings.find((o) => o.name === e.name)?.settings.endpoint ?? '') : e.type,
+      })),
+      dataDir: config.dataDir,
+      once: inputs.once,
+    });
     const { stages, notifier } = buildStages(config, metrics, logger, lifecycleMetrics);
     const lifecycleStage = stages.find((s): s is LifecycleStage => s instanceof LifecycleStage);
     if (lifecycleStage && config.pipeline.lifecycle.agentSpans)
@@ -381,18 +413,27 @@ export async function runReceiver(
 
     let telemetry: TelemetryServer | undefined;
     let started = false;
-    // A one-shot import has nothing to scrape; only a running receiver serves /metrics.
-    if (config.telemetry.listen && !inputs.once) {
-      telemetry = await startTelemetryServer(config.telemetry.listen, metrics, () => started);
-      logger.info('self-telemetry listening', { address: telemetry.address });
+    // --once serves /metrics too (a long import is worth watching), but a port already taken (a daemon on the same
+    // node) must not stop an import: there it is a warning.
+    if (config.telemetry.listen) {
+      // Unready while an exporter cannot deliver (failing or refusing), so an orchestrator sees the outage.
+      const ready = () => started && health.ready();
+      try {
+        telemetry = await startTelemetryServer(config.telemetry.listen, metrics, ready);
+        logger.info('self-telemetry listening', { address: telemetry.address });
+      } catch (err) {
+        if (!inputs.once) throw err;
+        logger.warn('no /metrics for this import', { error: (err as Error).message });
+      }
     }
     for (const q of queues) q.start();
     // Configuration checks at start (docs/doctor.md): each finding goes to every exporter as a kata.config.finding event.
     if (config.doctor.enabled ?? !inputs.once) {
       const { startupFindings } = await import('../doctor/startup.js');
       const findings = await startupFindings(config, logger);
-      if (findings.length) await Promise.all(queues.map((q) => q.append(findings)));
+      if (findings.length) await Promise.all(queues.slice(0, config.exporters.length).map((q) => q.append(findings)));
     }
+    health.start();
     if (config.telemetry.otlpMetrics) {
       // Loaded only when asked for: the OpenTelemetry metrics SDK would slow every start down.
       const { startOtlpMetrics } = await import('../telemetry/otlp-metrics.js');
@@ -472,6 +513,19 @@ export async function runReceiver(
           })
         : undefined;
     started = true;
+    // --once: a progress bar on a terminal, status lines in the log otherwise (receiver/run/progress.ts).
+    const progress = inputs.once
+      ? startProgress({
+          metrics,
+          bytesLeft: () => sources.reduce((n, s) => n + (s instanceof FileSource ? s.stats().bytesLeft : 0), 0),
+          exportState: () => health.snapshot(),
+          logger,
+          tty: Boolean(process.stderr.isTTY) && process.env.KATA_OTEL_PROGRESS !== 'log',
+          intervalMs: process.env.KATA_OTEL_PROGRESS_INTERVAL_MS
+            ? Number(process.env.KATA_OTEL_PROGRESS_INTERVAL_MS)
+            : undefined,
+        })
+      : undefined;
     const results = await Promise.allSettled(sources.map((s) => s.run(ctx)));
     if (metricsTimer) clearInterval(metricsTimer);
     results.forEach((r, i) => {
@@ -529,6 +583,7 @@ export async function runReceiver(
               err,
             });
           });
+    await progress?.stop();
     const summary: RunSummary = {
       entriesRead: await counterTotal(metrics.read),
       records: await counterTotal(metrics.parsed),
@@ -557,6 +612,7 @@ export async function runReceiver(
       ),
       drained,
       timedOut,
+      rerun: readUpTo.length ? rerunNote(readUpTo, checkpointDir) : undefined,
     };
     clearTimeout(onceTimer); // done: the deadline no longer applies
     // One last push with the final counts, within what is left of the shutdown timeout.
@@ -565,6 +621,7 @@ export async function runReceiver(
     await telemetry?.close();
     return summary;
   } finally {
+    health.stop();
     stopTransportWarnings();
     archiver?.stop();
     indexer?.stop();
@@ -593,6 +650,7 @@ export function formatSummary(s: RunSummary): string {
   const lines = [
     `kata-otel: read ${s.entriesRead} entries → ${s.records} records (${s.unparsed} not understood, kept raw; ${s.duplicates} duplicates suppressed; ${s.alerts} alerts)`,
   ];
+  if (s.entriesRead === 0 && s.rerun) lines.push(`  ${s.rerun}`);
   for (const e of s.exporters) {
     const extra = [
       e.rejected ? `${e.rejected} rejected` : '',

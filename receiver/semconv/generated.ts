@@ -190,6 +190,7 @@ export const ATTR_CONTAINER_ID = 'container.id';
 export const ATTR_CONTAINER_IMAGE_NAME = 'container.image.name';
 export const ATTR_ERROR_MESSAGE = 'error.message';
 export const ATTR_ERROR_TYPE = 'error.type';
+export const ATTR_HOST_ID = 'host.id';
 export const ATTR_HOST_NAME = 'host.name';
 export const ATTR_K8S_CONTAINER_NAME = 'k8s.container.name';
 export const ATTR_K8S_NAMESPACE_NAME = 'k8s.namespace.name';
@@ -217,7 +218,7 @@ export const ATTR_SERVICE_VERSION = 'service.version';
 export const ATTR_THREAD_NAME = 'thread.name';
 
 /** Attributes that belong on the Resource (entity groups); all others go on the log record. */
-export const RESOURCE_ATTRIBUTE_KEYS: readonly string[] = ["service.name","service.namespace","host.name","kata.sandbox.id","kata.component","k8s.pod.name","k8s.namespace.name","k8s.pod.uid"];
+export const RESOURCE_ATTRIBUTE_KEYS: readonly string[] = ["service.name","service.namespace","host.name","host.id","kata.sandbox.id","kata.component","k8s.pod.name","k8s.namespace.name","k8s.pod.uid"];
 
 // Event names.
 export const EVENT_KATA_LOG = 'kata.log';

@@ -97,6 +97,8 @@ export interface FileSourceStats {
   trackedFiles: number;
   /** Errors logged (permission denied, directories, patterns without match, read errors). */
   errors: number;
+  /** Bytes of the tracked files not read yet (size last seen − read position): progress and ETA of an import. */
+  bytesLeft: number;
 }
 
 /** Checkpoint file content. `files` maps a fingerprint key to where reading resumes. */
@@ -282,7 +284,9 @@ export class FileSource implements Source {
   }
 
   stats(): FileSourceStats {
-    return { openFiles: this.open.size, trackedFiles: this.trackers.size, errors: this.errorCount };
+    let bytesLeft = 0;
+    for (const t of this.trackers) bytesLeft += Math.max(0, t.size - t.pos);
+    return { openFiles: this.open.size, trackedFiles: this.trackers.size, errors: this.errorCount, bytesLeft };
   }
 
   async run(ctx: SourceContext): Promise<void> {

@@ -14,7 +14,7 @@ export async function startTelemetryServer(
   ready: () => boolean,
 ): Promise<TelemetryServer> {
   const m = /^(.*):(\d+)$/.exec(listen);
-  if (!m) throw new Error(`telemetry.listen: "${listen}" is not host:port; use e.g. 127.0.0.1:8888`);
+  if (!m) throw new Error(`telemetry.listen: "${listen}" is not host:port; use e.g. 127.0.0.1:8898`);
   const host = (m[1] as string).replace(/^\[|\]$/g, '');
   const port = Number(m[2]);
   const server: Server = createServer((req, res) => {

@@ -121,7 +121,7 @@ describe('loadConfig without a file', () => {
       retry: { initialMs: 1000, maxMs: 30_000, multiplier: 2 },
     });
     expect(c.telemetry).toEqual({
-      listen: '127.0.0.1:8888',
+      listen: '127.0.0.1:8898',
       otlpMetrics: false,
       otlpMetricsIntervalMs: 60_000,
       traces: { enabled: false, endpoint: null, headers: {} },
@@ -275,7 +275,7 @@ describe('loadConfig of a file', () => {
     expect(got).toContain('5 sources.vsock.enabled: "yes please" is not a boolean; write a boolean');
     expect(got).toContain('6 queue.max_in_flight: 0 is too small; use at least 1');
     expect(got).toContain(
-      '7 telemetry.listen: "8888" is not valid; write host:port, e.g. 127.0.0.1:8888, or null to disable',
+      '7 telemetry.listen: "8888" is not valid; write host:port, e.g. 127.0.0.1:8898, or null to disable',
     );
     expect(got).toContain('9 exporters[0].type: "kafka" is not one of otlp, store, stdout; use one of them');
   });

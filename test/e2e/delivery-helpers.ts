@@ -172,8 +172,9 @@ export function exactlyOnce(n: number): Omit<SeqTally, 'total' | 'checkpoints'> 
 
 export interface ReceiverConfigOptions {
   dataDir: string;
-  /** gRPC endpoint of the OTLP server (http://127.0.0.1:port). */
+  /** gRPC endpoint of the OTLP server (http://127.0.0.1:port), or its HTTP one with `protocol`. */
   endpoint: string;
+  protocol?: 'grpc' | 'http/protobuf';
   /** Glob(s) of the log files to follow, read from the beginning. */
   include?: string[];
   /** A journal directory to follow from its beginning (identifier `kata`). */
@@ -203,7 +204,7 @@ export function writeReceiverConfig(dir: string, o: ReceiverConfigOptions): stri
     // cost (docs/audit.md, bench/README.md) they would mostly measure; test/integrity/crash.test.ts covers SIGKILL
     // with the chain on.
     integrity: { enabled: o.integrity ?? false },
-    exporters: [{ type: 'otlp', name: 'backend', protocol: 'grpc', endpoint: o.endpoint }],
+    exporters: [{ type: 'otlp', name: 'backend', protocol: o.protocol ?? 'grpc', endpoint: o.endpoint }],
     queue: { retry: { initial_ms: 100, max_ms: 1000 }, ...o.queue },
     // Port 0: the kernel picks a free port; the receiver logs the address it got ("self-telemetry listening").
     telemetry: { listen: o.telemetry === false ? null : '127.0.0.1:0' },

@@ -264,19 +264,57 @@ function problems(doc: Doc): string[] {
 const read = (rel: string) =>
   parse(readFileSync(fileURLToPath(new URL(`../../${rel}`, import.meta.url)), 'utf8')) as Doc;
 
+/** The Collector's merge of several --config files (confmap): maps merge key by key, anything else is replaced. */
+function merge(a: unknown, b: unknown): unknown {
+  const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isMap(a) || !isMap(b)) return b;
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = k in a ? merge(a[k], v) : v;
+  return out;
+}
+const GATEWAY = 'exporter-config/collector/gateway.yaml';
+const VENDOR_FILES = [
+  'exporter-config/collector/gateway-splunk.yaml',
+  'exporter-config/collector/gateway-datadog.yaml',
+];
+const mergedGateway = (files: string[]) =>
+  files.reduce((doc, f) => merge(doc, read(f)), read(GATEWAY) as unknown) as Doc;
+
+// Exporter settings the component's config validation requires non-empty, so an unset ${env:X} stops the whole
+// Collector at start: splunkhecexporter config.go Validate ("requires a non-empty token"), datadogexporter
+// config Validate ("api.key is not set").
+const REQUIRED_AT_START: Record<string, string[][]> = { splunk_hec: [['token']], datadog: [['api', 'key']] };
+
 describe('Collector configurations', () => {
-  for (const file of [
-    'exporter-config/collector/gateway.yaml',
-    'exporter-config/collector/agent.yaml',
-    'examples/collector.yaml',
-  ]) {
+  it('each vendor file merged over the gateway (alone and together) uses only defined components', () => {
+    for (const files of [[VENDOR_FILES[0] as string], [VENDOR_FILES[1] as string], VENDOR_FILES])
+      expect(problems(mergedGateway(files))).toEqual([]);
+  });
+
+  it('an unset secret cannot stop the gateway: start-validated secrets live only in their vendor file', () => {
+    const at = (conf: unknown, path: string[]) =>
+      path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], conf);
+    for (const [id, conf] of Object.entries(read(GATEWAY).exporters)) {
+      for (const path of REQUIRED_AT_START[typeOf(id)] ?? [])
+        expect(String(at(conf, path)), `${id}.${path.join('.')}`).not.toMatch(/^\$\{env:[A-Z_]+\}$/);
+    }
+    // Every vendor file brings exactly one exporter in pipelines of its own, so leaving it out disables only it.
+    for (const file of VENDOR_FILES) {
+      const doc = read(file);
+      expect(Object.keys(doc.exporters)).toHaveLength(1);
+      for (const p of Object.values(doc.service.pipelines)) expect(p.exporters).toEqual(Object.keys(doc.exporters));
+      expect(doc.service.extensions, "a merged list would replace the gateway's").toBeUndefined();
+    }
+  });
+
+  for (const file of [GATEWAY, 'exporter-config/collector/agent.yaml', 'examples/collector.yaml']) {
     it(`${file} uses only defined components and documented keys`, () => {
       expect(problems(read(file))).toEqual([]);
     });
   }
 
   it('the gateway exports to Loki, Elasticsearch, Splunk HEC, Datadog and Honeycomb, each in its own pipeline', () => {
-    const doc = read('exporter-config/collector/gateway.yaml');
+    const doc = mergedGateway(VENDOR_FILES);
     const exportersOf = (signal: string) =>
       Object.entries(doc.service.pipelines)
         .filter(([pid]) => pid.split('/')[0] === signal)
@@ -297,10 +335,9 @@ describe('Collector configurations', () => {
       protocols: { grpc: { endpoint: '0.0.0.0:4317' }, http: { endpoint: '0.0.0.0:4318' } },
     });
     // Secrets only from the environment.
-    const text = readFileSync(
-      fileURLToPath(new URL('../../exporter-config/collector/gateway.yaml', import.meta.url)),
-      'utf8',
-    );
+    const text = [GATEWAY, ...VENDOR_FILES]
+      .map((f) => readFileSync(fileURLToPath(new URL(`../../${f}`, import.meta.url)), 'utf8'))
+      .join('\n');
     for (const key of ['api_key', 'token', 'key', 'x-honeycomb-team', 'password']) {
       for (const m of text.matchAll(new RegExp(`^\\s*${key}:\\s*(.+)$`, 'gm')))
         expect(m[1]).toMatch(/^\$\{env:[A-Z_]+(:-[^}]*)?\}$/);
