@@ -366,8 +366,21 @@ export async function runReceiver(
           queues.push(q);
           return q;
         };
-        spanSinks.push(new QueueSpanSink(await queueFor(createSignalExporter(TRACES, e, base, deps))));
-        metricQueues.push(await queueFor(createSignalExporter(METRICS, e, base, deps)));
+        let traceExp: Exporter, metricExp: Exporter;
+        try {
+          traceExp = createSignalExporter(TRACES, e, base, deps);
+          metricExp = createSignalExporter(METRICS, e, base, deps);
+        } catch (err) {
+          // A logs endpoint with a custom path gives no traces/metrics URL: its logs still go (and a wrong path is
+          // then reported by the export itself), only the spans and metrics of this exporter are left out.
+          logger.warn('lifecycle spans and metrics not sent to this exporter', {
+            exporter: e.name,
+            error: (err as Error).message,
+          });
+          continue;
+        }
+        spanSinks.push(new QueueSpanSink(await queueFor(traceExp)));
+        metricQueues.push(await queueFor(metricExp));
       }
     }
     const pushLifecycleMetrics = () =>

@@ -9,6 +9,7 @@ import type { KataLogRecord } from '../../receiver/model/record.js';
 import { nowUnixNano } from '../../receiver/model/record.js';
 import { LifecycleStage } from '../../receiver/lifecycle/stage.js';
 import { DedupeStage } from '../../receiver/pipeline/dedupe.js';
+import { HostStage, hostIdentity } from '../../receiver/pipeline/host.js';
 import { Redactor } from '../../receiver/pipeline/redact/redactor.js';
 import { RedactStage } from '../../receiver/pipeline/redact/stage.js';
 import { Pipeline } from '../../receiver/pipeline/pipeline.js';
@@ -40,10 +41,11 @@ const corpusFiles = readdirSync(CORPUS)
 function expectedRecords(): KataLogRecord[] {
   const engine = new RuleEngine({ rules: loadRuleFiles('builtin') });
   const pipeline = new Pipeline({
-    // As `run` builds them by default: redaction first, lifecycle traces stamp kata.lifecycle.phase (and trace
+    // As `run` builds them by default: redaction first, host.name/host.id, lifecycle traces stamp kata.lifecycle.phase (and trace
     // context) before the rules.
     stages: [
       new RedactStage(new Redactor()),
+      new HostStage(hostIdentity()),
       new DedupeStage(),
       new LifecycleStage({ execs: false, idleMs: 86_400_000, retainMs: 600_000, logger: silentLogger }),
       engine,
@@ -212,7 +214,8 @@ describe('kata-otel run --once → real OTLP server', () => {
     await server.setPartial(3);
     const dir = mkdtempSync(join(tmpdir(), 'kata-otel-e2e-'));
     const res = await runCli(['run', '--once', '--config', writeConfig(dir, cases[0]![1]()), ...corpusFiles]);
-    expect(res.code).toBe(0);
+    // Records the backend refused for good were not delivered: a one-shot import says so with exit 1.
+    expect(res.code).toBe(1);
     const stats = await server.stats();
     expect(stats.rejectedRecords).toBeGreaterThan(0);
     expect(res.stdout).toContain(`${stats.rejectedRecords} rejected`);
