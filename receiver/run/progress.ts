@@ -18,6 +18,8 @@ export interface ProgressOptions {
   tty: boolean;
   stream?: NodeJS.WritableStream;
   intervalMs?: number;
+  /** The log exporters' names: records delivered are counted there (not the lifecycle spans and metrics queues). */
+  exporters?: readonly string[];
 }
 
 export interface Status {
@@ -34,7 +36,9 @@ export interface Status {
   exporters: Record<string, DeliveryState>;
 }
 
-const sum = async (m: Counter<string> | Gauge<string>) => (await m.get()).values.reduce((a, v) => a + v.value, 0);
+/** A metric's total, over the exporters named in `only` when given (the label `exporter`). */
+const sum = async (m: Counter<string> | Gauge<string>, only?: ReadonlySet<string>) =>
+  (await m.get()).values.reduce((a, v) => (only && !only.has(String(v.labels.exporter)) ? a : a + v.value), 0);
 
 const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
 
@@ -66,6 +70,7 @@ export function startProgress(o: ProgressOptions): { stop: () => Promise<void> }
     : undefined;
   bar?.start(1, 0, { status: 'starting' });
 
+  const logExporters = o.exporters ? new Set(o.exporters) : undefined;
   const sample = async (): Promise<Status> => {
     const now = Date.now();
     const lines = await sum(o.metrics.read);
@@ -74,7 +79,7 @@ export function startProgress(o: ProgressOptions): { stop: () => Promise<void> }
     const readBytes = peak - left;
     const elapsed = (now - started) / 1000;
     const records = await sum(o.metrics.parsed);
-    const exported = await sum(o.metrics.exported);
+    const exported = await sum(o.metrics.exported, logExporters);
     // An import is done when its records are delivered, not when they are read (a slow backend dominates).
     const expected = records + (readBytes > 0 && records > 0 ? Math.round((left * records) / readBytes) : 0);
     const exportRate = exported / Math.max(elapsed, 0.001);

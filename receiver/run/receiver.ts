@@ -532,6 +532,7 @@ export async function runReceiver(
           metrics,
           bytesLeft: () => sources.reduce((n, s) => n + (s instanceof FileSource ? s.stats().bytesLeft : 0), 0),
           exportState: () => health.snapshot(),
+          exporters: config.exporters.map((e) => e.name),
           logger,
           tty: Boolean(process.stderr.isTTY) && process.env.KATA_OTEL_PROGRESS !== 'log',
           intervalMs: process.env.KATA_OTEL_PROGRESS_INTERVAL_MS

@@ -30,8 +30,9 @@ describe('tap', () => {
       const printed = r.stdout
         .trim()
         .split('\n')
-        .map((l) => JSON.parse(l) as { resourceLogs: { scopeLogs: { logRecords: unknown[] }[] }[] })
-        .flatMap((req) => req.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords)));
+        .map((l) => JSON.parse(l) as { resourceLogs?: { scopeLogs: { logRecords: unknown[] }[] }[] })
+        // Lifecycle spans and metrics are printed too (resourceSpans / resourceMetrics lines): count the logs.
+        .flatMap((req) => (req.resourceLogs ?? []).flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords)));
       expect(printed).toHaveLength(30);
       expect((await srv.stats()).records).toBe(30);
       expect(r.stderr).toContain('tap (stdout) → 30 records to stdout'); // the summary moved to stderr
