@@ -45,7 +45,7 @@ function watchStdout(child: ChildProcess): Arrival[] {
     let nl;
     while ((nl = buf.indexOf('\n')) >= 0) {
       const req = JSON.parse(buf.slice(0, nl)) as {
-        resourceLogs: {
+        resourceLogs?: {
           resource: { attributes: { key: string; value: { stringValue?: string } }[] };
           scopeLogs: {
             logRecords: {
@@ -57,7 +57,8 @@ function watchStdout(child: ChildProcess): Arrival[] {
         }[];
       };
       buf = buf.slice(nl + 1);
-      for (const rl of req.resourceLogs) {
+      // The stdout stream carries lifecycle spans and metrics too (resourceSpans / resourceMetrics lines).
+      for (const rl of req.resourceLogs ?? []) {
         const sandbox = rl.resource.attributes.find((a) => a.key === 'kata.sandbox.id')?.value.stringValue ?? '';
         for (const sl of rl.scopeLogs)
           for (const lr of sl.logRecords) {
