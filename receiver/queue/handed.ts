@@ -3,8 +3,9 @@
 // acks.json is trusted: an acknowledgement that covers frames beyond it, or names a segment it does not know,
 // was not written by this queue (an edit that would drop queued records unsent), so it is refused (those frames
 // are sent again: the safe direction) and logged.
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../safefs/index.js';
 import type { Logger } from '../telemetry/log.js';
 
 export const HANDED_FILE = 'handed.json';
@@ -75,15 +76,8 @@ export class HandedRecord {
     for (const k of [...this.ends.keys()]) if (!live.has(k)) this.ends.delete(k);
     const text = JSON.stringify({ version: 1, segments: Object.fromEntries(this.ends) });
     if (text === this.lastText) return;
-    const tmp = join(this.dir, `${HANDED_FILE}.tmp`);
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(text);
-      if (sync) await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(this.dir, HANDED_FILE));
+    // Like acks.json: an O_EXCL|O_NOFOLLOW temporary renamed into place (safefs), never opened through a planted link.
+    await writeFileAtomic(join(this.dir, HANDED_FILE), text, { sync: sync ? 'data' : 'none' });
     this.lastText = text;
   }
 }

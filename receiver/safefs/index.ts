@@ -131,6 +131,8 @@ export interface AtomicWriteOptions {
   sync?: 'full' | 'data' | 'none';
   /** Called when the temporary file cannot be created because the directory is missing; then retried once. */
   onMissingDir?: () => Promise<unknown>;
+  /** The temporary file; default `<path>.tmp`. Writers in several processes give each its own (e.g. with the pid). */
+  tmp?: string;
 }
 
 /**
@@ -138,8 +140,12 @@ export interface AtomicWriteOptions {
  * planted link, is unlinked first, which removes the link itself), sync, rename over `path`. On failure the
  * temporary file is removed, so a full disk leaves nothing behind.
  */
-export async function writeFileAtomic(path: string, data: string, opts: AtomicWriteOptions = {}): Promise<void> {
-  const tmp = `${path}.tmp`;
+export async function writeFileAtomic(
+  path: string,
+  data: string | Buffer,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
+  const tmp = opts.tmp ?? `${path}.tmp`;
   const create = async (): Promise<FileHandle> => {
     try {
       return await createExclusive(tmp);
