@@ -68,6 +68,8 @@ export const VIA: Record<string, Attributes> = {
   'runtime-journal': journal('kata-runtime'),
   'proxy-journal': journal('kata-proxy'),
   'agent-journal': journal('kata-agent'),
+  // Kata 1.x: one kata-shim process per container, logging to the journal as kata-shim
+  'shim1-journal': journal('kata-shim'),
   'guest-console': journal('containerd-shim'),
   cli: { [ATTR_KATA_LOG_ORIGIN]: KATA_LOG_ORIGIN_VALUE_STDIN },
 };
