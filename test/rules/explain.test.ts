@@ -27,7 +27,7 @@ describe('rules test --explain', () => {
   it('with rule ids, says why those rules did not match, part by part', async () => {
     const out = await explain([CANNOT_START], ['kata-agent-dead']);
     expect(out).toContain(
-      'explain -:1: kata-agent-dead condition did not match: body = "mark agent dead" [body: Cannot start VM]; body = "Wait for process failed" [body: Cannot start VM]',
+      'explain -:1: kata-agent-dead condition did not match: body = "mark agent dead" [body: Cannot start VM]; body = ("Wait for process failed", "failed waiting for process") [body: Cannot start VM]',
     );
   });
 

@@ -13,10 +13,10 @@ const report = replayCorpus(corpus, loadBuiltinRules());
 
 describe('real-incident corpus', () => {
   it('is big enough and every entry names its source, category, reason and provenance', () => {
-    expect(corpus.incidents.length).toBeGreaterThanOrEqual(55);
-    expect(corpus.benign.length).toBeGreaterThanOrEqual(80);
+    expect(corpus.incidents.length).toBeGreaterThanOrEqual(65);
+    expect(corpus.benign.length).toBeGreaterThanOrEqual(100);
     const sources = new Set([...corpus.incidents, ...corpus.benign].map((e) => e.source));
-    expect(sources.size).toBeGreaterThanOrEqual(60);
+    expect(sources.size).toBeGreaterThanOrEqual(80);
     for (const e of [...corpus.incidents, ...corpus.benign]) {
       expect(e.source, JSON.stringify(e)).toMatch(/^https:\/\/github\.com\//);
       expect(e.why.length, e.source).toBeGreaterThan(5);
