@@ -176,10 +176,16 @@ function figures(report: Report, corpus: Corpus, rules: RuleSet): string {
     if (exp.length === 0 && other === 0 && fa === 0) continue;
     body.push([`\`${rule.id}\``, String(exp.length), String(caught.length), String(other), String(fa)]);
   }
-  // Aligned as Prettier formats a Markdown table, so `format:check` and this test agree on the README.
-  const widths = head.map((h, c) => Math.max(h.length, ...body.map((r) => (r[c] as string).length)));
-  const row = (cells: string[]) => `| ${cells.map((x, c) => x.padEnd(widths[c] as number)).join(' | ')} |`;
-  const rows = [row(head), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map(row)];
+  // Per category: how the incident kinds the rules must cover fare (Kata log records, then kubelet/CLI output).
+  const catHead = ['Category', 'Kata-record incidents', 'caught', 'other incidents', 'other caught'];
+  const catBody: string[][] = [];
+  for (const cat of [...new Set(report.incidents.map((i) => i.category))].sort()) {
+    const of = (kata: boolean) => report.incidents.filter((i) => i.category === cat && i.kata === kata);
+    const caught = (xs: IncidentResult[]) => String(xs.filter((i) => i.caught).length);
+    catBody.push([cat, String(of(true).length), caught(of(true)), String(of(false).length), caught(of(false))]);
+  }
+  const rows = markdownTable(head, body);
+  const catRows = markdownTable(catHead, catBody);
   const sources = new Set([...corpus.incidents, ...corpus.benign].map((e) => e.source)).size;
   return [
     INCIDENT_FIGURES_BEGIN,
@@ -192,8 +198,17 @@ function figures(report: Report, corpus: Corpus, rules: RuleSet): string {
     '',
     ...rows,
     '',
+    ...catRows,
+    '',
     INCIDENT_FIGURES_END,
   ].join('\n');
+}
+
+/** A Markdown table aligned as Prettier formats one, so `format:check` and the README test agree. */
+function markdownTable(head: string[], body: string[][]): string[] {
+  const widths = head.map((h, c) => Math.max(h.length, ...body.map((r) => (r[c] as string).length)));
+  const row = (cells: string[]) => `| ${cells.map((x, c) => x.padEnd(widths[c] as number)).join(' | ')} |`;
+  return [row(head), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...body.map(row)];
 }
 
 // `npm run rules:incidents`: print the figures and write them into README.md between the markers.
