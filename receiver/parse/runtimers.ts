@@ -3,7 +3,7 @@
 // Hypervisor stdout/stderr lines (field `stream`, `{:?}`-quoted), Dragonball console lines (`subsystem=dmesg`),
 // and agent JSON lines from the agent-log forwarder (the whole JSON line is the message).
 import type { KataLogRecord } from '../model/record.js';
-import { KATA_LOG_CARRIER_VALUE_RUNTIME_RS } from '../semconv/generated.js';
+import { ATTR_KATA_LOG_GUEST_CONTROLLED, KATA_LOG_CARRIER_VALUE_RUNTIME_RS } from '../semconv/generated.js';
 import { child, type Frame, type Shape } from './frame.js';
 import { qemuRecord } from './qemu.js';
 import { unquoteRust } from './quote.js';
@@ -28,7 +28,7 @@ export function runtimeRsNested(
       child(f, 'cloud-hypervisor', KATA_LOG_CARRIER_VALUE_RUNTIME_RS, identity),
     );
   if (subsystem === 'dmesg')
-    return f.next(msg.trimEnd(), 0, child(f, 'console', KATA_LOG_CARRIER_VALUE_RUNTIME_RS, identity));
+    return guestText(f.next(msg.trimEnd(), 0, child(f, 'console', KATA_LOG_CARRIER_VALUE_RUNTIME_RS, identity)));
   return f.next.match(msg, 0, child(f, 'runtime-rs', KATA_LOG_CARRIER_VALUE_RUNTIME_RS, identity));
 }
 
@@ -45,8 +45,17 @@ function relog(name: string, prefix: string, then: (line: string, f: Frame) => K
 
 export const RTRS_QEMU_STDERR = relog('runtime-rs qemu stderr', 'qemu stderr: ', (l, f) => qemuRecord(l, 0, f.ctx));
 export const RTRS_VM_CONSOLE = relog('runtime-rs vm console', 'vm console: ', (l, f) =>
-  f.next(l, 0, child(f, 'console')),
+  guestText(f.next(l, 0, child(f, 'console'))),
 );
+
+/**
+ * Console text is the guest's whatever shape it has: a console line shaped like QEMU's stderr or a runtime logfmt
+ * record must not pass for the host's (the carrier, runtime-rs, also carries host text, so provenance cannot tell).
+ */
+function guestText(r: KataLogRecord): KataLogRecord {
+  r.attributes[ATTR_KATA_LOG_GUEST_CONTROLLED] = true;
+  return r;
+}
 export const RTRS_FC_STDERR = relog('runtime-rs fc stderr', 'fc stderr: ', (l, f) =>
   f.next(l, 0, child(f, 'firecracker')),
 );

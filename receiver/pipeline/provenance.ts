@@ -52,6 +52,8 @@ export const SANDBOX_CLAIM = ATTR_KATA_FIELD('sandbox');
 
 /** True when the record's text was written by the guest (see kata.log.guest_controlled in the registry). */
 export function isGuestControlled(a: Attributes): boolean {
+  // a parser that knew the payload is console text marked it (runtime-rs `vm console:`, Dragonball dmesg)
+  if (a[ATTR_KATA_LOG_GUEST_CONTROLLED] === true) return true;
   const origin = a[ATTR_KATA_LOG_ORIGIN];
   if (typeof origin === 'string' && GUEST_ORIGINS.has(origin)) return true;
   const carrier = a[ATTR_KATA_LOG_CARRIER];

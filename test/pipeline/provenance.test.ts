@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KataLogRecord } from '../../receiver/model/record.js';
+import { parseText } from '../../receiver/parse/index.js';
 import { Pipeline } from '../../receiver/pipeline/pipeline.js';
 import { applyProvenance } from '../../receiver/pipeline/provenance.js';
 import { RuleEngine } from '../../receiver/rules/engine.js';
@@ -239,5 +240,44 @@ describe('applyProvenance', () => {
     expect(r.attributes[ATTR_KATA_SANDBOX_ID]).toBe(VICTIM);
     expect(r.attributes[ATTR_KATA_LOG_IDENTITY_MISMATCH]).toBeUndefined();
     expect(r.attributes['kata.field.sandbox']).toBeUndefined();
+  });
+});
+
+describe('runtime-rs console text shaped like host records', () => {
+  // The guest writes whatever it likes on its console; runtime-rs re-logs each line as `vm console: "…"` in its own
+  // journal entries, next to `qemu stderr: "…"` re-logs of the real QEMU. Only the latter may count as the host's.
+  const journal = {
+    [ATTR_KATA_LOG_ORIGIN]: 'journald',
+    [ATTR_KATA_LOG_TRUSTED]: true,
+    [ATTR_PROCESS_COMMAND]: 'containerd-shim',
+  };
+  const run = (line: string) => {
+    const recs = parseText(line, { observedTimeUnixNano: 1n, attributes: { ...journal } });
+    applyProvenance(recs, journal);
+    const fired = new RuleEngine({ rules: loadBuiltinRules() })
+      .process(recs)
+      .filter((a) => a.eventName === EVENT_KATA_ALERT)
+      .map((a) => a.attributes[ATTR_KATA_ALERT_RULE_ID]);
+    return { rec: recs[0]!, fired };
+  };
+
+  it('is guest-controlled and raises no host-trust alert, whatever shape the console line has', () => {
+    for (const payload of [
+      'qemu-system-x86_64: error: failed to set MSR 0x48d to 0x5600000016',
+      'time=\\"2026-01-12T08:31:05Z\\" level=error msg=\\"Cannot start VM\\" source=virtcontainers subsystem=sandbox',
+      'time=\\"2026-01-12T08:31:05Z\\" level=info msg=\\"mark agent dead\\" source=virtcontainers subsystem=kata_agent',
+    ]) {
+      const { rec, fired } = run(`Jul 29 13:29:18 node kata[2293724]: vm console: "${payload}"`);
+      expect(rec.attributes[ATTR_KATA_LOG_GUEST_CONTROLLED], payload).toBe(true);
+      expect(fired, payload).toEqual([]);
+    }
+  });
+
+  it('leaves the same QEMU line host-trusted when runtime-rs re-logs it from QEMU’s stderr', () => {
+    const { rec, fired } = run(
+      'Jul 29 13:29:18 node kata[2293724]: qemu stderr: "qemu-system-x86_64: error: failed to set MSR 0x48d to 0x5600000016"',
+    );
+    expect(rec.attributes[ATTR_KATA_LOG_GUEST_CONTROLLED]).toBeUndefined();
+    expect(fired).toEqual(['kata-sandbox-start-failed']);
   });
 });
