@@ -2,8 +2,8 @@
 // speaking the vendored cri-api runtime.v1 proto (test/support/cri-server.ts), counting the calls it gets.
 // Records are real shim lines parsed by parseText; bundles are real files; the clock is injected so the refresh
 // interval is exact.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import {
   ATTR_K8S_POD_UID,
 } from '../../receiver/semconv/generated.js';
 import { createLogger } from '../../receiver/telemetry/log.js';
+import { REPO } from '../support/cli.js';
 import { criContainer, criSandbox, startCriServer, type FakeCriServer } from '../support/cri-server.js';
 import {
   CID,
@@ -286,5 +287,43 @@ describe('K8sMetadataStage: CRI runtime absent, down or slow', () => {
     await s.ready();
     expect(logged('warn')).toEqual([]);
     expect(run(s, shimSandboxLine(SID)).map(k8sOf)).toEqual([{}]);
+  });
+
+  // containerd's socket is root:root 0660: kata-otel run as another user gets one warning naming the fix. Needs
+  // root here to run the probe as `nobody`.
+  it.skipIf(process.getuid?.() !== 0)('warns once, with the fix, when the socket is not accessible', async () => {
+    const srv = await fakeRuntime();
+    chmodSync(dir, 0o755);
+    chmodSync(srv.path, 0o660);
+    const probe = `
+      const { CriMetadata } = await import(${JSON.stringify(join(REPO, 'receiver/pipeline/k8s/cri.ts'))});
+      const { createLogger } = await import(${JSON.stringify(join(REPO, 'receiver/telemetry/log.ts'))});
+      let t = 0;
+      const cri = new CriMetadata({ endpoints: [${JSON.stringify(srv.path)}], timeoutMs: 500, refreshMs: 10,
+        now: () => t, logger: createLogger({ level: 'debug', write: (l) => process.stdout.write(l) }) });
+      await cri.start();
+      for (let i = 0; i < 3; i++) { t += 10; cri.get('x'.repeat(64)); await cri.refresh(); }
+      cri.close();`;
+    const home = join(dir, 'home');
+    mkdirSync(home, { mode: 0o777 });
+    chmodSync(home, 0o777);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], {
+      uid: 65534,
+      gid: 65534,
+      cwd: REPO,
+      env: { ...process.env, HOME: home },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { level: string; msg: string; endpoint?: string });
+    const warns = lines.filter((l) => l.level === 'warn');
+    expect(warns).toHaveLength(1);
+    expect(warns[0]?.msg).toMatch(/not accessible.*Run kata-otel as root.*pipeline\.k8s\.cri\.enabled: false/);
+    expect(warns[0]?.endpoint).toBe(srv.path);
+    expect(srv.calls.ListPodSandbox).toBe(0);
   });
 });
