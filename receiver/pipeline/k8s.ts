@@ -207,7 +207,9 @@ export class K8sMetadataStage implements Stage {
     let podDone = false;
     if (cid !== undefined && cid !== sid) {
       const e = this.resolve(cid, now);
-      if (e) {
+      // A container belongs to one sandbox: a record whose container id is another sandbox's (guest text can name
+      // any id) gets neither that container's nor that pod's names; its own sandbox still names the pod.
+      if (e && !(sid !== undefined && e.meta.sandboxId !== undefined && e.meta.sandboxId !== sid)) {
         apply(a, e.container);
         if (e.pod.length) {
           apply(a, e.pod);

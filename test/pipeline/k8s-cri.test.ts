@@ -154,6 +154,21 @@ describe('K8sMetadataStage: CRI API fallback', () => {
     expect(srv.calls.ListPodSandbox).toBe(3);
   });
 
+  it("does not give a record another sandbox's container (an id named in guest text)", async () => {
+    const srv = await fakeRuntime();
+    const other = hexId(7);
+    srv.sandboxes.push(criSandbox(other, { name: 'victim', namespace: 'prod', uid: 'uid-v' }));
+    srv.containers.push(criContainer(hexId(8), srv.sandboxes[1]!, 'secret-app', IMAGE, 0));
+    const s = makeStage([srv.path]);
+    await s.ready();
+    const [rec] = run(s, shimContainerLine(SID, hexId(8)));
+    expect(k8sOf(rec as KataLogRecord)).toEqual({
+      [ATTR_K8S_POD_NAME]: 'nginx',
+      [ATTR_K8S_NAMESPACE_NAME]: 'default',
+      [ATTR_K8S_POD_UID]: UID,
+    });
+  });
+
   it('lets a bundle win field by field and adds only what it lacks (containerd: the restart count)', async () => {
     const srv = await fakeRuntime();
     // The runtime would name the pod differently: the bundle's names must stay.
