@@ -14,9 +14,7 @@ import {
   ATTR_CONTAINER_IMAGE_NAME,
   ATTR_K8S_CONTAINER_NAME,
   ATTR_K8S_CONTAINER_RESTART_COUNT,
-  ATTR_K8S_NAMESPACE_NAME,
   ATTR_K8S_POD_NAME,
-  ATTR_K8S_POD_UID,
 } from '../../receiver/semconv/generated.js';
 import { createLogger } from '../../receiver/telemetry/log.js';
 import { REPO } from '../support/cli.js';
@@ -34,19 +32,13 @@ import {
   shimSandboxLine,
   writeContainerdBundle,
   writeCrioBundle,
+  K8S_KEYS,
+  attrsOf,
+  podAttrs,
 } from './k8s-fixtures.js';
 
 const POD = { name: 'nginx', namespace: 'default', uid: UID };
-const K8S_KEYS = [
-  ATTR_K8S_POD_NAME,
-  ATTR_K8S_NAMESPACE_NAME,
-  ATTR_K8S_POD_UID,
-  ATTR_K8S_CONTAINER_NAME,
-  ATTR_CONTAINER_IMAGE_NAME,
-  ATTR_K8S_CONTAINER_RESTART_COUNT,
-];
-const k8sOf = (r: KataLogRecord) =>
-  Object.fromEntries(K8S_KEYS.filter((k) => k in r.attributes).map((k) => [k, r.attributes[k]]));
+const k8sOf = (r: KataLogRecord) => attrsOf(r, [...K8S_KEYS, ATTR_K8S_CONTAINER_RESTART_COUNT]);
 
 /** A 64-hex id of its own for `n`. */
 const hexId = (n: number) => n.toString(16).padStart(64, 'a');
@@ -102,15 +94,9 @@ describe('K8sMetadataStage: CRI API fallback', () => {
     const s = makeStage([srv.path]);
     await s.ready();
     const [sb, ctr] = run(s, shimSandboxLine(SID), shimContainerLine(SID, CID));
-    expect(k8sOf(sb as KataLogRecord)).toEqual({
-      [ATTR_K8S_POD_NAME]: 'nginx',
-      [ATTR_K8S_NAMESPACE_NAME]: 'default',
-      [ATTR_K8S_POD_UID]: UID,
-    });
+    expect(k8sOf(sb as KataLogRecord)).toEqual(podAttrs(POD));
     expect(k8sOf(ctr as KataLogRecord)).toEqual({
-      [ATTR_K8S_POD_NAME]: 'nginx',
-      [ATTR_K8S_NAMESPACE_NAME]: 'default',
-      [ATTR_K8S_POD_UID]: UID,
+      ...podAttrs(POD),
       [ATTR_K8S_CONTAINER_NAME]: 'web',
       // The pod spec's image, not the sha256 id the kubelet hands the runtime.
       [ATTR_CONTAINER_IMAGE_NAME]: IMAGE,
@@ -162,11 +148,7 @@ describe('K8sMetadataStage: CRI API fallback', () => {
     const s = makeStage([srv.path]);
     await s.ready();
     const [rec] = run(s, shimContainerLine(SID, hexId(8)));
-    expect(k8sOf(rec as KataLogRecord)).toEqual({
-      [ATTR_K8S_POD_NAME]: 'nginx',
-      [ATTR_K8S_NAMESPACE_NAME]: 'default',
-      [ATTR_K8S_POD_UID]: UID,
-    });
+    expect(k8sOf(rec as KataLogRecord)).toEqual(podAttrs(POD));
   });
 
   it('lets a bundle win field by field and adds only what it lacks (containerd: the restart count)', async () => {
@@ -179,15 +161,9 @@ describe('K8sMetadataStage: CRI API fallback', () => {
     const s = makeStage([srv.path]);
     await s.ready();
     const [sb, ctr] = run(s, shimSandboxLine(SID), shimContainerLine(SID, CID));
-    expect(k8sOf(sb as KataLogRecord)).toEqual({
-      [ATTR_K8S_POD_NAME]: 'nginx',
-      [ATTR_K8S_NAMESPACE_NAME]: 'default',
-      [ATTR_K8S_POD_UID]: UID,
-    });
+    expect(k8sOf(sb as KataLogRecord)).toEqual(podAttrs(POD));
     expect(k8sOf(ctr as KataLogRecord)).toEqual({
-      [ATTR_K8S_POD_NAME]: 'nginx',
-      [ATTR_K8S_NAMESPACE_NAME]: 'default',
-      [ATTR_K8S_POD_UID]: UID,
+      ...podAttrs(POD),
       [ATTR_K8S_CONTAINER_NAME]: 'web',
       [ATTR_CONTAINER_IMAGE_NAME]: IMAGE,
       [ATTR_K8S_CONTAINER_RESTART_COUNT]: 2,
