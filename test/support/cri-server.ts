@@ -89,7 +89,7 @@ export function criContainer(
 }
 
 export async function startCriServer(path: string): Promise<FakeCriServer> {
-  const runtime = (criPackage().runtime as grpc.GrpcObject).v1 as grpc.GrpcObject;
+  const { runtime } = await criPackage();
   const service = (runtime.RuntimeService as grpc.ServiceClientConstructor).service;
   const server = new grpc.Server();
   const fake: FakeCriServer = {

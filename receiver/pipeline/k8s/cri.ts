@@ -10,8 +10,7 @@
 // The ids come from the records' carrier attributes; what the runtime answers is host-trusted.
 // PodSandboxStatus is not called: the list answers carry the same metadata, and a per-id status call is what
 // the refresh rule exists to avoid.
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as grpc from '@grpc/grpc-js';
 import { accessSync, constants, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { silentLogger, type Logger } from '../../telemetry/log.js';
@@ -62,20 +61,23 @@ interface RuntimeServiceClient extends grpc.Client {
 }
 type RuntimeServiceCtor = new (address: string, creds: grpc.ChannelCredentials) => RuntimeServiceClient;
 
-let runtimeServiceCtor: RuntimeServiceCtor | undefined;
-
-/** The runtime.v1.RuntimeService client class and its package definition (the test server uses the same). */
-export function criPackage(): grpc.GrpcObject {
+/** The runtime.v1 package from the vendored proto (the test server serves the same). grpc-js and proto-loader
+ *  (protobufjs) load here, the first time a CRI socket exists: a node without one never pays for them. */
+export async function criPackage(): Promise<{ grpc: typeof grpc; runtime: grpc.GrpcObject }> {
+  const [g, protoLoader] = await Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader')]);
   const def = protoLoader.loadSync(CRI_PROTO_PATH, { keepCase: false, longs: String, enums: String, defaults: true });
-  return grpc.loadPackageDefinition(def);
+  const runtime = (g.loadPackageDefinition(def).runtime as grpc.GrpcObject).v1 as grpc.GrpcObject;
+  return { grpc: g, runtime };
 }
 
-function runtimeService(): RuntimeServiceCtor {
-  if (!runtimeServiceCtor) {
-    const runtime = (criPackage().runtime as grpc.GrpcObject).v1 as grpc.GrpcObject;
-    runtimeServiceCtor = runtime.RuntimeService as unknown as RuntimeServiceCtor;
-  }
-  return runtimeServiceCtor;
+let clientFactory: Promise<(path: string) => RuntimeServiceClient> | undefined;
+
+function newClient(path: string): Promise<RuntimeServiceClient> {
+  clientFactory ??= criPackage().then(({ grpc: g, runtime }) => {
+    const Ctor = runtime.RuntimeService as unknown as RuntimeServiceCtor;
+    return (p: string) => new Ctor(`unix://${p}`, g.credentials.createInsecure());
+  });
+  return clientFactory.then((make) => make(path));
 }
 
 function call<Req, Res>(fn: Unary<Req, Res>, client: RuntimeServiceClient, req: Req, timeoutMs: number): Promise<Res> {
@@ -256,7 +258,14 @@ export class CriMetadata {
       return had && problem.state === 'absent';
     }
     try {
-      e.client ??= new (runtimeService())(`unix://${e.path}`, grpc.credentials.createInsecure());
+      if (!e.client) {
+        const c = await newClient(e.path);
+        if (this.closed) {
+          c.close();
+          return false;
+        }
+        e.client = c;
+      }
       const client = e.client;
       this.calls += 2;
       const [pods, ctrs] = await Promise.all([
@@ -267,6 +276,7 @@ export class CriMetadata {
       this.setState(e, 'ok');
       return true;
     } catch (err) {
+      if (this.closed) return false; // cancelled by close() at shutdown: nothing to report
       const message = err instanceof Error ? err.message : String(err);
       // grpc-js reports a refused connect as UNAVAILABLE with the errno in the text.
       if (/EACCES|EPERM/.test(message)) this.setState(e, 'denied', message);
