@@ -59,7 +59,14 @@ interface RuntimeServiceClient extends grpc.Client {
   ListPodSandbox: Unary<object, { items: CriPodSandbox[] }>;
   ListContainers: Unary<object, { containers: CriContainer[] }>;
 }
-type RuntimeServiceCtor = new (address: string, creds: grpc.ChannelCredentials) => RuntimeServiceClient;
+type RuntimeServiceCtor = new (
+  address: string,
+  creds: grpc.ChannelCredentials,
+  options: grpc.ChannelOptions,
+) => RuntimeServiceClient;
+
+/** The kubelet's own limit for CRI answers (grpc's default, 4 MiB, is too small for a busy node's lists). */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /** The runtime.v1 package from the vendored proto (the test server serves the same). grpc-js and proto-loader
  *  (protobufjs) load here, the first time a CRI socket exists: a node without one never pays for them. */
@@ -75,7 +82,8 @@ let clientFactory: Promise<(path: string) => RuntimeServiceClient> | undefined;
 function newClient(path: string): Promise<RuntimeServiceClient> {
   clientFactory ??= criPackage().then(({ grpc: g, runtime }) => {
     const Ctor = runtime.RuntimeService as unknown as RuntimeServiceCtor;
-    return (p: string) => new Ctor(`unix://${p}`, g.credentials.createInsecure());
+    return (p: string) =>
+      new Ctor(`unix://${p}`, g.credentials.createInsecure(), { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES });
   });
   return clientFactory.then((make) => make(path));
 }
