@@ -5,3 +5,9 @@ import { cpSync } from 'node:fs';
 cpSync(new URL('../receiver/rules/builtin/', import.meta.url), new URL('../dist/rules/builtin/', import.meta.url), {
   recursive: true,
 });
+// The vendored CRI protos the k8s stage's CRI client loads at run time (receiver/pipeline/k8s/cri.ts).
+cpSync(
+  new URL('../receiver/pipeline/k8s/proto/', import.meta.url),
+  new URL('../dist/pipeline/k8s/proto/', import.meta.url),
+  { recursive: true },
+);

@@ -201,8 +201,26 @@ const PipelineSchema = section(
           description: 'Most sandbox / container ids remembered.',
         }),
         ttl_ms: ms(600_000, 'How long an id is remembered after its last record (outlives the bundle at teardown).', 1),
+        cri: section(
+          {
+            enabled: bool(
+              true,
+              "Ask the CRI runtime (ListPodSandbox, ListContainers) for ids whose OCI bundle is gone, and for containerd's restart counts.",
+            ),
+            endpoints: strings(
+              ['/run/containerd/containerd.sock', '/run/k3s/containerd/containerd.sock', '/var/run/crio/crio.sock'],
+              'CRI unix sockets (containerd, k3s, CRI-O); every one present that answers is used, absent ones are skipped silently.',
+            ),
+            timeout_ms: ms(2_000, 'Deadline of each CRI call; a slow runtime leaves records unchanged.', 1),
+            refresh_interval_ms: ms(
+              10_000,
+              'Least time between two refreshes of the CRI snapshot (one ListPodSandbox + ListContainers per socket), however many ids miss.',
+            ),
+          },
+          'CRI API fallback (docs/k8s.md).',
+        ),
       },
-      'Kubernetes metadata from OCI bundle annotations and CRI runtime log lines (docs/k8s.md).',
+      'Kubernetes metadata from OCI bundle annotations, CRI runtime log lines and the CRI API (docs/k8s.md).',
     ),
     lifecycle: section(
       {

@@ -6,6 +6,9 @@
 //  2. the CRI runtime's own log lines passing through the pipeline (k8s/cri-lines.ts): containerd's
 //     `RunPodSandbox … returns sandbox id` / `CreateContainer … returns container id`, CRI-O's `Ran pod sandbox` /
 //     `Created container`. This is what names the pods of an archived journal replayed after the bundles are gone.
+//  3. the CRI API (k8s/cri.ts, `pipeline.k8s.cri`): for an id with no bundle, the runtime's ListPodSandbox /
+//     ListContainers snapshot, refreshed in the background at most every few seconds; also the source of
+//     `k8s.container.restart_count` on containerd, whose bundles do not carry it.
 // Results are cached per id (bounded LRU, TTL renewed by every record of the id, so an entry outlives the
 // bundle's deletion at teardown); a miss is cached for a short while so a bundle written just after the first
 // record is still found, and the files are read at most once per id per miss TTL.
@@ -14,6 +17,7 @@ import {
   ATTR_CONTAINER_ID,
   ATTR_CONTAINER_IMAGE_NAME,
   ATTR_K8S_CONTAINER_NAME,
+  ATTR_K8S_CONTAINER_RESTART_COUNT,
   ATTR_K8S_NAMESPACE_NAME,
   ATTR_K8S_POD_NAME,
   ATTR_K8S_POD_UID,
@@ -23,6 +27,7 @@ import { silentLogger, type Logger } from '../telemetry/log.js';
 import { findBundle, isBundleId, type BundleRoots } from './k8s/bundles.js';
 import { TtlLruCache } from './k8s/cache.js';
 import { criMapping } from './k8s/cri-lines.js';
+import { CriMetadata, type CriOptions } from './k8s/cri.js';
 import { mergeMetadata, podMetadataFromAnnotations, type PodMetadata } from './k8s/metadata.js';
 import type { Stage } from './types.js';
 
@@ -41,6 +46,8 @@ export interface K8sMetadataOptions {
   ttlMs?: number;
   /** How long "no bundle for this id" is remembered before the files are looked at again (default 30 s). */
   missTtlMs?: number;
+  /** Ask the CRI runtime for ids without a bundle (k8s/cri.ts); undefined: off. */
+  cri?: Pick<CriOptions, 'endpoints' | 'timeoutMs' | 'refreshMs'>;
   /** Clock in ms (tests). */
   now?: () => number;
   logger?: Logger;
@@ -60,19 +67,19 @@ interface Entry {
   /** Pod attributes; empty when the id's pod is not known (yet). */
   pod: string[];
   /** Container attributes (never for a sandbox). */
-  container: string[];
+  container: (string | number)[];
 }
 
-function pairs(list: [string, string | undefined][]): string[] {
-  const out: string[] = [];
-  for (const [k, v] of list) if (v) out.push(k, v);
+function pairs<V extends string | number>(list: [string, V | undefined][]): (string | V)[] {
+  const out: (string | V)[] = [];
+  for (const [k, v] of list) if (v !== undefined && v !== '') out.push(k, v);
   return out;
 }
 
 function entryFor(meta: PodMetadata): Entry {
   return {
     meta,
-    pod: pairs([
+    pod: pairs<string>([
       [ATTR_K8S_POD_NAME, meta.podName],
       [ATTR_K8S_NAMESPACE_NAME, meta.namespace],
       [ATTR_K8S_POD_UID, meta.podUid],
@@ -80,19 +87,32 @@ function entryFor(meta: PodMetadata): Entry {
     container:
       meta.kind === 'sandbox'
         ? []
-        : pairs([
+        : pairs<string | number>([
             [ATTR_K8S_CONTAINER_NAME, meta.containerName],
             [ATTR_CONTAINER_IMAGE_NAME, meta.imageName],
+            [ATTR_K8S_CONTAINER_RESTART_COUNT, meta.restartCount],
           ]),
   };
 }
 
 /** Attributes already on the record win (a file source's static attributes, an earlier stage). */
-function apply(a: Attributes, p: string[]): void {
-  for (let i = 0; i < p.length; i += 2) if (a[p[i] as string] === undefined) a[p[i] as string] = p[i + 1] as string;
+function apply(a: Attributes, p: readonly (string | number)[]): void {
+  for (let i = 0; i < p.length; i += 2) if (a[p[i] as string] === undefined) a[p[i] as string] = p[i + 1] as AttrValue;
 }
 
 const asId = (v: AttrValue | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** Whether `extra` has a field `base` lacks. */
+function lacksFrom(base: PodMetadata, extra: PodMetadata): boolean {
+  return (
+    (base.restartCount === undefined && extra.restartCount !== undefined) ||
+    (!base.podName && !!extra.podName) ||
+    (!base.namespace && !!extra.namespace) ||
+    (!base.podUid && !!extra.podUid) ||
+    (!base.containerName && !!extra.containerName) ||
+    (!base.imageName && !!extra.imageName)
+  );
+}
 
 /** Adds Kubernetes pod and container attributes to records by sandbox / container id. Never throws. */
 export class K8sMetadataStage implements Stage {
@@ -112,6 +132,8 @@ export class K8sMetadataStage implements Stage {
   /** Ids whose unreadable bundle was already logged (bounded like the cache). */
   private readonly reported: TtlLruCache<true>;
   private warnedAccess = false;
+  /** The CRI API fallback; undefined when off. */
+  readonly cri: CriMetadata | undefined;
 
   constructor(opts: K8sMetadataOptions = {}) {
     this.roots = {
@@ -126,6 +148,19 @@ export class K8sMetadataStage implements Stage {
     this.logger = opts.logger ?? silentLogger;
     this.cache = new TtlLruCache(entries);
     this.reported = new TtlLruCache(entries);
+    this.cri = opts.cri
+      ? new CriMetadata({ ...opts.cri, logger: this.logger, now: this.now, onRefresh: (s) => this.adopt(s) })
+      : undefined;
+  }
+
+  /** The CRI API's first answer (bounded by its timeout), so that a replay's first records are named too. */
+  async ready(): Promise<void> {
+    await this.cri?.start();
+  }
+
+  close(): KataLogRecord[] {
+    this.cri?.close();
+    return [];
   }
 
   /** Ids remembered (found, learned or missed). */
@@ -172,7 +207,9 @@ export class K8sMetadataStage implements Stage {
     let podDone = false;
     if (cid !== undefined && cid !== sid) {
       const e = this.resolve(cid, now);
-      if (e) {
+      // A container belongs to one sandbox: a record whose container id is another sandbox's (guest text can name
+      // any id) gets neither that container's nor that pod's names; its own sandbox still names the pod.
+      if (e && !(sid !== undefined && e.meta.sandboxId !== undefined && e.meta.sandboxId !== sid)) {
         apply(a, e.container);
         if (e.pod.length) {
           apply(a, e.pod);
@@ -221,14 +258,37 @@ export class K8sMetadataStage implements Stage {
     if (!isBundleId(id)) return null;
     this.bundleLookups++;
     const r = findBundle(id, this.roots);
-    if (r.kind === 'missing') return null;
-    if (r.kind === 'error') {
-      this.reportOnce(id, r.path, r.message, r.code);
-      return null;
+    if (r.kind !== 'found') {
+      if (r.kind === 'error') this.reportOnce(id, r.path, r.message, r.code);
+      // No bundle (gone, or never readable): what the CRI runtime listed, if anything.
+      const fromCri = this.cri?.get(id);
+      return fromCri ? entryFor(fromCri) : null;
     }
-    const meta = podMetadataFromAnnotations(r.annotations);
+    let meta = podMetadataFromAnnotations(r.annotations);
+    // containerd's bundles carry no restart count: the CRI snapshot adds it (now, or in adopt() once refreshed).
+    if (meta?.kind === 'container' && meta.restartCount === undefined && this.cri) {
+      const fromCri = this.cri.get(id);
+      if (fromCri) meta = mergeMetadata(meta, fromCri);
+    }
     // A bundle without CRI annotations (ctr, nerdctl, docker) names no pod; remember that for the full TTL.
     return entryFor(meta ?? { kind: 'unknown' });
+  }
+
+  /**
+   * A fresh CRI snapshot: ids the stage looked up and missed get their entry now, and container entries that
+   * lack what the runtime knows (a containerd bundle's restart count) are completed, bundle fields first. Ids
+   * the stage never saw are left out of the cache.
+   */
+  private adopt(snapshot: ReadonlyMap<string, PodMetadata>): void {
+    const now = this.now();
+    for (const [id, fromCri] of snapshot) {
+      const cur = this.cache.peek(id, now);
+      if (cur === undefined) continue;
+      if (cur === null) this.cache.set(id, entryFor(fromCri), this.ttlMs, true, now);
+      else if (lacksFrom(cur.meta, fromCri))
+        this.cache.set(id, entryFor(mergeMetadata(cur.meta, fromCri)), this.ttlMs, true, now);
+    }
+    this.forget();
   }
 
   private reportOnce(id: string, path: string, message: string, code?: string): void {

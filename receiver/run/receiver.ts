@@ -223,6 +223,9 @@ export function buildStages(
         fromCriLogs: k8s.fromCriLogs,
         cacheEntries: k8s.cacheEntries,
         ttlMs: k8s.ttlMs,
+        cri: k8s.cri.enabled
+          ? { endpoints: k8s.cri.endpoints, timeoutMs: k8s.cri.timeoutMs, refreshMs: k8s.cri.refreshIntervalMs }
+          : undefined,
         logger,
       }),
     );
@@ -399,6 +402,9 @@ export async function runReceiver(
     });
     const { stages, notifier } = buildStages(config, metrics, logger, lifecycleMetrics);
     const lifecycleStage = stages.find((s): s is LifecycleStage => s instanceof LifecycleStage);
+    // The CRI snapshot before the first record (bounded by pipeline.k8s.cri.timeout_ms): a replay's first records
+    // of a sandbox whose bundle is gone are named too.
+    await stages.find((s): s is K8sMetadataStage => s instanceof K8sMetadataStage)?.ready();
     if (lifecycleStage && config.pipeline.lifecycle.agentSpans)
       sources.push(
         new AgentSpanSource({

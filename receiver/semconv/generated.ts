@@ -193,6 +193,7 @@ export const ATTR_ERROR_TYPE = 'error.type';
 export const ATTR_HOST_ID = 'host.id';
 export const ATTR_HOST_NAME = 'host.name';
 export const ATTR_K8S_CONTAINER_NAME = 'k8s.container.name';
+export const ATTR_K8S_CONTAINER_RESTART_COUNT = 'k8s.container.restart_count';
 export const ATTR_K8S_NAMESPACE_NAME = 'k8s.namespace.name';
 export const ATTR_K8S_POD_NAME = 'k8s.pod.name';
 export const ATTR_K8S_POD_UID = 'k8s.pod.uid';

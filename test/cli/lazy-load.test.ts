@@ -67,6 +67,19 @@ describe('lazy command loading', () => {
     for (const p of TRACING) expect(r.packages.includes(p)).toBe(on);
   });
 
+  // The CRI API fallback's proto loader (protobufjs) loads only once a CRI socket exists.
+  it('run on a node without a CRI socket does not load the CRI proto loader', async () => {
+    const cfg = join(dir, 'no-cri.yaml');
+    writeFileSync(
+      cfg,
+      `data_dir: ${join(dir, 'data-no-cri')}\npipeline: { k8s: { cri: { endpoints: [${join(dir, 'none.sock')}] } } }\n`,
+    );
+    const r = await loaded(['run', '--once', '--config', cfg, 'examples/logs/agent-json.log']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.packages).not.toContain('@grpc/proto-loader');
+    expect(r.stderr).toContain('CRI API fallback unavailable');
+  });
+
   it('a rules command still reports a rule that cannot be loaded with exit code 2', async () => {
     const r = await loaded(['rules', 'list', '--rules', join(dir, 'missing.yaml')]);
     expect(r.code).toBe(2);

@@ -80,6 +80,16 @@ describe('loadConfig without a file', () => {
         fromCriLogs: true,
         cacheEntries: 10_000,
         ttlMs: 600_000,
+        cri: {
+          enabled: true,
+          endpoints: [
+            '/run/containerd/containerd.sock',
+            '/run/k3s/containerd/containerd.sock',
+            '/var/run/crio/crio.sock',
+          ],
+          timeoutMs: 2_000,
+          refreshIntervalMs: 10_000,
+        },
       },
       lifecycle: {
         enabled: true,

@@ -82,6 +82,8 @@ describe('Kubernetes manifests', () => {
       ...s.fifo.roots,
       ...config.pipeline.k8s.bundleRoots,
       ...config.pipeline.k8s.crioRoots,
+      // The CRI sockets of the API fallback; /var/run is a symlink to /run in the image (Debian).
+      ...config.pipeline.k8s.cri.endpoints.map((e) => e.replace(/^\/var\/run\//, '/run/')),
     ];
     for (const p of paths) expect(mountOf(p), p).toBeDefined();
     expect(s.journald.directory).toBeNull(); // the system journal: /var/log/journal + /run/log/journal, mounted

@@ -4,6 +4,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KataLogRecord } from '../../receiver/model/record.js';
 import { parseText } from '../../receiver/parse/index.js';
+import {
+  ATTR_CONTAINER_IMAGE_NAME,
+  ATTR_K8S_CONTAINER_NAME,
+  ATTR_K8S_NAMESPACE_NAME,
+  ATTR_K8S_POD_NAME,
+  ATTR_K8S_POD_UID,
+} from '../../receiver/semconv/generated.js';
 
 export const SID = 'ee86fb8be61987b83e1da1338b09fc0a83dcd12f9754455e668b16dc98f20f48';
 export const CID = 'c65a36d4090569f70b6badb5b6127ad773ebd7e5ce18d3872b8e93ee4fb52cab';
@@ -194,3 +201,22 @@ export function parse(line: string): KataLogRecord {
   const recs = parseText(line, { observedTimeUnixNano: 1_764_000_000_000_000_000n });
   return recs[0] as KataLogRecord;
 }
+
+export const K8S_KEYS = [
+  ATTR_K8S_POD_NAME,
+  ATTR_K8S_NAMESPACE_NAME,
+  ATTR_K8S_POD_UID,
+  ATTR_K8S_CONTAINER_NAME,
+  ATTR_CONTAINER_IMAGE_NAME,
+];
+
+/** The `keys` attributes a record has (only those, so the assertions read like the spec). */
+export const attrsOf = (r: KataLogRecord, keys: readonly string[]) =>
+  Object.fromEntries(keys.filter((k) => k in r.attributes).map((k) => [k, r.attributes[k]]));
+export const k8sOf = (r: KataLogRecord) => attrsOf(r, K8S_KEYS);
+
+export const podAttrs = (p: { name: string; namespace: string; uid?: string }) => ({
+  [ATTR_K8S_POD_NAME]: p.name,
+  [ATTR_K8S_NAMESPACE_NAME]: p.namespace,
+  ...(p.uid ? { [ATTR_K8S_POD_UID]: p.uid } : {}),
+});

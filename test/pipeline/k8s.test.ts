@@ -30,26 +30,11 @@ import {
   shimSandboxLine,
   writeContainerdBundle,
   writeCrioBundle,
+  k8sOf,
+  podAttrs,
 } from './k8s-fixtures.js';
 
 const POD = { name: 'nginx', namespace: 'default', uid: UID };
-const K8S_KEYS = [
-  ATTR_K8S_POD_NAME,
-  ATTR_K8S_NAMESPACE_NAME,
-  ATTR_K8S_POD_UID,
-  ATTR_K8S_CONTAINER_NAME,
-  ATTR_CONTAINER_IMAGE_NAME,
-];
-
-/** The k8s attributes of a record (only those, so the assertions read like the spec). */
-const k8sOf = (r: KataLogRecord) =>
-  Object.fromEntries(K8S_KEYS.filter((k) => k in r.attributes).map((k) => [k, r.attributes[k]]));
-const podAttrs = (p: { name: string; namespace: string; uid?: string }) => ({
-  [ATTR_K8S_POD_NAME]: p.name,
-  [ATTR_K8S_NAMESPACE_NAME]: p.namespace,
-  ...(p.uid ? { [ATTR_K8S_POD_UID]: p.uid } : {}),
-});
-
 let dir: string;
 let containerd: string;
 let k3s: string;

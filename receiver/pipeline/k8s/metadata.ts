@@ -15,6 +15,8 @@ export interface PodMetadata {
   podUid?: string;
   containerName?: string;
   imageName?: string;
+  /** How many times the kubelet restarted the container (CRI `ContainerMetadata.attempt`). */
+  restartCount?: number;
 }
 
 const TYPE_KEYS = [
@@ -34,6 +36,11 @@ const NAMESPACE_KEYS = [
 const POD_UID_KEYS = ['io.kubernetes.cri.sandbox-uid', 'io.kubernetes.pod.uid'];
 const LOG_DIRECTORY_KEY = 'io.kubernetes.cri.sandbox-log-directory';
 const CONTAINER_NAME_KEYS = ['io.kubernetes.cri.container-name', 'io.kubernetes.container.name'];
+// The kubelet puts the restart count in the container's CRI annotations; CRI-O copies those into the OCI spec and
+// also writes the CRI metadata as JSON. containerd passes kubelet annotations to the spec only when the runtime
+// handler's `container_annotations` allows them, so its bundles usually have neither (the CRI API has it).
+const RESTART_COUNT_KEY = 'io.kubernetes.container.restartCount';
+const CRIO_METADATA_KEY = 'io.kubernetes.cri-o.Metadata';
 const IMAGE_KEYS = ['io.kubernetes.cri.image-name', 'io.kubernetes.cri-o.Image', 'io.kubernetes.cri-o.ImageName'];
 
 function first(a: Record<string, unknown>, keys: readonly string[]): string | undefined {
@@ -50,6 +57,26 @@ export function parsePodLogDirectory(dir: string): { namespace: string; podName:
   const parts = base.split('_');
   if (parts.length !== 3 || parts.some((p) => p === '')) return undefined;
   return { namespace: parts[0] as string, podName: parts[1] as string, podUid: parts[2] as string };
+}
+
+/** A restart count: a non-negative integer (as number or decimal text), else undefined. */
+function count(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+function restartCountFromAnnotations(a: Record<string, unknown>): number | undefined {
+  const direct = count(a[RESTART_COUNT_KEY]);
+  if (direct !== undefined) return direct;
+  const meta = a[CRIO_METADATA_KEY];
+  // {"name":"…","attempt":N}: a few dozen bytes written by CRI-O; anything long is not it.
+  if (typeof meta !== 'string' || meta.length > 4096) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(meta);
+    return typeof parsed === 'object' && parsed !== null ? count((parsed as { attempt?: unknown }).attempt) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The metadata in an OCI spec's `annotations` map; undefined when it names no pod at all. */
@@ -80,6 +107,8 @@ export function podMetadataFromAnnotations(a: Record<string, unknown>): PodMetad
     if (containerName && containerName !== 'POD') m.containerName = containerName;
     const image = first(a, IMAGE_KEYS);
     if (image) m.imageName = image;
+    const restarts = restartCountFromAnnotations(a);
+    if (restarts !== undefined) m.restartCount = restarts;
   }
   if (!m.podName && !m.namespace && !m.podUid && !m.containerName && !m.sandboxId) return undefined;
   return m;
@@ -95,5 +124,6 @@ export function mergeMetadata(base: PodMetadata, extra: PodMetadata): PodMetadat
     podUid: base.podUid ?? extra.podUid,
     containerName: base.containerName ?? extra.containerName,
     imageName: base.imageName ?? extra.imageName,
+    restartCount: base.restartCount ?? extra.restartCount,
   };
 }
