@@ -57,7 +57,15 @@ function rig(checkpointDir = join(tempDir(), 'cp')) {
     while (pending.length < n) await new Promise((r) => setTimeout(r, 1));
     return pending[n - 1] as Pending;
   };
-  return { t, cp, pending, onDisk, batch, settle, handed, problems, controller, checkpointDir };
+  /** Batch 1 (offset 100) in flight and batch 2 (offset 200) handed off behind it, pipelined. */
+  const twoInFlight = async () => {
+    cp.mark(t, 100);
+    await cp.handOff(batch(1), true);
+    cp.mark(t, 200);
+    const second = cp.handOff(batch(2), true); // waits for batch 1 to settle
+    return { second, b2: (await handed(2)).batch };
+  };
+  return { t, cp, pending, onDisk, batch, settle, handed, problems, controller, checkpointDir, twoInFlight };
 }
 
 describe('file checkpointer: offsets persisted only past what is durably queued', () => {
@@ -107,11 +115,7 @@ describe('file checkpointer: offsets persisted only past what is durably queued'
 
   it('pipelined: the next batch is handed off early, but its barrier waits for the previous checkpoint on disk', async () => {
     const r = rig();
-    r.cp.mark(r.t, 100);
-    await r.cp.handOff(r.batch(1), true);
-    r.cp.mark(r.t, 200);
-    const second = r.cp.handOff(r.batch(2), true); // waits for batch 1 to settle
-    const b2 = (await r.handed(2)).batch;
+    const { second, b2 } = await r.twoInFlight();
     let barrier = false;
     void b2.after?.then(() => (barrier = true));
     await r.settle();
@@ -128,11 +132,7 @@ describe('file checkpointer: offsets persisted only past what is durably queued'
 
   it('pipelined: a rejected batch fails the barrier of the batch behind it, so that one is never queued', async () => {
     const r = rig();
-    r.cp.mark(r.t, 100);
-    await r.cp.handOff(r.batch(1), true);
-    r.cp.mark(r.t, 200);
-    const second = r.cp.handOff(r.batch(2), true);
-    const b2 = (await r.handed(2)).batch;
+    const { second, b2 } = await r.twoInFlight();
     (await r.handed(1)).reject(new Error('queue closed'));
     await expect(second).rejects.toBeInstanceOf(HandOffStopped);
     await expect(b2.after).rejects.toBeInstanceOf(HandOffStopped);

@@ -26,6 +26,10 @@ interface Rig {
   readAll(t: Tracked): Promise<void>;
   close(t: Tracked): Promise<void>;
   candidate(path: string): Promise<Candidate>;
+  /** Write `content` to `name` in the rig's directory, open it and read it to its end. */
+  tail(name: string, content: string): Promise<{ f: string; t: Tracked }>;
+  /** A candidate whose descriptor is closed again (for decisions that do not read it). */
+  peek(path: string): Promise<Candidate>;
 }
 
 const rigs: Rig[] = [];
@@ -69,6 +73,18 @@ function rig(startAt: 'beginning' | 'end' = 'beginning'): Rig {
     async close(t) {
       await tracker.release(t)?.close();
     },
+    async tail(name, content) {
+      const f = join(dir, name);
+      writeFileSync(f, content);
+      const { t } = await r.open(f);
+      await r.readAll(t);
+      return { f, t };
+    },
+    async peek(path) {
+      const c = await candidate(path);
+      await c.fh?.close();
+      return c;
+    },
   };
   rigs.push(r);
   return r;
@@ -77,10 +93,7 @@ function rig(startAt: 'beginning' | 'end' = 'beginning'): Rig {
 describe('file tracker: identity decisions on real files', () => {
   it('a renamed file (same device and inode) resumes at the offset it was closed at', async () => {
     const r = rig();
-    const f = join(r.dir, 'app.log');
-    writeFileSync(f, BANNER + lines(0, 10));
-    const { t } = await r.open(f);
-    await r.readAll(t);
+    const { f, t } = await r.tail('app.log', BANNER + lines(0, 10));
     await r.close(t);
     expect(t.offset).toBe(statSync(f).size);
 
@@ -94,10 +107,7 @@ describe('file tracker: identity decisions on real files', () => {
 
   it('another file behind the same banner (logrotate create: renamed over the path) is new and read from 0', async () => {
     const r = rig();
-    const f = join(r.dir, 'app.log');
-    writeFileSync(f, BANNER + lines(0, 3));
-    const { t } = await r.open(f);
-    await r.readAll(t);
+    const { f, t } = await r.tail('app.log', BANNER + lines(0, 3));
     await r.close(t);
 
     writeFileSync(join(r.dir, 'new.tmp'), BANNER + lines(100, 140)); // created while the old file exists: new inode
@@ -115,8 +125,7 @@ describe('file tracker: identity decisions on real files', () => {
     const r = rig();
     const f = join(r.dir, 'app.log');
     writeFileSync(f, BANNER);
-    const c = await r.candidate(f);
-    await c.fh?.close();
+    const c = await r.peek(f);
     const t = { ino: c.ino, dev: c.dev, path: f, birthMs: 1000 } as Tracked;
     // Inode numbers are reused after a deletion: where the file system records creation times, they must agree.
     expect(sameFile(t, { ...c, birthMs: 2000 })).toBe(false);
@@ -140,14 +149,10 @@ describe('file tracker: identity decisions on real files', () => {
 
   it('a copy of an open file is that file (read once), but a file at the path it was renamed away from is new', async () => {
     const r = rig();
-    const f = join(r.dir, 'app.log');
-    writeFileSync(f, BANNER + lines(0, 5));
-    const { t } = await r.open(f);
-    await r.readAll(t);
+    const { f, t } = await r.tail('app.log', BANNER + lines(0, 5));
 
     copyFileSync(f, join(r.dir, 'app.log.copy'));
-    const copy = await r.candidate(join(r.dir, 'app.log.copy'));
-    await copy.fh?.close();
+    const copy = await r.peek(join(r.dir, 'app.log.copy'));
     expect(r.tracker.copyOf(copy)).toBe(t);
 
     // Rotation: the open file is renamed, and the writer starts a new file with the same banner at the old path.
@@ -156,8 +161,7 @@ describe('file tracker: identity decisions on real files', () => {
     r.tracker.observeOpen(new Map([[`${st.dev}:${st.ino}`, join(r.dir, 'app.log.1')]]), Date.now());
     expect(t.path).toBe(join(r.dir, 'app.log.1'));
     writeFileSync(f, BANNER + lines(5, 6));
-    const fresh = await r.candidate(f);
-    await fresh.fh?.close();
+    const fresh = await r.peek(f);
     expect(r.tracker.copyOf(fresh)).toBeUndefined();
   });
 
@@ -177,10 +181,7 @@ describe('file tracker: identity decisions on real files', () => {
 
   it('copy-truncate: the open file is found truncated, and its rotated copy (same first bytes, long enough) continues it', async () => {
     const r = rig();
-    const f = join(r.dir, 'app.log');
-    writeFileSync(f, BANNER + lines(0, 20));
-    const { t } = await r.open(f);
-    await r.readAll(t);
+    const { f, t } = await r.tail('app.log', BANNER + lines(0, 20));
 
     copyFileSync(f, join(r.dir, 'app.log.1'));
     appendFileSync(join(r.dir, 'app.log.1'), lines(20, 22)); // what logrotate's copy caught after the last read
@@ -199,10 +200,7 @@ describe('file tracker: identity decisions on real files', () => {
 
   it('a file rewritten in place past the read offset is not intact; one that only grew is, and its fingerprint grows', async () => {
     const r = rig();
-    const f = join(r.dir, 'short.log');
-    writeFileSync(f, 'one line\n');
-    const { t } = await r.open(f);
-    await r.readAll(t);
+    const { f, t } = await r.tail('short.log', 'one line\n');
     const key = t.key;
     appendFileSync(f, lines(0, 3));
     expect(await r.reader.intact(t)).toBe(true);
@@ -215,10 +213,7 @@ describe('file tracker: identity decisions on real files', () => {
 
   it('a file truncated while closed resumes at 0 (shorter than its offset), and the checkpoint round-trips', async () => {
     const r = rig();
-    const f = join(r.dir, 'app.log');
-    writeFileSync(f, BANNER + lines(0, 50));
-    const { t } = await r.open(f);
-    await r.readAll(t);
+    const { f, t } = await r.tail('app.log', BANNER + lines(0, 50));
     await r.close(t);
     t.committed = t.offset; // as the checkpointer does once the batch is durable
 
