@@ -82,6 +82,29 @@ interface Memo {
 
 export const devIno = (dev: number, ino: number) => `${dev}:${ino}`;
 
+/** A closed identity at `offset`, with no fingerprint yet (restore and track fill in the rest). */
+function identity(path: string, dev: number, ino: number, birthMs: number, offset: number): Tracked {
+  return {
+    key: '',
+    fp: undefined,
+    fpLen: 0,
+    path,
+    name: basename(path),
+    dev,
+    ino,
+    birthMs,
+    offset,
+    committed: offset,
+    seen: 0,
+    pos: offset,
+    size: 0,
+    mtimeMs: 0,
+    lastGrowth: 0,
+    lastActive: 0,
+    deleted: false,
+  };
+}
+
 /**
  * How a candidate was identified (the source logs each non-trivial decision). `resumed`: the same file
  * (device+inode, or inode+path) as a closed identity, read on from its durable offset (`renamedFrom`: at another
@@ -169,25 +192,10 @@ export class FileTracker {
     for (const [key, v] of Object.entries(files)) {
       const len = keyLength(key);
       if (len === undefined || !v || typeof v.offset !== 'number' || !(v.offset >= 0)) continue;
-      const t: Tracked = {
-        key,
-        fp: undefined,
-        fpLen: len,
-        path: String(v.path),
-        name: basename(String(v.path)),
-        dev: Number(v.dev) || 0,
-        ino: Number(v.inode) || 0,
-        birthMs: Number(v.birth) || 0,
-        offset: v.offset,
-        committed: v.offset,
-        seen: Number(v.seen) || Date.now(),
-        pos: v.offset,
-        size: 0,
-        mtimeMs: 0,
-        lastGrowth: 0,
-        lastActive: 0,
-        deleted: false,
-      };
+      const t = identity(String(v.path), Number(v.dev) || 0, Number(v.inode) || 0, Number(v.birth) || 0, v.offset);
+      t.seen = Number(v.seen) || Date.now();
+      t.key = key;
+      t.fpLen = len;
       this.all.add(t);
       this.byKey.set(key, t);
       this.keyLengths.set(len, (this.keyLengths.get(len) ?? 0) + 1);
@@ -434,25 +442,10 @@ export class FileTracker {
   }
 
   private track(c: Candidate, offset: number, now: number): Tracked {
-    const t: Tracked = {
-      key: '',
-      fp: undefined,
-      fpLen: 0,
-      path: c.path,
-      name: basename(c.path),
-      dev: c.dev,
-      ino: c.ino,
-      birthMs: c.birthMs ?? 0,
-      offset,
-      committed: offset,
-      seen: now,
-      pos: offset,
-      size: c.size,
-      mtimeMs: c.mtimeMs,
-      lastGrowth: now,
-      lastActive: now,
-      deleted: false,
-    };
+    const t = identity(c.path, c.dev, c.ino, c.birthMs ?? 0, offset);
+    t.seen = t.lastGrowth = t.lastActive = now;
+    t.size = c.size;
+    t.mtimeMs = c.mtimeMs;
     this.all.add(t);
     this.setFingerprint(t, c.fp);
     this.changed = true;
