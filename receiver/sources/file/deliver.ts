@@ -8,7 +8,11 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 5000;
 export type Delivery =
   { ok: true } | { ok: false; reason: 'rejected'; error: unknown } | { ok: false; reason: 'timeout' };
 
-export async function deliver(ctx: SourceContext, batch: SourceBatch, drainMs: number): Promise<Delivery> {
+export async function deliver(
+  ctx: Pick<SourceContext, 'emit' | 'signal'>,
+  batch: SourceBatch,
+  drainMs: number,
+): Promise<Delivery> {
   const handed: Promise<Delivery> = ctx.emit(batch).then(
     () => ({ ok: true }),
     (error: unknown) => ({ ok: false, reason: 'rejected', error }),
