@@ -4,6 +4,7 @@
 // parser has already normalised the time to ns, so the copies are equal once carrier attributes are left out.
 import type { AttrValue, KataLogRecord } from '../model/record.js';
 import {
+  ATTR_HOST_ID,
   ATTR_HOST_NAME,
   ATTR_LOG_IOSTREAM,
   ATTR_LOG_RECORD_ORIGINAL,
@@ -23,7 +24,9 @@ export interface DedupeOptions {
 
 /**
  * Attributes that describe how a record reached kata-otel, not the record: the file it was read from, the
- * journal entry (identifier, unit, cursor), the host prefix, the raw text and the delivery uid. `process.pid`
+ * journal entry (identifier, unit, cursor), the host prefix and the host.id the host stage adds beside it (a plain
+ * file's copy gets this node's name and id, a prefixed copy keeps the prefix's name and gets no id when that is
+ * another node: an imported archive), the raw text and the delivery uid. `process.pid`
  * is left out too: when the record has no `pid=` of its own (e.g. `shm-size detected`), the syslog prefix
  * supplies it, and the two carriers' prefixes name different processes (shim vs containerd); a record's own
  * pid never differs between copies.
@@ -33,6 +36,7 @@ function isCarrierAttribute(k: string): boolean {
     k.startsWith('log.file.') ||
     k.startsWith('kata.journal.') ||
     k === ATTR_HOST_NAME ||
+    k === ATTR_HOST_ID ||
     k === ATTR_PROCESS_PID ||
     k === ATTR_LOG_IOSTREAM ||
     k === ATTR_LOG_RECORD_ORIGINAL ||

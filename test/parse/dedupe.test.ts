@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { KataLogRecord } from '../../receiver/model/record.js';
 import { parseText } from '../../receiver/parse/index.js';
 import { DedupeStage, dedupeKey } from '../../receiver/pipeline/dedupe.js';
+import { HostStage } from '../../receiver/pipeline/host.js';
 import {
+  ATTR_HOST_ID,
   ATTR_HOST_NAME,
   ATTR_KATA_COMPONENT,
   ATTR_KATA_JOURNAL_IDENTIFIER,
@@ -66,6 +68,29 @@ describe('DedupeStage on the corpus', () => {
     );
     expect(a.attributes[ATTR_PROCESS_PID]).toBe(1614807);
     expect(dedupeKey(a)).toBe(dedupeKey(b));
+  });
+});
+
+describe('DedupeStage after the host stage', () => {
+  it("a plain file's copy (this node's name and id) and another node's prefixed copy are one record", () => {
+    // An imported archive: shim.log has no prefix, containerd.log carries the journal short prefix of node-17.
+    const plain = one(
+      'time="2024-05-01T10:00:00.000211575-07:00" level=debug msg="Stats container" name=containerd-shim-v2 pid=730277 sandbox=8a9f source=virtcontainers subsystem=container',
+    );
+    const prefixed = one(
+      'May 01 10:00:00 node-17 containerd[1024]: time="2024-05-01T10:00:00.000211575-07:00" level=debug msg="Stats container" name=containerd-shim-v2 pid=730277 sandbox=8a9f source=virtcontainers subsystem=container',
+    );
+    const withHost = new HostStage({ name: 'this-node', id: '0123456789abcdef0123456789abcdef' }).process([
+      plain,
+      prefixed,
+    ]);
+    expect(withHost.map((r) => [r.attributes[ATTR_HOST_NAME], r.attributes[ATTR_HOST_ID]])).toEqual([
+      ['this-node', '0123456789abcdef0123456789abcdef'],
+      ['node-17', undefined],
+    ]);
+    const stage = new DedupeStage();
+    expect(stage.process(withHost)).toHaveLength(1);
+    expect(stage.suppressed).toBe(1);
   });
 });
 
