@@ -181,6 +181,8 @@ function hex(n: number): string {
   return s;
 }
 
+let onBody: ((body: WireValue | undefined) => void) | undefined;
+
 function logRecord(end: number, out: WireRecord[] | undefined): void {
   let time: bigint | number = 0;
   let observed: bigint | number = 0;
@@ -238,6 +240,7 @@ function logRecord(end: number, out: WireRecord[] | undefined): void {
         skip(tag & 7);
     }
   }
+  if (onBody) onBody(body);
   if (out)
     out.push({
       timeUnixNano: BigInt(time),
@@ -257,7 +260,13 @@ function logRecord(end: number, out: WireRecord[] | undefined): void {
  * Decode one request. Returns the counts; when `into` is given, also the full tree (for validation; slower).
  * Throws on malformed input, naming the byte offset.
  */
-export function decodeLogsRequest(bytes: Uint8Array, into?: WireResourceLogs[]): WireCounts {
+export function decodeLogsRequest(
+  bytes: Uint8Array,
+  into?: WireResourceLogs[],
+  /** Called with each record's body (the steady-state bench reads its tags from it). */
+  bodies?: (body: WireValue | undefined) => void,
+): WireCounts {
+  onBody = bodies;
   buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   pos = 0;
   chars = 0;
@@ -313,5 +322,6 @@ export function decodeLogsRequest(bytes: Uint8Array, into?: WireResourceLogs[]):
     return { resources, records, attributes: attrs, chars };
   } finally {
     buf = Buffer.alloc(0);
+    onBody = undefined;
   }
 }
