@@ -5,8 +5,8 @@
 // Protocol: prints one JSON line `{"port":…,"pid":…,"window":…}` when ready; then reads commands on stdin, one per
 // line: `reset` (zero the counters), `stats` (print the counters and this process's CPU as one JSON line). Exits
 // when stdin closes.
-//   `latency N` (steady-state bench): of the tagged records (`kb#<seq>@<write µs>` in the body, bench/gen.ts
-//   steadyLines) with seq < N, how many arrived, how many twice, and the write → arrival latency percentiles.
+//   `latency N` (steady-state bench): of the tagged records (a `kb#<seq>@<write µs>` string attribute, from the
+//   `bench_tag` field bench/gen.ts steadyLines adds) with seq < N, how many arrived, how many twice, and the write → arrival latency percentiles.
 import * as grpc from '@grpc/grpc-js';
 import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import { createInterface } from 'node:readline';
@@ -46,13 +46,13 @@ let counts = zero();
 /** Arrival latency in ms per tag seq (NaN: not arrived), and how many tags came more than once. */
 let arrivals = new Float64Array(0).fill(NaN);
 let repeats = 0;
-const TAG = /kb#(\d+)@(\d+)/;
+const TAG = /^kb#(\d+)@(\d+)$/;
 /** Wall clock in µs, as the writer stamps it (both processes read the same system clock). */
 const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
 
-function arrived(body: WireValue | undefined, atUs: number): void {
-  if (typeof body !== 'string') return;
-  const m = TAG.exec(body);
+function arrived(attributes: [string, WireValue][], atUs: number): void {
+  let m: RegExpExecArray | null = null;
+  for (const [, v] of attributes) if (typeof v === 'string' && v.startsWith('kb#') && (m = TAG.exec(v))) break;
   if (!m) return;
   const seq = Number(m[1]);
   if (seq >= arrivals.length) {
@@ -74,7 +74,7 @@ server.register<Buffer, Buffer>(
     const req = call.request;
     try {
       const at = nowUs();
-      const c = decodeLogsRequest(req, undefined, (b) => arrived(b, at));
+      const c = decodeLogsRequest(req, undefined, (_b, attrs) => arrived(attrs, at));
       counts.requests++;
       counts.records += c.records;
       counts.resources += c.resources;

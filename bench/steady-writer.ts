@@ -1,7 +1,7 @@
 // The steady-state bench's writer (its own process): appends a debug-level mix at a steady rate for a fixed time,
 // half as Go-shim records into a real journal file (systemd-journal-remote fed Journal Export Format on stdin, as
-// journald would store them) and half as kata-agent JSON lines appended to one log file per sandbox. Each line's
-// message carries `kb#<seq>@<write time, µs since the epoch>`, which the sink reads back to measure latency.
+// journald would store them) and half as kata-agent JSON lines appended to one log file per sandbox. Each
+// line carries a field `bench_tag=kb#<seq>@<write time, µs since the epoch>`, which the sink reads back to measure latency.
 //
 //   node steady-writer.mjs --files DIR --journal FILE --journal-remote PATH --rate N --seconds S [--sandboxes 100]
 //     [--journal-share 0.5] [--seed N]

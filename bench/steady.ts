@@ -100,8 +100,14 @@ function primeJournal(path: string): void {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Start `kata-otel run` (not --once) with `config`; the caller stops it with stopRun. */
-export function startRun(cli: string, config: string, cwd: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [cli, 'run', '--config', config], {
+export function startRun(
+  cli: string,
+  config: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'run', '--config', config], {
     cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -139,6 +145,8 @@ export interface SteadyOptions {
   /** Most seconds to wait after the writer for the last records. Default 20. */
   drainS?: number;
   onSample?: (s: SteadySample) => void;
+  /** Node options for kata-otel and the writer (tests run the sources with `--import tsx`). */
+  nodeArgs?: string[];
 }
 
 export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
@@ -146,7 +154,7 @@ export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
   const problems: string[] = [];
   try {
     const { config, files, journal } = nodeConfig(dir, o.sink.port);
-    const run = startRun(o.cli, config, dir, o.env);
+    const run = startRun(o.cli, config, dir, o.env, o.nodeArgs);
     const pid = run.pid!;
     const samples: SteadySample[] = [];
     let tStart = performance.now();
@@ -182,6 +190,7 @@ export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
       const writer = spawn(
         process.execPath,
         [
+          ...(o.nodeArgs ?? []),
           o.writer,
           ...['--files', files, '--journal', journal, '--journal-remote', JOURNAL_REMOTE!],
           ...['--rate', String(o.rate), '--seconds', String(o.seconds)],

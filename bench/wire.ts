@@ -181,7 +181,7 @@ function hex(n: number): string {
   return s;
 }
 
-let onBody: ((body: WireValue | undefined) => void) | undefined;
+let onRecord: ((body: WireValue | undefined, attributes: [string, WireValue][]) => void) | undefined;
 
 function logRecord(end: number, out: WireRecord[] | undefined): void {
   let time: bigint | number = 0;
@@ -240,7 +240,7 @@ function logRecord(end: number, out: WireRecord[] | undefined): void {
         skip(tag & 7);
     }
   }
-  if (onBody) onBody(body);
+  if (onRecord) onRecord(body, attributes);
   if (out)
     out.push({
       timeUnixNano: BigInt(time),
@@ -263,15 +263,15 @@ function logRecord(end: number, out: WireRecord[] | undefined): void {
 export function decodeLogsRequest(
   bytes: Uint8Array,
   into?: WireResourceLogs[],
-  /** Called with each record's body (the steady-state bench reads its tags from it). */
-  bodies?: (body: WireValue | undefined) => void,
+  /** Called with each record's body and attributes (the steady-state bench reads its tags from them). */
+  each?: (body: WireValue | undefined, attributes: [string, WireValue][]) => void,
 ): WireCounts {
-  onBody = bodies;
+  onRecord = each;
   buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   pos = 0;
   chars = 0;
   attrs = 0;
-  keep = into !== undefined;
+  keep = into !== undefined || each !== undefined;
   let resources = 0;
   let records = 0;
   try {
@@ -322,6 +322,6 @@ export function decodeLogsRequest(
     return { resources, records, attributes: attrs, chars };
   } finally {
     buf = Buffer.alloc(0);
-    onBody = undefined;
+    onRecord = undefined;
   }
 }
