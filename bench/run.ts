@@ -2,8 +2,9 @@
 // each path in its own process, against the read-only floor and the official OTel JS SDK. See bench/README.md.
 //
 // Options:
-//   --quick              issue 20's targets only, in under 5 minutes: `run` at rest, peak RSS on the 1M-line json
-//                        and logfmt backlogs (disk queue, 1 run), the steady state at 2,000 lines/s for 20 s, and
+//   --quick              issue 20's targets only, in under 5 minutes: `run` at rest, peak RSS on 100k-record json
+//                        and logfmt backlogs (disk queue, 1 run; the target is set for 1M: `--quick --lines
+//                        1000000` measures that, in more time), the steady state at 2,000 lines/s for 20 s, and
 //                        the ratio against the naive SDK script (bench/versus.ts, if present)
 //   --steady             only the steady-state scenario (2,000 and 10,000 lines/s, 60 s each)
 //   --rates LIST         steady-state rates, lines/s (default 2000,10000; --quick: 2000)
@@ -79,7 +80,7 @@ const { values: args } = parseArgs({
   },
 });
 const quick = args.quick === true;
-const LINES = Number(args.lines ?? 1_000_000);
+const LINES = Number(args.lines ?? (quick ? 100_000 : 1_000_000));
 const RUNS = Number(args.runs ?? (quick ? 1 : 3));
 const only = args.only ? new RegExp(args.only) : undefined;
 const RATES = (args.rates ?? (quick ? '2000' : '2000,10000')).split(',').map(Number);
@@ -500,7 +501,10 @@ async function checkTargets(
   for (const wl of ['json', 'logfmt'] as const) {
     const r = rows.find((x) => x.id === `${wl}/run-disk`);
     const lines = wls.find((w) => w.name === wl)?.lines ?? LINES;
-    out.push(backlogTarget(wl, lines, r && r.ok ? r.rssMB : undefined));
+    const t = backlogTarget(wl, lines, r && r.rssMB > 0 ? r.rssMB : undefined);
+    // Peak RSS is measured whether or not the run's record checks passed; those are listed apart.
+    if (r && !r.ok && t.pass !== undefined) t.value += ' (the run failed a record check: see FAILED checks)';
+    out.push(t);
   }
   for (const s of steady) out.push(...steadyTargets(s));
   if (!steady.length) out.push({ target: 'steady state', value: 'not measured', pass: undefined });
