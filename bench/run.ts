@@ -553,14 +553,15 @@ async function steadyRuns(children: Children, sink: Sink): Promise<SteadyResult[
 
 function steadyTable(steady: SteadyResult[]): string {
   const lines = [
-    '| lines/s | seconds | written | delivered | CPU % (kata-otel) | CPU % (journalctl) | RSS max MB | RSS end MB | p50 ms | p99 ms | max ms | check |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| lines/s | seconds | written | delivered | CPU % (kata-otel) | CPU % (journalctl) | RSS max MB | RSS end MB | p50 ms | p99 ms | max ms | load avg | check |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const s of steady)
     lines.push(
       `| ${fmtInt(s.rate)} | ${s.seconds} | ${fmtInt(s.writer.written)} | ${fmtInt(s.latency.received)} | ` +
         `${s.cpuPct.toFixed(1)} | ${s.childCpuPct.toFixed(1)} | ${s.rssMaxMB.toFixed(0)} | ${s.rssEndMB.toFixed(0)} | ` +
-        `${s.latency.p50.toFixed(0)} | ${s.latency.p99.toFixed(0)} | ${s.latency.max.toFixed(0)} | ${s.problems.length ? 'FAIL' : 'ok'} |`,
+        `${s.latency.p50.toFixed(0)} | ${s.latency.p99.toFixed(0)} | ${s.latency.max.toFixed(0)} | ` +
+        `${s.loadavg.map((x) => x.toFixed(1)).join('–')} | ${s.problems.length ? 'FAIL' : 'ok'} |`,
     );
   return lines.join('\n');
 }

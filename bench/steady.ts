@@ -6,7 +6,7 @@
 // written and write → receiver latency (the sink reads each line's tag).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { LatencyStats } from './latency.js';
@@ -48,6 +48,8 @@ export interface SteadyResult {
   samples: SteadySample[];
   exitCode: number | null;
   problems: string[];
+  /** 1-minute load average of the machine when the writer started and when it stopped (other jobs included). */
+  loadavg: [number, number];
 }
 
 /** A kata-otel configuration with the bench's journald and file sources, exporting to the receiver on `port`. */
@@ -145,6 +147,8 @@ export interface SteadyOptions {
   /** Most seconds to wait after the writer for the last records. Default 20. */
   drainS?: number;
   onSample?: (s: SteadySample) => void;
+  /** Fraction of lines written to the journal (the rest go to the files). Default 0.5. */
+  journalShare?: number;
   /** Node options for kata-otel and the writer (tests run the sources with `--import tsx`). */
   nodeArgs?: string[];
 }
@@ -183,6 +187,7 @@ export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
       await sleep((o.warmupS ?? 5) * 1000);
       if (run.exitCode !== null) throw new Error(`kata-otel run exited (${run.exitCode}): ${stderrTail(run)}`);
       await o.sink.reset();
+      const loadStart = loadavg()[0]!;
       const spawnedAt = tStart;
       tStart = performance.now();
       // Warm-up samples keep negative times (seconds before the writer started).
@@ -194,6 +199,7 @@ export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
           o.writer,
           ...['--files', files, '--journal', journal, '--journal-remote', JOURNAL_REMOTE!],
           ...['--rate', String(o.rate), '--seconds', String(o.seconds)],
+          ...['--journal-share', String(o.journalShare ?? 0.5)],
         ],
         { cwd: dir, env: o.env, stdio: ['ignore', 'pipe', 'inherit'] },
       );
@@ -201,6 +207,7 @@ export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
       writer.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
       const wcode = await new Promise<number | null>((res) => writer.on('close', res));
       const writeEnd = (performance.now() - tStart) / 1000;
+      const loadEnd = loadavg()[0]!;
       if (wcode !== 0) throw new Error(`steady writer exited with ${wcode}`);
       const w = JSON.parse(out.trim().split('\n').pop()!) as WriterResult;
       // Wait for the last records (or give up after drainS).
@@ -232,6 +239,7 @@ export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
         samples,
         exitCode: code,
         problems,
+        loadavg: [loadStart, loadEnd],
       };
     } finally {
       clearInterval(timer);
