@@ -11,7 +11,8 @@
 //   --seconds N          steady-state duration (default 60; --quick: 20)
 //   --lines N            records per workload (logfmt: N shim lines + N containerd copies; json: N; journald: N/10)
 //   --runs N             runs per variant (median reported)
-//   --only REGEX         only variants whose id matches (ids: `<workload>/<path>`, e.g. `logfmt/run-disk`)
+//   --only REGEX         only variants whose id matches (ids: `<workload>/<path>`, e.g. `logfmt/run-disk`;
+//                        `rest` and `steady/<rate>` for the at-rest and steady-state measurements)
 //   --profile REGEX      run the matching variants once under `node --cpu-prof` and print the top functions
 //   --no-build           do not run `npm run build` first
 //   --use-build DIR      measure a saved build (a copy of node_modules/.cache/kata-otel-bench from an earlier
