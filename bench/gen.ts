@@ -452,3 +452,62 @@ export function generateWorkloads(dir: string, opts: GenerateOptions): Workload[
   if (want('journald')) out.push(genJournald(dir, Math.max(2, Math.floor(opts.lines / 10)), seed + 2));
   return out;
 }
+
+// ---- steady-state lines (bench/steady-writer.ts) -----------------------------------------------------------
+
+/** One line of the steady-state scenario, with a `bench_tag` field holding `tag` (the sink's id and write time). */
+export interface SteadyLine {
+  /** Go-shim logfmt line (journald MESSAGE) or kata-agent JSON line (a file). */
+  text: string;
+  /** journald PRIORITY of a shim line. */
+  priority: number;
+  /** Index of the sandbox that wrote it (0..sandboxes-1). */
+  sandbox: number;
+  shimPid: number;
+}
+
+/**
+ * The generators above, at the current time instead of a synthetic clock: shim records from the same weighted
+ * templates (no `vmconsole=` records, whose fields are the unpacked agent record's) and agent records, each with
+ * one more field, `bench_tag` (kept as the attribute `kata.field.bench_tag`). A field, not the message: messages
+ * stay as repetitive as a node's, so caches keyed on them (redaction's) behave as they would there.
+ */
+export function steadyLines(seed: number, sandboxCount: number) {
+  const rnd = prng(seed);
+  const sbs = sandboxes(rnd, sandboxCount);
+  const clock = new Clock(0, ZONE_MIN);
+  const utc = new Clock(0, 0);
+  const at = (c: Clock, nowMs: number) => {
+    c.sec = Math.floor(nowMs / 1000);
+    c.nanos = Math.floor((nowMs % 1000) * 1e6);
+  };
+  return {
+    sandboxes: sbs,
+    shim(nowMs: number, tag: string): SteadyLine {
+      at(clock, nowMs);
+      const i = Math.floor(rnd() * sbs.length);
+      const sb = sbs[i]!;
+      let w = rnd() * SHIM_TOTAL;
+      let t = SHIM_TEMPLATES[0]![1];
+      for (const [weight, tpl] of SHIM_TEMPLATES) {
+        t = tpl;
+        if ((w -= weight) < 0) break;
+      }
+      const { level, msg, fields } = t(sb, rnd);
+      const priority = level === 'error' ? 3 : level === 'warning' ? 4 : level === 'info' ? 6 : 7;
+      return {
+        text: `time="${clock.logrus()}" level=${level} msg=${goQuote(msg)} ${fields} bench_tag=${tag}`,
+        priority,
+        sandbox: i,
+        shimPid: sb.shimPid,
+      };
+    },
+    agent(nowMs: number, tag: string): SteadyLine {
+      at(utc, nowMs);
+      const i = Math.floor(rnd() * sbs.length);
+      const sb = sbs[i]!;
+      const rec = agentRecord(utc, rnd, pick(rnd, sb.containers));
+      return { text: `${rec.slice(0, -1)},"bench_tag":"${tag}"}`, priority: 7, sandbox: i, shimPid: sb.shimPid };
+    },
+  };
+}

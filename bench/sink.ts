@@ -5,10 +5,13 @@
 // Protocol: prints one JSON line `{"port":…,"pid":…,"window":…}` when ready; then reads commands on stdin, one per
 // line: `reset` (zero the counters), `stats` (print the counters and this process's CPU as one JSON line). Exits
 // when stdin closes.
+//   `latency N` (steady-state bench): of the tagged records (a `kb#<seq>@<write µs>` string attribute, from the
+//   `bench_tag` field bench/gen.ts steadyLines adds) with seq < N, how many arrived, how many twice, and the write → arrival latency percentiles.
 import * as grpc from '@grpc/grpc-js';
 import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import { createInterface } from 'node:readline';
-import { decodeLogsRequest } from './wire.js';
+import { decodeLogsRequest, type WireValue } from './wire.js';
+import { latencyStats, type LatencyStats } from './latency.js';
 
 const EXPORT_METHOD = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 /** A Collector's (grpc-go) flow-control windows grow towards this with BDP estimation; Node's default is 64 KiB,
@@ -40,6 +43,26 @@ const zero = () => ({
   lastError: '',
 });
 let counts = zero();
+/** Arrival latency in ms per tag seq (NaN: not arrived), and how many tags came more than once. */
+let arrivals = new Float64Array(0).fill(NaN);
+let repeats = 0;
+const TAG = /^kb#(\d+)@(\d+)$/;
+/** Wall clock in µs, as the writer stamps it (both processes read the same system clock). */
+const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
+
+function arrived(attributes: [string, WireValue][], atUs: number): void {
+  let m: RegExpExecArray | null = null;
+  for (const [, v] of attributes) if (typeof v === 'string' && v.startsWith('kb#') && (m = TAG.exec(v))) break;
+  if (!m) return;
+  const seq = Number(m[1]);
+  if (seq >= arrivals.length) {
+    const grown = new Float64Array(Math.max(seq + 1, arrivals.length * 2, 1024)).fill(NaN);
+    grown.set(arrivals);
+    arrivals = grown;
+  }
+  if (!Number.isNaN(arrivals[seq]!)) repeats++;
+  else arrivals[seq] = (atUs - Number(m[2])) / 1000;
+}
 let cpuBase = process.cpuUsage();
 
 const EMPTY = Buffer.alloc(0); // ExportLogsServiceResponse{} (no partial_success)
@@ -50,7 +73,8 @@ server.register<Buffer, Buffer>(
   (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
     const req = call.request;
     try {
-      const c = decodeLogsRequest(req);
+      const at = nowUs();
+      const c = decodeLogsRequest(req, undefined, (_b, attrs) => arrived(attrs, at));
       counts.requests++;
       counts.records += c.records;
       counts.resources += c.resources;
@@ -101,11 +125,17 @@ createInterface({ input: process.stdin })
     const cmd = line.trim();
     if (cmd === 'reset') {
       counts = zero();
+      arrivals = new Float64Array(0);
+      repeats = 0;
       cpuBase = process.cpuUsage();
       process.stdout.write('{"ok":true}\n');
     } else if (cmd === 'stats') {
       const cpu = process.cpuUsage(cpuBase);
       const stats: SinkStats = { ...counts, cpuUserS: cpu.user / 1e6, cpuSystemS: cpu.system / 1e6 };
+      process.stdout.write(JSON.stringify(stats) + '\n');
+    } else if (cmd.startsWith('latency ')) {
+      const n = Number(cmd.slice(8));
+      const stats: LatencyStats = latencyStats(arrivals.subarray(0, Math.min(n, arrivals.length)), n, repeats);
       process.stdout.write(JSON.stringify(stats) + '\n');
     }
   })

@@ -181,6 +181,8 @@ function hex(n: number): string {
   return s;
 }
 
+let onRecord: ((body: WireValue | undefined, attributes: [string, WireValue][]) => void) | undefined;
+
 function logRecord(end: number, out: WireRecord[] | undefined): void {
   let time: bigint | number = 0;
   let observed: bigint | number = 0;
@@ -238,6 +240,7 @@ function logRecord(end: number, out: WireRecord[] | undefined): void {
         skip(tag & 7);
     }
   }
+  if (onRecord) onRecord(body, attributes);
   if (out)
     out.push({
       timeUnixNano: BigInt(time),
@@ -257,12 +260,18 @@ function logRecord(end: number, out: WireRecord[] | undefined): void {
  * Decode one request. Returns the counts; when `into` is given, also the full tree (for validation; slower).
  * Throws on malformed input, naming the byte offset.
  */
-export function decodeLogsRequest(bytes: Uint8Array, into?: WireResourceLogs[]): WireCounts {
+export function decodeLogsRequest(
+  bytes: Uint8Array,
+  into?: WireResourceLogs[],
+  /** Called with each record's body and attributes (the steady-state bench reads its tags from them). */
+  each?: (body: WireValue | undefined, attributes: [string, WireValue][]) => void,
+): WireCounts {
+  onRecord = each;
   buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   pos = 0;
   chars = 0;
   attrs = 0;
-  keep = into !== undefined;
+  keep = into !== undefined || each !== undefined;
   let resources = 0;
   let records = 0;
   try {
@@ -313,5 +322,6 @@ export function decodeLogsRequest(bytes: Uint8Array, into?: WireResourceLogs[]):
     return { resources, records, attributes: attrs, chars };
   } finally {
     buf = Buffer.alloc(0);
+    onRecord = undefined;
   }
 }
