@@ -24,6 +24,8 @@ import { findBundle, isBundleId, type BundleRoots } from './k8s/bundles.js';
 import { TtlLruCache } from './k8s/cache.js';
 import { criMapping } from './k8s/cri-lines.js';
 import { mergeMetadata, podMetadataFromAnnotations, type PodMetadata } from './k8s/metadata.js';
+import type { StageEnv } from '../components/types.js';
+import type { PipelineConfig } from '../config/types.js';
 import type { Stage } from './types.js';
 
 export type { PodMetadata } from './k8s/metadata.js';
@@ -260,4 +262,18 @@ export class K8sMetadataStage implements Stage {
     this.learned++;
     return { id: m.id, meta };
   }
+}
+
+/** The registry's factory (k8s/config.ts). */
+export function createK8sStage(k: PipelineConfig['k8s'], env: StageEnv): { stage: K8sMetadataStage } {
+  return {
+    stage: new K8sMetadataStage({
+      bundleRoots: k.bundleRoots,
+      crioRoots: k.crioRoots,
+      fromCriLogs: k.fromCriLogs,
+      cacheEntries: k.cacheEntries,
+      ttlMs: k.ttlMs,
+      logger: env.logger,
+    }),
+  };
 }
