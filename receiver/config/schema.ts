@@ -6,7 +6,7 @@
 // Each component's settings (with their defaults) are declared beside its code, in its descriptor
 // (receiver/components/registry.ts); this file puts them in their place in the document.
 import { Type, type Static } from '@sinclair/typebox';
-import { GiB, MiB, HOUR_MS, DAY_MS, Nullable, StringEnum, bool, bytes, ms, section, strings } from './schema-kit.js';
+import { MiB, HOUR_MS, DAY_MS, Nullable, StringEnum, bool, bytes, ms, section, strings } from './schema-kit.js';
 import { FileSourceSchema } from '../sources/file-config.js';
 import { JournaldSchema } from '../sources/journald-config.js';
 import { StdinSchema } from '../sources/stdin-config.js';
