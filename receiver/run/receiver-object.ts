@@ -690,9 +690,9 @@ export class Receiver {
       this.slots = await this.makeStages(next, oldSlots);
       const retired = oldSlots.filter((s) => !this.slots.includes(s));
       changes.stages.kept = this.slots.filter((s) => oldSlots.includes(s)).map((s) => s.type);
-      changes.stages.replaced = [...new Set([...retired, ...this.slots.filter((s) => !oldSlots.includes(s))])].map(
-        (s) => s.type,
-      );
+      changes.stages.replaced = [
+        ...new Set([...retired, ...this.slots.filter((s) => !oldSlots.includes(s))].map((s) => s.type)),
+      ];
       this.pipeline = this.makePipeline();
       // What a retired stage still holds (held records, open spans) goes to the exporters.
       if (retired.length) {
