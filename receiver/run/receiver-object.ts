@@ -660,6 +660,7 @@ export class Receiver {
         await Promise.all([l.queue, ...l.signalQueues].map((q) => q.drain(next.shutdownTimeoutMs)));
         await Promise.allSettled([l.queue, ...l.signalQueues].map((q) => q.close()));
         await Promise.allSettled(l.exporters.map((e) => e.shutdown()));
+        this.health.forget(l.name);
       }
       this.config = next;
       const lanes: Lane[] = [];
