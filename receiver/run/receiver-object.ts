@@ -10,8 +10,8 @@
 //     is left), then the new exporter's queue opens on the same directory and sends it;
 //   - stages are rebuilt between batches the same way (an unchanged stage keeps its state); what a removed stage
 //     still holds is flushed to the exporters.
-// Settings that shape the whole process (data_dir, telemetry, log, archive, index, doctor, integrity, lifecycle
-// on/off) cannot change in place: reload() returns false and the caller restarts the receiver (reload.ts).
+// Settings that shape the whole process (data_dir, telemetry, archive, index, doctor, integrity, lifecycle on/off)
+// cannot change in place: reload() returns false and the caller restarts the receiver (reload.ts).
 import { join, resolve } from 'node:path';
 import type { Counter } from 'prom-client';
 import type { BuiltStage, ExporterEntry, SourceEnv } from '../components/types.js';
@@ -90,7 +90,6 @@ const processKey = (c: ReceiverConfig) =>
   keyOf([
     c.dataDir,
     c.telemetry,
-    c.log,
     c.archive,
     c.index,
     c.doctor,

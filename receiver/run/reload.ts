@@ -5,9 +5,10 @@
 // exporters' queues drain (bounded by shutdown_timeout_ms) and close (a disk queue keeps what is left for the
 // exporter of the same name); added and changed ones start; stages are rebuilt between
 // batches while the sources' hand-off waits, so no record is dropped. A change of a setting that shapes the whole
-// process (data_dir, telemetry, log, archive, index, doctor, integrity, lifecycle on/off) restarts the receiver
+// process (data_dir, telemetry, archive, index, doctor, integrity, lifecycle on/off) restarts the receiver
 // inside the process instead, as a restart would: sources stop and checkpoint, queues flush for at most
-// shutdown_timeout_ms and keep the rest on disk, and the receiver starts again on the new configuration.
+// shutdown_timeout_ms and keep the rest on disk, and the receiver starts again on the new configuration. The
+// `log` settings (kata-otel's own logger, made by the CLI) take effect at the next start of the process.
 import type { ReceiverConfig } from '../config/index.js';
 import type { Logger } from '../telemetry/log.js';
 import { redactUrls } from '../telemetry/redact.js';

@@ -131,4 +131,32 @@ describe('SIGHUP in place', () => {
     });
     expect(stats.byTransport['http/protobuf']).toBeGreaterThan(0);
   }, 120_000);
+
+  it('restarts inside the process when a process-wide setting changes, and loses nothing', async () => {
+    await srv.stop();
+    srv = await startOtlpServer();
+    const dir = tempDir();
+    const log = join(dir, 'shim.log');
+    writeFileSync(log, '');
+    const cfg = writeReceiverConfig(dir, { dataDir: join(dir, 'data'), endpoint: srv.grpcEndpoint, include: [log] });
+    const receiver = startReceiver(cfg);
+    await receiver.telemetry();
+    const steps = 20;
+    for (let i = 0; i < steps; i++) {
+      appendLines(log, (i * N) / steps, ((i + 1) * N) / steps);
+      if (i === steps / 2) {
+        writeFileSync(cfg, `${readFileSync(cfg, 'utf8')}index:\n  interval_ms: 30000\n`);
+        receiver.child.kill('SIGHUP');
+      }
+      await sleep(50);
+    }
+    await waitFor('the restart', () => receiver.stderr().includes('receiver started again'), 30_000);
+    await waitFor('every record at the server', async () => (await srv.stats()).records >= N, 60_000);
+    const res = await receiver.stop('SIGTERM');
+    expect(res.code, res.stderr.slice(-2000)).toBe(0);
+    expect(brief(tallyRecords(srv.recordsFile, N))).toEqual(exactlyOnce(N));
+    expect(res.stderr).toContain('a process-wide setting changed');
+    // A restart builds every component again (unlike an in-place reload).
+    expect(logLines(res.stderr, 'OTLP exporter configured')).toHaveLength(2);
+  }, 120_000);
 });
