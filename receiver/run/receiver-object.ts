@@ -28,7 +28,6 @@ import { Pipeline } from '../pipeline/pipeline.js';
 import type { Stage } from '../pipeline/types.js';
 import { createQueue, queueDirName, type DeliveryQueue } from '../queue/index.js';
 import { ensurePrivateDir } from '../safefs/index.js';
-import { createSignalExporter, METRICS, TRACES } from '../signals/exporters.js';
 import { pushMetrics, QueueSpanSink } from '../signals/sink.js';
 import type { Source, SourceBatch, SourceContext } from '../sources/types.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -271,6 +270,8 @@ export class Receiver {
     if (!this.lifecycleMetrics) return lane;
     // Spans and derived metrics go to the same places as the logs, each exporter's through its own
     // `<name>.traces` / `<name>.metrics` queue (receiver/signals).
+    // Loaded with the first lane that carries spans (the signal exporters import every OTLP transport).
+    const { createSignalExporter, METRICS, TRACES } = await import('../signals/exporters.js');
     let traceExp: Exporter, metricExp: Exporter;
     try {
       const sdeps = { stdout: this.io.stdout, logger };
