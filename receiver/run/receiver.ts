@@ -1,7 +1,8 @@
 // `kata-otel run`: wires sources → pipeline (parse, dedupe, rules) → one delivery queue per exporter →
 // exporters, serves self-telemetry, and shuts down cleanly: on SIGTERM/SIGINT the sources stop, what is in
 // flight is flushed (bounded by shutdown_timeout_ms) and the process exits 0. In `--once` mode every source is
-// read to its current end, everything is exported, and the process exits.
+// read to its current end, everything is exported, and the process exits. The work is done by the Receiver
+// object (receiver-object.ts); this module keeps the run's types, `runReceiver` (a thin wrapper) and the summary.
 import type { Readable, Writable } from 'node:stream';
 import { SOURCES, STAGES } from '../components/registry.js';
 import type { BuiltStage } from '../components/types.js';
