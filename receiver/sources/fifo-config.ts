@@ -1,6 +1,6 @@
 // The Firecracker FIFO source's descriptor: `sources.fifo` (defaults stated only here) and a lazy factory.
 import type { SourceDescriptor } from '../components/types.js';
-import type { FifoConfig, ReceiverConfig } from '../config/types.js';
+import { guestInstances, type GuestInstanceConfig } from './guest-config.js';
 import { StringEnum, bool, section, strings } from '../config/schema-kit.js';
 
 export const FifoSchema = section(
@@ -16,8 +16,7 @@ export const FifoSchema = section(
   'Firecracker FIFOs.',
 );
 
-/** The FIFO settings plus the per-sandbox limit of guest streams (pipeline.fair_share) it applies. */
-export type FifoInstanceConfig = FifoConfig & { fairShare: ReceiverConfig['pipeline']['fairShare'] };
+export type FifoInstanceConfig = GuestInstanceConfig<'fifo'>;
 
 export const fifoSource: SourceDescriptor<FifoInstanceConfig> = {
   kind: 'source',
@@ -25,9 +24,6 @@ export const fifoSource: SourceDescriptor<FifoInstanceConfig> = {
   stability: 'alpha',
   configKey: 'sources.fifo',
   schema: FifoSchema,
-  instances: (config) =>
-    config.sources.fifo.enabled
-      ? [{ id: 'fifo', config: { ...config.sources.fifo, fairShare: config.pipeline.fairShare } }]
-      : [],
+  instances: guestInstances('fifo'),
   load: () => import('./fifo.js').then((m) => m.createFifoSource),
 };

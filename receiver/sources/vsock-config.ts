@@ -1,7 +1,7 @@
 // The vsock source's descriptor: `sources.vsock` (defaults stated only here) and a lazy factory.
 import { Type } from '@sinclair/typebox';
 import type { SourceDescriptor } from '../components/types.js';
-import type { ReceiverConfig, VsockConfig } from '../config/types.js';
+import { guestInstances, type GuestInstanceConfig } from './guest-config.js';
 import { bool, ms, section, strings } from '../config/schema-kit.js';
 
 export const VsockSchema = section(
@@ -25,8 +25,7 @@ export const VsockSchema = section(
   'Agent logs straight from the guest over vsock.',
 );
 
-/** The vsock settings plus the per-sandbox limit of guest streams (pipeline.fair_share) it applies. */
-export type VsockInstanceConfig = VsockConfig & { fairShare: ReceiverConfig['pipeline']['fairShare'] };
+export type VsockInstanceConfig = GuestInstanceConfig<'vsock'>;
 
 export const vsockSource: SourceDescriptor<VsockInstanceConfig> = {
   kind: 'source',
@@ -34,9 +33,6 @@ export const vsockSource: SourceDescriptor<VsockInstanceConfig> = {
   stability: 'alpha',
   configKey: 'sources.vsock',
   schema: VsockSchema,
-  instances: (config) =>
-    config.sources.vsock.enabled
-      ? [{ id: 'vsock', config: { ...config.sources.vsock, fairShare: config.pipeline.fairShare } }]
-      : [],
+  instances: guestInstances('vsock'),
   load: () => import('./vsock.js').then((m) => m.createVsockSource),
 };

@@ -43,6 +43,19 @@ describe('SIGHUP in place', () => {
   });
   afterAll(async () => srv?.stop());
 
+  /** A server of its own (its records file counts one test's records) and a receiver following an empty file. */
+  async function followOnFreshServer() {
+    await srv.stop();
+    srv = await startOtlpServer();
+    const dir = tempDir();
+    const log = join(dir, 'shim.log');
+    writeFileSync(log, '');
+    const cfg = writeReceiverConfig(dir, { dataDir: join(dir, 'data'), endpoint: srv.grpcEndpoint, include: [log] });
+    const receiver = startReceiver(cfg);
+    await receiver.telemetry();
+    return { log, cfg, receiver };
+  }
+
   it('keeps unchanged sources and exporters running, swaps the changed ones, and loses nothing', async () => {
     const dir = tempDir();
     const a = join(dir, 'a.log');
@@ -95,15 +108,7 @@ describe('SIGHUP in place', () => {
   }, 120_000);
 
   it('replaces a changed exporter: its queued records go to the new one, nothing lost or doubled', async () => {
-    // A server of its own: its records file counts this test's records only.
-    await srv.stop();
-    srv = await startOtlpServer();
-    const dir = tempDir();
-    const log = join(dir, 'shim.log');
-    writeFileSync(log, '');
-    const cfg = writeReceiverConfig(dir, { dataDir: join(dir, 'data'), endpoint: srv.grpcEndpoint, include: [log] });
-    const receiver = startReceiver(cfg);
-    await receiver.telemetry();
+    const { log, cfg, receiver } = await followOnFreshServer();
     // The backend is slow: records wait in the disk queue when the exporter changes.
     await srv.setRate(2000, 'delay');
     appendLines(log, 0, HALF);
@@ -133,14 +138,7 @@ describe('SIGHUP in place', () => {
   }, 120_000);
 
   it('restarts inside the process when a process-wide setting changes, and loses nothing', async () => {
-    await srv.stop();
-    srv = await startOtlpServer();
-    const dir = tempDir();
-    const log = join(dir, 'shim.log');
-    writeFileSync(log, '');
-    const cfg = writeReceiverConfig(dir, { dataDir: join(dir, 'data'), endpoint: srv.grpcEndpoint, include: [log] });
-    const receiver = startReceiver(cfg);
-    await receiver.telemetry();
+    const { log, cfg, receiver } = await followOnFreshServer();
     const steps = 20;
     for (let i = 0; i < steps; i++) {
       appendLines(log, (i * N) / steps, ((i + 1) * N) / steps);
