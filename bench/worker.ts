@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   const checkpointDir = mkdtempSync(join(tmpdir(), 'kata-otel-bench-ckpt-'));
   const sdk = path === 'sdk' ? sdkSink(String(args.endpoint), args.gzip === true) : undefined;
   const pipeline = new Pipeline({
-    stages: path === 'pipeline' || path === 'sdk' ? buildStages(config, metrics, logger).stages : [],
+    stages: path === 'pipeline' || path === 'sdk' ? (await buildStages(config, metrics, logger)).stages : [],
     sinks: sdk ? [sdk] : [],
     keepOriginal: config.pipeline.keepOriginal,
     metrics,

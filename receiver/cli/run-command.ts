@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, type ReceiverConfig } from '../config/index.js
 import { parseDuration } from '../rules/types.js';
 import { rejectedMessage } from '../run/health.js';
 import { missingJournalDir } from './inputs.js';
-import { formatSummary, runReceiver, undeliveredMessage } from '../run/receiver.js';
+import { Receiver, formatSummary, runReceiver, undeliveredMessage } from '../run/receiver.js';
 import { runReloading } from '../run/reload.js';
 import { UnsafePathError } from '../safefs/index.js';
 import { SourceInputError } from '../sources/file.js';
@@ -96,7 +96,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
             return c;
           },
           // --from-start applies to the first start only: a reload resumes from the checkpoints.
-          run: (c, signal) => runReceiver(c, { ...inputs, fromStart: c === config && o.fromStart }, io, signal),
+          create: (c, first) => new Receiver({ ...inputs, fromStart: first && o.fromStart }, io).build(c),
           stop: abort.signal,
           logger,
           onReload: (listener) => {

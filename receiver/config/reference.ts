@@ -2,6 +2,7 @@
 // what loadConfig accepts. `receiver/config/gen-doc.ts` writes it; `--check` and the test compare.
 import { EXPORTER_SCHEMAS, ConfigSchema } from './schema.js';
 import { loadPresets, presetVariables } from './presets.js';
+import { COMPONENTS } from '../components/registry.js';
 
 type S = Record<string, unknown>;
 
@@ -91,6 +92,18 @@ export function renderConfigReference(): string {
     '  the environment, never in the file.',
     '- **Relative paths** are resolved against the working directory.',
     '- **Sizes** are bytes, **durations** milliseconds.',
+    '',
+    '## Components',
+    '',
+    'Each source, pipeline stage and exporter declares its settings and its stability beside its code',
+    '(`receiver/components/registry.ts`); `run` loads the code of the configured ones only. Stability levels are',
+    "the Collector's: `development`, `alpha`, `beta`, `stable`.",
+    '',
+    '| Kind | Type | Stability | Settings |',
+    '|---|---|---|---|',
+    ...COMPONENTS.map(
+      (c) => `| ${c.kind} | \`${c.type}\` | ${c.stability} | ${c.configKey ? `\`${c.configKey}\`` : '(none)'} |`,
+    ),
     '',
     '## Settings',
     '',

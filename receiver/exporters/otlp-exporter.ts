@@ -5,6 +5,8 @@ import { resolveOtlpSettings, type OtlpExporterConfig, type OtlpSettings } from 
 import { OtlpGrpcExporter } from './otlp-grpc.js';
 import { OtlpHttpExporter } from './otlp-http.js';
 import type { Exporter } from './types.js';
+import type { BuiltExporter, ExporterEnv } from '../components/types.js';
+import type { OtlpExporterEntry } from '../config/types.js';
 
 export interface CreateOtlpExporterOptions {
   /** Exporter name (metrics label, logs). */
@@ -31,4 +33,10 @@ export function createOtlpExporter(
     origin: settings.origin,
   });
   return { exporter, settings };
+}
+
+/** The registry's factory (otlp-schema.ts). */
+export function otlpExporterFactory(e: OtlpExporterEntry, env: ExporterEnv): BuiltExporter {
+  const built = createOtlpExporter(e, { name: e.name, logger: env.logger });
+  return { exporter: built.exporter, otlp: built.settings };
 }

@@ -17,6 +17,7 @@ import {
   ATTR_KATA_SUBSYSTEM,
 } from '../semconv/generated.js';
 import type { Exporter, ExportResult } from './types.js';
+import type { BuiltExporter, ExporterEnv } from '../components/types.js';
 
 export type StdoutSettings = Pick<StdoutExporterConfig, 'format'> & { name?: string };
 
@@ -143,4 +144,9 @@ export class StdoutExporter implements Exporter {
 
 export function createStdoutExporter(settings: StdoutSettings, stream?: Writable): StdoutExporter {
   return new StdoutExporter(settings, stream);
+}
+
+/** The registry's factory (stdout-config.ts). */
+export function stdoutExporterFactory(e: StdoutExporterConfig, env: ExporterEnv): BuiltExporter {
+  return { exporter: createStdoutExporter({ name: e.name, format: e.format }, env.stdout) };
 }

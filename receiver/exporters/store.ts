@@ -17,6 +17,7 @@ import { decodeLogsJson, encodeLogsJson } from '../otlp/index.js';
 import { createExclusive, ensurePrivateDir } from '../safefs/index.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import type { Exporter, ExportResult } from './types.js';
+import type { BuiltExporter, ExporterEnv } from '../components/types.js';
 
 /** `logs-…` files hold ExportLogsServiceRequests, `traces-…` / `metrics-…` the other signals (receiver/signals). */
 export type StoreFileKind = 'logs' | 'traces' | 'metrics';
@@ -274,4 +275,9 @@ export async function* readStore(dir: string, opts: ReadStoreOptions = {}): Asyn
       if (!input.closed) await once(input, 'close').catch(() => {});
     }
   }
+}
+
+/** The registry's factory (store-config.ts). */
+export function storeExporterFactory(e: StoreExporterConfig, env: ExporterEnv): BuiltExporter {
+  return { exporter: createStoreExporter(e, { logger: env.logger }) };
 }

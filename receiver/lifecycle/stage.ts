@@ -21,6 +21,8 @@ import { LifecycleMachine } from './machine.js';
 import type { LifecycleMetrics } from './metrics.js';
 import { readStateFile, serializeLifetimes, writeStateFile } from './state-file.js';
 import type { KataSpan } from './types.js';
+import type { StageEnv } from '../components/types.js';
+import type { LifecycleInstanceConfig } from './config.js';
 
 export interface LifecycleStageOptions {
   /** `<data_dir>`; the state lives in `<data_dir>/lifecycle/state.json`. Undefined: nothing persisted. */
@@ -156,4 +158,18 @@ export class LifecycleStage implements Stage {
       },
     };
   }
+}
+
+/** The registry's factory (config.ts). */
+export function createLifecycleStage(c: LifecycleInstanceConfig, env: StageEnv): { stage: LifecycleStage } {
+  return {
+    stage: new LifecycleStage({
+      dataDir: c.dataDir,
+      execs: c.execs,
+      idleMs: c.idleMs,
+      retainMs: c.retainMs,
+      logger: env.logger,
+      metrics: env.lifecycleMetrics,
+    }),
+  };
 }

@@ -11,6 +11,8 @@ import {
   ATTR_LOG_RECORD_UID,
   ATTR_PROCESS_PID,
 } from '../semconv/generated.js';
+import type { StageEnv } from '../components/types.js';
+import type { PipelineConfig } from '../config/types.js';
 import type { Stage } from './types.js';
 
 export interface DedupeOptions {
@@ -360,4 +362,15 @@ export class DedupeStage implements Stage {
       this.popOldest();
     }
   }
+}
+
+/** The registry's factory (dedupe-config.ts). */
+export function createDedupeStage(d: PipelineConfig['dedupe'], env: StageEnv): { stage: DedupeStage } {
+  return {
+    stage: new DedupeStage({
+      windowMs: d.windowMs,
+      maxKeys: d.maxEntries,
+      onSuppressed: (n) => env.metrics.deduplicated.inc(n),
+    }),
+  };
 }

@@ -52,3 +52,8 @@ export class HostStage implements Stage {
     return records;
   }
 }
+
+/** The registry's factory (host-config.ts): this node's identity. */
+export function createHostStage(): { stage: HostStage } {
+  return { stage: new HostStage(hostIdentity()) };
+}

@@ -29,6 +29,8 @@ import { TtlLruCache } from './k8s/cache.js';
 import { criMapping } from './k8s/cri-lines.js';
 import { CriMetadata, type CriOptions } from './k8s/cri.js';
 import { mergeMetadata, podMetadataFromAnnotations, type PodMetadata } from './k8s/metadata.js';
+import type { BuiltStage, StageEnv } from '../components/types.js';
+import type { PipelineConfig } from '../config/types.js';
 import type { Stage } from './types.js';
 
 export type { PodMetadata } from './k8s/metadata.js';
@@ -320,4 +322,22 @@ export class K8sMetadataStage implements Stage {
     this.learned++;
     return { id: m.id, meta };
   }
+}
+
+/** The registry's factory (k8s/config.ts). */
+export function createK8sStage(k: PipelineConfig['k8s'], env: StageEnv): BuiltStage {
+  const stage = new K8sMetadataStage({
+    bundleRoots: k.bundleRoots,
+    crioRoots: k.crioRoots,
+    fromCriLogs: k.fromCriLogs,
+    cacheEntries: k.cacheEntries,
+    ttlMs: k.ttlMs,
+    cri: k.cri.enabled
+      ? { endpoints: k.cri.endpoints, timeoutMs: k.cri.timeoutMs, refreshMs: k.cri.refreshIntervalMs }
+      : undefined,
+    logger: env.logger,
+  });
+  // The CRI snapshot before the first record (bounded by pipeline.k8s.cri.timeout_ms): a replay's first records
+  // of a sandbox whose bundle is gone are named too.
+  return { stage, ready: () => stage.ready() };
 }

@@ -8,6 +8,8 @@
 // then the `kata.field.*` copies of the line's own keys, in the order they were written.
 import type { AttrValue, Attributes, KataLogRecord } from '../model/record.js';
 import { ATTR_KATA_LOG_TRUNCATED, RESOURCE_ATTRIBUTE_KEYS } from '../semconv/generated.js';
+import type { StageEnv } from '../components/types.js';
+import type { PipelineConfig } from '../config/types.js';
 import type { Stage } from './types.js';
 
 export const DEFAULT_MAX_ATTRIBUTES = 128;
@@ -109,4 +111,15 @@ export class LimitsStage implements Stage {
     }
     return out;
   }
+}
+
+/** The registry's factory (limits-config.ts). */
+export function createLimitsStage(l: PipelineConfig['limits'], env: StageEnv): { stage: LimitsStage } {
+  return {
+    stage: new LimitsStage({
+      maxAttributes: l.maxAttributes,
+      maxValueLength: l.maxAttributeValueLength,
+      onLimited: (limit) => env.metrics.limited.inc({ limit }),
+    }),
+  };
 }

@@ -51,6 +51,11 @@ export class ExporterHealth {
     };
   }
 
+  /** An exporter a reload removed: it no longer counts for readiness. */
+  forget(name: string): void {
+    this.states.delete(name);
+  }
+
   /** Every exporter delivering (or not yet asked to): what `/readyz` reports. */
   ready(): boolean {
     return [...this.states.values()].every((s) => s.state === 'idle' || s.state === 'delivering');

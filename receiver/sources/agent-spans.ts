@@ -14,6 +14,8 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { watchSandboxes } from './sandboxes.js';
 import type { Source, SourceContext } from './types.js';
 import { findSocket, hybridVsockRoot, type HybridVsockRoot } from './vsock.js';
+import type { SourceEnv } from '../components/types.js';
+import type { AgentSpansInstanceConfig } from './agent-spans-config.js';
 
 export const AGENT_TRACE_PORT = 10240;
 /** serde_json of one span is a few KiB; anything near this is not a span. */
@@ -188,4 +190,19 @@ export class AgentSpanSource implements Source {
       await listener.close();
     }
   }
+}
+
+/** The registry's factory (agent-spans-config.ts): spans go to the pipeline's lifecycle stage. */
+export function createAgentSpanSource(c: AgentSpansInstanceConfig, _id: string, env: SourceEnv): AgentSpanSource {
+  return new AgentSpanSource({
+    roots: c.roots,
+    maxFrameBytes: c.maxFrameBytes,
+    onSpans: (sid, spans) => {
+      if ((env.lifecycle?.adoptAgentSpans(sid, spans) ?? 0) === 0)
+        env.logger.debug('agent spans of a sandbox with no lifecycle yet; dropped', {
+          sandbox: sid,
+          spans: spans.length,
+        });
+    },
+  });
 }

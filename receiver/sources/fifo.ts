@@ -36,6 +36,7 @@ import { LineSplitter, type Line } from './lines.js';
 import { SandboxRateLimit, type GuestRateLimitOptions } from './ratelimit.js';
 import { listSandboxes, watchSandboxes, type SandboxDir } from './sandboxes.js';
 import type { RawEntry, Source, SourceContext } from './types.js';
+import type { FifoInstanceConfig } from './fifo-config.js';
 
 export const DEFAULT_FIFO_ROOTS: readonly string[] = ['/run/vc/firecracker'];
 export const FIRECRACKER_LOG_FIFO = 'logs.fifo';
@@ -223,4 +224,10 @@ async function findFifo(s: SandboxDir, name: string): Promise<string | undefined
 
 function openFd(path: string, flags: number): Promise<number> {
   return new Promise((resolve, reject) => openCb(path, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+/** The registry's factory (fifo-config.ts). */
+export function createFifoSource(f: FifoInstanceConfig): FifoSource {
+  const fifos = f.metrics === 'log' ? [FIRECRACKER_LOG_FIFO, FIRECRACKER_METRICS_FIFO] : [FIRECRACKER_LOG_FIFO];
+  return new FifoSource({ roots: f.roots, fifos, rateLimit: f.fairShare });
 }

@@ -28,6 +28,7 @@ import { Batcher, pumpLines, textEntry } from './batcher.js';
 import { checkpointPath, readCheckpoint, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { LineSplitter, type Line } from './lines.js';
 import type { RawEntry, Source, SourceContext } from './types.js';
+import type { JournaldConfig } from '../config/types.js';
 
 export const DEFAULT_JOURNALD_IDENTIFIERS: readonly string[] = ['kata'];
 export const DEFAULT_JOURNALD_UNITS: readonly string[] = ['containerd.service', 'crio.service'];
@@ -413,4 +414,18 @@ function lastCursor(entries: RawEntry[]): string | undefined {
     if (e?.kind === 'journal' && typeof e.fields['__CURSOR'] === 'string') return e.fields['__CURSOR'];
   }
   return undefined;
+}
+
+/** The registry's factory (journald-config.ts): the source for the resolved `sources.journald` settings. */
+export function createJournaldSource(j: JournaldConfig): JournaldSource {
+  return new JournaldSource({
+    directory: j.directory ?? undefined,
+    files: j.files.length ? j.files : undefined,
+    identifiers: j.identifiers,
+    units: j.units,
+    priority: j.priority,
+    startAt: j.startAt,
+    journalctl: j.journalctl,
+    trust: j.trust,
+  });
 }

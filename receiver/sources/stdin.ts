@@ -15,6 +15,8 @@ import { DEFAULT_DRAIN_TIMEOUT_MS, deliver, HandOffStopped } from './file/delive
 import { EntryFramer, type AssemblerFactory, type FramedEntry } from './file/framer.js';
 import { DEFAULT_MAX_LINE_BYTES } from './lines.js';
 import type { RawEntry, Source, SourceContext } from './types.js';
+import type { SourceEnv } from '../components/types.js';
+import { LineAssembler } from '../parse/multiline.js';
 
 export interface StdinSourceOptions {
   /** Default process.stdin. */
@@ -125,4 +127,9 @@ export class StdinSource implements Source {
       }
     }
   }
+}
+
+/** The registry's factory (stdin-config.ts): the process's standard input, multi-line grouping on. */
+export function createStdinSource(_on: true, _id: string, env: SourceEnv): StdinSource {
+  return new StdinSource({ stream: env.stdin, assembler: () => new LineAssembler() });
 }

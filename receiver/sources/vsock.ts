@@ -40,6 +40,7 @@ import { LineSplitter, type Line } from './lines.js';
 import { SandboxRateLimit, type GuestRateLimitOptions } from './ratelimit.js';
 import { watchSandboxes, type SandboxDir } from './sandboxes.js';
 import type { Source, SourceContext } from './types.js';
+import type { VsockInstanceConfig } from './vsock-config.js';
 
 /** A run-directory root and the hybrid-vsock socket(s) a sandbox directory under it may hold. */
 export interface HybridVsockRoot {
@@ -468,4 +469,17 @@ export async function findQemuSandboxes(procDir: string, runDirs: readonly strin
     if (cid && id) out.push({ pid: Number(p), id: id[1] as string, cid: Number(cid[1]) });
   }
   return out;
+}
+
+/** The registry's factory (vsock-config.ts). */
+export function createVsockSource(v: VsockInstanceConfig): VsockSource {
+  return new VsockSource({
+    roots: v.roots,
+    plain: { enabled: v.plainVsock },
+    port: v.port,
+    reconnectInitialMs: v.reconnectInitialMs,
+    reconnectMaxMs: v.reconnectMaxMs,
+    handshakeTimeoutMs: v.handshakeTimeoutMs,
+    rateLimit: v.fairShare,
+  });
 }

@@ -35,9 +35,9 @@ describe('examples/node.yaml', () => {
     expect(unnamed?.type === 'otlp' && unnamed.resourceAttributes).toEqual({ 'k8s.node.name': 'unknown' });
   });
 
-  it('builds every source it enables', () => {
+  it('builds every source it enables', async () => {
     const c = loadConfig(EXAMPLE, undefined, { env: {} });
-    const sources = buildSources(
+    const sources = await buildSources(
       c,
       { files: [], once: false },
       { stdin: new PassThrough(), stdout: new PassThrough(), logger: silentLogger },

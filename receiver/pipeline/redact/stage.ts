@@ -5,6 +5,7 @@ import { ConfigError, type ReceiverConfig } from '../../config/index.js';
 import { readKeyFile } from '../../integrity/key-file.js';
 import type { KataLogRecord } from '../../model/record.js';
 import type { Metrics } from '../../telemetry/metrics.js';
+import type { StageEnv } from '../../components/types.js';
 import type { Stage } from '../types.js';
 import { Redactor, type RedactorOptions } from './redactor.js';
 
@@ -43,4 +44,13 @@ export function createRedactStage(config: ReceiverConfig, metrics?: Metrics): Re
       { path: 'pipeline.redaction', message: (err as Error).message },
     ]);
   }
+}
+
+/** The registry's factory (config.ts): `createRedactStage` on the configuration with these settings. */
+export function redactStageFactory(
+  redaction: ReceiverConfig['pipeline']['redaction'],
+  env: StageEnv,
+): { stage: RedactStage } | undefined {
+  const stage = createRedactStage({ ...env.config, pipeline: { ...env.config.pipeline, redaction } }, env.metrics);
+  return stage && { stage };
 }
