@@ -16,6 +16,7 @@
 //                        interleaved like this compare two builds
 //   --fresh              regenerate the workloads even if a cached copy exists
 //   --out FILE           results JSON (default bench/results/bench-<time>.json, also copied to latest.json)
+//   --versus             path (f) only: kata-otel run --once vs the naive SDK script (bench/versus.ts)
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import {
   copyFileSync,
@@ -30,7 +31,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
@@ -64,6 +65,7 @@ const { values: args } = parseArgs({
     against: { type: 'string' },
     fresh: { type: 'boolean' },
     out: { type: 'string' },
+    versus: { type: 'boolean' },
   },
 });
 const quick = args.quick === true;
@@ -532,6 +534,18 @@ async function main(): Promise<void> {
   else {
     build();
     children = compileChildren();
+  }
+  if (args.versus) {
+    const { versus, versusTable } = await import('./versus.js');
+    const v = await versus({
+      build: dirname(children.cli),
+      against: args.against ? resolve(args.against) : undefined,
+      lines: LINES,
+      runs: RUNS,
+    });
+    process.stdout.write(versusTable(v) + '\n');
+    if (!v.rows.every((r) => r.runs.every((x) => x.ok))) process.exitCode = 1;
+    return;
   }
   const wls = workloads();
   const variants = wls.flatMap(variantsFor).filter((v) => !only || only.test(v.id));
