@@ -89,8 +89,8 @@ async function main(): Promise<void> {
   const build = resolve(a.build ?? join(ROOT, 'node_modules', '.cache', 'kata-otel-bench'));
   const mine = await received(join(build, 'kata-otel.mjs'), files);
   const theirs = await received(join(resolve(a.against), 'kata-otel.mjs'), files);
-  // As sets: the order of records from different resources inside one request is not part of the output (the old
-  // chain re-grouped the records of several queued batches by resource at export; now each batch keeps its own).
+  // As sets: the order of records of different resources in one request is not part of the output (the chain
+  // re-groups by resource the records of the queued batches one export takes, which depends on timing).
   const x = mine.map(comparable).sort();
   const y = theirs.map(comparable).sort();
   // Multiset difference: what one build sent and the other did not.

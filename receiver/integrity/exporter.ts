@@ -1,28 +1,23 @@
 // Tamper evidence at the exporter boundary: every exporter (store, OTLP) is one integrity stream, and this wrapper
-// chains its records (chain.ts) in the order the stream carries them:
+// chains each batch (chain.ts) right before it is handed to the exporter, so the numbers follow what was really
+// written or sent, in that order.
 //
-// - OTLP exporters (a payload codec): records are chained when they are queued, in the payload the delivery queue
-//   encodes once and keeps (on disk by default): no decode and re-encode at export (that cost 3.4x the export:
-//   bench/README.md). Exports still run one at a time, so payloads reach the backend in chain order; a retry sends
-//   the same bytes, numbers included. A batch the backend refuses for good (or the queue drops under drop_oldest)
-//   is a gap in the backend's copy, which `verify` reports: those records never got there.
-// - Other exporters (the store): each batch is chained right before it is written; a batch that fails gives its
-//   numbers back, so nothing the store never got shows up as a gap. Writes run one at a time.
-// - The head is saved in `<data_dir>/integrity/<exporter>.json`: for OTLP streams when a batch is chained (before
-//   the queue holds it), for the store after each write. The store's head is also in the store itself: at start it
-//   is recovered from the last intact record of the newest file, so a SIGKILL between the write and the head file
-//   costs nothing (and a store that lost records does not rewind the chain).
-// - The store's checkpoints are posted on the AnchorBoard; every OTLP stream chains them into its next batch, so
+// - Exports run one at a time: two batches in flight could reach the store or backend in the other order.
+// - A batch that fails (retryable or permanent) gives its sequence numbers back, so nothing a backend never got
+//   shows up as a gap; the queue sends it again, chained anew.
+// - The head is saved in `<data_dir>/integrity/<exporter>.json` after each success. The store's head is also in
+//   the store itself: at start it is recovered from the last intact record of the newest file, so a SIGKILL
+//   between the write and the head file costs nothing (and a store that lost records does not rewind the chain).
+// - The store's checkpoints are posted on the AnchorBoard; every OTLP stream forwards them in its next batch, so
 //   the remote backend holds anchors of the local store that a local attacker cannot reach.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExporterConfig } from '../config/types.js';
 import { listStoreFiles } from '../exporters/store.js';
 import type { Exporter, ExportResult, PayloadCodec } from '../exporters/types.js';
 import type { KataLogRecord } from '../model/record.js';
-import { decodeLogsJson } from '../otlp/index.js';
+import { decodeLogsJson, decodeLogsProto } from '../otlp/index.js';
 import { groupByResource } from '../otlp/resource.js';
 import { queueDirName } from '../queue/disk.js';
 import {
@@ -30,7 +25,7 @@ import {
   ATTR_AUDIT_SEQUENCE_NUMBER,
   ATTR_KATA_INTEGRITY_STREAM,
 } from '../semconv/generated.js';
-import { ensurePrivateDir, writeFileAtomic, writeFileAtomicSyncNoFsync } from '../safefs/index.js';
+import { ensurePrivateDir, writeFileAtomic } from '../safefs/index.js';
 import type { Logger } from '../telemetry/log.js';
 import { checkpointRecord, newState, stampBatch, type ChainOptions, type ChainState } from './chain.js';
 
@@ -69,19 +64,6 @@ interface HeadFile {
   seq: number;
   head: string;
   checkpointAt: string;
-}
-
-const headText = (s: ChainState): string =>
-  JSON.stringify({
-    stream: s.stream,
-    seq: s.seq,
-    head: s.head,
-    checkpointAt: s.checkpointAt.toString(),
-  } satisfies HeadFile) + '\n';
-
-function parseHead(text: string): ChainState {
-  const h = JSON.parse(text) as HeadFile;
-  return { stream: h.stream, seq: h.seq, head: h.head, checkpointAt: BigInt(h.checkpointAt) };
 }
 
 /** The chain state at the last intact record of the newest store file that has one (undefined: none). */
@@ -149,7 +131,7 @@ export class IntegrityExporter implements Exporter {
 
   /**
    * The inner exporter's payload codec, so the queue keeps holding encoded payloads (far smaller than records):
-   * records are chained as they are encoded for the queue, and the payload is sent as it is.
+   * at export the payload is decoded, chained and encoded again (docs/audit.md has the cost).
    */
   readonly payload: PayloadCodec | undefined;
 
@@ -158,29 +140,14 @@ export class IntegrityExporter implements Exporter {
     if (!codec) return undefined;
     return {
       type: codec.type,
-      encode: (records) => this.encodeChained(codec, records),
-      export: (payload, count, signal) => this.serial(() => codec.export(payload, count, signal)),
+      encode: (records) => codec.encode(records),
+      export: (payload, _records, signal) =>
+        this.serial(() =>
+          this.sendStamped(decodeLogsProto(payload), (stamped) =>
+            codec.export(codec.encode(stamped), stamped.length, signal),
+          ),
+        ),
     };
-  }
-
-  /** Chains a batch as it is queued (synchronous, as the queue's encode is): stamp, encode, save the head. */
-  private encodeChained(codec: PayloadCodec, records: KataLogRecord[]): Uint8Array {
-    const state = (this.state ??= this.loadSync());
-    const before = { ...state };
-    const anchors = this.opts.forwardAnchors ? this.opts.board.pending(this.name) : [];
-    let payload: Uint8Array;
-    try {
-      const ordered = groupByResource(records).flatMap((g) => g.records);
-      const extra = anchors.map((a) => checkpointRecord(a.stream, a.seq, a.head, a.at));
-      payload = codec.encode(stampBatch(ordered, state, this.opts, extra).records);
-    } catch (err) {
-      Object.assign(state, before); // not queued: the numbers are given back
-      throw err;
-    }
-    this.opts.board.delivered(this.name, anchors);
-    // Before the queue holds the payload: a restart never hands out its numbers again (docs/audit.md).
-    this.saveHeadSync(state);
-    return payload;
   }
 
   private serial(fn: () => Promise<ExportResult>): Promise<ExportResult> {
@@ -206,12 +173,6 @@ export class IntegrityExporter implements Exporter {
         codec ? codec.export(codec.encode(stamped), stamped.length, signal) : this.inner.export(stamped, signal),
       ),
     );
-  }
-
-  /** Before the first batch: the head directory made private (no planted link followed) and the head read. */
-  async open(): Promise<void> {
-    await ensurePrivateDir(this.opts.headDir, '', 'integrity directory');
-    await this.load();
   }
 
   /** The chain state after the last successful export (tests, diagnostics). */
@@ -252,61 +213,35 @@ export class IntegrityExporter implements Exporter {
     if (this.state) return this.state;
     let saved: ChainState | undefined;
     try {
-      saved = parseHead(await readFile(this.headFile, 'utf8'));
+      const h = JSON.parse(await readFile(this.headFile, 'utf8')) as HeadFile;
+      saved = { stream: h.stream, seq: h.seq, head: h.head, checkpointAt: BigInt(h.checkpointAt) };
     } catch (err) {
-      this.headUnreadable(err);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.opts.logger.warn(
+          'integrity head file unreadable; recovering the chain from the store or starting a new stream',
+          {
+            file: this.headFile,
+            err,
+          },
+        );
     }
     const fromStore = this.opts.storeDir ? await recoverFromStore(this.opts.storeDir) : undefined;
     // The further of the two: a store that lost its last records must not rewind the chain (verify reports them).
-    const state =
+    let state =
       fromStore && (!saved || saved.stream !== fromStore.stream || fromStore.seq >= saved.seq) ? fromStore : saved;
-    return (this.state ??= this.resumed(state));
-  }
-
-  /** The head file only (OTLP streams: the queue's encode is synchronous and there is no store to recover from). */
-  private loadSync(): ChainState {
-    let saved: ChainState | undefined;
-    try {
-      saved = parseHead(readFileSync(this.headFile, 'utf8'));
-    } catch (err) {
-      this.headUnreadable(err);
-    }
-    return this.resumed(saved);
-  }
-
-  private headUnreadable(err: unknown): void {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-      this.opts.logger.warn(
-        'integrity head file unreadable; recovering the chain from the store or starting a new stream',
-        {
-          file: this.headFile,
-          err,
-        },
-      );
-  }
-
-  private resumed(state: ChainState | undefined): ChainState {
-    if (!state) return newState(`${this.name}/${randomBytes(8).toString('hex')}`);
-    this.opts.logger.info('integrity chain resumed', { exporter: this.name, stream: state.stream, seq: state.seq });
+    if (!state) state = newState(`${this.name}/${randomBytes(8).toString('hex')}`);
+    else
+      this.opts.logger.info('integrity chain resumed', { exporter: this.name, stream: state.stream, seq: state.seq });
+    this.state = state;
     return state;
-  }
-
-  private saveHeadSync(s: ChainState): void {
-    try {
-      writeFileAtomicSyncNoFsync(this.headFile, headText(s));
-    } catch (err) {
-      this.opts.logger.warn('could not save the integrity head; this stream starts anew at the next start', {
-        file: this.headFile,
-        err,
-      });
-    }
   }
 
   /** Temp file + rename: the head file is always whole. Not fsynced: see the header (the store is its own head). */
   private async saveHead(s: ChainState): Promise<void> {
+    const body: HeadFile = { stream: s.stream, seq: s.seq, head: s.head, checkpointAt: s.checkpointAt.toString() };
     try {
       await ensurePrivateDir(this.opts.headDir, '', 'integrity directory');
-      await writeFileAtomic(this.headFile, headText(s), { sync: 'none' });
+      await writeFileAtomic(this.headFile, JSON.stringify(body) + '\n', { sync: 'none' });
     } catch (err) {
       this.opts.logger.warn('could not save the integrity head; it is recovered from the store at the next start', {
         file: this.headFile,

@@ -72,8 +72,6 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
   private closed = false;
   private closing?: Promise<void>;
   private readonly abort = new AbortController();
-  /** Resolves when the latest append has issued its commits (see admitAndCommit). */
-  private commitTurn: Promise<void> = Promise.resolve();
   private dropNote = { records: 0, batches: 0, lastLogAt: 0 };
   private readonly m;
 
@@ -135,26 +133,12 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
   }
 
   private async admitAndCommit(chunks: P[], total: number, after?: Promise<void>): Promise<void> {
-    // Entries are stored in the order they were prepared, whichever append's `after` resolves first: a payload
-    // can depend on the ones before it (the integrity chain numbers records as they are encoded).
-    const previous = this.commitTurn;
-    let myTurnDone!: () => void;
-    this.commitTurn = new Promise<void>((res) => (myTurnDone = res));
+    await this.admit(total);
     let entries: E[];
     try {
-      await this.admit(total);
-    } catch (err) {
-      myTurnDone();
-      throw err;
-    }
-    try {
       if (after) await after;
-      await previous;
-      const commits = chunks.map((c) => this.store.commit(c));
-      myTurnDone();
-      entries = await Promise.all(commits);
+      entries = await Promise.all(chunks.map((c) => this.store.commit(c)));
     } catch (err) {
-      myTurnDone();
       this.reservedBytes -= total;
       this.onFree();
       this.notifyIfEmpty();

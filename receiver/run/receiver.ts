@@ -335,7 +335,6 @@ export async function runReceiver(
       // Export spans inside the chain: the chain wrapper must stay outermost (its anchors are flushed at the end).
       const built = tracedExporter(buildExporter(e, io.stdout, logger, otlpSettings), tracer);
       const exporter = chain ? chain(built, e) : built;
-      if (exporter instanceof IntegrityExporter) await exporter.open();
       exporters.push(exporter);
       // stdout has nothing to protect across restarts: a memory queue keeps `parse`-like runs free of disk state.
       const kind = e.type === 'stdout' ? 'memory' : config.queue.kind;

@@ -3,7 +3,7 @@
 // are created with O_CREAT|O_EXCL|O_NOFOLLOW (an existing name, link or not, is never written through) and
 // renamed over the target (rename replaces a link, never its target), modes are set with fchmod on a descriptor
 // opened with O_NOFOLLOW (chmod follows links), and files are read with O_NOFOLLOW.
-import { closeSync, constants, openSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, sep } from 'node:path';
@@ -174,36 +174,6 @@ export async function writeFileAtomic(
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-}
-
-/**
- * writeFileAtomic for a caller that cannot wait (the integrity chain's head, saved inside the queue's synchronous
- * encode): same temporary file rules (O_EXCL|O_NOFOLLOW, a leftover or planted link unlinked first), no sync.
- */
-export function writeFileAtomicSyncNoFsync(path: string, data: string, tmp = `${path}.tmp`): void {
-  let fd: number;
-  try {
-    fd = openSync(tmp, CREATE_FLAGS, 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    unlinkSync(tmp);
-    fd = openSync(tmp, CREATE_FLAGS, 0o600);
-  }
-  try {
-    try {
-      writeSync(fd, data);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
     throw err;
   }
 }
