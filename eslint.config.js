@@ -3,7 +3,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'kata-otel-data/**', 'receiver/semconv/generated.ts'] },
+  {
+    ignores: ['dist/**', 'node_modules/**', 'bench/baseline/**', 'kata-otel-data/**', 'receiver/semconv/generated.ts'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

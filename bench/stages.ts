@@ -70,3 +70,95 @@ for (const [name, recs] of sets) {
   });
 }
 console.table(rows);
+
+// ---- the stage budget (issue 20 item 4) -------------------------------------------------------------------------
+// CPU µs per record of every stage of `run` with its default configuration (buildStages: redaction, limits, host,
+// dedupe, k8s, lifecycle spans and trace context with its state file, rules), then the integrity chain, the OTLP
+// encode and the disk queue (append, fsync, consumer, with an exporter that accepts at once), on 1,024-record
+// batches as `run` makes them. One pass over fresh state (stages keep state: dedupe windows, rule counts,
+// lifetimes), so this is what a backlog costs; read is the file read and line split alone (the file source also
+// frames lines and writes checkpoints: path (a) in bench/README.md). Export over gRPC is what remains of `run`'s
+// CPU (bench/versus.ts) after these.
+const { buildStages } = await import('../receiver/run/receiver.js');
+const { loadConfig } = await import('../receiver/config/index.js');
+const { Metrics } = await import('../receiver/telemetry/metrics.js');
+const { createLogger } = await import('../receiver/telemetry/log.js');
+const { createQueue } = await import('../receiver/queue/index.js');
+const SOURCE_BATCH = 1024;
+const budget: Record<string, string>[] = [];
+async function stageBudget(w: (typeof workloads)[number]): Promise<Record<string, string>> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'kata-otel-bench-budget-'));
+  const config = loadConfig(undefined, { data_dir: dataDir, telemetry: { listen: null } });
+  const logger = createLogger({ level: 'error' });
+  const metrics = new Metrics();
+  const { stages } = await buildStages(config, metrics, logger);
+  const cost = new Map<string, number>();
+  const add = (k: string, t: bigint) => cost.set(k, (cost.get(k) ?? 0) + Number(process.hrtime.bigint() - t) / 1000);
+  let t = process.hrtime.bigint();
+  // The files side by side, line by line, as `run --once` reads them (the containerd copies meet the shim's lines
+  // inside the duplicate window).
+  const perFile = w.files.map((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean));
+  add('read', t);
+  const lines: string[] = [];
+  for (let i = 0; i < Math.max(...perFile.map((x) => x.length)); i++)
+    for (const x of perFile) if (i < x.length) lines.push(x[i]!);
+  const chainState = newState('budget');
+  const payloads: Uint8Array[] = [];
+  let records = 0;
+  for (let i = 0; i < lines.length; i += SOURCE_BATCH) {
+    t = process.hrtime.bigint();
+    let batch: KataLogRecord[] = [];
+    for (const l of lines.slice(i, i + SOURCE_BATCH))
+      batch.push(...parseText(l, { observedTimeUnixNano: BigInt(Date.now()) * 1_000_000n, keepOriginal: false }));
+    add('parse', t);
+    for (const s of stages) {
+      t = process.hrtime.bigint();
+      batch = s.process(batch);
+      s.drain?.().durable?.();
+      add(s.name, t);
+    }
+    records += batch.length;
+    t = process.hrtime.bigint();
+    const stamped = stampBatch(batch, chainState, chain).records;
+    add('integrity', t);
+    t = process.hrtime.bigint();
+    payloads.push(encodeLogsProto(stamped));
+    add('encode', t);
+  }
+  // The disk queue as `run` builds it; its encode is handed the payloads made above, so this is the queue alone.
+  let next = 0;
+  const exporter = {
+    name: 'budget',
+    export: () => Promise.resolve({ code: 'success' as const }),
+    shutdown: () => Promise.resolve(),
+    payload: {
+      type: 'application/x-protobuf' as const,
+      encode: () => payloads[next++]!,
+      export: () => Promise.resolve({ code: 'success' as const }),
+    },
+  };
+  const queue = await createQueue({ ...config.queue, kind: 'disk' }, exporter, { dataDir, logger, metrics });
+  queue.start();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < payloads.length; i++) await queue.append([{} as KataLogRecord]);
+  await queue.drain(60_000);
+  await queue.close();
+  const c = process.cpuUsage(c0);
+  cost.set('queue', c.user + c.system);
+  const row: Record<string, string> = { workload: w.name, 'lines / records out': `${lines.length} / ${records}` };
+  let total = 0;
+  for (const [k, us] of cost) {
+    const per = us / (k === 'read' || k === 'parse' ? lines.length : records);
+    row[k] = per.toFixed(2);
+    total += us;
+  }
+  row['total µs/record out'] = (total / records).toFixed(2);
+  return row;
+}
+// The first pass warms the JIT up (its figures are 2–8× the second's); the second is reported.
+for (const w of workloads) {
+  await stageBudget(w);
+  budget.push(await stageBudget(w));
+}
+console.log('\nStage budget, CPU µs per record (read, parse: per line; the rest: per record leaving dedupe):');
+console.table(budget);

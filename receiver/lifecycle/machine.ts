@@ -99,6 +99,14 @@ const AGENT_TIMEOUT = /timed out connecting|grpc server is working/i;
 
 const key = (name: string, cid = '', eid = '') => `${name}|${cid}|${eid}`;
 
+/**
+ * Ended lifetimes are kept (retain_ms) only so late records still get their trace; past this many lifetimes held,
+ * the oldest ended ones are let go early. Without a bound, lines whose shim pid changes on every line (a hostile
+ * journal writer, a synthetic log) open one lifetime each, and the state file written per batch grows with them:
+ * 100k such lines took 2.1 GB and 230 s (bench/README.md, path (f)).
+ */
+const MAX_HELD = 512;
+
 /** A failure's message: the line and its `error=` field. */
 const failureText = (r: KataLogRecord, a: Anchor): string => (a.error ? `${r.body}: ${a.error}` : r.body);
 
@@ -151,6 +159,7 @@ export class LifecycleMachine {
     const t = r.timeUnixNano > 0n ? r.timeUnixNano : r.observedTimeUnixNano;
     const lt = this.lifetimeFor(r, sid, t);
     if (!lt) return undefined;
+    if (this.lifetimes.size > MAX_HELD) this.evictEnded();
     if (t > lt.lastNs) lt.lastNs = t;
     if (t > this.latestNs) this.latestNs = t;
     if (r.timeUnixNano > 0n) {
@@ -186,6 +195,16 @@ export class LifecycleMachine {
       }
     }
     return changed;
+  }
+
+  /** Lets go of the oldest ended lifetimes (Map order: the order they opened) down to half the bound. */
+  private evictEnded(): void {
+    for (const lt of this.lifetimes.values()) {
+      if (this.lifetimes.size <= MAX_HELD / 2) return;
+      if (!lt.ended) continue;
+      this.lifetimes.delete(lt.traceId);
+      if (this.current.get(lt.sandboxId) === lt) this.current.delete(lt.sandboxId);
+    }
   }
 
   // ---- lifetimes ------------------------------------------------------------------------------------------
