@@ -3,7 +3,15 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'kata-otel-data/**', 'receiver/semconv/generated.ts'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'kata-otel-data/**',
+      'receiver/semconv/generated.ts',
+      'receiver/config/generated/*.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

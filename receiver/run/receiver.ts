@@ -26,7 +26,10 @@ import { createRedactStage } from '../pipeline/redact/stage.js';
 import type { Stage } from '../pipeline/types.js';
 import { createQueue, queueDirName, type DeliveryQueue } from '../queue/index.js';
 import { ensurePrivateDir } from '../safefs/index.js';
-import { AlertmanagerNotifier, RuleEngine, loadRuleFiles } from '../rules/index.js';
+// The rule modules themselves, not rules/index.js (which also loads the rules CLI, docs and exports).
+import { RuleEngine } from '../rules/engine.js';
+import { loadRuleFiles } from '../rules/load.js';
+import { AlertmanagerNotifier } from '../rules/notifier.js';
 import type { RuleSet } from '../rules/index.js';
 import { FIRECRACKER_LOG_FIFO, FIRECRACKER_METRICS_FIFO, FifoSource } from '../sources/fifo.js';
 import { FileSource } from '../sources/file.js';
