@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { moduleProbe, readLoaded } from '../test/support/module-probe.js';
 
 /** The issue 20 target for `run` at rest, MB (MiB of RSS). */
 export const REST_TARGET_MB = 70;
@@ -25,7 +26,7 @@ export interface RestOptions {
   idleMs?: number;
   /** The exporter configured: the default store, or OTLP over HTTP/protobuf or gRPC to a closed loopback port. */
   exporter?: RestExporter;
-  /** Also return the node_modules packages and own modules the process loaded (a preloaded hook reports them). */
+  /** Also return the node_modules packages the process loaded (test/support/module-probe.ts; it adds RSS). */
   modules?: boolean;
 }
 
@@ -42,18 +43,6 @@ export interface RestResult {
 }
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
-
-// Reports, at the moment the parent asks (SIGUSR2), the packages and dist/ modules loaded: CommonJS ones from
-// require.cache, ES modules from a load hook (registered on the loader thread, which writes them to a file).
-const HOOK = `
-const { register } = require('node:module');
-const { appendFileSync, writeFileSync } = require('node:fs');
-const out = process.env.KATA_REST_MODULES;
-register('data:text/javascript,' + encodeURIComponent(
-  "import { appendFileSync } from 'node:fs';" +
-  "export async function load(url, ctx, next) { appendFileSync(" + JSON.stringify(out + '.esm') + ", url + '\\\\n'); return next(url, ctx); }"));
-process.on('SIGUSR2', () => writeFileSync(out, Object.keys(require.cache).join('\\n')));
-`;
 
 const kb = (status: string, key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
 
@@ -73,12 +62,6 @@ function configText(dir: string, exporter: RestExporter): string {
   );
 }
 
-/** Package names (`ajv`, `@grpc/grpc-js`) of module paths or URLs under node_modules. */
-export function packagesOf(paths: string[]): string[] {
-  const names = paths.map((p) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(p)?.[1]).filter((n) => n !== undefined);
-  return [...new Set(names)].sort();
-}
-
 /** One measurement: start `run`, idle, read /proc/<pid>/status, stop it. */
 export async function measureRest(opts: RestOptions = {}): Promise<RestResult> {
   const root = resolve(opts.root ?? REPO);
@@ -91,15 +74,10 @@ export async function measureRest(opts: RestOptions = {}): Promise<RestResult> {
     writeFileSync(join(dir, 'logs', 'empty.log'), '');
     const cfg = join(dir, 'config.yaml');
     writeFileSync(cfg, configText(dir, opts.exporter ?? 'store'));
-    const modulesFile = join(dir, 'modules.txt');
-    const pre: string[] = [];
-    if (opts.modules) {
-      writeFileSync(join(dir, 'hook.cjs'), HOOK);
-      pre.push('--require', join(dir, 'hook.cjs'));
-    }
-    const child = spawn(process.execPath, [...pre, bin, 'run', '--config', cfg], {
+    const probe = opts.modules ? moduleProbe(dir) : undefined;
+    const child = spawn(process.execPath, [bin, 'run', '--config', cfg], {
       cwd: dir,
-      env: { ...process.env, KATA_REST_MODULES: modulesFile, NODE_OPTIONS: '' },
+      env: { ...process.env, ...probe?.env, NODE_OPTIONS: probe?.nodeOptions ?? '' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -111,11 +89,10 @@ export async function measureRest(opts: RestOptions = {}): Promise<RestResult> {
     if (early !== undefined) throw new Error(`kata-otel run exited early (${early}): ${stderr}`);
     const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
     let packages: string[] | undefined;
-    if (opts.modules) {
+    if (probe) {
       child.kill('SIGUSR2');
-      await sleep(300);
-      const esm = existsSync(modulesFile + '.esm') ? readFileSync(modulesFile + '.esm', 'utf8') : '';
-      packages = packagesOf([...readFileSync(modulesFile, 'utf8').split('\n'), ...esm.split('\n')]);
+      for (let i = 0; i < 50 && !existsSync(probe.file); i++) await sleep(100);
+      packages = readLoaded(probe).packages;
     }
     child.kill('SIGTERM');
     await exited;
