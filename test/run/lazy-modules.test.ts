@@ -3,23 +3,15 @@
 // or over OTLP/HTTP, never loads the OTLP metrics SDK, grpc-js, typebox or ajv's schema compiler (the validator is
 // compiled at build time), the tracing SDK or the progress bar. With a gRPC exporter grpc-js is loaded: the probe
 // sees what is loaded. Asserts on module loading, not on RSS (bench/rest.ts measures that).
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collect, spawnCli } from '../support/cli.js';
-import { JOURNAL_REMOTE, SHIM_WRITER, TEST_BOOT_ID, writeJournal } from '../support/journal.js';
+import { HAS_JOURNALCTL, JOURNAL_REMOTE, SHIM_WRITER, TEST_BOOT_ID, writeJournal } from '../support/journal.js';
 import { moduleProbe, readLoaded, type Loaded } from '../support/module-probe.js';
 
-const hasJournalctl = (() => {
-  try {
-    execFileSync('journalctl', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasJournalctl = HAS_JOURNALCTL;
 
 const root = mkdtempSync(join(tmpdir(), 'kata-otel-lazy-run-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
