@@ -4,7 +4,14 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'bench/baseline/**', 'kata-otel-data/**', 'receiver/semconv/generated.ts'],
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'bench/baseline/**',
+      'kata-otel-data/**',
+      'receiver/semconv/generated.ts',
+      'receiver/config/generated/*.js',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

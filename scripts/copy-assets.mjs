@@ -11,3 +11,9 @@ cpSync(
   new URL('../dist/pipeline/k8s/proto/', import.meta.url),
   { recursive: true },
 );
+// The build-time compiled configuration validator (receiver/config/gen-validator.ts) is plain JavaScript.
+for (const f of ['validate-config.js', 'validate-config.d.ts'])
+  cpSync(
+    new URL(`../receiver/config/generated/${f}`, import.meta.url),
+    new URL(`../dist/config/generated/${f}`, import.meta.url),
+  );

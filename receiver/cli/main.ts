@@ -30,6 +30,9 @@ const positiveInt = (name: string) => (v: string) => {
 
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
+  // `run`/`tap`: V8's heap sized for a node agent before the command's modules load (receiver/run/heap.ts).
+  if (argv[0] === 'run' || argv[0] === 'tap')
+    (await import('../run/heap.js')).limitHeap({ once: argv.includes('--once') });
   const program = new Command('kata-otel')
     .description('OpenTelemetry-native receiver for Kata Containers logs')
     .version(pkg.version)

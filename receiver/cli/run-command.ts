@@ -1,5 +1,7 @@
 // `kata-otel run`: load the config, run the receiver, turn signals into a clean shutdown and errors into exit codes.
-import { ConfigError, loadConfig, type ReceiverConfig } from '../config/index.js';
+import { ConfigError } from '../config/errors.js';
+import { loadConfig } from '../config/load.js';
+import type { ReceiverConfig } from '../config/types.js';
 import { parseDuration } from '../rules/types.js';
 import { rejectedMessage } from '../run/health.js';
 import { missingJournalDir } from './inputs.js';

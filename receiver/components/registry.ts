@@ -1,23 +1,24 @@
 // Every component kata-otel has, in pipeline order. A descriptor is light (type, stability, schema); its code is
-// behind `load()` (a dynamic import), so `run` loads only the components the configuration uses. Adding a
-// component: write its `*-config.ts` descriptor beside its code, list it here, put its schema in
-// config/schema.ts; the conformance tests (test/components/) then cover it.
-import { dedupeStage } from '../pipeline/dedupe-config.js';
-import { hostStage } from '../pipeline/host-config.js';
-import { k8sStage } from '../pipeline/k8s/config.js';
-import { limitsStage } from '../pipeline/limits-config.js';
-import { redactStage } from '../pipeline/redact/config.js';
-import { lifecycleStage } from '../lifecycle/config.js';
-import { rulesStage } from '../rules/config.js';
-import { otlpExporter } from '../exporters/otlp-schema.js';
-import { stdoutExporter } from '../exporters/stdout-config.js';
-import { storeExporter } from '../exporters/store-config.js';
-import { agentSpansSource } from '../sources/agent-spans-config.js';
-import { fifoSource } from '../sources/fifo-config.js';
-import { fileSource } from '../sources/file-config.js';
-import { journaldSource } from '../sources/journald-config.js';
-import { stdinSource } from '../sources/stdin-config.js';
-import { vsockSource } from '../sources/vsock-config.js';
+// behind `load()` (a dynamic import), so `run` loads only the components the configuration uses, and so is its
+// schema (`schema()`: TypeBox is needed only to build the validator and the docs). Adding a component: write its
+// settings in a `*-config.ts` and its descriptor in a `*-component.ts` beside its code, list it here, put its
+// schema in config/schema.ts; the conformance tests (test/components/) then cover it.
+import { dedupeStage } from '../pipeline/dedupe-component.js';
+import { hostStage } from '../pipeline/host-component.js';
+import { k8sStage } from '../pipeline/k8s/component.js';
+import { limitsStage } from '../pipeline/limits-component.js';
+import { redactStage } from '../pipeline/redact/component.js';
+import { lifecycleStage } from '../lifecycle/component.js';
+import { rulesStage } from '../rules/component.js';
+import { otlpExporter } from '../exporters/otlp-component.js';
+import { stdoutExporter } from '../exporters/stdout-component.js';
+import { storeExporter } from '../exporters/store-component.js';
+import { agentSpansSource } from '../sources/agent-spans-component.js';
+import { fifoSource } from '../sources/fifo-component.js';
+import { fileSource } from '../sources/file-component.js';
+import { journaldSource } from '../sources/journald-component.js';
+import { stdinSource } from '../sources/stdin-component.js';
+import { vsockSource } from '../sources/vsock-component.js';
 import type { Descriptor, ExporterDescriptor, SourceDescriptor, StageDescriptor } from './types.js';
 
 // The registry is heterogeneous: each descriptor pairs its own settings type with its own factory.

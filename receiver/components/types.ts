@@ -25,8 +25,11 @@ interface Described {
   stability: Stability;
   /** Where its settings sit in the configuration file (`sources.journald`, `exporters[]`). */
   configKey: string;
-  /** Its settings with their defaults; config/schema.ts puts it at `configKey`. */
-  schema: TSchema;
+  /**
+   * Its settings with their defaults (its `*-config.ts` module, which config/schema.ts puts at `configKey`), loaded
+   * only when asked: `run` validates with the build-time validator and never loads TypeBox (15 MB RSS).
+   */
+  schema(): Promise<TSchema>;
 }
 
 /**

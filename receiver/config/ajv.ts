@@ -1,13 +1,18 @@
-// The one ajv setup for kata-otel configuration files (the receiver config and the vendor presets).
-import { Ajv, type ErrorObject } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+// The one ajv setup for kata-otel configuration files (the receiver config and the vendor presets), and the
+// readable messages of its errors. The validators `run` uses are compiled at build time (gen-validator.ts): ajv
+// itself is required only when a schema is compiled (the generator, tests), not when this module is imported.
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject } from 'ajv';
 import { closest, pathString, showValue, type ConfigProblem } from './errors.js';
 
-// ajv-formats is CommonJS; under NodeNext its default import is the module object.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const require = createRequire(import.meta.url);
 
-export function createAjv(): Ajv {
-  const ajv = new Ajv({
+/** `code`: ajv's code options, e.g. `{ source: true, esm: true }` for the build-time validator (gen-validator.ts). */
+export function createAjv(code?: { source: boolean; esm: boolean }): Ajv {
+  const { Ajv: AjvClass } = require('ajv') as typeof import('ajv');
+  const addFormats = require('ajv-formats') as (ajv: Ajv) => Ajv;
+  const ajv = new AjvClass({
+    ...(code ? { code } : {}),
     allErrors: true,
     // Fill every missing setting from its `default`, inside discriminated exporter entries too.
     useDefaults: true,

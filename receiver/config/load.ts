@@ -6,17 +6,12 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document, type Node } from 'yaml';
-import { createAjv, describeErrors } from './ajv.js';
+import { describeErrors } from './ajv.js';
 import { ConfigError, pathString, showValue, type ConfigProblem } from './errors.js';
 import { PresetError, resolvePreset } from './presets.js';
 import { OtlpConfigError, resolveOtlpSettings } from '../exporters/otlp-config.js';
-import {
-  ConfigSchema,
-  OtlpExporterSchema,
-  StdoutExporterSchema,
-  StoreExporterSchema,
-  type RawConfig,
-} from './schema.js';
+import type { RawConfig } from './schema.js';
+import { CONFIG_SCHEMA_JSON, validateConfig } from './generated/validate-config.js';
 import { expand, TemplateError } from './template.js';
 import { defaultDataDir } from '../safefs/index.js';
 import type {
@@ -40,8 +35,18 @@ export interface LoadOptions {
 type Segs = (string | number)[];
 type Located = ConfigProblem & { segments?: Segs };
 
-let validator: ValidateFunction<RawConfig> | undefined;
-const validate = (): ValidateFunction<RawConfig> => (validator ??= createAjv().compile<RawConfig>(ConfigSchema));
+// Compiled at build time from config/schema.ts (gen-validator.ts): no schema compiler at run time.
+const validate = (): ValidateFunction<RawConfig> => validateConfig as ValidateFunction<RawConfig>;
+
+type JsonSchema = Record<string, unknown>;
+let schemaJson: JsonSchema | undefined;
+/** The configuration schema as plain JSON (what camelize walks), parsed on first use. */
+const configSchema = (): JsonSchema => (schemaJson ??= JSON.parse(CONFIG_SCHEMA_JSON) as JsonSchema);
+/** The branch of `exporters[]` for one exporter type. */
+function exporterSchema(type: string): JsonSchema | undefined {
+  const exporters = (configSchema().properties as Record<string, { items: { oneOf: JsonSchema[] } }>).exporters;
+  return exporters?.items.oneOf.find((b) => (b.properties as Record<string, { const?: unknown }>).type?.const === type);
+}
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -156,7 +161,10 @@ function resolveOtlp(
   };
   const { type: _t, name: _n, preset, preset_options, ...rest } = raw;
   const entry = {
-    ...(camelize(rest, OtlpExporterSchema) as Omit<OtlpExporterEntry, 'type' | 'name' | 'preset' | 'presetOptions'>),
+    ...(camelize(rest, exporterSchema('otlp')) as Omit<
+      OtlpExporterEntry,
+      'type' | 'name' | 'preset' | 'presetOptions'
+    >),
     type: 'otlp' as const,
     name,
     preset: preset ?? null,
@@ -335,9 +343,9 @@ export function loadConfig(path?: string, overrides?: ConfigInput, options: Load
     if (e.type === 'store') {
       const directory = e.directory ? resolve(cwd, e.directory) : join(dataDir, firstStore ? 'store' : `store-${name}`);
       firstStore = false;
-      return { ...(camelize(e, StoreExporterSchema) as object), name, directory } as StoreExporterConfig;
+      return { ...(camelize(e, exporterSchema('store')) as object), name, directory } as StoreExporterConfig;
     }
-    return { ...(camelize(e, StdoutExporterSchema) as object), name } as StdoutExporterConfig;
+    return { ...(camelize(e, exporterSchema('stdout')) as object), name } as StdoutExporterConfig;
   });
   const dirs = new Map<string, number>();
   exporters.forEach((e, i) => {
@@ -356,10 +364,7 @@ export function loadConfig(path?: string, overrides?: ConfigInput, options: Load
   if (problems.length) throw new ConfigError(file, locate(problems));
 
   const { exporters: _e, data_dir: _d, ...rest } = raw;
-  const camel = camelize(rest, ConfigSchema as unknown as Record<string, unknown>) as Omit<
-    ReceiverConfig,
-    'exporters' | 'dataDir' | 'source'
-  >;
+  const camel = camelize(rest, configSchema()) as Omit<ReceiverConfig, 'exporters' | 'dataDir' | 'source'>;
   return { ...camel, dataDir, exporters, source: path === undefined ? null : resolve(cwd, path) };
 }
 

@@ -3,54 +3,16 @@
 // An exporter picks one with `preset: <name>`; its own keys override what the preset fills.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Type, type Static } from '@sinclair/typebox';
+import type { ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
-import { createAjv, describeErrors } from './ajv.js';
+import { describeErrors } from './ajv.js';
 import { closest } from './errors.js';
-import { OTLP_PROTOCOLS, PRESET_NAMES, StringEnum, type OtlpProtocol, type PresetName } from './schema.js';
+import { PRESET_NAMES, validatePresetFile } from './generated/validate-config.js';
+import type { Preset } from './preset-schema.js';
+import type { OtlpProtocol, PresetName } from './schema.js';
 import { expand, TemplateError } from './template.js';
 
-const OptionValue = Type.Union([
-  Type.String(),
-  Type.Object(
-    { value: Type.String(), protocols: Type.Array(StringEnum(OTLP_PROTOCOLS), { minItems: 1 }) },
-    { additionalProperties: false },
-  ),
-]);
-
-const PresetFileSchema = Type.Object(
-  {
-    name: StringEnum(PRESET_NAMES),
-    title: Type.String(),
-    docs: Type.Array(Type.String({ format: 'uri' }), { minItems: 1 }),
-    default_protocol: StringEnum(OTLP_PROTOCOLS),
-    compression: StringEnum(['gzip', 'none'] as const),
-    options: Type.Record(
-      Type.String(),
-      Type.Object(
-        {
-          description: Type.String(),
-          default: Type.String(),
-          values: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Record(Type.String(), OptionValue)])),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    /** Endpoint template per supported protocol. */
-    protocols: Type.Object(
-      {
-        grpc: Type.Optional(Type.String()),
-        'http/protobuf': Type.Optional(Type.String()),
-        'http/json': Type.Optional(Type.String()),
-      },
-      { additionalProperties: false, minProperties: 1 },
-    ),
-    headers: Type.Record(Type.String(), Type.String()),
-  },
-  { additionalProperties: false },
-);
-
-export type Preset = Static<typeof PresetFileSchema>;
+export type { Preset } from './preset-schema.js';
 
 export interface ResolvedPreset {
   protocol: OtlpProtocol;
@@ -88,10 +50,10 @@ const cache = new Map<string, Map<string, Preset>>();
 export function loadPresets(dir = presetsDir()): Map<string, Preset> {
   const hit = cache.get(dir);
   if (hit) return hit;
-  const ajv = createAjv();
-  const validate = ajv.compile(PresetFileSchema);
+  // Compiled at build time from config/preset-schema.ts (gen-validator.ts).
+  const validate = validatePresetFile as ValidateFunction<Preset>;
   const presets = new Map<string, Preset>();
-  for (const name of PRESET_NAMES) {
+  for (const name of PRESET_NAMES as readonly PresetName[]) {
     const file = `${dir}/${name}.yaml`;
     const doc: unknown = parse(readFileSync(file, 'utf8'));
     if (!validate(doc)) {

@@ -4,7 +4,8 @@
 // (opentelemetry-proto docs/specification.md, "OTLP/gRPC Response" → Failures):
 //   retryable: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS, and
 //   RESOURCE_EXHAUSTED only when the status carries RetryInfo; everything else is permanent.
-import * as grpc from '@grpc/grpc-js';
+import { createRequire } from 'node:module';
+import type * as Grpc from '@grpc/grpc-js';
 import type { KataLogRecord } from '../model/record.js';
 import { encodeLogsProto } from '../otlp/encode-proto.js';
 import { SCOPE_VERSION } from '../otlp/resource.js';
@@ -22,7 +23,23 @@ export const LOGS_EXPORT_METHOD = '/opentelemetry.proto.collector.logs.v1.LogsSe
 export const TRACES_EXPORT_METHOD = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 export const METRICS_EXPORT_METHOD = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 
-const S = grpc.status;
+// grpc-js (CommonJS, ~10 MB resident with its dependencies) is required when the first gRPC exporter is made, not
+// when this module is imported: a receiver exporting over HTTP never loads it (issue 20, start-up RSS).
+const require = createRequire(import.meta.url);
+let grpcModule: typeof Grpc | undefined;
+const loadGrpc = (): typeof Grpc => (grpcModule ??= require('@grpc/grpc-js') as typeof Grpc);
+// grpc.status values (fixed by the gRPC spec), so classifying a failure needs no loaded module.
+const S = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  DEADLINE_EXCEEDED: 4,
+  RESOURCE_EXHAUSTED: 8,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+} as const satisfies Partial<Record<keyof typeof Grpc.status, number>>;
 const RETRYABLE = new Set<number>([
   S.CANCELLED,
   S.DEADLINE_EXCEEDED,
@@ -40,7 +57,8 @@ const identity = (b: Buffer): Buffer => b;
 
 export class OtlpGrpcExporter implements Exporter {
   readonly name: string;
-  private readonly client: grpc.Client;
+  private readonly client: Grpc.Client;
+  private readonly grpc = loadGrpc();
   private closed = false;
   /** The service method: LogsService/Export unless the exporter carries another signal (receiver/signals). */
   private readonly method: string;
@@ -51,6 +69,7 @@ export class OtlpGrpcExporter implements Exporter {
   ) {
     this.name = opts.name ?? 'otlp-grpc';
     this.method = opts.method ?? LOGS_EXPORT_METHOD;
+    const grpc = this.grpc;
     const { tls } = settings;
     const credentials = settings.secure
       ? grpc.credentials.createSsl(
@@ -72,8 +91,8 @@ export class OtlpGrpcExporter implements Exporter {
     });
   }
 
-  private metadata(): grpc.Metadata {
-    const md = new grpc.Metadata();
+  private metadata(): Grpc.Metadata {
+    const md = new this.grpc.Metadata();
     for (const [k, v] of Object.entries(this.settings.headers)) {
       if (k.endsWith('-bin')) md.add(k, Buffer.from(v, 'base64'));
       else md.add(k, v);
@@ -118,10 +137,10 @@ export class OtlpGrpcExporter implements Exporter {
     if (records === 0) return Promise.resolve({ code: 'success' });
     if (signal?.aborted)
       return Promise.resolve({ code: 'retryable', error: `OTLP/gRPC export to ${target} aborted before sending` });
-    const options: grpc.CallOptions = {};
+    const options: Grpc.CallOptions = {};
     if (this.settings.timeoutMs > 0) options.deadline = Date.now() + this.settings.timeoutMs;
     return new Promise<ExportResult>((resolve) => {
-      let call: grpc.ClientUnaryCall;
+      let call: Grpc.ClientUnaryCall;
       const onAbort = () => call?.cancel();
       try {
         call = this.client.makeUnaryRequest<Uint8Array, Buffer>(
@@ -148,9 +167,9 @@ export class OtlpGrpcExporter implements Exporter {
     });
   }
 
-  private failure(err: grpc.ServiceError, aborted: boolean): ExportResult {
+  private failure(err: Grpc.ServiceError, aborted: boolean): ExportResult {
     const code = typeof err.code === 'number' ? err.code : S.UNKNOWN;
-    const name = S[code] ?? `code ${code}`;
+    const name = this.grpc.status[code] ?? `code ${code}`;
     let details: RpcStatus | undefined;
     const bin = err.metadata?.get('grpc-status-details-bin')[0];
     if (Buffer.isBuffer(bin)) details = decodeRpcStatus(bin);

@@ -1,7 +1,5 @@
-// The OTLP exporter's descriptor: its settings (an `exporters[]` entry of `type: otlp`) and a lazy factory.
+// The OTLP exporter's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): its settings (an `exporters[]` entry of `type: otlp`).
 import { Type } from '@sinclair/typebox';
-import type { ExporterDescriptor } from '../components/types.js';
-import type { OtlpExporterEntry } from '../config/types.js';
 import { ExporterName, StringEnum } from '../config/schema-kit.js';
 
 export const OTLP_PROTOCOLS = ['grpc', 'http/protobuf', 'http/json'] as const;
@@ -128,13 +126,3 @@ export const OtlpExporterSchema = Type.Object(
   },
   { additionalProperties: false, description: 'Send OTLP to a Collector or a vendor.' },
 );
-
-export const otlpExporter: ExporterDescriptor<OtlpExporterEntry> = {
-  kind: 'exporter',
-  type: 'otlp',
-  stability: 'beta',
-  configKey: 'exporters[] (type: otlp)',
-  schema: OtlpExporterSchema,
-  network: true,
-  load: () => import('./otlp-exporter.js').then((m) => m.otlpExporterFactory),
-};

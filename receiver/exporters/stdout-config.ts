@@ -1,7 +1,5 @@
-// The stdout exporter's descriptor: its settings (an `exporters[]` entry of `type: stdout`) and a lazy factory.
+// The stdout exporter's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): its settings (an `exporters[]` entry of `type: stdout`).
 import { Type } from '@sinclair/typebox';
-import type { ExporterDescriptor } from '../components/types.js';
-import type { StdoutExporterConfig } from '../config/types.js';
 import { ExporterName, StringEnum } from '../config/schema-kit.js';
 
 export const StdoutExporterSchema = Type.Object(
@@ -15,13 +13,3 @@ export const StdoutExporterSchema = Type.Object(
   },
   { additionalProperties: false, description: 'Print records on standard output.' },
 );
-
-export const stdoutExporter: ExporterDescriptor<StdoutExporterConfig> = {
-  kind: 'exporter',
-  type: 'stdout',
-  stability: 'stable',
-  configKey: 'exporters[] (type: stdout)',
-  schema: StdoutExporterSchema,
-  network: false,
-  load: () => import('./stdout.js').then((m) => m.stdoutExporterFactory),
-};

@@ -1,7 +1,5 @@
-// The store exporter's descriptor: its settings (an `exporters[]` entry of `type: store`, defaults stated only
-// here) and a lazy factory.
-import type { ExporterDescriptor } from '../components/types.js';
-import type { StoreExporterConfig } from '../config/types.js';
+// The store exporter's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): its settings (an `exporters[]` entry of `type: store`, defaults stated only
+// here).
 import { ExporterName, GiB, HOUR_MS, DAY_MS, MiB, Nullable, bytes, ms } from '../config/schema-kit.js';
 import { Type } from '@sinclair/typebox';
 
@@ -24,13 +22,3 @@ export const StoreExporterSchema = Type.Object(
     description: 'OTLP/JSON files (Collector file-exporter format) on local disk; the default exporter.',
   },
 );
-
-export const storeExporter: ExporterDescriptor<StoreExporterConfig> = {
-  kind: 'exporter',
-  type: 'store',
-  stability: 'beta',
-  configKey: 'exporters[] (type: store)',
-  schema: StoreExporterSchema,
-  network: false,
-  load: () => import('./store.js').then((m) => m.storeExporterFactory),
-};

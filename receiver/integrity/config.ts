@@ -1,6 +1,6 @@
 // `integrity:` in the config → the exporter wrapper (or nothing when it is off).
-import { ConfigError, type ReceiverConfig } from '../config/index.js';
-import type { ExporterConfig } from '../config/types.js';
+import { ConfigError } from '../config/errors.js';
+import type { ExporterConfig, ReceiverConfig } from '../config/types.js';
 import type { Exporter } from '../exporters/types.js';
 import type { Logger } from '../telemetry/log.js';
 import { integrityWrapper } from './exporter.js';

@@ -1,6 +1,5 @@
-// The lifecycle stage's descriptor: `pipeline.lifecycle` (defaults stated only here, the agent span
-// listener's in sources/agent-spans-config.ts) and a lazy factory.
-import type { StageDescriptor } from '../components/types.js';
+// The lifecycle stage's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): `pipeline.lifecycle` (defaults stated only here, the agent span
+// listener's in sources/agent-spans-config.ts).
 import type { PipelineConfig } from '../config/types.js';
 import { DAY_MS, bool, ms, section } from '../config/schema-kit.js';
 import { AgentSpanKeys } from '../sources/agent-spans-config.js';
@@ -31,16 +30,4 @@ export const LifecycleSchema = section(
 /** The stage's settings (the agent span keys belong to the agent span source). */
 export type LifecycleInstanceConfig = Pick<PipelineConfig['lifecycle'], 'execs' | 'idleMs' | 'retainMs'> & {
   dataDir: string;
-};
-
-export const lifecycleStage: StageDescriptor<LifecycleInstanceConfig> = {
-  kind: 'stage',
-  type: 'lifecycle',
-  stability: 'alpha',
-  configKey: 'pipeline.lifecycle',
-  schema: LifecycleSchema,
-  // After k8s (spans carry the pod), before rules (they read `kata.lifecycle.phase`; alerts copy the trace).
-  instance: ({ pipeline: { lifecycle: lc }, dataDir }) =>
-    lc.enabled ? { execs: lc.execs, idleMs: lc.idleMs, retainMs: lc.retainMs, dataDir } : undefined,
-  load: () => import('./stage.js').then((m) => m.createLifecycleStage),
 };

@@ -1,7 +1,5 @@
-// The duplicate suppression stage's descriptor: `pipeline.dedupe` (defaults stated only here) and a lazy factory.
+// The duplicate suppression stage's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): `pipeline.dedupe` (defaults stated only here).
 import { Type } from '@sinclair/typebox';
-import type { StageDescriptor } from '../components/types.js';
-import type { PipelineConfig } from '../config/types.js';
 import { bool, ms, section } from '../config/schema-kit.js';
 
 export const DedupeSchema = section(
@@ -12,13 +10,3 @@ export const DedupeSchema = section(
   },
   'Duplicate suppression.',
 );
-
-export const dedupeStage: StageDescriptor<PipelineConfig['dedupe']> = {
-  kind: 'stage',
-  type: 'dedupe',
-  stability: 'beta',
-  configKey: 'pipeline.dedupe',
-  schema: DedupeSchema,
-  instance: (config) => (config.pipeline.dedupe.enabled ? config.pipeline.dedupe : undefined),
-  load: () => import('./dedupe.js').then((m) => m.createDedupeStage),
-};

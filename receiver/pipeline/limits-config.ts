@@ -1,7 +1,5 @@
-// The attribute limits stage's descriptor: `pipeline.limits` (defaults stated only here) and a lazy factory.
+// The attribute limits stage's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): `pipeline.limits` (defaults stated only here).
 import { Type } from '@sinclair/typebox';
-import type { StageDescriptor } from '../components/types.js';
-import type { PipelineConfig } from '../config/types.js';
 import { section } from '../config/schema-kit.js';
 
 export const LimitsSchema = section(
@@ -20,14 +18,3 @@ export const LimitsSchema = section(
   },
   'Attribute limits: a limited record gets `kata.log.truncated` and is counted (`kata_otel_records_limited_total`).',
 );
-
-export const limitsStage: StageDescriptor<PipelineConfig['limits']> = {
-  kind: 'stage',
-  type: 'limits',
-  stability: 'stable',
-  configKey: 'pipeline.limits',
-  schema: LimitsSchema,
-  // Always on: everything after it works on records within the limits (a guest line can carry 62k keys).
-  instance: (config) => config.pipeline.limits,
-  load: () => import('./limits.js').then((m) => m.createLimitsStage),
-};

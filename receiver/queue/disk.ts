@@ -31,7 +31,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { ensurePrivateDir, writeFileAtomic } from '../safefs/index.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { acquireLock, releaseLock } from './lock.js';
-import { encodeFrame, encodePayloadFrame, frameLengthAt, readFrame, scanFrames } from './codec.js';
+import { encodeFrame, frameLengthAt, payloadFrameParts, readFrame, scanFrames } from './codec.js';
 import {
   encodeOrUndefined,
   QueueCore,
@@ -50,7 +50,7 @@ const ACK_FILE = 'acks.json';
 const CACHE_BYTES = 4 * 1024 * 1024;
 /** One writev per group of pending appends, up to this size / count (IOV_MAX is 1024 on Linux). */
 const WRITE_GROUP_BYTES = 4 * 1024 * 1024;
-const WRITE_GROUP_FRAMES = 512;
+const WRITE_GROUP_FRAMES = 512; // × 2 buffers per payload frame (header, payload) = IOV_MAX
 
 interface Segment {
   name: string;
@@ -84,7 +84,8 @@ export interface DiskEntry extends StoredEntry {
 }
 
 interface DiskPrepared extends Prepared {
-  frame: Buffer;
+  /** The frame's bytes, written in order with one writev (a payload frame: its header, then the payload itself). */
+  frame: Buffer[];
   records?: KataLogRecord[];
   payload?: Uint8Array;
 }
@@ -170,21 +171,22 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
   prepare(records: KataLogRecord[]): DiskPrepared {
     const payload = this.codec ? encodeOrUndefined(this.codec, records) : undefined;
     if (payload) {
-      const frame = encodePayloadFrame(payload, records.length);
-      return { frame, count: records.length, bytes: frame.length, payload };
+      const frame = payloadFrameParts(payload, records.length);
+      return { frame, count: records.length, bytes: frame[0].length + frame[1].length, payload };
     }
-    const { frame, count, skipped } = encodeFrame(records);
+    const { frame: whole, count, skipped } = encodeFrame(records);
+    const frame = [whole];
     if (skipped > 0) {
       this.metrics.dropped.labels(this.exporterName, 'unserializable').inc(skipped);
       this.log.error('records could not be serialized (cyclic attribute value?); dropped', { records: skipped });
     }
     // Cache only an exact copy of what is on disk.
-    return { frame, count, bytes: frame.length, records: skipped === 0 ? records : undefined };
+    return { frame, count, bytes: whole.length, records: skipped === 0 ? records : undefined };
   }
 
   preparePayload(payload: Uint8Array, count: number): DiskPrepared {
-    const frame = encodePayloadFrame(payload, count);
-    return { frame, count, bytes: frame.length, payload };
+    const frame = payloadFrameParts(payload, count);
+    return { frame, count, bytes: frame[0].length + frame[1].length, payload };
   }
 
   commit(p: DiskPrepared): Promise<DiskEntry> {
@@ -433,7 +435,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
       seg.size += w.p.bytes;
     }
     try {
-      const { bytesWritten } = await fh.writev(group.map((w) => w.p.frame));
+      const { bytesWritten } = await fh.writev(group.flatMap((w) => w.p.frame));
       if (bytesWritten !== bytes) throw new Error(`short write: ${bytesWritten} of ${bytes} bytes`);
     } catch (err) {
       seg.offsets.length = first;

@@ -1,7 +1,5 @@
-// The alert rules stage's descriptor: `pipeline.rules` (defaults stated only here) and a lazy factory.
+// The alert rules stage's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): `pipeline.rules` (defaults stated only here).
 import { Type } from '@sinclair/typebox';
-import type { StageDescriptor } from '../components/types.js';
-import type { PipelineConfig } from '../config/types.js';
 import { Nullable, bool, ms, section, strings } from '../config/schema-kit.js';
 
 export const RulesSchema = section(
@@ -22,13 +20,3 @@ export const RulesSchema = section(
   },
   'Alert rules.',
 );
-
-export const rulesStage: StageDescriptor<PipelineConfig['rules']> = {
-  kind: 'stage',
-  type: 'rules',
-  stability: 'beta',
-  configKey: 'pipeline.rules',
-  schema: RulesSchema,
-  instance: ({ pipeline: { rules: r } }) => (r.enabled && (r.builtin || r.files.length) ? r : undefined),
-  load: () => import('./factory.js').then((m) => m.createRulesStage),
-};

@@ -2,7 +2,8 @@
 // a progress bar on a terminal (cli-progress, on stderr), and a status line
 // in the log at an interval otherwise (a CI job or `kubectl logs` is not a terminal). Both show lines/s,
 // records, bytes left, ETA, queue depth and each exporter's delivery state.
-import { Presets, SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
+import type * as CliProgress from 'cli-progress';
 import type { Counter, Gauge } from 'prom-client';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -56,8 +57,10 @@ export function startProgress(o: ProgressOptions): { stop: () => Promise<void> }
   let peak = o.bytesLeft();
   let lastLines = 0;
   let lastAt = started;
-  const bar = o.tty
-    ? new SingleBar(
+  // cli-progress (CommonJS) is required only for a terminal: a daemon or a piped import never loads it.
+  const progress = o.tty ? (createRequire(import.meta.url)('cli-progress') as typeof CliProgress) : undefined;
+  const bar = progress
+    ? new progress.SingleBar(
         {
           stream: o.stream ?? process.stderr,
           format: 'import [{bar}] {percentage}% | {status}',
@@ -65,7 +68,7 @@ export function startProgress(o: ProgressOptions): { stop: () => Promise<void> }
           clearOnComplete: false,
           noTTYOutput: false,
         },
-        Presets.shades_classic,
+        progress.Presets.shades_classic,
       )
     : undefined;
   bar?.start(1, 0, { status: 'starting' });

@@ -1,7 +1,6 @@
-// The agent span source's descriptor. Its settings sit in `pipeline.lifecycle` (the spans join the lifecycle
+// The agent span source's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily). Its settings sit in `pipeline.lifecycle` (the spans join the lifecycle
 // traces; lifecycle/config.ts spreads AgentSpanKeys there) and it listens beside `sources.vsock.roots`.
 import { Type } from '@sinclair/typebox';
-import type { SourceDescriptor } from '../components/types.js';
 import { bool, bytes } from '../config/schema-kit.js';
 
 export const AgentSpanKeys = {
@@ -20,17 +19,4 @@ export interface AgentSpansInstanceConfig {
   maxFrameBytes: number;
 }
 
-export const agentSpansSource: SourceDescriptor<AgentSpansInstanceConfig> = {
-  kind: 'source',
-  type: 'agent-spans',
-  stability: 'development',
-  configKey: 'pipeline.lifecycle.agent_spans',
-  schema: Type.Object(AgentSpanKeys),
-  instances: (config) => {
-    const lc = config.pipeline.lifecycle;
-    return lc.enabled && lc.agentSpans
-      ? [{ id: 'agent-spans', config: { roots: config.sources.vsock.roots, maxFrameBytes: lc.agentSpanMaxFrameBytes } }]
-      : [];
-  },
-  load: () => import('./agent-spans.js').then((m) => m.createAgentSpanSource),
-};
+export const AgentSpansSourceSchema = Type.Object(AgentSpanKeys);

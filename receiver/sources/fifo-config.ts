@@ -1,6 +1,5 @@
-// The Firecracker FIFO source's descriptor: `sources.fifo` (defaults stated only here) and a lazy factory.
-import type { SourceDescriptor } from '../components/types.js';
-import { guestInstances, type GuestInstanceConfig } from './guest-config.js';
+// The Firecracker FIFO source's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): `sources.fifo` (defaults stated only here).
+import { type GuestInstanceConfig } from './guest-config.js';
 import { StringEnum, bool, section, strings } from '../config/schema-kit.js';
 
 export const FifoSchema = section(
@@ -17,13 +16,3 @@ export const FifoSchema = section(
 );
 
 export type FifoInstanceConfig = GuestInstanceConfig<'fifo'>;
-
-export const fifoSource: SourceDescriptor<FifoInstanceConfig> = {
-  kind: 'source',
-  type: 'fifo',
-  stability: 'alpha',
-  configKey: 'sources.fifo',
-  schema: FifoSchema,
-  instances: guestInstances('fifo'),
-  load: () => import('./fifo.js').then((m) => m.createFifoSource),
-};

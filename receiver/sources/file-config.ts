@@ -1,8 +1,5 @@
-// The file source's descriptor: its settings (`sources.files[]`, defaults stated only here) and a lazy factory.
-import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+// The file source's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): its settings (`sources.files[]`, defaults stated only here).
 import { Type } from '@sinclair/typebox';
-import type { SourceDescriptor } from '../components/types.js';
 import type { FileSourceConfig } from '../config/types.js';
 import { AttrValueSchema, START_AT, StringEnum, bool, bytes, ms, strings } from '../config/schema-kit.js';
 
@@ -42,39 +39,3 @@ export const FileSourceSchema = Type.Object(
  */
 export type FileInstanceConfig = Pick<FileSourceConfig, 'include'> &
   Partial<Omit<FileSourceConfig, 'include'>> & { requireInputs?: boolean };
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false; // a missing path is reported by FileSource.validate()
-  }
-}
-
-export const fileSource: SourceDescriptor<FileInstanceConfig> = {
-  kind: 'source',
-  type: 'file',
-  stability: 'beta',
-  configKey: 'sources.files[]',
-  schema: FileSourceSchema,
-  instances(config, inputs) {
-    const files = inputs.files.filter((f) => f !== '-');
-    const cli = files.length
-      ? [
-          {
-            id: 'files',
-            config: {
-              // A directory on the command line means the *.log files below it.
-              include: files.map((f) => (isDirectory(f) ? join(resolve(f), '**/*.log') : resolve(f))),
-              startAt: 'beginning' as const,
-              multiline: true,
-              maxLineBytes: config.sources.files[0]?.maxLineBytes,
-              requireInputs: true,
-            },
-          },
-        ]
-      : [];
-    return [...cli, ...config.sources.files.map((f, i) => ({ id: `file-${i}`, config: f }))];
-  },
-  load: () => import('./file-factory.js').then((m) => m.createFileSource),
-};

@@ -1,7 +1,5 @@
-// The journald source's descriptor: `sources.journald` (defaults stated only here) and a lazy factory.
+// The journald source's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): `sources.journald` (defaults stated only here).
 import { Type } from '@sinclair/typebox';
-import type { SourceDescriptor } from '../components/types.js';
-import type { JournaldConfig } from '../config/types.js';
 import { Nullable, START_AT, StringEnum, bool, section, strings } from '../config/schema-kit.js';
 
 export const JOURNAL_PRIORITIES = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
@@ -50,19 +48,3 @@ export const JournaldSchema = section(
   },
   'The systemd journal, where the Go runtime (containerd-shim-kata-v2) logs by default.',
 );
-
-export const journaldSource: SourceDescriptor<JournaldConfig> = {
-  kind: 'source',
-  type: 'journald',
-  stability: 'beta',
-  configKey: 'sources.journald',
-  schema: JournaldSchema,
-  instances(config, inputs) {
-    const j = config.sources.journald;
-    if (!j.enabled && !inputs.journald && !inputs.journalDir) return [];
-    // --journal-dir and --once (an import reads the journal from its beginning) adjust the configured settings.
-    const directory = inputs.journalDir ?? j.directory;
-    return [{ id: 'journald', config: { ...j, directory, startAt: inputs.once ? 'beginning' : j.startAt } }];
-  },
-  load: () => import('./journald.js').then((m) => m.createJournaldSource),
-};

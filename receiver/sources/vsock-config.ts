@@ -1,7 +1,6 @@
-// The vsock source's descriptor: `sources.vsock` (defaults stated only here) and a lazy factory.
+// The vsock source's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): `sources.vsock` (defaults stated only here).
 import { Type } from '@sinclair/typebox';
-import type { SourceDescriptor } from '../components/types.js';
-import { guestInstances, type GuestInstanceConfig } from './guest-config.js';
+import { type GuestInstanceConfig } from './guest-config.js';
 import { bool, ms, section, strings } from '../config/schema-kit.js';
 
 export const VsockSchema = section(
@@ -26,13 +25,3 @@ export const VsockSchema = section(
 );
 
 export type VsockInstanceConfig = GuestInstanceConfig<'vsock'>;
-
-export const vsockSource: SourceDescriptor<VsockInstanceConfig> = {
-  kind: 'source',
-  type: 'vsock',
-  stability: 'alpha',
-  configKey: 'sources.vsock',
-  schema: VsockSchema,
-  instances: guestInstances('vsock'),
-  load: () => import('./vsock.js').then((m) => m.createVsockSource),
-};

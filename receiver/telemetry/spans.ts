@@ -1,19 +1,10 @@
 // Optional self-tracing through @opentelemetry/api: spans around kata-otel's own batch work (read, parse, emit,
 // queue, export) when a caller passes a TracerProvider. Without one nothing is created, not even no-op spans.
 // Span names are listed in docs/library.md; attribute names come from the registry (kata_otel.*).
-import {
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  context,
-  trace,
-  type Attributes,
-  type Context,
-  type Span,
-  type Tracer,
-  type TracerProvider,
-} from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
+import { createRequire } from 'node:module';
+import type * as OtelApi from '@opentelemetry/api';
+import type { Attributes, Context, Span, Tracer, TracerProvider } from '@opentelemetry/api';
+import type * as OtelCore from '@opentelemetry/core';
 import type { ExportResult } from '../exporters/types.js';
 import { SCOPE_NAME, SCOPE_VERSION } from '../otlp/resource.js';
 import {
@@ -31,6 +22,16 @@ export const SPAN_EXPORT = 'kata-otel.export';
 
 export type SelfTracer = Tracer | undefined;
 
+// @opentelemetry/api and core (CommonJS: the same module instances an `import` gets) are required when the first
+// span is made: without a tracer (self-tracing off, the default) the receiver never loads them (issue 20).
+const require = createRequire(import.meta.url);
+let otelModules: { api: typeof OtelApi; core: typeof OtelCore } | undefined;
+const otel = () =>
+  (otelModules ??= {
+    api: require('@opentelemetry/api') as typeof OtelApi,
+    core: require('@opentelemetry/core') as typeof OtelCore,
+  });
+
 export const selfTracer = (provider?: TracerProvider): SelfTracer => provider?.getTracer(SCOPE_NAME, SCOPE_VERSION);
 
 /**
@@ -45,6 +46,7 @@ export async function inSpan<T>(
   parent?: Context,
 ): Promise<T> {
   if (!tracer) return fn(undefined, undefined);
+  const { SpanKind, SpanStatusCode, context, trace } = otel().api;
   const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes }, parent);
   const ctx = trace.setSpan(parent ?? context.active(), span);
   try {
@@ -99,12 +101,14 @@ export function traceExport(
   run: () => Promise<ExportResult>,
 ): Promise<ExportResult> {
   if (!tracer) return run();
+  const { api, core } = otel();
+  const { ROOT_CONTEXT, SpanStatusCode, context } = api;
   return inSpan(
     tracer,
     SPAN_EXPORT,
     { [ATTR_KATA_OTEL_BATCH_RECORDS]: records },
     async (span) => {
-      const res = await context.with(suppressTracing(ROOT_CONTEXT), run);
+      const res = await context.with(core.suppressTracing(ROOT_CONTEXT), run);
       span?.setAttribute(ATTR_KATA_OTEL_EXPORT_OUTCOME, res.code);
       if (res.code !== 'success') span?.setStatus({ code: SpanStatusCode.ERROR, message: res.error });
       return res;

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, redactConfig } from '../../receiver/config/index.js';
 import type { OtlpExporterEntry, ReceiverConfig, StoreExporterConfig } from '../../receiver/config/index.js';
 import { CONFIG_DOC, renderConfigDoc } from '../../receiver/config/gen-doc.js';
+import { CONFIG_VALIDATOR, renderConfigValidator } from '../../receiver/config/gen-validator.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kata-otel-config-'));
@@ -376,5 +377,11 @@ describe('loadConfig of a file', () => {
 describe('docs/configuration.md', () => {
   it('is in sync with the schema (run `npm run config:doc`)', async () => {
     expect(readFileSync(CONFIG_DOC, 'utf8')).toBe(await renderConfigDoc());
+  });
+});
+
+describe('receiver/config/generated/validate-config.js', () => {
+  it('is the validator ajv compiles from the schema now (run `npm run config:doc`)', async () => {
+    expect(readFileSync(CONFIG_VALIDATOR, 'utf8')).toBe(await renderConfigValidator());
   });
 });

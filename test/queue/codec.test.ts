@@ -2,7 +2,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KataLogRecord } from '../../receiver/model/record.js';
-import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, scanFrames } from '../../receiver/queue/codec.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  FRAME_HEADER_BYTES,
+  payloadFrameParts,
+  readFrame,
+  scanFrames,
+} from '../../receiver/queue/codec.js';
 import {
   ATTR_KATA_COMPONENT,
   ATTR_KATA_HYPERVISOR_PID,
@@ -92,5 +99,26 @@ describe('queue frame codec', () => {
       frames: [{ offset: 0, length: a.length, count: 3 }],
       damaged: [{ offset: a.length, length: FRAME_HEADER_BYTES + 2, tail: true }],
     });
+  });
+});
+
+describe('payload frames', () => {
+  it('header + payload (written by one writev, the payload not copied) make a frame the scan and reader accept', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.nat(1_000_000), (bytes, count) => {
+        const payload = Uint8Array.from([0x0a, ...bytes]); // an OTLP request starts with field 1 (0x0a)
+        const [head, body] = payloadFrameParts(payload, count);
+        expect(body.buffer).toBe(payload.buffer); // the same memory, not a copy
+        const frame = Buffer.concat([head, body]);
+        const { frames, damaged } = scanFrames(frame);
+        expect(damaged).toEqual([]);
+        expect(frames).toHaveLength(1);
+        expect(frame.readUInt32BE(FRAME_HEADER_BYTES)).toBe(count);
+        expect(Buffer.from(readFrame(frame) as Uint8Array)).toEqual(Buffer.from(payload));
+        // One flipped payload bit is caught by the CRC.
+        frame.writeUInt8(frame.readUInt8(frame.length - 1) ^ 1, frame.length - 1);
+        expect(scanFrames(frame).frames).toHaveLength(0);
+      }),
+    );
   });
 });

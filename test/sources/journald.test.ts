@@ -1,6 +1,5 @@
 // JournaldSource against real journal files: written by systemd-journal-remote from corpus records, read through
 // the real journalctl --directory.
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { checkpointPath } from '../../receiver/sources/checkpoint.js';
 import { JournaldSource, journalMatchArgs, parsePriority } from '../../receiver/sources/journald.js';
 import type { RawEntry } from '../../receiver/sources/types.js';
 import {
+  HAS_JOURNALCTL,
   JOURNAL_REMOTE,
   TEST_BOOT_ID,
   corpusJournalRecords,
@@ -17,14 +17,7 @@ import {
 import { harness, tempDir } from './source-harness.js';
 
 const corpus = new URL('../fixtures/corpus/', import.meta.url);
-const hasJournalctl = (() => {
-  try {
-    execFileSync('journalctl', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasJournalctl = HAS_JOURNALCTL;
 
 type Fields = Record<string, unknown>;
 const fieldsOf = (entries: RawEntry[]): Fields[] => entries.flatMap((e) => (e.kind === 'journal' ? [e.fields] : []));

@@ -1,6 +1,6 @@
 // Real journal files for tests: records in systemd's Journal Export Format, written by systemd's own
 // systemd-journal-remote (package `systemd-journal-remote`), read back by the real journalctl.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 export type JournalValue = string | number | bigint | Buffer;
@@ -11,6 +11,16 @@ export const JOURNAL_REMOTE: string | undefined = [
   '/lib/systemd/systemd-journal-remote',
   '/usr/lib/systemd/systemd-journal-remote',
 ].find((p) => existsSync(p));
+
+/** Whether the real journalctl runs here (the journald source's tests need it). */
+export const HAS_JOURNALCTL: boolean = (() => {
+  try {
+    execFileSync('journalctl', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /** A fixed boot id so records follow one boot (journalctl groups by it). */
 export const TEST_BOOT_ID = '590edceeef5545a784ec8c6181a10400';

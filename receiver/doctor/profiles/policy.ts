@@ -4,7 +4,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type ReceiverConfig } from '../../config/index.js';
+import { loadConfig } from '../../config/load.js';
+import type { ReceiverConfig } from '../../config/types.js';
 import { applyIni, parseSize, parseTimespan, type IniSettings } from '../systemd-conf.js';
 import type { ProfileName, Severity } from '../types.js';
 

@@ -1,7 +1,5 @@
-// The Kubernetes metadata stage's descriptor: `pipeline.k8s` (defaults stated only here) and a lazy factory.
+// The Kubernetes metadata stage's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): `pipeline.k8s` (defaults stated only here).
 import { Type } from '@sinclair/typebox';
-import type { StageDescriptor } from '../../components/types.js';
-import type { PipelineConfig } from '../../config/types.js';
 import { bool, ms, section, strings } from '../../config/schema-kit.js';
 
 export const K8sSchema = section(
@@ -46,14 +44,3 @@ export const K8sSchema = section(
   },
   'Kubernetes metadata from OCI bundle annotations, CRI runtime log lines and the CRI API (docs/k8s.md).',
 );
-
-export const k8sStage: StageDescriptor<PipelineConfig['k8s']> = {
-  kind: 'stage',
-  type: 'k8s',
-  stability: 'beta',
-  configKey: 'pipeline.k8s',
-  schema: K8sSchema,
-  // After dedupe (one lookup per record kept), before rules (alerts carry the pod).
-  instance: (config) => (config.pipeline.k8s.enabled ? config.pipeline.k8s : undefined),
-  load: () => import('../k8s.js').then((m) => m.createK8sStage),
-};

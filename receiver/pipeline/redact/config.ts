@@ -1,7 +1,5 @@
-// The redaction stage's descriptor: `pipeline.redaction` (defaults stated only here) and a lazy factory.
+// The redaction stage's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): `pipeline.redaction` (defaults stated only here).
 import { Type } from '@sinclair/typebox';
-import type { StageDescriptor } from '../../components/types.js';
-import type { PipelineConfig } from '../../config/types.js';
 import { Nullable, StringEnum, bool, section } from '../../config/schema-kit.js';
 
 // Audit trail (docs/audit.md): secrets hidden before anything is queued, stored, alerted on or exported.
@@ -55,13 +53,3 @@ export const RedactionSchema = section(
   },
   'Secret redaction (docs/audit.md).',
 );
-
-export const redactStage: StageDescriptor<PipelineConfig['redaction']> = {
-  kind: 'stage',
-  type: 'redact',
-  stability: 'beta',
-  configKey: 'pipeline.redaction',
-  schema: RedactionSchema,
-  instance: (config) => (config.pipeline.redaction.enabled ? config.pipeline.redaction : undefined),
-  load: () => import('./stage.js').then((m) => m.redactStageFactory),
-};

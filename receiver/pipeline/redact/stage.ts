@@ -1,7 +1,8 @@
 // The redaction stage: first after parsing, so nothing downstream (dedupe keys, alert rules and the alerts they
 // build, queues, the store, exporters) ever holds a secret value. Rules still see that one was there through
 // `kata.redacted.count`.
-import { ConfigError, type ReceiverConfig } from '../../config/index.js';
+import { ConfigError } from '../../config/errors.js';
+import type { ReceiverConfig } from '../../config/types.js';
 import { readKeyFile } from '../../integrity/key-file.js';
 import type { KataLogRecord } from '../../model/record.js';
 import type { Metrics } from '../../telemetry/metrics.js';
