@@ -19,7 +19,7 @@ const UP = '../'.repeat(3);
 function files(dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir)) {
-    // corpus, incidents: verbatim log lines (a CI runner's /home/runner/work/… in a panic), not paths we read.
+    // corpus, incidents: verbatim log lines (a CI runner's home directory in a panic), not paths we read.
     if (name === 'node_modules' || name === 'corpus' || name === 'incidents') continue;
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...files(p));
