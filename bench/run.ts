@@ -24,7 +24,7 @@
 //   --fresh              regenerate the workloads even if a cached copy exists
 //   --out FILE           results JSON (default bench/results/bench-<time>.json, also copied to latest.json)
 //   --versus             path (f) only: kata-otel run --once vs the naive SDK script (bench/versus.ts)
-import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   cpSync,
@@ -39,17 +39,14 @@ import {
 } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import ts from 'typescript';
 import { generateWorkloads, type Workload, type WorkloadName } from './gen.js';
 import { checkpointAllowance, measure, type Measured } from './measure.js';
-import type { LatencyStats } from './latency.js';
 import { formatTop, topFiles, topFunctions } from './profile.js';
 import { measureRest, type RestResult } from './rest.js';
-import type { SinkStats } from './sink.js';
+import { Sink } from './sink-client.js';
 import { runSteady, type SteadyResult } from './steady.js';
 import { backlogTarget, formatTargets, restTarget, steadyTargets, versusChecks, type TargetCheck } from './targets.js';
 import type { WorkerResult } from './worker.js';
@@ -193,47 +190,6 @@ function workloads(): Workload[] {
   const w = generateWorkloads(dir, { lines: LINES });
   writeFileSync(manifest, JSON.stringify(w, null, 2));
   return w;
-}
-
-// ---- the counting receiver ----------------------------------------------------------------------------------
-
-class Sink {
-  private constructor(
-    private readonly child: ChildProcessByStdio<Writable, Readable, null>,
-    private readonly lines: Interface,
-    readonly port: number,
-    readonly window: string,
-  ) {}
-
-  static async start(script: string): Promise<Sink> {
-    const child = spawn(process.execPath, [script], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-    const lines = createInterface({ input: child.stdout });
-    const first = await new Promise<string>((res, rej) => {
-      lines.once('line', res);
-      child.once('exit', (c) => rej(new Error(`bench sink exited (${c}) before listening`)));
-    });
-    const ready = JSON.parse(first) as { port: number; window: string };
-    return new Sink(child, lines, ready.port, ready.window);
-  }
-
-  private ask(cmd: string): Promise<string> {
-    return new Promise((res) => {
-      this.lines.once('line', res);
-      this.child.stdin.write(cmd + '\n');
-    });
-  }
-  async reset(): Promise<void> {
-    await this.ask('reset');
-  }
-  async stats(): Promise<SinkStats> {
-    return JSON.parse(await this.ask('stats')) as SinkStats;
-  }
-  async latency(written: number): Promise<LatencyStats> {
-    return JSON.parse(await this.ask(`latency ${written}`)) as LatencyStats;
-  }
-  stop(): void {
-    this.child.stdin.end();
-  }
 }
 
 // ---- one run ------------------------------------------------------------------------------------------------

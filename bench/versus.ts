@@ -10,16 +10,14 @@
 //
 // `--build` (default node_modules/.cache/kata-otel-bench, left by any `npm run bench`) and `--against` are saved
 // builds (bench/run.ts --save-build); with --against each round runs this build, the saved one and the script.
-import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkpointAllowance, measure } from './measure.js';
-import type { SinkStats } from './sink.js';
+import { Sink } from './sink-client.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const BASELINE = join(ROOT, 'bench', 'baseline');
@@ -67,32 +65,6 @@ export interface VersusResult {
   ratios: { format: VersusFormat; who: 'kata-otel' | 'against'; best: number; median: number; pass: boolean }[];
 }
 
-class SinkProcess {
-  private constructor(
-    private readonly child: ChildProcessByStdio<Writable, Readable, null>,
-    private readonly lines: Interface,
-    readonly port: number,
-  ) {}
-  static async start(script: string): Promise<SinkProcess> {
-    const child = spawn(process.execPath, [script], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-    const lines = createInterface({ input: child.stdout });
-    const first = await new Promise<string>((res, rej) => {
-      lines.once('line', res);
-      child.once('exit', (c) => rej(new Error(`bench sink exited (${c}) before listening`)));
-    });
-    return new SinkProcess(child, lines, (JSON.parse(first) as { port: number }).port);
-  }
-  ask(cmd: 'reset' | 'stats'): Promise<string> {
-    return new Promise((res) => {
-      this.lines.once('line', res);
-      this.child.stdin.write(cmd + '\n');
-    });
-  }
-  stop(): void {
-    this.child.stdin.end();
-  }
-}
-
 /** The script's workloads, generated once per size into $TMPDIR (deterministic: its own xorshift seed). */
 export function versusWorkloads(lines: number): Record<VersusFormat, string> {
   const dir = join(tmpdir(), `kata-otel-bench-versus-${lines}`);
@@ -126,7 +98,7 @@ async function runOne(
   file: string,
   format: VersusFormat,
   lines: number,
-  sink: SinkProcess,
+  sink: Sink,
 ): Promise<VersusRun> {
   const dir = mkdtempSync(join(tmpdir(), 'kata-otel-versus-'));
   const argv =
@@ -140,10 +112,10 @@ async function runOne(
           `--url=http://127.0.0.1:${sink.port}`,
         ]
       : [process.execPath, cli!, 'run', '--once', '--config', defaultsConfig(dir, sink.port), file];
-  await sink.ask('reset');
+  await sink.reset();
   try {
     const m = await measure(argv, { cwd: dir, env: ENV });
-    const s = JSON.parse(await sink.ask('stats')) as SinkStats;
+    const s = await sink.stats();
     let problem: string | undefined;
     let sent = -1;
     if (m.code !== 0) problem = `exit ${m.code}: ${m.stderr.trim().split('\n').slice(-2).join(' | ')}`;
@@ -191,7 +163,7 @@ export async function versus(o: VersusOptions): Promise<VersusResult> {
   for (const [, cli] of builds) if (cli && !existsSync(cli)) throw new Error(`${cli} is missing (a bench build)`);
   const files = versusWorkloads(o.lines);
   const formats = o.formats ?? ['logfmt', 'json'];
-  const sink = await SinkProcess.start(join(o.build, 'sink.mjs'));
+  const sink = await Sink.start(join(o.build, 'sink.mjs'));
   const runs = new Map<string, VersusRun[]>();
   try {
     for (let round = 0; round < o.runs; round++)
