@@ -14,7 +14,7 @@
 // cannot change in place: reload() returns false and the caller restarts the receiver (reload.ts).
 import { join, resolve } from 'node:path';
 import type { Counter } from 'prom-client';
-import type { BuiltStage, ExporterEntry, SourceEnv } from '../components/types.js';
+import type { BuiltStage, ExporterEntry, SourceEnv, StageEnv } from '../components/types.js';
 import { SOURCES, STAGES, exporterDescriptor } from '../components/registry.js';
 import type { ReceiverConfig } from '../config/index.js';
 import type { OtlpSettings } from '../exporters/otlp-config.js';
@@ -56,7 +56,7 @@ interface Lane {
   otlp?: OtlpSettings;
 }
 
-interface RunningSource {
+export interface RunningSource {
   name: string;
   key: string;
   source: Source;
@@ -64,7 +64,7 @@ interface RunningSource {
   done?: Promise<void>;
 }
 
-interface StageSlot {
+export interface StageSlot {
   type: string;
   key: string;
   built: BuiltStage;
@@ -96,6 +96,58 @@ const processKey = (c: ReceiverConfig) =>
     c.pipeline.lifecycle.enabled,
     c.pipeline.lifecycle.metricsIntervalMs,
   ]);
+
+/**
+ * The registry's sources for `config` and the command line, made but not running; those of `keep` whose settings
+ * are unchanged are reused as they are (a reload).
+ */
+export async function makeSources(
+  config: ReceiverConfig,
+  inputs: RunInputs,
+  env: SourceEnv,
+  keep: RunningSource[] = [],
+): Promise<RunningSource[]> {
+  const out: RunningSource[] = [];
+  for (const d of SOURCES) {
+    const wanted = d.instances(config, inputs);
+    if (!wanted.length) continue;
+    let factory: Awaited<ReturnType<typeof d.load>> | undefined;
+    for (const { id, config: c } of wanted) {
+      const key = keyOf([d.type, c]);
+      const same = keep.find((s) => s.name === id && s.key === key);
+      if (same) {
+        out.push(same);
+        continue;
+      }
+      factory ??= await d.load();
+      out.push({ name: id, key, source: factory(c, id, env), abort: new AbortController() });
+    }
+  }
+  return out;
+}
+
+/**
+ * The registry's stages for `config`, in pipeline order, each ready for its first record; those of `keep` whose
+ * settings are unchanged are reused with their state (a reload).
+ */
+export async function makeStages(config: ReceiverConfig, env: StageEnv, keep: StageSlot[] = []): Promise<StageSlot[]> {
+  const out: StageSlot[] = [];
+  for (const d of STAGES) {
+    const c = d.instance(config);
+    if (c === undefined) continue;
+    const key = keyOf(c);
+    const same = keep.find((s) => s.type === d.type && s.key === key);
+    if (same) {
+      out.push(same);
+      continue;
+    }
+    const built = (await d.load())(c, env);
+    if (!built) continue;
+    await built.ready?.();
+    out.push({ type: d.type, key, built });
+  }
+  return out;
+}
 
 export class Receiver {
   private config!: ReceiverConfig;
@@ -197,57 +249,29 @@ export class Receiver {
   }
 
   /** The registry's sources for `config`, made but not running. */
-  private async makeSources(config: ReceiverConfig, keep: RunningSource[] = []): Promise<RunningSource[]> {
-    const out: RunningSource[] = [];
-    const env: SourceEnv = {
-      stdin: this.io.stdin as SourceEnv['stdin'],
-      logger: this.logger,
-      // Always the current lifecycle stage: a reload that rebuilds it leaves the agent span listener running.
-      lifecycle: {
-        adoptAgentSpans: (sid, spans) => this.lifecycleStage()?.adoptAgentSpans(sid, spans) ?? 0,
+  private makeSources(config: ReceiverConfig, keep: RunningSource[] = []): Promise<RunningSource[]> {
+    return makeSources(
+      config,
+      this.inputs,
+      {
+        stdin: this.io.stdin as SourceEnv['stdin'],
+        logger: this.logger,
+        // Always the current lifecycle stage: a reload that rebuilds it leaves the agent span listener running.
+        lifecycle: {
+          adoptAgentSpans: (sid, spans) => this.lifecycleStage()?.adoptAgentSpans(sid, spans) ?? 0,
+        },
       },
-    };
-    for (const d of SOURCES) {
-      const wanted = d.instances(config, this.inputs);
-      if (!wanted.length) continue;
-      let factory: Awaited<ReturnType<typeof d.load>> | undefined;
-      for (const { id, config: c } of wanted) {
-        const key = keyOf([d.type, c]);
-        const same = keep.find((s) => s.name === id && s.key === key);
-        if (same) {
-          out.push(same);
-          continue;
-        }
-        factory ??= await d.load();
-        out.push({ name: id, key, source: factory(c, id, env), abort: new AbortController() });
-      }
-    }
-    return out;
+      keep,
+    );
   }
 
   private lifecycleStage(): LifecycleStage | undefined {
     return this.slots.find((s) => s.type === 'lifecycle')?.built.stage as LifecycleStage | undefined;
   }
 
-  /** The registry's stages for `config`, in pipeline order; unchanged ones of `keep` are reused (their state too). */
-  private async makeStages(config: ReceiverConfig, keep: StageSlot[]): Promise<StageSlot[]> {
-    const out: StageSlot[] = [];
+  private makeStages(config: ReceiverConfig, keep: StageSlot[]): Promise<StageSlot[]> {
     const env = { config, metrics: this.metrics, logger: this.logger, lifecycleMetrics: this.lifecycleMetrics };
-    for (const d of STAGES) {
-      const c = d.instance(config);
-      if (c === undefined) continue;
-      const key = keyOf(c);
-      const same = keep.find((s) => s.type === d.type && s.key === key);
-      if (same) {
-        out.push(same);
-        continue;
-      }
-      const built = (await d.load())(c, env);
-      if (!built) continue;
-      await built.ready?.();
-      out.push({ type: d.type, key, built });
-    }
-    return out;
+    return makeStages(config, env, keep);
   }
 
   /** An exporter (traced, hash-chained, health-observed), its queue, and its spans/metrics queues. */
@@ -351,9 +375,14 @@ export class Receiver {
       logger: this.logger,
       metrics: this.metrics,
     };
+    // The listener goes with the source: reloads that restart sources must not pile listeners on stopAll.
+    const stop = () => s.abort.abort();
     if (this.stopAll.signal.aborted) s.abort.abort();
-    else this.stopAll.signal.addEventListener('abort', () => s.abort.abort(), { once: true });
-    s.done = s.source.run(ctx).catch((err: unknown) => this.logger.error('source failed', { source: s.name, err }));
+    else this.stopAll.signal.addEventListener('abort', stop, { once: true });
+    s.done = s.source
+      .run(ctx)
+      .catch((err: unknown) => this.logger.error('source failed', { source: s.name, err }))
+      .finally(() => this.stopAll.signal.removeEventListener('abort', stop));
     this.sourcesChanged++;
   }
 

@@ -4,15 +4,13 @@
 // read to its current end, everything is exported, and the process exits. The work is done by the Receiver
 // object (receiver-object.ts); this module keeps the run's types, `runReceiver` (a thin wrapper) and the summary.
 import type { Readable, Writable } from 'node:stream';
-import { SOURCES, STAGES } from '../components/registry.js';
-import type { BuiltStage } from '../components/types.js';
 import type { ReceiverConfig } from '../config/index.js';
 import type { LifecycleMetrics } from '../lifecycle/metrics.js';
 import type { Stage } from '../pipeline/types.js';
 import type { Source } from '../sources/types.js';
 import type { Logger } from '../telemetry/log.js';
 import { Metrics } from '../telemetry/metrics.js';
-import { Receiver } from './receiver-object.js';
+import { Receiver, makeSources, makeStages } from './receiver-object.js';
 
 export { Receiver, type ReloadChanges } from './receiver-object.js';
 
@@ -36,14 +34,8 @@ export interface RunIo {
 
 /** The sources `run` builds for `config` and the command line (a loop over the registry; nothing runs). */
 export async function buildSources(config: ReceiverConfig, inputs: RunInputs, io: RunIo): Promise<Source[]> {
-  const out: Source[] = [];
-  for (const d of SOURCES) {
-    const wanted = d.instances(config, inputs);
-    if (!wanted.length) continue;
-    const create = await d.load();
-    for (const { id, config: c } of wanted) out.push(create(c, id, { stdin: io.stdin as Readable, logger: io.logger }));
-  }
-  return out;
+  const made = await makeSources(config, inputs, { stdin: io.stdin as Readable, logger: io.logger });
+  return made.map((s) => s.source);
 }
 
 /** The pipeline stages `run` uses for `config`, in order (a loop over the registry), and what to close at the end. */
@@ -53,16 +45,11 @@ export async function buildStages(
   logger: Logger,
   lifecycleMetrics?: LifecycleMetrics,
 ): Promise<{ stages: Stage[]; close: () => Promise<void> }> {
-  const built: BuiltStage[] = [];
-  for (const d of STAGES) {
-    const c = d.instance(config);
-    const b = c === undefined ? undefined : (await d.load())(c, { config, metrics, logger, lifecycleMetrics });
-    if (b) built.push(b);
-  }
+  const slots = await makeStages(config, { config, metrics, logger, lifecycleMetrics });
   return {
-    stages: built.map((b) => b.stage),
+    stages: slots.map((s) => s.built.stage),
     close: async () => {
-      for (const b of built) await b.close?.();
+      for (const s of slots) await s.built.close?.();
     },
   };
 }
