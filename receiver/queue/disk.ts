@@ -170,10 +170,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
 
   prepare(records: KataLogRecord[]): DiskPrepared {
     const payload = this.codec ? encodeOrUndefined(this.codec, records) : undefined;
-    if (payload) {
-      const frame = payloadFrameParts(payload, records.length);
-      return { frame, count: records.length, bytes: frame[0].length + frame[1].length, payload };
-    }
+    if (payload) return this.preparePayload(payload, records.length);
     const { frame: whole, count, skipped } = encodeFrame(records);
     const frame = [whole];
     if (skipped > 0) {
