@@ -16,7 +16,7 @@ import { severityFromPriority } from '../model/severity.js';
 import { adopt, newRecord } from './build.js';
 import { applyField, isGoSourceLabel, setHypervisorFromSubsystem, toInt } from './fields.js';
 import { child, type Frame, type ObjectShape } from './frame.js';
-import { runtimeRsNested } from './runtimers.js';
+import { markForwarded, runtimeRsNested } from './runtimers.js';
 import { microsToNanos } from './time.js';
 
 type Fields = Record<string, unknown>;
@@ -127,7 +127,7 @@ export function journalRecord(f: Fields, fr: Frame): KataLogRecord {
   if (fn !== undefined) a[ATTR_CODE_FUNCTION_NAME] = fn;
   if (sandbox !== undefined) a[ATTR_KATA_SANDBOX_ID] = sandbox;
   setHypervisorFromSubsystem(a, subsystem);
-  return rec;
+  return markForwarded(rec, msg, subsystem, outer.severity ?? 0);
 }
 
 /** A journald entry written out as JSON text (`journalctl -o json` lines): it has `MESSAGE`. */

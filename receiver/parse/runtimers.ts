@@ -29,7 +29,33 @@ export function runtimeRsNested(
     );
   if (subsystem === 'dmesg')
     return guestText(f.next(msg.trimEnd(), 0, child(f, 'console', KATA_LOG_CARRIER_VALUE_RUNTIME_RS, identity)));
-  return f.next.match(msg, 0, child(f, 'runtime-rs', KATA_LOG_CARRIER_VALUE_RUNTIME_RS, identity));
+  const nested = f.next.match(msg, 0, child(f, 'runtime-rs', KATA_LOG_CARRIER_VALUE_RUNTIME_RS, identity));
+  // A record inside an `agent` subsystem message came through the agent-log forwarder (below): the guest wrote it.
+  return nested !== undefined && subsystem === 'agent' ? guestText(nested) : nested;
+}
+
+/**
+ * Whether a runtime-rs record of its own (no nested record found) may be a line the guest sent to the agent-log
+ * port. runtime-rs's forwarder (crates/agent/src/log_forwarder.rs) re-logs each line whole as the message through the
+ * `agent` subsystem's logger, at the JSON `level` of the line and at info for anything else, so under `agent` a JSON
+ * message or an info-level one may be the guest's; runtime-rs's own agent-client messages at other levels are the
+ * host's. Ambiguous info text is counted as the guest's: a host-trust rule must not fire on what a guest can write.
+ */
+export function mayBeForwardedAgentLine(msg: string, subsystem: string | undefined, severity: number): boolean {
+  if (subsystem !== 'agent') return false;
+  const c = msg.charCodeAt(0);
+  return c === 0x7b /* { */ || c === 0x5b /* [ */ || severity === SEVERITY_INFO || severity === 0;
+}
+const SEVERITY_INFO = 9;
+
+/** Marks a runtime-rs record guest-controlled when `mayBeForwardedAgentLine` says so. */
+export function markForwarded(
+  r: KataLogRecord,
+  msg: string,
+  subsystem: string | undefined,
+  severity: number,
+): KataLogRecord {
+  return mayBeForwardedAgentLine(msg, subsystem, severity) ? guestText(r) : r;
 }
 
 /** A runtime-rs message `<prefix>"<line>"`: the Rust-quoted line after the prefix, handed to `then`. */

@@ -14,7 +14,7 @@ import {
 import { addParseError, adopt, fileComponent, identComponent, newRecord } from './build.js';
 import { applyField, isGoSourceLabel, jsonValueString, setHypervisorFromSubsystem } from './fields.js';
 import type { Frame, ObjectShape } from './frame.js';
-import { runtimeRsNested } from './runtimers.js';
+import { markForwarded, runtimeRsNested } from './runtimers.js';
 import { parseTimestamp } from './time.js';
 
 export function slogRecord(o: Record<string, unknown>, raw: string, f: Frame): KataLogRecord {
@@ -65,7 +65,7 @@ export function slogRecord(o: Record<string, unknown>, raw: string, f: Frame): K
   if (sandbox !== undefined) a[ATTR_KATA_SANDBOX_ID] = sandbox;
   if (runtimeRs) setHypervisorFromSubsystem(a, subsystem);
   if (timeError !== undefined) addParseError(rec, timeError);
-  return rec;
+  return runtimeRs && msg !== undefined ? markForwarded(rec, msg, subsystem, severity) : rec;
 }
 
 /** slog JSON: a string `ts`, or `level` and `msg` with slog's `name`/`source`/`subsystem` and no logrus `time`. */

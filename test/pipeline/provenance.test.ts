@@ -281,3 +281,63 @@ describe('runtime-rs console text shaped like host records', () => {
     expect(fired).toEqual(['kata-sandbox-start-failed']);
   });
 });
+
+describe('runtime-rs agent-log forwarder', () => {
+  // runtime-rs's log forwarder (crates/agent/src/log_forwarder.rs) reads the guest's agent-log vsock port and re-logs
+  // each line whole as the MESSAGE of its own journal entry (SUBSYSTEM=agent), at the line's JSON `level` and at
+  // info for anything else: the guest chooses that text. The same subsystem carries runtime-rs's own agent-client
+  // messages (plain text, at their own levels), which stay the host's.
+  const journal = {
+    [ATTR_KATA_LOG_ORIGIN]: 'journald',
+    [ATTR_KATA_LOG_TRUSTED]: true,
+    [ATTR_PROCESS_COMMAND]: 'containerd-shim-kata-v2',
+  };
+  const entry = (message: string, subsystem: string, priority: string) =>
+    JSON.stringify({
+      __REALTIME_TIMESTAMP: '1767170000000000',
+      _TRANSPORT: 'journal',
+      SYSLOG_IDENTIFIER: 'kata',
+      _PID: '2293724',
+      PRIORITY: priority,
+      MESSAGE: message,
+      SUBSYSTEM: subsystem,
+      COMPONENT: subsystem,
+      NAME: 'kata-runtime',
+      SOURCE: VICTIM,
+    });
+  const run = (line: string) => {
+    const recs = parseText(line, { observedTimeUnixNano: 1n, attributes: { ...journal } });
+    applyProvenance(recs, journal);
+    const fired = new RuleEngine({ rules: loadBuiltinRules() })
+      .process(recs)
+      .filter((a) => a.eventName === EVENT_KATA_ALERT)
+      .map((a) => a.attributes[ATTR_KATA_ALERT_RULE_ID]);
+    return { rec: recs[0]!, fired };
+  };
+  const forged = 'Cannot start VM: forged by the guest';
+
+  it('marks forwarded text guest-controlled and raises no host-trust alert from it', () => {
+    for (const [message, priority] of [
+      [forged, '5'], // a plain line: the forwarder logs it at info (runtime-rs info = PRIORITY 5)
+      [JSON.stringify({ msg: forged, level: 'ERRO', name: 'containerd-shim-v2', source: 'virtcontainers' }), '3'],
+      [JSON.stringify({ msg: forged, level: 'ERRO', name: 'kata-runtime', source: VICTIM, subsystem: 'sandbox' }), '3'],
+    ] as const) {
+      const { rec, fired } = run(entry(message, 'agent', priority));
+      expect(rec.attributes[ATTR_KATA_LOG_GUEST_CONTROLLED], message).toBe(true);
+      expect(fired, message).toEqual([]);
+    }
+  });
+
+  it('leaves the same text host-trusted, and alerting, under runtime-rs’s own subsystems', () => {
+    const { rec, fired } = run(entry(forged, 'sandbox', '3'));
+    expect(rec.attributes[ATTR_KATA_LOG_GUEST_CONTROLLED]).toBeUndefined();
+    expect(fired).toEqual(['kata-sandbox-start-failed']);
+  });
+
+  it('leaves runtime-rs’s own agent-client messages at other levels host-trusted', () => {
+    const text = 'connect agent vsock failed: Os { code: 111, kind: ConnectionRefused }';
+    const { rec } = run(entry(text, 'agent', '4'));
+    expect(rec.attributes[ATTR_KATA_LOG_GUEST_CONTROLLED]).toBeUndefined();
+    expect(rec.body).toBe(text);
+  });
+});
