@@ -1,0 +1,185 @@
+// The hash chain over one stream of records (a store, an exporter). Each record gets, as attributes, its
+// sequence number, the previous record's chain value and its own:
+//
+//   value(n) = H( value(n-1) || "\n" || canonical(record n) )        value(0) = 64 zeros
+//   H = HMAC-SHA256 with the key from integrity.hmac_key_file, or SHA-256 without one
+//
+// canonical() is RFC 8785 (JCS) JSON of what survives an OTLP round trip through any Collector: the log record's
+// own fields and attributes (sequence number and stream included), plus the two resource attributes that say
+// where a record came from (`kata.sandbox.id`, `kata.component`). Other resource attributes are left out on
+// purpose: exporters fill them from OTEL_RESOURCE_ATTRIBUTES and Collectors add their own (docs/audit.md).
+// Hand-written rather than a generic JCS package: it is per record on the export path, and the record shape
+// is fixed (string keys sorted once per record, values of four known types).
+import { createHmac, hash } from 'node:crypto';
+import type { AttrValue, Attributes, KataLogRecord } from '../model/record.js';
+import { isResourceKey } from '../otlp/index.js';
+import { bodyOf, normalizeId, toU64, wellFormed } from '../otlp/values.js';
+import {
+  ATTR_AUDIT_INTEGRITY_ALGORITHM,
+  ATTR_AUDIT_INTEGRITY_VALUE,
+  ATTR_AUDIT_SEQUENCE_NUMBER,
+  ATTR_AUDIT_SEQUENCE_PREV_HASH,
+  ATTR_KATA_COMPONENT,
+  ATTR_KATA_INTEGRITY_CHECKPOINT_HEAD,
+  ATTR_KATA_INTEGRITY_CHECKPOINT_SEQUENCE,
+  ATTR_KATA_INTEGRITY_CHECKPOINT_STREAM,
+  ATTR_KATA_INTEGRITY_STREAM,
+  ATTR_KATA_SANDBOX_ID,
+  ATTR_SERVICE_NAME,
+  ATTR_SERVICE_NAMESPACE,
+  EVENT_KATA_INTEGRITY_CHECKPOINT,
+} from '../semconv/generated.js';
+
+export const GENESIS = '0'.repeat(64);
+export const ALG_SHA256 = 'sha256';
+export const ALG_HMAC = 'hmac-sha256';
+
+/** The chain fields a record carries but its own value does not cover. */
+const OUTSIDE = new Set([ATTR_AUDIT_SEQUENCE_PREV_HASH, ATTR_AUDIT_INTEGRITY_VALUE, ATTR_AUDIT_INTEGRITY_ALGORITHM]);
+/** Resource attributes the chain covers (never filled in by exporters or Collectors). */
+const COVERED_RESOURCE = new Set([ATTR_KATA_SANDBOX_ID, ATTR_KATA_COMPONENT]);
+
+const str = (s: string) => JSON.stringify(wellFormed(s));
+
+function canonicalValue(v: AttrValue): string {
+  if (typeof v === 'string') return str(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'number') {
+    // Integer and double are different OTLP types: tag them, as the wire does.
+    if (Number.isSafeInteger(v)) return '{"int":"' + String(v) + '"}';
+    return '{"double":' + (Number.isFinite(v) ? JSON.stringify(v) : str(String(v))) + '}';
+  }
+  if (Array.isArray(v)) return '[' + v.map((e) => str(typeof e === 'string' ? e : String(e))).join(',') + ']';
+  return str(String(v));
+}
+
+/** Does the chain cover attribute `k` of a record whose attributes merge resource and record (KataLogRecord)? */
+export const coveredKey = (k: string): boolean => !OUTSIDE.has(k) && (!isResourceKey(k) || COVERED_RESOURCE.has(k));
+
+/** RFC 8785 canonical JSON of the covered part of a record. `attrs` defaults to the record's own. */
+export function canonical(r: KataLogRecord, attrs: Attributes = r.attributes): string {
+  const keys = Object.keys(attrs)
+    .filter((k) => coveredKey(k) && attrs[k] !== undefined && attrs[k] !== null)
+    .sort(); // UTF-16 code unit order, as JCS requires
+  let a = '';
+  for (const k of keys) a += (a ? ',' : '') + str(k) + ':' + canonicalValue(attrs[k]!);
+  const sev = r.severityNumber;
+  const sevOk = typeof sev === 'number' && Number.isInteger(sev) && sev !== 0 && Math.abs(sev) < 2 ** 31;
+  return (
+    '{"attributes":{' +
+    a +
+    '},"body":' +
+    str(bodyOf(r.body)) +
+    ',"eventName":' +
+    str(typeof r.eventName === 'string' ? r.eventName : '') +
+    ',"observedTimeUnixNano":"' +
+    toU64(r.observedTimeUnixNano).toString() +
+    '","severityNumber":' +
+    String(sevOk ? sev : 0) +
+    ',"severityText":' +
+    str(typeof r.severityText === 'string' ? r.severityText : '') +
+    ',"spanId":"' +
+    (normalizeId(r.spanId, 8) ?? '') +
+    '","timeUnixNano":"' +
+    toU64(r.timeUnixNano).toString() +
+    '","traceId":"' +
+    (normalizeId(r.traceId, 16) ?? '') +
+    '"}'
+  );
+}
+
+/** The chain step: H(prev || "\n" || canonical). */
+export function chainValue(prev: string, canon: string, key?: Buffer): string {
+  if (key) return createHmac('sha256', key).update(prev).update('\n').update(canon).digest('hex');
+  return hash('sha256', prev + '\n' + canon, 'hex'); // one call: no Hash object per record
+}
+
+export interface ChainState {
+  stream: string;
+  /** Sequence number of the last record (0: none yet). */
+  seq: number;
+  /** Chain value of the last record (GENESIS: none yet). */
+  head: string;
+  /** Observed time of the last checkpoint, ns (0n: none yet; the interval starts at the first record). */
+  checkpointAt: bigint;
+}
+
+export interface ChainOptions {
+  key?: Buffer;
+  checkpointIntervalMs: number;
+  checkpointEveryRecords: number;
+}
+
+export const newState = (stream: string): ChainState => ({ stream, seq: 0, head: GENESIS, checkpointAt: 0n });
+
+/** Stamp one record (a copy: the same record objects go to every exporter's queue). */
+export function stampRecord(r: KataLogRecord, state: ChainState, key?: Buffer): KataLogRecord {
+  const seq = state.seq + 1;
+  const attributes: Attributes = {
+    ...r.attributes,
+    [ATTR_KATA_INTEGRITY_STREAM]: state.stream,
+    [ATTR_AUDIT_SEQUENCE_NUMBER]: seq,
+  };
+  const value = chainValue(state.head, canonical(r, attributes), key);
+  attributes[ATTR_AUDIT_SEQUENCE_PREV_HASH] = state.head;
+  attributes[ATTR_AUDIT_INTEGRITY_VALUE] = value;
+  attributes[ATTR_AUDIT_INTEGRITY_ALGORITHM] = key ? ALG_HMAC : ALG_SHA256;
+  state.seq = seq;
+  state.head = value;
+  return { ...r, attributes };
+}
+
+/** A checkpoint event anchoring `stream` at (`seq`, `head`); kata-otel's own resource. */
+export function checkpointRecord(stream: string, seq: number, head: string, at: bigint): KataLogRecord {
+  return {
+    timeUnixNano: at,
+    observedTimeUnixNano: at,
+    severityNumber: 9,
+    severityText: 'INFO',
+    body: `integrity checkpoint: stream ${stream} has ${seq} records, head ${head}`,
+    eventName: EVENT_KATA_INTEGRITY_CHECKPOINT,
+    attributes: {
+      [ATTR_SERVICE_NAME]: 'kata-otel',
+      [ATTR_SERVICE_NAMESPACE]: 'kata-containers',
+      [ATTR_KATA_INTEGRITY_CHECKPOINT_STREAM]: stream,
+      [ATTR_KATA_INTEGRITY_CHECKPOINT_SEQUENCE]: seq,
+      [ATTR_KATA_INTEGRITY_CHECKPOINT_HEAD]: head,
+    },
+  };
+}
+
+/**
+ * Stamp a batch in the order the OTLP encoders will write it (records grouped by resource), then, when one is
+ * due, append a checkpoint of this stream (itself chained). Due: the stream passed a multiple of
+ * `checkpointEveryRecords`, or a record was observed `checkpointIntervalMs` after the last checkpoint. Both
+ * depend only on the records, so a batch sent again after a failure gets the same numbers.
+ * `extra`: records to chain after the batch (anchors of other streams).
+ */
+export function stampBatch(
+  ordered: KataLogRecord[],
+  state: ChainState,
+  opts: ChainOptions,
+  extra: KataLogRecord[] = [],
+): { records: KataLogRecord[]; checkpoint?: { seq: number; head: string } } {
+  const out: KataLogRecord[] = [];
+  const startSeq = state.seq;
+  let latest = 0n;
+  for (const r of ordered) {
+    out.push(stampRecord(r, state, opts.key));
+    if (r.observedTimeUnixNano > latest) latest = r.observedTimeUnixNano;
+  }
+  if (state.checkpointAt === 0n && latest > 0n) state.checkpointAt = latest;
+  const every = opts.checkpointEveryRecords;
+  const due =
+    out.length > 0 &&
+    (Math.floor(state.seq / every) > Math.floor(startSeq / every) ||
+      latest - state.checkpointAt >= BigInt(opts.checkpointIntervalMs) * 1_000_000n);
+  let checkpoint: { seq: number; head: string } | undefined;
+  if (due) {
+    checkpoint = { seq: state.seq, head: state.head };
+    out.push(stampRecord(checkpointRecord(state.stream, state.seq, state.head, latest), state, opts.key));
+    state.checkpointAt = latest;
+  }
+  for (const e of extra) out.push(stampRecord(e, state, opts.key));
+  return { records: out, checkpoint };
+}
