@@ -285,8 +285,8 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
    */
   private seal(p: DiskPrepared): void {
     const s = (this.sealer as Sealer).seal(p.records ?? []);
+    // `count` stays the records appended (queued/exported metrics); the frame holds the checkpoints chained in too.
     p.sealed = s;
-    p.count = s.count;
     if (s.payload) {
       const [head, body] = payloadFrameParts(s.payload, s.count, true);
       p.frame = [head, body];
