@@ -330,6 +330,9 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
   private take(): E[] {
     const batch = [this.shift()];
     let count = batch[0]!.count;
+    // A sealed stream sent as records (the store) gets one frame per export: the exporter groups a request's records
+    // by resource, which would reorder the numbers of two frames; payloads are concatenated as they are.
+    if (this.exporter.seal && !this.exporter.payload) return batch;
     while (this.waiting > 0) {
       const next = this.pending[this.head] as E;
       if (count + next.count > this.opts.maxBatchRecords) break;

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createStoreExporter } from '../../receiver/exporters/store.js';
 import type { Exporter, ExportResult } from '../../receiver/exporters/types.js';
 import { AnchorBoard, IntegrityExporter } from '../../receiver/integrity/exporter.js';
 import { verifyPaths } from '../../receiver/integrity/verify.js';
@@ -13,7 +14,7 @@ import type { KataLogRecord } from '../../receiver/model/record.js';
 import { decodeLogsProto, encodeLogsJson, encodeLogsProto } from '../../receiver/otlp/index.js';
 import { createQueue } from '../../receiver/queue/index.js';
 import type { DeliveryQueue, QueueOptionsInput } from '../../receiver/queue/types.js';
-import { ATTR_AUDIT_SEQUENCE_NUMBER } from '../../receiver/semconv/generated.js';
+import { ATTR_AUDIT_SEQUENCE_NUMBER, ATTR_KATA_SANDBOX_ID } from '../../receiver/semconv/generated.js';
 import { Metrics } from '../../receiver/telemetry/metrics.js';
 import { captureLogger, makeRecords, tempDir } from '../queue/helpers.js';
 
@@ -233,4 +234,53 @@ describe('sealed chain, disk queue across restarts', () => {
     );
     expect(v.findings).toEqual([]);
   });
+});
+
+describe('sealed chain, the store exporter', () => {
+  it.each(['disk', 'memory'] as const)(
+    '%s queue: records of several sandboxes in small appends stay in number order in the store',
+    async (kind) => {
+      const t = await tempDir();
+      cleanups.push(t.cleanup);
+      const dir = join(t.dir, 'store');
+      const { logger } = captureLogger();
+      const store = createStoreExporter(
+        {
+          directory: dir,
+          maxFileBytes: 64 << 20,
+          maxFileAgeMs: 3_600_000,
+          maxAgeMs: 86_400_000,
+          maxTotalBytes: 1 << 30,
+        },
+        { checkIntervalMs: 0 },
+      );
+      const chained = new IntegrityExporter(store, {
+        checkpointIntervalMs: 3_600_000,
+        checkpointEveryRecords: 50,
+        headDir: join(t.dir, 'integrity'),
+        storeDir: dir,
+        board: new AnchorBoard(),
+        forwardAnchors: false,
+        logger,
+      });
+      const queue = await createQueue({ kind, fsync: 'never', maxBatchRecords: 64 }, chained, {
+        dataDir: t.dir,
+        logger,
+        metrics: new Metrics(),
+      });
+      // Appended while the consumer is stopped: the queue could merge them into one export.
+      for (let i = 0; i < 12; i++) {
+        const recs = makeRecords(5, i * 10, `m${i}-`);
+        recs.forEach((r, j) => (r.attributes[ATTR_KATA_SANDBOX_ID] = `sb-${(i + j) % 3}`));
+        await queue.append(recs);
+      }
+      queue.start();
+      expect(await queue.drain(20_000)).toBe(true);
+      await queue.close();
+      await store.shutdown();
+      const v = await verifyPaths({ paths: [], storeDirs: [dir] });
+      expect(v.findings).toEqual([]);
+      expect(v.records).toBe(60 + 1); // and one checkpoint
+    },
+  );
 });
