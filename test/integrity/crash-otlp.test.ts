@@ -5,12 +5,11 @@
 // over the store and over what the server received (as a Collector's file exporter writes it) finds nothing: no
 // number taken twice by two records, no gap, resends identical (counted as duplicates), and the store's anchors
 // that the OTLP stream forwarded match the store.
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { verifyPaths } from '../../receiver/integrity/verify.js';
-import { decodeLogsJson } from '../../receiver/otlp/index.js';
+import { integrityRunConfig, storeHolds } from './helpers.js';
 import { ATTR_KATA_INTEGRITY_CHECKPOINT_STREAM } from '../../receiver/semconv/generated.js';
 import { collectorFileLines } from '../support/collector-file.js';
 import { runCli } from '../support/cli.js';
@@ -19,15 +18,6 @@ import { appendLines, kataLines, sleep, startReceiver, tempDir, waitFor } from '
 
 const N = 9000;
 const KILLS = 3;
-
-function storeBodies(store: string): string[] {
-  const bodies: string[] = [];
-  if (!existsSync(store)) return bodies;
-  for (const f of readdirSync(store).sort())
-    for (const line of readFileSync(join(store, f), 'utf8').split('\n'))
-      if (line.trim()) for (const r of decodeLogsJson(line, () => {})) bodies.push(r.body);
-  return bodies;
-}
 
 describe('integrity across SIGKILL, store and OTLP', () => {
   let server: OtlpTestServer;
@@ -42,22 +32,11 @@ describe('integrity across SIGKILL, store and OTLP', () => {
     const dir = tempDir('kata-otel-integrity-crash-otlp-');
     const log = join(dir, 'containerd-shim-kata-v2.log');
     writeFileSync(log, kataLines(0, 1500));
-    const config = join(dir, 'kata-otel.yaml');
-    writeFileSync(
-      config,
-      stringify({
-        data_dir: join(dir, 'data'),
-        sources: { files: [{ include: [log], start_at: 'beginning', poll_interval_ms: 50 }] },
-        pipeline: { rules: { enabled: false } },
-        exporters: [
-          { type: 'store' },
-          { type: 'otlp', name: 'backend', protocol: 'grpc', endpoint: server.grpcEndpoint },
-        ],
-        queue: { max_batch_records: 200, fsync: 'interval', fsync_interval_ms: 20, retry: { initial_ms: 50 } },
-        integrity: { checkpoint_every_records: 500 },
-        telemetry: { listen: '127.0.0.1:0' },
-        doctor: { enabled: false },
-      }),
+    const config = integrityRunConfig(
+      dir,
+      log,
+      [{ type: 'store' }, { type: 'otlp', name: 'backend', protocol: 'grpc', endpoint: server.grpcEndpoint }],
+      { doctor: { enabled: false } },
     );
     const store = join(dir, 'data', 'store');
     const seen = async () => new Set((await server.records()).map((r) => String(r.body))).size;
@@ -81,12 +60,7 @@ describe('integrity across SIGKILL, store and OTLP', () => {
       60_000,
       200,
     );
-    await waitFor(
-      'every line in the store',
-      () => new Set(storeBodies(store).filter((b) => b.startsWith('seq '))).size === N,
-      60_000,
-      200,
-    );
+    await storeHolds(store, N);
     const res = await last.stop('SIGTERM');
     expect(res.code, res.stderr.slice(-2000)).toBe(0);
     expect(res.stderr).toContain('integrity chain resumed');
