@@ -113,7 +113,10 @@ export function canonical(r: KataLogRecord, attrs: Attributes = r.attributes): s
 
 /** The chain step: H(prev || "\n" || canonical). */
 export function chainValue(prev: string, canon: string, key?: Buffer): string {
-  if (key) return createHmac('sha256', key).update(prev).update('\n').update(canon).digest('hex');
+  if (key)
+    return createHmac('sha256', key)
+      .update(prev + '\n' + canon)
+      .digest('hex'); // one update: fewer native calls
   return hash('sha256', prev + '\n' + canon, 'hex'); // one call: no Hash object per record
 }
 
