@@ -111,7 +111,11 @@ const QueueSchema = section(
     fsync_interval_ms: ms(200, 'Group-commit interval for `fsync: interval`.', 1),
     segment_bytes: bytes(16 * MiB, 'Disk queue segment file size.', 1024),
     max_batch_records: Type.Integer({ minimum: 1, default: 2048, description: 'Most records per export call.' }),
-    max_in_flight: Type.Integer({ minimum: 1, default: 2, description: 'Export calls in flight per exporter.' }),
+    max_in_flight: Type.Integer({
+      minimum: 1,
+      default: 2,
+      description: 'Export calls in flight per exporter (always 1 for a hash-chained stream: docs/audit.md).',
+    }),
     retry: section(
       {
         initial_ms: ms(1000, 'First backoff ceiling.', 1),

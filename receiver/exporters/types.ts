@@ -25,6 +25,39 @@ export interface Exporter {
    * protobuf requests do: `resource_logs` is a repeated field).
    */
   readonly payload?: PayloadCodec;
+  /**
+   * Optional: the records are numbered (the integrity chain, receiver/integrity) at the point the delivery queue
+   * fixes their order (the disk queue's single writer, the memory queue's take), and stored and sent as sealed:
+   * chain order = storage order = delivery order, and a retry resends the same bytes.
+   */
+  readonly seal?: Sealer;
+}
+
+/** The state of a sealed stream after (or before) a batch: opaque to the queue. */
+export type SealMark = unknown;
+
+/** A batch as the queue stores and sends it: stamped, and encoded when the exporter has a payload codec. */
+export interface SealedBatch {
+  /** The exporter's payload (its codec), or, without one or when the codec failed, the stamped records. */
+  payload?: Uint8Array;
+  records?: KataLogRecord[];
+  /** Records in the batch (the input plus checkpoints and anchors chained into it). */
+  count: number;
+  before: SealMark;
+  after: SealMark;
+}
+
+export interface Sealer {
+  /** Take the stream's next numbers for `records`. Called by one writer, in storage order; never throws. */
+  seal(records: KataLogRecord[]): SealedBatch;
+  /** The batch is stored (written and synced per the queue's policy): its head is what `persist` saves. */
+  stored(batch: SealedBatch): void;
+  /** The batch, and every one sealed after it, will never be stored (a queue closing after write errors). */
+  rewind(batch: SealedBatch): void;
+  /** Save the head of the stored batches durably (before the queue deletes the frames that hold it). */
+  persist(): Promise<void>;
+  /** Before the first seal: resume the stream from the records of the last frame the queue holds (if any). */
+  resume(lastFrame: KataLogRecord[] | undefined): Promise<void>;
 }
 
 export interface PayloadCodec {

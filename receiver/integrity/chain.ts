@@ -41,6 +41,21 @@ const COVERED_RESOURCE = new Set([ATTR_KATA_SANDBOX_ID, ATTR_KATA_COMPONENT]);
 
 const str = (s: string) => JSON.stringify(wellFormed(s));
 
+/**
+ * Per attribute name, `"key":` when the chain covers it, else '' : names repeat on every record, so one map lookup
+ * replaces the coverage tests and the quoting. Bounded (names can come from guest text).
+ */
+const keyParts = new Map<string, string>();
+const KEY_PARTS_MAX = 4096;
+function keyPart(k: string): string {
+  let p = keyParts.get(k);
+  if (p === undefined) {
+    p = coveredKey(k) ? str(k) + ':' : '';
+    if (keyParts.size < KEY_PARTS_MAX) keyParts.set(k, p);
+  }
+  return p;
+}
+
 function canonicalValue(v: AttrValue): string {
   if (typeof v === 'string') return str(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
@@ -58,11 +73,19 @@ export const coveredKey = (k: string): boolean => !OUTSIDE.has(k) && (!isResourc
 
 /** RFC 8785 canonical JSON of the covered part of a record. `attrs` defaults to the record's own. */
 export function canonical(r: KataLogRecord, attrs: Attributes = r.attributes): string {
-  const keys = Object.keys(attrs)
-    .filter((k) => coveredKey(k) && attrs[k] !== undefined && attrs[k] !== null)
-    .sort(); // UTF-16 code unit order, as JCS requires
+  const keys = Object.keys(attrs);
+  let n = 0;
+  for (const k of keys) {
+    const v = attrs[k];
+    if (v !== undefined && v !== null && keyPart(k) !== '') keys[n++] = k; // in place: no second array per record
+  }
+  keys.length = n;
+  keys.sort(); // UTF-16 code unit order, as JCS requires
   let a = '';
-  for (const k of keys) a += (a ? ',' : '') + str(k) + ':' + canonicalValue(attrs[k]!);
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    a += (i === 0 ? '' : ',') + keyPart(k) + canonicalValue(attrs[k]!);
+  }
   const sev = r.severityNumber;
   const sevOk = typeof sev === 'number' && Number.isInteger(sev) && sev !== 0 && Math.abs(sev) < 2 ** 31;
   return (
@@ -90,7 +113,10 @@ export function canonical(r: KataLogRecord, attrs: Attributes = r.attributes): s
 
 /** The chain step: H(prev || "\n" || canonical). */
 export function chainValue(prev: string, canon: string, key?: Buffer): string {
-  if (key) return createHmac('sha256', key).update(prev).update('\n').update(canon).digest('hex');
+  if (key)
+    return createHmac('sha256', key)
+      .update(prev + '\n' + canon)
+      .digest('hex'); // one update: fewer native calls
   return hash('sha256', prev + '\n' + canon, 'hex'); // one call: no Hash object per record
 }
 

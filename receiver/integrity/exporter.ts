@@ -1,29 +1,37 @@
-// Tamper evidence at the exporter boundary: every exporter (store, OTLP) is one integrity stream, and this wrapper
-// chains each batch (chain.ts) right before it is handed to the exporter, so the numbers follow what was really
-// written or sent, in that order.
+// Tamper evidence at the exporter boundary: every exporter (store, OTLP) is one integrity stream. Its records are
+// chained (chain.ts) where the delivery queue fixes their order — the disk queue's single writer, as it writes each
+// frame; the memory queue, as it takes a batch for export — and stored and sent as sealed (exporters/types.ts
+// Sealer): chain order = file order = delivery order, and nothing is decoded or encoded again at export.
 //
-// - Exports run one at a time: two batches in flight could reach the store or backend in the other order.
-// - A batch that fails (retryable or permanent) gives its sequence numbers back, so nothing a backend never got
-//   shows up as a gap; the queue sends it again, chained anew.
-// - The head is saved in `<data_dir>/integrity/<exporter>.json` after each success. The store's head is also in
-//   the store itself: at start it is recovered from the last intact record of the newest file, so a SIGKILL
-//   between the write and the head file costs nothing (and a store that lost records does not rewind the chain).
-// - The store's checkpoints are posted on the AnchorBoard; every OTLP stream forwards them in its next batch, so
-//   the remote backend holds anchors of the local store that a local attacker cannot reach.
+// - The queue exports a sealed stream one batch at a time, a failed batch first again: the backend gets the
+//   numbers in order. A retry (or a resend after a crash) sends the same bytes: verify counts them as duplicates.
+// - A batch refused permanently (400, auth) keeps its numbers: the backend's copy shows the gap, which is the truth
+//   (the records are lost), and the receiver logs the range (docs/audit.md).
+// - Restart: the head is the furthest of the last sealed frame still in the queue, the store's last record (the
+//   store), and `<data_dir>/integrity/<exporter>.json`, saved (fsynced) before the queue deletes frames that hold
+//   a head. A SIGKILL never makes two records share a number, and never skips the numbers of stored records.
+//   The memory queue saves the head before a sealed batch is exported.
+// - The store's checkpoints are posted on the AnchorBoard once written; every OTLP stream chains them into its
+//   next sealed batch, so the remote backend holds anchors of the local store that a local attacker cannot reach.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExporterConfig } from '../config/types.js';
 import { listStoreFiles } from '../exporters/store.js';
-import type { Exporter, ExportResult, PayloadCodec } from '../exporters/types.js';
+import type { Exporter, ExportResult, PayloadCodec, SealedBatch, Sealer } from '../exporters/types.js';
 import type { KataLogRecord } from '../model/record.js';
 import { decodeLogsJson, decodeLogsProto } from '../otlp/index.js';
+import type { DeliveryQueue } from '../queue/types.js';
 import { groupByResource } from '../otlp/resource.js';
 import { queueDirName } from '../queue/disk.js';
 import {
   ATTR_AUDIT_INTEGRITY_VALUE,
   ATTR_AUDIT_SEQUENCE_NUMBER,
+  ATTR_KATA_INTEGRITY_CHECKPOINT_HEAD,
+  ATTR_KATA_INTEGRITY_CHECKPOINT_SEQUENCE,
+  ATTR_KATA_INTEGRITY_CHECKPOINT_STREAM,
   ATTR_KATA_INTEGRITY_STREAM,
+  EVENT_KATA_INTEGRITY_CHECKPOINT,
 } from '../semconv/generated.js';
 import { ensurePrivateDir, writeFileAtomic } from '../safefs/index.js';
 import type { Logger } from '../telemetry/log.js';
@@ -82,27 +90,33 @@ export async function recoverFromStore(dir: string): Promise<ChainState | undefi
       let bad = false;
       const recs = decodeLogsJson(lines[i]!, () => (bad = true));
       if (bad) continue; // a torn last line
-      let best: KataLogRecord | undefined;
-      for (const r of recs) {
-        const s = r.attributes[ATTR_AUDIT_SEQUENCE_NUMBER];
-        if (typeof s === 'number' && (!best || s > (best.attributes[ATTR_AUDIT_SEQUENCE_NUMBER] as number))) best = r;
-      }
-      if (!best) continue;
-      return {
-        stream: String(best.attributes[ATTR_KATA_INTEGRITY_STREAM]),
-        seq: best.attributes[ATTR_AUDIT_SEQUENCE_NUMBER] as number,
-        head: String(best.attributes[ATTR_AUDIT_INTEGRITY_VALUE]),
-        checkpointAt: best.observedTimeUnixNano,
-      };
+      const state = stateOf(recs);
+      if (state) return state;
     }
   }
   return undefined;
 }
 
+/** The chain state after the highest-numbered of `records` (undefined: none is chained). */
+export function stateOf(records: KataLogRecord[]): ChainState | undefined {
+  let best: KataLogRecord | undefined;
+  for (const r of records) {
+    const s = r.attributes[ATTR_AUDIT_SEQUENCE_NUMBER];
+    if (typeof s === 'number' && (!best || s > (best.attributes[ATTR_AUDIT_SEQUENCE_NUMBER] as number))) best = r;
+  }
+  if (!best) return undefined;
+  return {
+    stream: String(best.attributes[ATTR_KATA_INTEGRITY_STREAM]),
+    seq: best.attributes[ATTR_AUDIT_SEQUENCE_NUMBER] as number,
+    head: String(best.attributes[ATTR_AUDIT_INTEGRITY_VALUE]),
+    checkpointAt: best.observedTimeUnixNano,
+  };
+}
+
 export interface IntegrityExporterOptions extends ChainOptions {
   /** `<data_dir>/integrity`. */
   headDir: string;
-  /** The store's directory, when the inner exporter is the store (its records are the durable head). */
+  /** The store's directory, when the inner exporter is the store (its records are a head too). */
   storeDir?: string;
   /** Forward the board's anchors in this stream (OTLP streams); post this stream's checkpoints (the store). */
   board: AnchorBoard;
@@ -112,9 +126,14 @@ export interface IntegrityExporterOptions extends ChainOptions {
 
 export class IntegrityExporter implements Exporter {
   readonly name: string;
+  /** The stream as sealed so far (ahead of what is stored while the queue writes). */
   private state: ChainState | undefined;
-  private lock: Promise<unknown> = Promise.resolve();
+  /** The stream after the last batch the queue stored: what the head file saves. */
+  private storedState: ChainState | undefined;
+  private saving: Promise<void> = Promise.resolve();
   private readonly headFile: string;
+  readonly payload: PayloadCodec | undefined;
+  readonly seal: Sealer;
 
   constructor(
     readonly inner: Exporter,
@@ -122,38 +141,67 @@ export class IntegrityExporter implements Exporter {
   ) {
     this.name = inner.name;
     this.headFile = join(opts.headDir, `${queueDirName(inner.name)}.json`);
-    this.payload = this.wrapCodec();
-  }
-
-  export(records: KataLogRecord[], signal?: AbortSignal): Promise<ExportResult> {
-    return this.serial(() => this.sendStamped(records, (stamped) => this.inner.export(stamped, signal)));
-  }
-
-  /**
-   * The inner exporter's payload codec, so the queue keeps holding encoded payloads (far smaller than records):
-   * at export the payload is decoded, chained and encoded again (docs/audit.md has the cost).
-   */
-  readonly payload: PayloadCodec | undefined;
-
-  private wrapCodec(): PayloadCodec | undefined {
-    const codec = this.inner.payload;
-    if (!codec) return undefined;
-    return {
+    const codec = inner.payload;
+    this.payload = codec && {
       type: codec.type,
       encode: (records) => codec.encode(records),
-      export: (payload, _records, signal) =>
-        this.serial(() =>
-          this.sendStamped(decodeLogsProto(payload), (stamped) =>
-            codec.export(codec.encode(stamped), stamped.length, signal),
-          ),
-        ),
+      export: async (payload, count, signal) =>
+        this.outcome(await codec.export(payload, count, signal), () => decodeLogsProto(payload)),
+    };
+    this.seal = {
+      seal: (records) => this.sealBatch(records),
+      stored: (b) => (this.storedState = b.after as ChainState),
+      rewind: (b) => (this.state = { ...(b.before as ChainState) }),
+      persist: () => this.persist(),
+      resume: (last) => this.resume(last),
     };
   }
 
-  private serial(fn: () => Promise<ExportResult>): Promise<ExportResult> {
-    const run = this.lock.then(fn);
-    this.lock = run.catch(() => {});
-    return run;
+  /** Records the queue sealed (stamped) already: sent as they are. */
+  async export(records: KataLogRecord[], signal?: AbortSignal): Promise<ExportResult> {
+    const res = this.outcome(await this.inner.export(records, signal), () => records);
+    // The store's checkpoints, once written, go to the OTLP streams (the remote copy of the store's anchors).
+    if (res.code === 'success' && !this.opts.forwardAnchors && this.state)
+      for (const r of records)
+        if (r.eventName === EVENT_KATA_INTEGRITY_CHECKPOINT) {
+          const a = r.attributes;
+          if (a[ATTR_KATA_INTEGRITY_CHECKPOINT_STREAM] !== this.state.stream) continue;
+          this.opts.board.post({
+            stream: this.state.stream,
+            seq: a[ATTR_KATA_INTEGRITY_CHECKPOINT_SEQUENCE] as number,
+            head: a[ATTR_KATA_INTEGRITY_CHECKPOINT_HEAD] as string,
+            at: r.observedTimeUnixNano,
+          });
+        }
+    return res;
+  }
+
+  /** A permanent refusal loses sealed numbers for good: say which, so the gap verify reports can be told. */
+  private outcome(res: ExportResult, records: () => KataLogRecord[]): ExportResult {
+    if (res.code !== 'permanent') return res;
+    let lo = Infinity;
+    let hi = 0;
+    let stream = '';
+    try {
+      for (const r of records()) {
+        const s = r.attributes[ATTR_AUDIT_SEQUENCE_NUMBER];
+        if (typeof s !== 'number') continue;
+        lo = Math.min(lo, s);
+        hi = Math.max(hi, s);
+        stream = String(r.attributes[ATTR_KATA_INTEGRITY_STREAM]);
+      }
+    } catch {
+      /* the range is only for the log */
+    }
+    if (hi > 0)
+      this.opts.logger.error('integrity: records refused permanently are lost; the backend will show this gap', {
+        exporter: this.name,
+        stream,
+        first: lo,
+        last: hi,
+        reason: res.error,
+      });
+    return res;
   }
 
   shutdown(): Promise<void> {
@@ -161,56 +209,58 @@ export class IntegrityExporter implements Exporter {
   }
 
   /**
-   * Send the anchors this stream has not forwarded yet in a batch of their own. Anchors otherwise ride on the next
-   * batch, and the store's last checkpoints have none when the store finishes after this stream (a `--once` run,
-   * a shutdown): without this the backend would not hold them and a cut store tail would go unnoticed.
+   * Queue the anchors this stream has not forwarded yet, and wait for them to be delivered. Anchors otherwise ride
+   * in the next batch, and the store's last checkpoints have none when the store finishes after this stream (a
+   * `--once` run, a shutdown): without this the backend would not hold them and a cut store tail would go unnoticed.
    */
-  async flushAnchors(signal?: AbortSignal): Promise<ExportResult | undefined> {
-    if (!this.opts.forwardAnchors || this.opts.board.pending(this.name).length === 0) return undefined;
-    const codec = this.inner.payload;
-    return this.serial(() =>
-      this.sendStamped([], (stamped) =>
-        codec ? codec.export(codec.encode(stamped), stamped.length, signal) : this.inner.export(stamped, signal),
-      ),
-    );
+  async flushAnchors(queue: DeliveryQueue, timeoutMs: number): Promise<boolean> {
+    if (!this.opts.forwardAnchors) return true;
+    const anchors = this.opts.board.pending(this.name);
+    if (anchors.length === 0) return true;
+    this.opts.board.delivered(this.name, anchors);
+    await queue.append(anchors.map((a) => checkpointRecord(a.stream, a.seq, a.head, a.at)));
+    return queue.drain(timeoutMs);
   }
 
-  /** The chain state after the last successful export (tests, diagnostics). */
+  /** The chain state after the last sealed batch (tests, diagnostics). */
   async head(): Promise<ChainState> {
-    await this.lock;
-    return { ...(await this.load()) };
+    await this.saving;
+    return { ...(this.state ?? (await this.load(undefined))) };
   }
 
-  private async sendStamped(
-    records: KataLogRecord[],
-    send: (stamped: KataLogRecord[]) => Promise<ExportResult>,
-  ): Promise<ExportResult> {
-    const state = await this.load();
+  private sealBatch(records: KataLogRecord[]): SealedBatch {
+    // The queue resumes the stream before its first seal; a stream sealed without it would reuse numbers.
+    if (!this.state) throw new Error(`integrity stream of ${this.name} sealed before it was resumed`);
+    const state = this.state;
     const before = { ...state };
     const ordered = groupByResource(records).flatMap((g) => g.records);
     const anchors = this.opts.forwardAnchors ? this.opts.board.pending(this.name) : [];
-    const extra = anchors.map((a) => checkpointRecord(a.stream, a.seq, a.head, a.at));
-    const { records: stamped, checkpoint } = stampBatch(ordered, state, this.opts, extra);
-    let res: ExportResult;
-    try {
-      res = await send(stamped);
-    } catch (err) {
-      Object.assign(state, before);
-      throw err;
-    }
-    if (res.code !== 'success') {
-      Object.assign(state, before); // not written, or refused: the numbers are given back
-      return res;
-    }
+    // Taken at once: a later batch must not chain them again (a rewind, at a failing close, loses them until the
+    // store's next checkpoint).
     this.opts.board.delivered(this.name, anchors);
-    if (checkpoint && !this.opts.forwardAnchors)
-      this.opts.board.post({ stream: state.stream, ...checkpoint, at: state.checkpointAt });
-    await this.saveHead(state);
-    return res;
+    const extra = anchors.map((a) => checkpointRecord(a.stream, a.seq, a.head, a.at));
+    const { records: stamped } = stampBatch(ordered, state, this.opts, extra);
+    const after = { ...state };
+    const codec = this.inner.payload;
+    let payload: Uint8Array | undefined;
+    if (codec)
+      try {
+        payload = codec.encode(stamped);
+      } catch {
+        payload = undefined; // the queue keeps the stamped records (a JSON frame), encoded again at export
+      }
+    return payload
+      ? { payload, count: stamped.length, before, after }
+      : { records: stamped, count: stamped.length, before, after };
   }
 
-  private async load(): Promise<ChainState> {
-    if (this.state) return this.state;
+  private async resume(last: KataLogRecord[] | undefined): Promise<void> {
+    this.state = await this.load(last);
+    this.storedState = { ...this.state };
+  }
+
+  /** The furthest of: the queue's last sealed frame, the store's last record, the head file. */
+  private async load(last: KataLogRecord[] | undefined): Promise<ChainState> {
     let saved: ChainState | undefined;
     try {
       const h = JSON.parse(await readFile(this.headFile, 'utf8')) as HeadFile;
@@ -218,36 +268,32 @@ export class IntegrityExporter implements Exporter {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
         this.opts.logger.warn(
-          'integrity head file unreadable; recovering the chain from the store or starting a new stream',
-          {
-            file: this.headFile,
-            err,
-          },
+          'integrity head file unreadable; recovering the chain from the queue and the store, or starting a new stream',
+          { file: this.headFile, err },
         );
     }
+    const fromQueue = last ? stateOf(last) : undefined;
     const fromStore = this.opts.storeDir ? await recoverFromStore(this.opts.storeDir) : undefined;
-    // The further of the two: a store that lost its last records must not rewind the chain (verify reports them).
-    let state =
-      fromStore && (!saved || saved.stream !== fromStore.stream || fromStore.seq >= saved.seq) ? fromStore : saved;
+    let state: ChainState | undefined;
+    // In this order on a tie; a store that lost its last records must not rewind the chain (verify reports them).
+    for (const c of [fromQueue, fromStore, saved]) if (c && (!state || c.seq > state.seq)) state = c;
     if (!state) state = newState(`${this.name}/${randomBytes(8).toString('hex')}`);
     else
       this.opts.logger.info('integrity chain resumed', { exporter: this.name, stream: state.stream, seq: state.seq });
-    this.state = state;
-    return state;
+    return { ...state };
   }
 
-  /** Temp file + rename: the head file is always whole. Not fsynced: see the header (the store is its own head). */
-  private async saveHead(s: ChainState): Promise<void> {
-    const body: HeadFile = { stream: s.stream, seq: s.seq, head: s.head, checkpointAt: s.checkpointAt.toString() };
-    try {
+  /** Temp file + rename, fsynced: the head file is always whole, and outlives the frames deleted after it. */
+  private persist(): Promise<void> {
+    const run = this.saving.then(async () => {
+      const s = this.storedState;
+      if (!s) return;
+      const body: HeadFile = { stream: s.stream, seq: s.seq, head: s.head, checkpointAt: s.checkpointAt.toString() };
       await ensurePrivateDir(this.opts.headDir, '', 'integrity directory');
-      await writeFileAtomic(this.headFile, JSON.stringify(body) + '\n', { sync: 'none' });
-    } catch (err) {
-      this.opts.logger.warn('could not save the integrity head; it is recovered from the store at the next start', {
-        file: this.headFile,
-        err,
-      });
-    }
+      await writeFileAtomic(this.headFile, JSON.stringify(body) + '\n', { sync: 'data' });
+    });
+    this.saving = run.catch(() => {});
+    return run;
   }
 }
 

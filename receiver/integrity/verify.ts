@@ -266,7 +266,8 @@ export async function verifyInputs(inputs: VerifyInput[], key?: Buffer): Promise
           where: cur.where,
           stream,
           seq: before.seq + 1,
-          message: `${n} record${n > 1 ? 's' : ''} (${before.seq + 1}${n > 1 ? `–${cur.seq - 1}` : ''}) missing between ${before.where} and ${cur.where}: deleted`,
+          // A gap is also how a loss on the way shows: the numbers are taken when the queue stores the records.
+          message: `${n} record${n > 1 ? 's' : ''} (${before.seq + 1}${n > 1 ? `–${cur.seq - 1}` : ''}) missing between ${before.where} and ${cur.where}: deleted, or lost before they got here (refused permanently by the backend, dropped from a full or damaged queue: the receiver logs each loss with its numbers)`,
         });
       } else if (cur.prev !== before.value && cur.selfOk && before.selfOk) {
         findings.push({

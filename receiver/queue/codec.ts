@@ -1,7 +1,7 @@
 // The disk queue's on-disk format. A segment file is a sequence of frames:
 //
 //   [magic u32 BE][length u32 BE][crc32 u32 BE][payload: length bytes]
-//   payload = [record count u32 BE][body]
+//   payload = [record count u32 BE, high bit: sealed][body]
 //   body    = UTF-8 JSON, one array per record (starts with '['), or
 //             the exporter's OTLP protobuf ExportLogsServiceRequest (starts with 0x0a, its first resource_logs tag), or
 //             a signal payload: 0x01, a kind byte (`t` spans, `m` metric points), JSON (receiver/signals/payload.ts);
@@ -17,6 +17,10 @@
 // per record (a fifth smaller for a typical Kata record: 388 vs 478 bytes). The count prefix lets recovery size the
 // queue without parsing payloads.
 //
+// Sealed (the count's high bit): the records were stamped with their integrity chain numbers when the frame was
+// written (exporters/types.ts Sealer); a queue sends them as they are. Unsealed frames of an exporter that seals
+// (written before it did) are sealed again at start (disk.ts).
+//
 // The magic 0xFF4B4FFE contains the bytes 0xFF and 0xFE, which never occur in UTF-8, so it cannot appear inside a
 // JSON body; a protobuf body can contain it (inside a fixed64 time, say), but after a damaged frame the scanner
 // takes a magic for the next frame only when the length is sane and the CRC over that length checks (a false match
@@ -28,6 +32,8 @@ import { decodeLogsProto } from '../otlp/decode.js';
 export const FRAME_MAGIC = 0xff4b4ffe;
 export const FRAME_HEADER_BYTES = 12;
 const COUNT_BYTES = 4;
+const SEALED = 0x8000_0000;
+const COUNT_MASK = 0x7fff_ffff;
 /** A length field above this is damage, not a frame (frames are at most maxBatchRecords records). */
 const MAX_FRAME_PAYLOAD = 1 << 30;
 const MAGIC_BYTES = Buffer.from([0xff, 0x4b, 0x4f, 0xfe]);
@@ -75,7 +81,7 @@ export interface EncodedFrame {
 }
 
 /** Serializes records into one frame. Never throws: a record that cannot be serialized is left out and counted. */
-export function encodeFrame(records: KataLogRecord[]): EncodedFrame {
+export function encodeFrame(records: KataLogRecord[], sealed = false): EncodedFrame {
   let json: string;
   let count = records.length;
   try {
@@ -97,7 +103,7 @@ export function encodeFrame(records: KataLogRecord[]): EncodedFrame {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + COUNT_BYTES + jsonBytes);
   frame.writeUInt32BE(FRAME_MAGIC, 0);
   frame.writeUInt32BE(COUNT_BYTES + jsonBytes, 4);
-  frame.writeUInt32BE(count, FRAME_HEADER_BYTES);
+  frame.writeUInt32BE(sealed ? (count | SEALED) >>> 0 : count, FRAME_HEADER_BYTES);
   frame.write(json, FRAME_HEADER_BYTES + COUNT_BYTES, 'utf8');
   frame.writeUInt32BE(crc32(frame.subarray(FRAME_HEADER_BYTES)), 8);
   return { frame, count, skipped: records.length - count };
@@ -108,12 +114,12 @@ export function encodeFrame(records: KataLogRecord[]): EncodedFrame {
  * order: the header (with the count) and the payload itself, not a copy of it (the disk queue writes both with one
  * writev and keeps the payload as its cache: one copy of the bytes in memory, issue 20).
  */
-export function payloadFrameParts(payload: Uint8Array, count: number): [Buffer, Buffer] {
+export function payloadFrameParts(payload: Uint8Array, count: number, sealed = false): [Buffer, Buffer] {
   const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES + COUNT_BYTES);
   head.writeUInt32BE(FRAME_MAGIC, 0);
   head.writeUInt32BE(COUNT_BYTES + body.length, 4);
-  head.writeUInt32BE(count, FRAME_HEADER_BYTES);
+  head.writeUInt32BE(sealed ? (count | SEALED) >>> 0 : count, FRAME_HEADER_BYTES);
   head.writeUInt32BE(crc32(body, crc32(head.subarray(FRAME_HEADER_BYTES))), 8);
   return [head, body];
 }
@@ -146,7 +152,12 @@ export function frameLengthAt(buf: Buffer, pos: number): number {
 
 /** Record count of the valid frame at `pos` (check with frameLengthAt first). */
 export function frameCountAt(buf: Buffer, pos: number): number {
-  return buf.readUInt32BE(pos + FRAME_HEADER_BYTES);
+  return (buf.readUInt32BE(pos + FRAME_HEADER_BYTES) & COUNT_MASK) >>> 0;
+}
+
+/** Whether the valid frame at `pos` holds sealed records (see the header). */
+export function frameSealedAt(buf: Buffer, pos: number): boolean {
+  return (buf.readUInt32BE(pos + FRAME_HEADER_BYTES) & SEALED) !== 0;
 }
 
 /** Decodes a valid frame's records (either body kind); null when the payload is not what the encoders write. */
@@ -155,10 +166,10 @@ export function decodeFrame(frame: Buffer): KataLogRecord[] | null {
   if (frame.length > body && frame[body] === OTLP_BODY) {
     let broken = false;
     const records = decodeLogsProto(frame.subarray(body), () => (broken = true));
-    return broken || records.length !== frame.readUInt32BE(FRAME_HEADER_BYTES) ? null : records;
+    return broken || records.length !== frameCountAt(frame, 0) ? null : records;
   }
   try {
-    const count = frame.readUInt32BE(FRAME_HEADER_BYTES);
+    const count = frameCountAt(frame, 0);
     const arr: unknown = JSON.parse(frame.toString('utf8', FRAME_HEADER_BYTES + COUNT_BYTES));
     if (!Array.isArray(arr) || arr.length !== count) return null;
     const out: KataLogRecord[] = new Array(count);
@@ -190,6 +201,7 @@ export interface ScannedFrame {
   /** Whole frame, header included. */
   length: number;
   count: number;
+  sealed: boolean;
 }
 
 export interface DamagedRegion {
@@ -210,7 +222,7 @@ export function scanFrames(buf: Buffer): { frames: ScannedFrame[]; damaged: Dama
   while (pos < buf.length) {
     const len = frameLengthAt(buf, pos);
     if (len > 0) {
-      frames.push({ offset: pos, length: len, count: frameCountAt(buf, pos) });
+      frames.push({ offset: pos, length: len, count: frameCountAt(buf, pos), sealed: frameSealedAt(buf, pos) });
       pos += len;
       continue;
     }

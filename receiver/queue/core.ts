@@ -74,6 +74,8 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
   private readonly abort = new AbortController();
   private dropNote = { records: 0, batches: 0, lastLogAt: 0 };
   private readonly m;
+  /** One export at a time for a sealed stream: its batches must reach the backend in chain order. */
+  private readonly maxInFlight: number;
 
   constructor(
     protected readonly opts: QueueOptions,
@@ -83,6 +85,7 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
     recovered: E[] = [],
   ) {
     this.name = exporter.name;
+    this.maxInFlight = exporter.seal ? 1 : opts.maxInFlight;
     this.log = deps.logger.child({ component: 'queue', exporter: exporter.name });
     const { metrics } = deps;
     const n = exporter.name;
@@ -309,7 +312,7 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
 
   private pump(): void {
     if (!this.started || this.closed) return;
-    while (this.inFlight < this.opts.maxInFlight && this.waiting > 0) {
+    while (this.inFlight < this.maxInFlight && this.waiting > 0) {
       const batch = this.take();
       this.inFlight++;
       const task: Promise<void> = this.deliver(batch)
@@ -327,6 +330,9 @@ export class QueueCore<P extends Prepared, E extends StoredEntry> implements Del
   private take(): E[] {
     const batch = [this.shift()];
     let count = batch[0]!.count;
+    // A sealed stream sent as records (the store) gets one frame per export: the exporter groups a request's records
+    // by resource, which would reorder the numbers of two frames; payloads are concatenated as they are.
+    if (this.exporter.seal && !this.exporter.payload) return batch;
     while (this.waiting > 0) {
       const next = this.pending[this.head] as E;
       if (count + next.count > this.opts.maxBatchRecords) break;

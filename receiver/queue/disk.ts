@@ -24,14 +24,16 @@ import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Counter } from 'prom-client';
-import type { Exporter, PayloadCodec } from '../exporters/types.js';
+import type { Exporter, PayloadCodec, SealedBatch, Sealer } from '../exporters/types.js';
 import type { KataLogRecord } from '../model/record.js';
+import { decodeLogsProto } from '../otlp/decode.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { ensurePrivateDir, writeFileAtomic } from '../safefs/index.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { encodeFrame, frameLengthAt, payloadFrameParts, readFrame, scanFrames } from './codec.js';
+import { estimateBatchBytes } from './memory.js';
 import {
   encodeOrUndefined,
   QueueCore,
@@ -81,13 +83,17 @@ export interface DiskEntry extends StoredEntry {
   /** The records, or their payload, while cached in memory (see CACHE_BYTES). */
   records?: KataLogRecord[];
   payload?: Uint8Array;
+  /** Recovered from a frame written before its exporter sealed (see DiskQueue.open). */
+  unsealed?: boolean;
 }
 
 interface DiskPrepared extends Prepared {
-  /** The frame's bytes, written in order with one writev (a payload frame: its header, then the payload itself). */
-  frame: Buffer[];
+  /** The frame's bytes, written in order with one writev (a payload frame: its header, then the payload itself).
+   *  Undefined until the writer seals the records (a sealing exporter: `bytes` is an estimate until then). */
+  frame?: Buffer[];
   records?: KataLogRecord[];
   payload?: Uint8Array;
+  sealed?: SealedBatch;
 }
 
 interface PendingWrite {
@@ -151,6 +157,8 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     private readonly metrics: Metrics,
     /** The exporter's payload codec: frames then hold its payload (codec.ts). */
     private readonly codec?: PayloadCodec,
+    /** The exporter's chain: the writer seals each frame's records as it fixes the frame's place in the file. */
+    private readonly sealer?: Sealer,
   ) {
     this.cacheLimit = Math.min(CACHE_BYTES, opts.maxBytes);
     this.handed = new HandedRecord(dir);
@@ -169,6 +177,8 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
   // ---- QueueStore -----------------------------------------------------------------------------------------------
 
   prepare(records: KataLogRecord[]): DiskPrepared {
+    // Admission takes an estimate: the frame is made by the writer, where its order is fixed (seal()).
+    if (this.sealer) return { count: records.length, bytes: estimateBatchBytes(records), records };
     const payload = this.codec ? encodeOrUndefined(this.codec, records) : undefined;
     if (payload) return this.preparePayload(payload, records.length);
     const { frame: whole, count, skipped } = encodeFrame(records);
@@ -268,6 +278,62 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     await releaseLock(this.dir);
   }
 
+  /**
+   * Numbers and encodes the records of a waiting append: called by the writer in the order frames go to the file,
+   * so chain order = file order = delivery order. A frame sealed once keeps its bytes (rewritten after a failed
+   * write or fsync: the same numbers).
+   */
+  private seal(p: DiskPrepared): void {
+    const s = (this.sealer as Sealer).seal(p.records ?? []);
+    // `count` stays the records appended (queued/exported metrics); the frame holds the checkpoints chained in too.
+    p.sealed = s;
+    if (s.payload) {
+      const [head, body] = payloadFrameParts(s.payload, s.count, true);
+      p.frame = [head, body];
+      p.payload = s.payload;
+      p.records = undefined;
+      p.bytes = head.length + body.length;
+      return;
+    }
+    const { frame, skipped } = encodeFrame(s.records ?? [], true);
+    if (skipped > 0) {
+      this.metrics.dropped.labels(this.exporterName, 'unserializable').inc(skipped);
+      this.log.error('records could not be serialized (cyclic attribute value?); dropped', { records: skipped });
+    }
+    p.frame = [frame];
+    p.records = skipped === 0 ? s.records : undefined;
+    p.bytes = frame.length;
+  }
+
+  /**
+   * The frames of an older run that were never sealed (written before the exporter sealed, or with integrity off)
+   * are sealed now, before anything new: read, written again as sealed frames at the end of the queue, and the old
+   * ones released. Returns the queue's entries in delivery order.
+   */
+  async resealOld(entries: DiskEntry[]): Promise<DiskEntry[]> {
+    if (!this.sealer || !entries.some((e) => e.unsealed)) return entries;
+    const out: DiskEntry[] = [];
+    const again: Promise<DiskEntry>[] = [];
+    let n = 0;
+    for (const e of entries) {
+      if (!e.unsealed) {
+        out.push(e);
+        continue;
+      }
+      const [batch] = await this.load([e]);
+      this.release([e]);
+      if (!batch) continue; // damaged: counted by load
+      const records = batch instanceof Uint8Array ? decodeLogsProto(batch) : batch;
+      n += records.length;
+      const p = this.prepare(records);
+      // Not awaited one by one: the writer groups them (commits resolve in call order).
+      again.push(this.commit(p));
+    }
+    out.push(...(await Promise.all(again)));
+    this.log.info('queued records of an older run sealed into the integrity chain', { records: n });
+    return out;
+  }
+
   // ---- recovery -------------------------------------------------------------------------------------------------
 
   async recover(): Promise<DiskEntry[]> {
@@ -279,6 +345,9 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     await this.handed.load(this.log);
     this.handed.check(acks, this.log, join(this.dir, ACK_FILE));
     const entries: DiskEntry[] = [];
+    const finished: Segment[] = [];
+    // The last sealed frame in file order (done or not): the chain resumes from it.
+    let lastSealed: Buffer | undefined;
     for (const { n: name, seq } of names) {
       this.nextSeq = Math.max(this.nextSeq, seq + 1);
       const path = join(this.dir, name);
@@ -294,7 +363,13 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
       const seg = this.newSegment(name, seq, false);
       seg.size = buf.length;
       const { frames, damaged } = scanFrames(buf);
-      type Item = { offset: number; length: number; count?: number; tail?: boolean };
+      for (let k = frames.length - 1; k >= 0; k--) {
+        const f = frames[k]!;
+        if (!f.sealed) continue;
+        lastSealed = buf.subarray(f.offset, f.offset + f.length);
+        break;
+      }
+      type Item = { offset: number; length: number; count?: number; tail?: boolean; sealed?: boolean };
       const items: Item[] = [...frames, ...damaged].sort((a, b) => a.offset - b.offset);
       for (const it of items) {
         const damage = it.count === undefined;
@@ -324,12 +399,19 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
         seg.done.push(done);
         if (done) continue;
         seg.live++;
-        entries.push({ seg, index, offset: it.offset, count: it.count ?? 0, bytes: it.length });
+        const e: DiskEntry = { seg, index, offset: it.offset, count: it.count ?? 0, bytes: it.length };
+        if (this.sealer && !it.sealed) e.unsealed = true;
+        entries.push(e);
       }
       while (seg.firstUndone < seg.done.length && seg.done[seg.firstUndone]) seg.firstUndone++;
       this.segments.set(name, seg);
-      if (seg.live === 0) this.deleteSegment(seg);
+      if (seg.live === 0) finished.push(seg);
     }
+    if (this.sealer) {
+      const last = lastSealed ? readFrame(lastSealed) : undefined;
+      await this.sealer.resume(last instanceof Uint8Array ? decodeLogsProto(last) : (last ?? undefined));
+    }
+    for (const seg of finished) this.deleteSegment(seg);
     if (names.length > 0 || acks.size > 0) this.scheduleAckWrite();
     if (entries.length > 0) {
       let records = 0;
@@ -400,6 +482,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
       let bytes = 0;
       let n = 0;
       for (const w of this.writeQueue) {
+        if (!w.p.frame) this.seal(w.p);
         if (n > 0 && (bytes + w.p.bytes > WRITE_GROUP_BYTES || n >= WRITE_GROUP_FRAMES)) break;
         bytes += w.p.bytes;
         n++;
@@ -409,7 +492,11 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
   }
 
   private failAll(reason: string): void {
-    for (const w of this.writeQueue.splice(0)) w.reject(new Error(`${reason}; records not queued`));
+    const failed = this.writeQueue.splice(0);
+    // Nothing after them was written: their numbers are taken back (the records were not queued).
+    const first = failed.find((w) => w.p.sealed);
+    if (first) this.sealer?.rewind(first.p.sealed as SealedBatch);
+    for (const w of failed) w.reject(new Error(`${reason}; records not queued`));
   }
 
   private async writeGroup(group: PendingWrite[], bytes: number): Promise<void> {
@@ -432,7 +519,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
       seg.size += w.p.bytes;
     }
     try {
-      const { bytesWritten } = await fh.writev(group.flatMap((w) => w.p.frame));
+      const { bytesWritten } = await fh.writev(group.flatMap((w) => w.p.frame as Buffer[]));
       if (bytesWritten !== bytes) throw new Error(`short write: ${bytesWritten} of ${bytes} bytes`);
     } catch (err) {
       seg.offsets.length = first;
@@ -481,6 +568,7 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
   }
 
   private resolveWrite(w: PendingWrite): void {
+    if (w.p.sealed) this.sealer?.stored(w.p.sealed);
     const e: DiskEntry = {
       seg: w.seg as Segment,
       index: w.index as number,
@@ -591,6 +679,15 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     seg.deleted = true;
     this.segments.delete(seg.name);
     const job = (async () => {
+      // The head the deleted frames held must be saved first, or a restart would take their numbers again.
+      if (this.sealer)
+        try {
+          await this.sealer.persist();
+        } catch (err) {
+          // Kept: its frames (all done) give the head back at the next start.
+          this.log.warn('could not save the integrity head; a finished queue segment is kept', { file: seg.path, err });
+          return;
+        }
       const fh = seg.fh ?? (await seg.opening?.catch(() => undefined));
       seg.fh = undefined;
       await fh?.close().catch(() => {});
@@ -695,9 +792,9 @@ export class DiskQueue extends QueueCore<DiskPrepared, DiskEntry> {
     const dir = await ensurePrivateDir(deps.dataDir, join('queue', queueDirName(exporter.name)));
     await acquireLock(dir);
     const log = deps.logger.child({ component: 'queue', exporter: exporter.name });
-    const store = new DiskStore(dir, opts, exporter.name, log, deps.metrics, exporter.payload);
+    const store = new DiskStore(dir, opts, exporter.name, log, deps.metrics, exporter.payload, exporter.seal);
     try {
-      const recovered = await store.recover();
+      const recovered = await store.resealOld(await store.recover());
       return new DiskQueue(opts, exporter, deps, store, recovered, dir);
     } catch (err) {
       await releaseLock(dir);

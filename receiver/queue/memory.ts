@@ -2,7 +2,7 @@
 // objects, and nothing long-lived for the garbage collector to trace) or, for exporters without one, as objects
 // bounded by an estimate of their size. Nothing survives the process: use it where losing the queue on exit is
 // acceptable (tests, `--once` against a reachable backend).
-import type { Exporter, PayloadCodec } from '../exporters/types.js';
+import type { Exporter, PayloadCodec, Sealer } from '../exporters/types.js';
 import type { KataLogRecord } from '../model/record.js';
 import { encodeOrUndefined, QueueCore, type QueueStore, type StoredBatch, type StoredEntry } from './core.js';
 import { resolveQueueOptions, type QueueDeps, type QueueOptionsInput } from './types.js';
@@ -10,6 +10,8 @@ import { resolveQueueOptions, type QueueDeps, type QueueOptionsInput } from './t
 export interface MemoryEntry extends StoredEntry {
   records?: KataLogRecord[];
   payload?: Uint8Array;
+  /** Records still to be sealed (a sealing exporter): numbered when first taken for export. */
+  unsealed?: boolean;
 }
 
 /**
@@ -32,10 +34,23 @@ export function estimateRecordBytes(r: KataLogRecord): number {
   return n;
 }
 
+export function estimateBatchBytes(records: KataLogRecord[]): number {
+  let bytes = 0;
+  for (const r of records) bytes += estimateRecordBytes(r);
+  return bytes;
+}
+
 class MemoryStore implements QueueStore<MemoryEntry, MemoryEntry> {
-  constructor(private readonly codec: PayloadCodec | undefined) {}
+  private resumed?: Promise<void>;
+
+  constructor(
+    private readonly codec: PayloadCodec | undefined,
+    private readonly sealer: Sealer | undefined,
+  ) {}
 
   prepare(records: KataLogRecord[]): MemoryEntry {
+    // Sealed when taken: the take order is the delivery order (entries are held, then taken, first in first out).
+    if (this.sealer) return { records, count: records.length, bytes: estimateBatchBytes(records), unsealed: true };
     if (this.codec) {
       const payload = encodeOrUndefined(this.codec, records);
       if (payload) return { payload, count: records.length, bytes: payload.length };
@@ -50,8 +65,23 @@ class MemoryStore implements QueueStore<MemoryEntry, MemoryEntry> {
   commit(p: MemoryEntry): Promise<MemoryEntry> {
     return Promise.resolve(p);
   }
-  load(entries: MemoryEntry[]): Promise<StoredBatch[]> {
-    return Promise.resolve(entries.map((e) => e.payload ?? e.records ?? []));
+  async load(entries: MemoryEntry[]): Promise<StoredBatch[]> {
+    const sealer = this.sealer;
+    if (sealer && entries.some((e) => e.unsealed)) {
+      await (this.resumed ??= sealer.resume(undefined));
+      // Synchronous from here to the seals: two loads never interleave their numbers.
+      for (const e of entries) {
+        if (!e.unsealed) continue;
+        const s = sealer.seal(e.records ?? []);
+        e.unsealed = false;
+        e.payload = s.payload;
+        e.records = s.records;
+        sealer.stored(s);
+      }
+      // Nothing survives this process but the head: saved before the numbers can reach a backend.
+      await sealer.persist();
+    }
+    return entries.map((e) => e.payload ?? e.records ?? []);
   }
   release(): void {}
   close(): Promise<void> {
@@ -61,6 +91,11 @@ class MemoryStore implements QueueStore<MemoryEntry, MemoryEntry> {
 
 export class MemoryQueue extends QueueCore<MemoryEntry, MemoryEntry> {
   constructor(opts: QueueOptionsInput, exporter: Exporter, deps: Omit<QueueDeps, 'dataDir'>) {
-    super(resolveQueueOptions({ ...opts, kind: 'memory' }), exporter, deps, new MemoryStore(exporter.payload));
+    super(
+      resolveQueueOptions({ ...opts, kind: 'memory' }),
+      exporter,
+      deps,
+      new MemoryStore(exporter.payload, exporter.seal),
+    );
   }
 }

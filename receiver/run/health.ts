@@ -48,6 +48,7 @@ export class ExporterHealth {
       export: (records, signal) => observe(records.length, exporter.export(records, signal)),
       shutdown: () => exporter.shutdown(),
       probe: exporter.probe?.bind(exporter),
+      seal: exporter.seal,
     };
   }
 

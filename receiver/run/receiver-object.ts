@@ -584,11 +584,11 @@ export class Receiver {
     );
     // The store's last checkpoints to the backends: they would otherwise wait for a next batch (receiver/integrity).
     if (this.drained)
-      for (const e of this.lanes.flatMap((l) => l.exporters))
-        if (e instanceof IntegrityExporter)
-          await e.flushAnchors(signal).catch((err: unknown) => {
+      for (const { exporters, queue } of this.lanes)
+        if (exporters[0] instanceof IntegrityExporter)
+          await exporters[0].flushAnchors(queue, drainMs).catch((err: unknown) => {
             logger.warn('integrity checkpoints not forwarded; they go with the next batch after a restart', {
-              exporter: e.name,
+              exporter: queue.name,
               err,
             });
           });

@@ -3,65 +3,38 @@
 // with SIGTERM. The chain resumes from the last intact record each time, so `kata-otel verify` finds the store
 // clean (a torn last line, a write the kill cut short and never acknowledged, is a note, not tampering), and
 // every line read is in the store.
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { decodeLogsJson } from '../../receiver/otlp/index.js';
 import { verifyPaths } from '../../receiver/integrity/verify.js';
+import { integrityRunConfig, storeBodies, storeHolds } from './helpers.js';
 import { runCli } from '../support/cli.js';
 import { appendLines, kataLines, sleep, startReceiver, tempDir, waitFor } from '../e2e/delivery-helpers.js';
 
 const N = 7000;
 const KILLS = 3;
 
-function storeRecords(store: string): string[] {
-  const bodies: string[] = [];
-  if (!existsSync(store)) return bodies;
-  for (const f of readdirSync(store).sort())
-    for (const line of readFileSync(join(store, f), 'utf8').split('\n'))
-      if (line.trim()) for (const r of decodeLogsJson(line, () => {})) bodies.push(r.body);
-  return bodies;
-}
-
 describe('integrity across SIGKILL', () => {
   it(`the store verifies clean after ${KILLS} kills and restarts`, async () => {
     const dir = tempDir('kata-otel-integrity-crash-');
     const log = join(dir, 'containerd-shim-kata-v2.log');
     writeFileSync(log, kataLines(0, 1000));
-    const config = join(dir, 'kata-otel.yaml');
-    writeFileSync(
-      config,
-      stringify({
-        data_dir: join(dir, 'data'),
-        sources: { files: [{ include: [log], start_at: 'beginning', poll_interval_ms: 50 }] },
-        pipeline: { rules: { enabled: false } },
-        exporters: [{ type: 'store' }],
-        queue: { max_batch_records: 200, fsync: 'interval', fsync_interval_ms: 20 },
-        integrity: { checkpoint_every_records: 500 },
-        telemetry: { listen: '127.0.0.1:0' },
-      }),
-    );
+    const config = integrityRunConfig(dir, log, [{ type: 'store' }]);
     const store = join(dir, 'data', 'store');
     const per = (N - 1000) / KILLS;
     for (let k = 0; k < KILLS; k++) {
-      const before = storeRecords(store).length;
+      const before = storeBodies(store).length;
       const r = startReceiver(config);
       await r.telemetry();
       appendLines(log, 1000 + k * per, 1000 + (k + 1) * per);
-      await waitFor('records in the store', () => storeRecords(store).length > before, 30_000, 20);
+      await waitFor('records in the store', () => storeBodies(store).length > before, 30_000, 20);
       await sleep(Math.floor(Math.random() * 400));
       const res = await r.stop('SIGKILL');
       expect(res.signal, res.stderr.slice(-2000)).toBe('SIGKILL');
     }
     const last = startReceiver(config);
     await last.telemetry();
-    await waitFor(
-      'every line in the store',
-      () => new Set(storeRecords(store).filter((b) => b.startsWith('seq '))).size === N,
-      60_000,
-      200,
-    );
+    await storeHolds(store, N);
     const res = await last.stop('SIGTERM');
     expect(res.code, res.stderr.slice(-2000)).toBe(0);
     expect(res.stderr).toContain('integrity chain resumed');

@@ -96,7 +96,7 @@ describe('queue frame codec', () => {
     const b = encodeFrame(makeRecords(3, 3)).frame;
     const buf = Buffer.concat([a, b]).subarray(0, a.length + FRAME_HEADER_BYTES + 2);
     expect(scanFrames(buf)).toEqual({
-      frames: [{ offset: 0, length: a.length, count: 3 }],
+      frames: [{ offset: 0, length: a.length, count: 3, sealed: false }],
       damaged: [{ offset: a.length, length: FRAME_HEADER_BYTES + 2, tail: true }],
     });
   });
