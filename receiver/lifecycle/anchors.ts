@@ -117,6 +117,15 @@ export function runtimeOf(r: KataLogRecord): 'go' | 'rs' | undefined {
   return name === 'containerd-shim-v2' ? 'go' : name === 'kata-runtime' ? 'rs' : undefined;
 }
 
+/**
+ * A shim starting up: its first lines (Go `loaded configuration`, research §1.2; runtime-rs `start to run`,
+ * `new runtime handler …`, §2). Only these begin a new lifetime for a sandbox id that has one (machine.ts).
+ */
+export function startsShim(r: KataLogRecord): boolean {
+  const body = r.body;
+  return body === 'loaded configuration' || body === 'start to run' || body.startsWith('new runtime handler');
+}
+
 /** The lifecycle step a record marks, or undefined. */
 export function anchorOf(r: KataLogRecord, sandboxId: string): Anchor | undefined {
   const a = r.attributes;
@@ -150,7 +159,7 @@ export function anchorOf(r: KataLogRecord, sandboxId: string): Anchor | undefine
   if (body === 'watchSandbox gets an error or stop signal')
     return { kind: error ? 'stop.abnormal' : 'stop.begin', containerId: '', execId: '', error };
   // The case changed over time (§1.5 item 5): `cleanup agent` → `Cleanup agent`, `cleanup vm path`.
-  const lower = body.length < 40 ? body.toLowerCase() : '';
+  const lower = body.length === 13 || body.length === 15 ? body.toLowerCase() : ''; // no copy of other lines
   if (lower === 'cleanup agent') return anchor('sandbox.end');
   if (lower === 'cleanup vm path' && subsystem === 'cloudHypervisor') return anchor('vm.stop.end');
   // `Stop logging QEMU (qemuPid=N)` before 3.27.

@@ -42,7 +42,7 @@ import {
   SPAN_KATA_VM_STOP,
   RESOURCE_ATTRIBUTE_KEYS,
 } from '../semconv/generated.js';
-import { anchorOf, runtimeOf, type Anchor } from './anchors.js';
+import { anchorOf, runtimeOf, startsShim, type Anchor } from './anchors.js';
 import { spanIdFor, traceIdFor } from './ids.js';
 import type { KataSpan, LifecyclePhase } from './types.js';
 
@@ -98,6 +98,11 @@ const EQUIVALENT: Record<string, string> = {
 const AGENT_TIMEOUT = /timed out connecting|grpc server is working/i;
 
 const key = (name: string, cid = '', eid = '') => `${name}|${cid}|${eid}`;
+/** Keys of the sandbox-level spans, made once (looked up on every record). */
+const ROOT = key(SPAN_KATA_SANDBOX);
+const CREATE = key(SPAN_KATA_SANDBOX_CREATE);
+/** A lifetime by the shim it belongs to (sandbox id and pid), without hashing the trace id. */
+const shimKey = (sid: string, pid: number) => `${pid}/${sid}`;
 
 /**
  * Ended lifetimes are kept (retain_ms) only so late records still get their trace; past this many lifetimes held,
@@ -118,13 +123,20 @@ const SANDBOX_LEVEL = [
   SPAN_KATA_VM_STOP,
   SPAN_KATA_SANDBOX_CREATE,
   SPAN_KATA_SANDBOX_STOP,
-];
+].map((name) => key(name));
 
 export class LifecycleMachine {
   /** Every lifetime held, by trace id. */
   readonly lifetimes = new Map<string, Lifetime>();
   /** The current lifetime of each sandbox id. */
   private readonly current = new Map<string, Lifetime>();
+  /** Every lifetime held, by shimKey (a record's pid finds its lifetime without a hash). */
+  private readonly byShim = new Map<string, Lifetime>();
+  /** The phase of the lifetime of the record last applied (set by apply). */
+  phase: LifecyclePhase = 'creating';
+  /** Set when a lifetime opened, ended or was let go, or a lifecycle step changed one: what the state file holds
+   *  beyond the idle clocks (lastNs). The stage clears it when it takes a snapshot. */
+  changed = false;
   /** How long before it was read the latest record was written (ns, ≥ 0): ~0 live, days for an import. */
   lagNs = 0n;
   /** The newest record time applied (ns). */
@@ -135,6 +147,7 @@ export class LifecycleMachine {
   /** Adds a lifetime read back from the state file. */
   restore(lt: Lifetime): void {
     this.lifetimes.set(lt.traceId, lt);
+    this.byShim.set(shimKey(lt.sandboxId, lt.shimPid), lt);
     const cur = this.current.get(lt.sandboxId);
     if (!cur || cur.ended || (!lt.ended && lt.lastNs >= cur.lastNs)) this.current.set(lt.sandboxId, lt);
   }
@@ -152,8 +165,11 @@ export class LifecycleMachine {
     return this.current.get(sandboxId)?.phase;
   }
 
-  /** Applies one record; returns its lifetime and the span it belongs to (undefined when it belongs to none). */
-  apply(r: KataLogRecord): { lifetime: Lifetime; span: HeldSpan } | undefined {
+  /**
+   * Applies one record; returns the span it belongs to (undefined when it belongs to none) and leaves its
+   * lifetime's phase in `phase`. A record that joins a lifetime allocates nothing (the hot path: most records).
+   */
+  apply(r: KataLogRecord): HeldSpan | undefined {
     const sid = r.attributes[ATTR_KATA_SANDBOX_ID];
     if (typeof sid !== 'string' || sid === '') return undefined;
     const t = r.timeUnixNano > 0n ? r.timeUnixNano : r.observedTimeUnixNano;
@@ -166,13 +182,14 @@ export class LifecycleMachine {
       const lag = r.observedTimeUnixNano - r.timeUnixNano;
       this.lagNs = lag > 0n ? lag : 0n;
     }
-    if (r.severityNumber >= 5 && r.severityNumber <= 8 && r.attributes[ATTR_KATA_COMPONENT] === 'runtime')
-      lt.debug = true;
-    const root = lt.spans[key(SPAN_KATA_SANDBOX)] as HeldSpan;
+    if (!lt.debug && r.severityNumber >= 5 && r.severityNumber <= 8 && r.attributes[ATTR_KATA_COMPONENT] === 'runtime')
+      lt.debug = this.changed = true;
+    const root = lt.spans[ROOT] as HeldSpan;
     this.noteHypervisor(lt, root, r);
     const a = lt.ended ? undefined : anchorOf(r, sid);
     const touched = a ? this.transition(lt, a, t, r) : undefined;
-    return { lifetime: lt, span: touched ?? this.innermost(lt, r) };
+    this.phase = lt.phase;
+    return touched ?? this.innermost(lt, r);
   }
 
   /** Closes every lifetime idle since before `nowNs - idleNs`: open spans end at the last record, incomplete. */
@@ -189,11 +206,11 @@ export class LifecycleMachine {
         changed = true;
       }
       if (lt.ended && lt.lastNs + retainNs <= nowNs) {
-        this.lifetimes.delete(lt.traceId);
-        if (this.current.get(lt.sandboxId) === lt) this.current.delete(lt.sandboxId);
+        this.forget(lt);
         changed = true;
       }
     }
+    if (changed) this.changed = true;
     return changed;
   }
 
@@ -202,9 +219,15 @@ export class LifecycleMachine {
     for (const lt of this.lifetimes.values()) {
       if (this.lifetimes.size <= MAX_HELD / 2) return;
       if (!lt.ended) continue;
-      this.lifetimes.delete(lt.traceId);
-      if (this.current.get(lt.sandboxId) === lt) this.current.delete(lt.sandboxId);
+      this.forget(lt);
+      this.changed = true;
     }
+  }
+
+  private forget(lt: Lifetime): void {
+    this.lifetimes.delete(lt.traceId);
+    this.byShim.delete(shimKey(lt.sandboxId, lt.shimPid));
+    if (this.current.get(lt.sandboxId) === lt) this.current.delete(lt.sandboxId);
   }
 
   // ---- lifetimes ------------------------------------------------------------------------------------------
@@ -217,11 +240,14 @@ export class LifecycleMachine {
     const pid = r.attributes[ATTR_PROCESS_PID];
     if (!runtime || typeof pid !== 'number') return cur;
     if (cur && cur.shimPid === pid) return cur;
-    const traceId = traceIdFor(sid, pid);
-    const known = this.lifetimes.get(traceId);
+    const known = this.byShim.get(shimKey(sid, pid));
     if (known) return known; // a late record of an older lifetime
+    // Another pid alone does not end a lifetime: the Go shim's `start` process forks the daemon, `delete` runs as
+    // its own process (both log with the sandbox id), and any local journal writer can vary the pid. Only a shim
+    // starting up (its first lines: Go `loaded configuration`, runtime-rs `start to run`) begins a new one.
+    if (cur && !startsShim(r)) return cur;
     if (cur && !cur.ended) return cur.lastNs > t ? undefined : this.replace(cur, r, sid, pid, runtime, t);
-    return this.open(r, sid, pid, runtime, t, traceId);
+    return this.open(r, sid, pid, runtime, t);
   }
 
   private replace(
@@ -239,10 +265,12 @@ export class LifecycleMachine {
       this.end(cur, s, cur.lastNs);
     }
     cur.ended = true;
-    return this.open(r, sid, pid, runtime, t, traceIdFor(sid, pid));
+    return this.open(r, sid, pid, runtime, t);
   }
 
-  private open(r: KataLogRecord, sid: string, pid: number, runtime: 'go' | 'rs', t: bigint, traceId: string): Lifetime {
+  private open(r: KataLogRecord, sid: string, pid: number, runtime: 'go' | 'rs', t: bigint): Lifetime {
+    const traceId = traceIdFor(sid, pid);
+    this.changed = true;
     const resource: Lifetime['resource'] = {};
     for (const k of RESOURCE_ATTRIBUTE_KEYS) {
       const v = r.attributes[k];
@@ -261,6 +289,7 @@ export class LifecycleMachine {
       spans: {},
     };
     this.lifetimes.set(traceId, lt);
+    this.byShim.set(shimKey(sid, pid), lt);
     this.current.set(sid, lt);
     const root = this.start(lt, SPAN_KATA_SANDBOX, t, '');
     root.attributes[ATTR_KATA_SHIM_PID] = pid;
@@ -270,12 +299,15 @@ export class LifecycleMachine {
   }
 
   private noteHypervisor(lt: Lifetime, root: HeldSpan, r: KataLogRecord): void {
-    if (root.attributes[ATTR_KATA_HYPERVISOR_NAME] !== undefined) return;
+    // An ended root: every span ended with it, none takes the name any more.
+    if (root.ended || root.attributes[ATTR_KATA_HYPERVISOR_NAME] !== undefined) return;
     const sub = r.attributes[ATTR_KATA_SUBSYSTEM];
     const name = (typeof sub === 'string' && GO_HYPERVISOR[sub]) || undefined;
     const hv = r.attributes[ATTR_KATA_COMPONENT] === 'hypervisor' ? r.attributes[ATTR_KATA_HYPERVISOR_NAME] : undefined;
     const v = name ?? (typeof hv === 'string' ? hv : undefined);
-    if (v) for (const s of Object.values(lt.spans)) if (!s.ended) s.attributes[ATTR_KATA_HYPERVISOR_NAME] = v;
+    if (!v) return;
+    for (const s of Object.values(lt.spans)) if (!s.ended) s.attributes[ATTR_KATA_HYPERVISOR_NAME] = v;
+    this.changed = true;
   }
 
   // ---- spans ----------------------------------------------------------------------------------------------
@@ -284,7 +316,8 @@ export class LifecycleMachine {
     const k = key(name, cid, eid);
     const have = lt.spans[k];
     if (have) return have;
-    const root = lt.spans[key(SPAN_KATA_SANDBOX)];
+    this.changed = true;
+    const root = lt.spans[ROOT];
     const attributes: KataSpan['attributes'] = {
       ...lt.resource,
       [ATTR_KATA_SANDBOX_ID]: lt.sandboxId,
@@ -316,7 +349,7 @@ export class LifecycleMachine {
 
   private end(lt: Lifetime, s: HeldSpan | undefined, t: bigint, error?: { type: string; message: string }): void {
     if (!s || s.ended) return;
-    s.ended = true;
+    s.ended = this.changed = true;
     s.endTimeUnixNano = t < s.startTimeUnixNano ? s.startTimeUnixNano : t;
     if (error) this.fail(s, t, error);
     this.opts.onEnd(s, lt);
@@ -325,6 +358,7 @@ export class LifecycleMachine {
   private fail(s: HeldSpan, t: bigint, error: { type: string; message: string }): void {
     s.status = { code: 2, message: error.message };
     s.attributes[ATTR_ERROR_TYPE] = error.type;
+    this.changed = true;
     this.event(s, 'exception', t, { 'exception.message': error.message, [ATTR_ERROR_TYPE]: error.type });
   }
 
@@ -332,6 +366,20 @@ export class LifecycleMachine {
     // One event per name and span (a step logged by two lines, or read twice, is one event).
     if (s.events.some((e) => e.name === name)) return;
     s.events.push({ name, timeUnixNano: t, attributes });
+    this.changed = true;
+  }
+
+  /** Sets a span attribute; a change is a change of state (most anchors repeat what is already held). */
+  private set(s: HeldSpan, k: string, v: string | number): void {
+    if (s.attributes[k] === v) return;
+    s.attributes[k] = v;
+    this.changed = true;
+  }
+
+  private setPhase(lt: Lifetime, phase: LifecyclePhase): void {
+    if (lt.phase === phase) return;
+    lt.phase = phase;
+    this.changed = true;
   }
 
   private get(lt: Lifetime, name: string, cid = '', eid = ''): HeldSpan | undefined {
@@ -345,7 +393,7 @@ export class LifecycleMachine {
 
   /** The innermost open span a record without an anchor belongs to. */
   private innermost(lt: Lifetime, r: KataLogRecord): HeldSpan {
-    const root = lt.spans[key(SPAN_KATA_SANDBOX)] as HeldSpan;
+    const root = lt.spans[ROOT] as HeldSpan;
     if (lt.ended) return root;
     const cid = r.attributes[ATTR_CONTAINER_ID];
     if (typeof cid === 'string' && cid !== '' && cid !== lt.sandboxId) {
@@ -357,25 +405,30 @@ export class LifecycleMachine {
       const c = this.open_(lt, SPAN_KATA_CONTAINER_CREATE, cid) ?? this.open_(lt, SPAN_KATA_CONTAINER, cid);
       if (c) return c;
     }
-    const pause = this.open_(lt, SPAN_KATA_CONTAINER_CREATE, lt.sandboxId);
-    if (pause && cid === lt.sandboxId) return pause;
-    for (const name of SANDBOX_LEVEL) {
-      const s = this.open_(lt, name);
-      if (s) return s;
+    if (cid === lt.sandboxId) {
+      const pause = this.open_(lt, SPAN_KATA_CONTAINER_CREATE, lt.sandboxId);
+      if (pause) return pause;
+    }
+    for (const k of SANDBOX_LEVEL) {
+      const s = lt.spans[k];
+      if (s && !s.ended) return s;
     }
     return root;
   }
 
   /** Applies an anchor; returns the span the anchor record belongs to. */
   private transition(lt: Lifetime, a: Anchor, t: bigint, r: KataLogRecord): HeldSpan | undefined {
-    const root = lt.spans[key(SPAN_KATA_SANDBOX)] as HeldSpan;
-    const create = this.get(lt, SPAN_KATA_SANDBOX_CREATE) as HeldSpan;
+    const root = lt.spans[ROOT] as HeldSpan;
+    const create = lt.spans[CREATE] as HeldSpan;
     const sid = lt.sandboxId;
     const cid = a.containerId === sid ? '' : a.containerId;
     switch (a.kind) {
       case 'config.loaded':
         // Before every Create (no container id): the next container's create starts here.
-        if (lt.phase !== 'creating') lt.pendingConfigNs = t;
+        if (lt.phase !== 'creating' && lt.pendingConfigNs !== t) {
+          lt.pendingConfigNs = t;
+          this.changed = true;
+        }
         return undefined;
       case 'vm.start.begin':
         return this.start(lt, SPAN_KATA_VM_START, t, create.spanId);
@@ -386,15 +439,15 @@ export class LifecycleMachine {
       }
       case 'hypervisor.pid':
         if (a.hypervisorPid) {
-          root.attributes[ATTR_KATA_HYPERVISOR_PID] = a.hypervisorPid;
+          this.set(root, ATTR_KATA_HYPERVISOR_PID, a.hypervisorPid);
           const vm = this.open_(lt, SPAN_KATA_VM_START);
-          if (vm) vm.attributes[ATTR_KATA_HYPERVISOR_PID] = a.hypervisorPid;
+          if (vm) this.set(vm, ATTR_KATA_HYPERVISOR_PID, a.hypervisorPid);
         }
         return undefined;
       case 'agent.connect.begin': {
         const s = this.start(lt, SPAN_KATA_AGENT_CONNECT, t, create.spanId);
         const url = r.attributes[ATTR_KATA_FIELD('url')];
-        if (typeof url === 'string') s.attributes[ATTR_KATA_AGENT_URL] = url;
+        if (typeof url === 'string') this.set(s, ATTR_KATA_AGENT_URL, url);
         return s;
       }
       case 'agent.connect.end': {
@@ -473,7 +526,7 @@ export class LifecycleMachine {
         const ctr = this.get(lt, SPAN_KATA_CONTAINER, cid);
         if (!ctr) return undefined;
         if (a.exitCode !== undefined) {
-          ctr.attributes[ATTR_PROCESS_EXIT_CODE] = a.exitCode;
+          this.set(ctr, ATTR_PROCESS_EXIT_CODE, a.exitCode);
           this.event(ctr, 'container.exited', t, { [ATTR_PROCESS_EXIT_CODE]: a.exitCode });
         }
         // With info-only logs nothing marks the delete: the container span ends at its exit.
@@ -503,7 +556,7 @@ export class LifecycleMachine {
         return this.get(lt, SPAN_KATA_SANDBOX_STOP);
       case 'stop.abnormal': {
         const stop = this.stopBegin(lt, t, KATA_STOP_REASON_VALUE_VM_DIED);
-        stop.attributes[ATTR_KATA_STOP_REASON] = KATA_STOP_REASON_VALUE_VM_DIED;
+        this.set(stop, ATTR_KATA_STOP_REASON, KATA_STOP_REASON_VALUE_VM_DIED);
         const message = failureText(r, a);
         this.event(stop, 'sandbox.died', t, a.error ? { 'exception.message': a.error } : {});
         if (root.status.code !== 2) this.fail(root, t, { type: 'sandbox_stopped_unexpectedly', message });
@@ -546,8 +599,11 @@ export class LifecycleMachine {
   }
 
   private containerCreate(lt: Lifetime, cid: string, t: bigint): HeldSpan {
-    const root = lt.spans[key(SPAN_KATA_SANDBOX)] as HeldSpan;
-    lt.pendingConfigNs = undefined;
+    const root = lt.spans[ROOT] as HeldSpan;
+    if (lt.pendingConfigNs !== undefined) {
+      lt.pendingConfigNs = undefined;
+      this.changed = true;
+    }
     const ctr = this.start(lt, SPAN_KATA_CONTAINER, t, root.spanId, cid);
     if (ctr.ended) return ctr;
     return this.start(lt, SPAN_KATA_CONTAINER_CREATE, t, ctr.spanId, cid);
@@ -556,12 +612,12 @@ export class LifecycleMachine {
   private created(lt: Lifetime, t: bigint): void {
     this.end(lt, this.open_(lt, SPAN_KATA_CONTAINER_CREATE, lt.sandboxId), t);
     this.end(lt, this.get(lt, SPAN_KATA_SANDBOX_CREATE), t);
-    if (lt.phase === 'creating') lt.phase = 'running';
+    if (lt.phase === 'creating') this.setPhase(lt, 'running');
   }
 
   private stopBegin(lt: Lifetime, t: bigint, reason: string): HeldSpan {
-    const root = lt.spans[key(SPAN_KATA_SANDBOX)] as HeldSpan;
-    lt.phase = 'stopping';
+    const root = lt.spans[ROOT] as HeldSpan;
+    this.setPhase(lt, 'stopping');
     const have = this.get(lt, SPAN_KATA_SANDBOX_STOP);
     if (have) return have;
     const s = this.start(lt, SPAN_KATA_SANDBOX_STOP, t, root.spanId);
@@ -571,7 +627,7 @@ export class LifecycleMachine {
 
   /** Ends every open span at `t`, children first, the root last; the lifetime is over. */
   private closeAll(lt: Lifetime, t: bigint, error?: { type: string; message: string }): void {
-    const root = lt.spans[key(SPAN_KATA_SANDBOX)] as HeldSpan;
+    const root = lt.spans[ROOT] as HeldSpan;
     for (const s of Object.values(lt.spans).reverse()) {
       if (s.ended || s === root) continue;
       // Only the create path fails with the sandbox; containers still running are just cut at teardown.
@@ -579,7 +635,7 @@ export class LifecycleMachine {
       this.end(lt, s, t, failed ? error : undefined);
     }
     this.end(lt, root, t, error && root.status.code !== 2 ? error : undefined);
-    lt.phase = 'stopped';
-    lt.ended = true;
+    this.setPhase(lt, 'stopped');
+    lt.ended = this.changed = true;
   }
 }

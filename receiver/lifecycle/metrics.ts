@@ -74,6 +74,9 @@ export class LifecycleMetrics {
     { name: string; description: string; unit: string; kind: MetricData['kind']; by: Map<string, Series> }
   >();
 
+  /** The records series by component and severity index: `record` runs on every record and builds no key. */
+  private readonly records = new Map<unknown, Series[]>();
+
   constructor(private readonly startNs: bigint = BigInt(Date.now()) * 1_000_000n) {}
 
   /** A span ended: its duration, if it is one of the charted steps; a failed sandbox or container: a failure. */
@@ -104,12 +107,17 @@ export class LifecycleMetrics {
 
   record(r: KataLogRecord): void {
     const n = r.severityNumber;
-    const sev =
-      Number.isInteger(n) && n >= 1 && n <= 24 ? (SEVERITY[Math.floor((n - 1) / 4)] as string) : 'UNSPECIFIED';
-    this.add(METRIC_KATA_LOG_RECORDS, 'Records by component and severity.', '{record}', {
-      [ATTR_KATA_COMPONENT]: str(r.attributes[ATTR_KATA_COMPONENT]),
-      [ATTR_LOG_RECORD_SEVERITY_TEXT]: sev,
-    });
+    const i = Number.isInteger(n) && n >= 1 && n <= 24 ? Math.floor((n - 1) / 4) : SEVERITY.length;
+    const component = r.attributes[ATTR_KATA_COMPONENT];
+    let byLevel = this.records.get(component);
+    if (!byLevel) this.records.set(component, (byLevel = []));
+    let s = byLevel[i];
+    if (!s)
+      s = byLevel[i] = this.seriesOf(METRIC_KATA_LOG_RECORDS, 'Records by component and severity.', '{record}', 'sum', {
+        [ATTR_KATA_COMPONENT]: str(component),
+        [ATTR_LOG_RECORD_SEVERITY_TEXT]: SEVERITY[i] ?? 'UNSPECIFIED',
+      });
+    s.count++;
   }
 
   /** Every series, cumulative since the receiver started. */

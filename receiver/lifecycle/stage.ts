@@ -2,7 +2,9 @@
 // span id of the innermost lifecycle span it belongs to and with its sandbox's phase (`kata.lifecycle.phase`,
 // which rules use), and hands ended spans to the pipeline (Stage.drain), which queues them beside the records.
 // The machine's state is written once a batch's records and spans are durable, so the state file never claims a
-// span the queues do not hold (at-least-once across a SIGKILL: docs/tracing.md).
+// span the queues do not hold (at-least-once across a SIGKILL: docs/tracing.md); only after a batch that changed
+// what it holds beyond the idle clocks (a lifetime opened or ended, a lifecycle step), else at most once per
+// IDLE_CLOCK_WRITE_MS and at shutdown: most batches only move a sandbox's last-record time.
 import { join } from 'node:path';
 import type { KataLogRecord } from '../model/record.js';
 import type { Stage, StageOutput } from '../pipeline/types.js';
@@ -38,12 +40,18 @@ export interface LifecycleStageOptions {
 }
 
 const MS = 1_000_000n;
+/** A state whose only change is the sandboxes' last-record times is written at most this often: after a SIGKILL
+ *  those times are at most this stale (they only place the end of spans later closed as idle). */
+const IDLE_CLOCK_WRITE_MS = 5_000;
 
 export class LifecycleStage implements Stage {
   readonly name = 'lifecycle';
   readonly machine: LifecycleMachine;
   private pending: KataSpan[] = [];
-  private dirty = false;
+  /** A record joined a lifetime (its last-record time moved) since the last snapshot. */
+  private touched = false;
+  private lastSnapshotMs = 0;
+  private closing = false;
   private readonly statePath?: string;
   /** Snapshots are written in the order their batches were taken; a later one supersedes an earlier one. */
   private written = 0;
@@ -66,16 +74,17 @@ export class LifecycleStage implements Stage {
 
   process(records: KataLogRecord[]): KataLogRecord[] {
     const m = this.opts.metrics;
+    const machine = this.machine;
     for (const r of records) {
       m?.record(r);
-      const hit = this.machine.apply(r);
-      if (!hit) continue;
-      this.dirty = true;
+      const span = machine.apply(r);
+      if (!span) continue;
+      this.touched = true;
       if (!r.traceId) {
-        r.traceId = hit.lifetime.traceId;
-        r.spanId = hit.span.spanId;
+        r.traceId = span.traceId;
+        r.spanId = span.spanId;
       }
-      r.attributes[ATTR_KATA_LIFECYCLE_PHASE] = hit.lifetime.phase;
+      r.attributes[ATTR_KATA_LIFECYCLE_PHASE] = machine.phase;
     }
     return records;
   }
@@ -86,7 +95,13 @@ export class LifecycleStage implements Stage {
     // never before the newest record (a replay's end passes that record's time as `nowUnixNano`).
     const behind = nowUnixNano - this.machine.lagNs;
     const now = behind > this.machine.latestNs ? behind : this.machine.latestNs;
-    if (this.machine.closeIdle(now, BigInt(this.opts.idleMs) * MS, BigInt(this.opts.retainMs) * MS)) this.dirty = true;
+    this.machine.closeIdle(now, BigInt(this.opts.idleMs) * MS, BigInt(this.opts.retainMs) * MS);
+    return [];
+  }
+
+  /** The end of the run: the next snapshot is written whatever changed (exact idle clocks for the next start). */
+  close(): KataLogRecord[] {
+    this.closing = true;
     return [];
   }
 
@@ -137,8 +152,13 @@ export class LifecycleStage implements Stage {
   drain(): StageOutput {
     const spans = this.pending;
     this.pending = [];
-    if (!this.dirty || !this.statePath) return { spans };
-    this.dirty = false;
+    if (!this.statePath) return { spans };
+    const nowMs = Date.now();
+    const due = this.touched && (this.closing || nowMs - this.lastSnapshotMs >= IDLE_CLOCK_WRITE_MS);
+    if (!this.machine.changed && !due) return { spans };
+    this.machine.changed = false;
+    this.touched = false;
+    this.lastSnapshotMs = nowMs;
     const text = serializeLifetimes(this.machine.lifetimes.values());
     const seq = ++this.taken;
     const path = this.statePath;

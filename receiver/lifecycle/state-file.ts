@@ -4,7 +4,7 @@
 // aside (renamed `.bad`), never fatal: the spans of those sandboxes then start again at the next record.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { asString, big, reviveSpan } from '../signals/payload.js';
+import { big, reviveSpan } from '../signals/payload.js';
 import type { Logger } from '../telemetry/log.js';
 import type { HeldSpan, Lifetime } from './machine.js';
 
@@ -12,8 +12,52 @@ const VERSION = 1;
 
 type Json = Record<string, unknown>;
 
+const ns = (v: bigint | undefined): string | undefined => (v === undefined ? undefined : v.toString());
+
+/** A span with its bigint times as decimal strings (what `reviveSpan` reads back). */
+function plainSpan(sp: HeldSpan): unknown {
+  return {
+    ...sp,
+    startTimeUnixNano: sp.startTimeUnixNano.toString(),
+    endTimeUnixNano: sp.endTimeUnixNano.toString(),
+    events: sp.events.map((e) => ({ ...e, timeUnixNano: e.timeUnixNano.toString() })),
+  };
+}
+
+function serializeLifetime(lt: Lifetime): string {
+  const spans: Record<string, unknown> = {};
+  for (const k in lt.spans) spans[k] = plainSpan(lt.spans[k] as HeldSpan);
+  return JSON.stringify({
+    ...lt,
+    lastNs: ns(lt.lastNs),
+    pendingConfigNs: ns(lt.pendingConfigNs),
+    firstContainerStartedNs: ns(lt.firstContainerStartedNs),
+    spans,
+  });
+}
+
+/** The JSON of ended lifetimes: nothing but their last-record time and debug flag changes once ended. */
+const endedText = new WeakMap<Lifetime, { lastNs: bigint; debug: boolean; text: string }>();
+
+/**
+ * The state as JSON (what JSON.stringify of `{ version, lifetimes }` with bigints as decimal strings gives). The
+ * bigint fields are converted here rather than by a replacer called for every key of every span, and an ended
+ * lifetime is serialized once: a writer starting a "new shim" on every line has the state (up to 512 lifetimes)
+ * rewritten after every batch (bench/README.md "Lifecycle per record").
+ */
 export function serializeLifetimes(lifetimes: Iterable<Lifetime>): string {
-  return JSON.stringify({ version: VERSION, lifetimes: [...lifetimes] }, asString);
+  const parts: string[] = [];
+  for (const lt of lifetimes) {
+    if (!lt.ended) {
+      parts.push(serializeLifetime(lt));
+      continue;
+    }
+    let c = endedText.get(lt);
+    if (!c || c.lastNs !== lt.lastNs || c.debug !== lt.debug)
+      endedText.set(lt, (c = { lastNs: lt.lastNs, debug: lt.debug, text: serializeLifetime(lt) }));
+    parts.push(c.text);
+  }
+  return `{"version":${VERSION},"lifetimes":[${parts.join(',')}]}`;
 }
 
 export function parseLifetimes(text: string): Lifetime[] {

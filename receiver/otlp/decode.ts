@@ -180,13 +180,13 @@ function jsonInt(v: unknown): number | bigint | undefined {
   return undefined;
 }
 
-function jsonU64(v: unknown): bigint {
+export function jsonU64(v: unknown): bigint {
   if (typeof v === 'string' && /^\d+$/.test(v)) return BigInt.asUintN(64, BigInt(v));
   if (typeof v === 'number' && Number.isFinite(v) && v > 0) return BigInt(Math.trunc(v));
   return 0n;
 }
 
-function jsonAttributesInto(list: unknown, into: Attributes): void {
+export function jsonAttributesInto(list: unknown, into: Attributes): void {
   for (const kv of arr(list)) {
     if (!isObj(kv) || typeof kv.key !== 'string') continue;
     const a = toAttrValue(jsonAnyValue(kv.value));

@@ -297,7 +297,7 @@ export class Receiver {
     // Spans and derived metrics go to the same places as the logs, each exporter's through its own
     // `<name>.traces` / `<name>.metrics` queue (receiver/signals).
     // Loaded with the first lane that carries spans (the signal exporters import every OTLP transport).
-    const { createSignalExporter, METRICS, TRACES } = await import('../signals/exporters.js');
+    const { createSignalExporter, METRICS, TRACES, queuePayloadOf } = await import('../signals/exporters.js');
     let traceExp: Exporter, metricExp: Exporter;
     try {
       const sdeps = { stdout: this.io.stdout, logger };
@@ -316,7 +316,7 @@ export class Receiver {
       lane.exporters.push(exp);
       lane.signalQueues.push(await createQueue({ ...config.queue, kind }, exp, deps));
     }
-    lane.spanSink = new QueueSpanSink(lane.signalQueues[0] as DeliveryQueue);
+    lane.spanSink = new QueueSpanSink(lane.signalQueues[0] as DeliveryQueue, queuePayloadOf(traceExp, 't'));
     lane.metricQueue = lane.signalQueues[1];
     return lane;
   }

@@ -3,8 +3,8 @@
 // `/v1/metrics` or TraceService / MetricsService (OTEL_EXPORTER_OTLP_TRACES_* / _METRICS_* honoured); store:
 // `traces-*.jsonl` / `metrics-*.jsonl` beside the logs (Collector file-exporter format); stdout. Each sits behind
 // its own delivery queue (`<exporter>.traces`, `<exporter>.metrics`: same options and data dir, at-least-once
-// like the logs); the queue holds signal payloads (./payload.ts) and the exporter encodes the OTLP request
-// when it sends.
+// like the logs); the queue holds signal payloads (./payload.ts): spans for an OTLP/JSON exporter (the store,
+// stdout otlp-json, http/json) already in that form, sent as they are; the others are encoded when sent.
 import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { ExporterConfig } from '../config/types.js';
@@ -23,7 +23,8 @@ import { encodeTracesJson, encodeTracesProto } from '../otlp/encode-traces.js';
 import { SERVICE_NAMESPACE } from '../parse/build.js';
 import { ATTR_HOST_NAME, ATTR_SERVICE_NAME, ATTR_SERVICE_NAMESPACE } from '../semconv/generated.js';
 import type { Logger } from '../telemetry/log.js';
-import { decodeMetrics, decodeSpans } from './payload.js';
+import { decodeMetrics, decodeSpans, encodeSignalPayload, splitSignalPayloads, textSignalPayload } from './payload.js';
+import { decodeTracesJson } from './traces-json.js';
 
 /** How one signal is decoded from the queue and written in each form. */
 interface Signal<T> {
@@ -33,6 +34,8 @@ interface Signal<T> {
   proto(items: T[], opts: EncodeOptions): Uint8Array;
   json(items: T[], opts: EncodeOptions): string;
   text(item: T): string;
+  /** Spans: queued for an OTLP/JSON exporter as the OTLP/JSON it sends ('j' payloads), read back from it here. */
+  otlpJson?: (text: string) => T[];
 }
 
 const ms = (ns: bigint) => (Number(ns / 1000n) / 1000).toFixed(1);
@@ -62,6 +65,7 @@ export const TRACES: Signal<KataSpan> = {
   proto: encodeTracesProto,
   json: encodeTracesJson,
   text: formatSpanText,
+  otlpJson: decodeTracesJson,
 };
 
 export const METRICS: Signal<MetricData> = {
@@ -76,11 +80,45 @@ export const METRICS: Signal<MetricData> = {
       .join('\n'),
 };
 
+/** How the queue of each signal exporter encodes the items it is given (QueueSpanSink). */
+const queuedForm = new WeakMap<Exporter, (items: never[]) => Uint8Array>();
+
+/** The payload a queue in front of `exp` takes for `items` (kata-otel's JSON when `exp` is no signal exporter). */
+export function queuePayloadOf<T>(exp: Exporter, kind: 't' | 'm'): (items: T[]) => Uint8Array {
+  return (
+    (queuedForm.get(exp) as ((items: T[]) => Uint8Array) | undefined) ?? ((items) => encodeSignalPayload(kind, items))
+  );
+}
+
+/** The items of queued payloads of either form (a protocol change between runs leaves the other one queued). */
+function itemsOf<T>(signal: Signal<T>, bytes: Uint8Array): T[] {
+  if (!signal.otlpJson) return signal.decode(bytes);
+  const toItems = signal.otlpJson;
+  return splitSignalPayloads(bytes).flatMap((p) =>
+    p.kind === 'j' ? toItems(p.text) : signal.decode(textSignalPayload(p.kind, p.text)),
+  );
+}
+
+/** Queued payloads as OTLP/JSON requests: 'j' ones as they are, the others encoded now. */
+function jsonTexts<T>(signal: Signal<T>, bytes: Uint8Array, opts: EncodeOptions): string[] {
+  if (!signal.otlpJson) return [signal.json(signal.decode(bytes), opts)];
+  return splitSignalPayloads(bytes).map((p) =>
+    p.kind === 'j' ? p.text : signal.json(signal.decode(textSignalPayload(p.kind, p.text)), opts),
+  );
+}
+
+/** Several OTLP/JSON trace requests as one (their `resourceSpans` lists joined). */
+function mergeJson(texts: string[]): string {
+  if (texts.length === 1) return texts[0] as string;
+  const head = '{"resourceSpans":[';
+  const parts = texts.filter((t) => t.startsWith(head)).map((t) => t.slice(head.length, -2));
+  return parts.length ? head + parts.join(',') + ']}' : '{}';
+}
+
 /** An Exporter whose queue holds signal payloads; `export(records)` is never called on it. */
-function payloadExporter<T>(
+function payloadExporter(
   name: string,
-  decode: (b: Uint8Array) => T[],
-  send: (items: T[], signal?: AbortSignal) => Promise<ExportResult>,
+  send: (payload: Uint8Array, count: number, signal?: AbortSignal) => Promise<ExportResult>,
   shutdown: () => Promise<void>,
 ): Exporter {
   return {
@@ -92,14 +130,14 @@ function payloadExporter<T>(
       encode: () => {
         throw new Error(`${name}: records are not queued here`);
       },
-      export: async (payload, _count, signal) => {
-        let items: T[];
+      export: async (payload, count, signal) => {
+        let sending: Promise<ExportResult>;
         try {
-          items = decode(payload);
+          sending = send(payload, count, signal);
         } catch (err) {
           return { code: 'permanent', error: `${name}: a queued payload is damaged: ${(err as Error).message}` };
         }
-        return send(items, signal);
+        return sending;
       },
     },
   };
@@ -116,8 +154,19 @@ export function createSignalExporter<T>(
   deps: { stdout: Writable; logger: Logger; env?: Record<string, string | undefined> },
 ): Exporter {
   const name = `${e.name}.${signal.name}`;
+  /** An exporter of items (decoded from the queued payloads when sent). */
   const make = (send: (items: T[], sig?: AbortSignal) => Promise<ExportResult>, shutdown: () => Promise<void>) =>
-    payloadExporter(name, signal.decode, send, shutdown);
+    payloadExporter(name, (p, _n, sig) => send(itemsOf(signal, p), sig), shutdown);
+  /** An OTLP/JSON exporter: spans are queued in the form it sends (encoded once); metrics are encoded here. */
+  const makeJson = (
+    opts: EncodeOptions,
+    send: (texts: string[], count: number, sig?: AbortSignal) => Promise<ExportResult>,
+    shutdown: () => Promise<void>,
+  ): Exporter => {
+    const exp = payloadExporter(name, (p, n, sig) => send(jsonTexts(signal, p, opts), n, sig), shutdown);
+    if (signal.otlpJson) queuedForm.set(exp, (items: never[]) => textSignalPayload('j', signal.json(items, opts)));
+    return exp;
+  };
   switch (e.type) {
     case 'otlp': {
       const settings = resolveSignalSettings(e, deps.env ?? process.env, signal.name, `exporter ${e.name}`, {
@@ -134,26 +183,35 @@ export function createSignalExporter<T>(
         );
       }
       const http = new OtlpHttpExporter(settings, { name });
-      const json = settings.protocol === 'http/json';
-      const encode = (s: T[]) => (json ? Buffer.from(signal.json(s, opts), 'utf8') : signal.proto(s, opts));
+      if (settings.protocol === 'http/json')
+        return makeJson(
+          opts,
+          (texts, n, sig) => http.send(Buffer.from(mergeJson(texts), 'utf8'), n, sig),
+          () => http.shutdown(),
+        );
       return make(
-        (s, sig) => http.send(encode(s), s.length, sig),
+        (s, sig) => http.send(signal.proto(s, opts), s.length, sig),
         () => http.shutdown(),
       );
     }
     case 'store': {
       const store = new StoreExporter({ ...e, name, kind: signal.name }, { logger: deps.logger });
-      return make(
-        (s, sig) => store.writeLine(signal.json(s, {}), sig),
+      return makeJson(
+        {},
+        (texts, _n, sig) => store.writeLine(texts.join('\n'), sig),
         () => store.shutdown(),
       );
     }
     case 'stdout': {
       const out = base instanceof StdoutExporter ? base : new StdoutExporter({ ...e, name }, deps.stdout);
-      const text = (s: T[]) =>
-        out.format === 'otlp-json' ? signal.json(s, {}) + '\n' : s.map(signal.text).join('\n') + '\n';
+      if (out.format === 'otlp-json')
+        return makeJson(
+          {},
+          (texts, _n, sig) => out.writeText(texts.join('\n') + '\n', sig),
+          () => Promise.resolve(),
+        );
       return make(
-        (s, sig) => out.writeText(text(s), sig),
+        (s, sig) => out.writeText(s.map(signal.text).join('\n') + '\n', sig),
         () => Promise.resolve(),
       );
     }

@@ -1,13 +1,17 @@
-// Spans (and metric points) as a delivery-queue payload: SIGNAL_BODY (0x01), a kind byte, then JSON with the
-// bigint times as decimal strings. The queue stores and concatenates payloads as they are (queue/codec.ts);
-// JSON.stringify escapes every control character, so 0x01 never occurs inside the JSON and splitting on it
-// recovers each payload. The exporter encodes the OTLP request when it sends (spans are few; one JSON form
-// serves protobuf, OTLP/JSON, the store and stdout, and a protocol change between runs).
+// Spans (and metric points) as a delivery-queue payload: SIGNAL_BODY (0x01), a kind byte, then JSON. Kind 't'
+// (spans) and 'm' (metric points): kata-otel's own JSON of the items, bigint times as decimal strings, encoded
+// in the exporter's form when it sends. Kind 'j': spans already encoded as one OTLP/JSON ExportTraceServiceRequest,
+// for the exporters that send OTLP/JSON (the store, stdout otlp-json, OTLP http/json): encoded once, when
+// queued, and sent as they are (a storm of lifetimes makes two spans per line: bench/README.md "Lifecycle per
+// record"). Either kind can meet either exporter after a protocol change between runs; ./exporters.ts converts.
+// The queue stores and concatenates payloads as they are (queue/codec.ts); JSON.stringify (and the OTLP/JSON
+// encoder, through it) escapes every control character, so 0x01 never occurs inside the JSON and splitting on it
+// recovers each payload.
 import type { MetricData } from '../lifecycle/metrics.js';
 import type { KataSpan } from '../lifecycle/types.js';
 import { SIGNAL_BODY } from '../queue/codec.js';
 
-export type SignalKind = 't' | 'm';
+export type SignalKind = 't' | 'm' | 'j';
 
 /** A decimal-string time back to bigint (0n when malformed). */
 export const big = (v: unknown): bigint => (typeof v === 'string' && /^\d{1,20}$/.test(v) ? BigInt(v) : 0n);
@@ -34,20 +38,45 @@ export function encodeSignalPayload(kind: SignalKind, items: readonly unknown[])
   return out;
 }
 
-/** The items of every `kind` payload in `bytes` (one or several concatenated); throws on anything else. */
-export function decodeSignalPayloads(bytes: Uint8Array, kind: SignalKind): unknown[] {
+/** A payload whose JSON is already written (kind 'j'). */
+export function textSignalPayload(kind: SignalKind, json: string): Uint8Array {
+  const out = Buffer.allocUnsafe(2 + Buffer.byteLength(json, 'utf8'));
+  out[0] = SIGNAL_BODY;
+  out[1] = kind.charCodeAt(0);
+  out.write(json, 2, 'utf8');
+  return out;
+}
+
+/** Each payload in `bytes` (one or several concatenated): its kind and JSON text; throws on anything else. */
+export function splitSignalPayloads(bytes: Uint8Array): { kind: SignalKind; text: string; at: number }[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const items: unknown[] = [];
+  const out: { kind: SignalKind; text: string; at: number }[] = [];
   let pos = 0;
   while (pos < buf.length) {
-    if (buf[pos] !== SIGNAL_BODY || buf[pos + 1] !== kind.charCodeAt(0))
-      throw new Error(`not a '${kind}' signal payload at byte ${pos}`);
+    const kind = String.fromCharCode(buf[pos + 1] ?? 0);
+    if (buf[pos] !== SIGNAL_BODY || (kind !== 't' && kind !== 'm' && kind !== 'j'))
+      throw new Error(`not a signal payload at byte ${pos}`);
     const next = buf.indexOf(SIGNAL_BODY, pos + 2);
     const end = next < 0 ? buf.length : next;
-    const arr: unknown = JSON.parse(buf.toString('utf8', pos + 2, end));
-    if (!Array.isArray(arr)) throw new Error(`signal payload at byte ${pos} is not a JSON array`);
-    items.push(...(arr as unknown[]));
+    out.push({ kind, text: buf.toString('utf8', pos + 2, end), at: pos });
     pos = end;
+  }
+  return out;
+}
+
+/** The items of a kata-otel JSON payload's text (kinds 't', 'm'). */
+export function itemsOf(text: string, at = 0): unknown[] {
+  const arr: unknown = JSON.parse(text);
+  if (!Array.isArray(arr)) throw new Error(`signal payload at byte ${at} is not a JSON array`);
+  return arr as unknown[];
+}
+
+/** The items of every `kind` payload in `bytes` (one or several concatenated); throws on anything else. */
+export function decodeSignalPayloads(bytes: Uint8Array, kind: SignalKind): unknown[] {
+  const items: unknown[] = [];
+  for (const p of splitSignalPayloads(bytes)) {
+    if (p.kind !== kind) throw new Error(`not a '${kind}' signal payload at byte ${p.at}`);
+    items.push(...itemsOf(p.text, p.at));
   }
   return items;
 }

@@ -1,4 +1,5 @@
-// The pipeline's SpanSink on a delivery queue: spans are queued as one payload per batch (./payload.ts).
+// The pipeline's SpanSink on a delivery queue: spans are queued as one payload per batch (./payload.ts), in the
+// form the queue's exporter sends when it has one (./exporters.ts queuePayloadOf).
 import type { KataSpan } from '../lifecycle/types.js';
 import type { SpanSink } from '../pipeline/types.js';
 import type { DeliveryQueue } from '../queue/types.js';
@@ -6,14 +7,17 @@ import type { MetricData } from '../lifecycle/metrics.js';
 import { encodeMetrics, encodeSpans } from './payload.js';
 
 export class QueueSpanSink implements SpanSink {
-  constructor(private readonly queue: DeliveryQueue) {}
+  constructor(
+    private readonly queue: DeliveryQueue,
+    private readonly encode: (spans: KataSpan[]) => Uint8Array = encodeSpans,
+  ) {}
 
   get name(): string {
     return this.queue.name;
   }
 
   appendSpans(spans: KataSpan[], after?: Promise<void>): Promise<void> {
-    return this.queue.appendPayload(encodeSpans(spans), spans.length, after);
+    return this.queue.appendPayload(this.encode(spans), spans.length, after);
   }
 }
 
