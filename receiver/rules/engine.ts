@@ -105,6 +105,8 @@ export class RuleEngine implements Stage {
   private readonly prefilter: RulePrefilter;
   private readonly trustRanks: number[];
   private readonly absenceRules: AbsenceRule[];
+  /** Per rule with one group_by field: the last value seen and its state key (keyOf). */
+  private readonly lastKey = new Map<Rule, [string, string]>();
   /** Newest record time processed: the records' own clock, for telling a jump from time that passed. */
   private watermark = 0n;
 
@@ -247,7 +249,16 @@ export class RuleEngine implements Stage {
     if (fields.length === 1) {
       const v = fieldValue(r, fields[0] as string);
       if (v === undefined || v === '') return rule.kind === 'absence' || rule.kind === 'sequence' ? undefined : SEP;
-      return (typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : String(v)) + SEP;
+      if (typeof v === 'string') {
+        // Consecutive records mostly share the value (one host, runs of one sandbox): the key built for the last
+        // one is reused, whose hash the state maps have already computed, instead of a fresh string per record.
+        const last = this.lastKey.get(rule);
+        if (last !== undefined && last[0] === v) return last[1];
+        const key = v + SEP;
+        if (v.length <= 256) this.lastKey.set(rule, [v, key]);
+        return key;
+      }
+      return (Array.isArray(v) ? v.join(',') : String(v)) + SEP;
     }
     let key = '';
     for (const f of fields) {
