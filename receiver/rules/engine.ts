@@ -150,27 +150,40 @@ export class RuleEngine implements Stage {
       if (this.absenceRules.length > 0) this.advance(recordTime(r));
       pre.begin(r);
       const trust = recordTrustRank(r);
-      for (let i = 0; i < rules.length; i++) {
-        if (!pre.may(i)) continue; // the rule cannot act on this record (prefilter.ts)
-        if (trust > (this.trustRanks[i] as number)) continue; // the rule does not believe this writer (trust.ts)
-        const rule = rules[i] as Rule;
-        try {
-          this.evaluate(rule, r, alerts);
-        } catch (e) {
-          // A rule must not stop the pipeline; report each broken rule once.
-          if (!this.failedRules.has(rule.id)) {
-            this.failedRules.add(rule.id);
-            this.opts.logger?.error('alert rule failed on a record; the record passes on unchanged', {
-              rule: rule.id,
-              error: e,
-            });
+      if (pre.size === rules.length) {
+        // Only the rules the prefilter lets through (prefilter.ts), in order: its set bits.
+        const bits = pre.bits;
+        for (let w = 0; w < bits.length; w++) {
+          let x = bits[w] as number;
+          while (x !== 0) {
+            const low = x & -x;
+            x ^= low;
+            this.tryRule((w << 5) + 31 - Math.clz32(low), trust, r, alerts);
           }
         }
-      }
+      } else for (let i = 0; i < rules.length; i++) if (pre.may(i)) this.tryRule(i, trust, r, alerts);
     }
     if (alerts.length === 0) return records;
     this.publish(alerts);
     return records.concat(alerts);
+  }
+
+  /** Evaluate rule `i` on `r` unless it does not believe the record's writer (trust.ts); never throws. */
+  private tryRule(i: number, trust: number, r: KataLogRecord, alerts: KataLogRecord[]): void {
+    if (trust > (this.trustRanks[i] as number)) return;
+    const rule = this.rules[i] as Rule;
+    try {
+      this.evaluate(rule, r, alerts);
+    } catch (e) {
+      // A rule must not stop the pipeline; report each broken rule once.
+      if (!this.failedRules.has(rule.id)) {
+        this.failedRules.add(rule.id);
+        this.opts.logger?.error('alert rule failed on a record; the record passes on unchanged', {
+          rule: rule.id,
+          error: e,
+        });
+      }
+    }
   }
 
   /** Absence deadlines and ends of suppression windows up to `nowUnixNano`; prunes expired state. */

@@ -393,6 +393,16 @@ export class RulePrefilter {
     }
   }
 
+  /** The rules that may act on the record given to `begin`, as bits (rule i: bit i & 31 of word i >>> 5), and how
+   *  many rules the prefilter was built with (any later index: yes). */
+  get bits(): Int32Array {
+    return this.may_;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
   /** Can rule `i` act on the record given to `begin`? (A rule the prefilter was not built with: yes.) */
   may(i: number): boolean {
     return i >= this.count || ((this.may_[i >>> 5] as number) & (1 << (i & 31))) !== 0;
