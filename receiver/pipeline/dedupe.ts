@@ -81,19 +81,37 @@ function mix(c: number): void {
   lane2 ^= lane2 >>> 15;
 }
 
+// The lanes live in locals inside the loop (module variables are memory slots the JIT loads and stores on every
+// step); the result is the same as mix() over each 2-character chunk.
 function hashString(s: string, seed1: number, seed2: number): void {
-  lane1 = seed1;
-  lane2 = seed2;
+  let a = seed1;
+  let b = seed2;
   const n = s.length;
   let i = 0;
-  for (; i + 1 < n; i += 2) mix((s.charCodeAt(i) << 16) | s.charCodeAt(i + 1));
+  for (; i + 3 < n; i += 4) {
+    const c = (s.charCodeAt(i) << 16) | s.charCodeAt(i + 1);
+    a = Math.imul(a ^ c, 16777619);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+    const d = (s.charCodeAt(i + 2) << 16) | s.charCodeAt(i + 3);
+    a = Math.imul(a ^ d, 16777619);
+    b = Math.imul(b ^ d, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  if (i + 1 < n) {
+    const c = (s.charCodeAt(i) << 16) | s.charCodeAt(i + 1);
+    a = Math.imul(a ^ c, 16777619);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+    i += 2;
+  }
   if (i < n) {
     const c = s.charCodeAt(i);
-    lane1 = Math.imul(lane1 ^ c, 16777619);
-    lane2 = Math.imul(lane2 ^ c, 0x5bd1e995);
+    a = Math.imul(a ^ c, 16777619);
+    b = Math.imul(b ^ c, 0x5bd1e995);
   }
-  lane1 = Math.imul(lane1 ^ n, 0x85ebca6b);
-  lane2 = Math.imul(lane2 ^ (lane2 >>> 13) ^ n, 0xc2b2ae35);
+  lane1 = Math.imul(a ^ n, 0x85ebca6b);
+  lane2 = Math.imul(b ^ (b >>> 13) ^ n, 0xc2b2ae35);
 }
 
 // hashString over a safe integer's decimal digits, without building the string (pid and other numeric fields).

@@ -24,7 +24,7 @@ import {
   ATTR_KATA_SANDBOX_ID,
 } from '../semconv/generated.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
-import { findBundle, isBundleId, type BundleRoots } from './k8s/bundles.js';
+import { DirListings, findBundle, isBundleId, type BundleRoots } from './k8s/bundles.js';
 import { TtlLruCache } from './k8s/cache.js';
 import { criMapping } from './k8s/cri-lines.js';
 import { CriMetadata, type CriOptions } from './k8s/cri.js';
@@ -124,6 +124,7 @@ export class K8sMetadataStage implements Stage {
   /** Mappings learned from CRI runtime log lines. */
   learned = 0;
   private readonly roots: BundleRoots;
+  private readonly dirs: DirListings;
   private readonly fromCriLogs: boolean;
   private readonly ttlMs: number;
   private readonly missTtlMs: number;
@@ -147,6 +148,7 @@ export class K8sMetadataStage implements Stage {
     this.ttlMs = Math.max(1, opts.ttlMs ?? K8S_DEFAULTS.ttlMs);
     this.missTtlMs = Math.max(1, opts.missTtlMs ?? K8S_DEFAULTS.missTtlMs);
     this.now = opts.now ?? Date.now;
+    this.dirs = new DirListings(this.now);
     this.logger = opts.logger ?? silentLogger;
     this.cache = new TtlLruCache(entries);
     this.reported = new TtlLruCache(entries);
@@ -259,7 +261,7 @@ export class K8sMetadataStage implements Stage {
   private readBundle(id: string): Entry | null {
     if (!isBundleId(id)) return null;
     this.bundleLookups++;
-    const r = findBundle(id, this.roots);
+    const r = findBundle(id, this.roots, this.dirs);
     if (r.kind !== 'found') {
       if (r.kind === 'error') this.reportOnce(id, r.path, r.message, r.code);
       // No bundle (gone, or never readable): what the CRI runtime listed, if anything.

@@ -76,14 +76,15 @@ export function applyProvenance(records: KataLogRecord[], carrier: Attributes | 
     if (carrier) {
       for (const k of ORIGIN_ATTRIBUTES) {
         const v = carrier[k];
-        if (v === undefined) delete a[k];
-        else a[k] = v;
+        // `delete` is a runtime call even for a key that is not there (most records, most keys): look first.
+        if (v !== undefined) a[k] = v;
+        else if (k in a) delete a[k];
       }
     }
     if (origin !== undefined) a[ATTR_KATA_LOG_ORIGIN] = origin;
     if (typeof sandbox === 'string') settleSandbox(a, sandbox);
     // The dropped count belongs to the first record of the entry only (one entry can yield several records).
-    if (r !== records[0]) delete a[ATTR_KATA_LOG_DROPPED_COUNT];
+    if (r !== records[0] && ATTR_KATA_LOG_DROPPED_COUNT in a) delete a[ATTR_KATA_LOG_DROPPED_COUNT];
     if (!isGuestControlled(a)) continue;
     a[ATTR_KATA_LOG_GUEST_CONTROLLED] = true;
     const claim = a[SANDBOX_CLAIM];

@@ -105,6 +105,8 @@ export class RuleEngine implements Stage {
   private readonly prefilter: RulePrefilter;
   private readonly trustRanks: number[];
   private readonly absenceRules: AbsenceRule[];
+  /** Per rule with one group_by field: the last value seen and its state key (keyOf). */
+  private readonly lastKey = new Map<Rule, [string, string]>();
   /** Newest record time processed: the records' own clock, for telling a jump from time that passed. */
   private watermark = 0n;
 
@@ -148,27 +150,40 @@ export class RuleEngine implements Stage {
       if (this.absenceRules.length > 0) this.advance(recordTime(r));
       pre.begin(r);
       const trust = recordTrustRank(r);
-      for (let i = 0; i < rules.length; i++) {
-        if (!pre.may(i)) continue; // the rule cannot act on this record (prefilter.ts)
-        if (trust > (this.trustRanks[i] as number)) continue; // the rule does not believe this writer (trust.ts)
-        const rule = rules[i] as Rule;
-        try {
-          this.evaluate(rule, r, alerts);
-        } catch (e) {
-          // A rule must not stop the pipeline; report each broken rule once.
-          if (!this.failedRules.has(rule.id)) {
-            this.failedRules.add(rule.id);
-            this.opts.logger?.error('alert rule failed on a record; the record passes on unchanged', {
-              rule: rule.id,
-              error: e,
-            });
+      if (pre.size === rules.length) {
+        // Only the rules the prefilter lets through (prefilter.ts), in order: its set bits.
+        const bits = pre.bits;
+        for (let w = 0; w < bits.length; w++) {
+          let x = bits[w] as number;
+          while (x !== 0) {
+            const low = x & -x;
+            x ^= low;
+            this.tryRule((w << 5) + 31 - Math.clz32(low), trust, r, alerts);
           }
         }
-      }
+      } else for (let i = 0; i < rules.length; i++) if (pre.may(i)) this.tryRule(i, trust, r, alerts);
     }
     if (alerts.length === 0) return records;
     this.publish(alerts);
     return records.concat(alerts);
+  }
+
+  /** Evaluate rule `i` on `r` unless it does not believe the record's writer (trust.ts); never throws. */
+  private tryRule(i: number, trust: number, r: KataLogRecord, alerts: KataLogRecord[]): void {
+    if (trust > (this.trustRanks[i] as number)) return;
+    const rule = this.rules[i] as Rule;
+    try {
+      this.evaluate(rule, r, alerts);
+    } catch (e) {
+      // A rule must not stop the pipeline; report each broken rule once.
+      if (!this.failedRules.has(rule.id)) {
+        this.failedRules.add(rule.id);
+        this.opts.logger?.error('alert rule failed on a record; the record passes on unchanged', {
+          rule: rule.id,
+          error: e,
+        });
+      }
+    }
   }
 
   /** Absence deadlines and ends of suppression windows up to `nowUnixNano`; prunes expired state. */
@@ -247,7 +262,16 @@ export class RuleEngine implements Stage {
     if (fields.length === 1) {
       const v = fieldValue(r, fields[0] as string);
       if (v === undefined || v === '') return rule.kind === 'absence' || rule.kind === 'sequence' ? undefined : SEP;
-      return (typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : String(v)) + SEP;
+      if (typeof v === 'string') {
+        // Consecutive records mostly share the value (one host, runs of one sandbox): the key built for the last
+        // one is reused, whose hash the state maps have already computed, instead of a fresh string per record.
+        const last = this.lastKey.get(rule);
+        if (last !== undefined && last[0] === v) return last[1];
+        const key = v + SEP;
+        if (v.length <= 256) this.lastKey.set(rule, [v, key]);
+        return key;
+      }
+      return (Array.isArray(v) ? v.join(',') : String(v)) + SEP;
     }
     let key = '';
     for (const f of fields) {

@@ -60,6 +60,110 @@ function phrase(text: string): Alt | undefined {
   };
 }
 
+// ---- literals a regular expression requires ----------------------------------------------------------------
+
+/**
+ * The runs of literal characters every match of an RE2 pattern contains, read conservatively: only runs at the
+ * top level of the pattern (not in a group, class or alternation), less a character a quantifier makes optional;
+ * scanning stops at anything not understood. [] when none is known (e.g. a top-level `|`).
+ */
+export function requiredLiterals(pattern: string): string[] {
+  const runs: string[] = [];
+  let run = '';
+  const end = () => {
+    if (run) runs.push(run);
+    run = '';
+  };
+  let depth = 0;
+  let inClass = false;
+  // A top-level alternation: any branch may match, nothing is required of all (kept simple: give up).
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') {
+      inClass = true;
+      if (pattern[i + 1] === '^') i++;
+      if (pattern[i + 1] === ']') i++;
+    } else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return [];
+  }
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    const next = pattern[i + 1];
+    if (c === '\\') {
+      // An escaped punctuation character is itself; a letter or digit escape (\d, \b, \Q, \x41…) is not a literal.
+      if (next === undefined || /[A-Za-z0-9]/.test(next)) break;
+      run += next;
+      i++;
+    } else if (/[A-Za-z0-9 _:/,;=@#%&'"<>~`!-]/.test(c)) run += c;
+    else if (c === '*' || c === '?') {
+      run = run.slice(0, -1); // the character before is optional
+      end();
+      if (pattern[i + 1] === '?') i++;
+      continue;
+    } else if (c === '+') {
+      end(); // the character before is there at least once
+      if (pattern[i + 1] === '?') i++;
+      continue;
+    } else if (c === '{') {
+      const q = /^\{(\d+)(,\d*)?\}\??/.exec(pattern.slice(i));
+      if (!q) break;
+      if (Number(q[1]) === 0) run = run.slice(0, -1);
+      end();
+      i += q[0].length - 1;
+      continue;
+    } else if (c === '[') {
+      end();
+      // Skip the class.
+      let j = i + 1;
+      if (pattern[j] === '^') j++;
+      if (pattern[j] === ']') j++;
+      for (; j < pattern.length && pattern[j] !== ']'; j++) if (pattern[j] === '\\') j++;
+      if (j >= pattern.length) break;
+      i = j;
+      // A quantifier on the class: nothing to take back.
+      continue;
+    } else if (c === '(') {
+      end();
+      // Skip the group (its contents may be optional or alternatives).
+      let d = 0;
+      let j = i;
+      let cls = false;
+      for (; j < pattern.length; j++) {
+        const x = pattern[j];
+        if (x === '\\') j++;
+        else if (cls) cls = x !== ']';
+        else if (x === '[') cls = true;
+        else if (x === '(') d++;
+        else if (x === ')' && --d === 0) break;
+      }
+      if (j >= pattern.length) break;
+      i = j;
+      continue;
+    } else if (c === '.' || c === '^' || c === '$') {
+      end();
+      continue;
+    } else break;
+    // A quantifier may follow the character just added: handled on the next turn (it takes it back if optional).
+  }
+  end();
+  return runs;
+}
+
+/** The `body` alternative for a regex: the pairs of its required literal runs, or undefined when it has none. */
+function regexPhrase(pattern: string): Alt | undefined {
+  const runs = requiredLiterals(pattern).filter((r) => r.length >= 2);
+  if (runs.length === 0) return undefined;
+  const m = [0, 0, 0, 0];
+  for (const r of runs) {
+    if (!pairsOf(r.toLowerCase())) return undefined;
+    for (let k = 0; k < 4; k++) m[k] = (m[k] as number) | (pairMask[k] as number);
+  }
+  return { kind: 'body', m0: m[0] as number, m1: m[1] as number, m2: m[2] as number, m3: m[3] as number };
+}
+
 // ---- deriving the necessary conditions ---------------------------------------------------------------------
 
 /** How selective a need is (lower is better); always = Infinity. */
@@ -100,7 +204,17 @@ function needOf(c: Cond): Need {
         return [{ kind: 'eq', field: c.field, values: new Set(c.values as string[]) }];
       if (c.field === 'body') {
         if (c.op === 'ne' || c.op === 'lt' || c.op === 'le' || c.op === 'gt' || c.op === 'ge') return undefined;
-        if (c.op === 'regex' || c.op === 'iregex' || c.op === 'eq') return undefined;
+        if (c.op === 'eq') return undefined;
+        if (c.op === 'regex' || c.op === 'iregex') {
+          // Every value is a pattern; the body must hold the literal runs one of them requires.
+          const out: Alt[] = [];
+          for (const v of c.values) {
+            const p = regexPhrase(String(v));
+            if (p === undefined) return undefined;
+            out.push(p);
+          }
+          return out;
+        }
         const out: Alt[] = [];
         for (const v of c.values) {
           const p = phrase(String(v).toLowerCase());
@@ -138,29 +252,46 @@ function ruleNeed(rule: Rule): Need {
 
 // ---- per record --------------------------------------------------------------------------------------------
 
-/** One rule's prefilter, flattened: field references are indices into the values `begin` reads once per record. */
-interface Compiled {
-  /** Field indices that must be present and non-empty (absence and sequence group_by). */
-  requires: number[];
-  /** Nothing cheap is known: always evaluate. */
-  always: boolean;
-  /** Body phrases: four mask words each. */
-  body: Int32Array;
-  eq: { field: number; values: Set<string> }[];
-  exists: number[];
+/** A set of rules: one bit per rule index. */
+type Bits = Int32Array;
+
+/** Rules by the value of one field (eq alternatives): the rules whose set holds it, and those any non-string
+ *  value lets through. */
+interface EqIndex {
+  field: number;
+  byValue: Map<string, Bits>;
+  nonString: Bits;
 }
 
+/**
+ * The prefilter as sets of rules indexed by what a record has, so `begin` works out which rules may act on a
+ * record with a few lookups per field rather than every rule testing its alternatives: field references are
+ * indices into the values `begin` reads once per record.
+ */
 export class RulePrefilter {
-  private readonly rules: Compiled[];
+  private readonly count: number;
   /** Every field some rule looks at, read once per record into `values`. */
   private readonly fields: string[] = [];
   private readonly values: (AttrValue | undefined)[] = [];
-  private b0 = 0;
-  private b1 = 0;
-  private b2 = 0;
-  private b3 = 0;
+  /** Rules evaluated whatever the record (nothing cheap is known). */
+  private readonly always: Bits;
+  /** Body phrases: four mask words and the rule's index each. */
+  private readonly phrases: Int32Array;
+  private readonly eq: EqIndex[] = [];
+  /** Per field: the rules an attribute's presence lets through. */
+  private readonly exists: { field: number; rules: Bits }[] = [];
+  /** Per field: the rules that need it present and non-empty (absence and sequence group_by). */
+  private readonly requires: { field: number; rules: Bits }[] = [];
+  /** The rules that may act on the record given to `begin`. */
+  private readonly may_: Bits;
 
   constructor(rules: readonly Rule[]) {
+    this.count = rules.length;
+    const words = (this.count + 31) >>> 5;
+    const bits = (): Bits => new Int32Array(words);
+    const add = (b: Bits, i: number) => (b[i >>> 5] = (b[i >>> 5] as number) | (1 << (i & 31)));
+    this.always = bits();
+    this.may_ = bits();
     const index = new Map<string, number>();
     const fieldIndex = (f: string): number => {
       let i = index.get(f);
@@ -171,68 +302,109 @@ export class RulePrefilter {
       }
       return i;
     };
-    this.rules = rules.map((rule) => {
+    const perField = (list: { field: number; rules: Bits }[], f: string): Bits => {
+      const field = fieldIndex(f);
+      let e = list.find((x) => x.field === field);
+      if (!e) list.push((e = { field, rules: bits() }));
+      return e.rules;
+    };
+    const phrases: number[] = [];
+    rules.forEach((rule, i) => {
       const need = ruleNeed(rule);
-      const groupBy = rule.kind === 'absence' || rule.kind === 'sequence' ? rule.groupBy : [];
-      const masks: number[] = [];
-      const c: Compiled = {
-        requires: groupBy.map(fieldIndex),
-        always: need === undefined,
-        body: new Int32Array(0),
-        eq: [],
-        exists: [],
-      };
-      for (const a of need ?? []) {
-        if (a.kind === 'body') masks.push(a.m0, a.m1, a.m2, a.m3);
-        else if (a.kind === 'eq') c.eq.push({ field: fieldIndex(a.field), values: a.values });
-        else c.exists.push(fieldIndex(a.field));
+      if (rule.kind === 'absence' || rule.kind === 'sequence')
+        for (const f of rule.groupBy) add(perField(this.requires, f), i);
+      if (need === undefined) {
+        add(this.always, i);
+        return;
       }
-      c.body = Int32Array.from(masks);
-      return c;
+      for (const a of need) {
+        if (a.kind === 'body') phrases.push(a.m0, a.m1, a.m2, a.m3, i);
+        else if (a.kind === 'exists') add(perField(this.exists, a.field), i);
+        else {
+          const field = fieldIndex(a.field);
+          let e = this.eq.find((x) => x.field === field);
+          if (!e) this.eq.push((e = { field, byValue: new Map(), nonString: bits() }));
+          add(e.nonString, i);
+          for (const v of a.values) {
+            let b = e.byValue.get(v);
+            if (!b) e.byValue.set(v, (b = bits()));
+            add(b, i);
+          }
+        }
+      }
     });
+    this.phrases = Int32Array.from(phrases);
     this.values.length = this.fields.length;
   }
 
   /** Rules (by index) that are always evaluated: nothing cheap is known about them. */
   get unfiltered(): number {
-    return this.rules.filter((c) => c.always).length;
+    let n = 0;
+    for (let i = 0; i < this.count; i++) if (((this.always[i >>> 5] as number) >>> (i & 31)) & 1) n++;
+    return n;
   }
 
   /** Call once per record before `may`. */
   begin(r: KataLogRecord): void {
-    const body = r.body;
-    if (typeof body === 'string' && pairsOf(body)) {
-      this.b0 = pairMask[0] as number;
-      this.b1 = pairMask[1] as number;
-      this.b2 = pairMask[2] as number;
-      this.b3 = pairMask[3] as number;
-    } else this.b0 = this.b1 = this.b2 = this.b3 = -1;
-    for (let i = 0; i < this.fields.length; i++) this.values[i] = fieldValue(r, this.fields[i] as string);
+    const m = this.may_;
+    m.set(this.always);
+    const values = this.values;
+    for (let i = 0; i < this.fields.length; i++) values[i] = fieldValue(r, this.fields[i] as string);
+    const p = this.phrases;
+    if (p.length > 0) {
+      const body = r.body;
+      let b0 = -1;
+      let b1 = -1;
+      let b2 = -1;
+      let b3 = -1;
+      if (typeof body === 'string' && pairsOf(body)) {
+        b0 = pairMask[0] as number;
+        b1 = pairMask[1] as number;
+        b2 = pairMask[2] as number;
+        b3 = pairMask[3] as number;
+      }
+      for (let k = 0; k < p.length; k += 5) {
+        const m0 = p[k] as number;
+        const m1 = p[k + 1] as number;
+        const m2 = p[k + 2] as number;
+        const m3 = p[k + 3] as number;
+        if ((m0 & b0) === m0 && (m1 & b1) === m1 && (m2 & b2) === m2 && (m3 & b3) === m3) {
+          const i = p[k + 4] as number;
+          m[i >>> 5] = (m[i >>> 5] as number) | (1 << (i & 31));
+        }
+      }
+    }
+    for (const e of this.eq) {
+      const v = values[e.field];
+      if (v === undefined) continue;
+      const b = typeof v === 'string' ? e.byValue.get(v) : e.nonString;
+      if (b !== undefined) for (let w = 0; w < m.length; w++) m[w] = (m[w] as number) | (b[w] as number);
+    }
+    for (const e of this.exists) {
+      if (values[e.field] === undefined) continue;
+      const b = e.rules;
+      for (let w = 0; w < m.length; w++) m[w] = (m[w] as number) | (b[w] as number);
+    }
+    for (const e of this.requires) {
+      const v = values[e.field];
+      if (v !== undefined && v !== '') continue;
+      const b = e.rules;
+      for (let w = 0; w < m.length; w++) m[w] = (m[w] as number) & ~(b[w] as number);
+    }
+  }
+
+  /** The rules that may act on the record given to `begin`, as bits (rule i: bit i & 31 of word i >>> 5), and how
+   *  many rules the prefilter was built with (any later index: yes). */
+  get bits(): Int32Array {
+    return this.may_;
+  }
+
+  get size(): number {
+    return this.count;
   }
 
   /** Can rule `i` act on the record given to `begin`? (A rule the prefilter was not built with: yes.) */
   may(i: number): boolean {
-    const c = this.rules[i];
-    if (c === undefined) return true;
-    const values = this.values;
-    for (const f of c.requires) {
-      const v = values[f];
-      if (v === undefined || v === '') return false;
-    }
-    if (c.always) return true;
-    const m = c.body;
-    for (let k = 0; k < m.length; k += 4) {
-      const m0 = m[k] as number;
-      const m1 = m[k + 1] as number;
-      const m2 = m[k + 2] as number;
-      const m3 = m[k + 3] as number;
-      if ((m0 & this.b0) === m0 && (m1 & this.b1) === m1 && (m2 & this.b2) === m2 && (m3 & this.b3) === m3) return true;
-    }
-    for (const e of c.eq) {
-      const v = values[e.field];
-      if (v !== undefined && (typeof v !== 'string' || e.values.has(v))) return true;
-    }
-    for (const f of c.exists) if (values[f] !== undefined) return true;
-    return false;
+    return i >= this.count || ((this.may_[i >>> 5] as number) & (1 << (i & 31))) !== 0;
   }
 }

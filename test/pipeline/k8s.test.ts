@@ -230,6 +230,16 @@ describe('K8sMetadataStage: cache', () => {
     expect(s.bundleLookups).toBe(2);
   });
 
+  it('finds a new id written just after another id was looked up (the namespace listing is kept a second, never an id)', () => {
+    writeContainerdBundle(containerd, CID, containerdContainer(SID, POD, 'web', IMAGE));
+    const s = stage();
+    expect(k8sOf(run(s, shimSandboxLine(CID))[0] as KataLogRecord)).toMatchObject(podAttrs(POD));
+    // Same instant: the listing of containerd's namespaces is reused, the new id's own directory is read.
+    writeContainerdBundle(containerd, SID, containerdSandbox(SID, POD));
+    expect(k8sOf(run(s, shimSandboxLine(SID))[0] as KataLogRecord)).toEqual(podAttrs(POD));
+    expect(s.bundleLookups).toBe(2);
+  });
+
   it('keeps an id past its bundle deletion while records keep coming, and forgets it 10 min after the last one', () => {
     const path = writeContainerdBundle(containerd, SID, containerdSandbox(SID, POD));
     const s = stage();

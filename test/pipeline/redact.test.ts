@@ -221,6 +221,9 @@ describe('linear time on hostile input', () => {
     base64: (n) => 'Ab1/'.repeat(n / 4),
     akia: (n) => 'AKIA'.repeat(n / 4),
     idents: (n) => 'a.b-c_d '.repeat(n / 8),
+    // The trigger's keyword prefixes and 40-character runs at every step (trigger.ts compares each in full).
+    triggerPrefixes: (n) => 'github_pa-----BEGIN0Q~ya29'.repeat(n / 26),
+    base64Runs: (n) => ('aB1/'.repeat(10) + ' ').repeat(n / 41),
   };
   const time = (red: Redactor, s: string) => {
     let best = Infinity;

@@ -44,20 +44,44 @@ function listDir(dir: string, guess: string): string[] {
   }
 }
 
+/**
+ * The directory listings bundleCandidates reads (containerd namespaces, CRI-O driver directories), kept for a
+ * second of the stage's clock: they change when a runtime starts, not per id, and a node without one of the
+ * runtimes would otherwise pay six failing `readdir` calls for every new id (most of the k8s stage's cost on a
+ * backlog of short-lived containers). A new id's own directory is never cached: its config.json is opened each time.
+ */
+export class DirListings {
+  private readonly cache = new Map<string, { at: number; entries: string[] }>();
+  constructor(
+    private readonly now: () => number,
+    private readonly ttlMs = 1000,
+  ) {}
+
+  list(dir: string, guess: string): string[] {
+    const now = this.now();
+    const c = this.cache.get(dir);
+    if (c !== undefined && now - c.at < this.ttlMs && now >= c.at) return c.entries;
+    const entries = listDir(dir, guess);
+    this.cache.set(dir, { at: now, entries });
+    return entries;
+  }
+}
+
 /** Every path where `id`'s config.json may be, most likely first. */
-export function bundleCandidates(id: string, roots: BundleRoots): string[] {
+export function bundleCandidates(id: string, roots: BundleRoots, dirs?: DirListings): string[] {
+  const list = (dir: string, guess: string) => (dirs ? dirs.list(dir, guess) : listDir(dir, guess));
   const out: string[] = [];
   for (const root of roots.containerd) {
     for (const plugin of CONTAINERD_PLUGIN_DIRS) {
       const base = join(root, plugin);
-      const namespaces = listDir(base, CRI_NAMESPACE).sort((a, b) =>
+      const namespaces = [...list(base, CRI_NAMESPACE)].sort((a, b) =>
         a === CRI_NAMESPACE ? -1 : b === CRI_NAMESPACE ? 1 : 0,
       );
       for (const ns of namespaces) out.push(join(base, ns, id, 'config.json'));
     }
   }
   for (const root of roots.crio) {
-    const drivers = listDir(root, 'overlay-containers').filter((d) => d.endsWith('-containers'));
+    const drivers = list(root, 'overlay-containers').filter((d) => d.endsWith('-containers'));
     for (const d of drivers) out.push(join(root, d, id, 'userdata', 'config.json'));
   }
   return out;
@@ -100,10 +124,10 @@ export function readBundleAnnotations(path: string): BundleResult {
 }
 
 /** The first config.json found for `id` under `roots`, or the first error when none could be read. */
-export function findBundle(id: string, roots: BundleRoots): BundleResult {
+export function findBundle(id: string, roots: BundleRoots, dirs?: DirListings): BundleResult {
   if (!isBundleId(id)) return { kind: 'missing' };
   let firstError: BundleResult | undefined;
-  for (const path of bundleCandidates(id, roots)) {
+  for (const path of bundleCandidates(id, roots, dirs)) {
     const r = readBundleAnnotations(path);
     if (r.kind === 'found') return r;
     if (r.kind === 'error') firstError ??= r;

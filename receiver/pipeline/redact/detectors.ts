@@ -4,6 +4,7 @@
 // whatever the escaping), and every regex starts only at a token boundary (a lookbehind that fails at once
 // inside a run) with no nested quantifiers, so no attempt re-reads what an earlier one read.
 import { isSecretKey } from './keys.js';
+import { AWS_SECRET, BEARER, KEY_VALUE, PEM, TOKEN_SHAPE, URL_CREDENTIALS } from './trigger.js';
 
 export interface Span {
   start: number;
@@ -220,28 +221,21 @@ export const awsSecretDetector = regexDetector(
   (v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /[0-9]/.test(v) && !/^[0-9a-fA-F]+$/.test(v),
 );
 
-/**
- * A necessary condition for every built-in detector, as one native regex test: a string it does not match holds
- * nothing they would find (most strings: it is what keeps redaction cheap). Keep it in step with the detectors:
- * the key words of keys.ts, `://`, bearer/basic, PEM, the token prefixes, a 40-character base64 run.
- */
-export const TRIGGER =
-  /pass|pwd|secret|token|cred|key|auth|sig|cookie|bearer|basic|otp|:\/\/|-----BEGIN |A[KS]IA|AB[I]A|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA|gh[pousr]_|github_pat_|xox|eyJ|AIza|ya29\.|Q~|[A-Za-z0-9/+]{40}/i;
-
 /** The built-in key test, then the user's key rules. */
 export const builtinKeyRule =
   (extra?: (key: string) => string | undefined) =>
   (key: string): string | undefined =>
     isSecretKey(key) ? 'key-value' : extra?.(key);
 
-/** The built-in detectors, cheapest rejection first; `extraKey` adds user key rules to the key/value scanner. */
-export function builtinDetectors(extraKey?: (key: string) => string | undefined): Detector[] {
+/** The built-in detectors, each with its bit of the trigger's mask (trigger.ts); `extraKey` adds user key rules to
+ *  the key/value scanner. */
+export function builtinDetectors(extraKey?: (key: string) => string | undefined): [number, Detector][] {
   return [
-    keyValueDetector(builtinKeyRule(extraKey)),
-    pemDetector,
-    urlCredentialsDetector,
-    bearerDetector,
-    tokenShapeDetector,
-    awsSecretDetector,
+    [KEY_VALUE, keyValueDetector(builtinKeyRule(extraKey))],
+    [PEM, pemDetector],
+    [URL_CREDENTIALS, urlCredentialsDetector],
+    [BEARER, bearerDetector],
+    [TOKEN_SHAPE, tokenShapeDetector],
+    [AWS_SECRET, awsSecretDetector],
   ];
 }

@@ -5,8 +5,10 @@ import { createHmac } from 'node:crypto';
 import { RE2JS } from 're2js';
 import type { KataLogRecord } from '../../model/record.js';
 import { ATTR_KATA_FIELD_PREFIX, ATTR_KATA_REDACTED_COUNT } from '../../semconv/generated.js';
-import { builtinDetectors, builtinKeyRule, keyValueDetector, TRIGGER, type Detector, type Span } from './detectors.js';
+import { builtinDetectors, builtinKeyRule, keyValueDetector, type Detector, type Span } from './detectors.js';
 import { isSecretKey } from './keys.js';
+import { KEY_VALUE, triggered } from './trigger.js';
+import { ownCopy } from '../k8s/cache.js';
 
 export type RedactAction = 'mask' | 'hash' | 'drop';
 
@@ -37,6 +39,8 @@ export interface RedactorOptions {
 export const MASK = '[REDACTED]';
 const CACHE_STRING = 256;
 const CACHE_ENTRIES = 8192;
+const KEY_CACHE_ENTRIES = 4096;
+const SECRET_FIELD = 'secret-field';
 const STRENGTH: Record<RedactAction, number> = { mask: 0, hash: 1, drop: 2 };
 
 interface Compiled {
@@ -67,12 +71,15 @@ export interface RedactResult {
 }
 
 export class Redactor {
-  /** Built-in detectors, run only on strings the trigger finds something in. */
-  private readonly builtins: Detector[];
+  /** Built-in detectors with their trigger bits: each runs only on strings the trigger (trigger.ts) sets its bit for. */
+  private readonly builtins: [number, Detector][];
   /** Detectors that run on every string (user rules; the key scanner when there are user key rules). */
   private readonly always: Detector[];
-  /** Recent short strings known to hold no secret: attribute values repeat (paths, ids, names). */
+  /** Recent short strings known to hold no secret: attribute values repeat (paths, ids, names). A lookup hashes
+   *  the string natively, several times cheaper than the trigger's scan. Two generations, so that filling it up
+   *  does not forget the ids in use. */
   private clean = new Map<string, true>();
+  private older = new Map<string, true>();
   private readonly rules: Compiled[];
   private readonly actionOf = new Map<string, RedactAction>();
   private readonly builtinAction: RedactAction;
@@ -101,7 +108,7 @@ export class Redactor {
       ...this.rules.filter((r) => r.regex).map((r) => this.regexDetector(r)),
     ];
     // With user key rules the key scanner runs on every string (above), so the built-in list drops its own.
-    if (extraKey && this.builtins.length) this.builtins.shift();
+    if (extraKey) this.builtins = this.builtins.filter(([bit]) => bit !== KEY_VALUE);
   }
 
   private regexDetector(r: Compiled): Detector {
@@ -129,18 +136,39 @@ export class Redactor {
 
   /** The string with every secret value replaced. */
   redactString(s: string): RedactResult {
+    const spans = this.find(s);
+    return spans ? this.replace(s, spans) : { text: s, count: 0, drop: false };
+  }
+
+  /** Where the secrets in `s` are, or undefined when it holds none (most strings: nothing is allocated then). */
+  private find(s: string): Span[] | undefined {
     const cacheable = s.length <= CACHE_STRING;
-    if (cacheable && this.clean.has(s)) return { text: s, count: 0, drop: false };
-    const spans: Span[] = [];
-    if (this.builtins.length && TRIGGER.test(s)) for (const d of this.builtins) d(s, spans);
-    for (const d of this.always) d(s, spans);
-    if (spans.length === 0) {
-      if (cacheable) {
-        if (this.clean.size >= CACHE_ENTRIES) this.clean = new Map();
-        this.clean.set(s, true);
+    if (cacheable && (this.clean.has(s) || this.older.has(s))) return undefined;
+    let spans: Span[] | undefined;
+    if (this.builtins.length) {
+      const wake = triggered(s);
+      if (wake !== 0) {
+        spans = [];
+        for (const [bit, d] of this.builtins) if (wake & bit) d(s, spans);
       }
-      return { text: s, count: 0, drop: false };
     }
+    if (this.always.length) {
+      spans ??= [];
+      for (const d of this.always) d(s, spans);
+    }
+    if (spans !== undefined && spans.length > 0) return spans;
+    if (cacheable) {
+      if (this.clean.size >= CACHE_ENTRIES) {
+        this.older = this.clean;
+        this.clean = new Map();
+      }
+      this.clean.set(s, true);
+    }
+    return undefined;
+  }
+
+  /** `s` with the secrets at `spans` replaced. */
+  private replace(s: string, spans: Span[]): RedactResult {
     spans.sort((a, b) => a.start - b.start || b.end - a.end);
     let text = '';
     let at = 0;
@@ -177,11 +205,31 @@ export class Redactor {
     return undefined;
   }
 
+  /** Per attribute name (names repeat on every record): the rule hiding its whole value, SECRET_FIELD for a
+   *  `kata.field.<secret key>`, or null. */
+  private keys = new Map<string, Compiled | typeof SECRET_FIELD | null>();
+
+  private keyKind(key: string): Compiled | typeof SECRET_FIELD | null {
+    let kind = this.keys.get(key);
+    if (kind !== undefined) return kind;
+    kind =
+      this.attributeRule(key) ??
+      (this.opts.builtin !== false &&
+      key.startsWith(ATTR_KATA_FIELD_PREFIX) &&
+      isSecretKey(key.slice(ATTR_KATA_FIELD_PREFIX.length))
+        ? SECRET_FIELD
+        : null);
+    // A guest can write endless distinct keys: the cache stops growing, the answer is the same.
+    if (this.keys.size < KEY_CACHE_ENTRIES && key.length <= CACHE_STRING) this.keys.set(ownCopy(key), kind);
+    return kind;
+  }
+
   /** Redact a record in place. Returns false when a `drop` rule matched its body (the record must go). */
   redactRecord(r: KataLogRecord): boolean {
     let count = 0;
-    if (typeof r.body === 'string' && r.body) {
-      const res = this.redactString(r.body);
+    const spans = typeof r.body === 'string' && r.body ? this.find(r.body) : undefined;
+    if (spans) {
+      const res = this.replace(r.body, spans);
       if (res.drop) {
         this.opts.onRedact?.('record', 'drop');
         return false;
@@ -192,13 +240,9 @@ export class Redactor {
     const attrs = r.attributes;
     for (const k in attrs) {
       const v = attrs[k];
-      const whole = this.attributeRule(k);
-      const secretField =
-        !whole &&
-        this.opts.builtin !== false &&
-        k.startsWith(ATTR_KATA_FIELD_PREFIX) &&
-        isSecretKey(k.slice(ATTR_KATA_FIELD_PREFIX.length));
-      if (whole || secretField) {
+      const kind = this.keyKind(k);
+      if (kind !== null) {
+        const whole = kind === SECRET_FIELD ? undefined : kind;
         const action = whole ? whole.action : this.builtinAction;
         this.opts.onRedact?.(whole ? whole.name : 'attribute-key', action);
         count++;
@@ -209,8 +253,9 @@ export class Redactor {
       }
       if (typeof v === 'string') {
         if (!v) continue;
-        const res = this.redactString(v);
-        if (res.count) {
+        const spans = this.find(v);
+        if (spans) {
+          const res = this.replace(v, spans);
           count += res.count;
           if (res.drop) delete attrs[k];
           else attrs[k] = res.text;
