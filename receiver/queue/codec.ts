@@ -24,7 +24,6 @@
 import { crc32 } from 'node:zlib';
 import type { Attributes, KataLogRecord } from '../model/record.js';
 import { decodeLogsProto } from '../otlp/decode.js';
-import * as J from '../otlp/json-bytes.js';
 
 export const FRAME_MAGIC = 0xff4b4ffe;
 export const FRAME_HEADER_BYTES = 12;
@@ -51,10 +50,21 @@ function ns(v: unknown): string {
   return '0';
 }
 
+// The last observed time and its text: a batch's records share it (one read), and BigInt#toString is not cheap.
+let lastObserved: unknown = -1n;
+let lastObservedText = '0';
+function observedNs(v: unknown): string {
+  if (v !== lastObserved) {
+    lastObservedText = ns(v);
+    lastObserved = v;
+  }
+  return lastObservedText;
+}
+
 function toTuple(r: KataLogRecord): RecordTuple {
   const t: RecordTuple = [
     ns(r.timeUnixNano),
-    ns(r.observedTimeUnixNano),
+    observedNs(r.observedTimeUnixNano),
     r.severityNumber,
     r.severityText,
     r.body,
@@ -77,17 +87,6 @@ export interface EncodedFrame {
 
 /** Serializes records into one frame. Never throws: a record that cannot be serialized is left out and counted. */
 export function encodeFrame(records: KataLogRecord[]): EncodedFrame {
-  // Every record the pipeline makes takes the direct path; anything it does not know how to write exactly as
-  // JSON.stringify would (a bigint or object attribute, an odd field type) sends the whole batch the general way.
-  const direct = writeFrameDirect(records);
-  if (direct !== undefined) {
-    const frame = direct;
-    frame.writeUInt32BE(FRAME_MAGIC, 0);
-    frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 4);
-    frame.writeUInt32BE(records.length, FRAME_HEADER_BYTES);
-    frame.writeUInt32BE(crc32(frame.subarray(FRAME_HEADER_BYTES)), 8);
-    return { frame, count: records.length, skipped: 0 };
-  }
   let json: string;
   let count = records.length;
   try {
@@ -113,111 +112,6 @@ export function encodeFrame(records: KataLogRecord[]): EncodedFrame {
   frame.write(json, FRAME_HEADER_BYTES + COUNT_BYTES, 'utf8');
   frame.writeUInt32BE(crc32(frame.subarray(FRAME_HEADER_BYTES)), 8);
   return { frame, count, skipped: records.length - count };
-}
-
-const U64_LIMIT = 1n << 64n;
-
-/**
- * The frame (header left to fill) with the bytes JSON.stringify(records.map(toTuple)) would give, written into the
- * JSON scratch buffer (otlp/json-bytes.ts) with no tuple, time string or JSON text per batch in between (the queue
- * frames every record: issue 20, CPU per record). Undefined when a record holds something only JSON.stringify
- * writes right.
- */
-function writeFrameDirect(records: KataLogRecord[]): Buffer | undefined {
-  J.begin();
-  J.skip(FRAME_HEADER_BYTES + COUNT_BYTES);
-  J.ascii('[');
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    const t = r.timeUnixNano;
-    const o = r.observedTimeUnixNano;
-    const sev = r.severityNumber;
-    const attrs = r.attributes;
-    if (
-      typeof t !== 'bigint' ||
-      t < 0n ||
-      t >= U64_LIMIT ||
-      typeof o !== 'bigint' ||
-      o < 0n ||
-      o >= U64_LIMIT ||
-      !Number.isSafeInteger(sev) ||
-      typeof r.severityText !== 'string' ||
-      typeof r.body !== 'string' ||
-      attrs === null ||
-      typeof attrs !== 'object' ||
-      Array.isArray(attrs)
-    )
-      return undefined;
-    J.ascii(i ? ',["' : '["');
-    J.u64(t);
-    J.ascii('","');
-    J.u64(o);
-    J.ascii('",');
-    J.int(sev);
-    J.ascii(',');
-    J.jsonString(r.severityText, false);
-    J.ascii(',');
-    J.jsonString(r.body, false);
-    J.ascii(',{');
-    let first = true;
-    for (const k in attrs) {
-      const v: unknown = attrs[k];
-      if (v === undefined) continue; // JSON.stringify leaves the key out
-      if (!first) J.ascii(',');
-      first = false;
-      J.jsonString(k, false);
-      J.ascii(':');
-      if (!writeValue(v)) return undefined;
-    }
-    J.ascii('}');
-    if (r.eventName !== undefined || r.traceId !== undefined || r.spanId !== undefined) {
-      if (!writeOptional(r.eventName) || !writeOptional(r.traceId) || !writeOptional(r.spanId)) return undefined;
-    }
-    J.ascii(']');
-  }
-  J.ascii(']');
-  return J.take();
-}
-
-/** An attribute value as JSON.stringify writes it; false for a value it would write some other way (or throw on). */
-function writeValue(v: unknown): boolean {
-  switch (typeof v) {
-    case 'string':
-      J.jsonString(v, false);
-      return true;
-    case 'number':
-      if (Number.isSafeInteger(v)) J.int(v);
-      else J.ascii(JSON.stringify(v)); // a double, or `null` for NaN and ±Infinity
-      return true;
-    case 'boolean':
-      J.ascii(v ? 'true' : 'false');
-      return true;
-    default:
-      if (v === null) {
-        J.ascii('null');
-        return true;
-      }
-      if (!Array.isArray(v)) return false;
-      J.ascii('[');
-      for (let i = 0; i < v.length; i++) {
-        const e: unknown = v[i];
-        if (i) J.ascii(',');
-        if (typeof e === 'string') J.jsonString(e, false);
-        else return false;
-      }
-      J.ascii(']');
-      return true;
-  }
-}
-
-/** `,<string or null>` of the optional tail (eventName, traceId, spanId). */
-function writeOptional(v: unknown): boolean {
-  if (v === undefined || v === null) J.ascii(',null');
-  else if (typeof v === 'string') {
-    J.ascii(',');
-    J.jsonString(v, false);
-  } else return false;
-  return true;
 }
 
 /**
