@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { StoreExporterConfig } from '../config/types.js';
 import type { KataLogRecord } from '../model/record.js';
-import { decodeLogsJson, encodeLogsJson } from '../otlp/index.js';
+import { decodeLogsJson } from '../otlp/index.js';
+import { encodeLogsJsonLine } from '../otlp/encode-json.js';
 import { createExclusive, ensurePrivateDir } from '../safefs/index.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import type { Exporter, ExportResult } from './types.js';
@@ -102,14 +103,18 @@ export class StoreExporter implements Exporter {
     if (this.closed) return { code: 'retryable', error: `store ${this.directory} is shut down` };
     if (records.length === 0) return { code: 'success' };
     if (signal?.aborted) return { code: 'retryable', error: 'export aborted' };
-    return this.writeLine(encodeLogsJson(records));
+    return this.writeBytes(encodeLogsJsonLine(records));
   }
 
   /** Appends one OTLP/JSON request as a line, durably (the signal exporters write spans through this). */
   async writeLine(json: string, signal?: AbortSignal): Promise<ExportResult> {
     if (this.closed) return { code: 'retryable', error: `store ${this.directory} is shut down` };
     if (signal?.aborted) return { code: 'retryable', error: 'export aborted' };
-    const line = Buffer.from(json + '\n', 'utf8');
+    return this.writeBytes(Buffer.from(json + '\n', 'utf8'));
+  }
+
+  /** Appends one line already encoded as UTF-8 bytes, `\n` included (encodeLogsJsonLine). */
+  private async writeBytes(line: Buffer): Promise<ExportResult> {
     try {
       await this.serial(() => this.append(line));
       return { code: 'success' };

@@ -5,93 +5,196 @@
 // zero/empty scalars omitted except `body`; doubles as JSON numbers, NaN/±Infinity as "NaN"/"Infinity"/
 // "-Infinity" strings. (Checked against opentelemetry-collector pdata/internal/generated_proto_*.go
 // MarshalJSON and opentelemetry-proto docs/specification.md "JSON Protobuf Encoding".)
-// One request per call, no trailing newline: a JSON-lines writer adds the `\n`.
+// One request per call, no trailing newline: a JSON-lines writer adds the `\n` (encodeLogsJsonLine does).
+//
+// Written as UTF-8 bytes (json-bytes.ts) rather than by string concatenation: the store exporter (the default)
+// encodes every record this way, and the concatenated version built ~8 KB of short-lived strings per record.
+// Strings are written as JSON.stringify writes them after lone surrogates become U+FFFD (wellFormed).
 import type { Attributes, KataLogRecord } from '../model/record.js';
 import type { EncodeOptions } from './encode-proto.js';
 import { groupByResource, isResourceKey, SCOPE_NAME, SCOPE_VERSION } from './resource.js';
+import { ascii, begin, int, jsonString, mark, raw, rewind, setByte, take, text, u64 } from './json-bytes.js';
 import { bodyOf, normalizeId, otherToString, toU64, wellFormed } from './values.js';
 
 export const str = (s: string): string => JSON.stringify(wellFormed(s));
 
-function anyValue(v: unknown): string {
+// ---- values ---------------------------------------------------------------------------------------------
+
+function anyValue(v: unknown): void {
   switch (typeof v) {
     case 'string':
-      return '{"stringValue":' + str(v) + '}';
+      ascii('{"stringValue":');
+      jsonString(v, true);
+      ascii('}');
+      return;
     case 'boolean':
-      return v ? '{"boolValue":true}' : '{"boolValue":false}';
+      return ascii(v ? '{"boolValue":true}' : '{"boolValue":false}');
     case 'number':
-      if (Number.isSafeInteger(v)) return '{"intValue":"' + String(v) + '"}';
-      if (Number.isNaN(v)) return '{"doubleValue":"NaN"}';
-      if (!Number.isFinite(v)) return v > 0 ? '{"doubleValue":"Infinity"}' : '{"doubleValue":"-Infinity"}';
-      return '{"doubleValue":' + JSON.stringify(v) + '}';
+      if (Number.isSafeInteger(v)) {
+        ascii('{"intValue":"');
+        int(v);
+        return ascii('"}');
+      }
+      if (Number.isNaN(v)) return ascii('{"doubleValue":"NaN"}');
+      if (!Number.isFinite(v)) return ascii(v > 0 ? '{"doubleValue":"Infinity"}' : '{"doubleValue":"-Infinity"}');
+      return ascii('{"doubleValue":' + JSON.stringify(v) + '}');
     case 'bigint':
-      return '{"intValue":"' + BigInt.asIntN(64, v).toString() + '"}';
+      return ascii('{"intValue":"' + BigInt.asIntN(64, v).toString() + '"}');
     default:
       if (Array.isArray(v)) {
-        if (v.length === 0) return '{"arrayValue":{}}';
-        let s = '{"arrayValue":{"values":[';
+        if (v.length === 0) return ascii('{"arrayValue":{}}');
+        ascii('{"arrayValue":{"values":[');
         for (let i = 0; i < v.length; i++) {
           const e: unknown = v[i];
-          s += (i ? ',' : '') + anyValue(e === undefined || e === null ? '' : e);
+          if (i) ascii(',');
+          anyValue(e === undefined || e === null ? '' : e);
         }
-        return s + ']}}';
+        return ascii(']}}');
       }
-      return '{"stringValue":' + str(otherToString(v)) + '}';
+      ascii('{"stringValue":');
+      jsonString(otherToString(v), true);
+      ascii('}');
   }
 }
 
-export const keyValue = (k: string, v: unknown): string => '{"key":' + str(k) + ',"value":' + anyValue(v) + '}';
+// `{"key":"<k>","value":` per attribute key, kept as text for the keys seen (they repeat on every record).
+// Bounded: an input with endless distinct keys builds the prefix each time.
+const keyPrefixes = new Map<string, string>();
+const MAX_KEY_PREFIXES = 2048;
+function keyPrefix(k: string): string {
+  let p = keyPrefixes.get(k);
+  if (p === undefined) {
+    p = '{"key":' + str(k) + ',"value":';
+    if (keyPrefixes.size < MAX_KEY_PREFIXES) keyPrefixes.set(k, p);
+  }
+  return p;
+}
 
-/** Record (non-resource) attributes as OTLP/JSON KeyValues, comma-separated. */
-export function attributes(attrs: Attributes): string {
-  let s = '';
+function writeKeyValue(k: string, v: unknown): void {
+  raw(keyPrefix(k));
+  anyValue(v);
+  ascii('}');
+}
+
+/** Record (non-resource) attributes, comma-separated; whether any was written. */
+function writeAttributes(attrs: Attributes): boolean {
+  let first = true;
   for (const k in attrs) {
     if (isResourceKey(k)) continue;
     const v = attrs[k];
     if (v === undefined || v === null) continue;
-    s += (s ? ',' : '') + keyValue(k, v);
+    if (!first) ascii(',');
+    first = false;
+    writeKeyValue(k, v);
   }
-  return s;
+  return !first;
 }
 
-function logRecord(r: KataLogRecord): string {
-  // Leading commas everywhere, the first one dropped at the end: body is always present.
-  let s = '';
+function writeLogRecord(r: KataLogRecord): void {
+  // Leading commas everywhere, the first one overwritten with `{` at the end: body is always present.
+  const start = mark();
   const t = toU64(r.timeUnixNano);
-  if (t !== 0n) s += ',"timeUnixNano":"' + t.toString() + '"';
+  if (t !== 0n) {
+    ascii(',"timeUnixNano":"');
+    u64(t);
+    ascii('"');
+  }
   const o = toU64(r.observedTimeUnixNano);
-  if (o !== 0n) s += ',"observedTimeUnixNano":"' + o.toString() + '"';
+  if (o !== 0n) {
+    ascii(',"observedTimeUnixNano":"');
+    u64(o);
+    ascii('"');
+  }
   const sev = r.severityNumber;
-  if (typeof sev === 'number' && Number.isInteger(sev) && sev !== 0 && Math.abs(sev) < 2 ** 31)
-    s += ',"severityNumber":' + String(sev);
-  if (typeof r.severityText === 'string' && r.severityText !== '') s += ',"severityText":' + str(r.severityText);
-  s += ',"body":' + anyValue(bodyOf(r.body));
-  const attrs = r.attributes && typeof r.attributes === 'object' ? attributes(r.attributes) : '';
-  if (attrs) s += ',"attributes":[' + attrs + ']';
+  if (typeof sev === 'number' && Number.isInteger(sev) && sev !== 0 && Math.abs(sev) < 2 ** 31) {
+    ascii(',"severityNumber":');
+    int(sev);
+  }
+  if (typeof r.severityText === 'string' && r.severityText !== '') {
+    ascii(',"severityText":');
+    jsonString(r.severityText, true);
+  }
+  ascii(',"body":');
+  anyValue(bodyOf(r.body));
+  if (r.attributes && typeof r.attributes === 'object') {
+    const at = mark();
+    ascii(',"attributes":[');
+    if (writeAttributes(r.attributes)) ascii(']');
+    else rewind(at);
+  }
   const traceId = normalizeId(r.traceId, 16);
-  if (traceId) s += ',"traceId":"' + traceId + '"';
+  if (traceId) {
+    ascii(',"traceId":"');
+    ascii(traceId);
+    ascii('"');
+  }
   const spanId = normalizeId(r.spanId, 8);
-  if (spanId) s += ',"spanId":"' + spanId + '"';
-  if (typeof r.eventName === 'string' && r.eventName !== '') s += ',"eventName":' + str(r.eventName);
-  return '{' + s.slice(1) + '}';
+  if (spanId) {
+    ascii(',"spanId":"');
+    ascii(spanId);
+    ascii('"');
+  }
+  if (typeof r.eventName === 'string' && r.eventName !== '') {
+    ascii(',"eventName":');
+    jsonString(r.eventName, true);
+  }
+  setByte(start, 123); // `{` over the leading comma
+  ascii('}');
 }
+
+/** Writes the request from the scratch buffer's start. */
+function writeRequest(records: readonly KataLogRecord[], opts: EncodeOptions): void {
+  begin();
+  const groups = groupByResource(records, opts.resource);
+  if (groups.length === 0) return ascii('{}');
+  ascii('{"resourceLogs":[');
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g]!;
+    if (g) ascii(',');
+    if (group.resource.length === 0) ascii('{"resource":{}');
+    else {
+      ascii('{"resource":{"attributes":[');
+      for (let i = 0; i < group.resource.length; i++) {
+        const [k, v] = group.resource[i]!;
+        if (i) ascii(',');
+        writeKeyValue(k, v);
+      }
+      ascii(']}');
+    }
+    ascii(',"scopeLogs":[{"scope":' + SCOPE_JSON + ',"logRecords":[');
+    for (let i = 0; i < group.records.length; i++) {
+      if (i) ascii(',');
+      writeLogRecord(group.records[i]!);
+    }
+    ascii(']}]}');
+  }
+  ascii(']}');
+}
+
+/** The text `write` writes (at the scratch buffer's current end, which is set back): for the string API. */
+function asText(write: () => void): string {
+  const start = mark();
+  write();
+  return text(start);
+}
+
+export const keyValue = (k: string, v: unknown): string => asText(() => writeKeyValue(k, v));
+
+/** Record (non-resource) attributes as OTLP/JSON KeyValues, comma-separated. */
+export const attributes = (attrs: Attributes): string => asText(() => void writeAttributes(attrs));
 
 export const SCOPE_JSON = '{"name":' + str(SCOPE_NAME) + ',"version":' + str(SCOPE_VERSION) + '}';
 
 /** Encode records as one OTLP/JSON ExportLogsServiceRequest (Collector file-exporter form). Never throws on
  * odd field values. */
 export function encodeLogsJson(records: readonly KataLogRecord[], opts: EncodeOptions = {}): string {
-  const groups = groupByResource(records, opts.resource);
-  if (groups.length === 0) return '{}';
-  let s = '{"resourceLogs":[';
-  for (let g = 0; g < groups.length; g++) {
-    const group = groups[g]!;
-    let res = '';
-    for (const [k, v] of group.resource) res += (res ? ',' : '') + keyValue(k, v);
-    s += (g ? ',' : '') + '{"resource":' + (res ? '{"attributes":[' + res + ']}' : '{}');
-    s += ',"scopeLogs":[{"scope":' + SCOPE_JSON + ',"logRecords":[';
-    for (let i = 0; i < group.records.length; i++) s += (i ? ',' : '') + logRecord(group.records[i]!);
-    s += ']}]}';
-  }
-  return s + ']}';
+  writeRequest(records, opts);
+  return text();
+}
+
+/** The same request as UTF-8 bytes with a trailing `\n`: one JSON line of a store file, no string in between. */
+export function encodeLogsJsonLine(records: readonly KataLogRecord[], opts: EncodeOptions = {}): Buffer {
+  writeRequest(records, opts);
+  ascii('\n');
+  return take();
 }

@@ -56,10 +56,21 @@ function ns(v: unknown): string {
   return '0';
 }
 
+// The last observed time and its text: a batch's records share it (one read), and BigInt#toString is not cheap.
+let lastObserved: unknown = -1n;
+let lastObservedText = '0';
+function observedNs(v: unknown): string {
+  if (v !== lastObserved) {
+    lastObservedText = ns(v);
+    lastObserved = v;
+  }
+  return lastObservedText;
+}
+
 function toTuple(r: KataLogRecord): RecordTuple {
   const t: RecordTuple = [
     ns(r.timeUnixNano),
-    ns(r.observedTimeUnixNano),
+    observedNs(r.observedTimeUnixNano),
     r.severityNumber,
     r.severityText,
     r.body,

@@ -53,6 +53,66 @@ describe('queue frame codec', () => {
     );
   });
 
+  it('writes the bytes JSON.stringify gives for the record tuples (frames of older builds read the same)', () => {
+    // The frame body is written directly (no tuple arrays, no JSON text in between): it must stay byte for byte what
+    // the tuple form's JSON.stringify writes, for hostile strings, odd numbers, and values only the general path takes.
+    const unit = fc.oneof(
+      fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+      fc.constantFrom('"', '\\', '\n', '\u0000', '\u007f', '\u2028', '\ud800', 'é', '😀', 'a'),
+    );
+    const text = fc.string({ unit, maxLength: 30 });
+    const value = fc.oneof(
+      text,
+      fc.boolean(),
+      fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }),
+      fc.double(), // NaN and ±Infinity are `null` in JSON
+      fc.constantFrom(-0, null, undefined, [], ['a', 'é'], [1, 'a'], { toJSON: () => 'x' }),
+      fc.array(text, { maxLength: 3 }),
+    );
+    const time = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      fc.constantFrom(0n, 2n ** 53n - 1n, 2n ** 53n, 1714557600000166229n, 2n ** 64n - 1n),
+    );
+    const rec = fc.record(
+      {
+        timeUnixNano: time,
+        observedTimeUnixNano: time,
+        severityNumber: fc.oneof(fc.integer({ min: -3, max: 24 }), fc.constantFrom(1.5, NaN)),
+        severityText: text,
+        body: text,
+        attributes: fc.dictionary(text, value, { maxKeys: 6 }),
+        eventName: fc.oneof(text, fc.constant(null)),
+        traceId: text,
+        spanId: text,
+      },
+      {
+        requiredKeys: ['timeUnixNano', 'observedTimeUnixNano', 'severityNumber', 'severityText', 'body', 'attributes'],
+      },
+    ) as fc.Arbitrary<KataLogRecord>;
+    const tuple = (r: KataLogRecord): unknown[] => {
+      const t: unknown[] = [
+        r.timeUnixNano.toString(),
+        r.observedTimeUnixNano.toString(),
+        r.severityNumber,
+        r.severityText,
+        r.body,
+        r.attributes,
+      ];
+      if (r.eventName !== undefined || r.traceId !== undefined || r.spanId !== undefined)
+        t.push(r.eventName ?? null, r.traceId ?? null, r.spanId ?? null);
+      return t;
+    };
+    fc.assert(
+      fc.property(fc.array(rec, { maxLength: 8 }), (records) => {
+        const { frame, count, skipped } = encodeFrame(records);
+        expect([count, skipped]).toEqual([records.length, 0]);
+        expect(frame.toString('utf8', FRAME_HEADER_BYTES + 4)).toBe(JSON.stringify(records.map(tuple)));
+        expect(scanFrames(frame)).toEqual({ frames: [{ offset: 0, length: frame.length, count }], damaged: [] });
+      }),
+      { numRuns: 400, seed: 11 },
+    );
+  });
+
   it('leaves out only a record that cannot be serialized', () => {
     const records = makeRecords(3);
     const cyclic: Record<string, unknown> = {};
