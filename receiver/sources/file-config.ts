@@ -17,7 +17,7 @@ export const FileSourceSchema = Type.Object(
     }),
     poll_interval_ms: ms(200, 'How often the globs are re-expanded and files checked for growth.', 1),
     linger_ms: ms(
-      1000,
+      500,
       'Following: how long read entries wait for more before one hand-off (stages, queue append, checkpoint); a full batch goes at once.',
     ),
     fingerprint_bytes: bytes(1024, 'Bytes at the start of a file that identify it across renames (rotation).', 16),

@@ -27,7 +27,7 @@ export const JournaldSchema = section(
     }),
     journalctl: Type.String({ minLength: 1, default: 'journalctl', description: 'The journalctl binary to run.' }),
     linger_ms: ms(
-      1000,
+      500,
       'How long entries read wait for more before one hand-off (stages, queue append, cursor write); 500 entries go at once.',
     ),
     // Who may write trusted entries (docs/security.md): anyone can log with identifier `kata` (`logger -t kata`).

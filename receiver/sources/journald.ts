@@ -52,7 +52,7 @@ export interface JournaldSourceOptions {
   /** The journalctl binary. Default `journalctl` (looked up in PATH). */
   journalctl?: string;
   /** Entries per batch (default 500) and the longest wait for a batch to fill (default 200 ms; the configured
-   *  `linger_ms`, 1 s by default: file/linger.ts says why). */
+   *  `linger_ms`, 500 ms by default: file/linger.ts says why). */
   maxEntries?: number;
   flushMs?: number;
   /** Restart backoff after journalctl died (follow mode). Defaults 500 ms, 10 s. */

@@ -20,7 +20,7 @@ export interface FileSourceOptions {
   /**
    * Following: a poll's entries wait up to this long (from the first of them) for later polls' before they are handed
    * off, so a slow trickle pays the per-batch costs (a pass through the stages, a queue append and its fsync, a
-   * checkpoint write) about once per linger rather than once per poll. A full batch goes at once. Default 1000 ms.
+   * checkpoint write) about once per linger rather than once per poll. A full batch goes at once. Default 500 ms.
    */
   lingerMs?: number;
   batchMaxEntries?: number;
