@@ -41,6 +41,13 @@ export interface SteadyResult {
   latency: LatencyStats;
   /** Mean CPU % of one core of the kata-otel process while the writer ran. */
   cpuPct: number;
+  /**
+   * CPU seconds (user + system) of the kata-otel process from the writer's start until the last record arrived (or
+   * the drain gave up), and the same per line written in µs: unlike cpuPct this counts the work left over when
+   * the machine's other load kept kata-otel from keeping up.
+   */
+  cpuSeconds: number;
+  cpuUsPerLine: number;
   /** The same for its journalctl child. */
   childCpuPct: number;
   rssMaxMB: number;
@@ -151,6 +158,8 @@ export interface SteadyOptions {
   journalShare?: number;
   /** Node options for kata-otel and the writer (tests run the sources with `--import tsx`). */
   nodeArgs?: string[];
+  /** More Node options for kata-otel only (bench/steady-profile.ts: `--cpu-prof`). */
+  runNodeArgs?: string[];
 }
 
 export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
@@ -158,7 +167,7 @@ export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
   const problems: string[] = [];
   try {
     const { config, files, journal } = nodeConfig(dir, o.sink.port);
-    const run = startRun(o.cli, config, dir, o.env, o.nodeArgs);
+    const run = startRun(o.cli, config, dir, o.env, [...(o.nodeArgs ?? []), ...(o.runNodeArgs ?? [])]);
     const pid = run.pid!;
     const samples: SteadySample[] = [];
     let tStart = performance.now();
@@ -190,6 +199,7 @@ export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
       const loadStart = loadavg()[0]!;
       const spawnedAt = tStart;
       tStart = performance.now();
+      const cpuAtStart = cpuSeconds(pid) ?? 0;
       // Warm-up samples keep negative times (seconds before the writer started).
       for (const s of samples) s.t -= (tStart - spawnedAt) / 1000;
       const writer = spawn(
@@ -218,6 +228,7 @@ export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
         lat = await o.sink.latency(w.written);
       }
       sample();
+      const cpuUsed = (cpuSeconds(pid) ?? cpuAtStart) - cpuAtStart;
       clearInterval(timer);
       const code = await stopRun(run);
       if (code !== 0)
@@ -233,6 +244,8 @@ export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
         writer: w,
         latency: lat,
         cpuPct: mean(during.map((s) => s.cpuPct)),
+        cpuSeconds: cpuUsed,
+        cpuUsPerLine: w.written ? (1e6 * cpuUsed) / w.written : 0,
         childCpuPct: mean(during.map((s) => s.childCpuPct)),
         rssMaxMB: Math.max(0, ...samples.map((s) => s.rssMB)),
         rssEndMB: samples.at(-1)?.rssMB ?? 0,

@@ -40,7 +40,9 @@ export function steadyTargets(s: SteadyResult): TargetCheck[] {
   if (s.rate <= STEADY_CPU_RATE)
     out.push({
       target: `${at}: CPU ≤ ${STEADY_CPU_PCT}% of one core`,
-      value: `${s.cpuPct.toFixed(1)}% (journalctl ${s.childCpuPct.toFixed(1)}% apart)`,
+      value:
+        `${s.cpuPct.toFixed(1)}% (journalctl ${s.childCpuPct.toFixed(1)}% apart)` +
+        (s.cpuUsPerLine ? `; ${s.cpuUsPerLine.toFixed(0)} µs of CPU per line to the last record` : ''),
       pass: s.cpuPct <= STEADY_CPU_PCT,
     });
   out.push({
@@ -67,9 +69,19 @@ export interface VersusContext {
 interface VersusModule {
   versus?: (o: VersusContext & { log?: (line: string) => void }) => Promise<{
     ratios: { format: string; who: string; best: number; median: number; pass: boolean }[];
+    rows?: { format: string; who: string; rssMB: number }[];
   }>;
 }
-export async function versusChecks(benchDir: string, ctx: VersusContext): Promise<TargetCheck[]> {
+/**
+ * `backlogRss`: also check the backlog peak RSS on path (f)'s kata-otel runs (`run --once`, the default pipeline
+ * with the disk queue, on the script's workloads): `--quick` takes them from there instead of running the backlogs a
+ * second time.
+ */
+export async function versusChecks(
+  benchDir: string,
+  ctx: VersusContext,
+  opts: { backlogRss?: boolean } = {},
+): Promise<TargetCheck[]> {
   const target = (f: string) => `${f}: whole default pipeline (run --once) at least as fast as the naive SDK script`;
   const file = `${benchDir}/versus.ts`;
   const mod = existsSync(file) ? ((await import(pathToFileURL(file).href)) as VersusModule) : {};
@@ -80,13 +92,19 @@ export async function versusChecks(benchDir: string, ctx: VersusContext): Promis
       pass: undefined,
     }));
   const v = await mod.versus({ ...ctx, log: (l) => process.stderr.write(l + '\n') });
-  return v.ratios
+  const rss = opts.backlogRss
+    ? (v.rows ?? [])
+        .filter((r) => r.who === 'kata-otel')
+        .map((r) => backlogTarget(`${r.format} (path (f)'s run --once)`, ctx.lines, r.rssMB))
+    : [];
+  const ratios: TargetCheck[] = v.ratios
     .filter((r) => r.who === 'kata-otel')
     .map((r) => ({
       target: `${target(r.format)} (${ctx.lines.toLocaleString('en-US')} lines, ${ctx.runs} run${ctx.runs > 1 ? 's' : ''})`,
       value: `${r.best.toFixed(2)}× (best of each), ${r.median.toFixed(2)}× (medians)`,
       pass: r.pass,
     }));
+  return [...ratios, ...rss];
 }
 
 export function formatTargets(checks: TargetCheck[]): string {

@@ -16,6 +16,10 @@ export const FileSourceSchema = Type.Object(
       description: 'Where to start in a file seen for the first time (no checkpoint): `beginning` or `end`.',
     }),
     poll_interval_ms: ms(200, 'How often the globs are re-expanded and files checked for growth.', 1),
+    linger_ms: ms(
+      500,
+      'Following: how long read entries wait for more before one hand-off (stages, queue append, checkpoint); a full batch goes at once.',
+    ),
     fingerprint_bytes: bytes(1024, 'Bytes at the start of a file that identify it across renames (rotation).', 16),
     max_line_bytes: bytes(1_048_576, 'Longer lines are cut and marked `kata.log.truncated`.', 64),
     flush_timeout_ms: ms(500, 'A last line without a newline is emitted after this long without growth.'),

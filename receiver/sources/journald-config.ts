@@ -1,6 +1,6 @@
 // The journald source's settings schema (its descriptor, in the `*-component.ts` beside it, loads this lazily): `sources.journald` (defaults stated only here).
 import { Type } from '@sinclair/typebox';
-import { Nullable, START_AT, StringEnum, bool, section, strings } from '../config/schema-kit.js';
+import { Nullable, START_AT, StringEnum, bool, ms, section, strings } from '../config/schema-kit.js';
 
 export const JOURNAL_PRIORITIES = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'] as const;
 
@@ -26,6 +26,10 @@ export const JournaldSchema = section(
       description: 'Where to start without a saved cursor: `beginning` or `end` of the journal.',
     }),
     journalctl: Type.String({ minLength: 1, default: 'journalctl', description: 'The journalctl binary to run.' }),
+    linger_ms: ms(
+      500,
+      'How long entries read wait for more before one hand-off (stages, queue append, cursor write); 500 entries go at once.',
+    ),
     // Who may write trusted entries (docs/security.md): anyone can log with identifier `kata` (`logger -t kata`).
     trust: section(
       {

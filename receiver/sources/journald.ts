@@ -51,7 +51,8 @@ export interface JournaldSourceOptions {
   startAt?: 'beginning' | 'end';
   /** The journalctl binary. Default `journalctl` (looked up in PATH). */
   journalctl?: string;
-  /** Entries per batch (default 500) and the longest wait for a batch to fill (default 200 ms). */
+  /** Entries per batch (default 500) and the longest wait for a batch to fill (default 200 ms; the configured
+   *  `linger_ms`, 500 ms by default: file/linger.ts says why). */
   maxEntries?: number;
   flushMs?: number;
   /** Restart backoff after journalctl died (follow mode). Defaults 500 ms, 10 s. */
@@ -427,5 +428,6 @@ export function createJournaldSource(j: JournaldConfig): JournaldSource {
     startAt: j.startAt,
     journalctl: j.journalctl,
     trust: j.trust,
+    flushMs: j.lingerMs,
   });
 }

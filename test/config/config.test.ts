@@ -62,6 +62,7 @@ describe('loadConfig without a file', () => {
       priority: 'debug',
       startAt: 'end',
       journalctl: 'journalctl',
+      lingerMs: 500,
       trust: {
         uids: [0],
         commands: ['containerd-shim', 'containerd', 'crio', 'kata-runtime', 'kata-monitor', 'virtiofsd'],

@@ -67,6 +67,7 @@ const schema11 = {
               'exclude',
               'start_at',
               'poll_interval_ms',
+              'linger_ms',
               'fingerprint_bytes',
               'max_line_bytes',
               'flush_timeout_ms',
@@ -99,6 +100,13 @@ const schema11 = {
                 minimum: 1,
                 default: 200,
                 description: 'How often the globs are re-expanded and files checked for growth.',
+                type: 'integer',
+              },
+              linger_ms: {
+                minimum: 0,
+                default: 500,
+                description:
+                  'Following: how long read entries wait for more before one hand-off (stages, queue append, checkpoint); a full batch goes at once.',
                 type: 'integer',
               },
               fingerprint_bytes: {
@@ -163,6 +171,7 @@ const schema11 = {
             'priority',
             'start_at',
             'journalctl',
+            'linger_ms',
             'trust',
           ],
           properties: {
@@ -212,6 +221,13 @@ const schema11 = {
               default: 'journalctl',
               description: 'The journalctl binary to run.',
               type: 'string',
+            },
+            linger_ms: {
+              minimum: 0,
+              default: 500,
+              description:
+                'How long entries read wait for more before one hand-off (stages, queue append, cursor write); 500 entries go at once.',
+              type: 'integer',
             },
             trust: {
               additionalProperties: false,
@@ -1811,6 +1827,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             if (data6.poll_interval_ms === undefined) {
               data6.poll_interval_ms = 200;
             }
+            if (data6.linger_ms === undefined) {
+              data6.linger_ms = 500;
+            }
             if (data6.fingerprint_bytes === undefined) {
               data6.fingerprint_bytes = 1024;
             }
@@ -1904,13 +1923,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.fingerprint_bytes === undefined) {
+            if (data6.linger_ms === undefined) {
               const err32 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'fingerprint_bytes' },
-                message: "must have required property '" + 'fingerprint_bytes' + "'",
+                params: { missingProperty: 'linger_ms' },
+                message: "must have required property '" + 'linger_ms' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -1922,13 +1941,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.max_line_bytes === undefined) {
+            if (data6.fingerprint_bytes === undefined) {
               const err33 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'max_line_bytes' },
-                message: "must have required property '" + 'max_line_bytes' + "'",
+                params: { missingProperty: 'fingerprint_bytes' },
+                message: "must have required property '" + 'fingerprint_bytes' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -1940,13 +1959,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.flush_timeout_ms === undefined) {
+            if (data6.max_line_bytes === undefined) {
               const err34 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'flush_timeout_ms' },
-                message: "must have required property '" + 'flush_timeout_ms' + "'",
+                params: { missingProperty: 'max_line_bytes' },
+                message: "must have required property '" + 'max_line_bytes' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -1958,13 +1977,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.max_open_files === undefined) {
+            if (data6.flush_timeout_ms === undefined) {
               const err35 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'max_open_files' },
-                message: "must have required property '" + 'max_open_files' + "'",
+                params: { missingProperty: 'flush_timeout_ms' },
+                message: "must have required property '" + 'flush_timeout_ms' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -1976,13 +1995,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.multiline === undefined) {
+            if (data6.max_open_files === undefined) {
               const err36 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'multiline' },
-                message: "must have required property '" + 'multiline' + "'",
+                params: { missingProperty: 'max_open_files' },
+                message: "must have required property '" + 'max_open_files' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -1994,13 +2013,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.attributes === undefined) {
+            if (data6.multiline === undefined) {
               const err37 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'attributes' },
-                message: "must have required property '" + 'attributes' + "'",
+                params: { missingProperty: 'multiline' },
+                message: "must have required property '" + 'multiline' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -2012,13 +2031,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.follow_symlinks === undefined) {
+            if (data6.attributes === undefined) {
               const err38 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'follow_symlinks' },
-                message: "must have required property '" + 'follow_symlinks' + "'",
+                params: { missingProperty: 'attributes' },
+                message: "must have required property '" + 'attributes' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -2030,9 +2049,27 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
+            if (data6.follow_symlinks === undefined) {
+              const err39 = {
+                instancePath: instancePath + '/sources/files/' + i0,
+                schemaPath: '#/properties/sources/properties/files/items/required',
+                keyword: 'required',
+                params: { missingProperty: 'follow_symlinks' },
+                message: "must have required property '" + 'follow_symlinks' + "'",
+                schema: schema11.properties.sources.properties.files.items.required,
+                parentSchema: schema11.properties.sources.properties.files.items,
+                data: data6,
+              };
+              if (vErrors === null) {
+                vErrors = [err39];
+              } else {
+                vErrors.push(err39);
+              }
+              errors++;
+            }
             for (const key3 in data6) {
               if (!func2.call(schema11.properties.sources.properties.files.items.properties, key3)) {
-                const err39 = {
+                const err40 = {
                   instancePath: instancePath + '/sources/files/' + i0,
                   schemaPath: '#/properties/sources/properties/files/items/additionalProperties',
                   keyword: 'additionalProperties',
@@ -2043,9 +2080,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   data: data6,
                 };
                 if (vErrors === null) {
-                  vErrors = [err39];
+                  vErrors = [err40];
                 } else {
-                  vErrors.push(err39);
+                  vErrors.push(err40);
                 }
                 errors++;
               }
@@ -2054,7 +2091,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               let data7 = data6.include;
               if (Array.isArray(data7)) {
                 if (data7.length < 1) {
-                  const err40 = {
+                  const err41 = {
                     instancePath: instancePath + '/sources/files/' + i0 + '/include',
                     schemaPath: '#/properties/sources/properties/files/items/properties/include/minItems',
                     keyword: 'minItems',
@@ -2065,9 +2102,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     data: data7,
                   };
                   if (vErrors === null) {
-                    vErrors = [err40];
+                    vErrors = [err41];
                   } else {
-                    vErrors.push(err40);
+                    vErrors.push(err41);
                   }
                   errors++;
                 }
@@ -2083,7 +2120,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       } else if (data8 === null) {
                         coerced3 = '';
                       } else {
-                        const err41 = {
+                        const err42 = {
                           instancePath: instancePath + '/sources/files/' + i0 + '/include/' + i1,
                           schemaPath: '#/properties/sources/properties/files/items/properties/include/items/type',
                           keyword: 'type',
@@ -2094,9 +2131,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           data: data8,
                         };
                         if (vErrors === null) {
-                          vErrors = [err41];
+                          vErrors = [err42];
                         } else {
-                          vErrors.push(err41);
+                          vErrors.push(err42);
                         }
                         errors++;
                       }
@@ -2110,7 +2147,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   }
                   if (typeof data8 === 'string') {
                     if (func3(data8) < 1) {
-                      const err42 = {
+                      const err43 = {
                         instancePath: instancePath + '/sources/files/' + i0 + '/include/' + i1,
                         schemaPath: '#/properties/sources/properties/files/items/properties/include/items/minLength',
                         keyword: 'minLength',
@@ -2121,16 +2158,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         data: data8,
                       };
                       if (vErrors === null) {
-                        vErrors = [err42];
+                        vErrors = [err43];
                       } else {
-                        vErrors.push(err42);
+                        vErrors.push(err43);
                       }
                       errors++;
                     }
                   }
                 }
               } else {
-                const err43 = {
+                const err44 = {
                   instancePath: instancePath + '/sources/files/' + i0 + '/include',
                   schemaPath: '#/properties/sources/properties/files/items/properties/include/type',
                   keyword: 'type',
@@ -2141,9 +2178,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   data: data7,
                 };
                 if (vErrors === null) {
-                  vErrors = [err43];
+                  vErrors = [err44];
                 } else {
-                  vErrors.push(err43);
+                  vErrors.push(err44);
                 }
                 errors++;
               }
@@ -2162,7 +2199,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     } else if (data10 === null) {
                       coerced4 = '';
                     } else {
-                      const err44 = {
+                      const err45 = {
                         instancePath: instancePath + '/sources/files/' + i0 + '/exclude/' + i2,
                         schemaPath: '#/properties/sources/properties/files/items/properties/exclude/items/type',
                         keyword: 'type',
@@ -2173,9 +2210,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         data: data10,
                       };
                       if (vErrors === null) {
-                        vErrors = [err44];
+                        vErrors = [err45];
                       } else {
-                        vErrors.push(err44);
+                        vErrors.push(err45);
                       }
                       errors++;
                     }
@@ -2189,7 +2226,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 }
               }
             } else {
-              const err45 = {
+              const err46 = {
                 instancePath: instancePath + '/sources/files/' + i0 + '/exclude',
                 schemaPath: '#/properties/sources/properties/files/items/properties/exclude/type',
                 keyword: 'type',
@@ -2200,9 +2237,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err45];
+                vErrors = [err46];
               } else {
-                vErrors.push(err45);
+                vErrors.push(err46);
               }
               errors++;
             }
@@ -2216,7 +2253,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 } else if (data11 === null) {
                   coerced5 = '';
                 } else {
-                  const err46 = {
+                  const err47 = {
                     instancePath: instancePath + '/sources/files/' + i0 + '/start_at',
                     schemaPath: '#/properties/sources/properties/files/items/properties/start_at/type',
                     keyword: 'type',
@@ -2227,9 +2264,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     data: data11,
                   };
                   if (vErrors === null) {
-                    vErrors = [err46];
+                    vErrors = [err47];
                   } else {
-                    vErrors.push(err46);
+                    vErrors.push(err47);
                   }
                   errors++;
                 }
@@ -2242,7 +2279,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
             }
             if (!(data11 === 'beginning' || data11 === 'end')) {
-              const err47 = {
+              const err48 = {
                 instancePath: instancePath + '/sources/files/' + i0 + '/start_at',
                 schemaPath: '#/properties/sources/properties/files/items/properties/start_at/enum',
                 keyword: 'enum',
@@ -2253,9 +2290,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 data: data11,
               };
               if (vErrors === null) {
-                vErrors = [err47];
+                vErrors = [err48];
               } else {
-                vErrors.push(err47);
+                vErrors.push(err48);
               }
               errors++;
             }
@@ -2271,7 +2308,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 ) {
                   coerced6 = +data12;
                 } else {
-                  const err48 = {
+                  const err49 = {
                     instancePath: instancePath + '/sources/files/' + i0 + '/poll_interval_ms',
                     schemaPath: '#/properties/sources/properties/files/items/properties/poll_interval_ms/type',
                     keyword: 'type',
@@ -2282,9 +2319,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     data: data12,
                   };
                   if (vErrors === null) {
-                    vErrors = [err48];
+                    vErrors = [err49];
                   } else {
-                    vErrors.push(err48);
+                    vErrors.push(err49);
                   }
                   errors++;
                 }
@@ -2298,7 +2335,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             if (typeof data12 == 'number' && isFinite(data12)) {
               if (data12 < 1 || isNaN(data12)) {
-                const err49 = {
+                const err50 = {
                   instancePath: instancePath + '/sources/files/' + i0 + '/poll_interval_ms',
                   schemaPath: '#/properties/sources/properties/files/items/properties/poll_interval_ms/minimum',
                   keyword: 'minimum',
@@ -2309,14 +2346,14 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   data: data12,
                 };
                 if (vErrors === null) {
-                  vErrors = [err49];
+                  vErrors = [err50];
                 } else {
-                  vErrors.push(err49);
+                  vErrors.push(err50);
                 }
                 errors++;
               }
             }
-            let data13 = data6.fingerprint_bytes;
+            let data13 = data6.linger_ms;
             if (!(typeof data13 == 'number' && !(data13 % 1) && !isNaN(data13) && isFinite(data13))) {
               let dataType7 = typeof data13;
               let coerced7 = undefined;
@@ -2328,20 +2365,20 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 ) {
                   coerced7 = +data13;
                 } else {
-                  const err50 = {
-                    instancePath: instancePath + '/sources/files/' + i0 + '/fingerprint_bytes',
-                    schemaPath: '#/properties/sources/properties/files/items/properties/fingerprint_bytes/type',
+                  const err51 = {
+                    instancePath: instancePath + '/sources/files/' + i0 + '/linger_ms',
+                    schemaPath: '#/properties/sources/properties/files/items/properties/linger_ms/type',
                     keyword: 'type',
                     params: { type: 'integer' },
                     message: 'must be integer',
-                    schema: schema11.properties.sources.properties.files.items.properties.fingerprint_bytes.type,
-                    parentSchema: schema11.properties.sources.properties.files.items.properties.fingerprint_bytes,
+                    schema: schema11.properties.sources.properties.files.items.properties.linger_ms.type,
+                    parentSchema: schema11.properties.sources.properties.files.items.properties.linger_ms,
                     data: data13,
                   };
                   if (vErrors === null) {
-                    vErrors = [err50];
+                    vErrors = [err51];
                   } else {
-                    vErrors.push(err50);
+                    vErrors.push(err51);
                   }
                   errors++;
                 }
@@ -2349,31 +2386,31 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               if (coerced7 !== undefined) {
                 data13 = coerced7;
                 if (data6 !== undefined) {
-                  data6['fingerprint_bytes'] = coerced7;
+                  data6['linger_ms'] = coerced7;
                 }
               }
             }
             if (typeof data13 == 'number' && isFinite(data13)) {
-              if (data13 < 16 || isNaN(data13)) {
-                const err51 = {
-                  instancePath: instancePath + '/sources/files/' + i0 + '/fingerprint_bytes',
-                  schemaPath: '#/properties/sources/properties/files/items/properties/fingerprint_bytes/minimum',
+              if (data13 < 0 || isNaN(data13)) {
+                const err52 = {
+                  instancePath: instancePath + '/sources/files/' + i0 + '/linger_ms',
+                  schemaPath: '#/properties/sources/properties/files/items/properties/linger_ms/minimum',
                   keyword: 'minimum',
-                  params: { comparison: '>=', limit: 16 },
-                  message: 'must be >= 16',
-                  schema: 16,
-                  parentSchema: schema11.properties.sources.properties.files.items.properties.fingerprint_bytes,
+                  params: { comparison: '>=', limit: 0 },
+                  message: 'must be >= 0',
+                  schema: 0,
+                  parentSchema: schema11.properties.sources.properties.files.items.properties.linger_ms,
                   data: data13,
                 };
                 if (vErrors === null) {
-                  vErrors = [err51];
+                  vErrors = [err52];
                 } else {
-                  vErrors.push(err51);
+                  vErrors.push(err52);
                 }
                 errors++;
               }
             }
-            let data14 = data6.max_line_bytes;
+            let data14 = data6.fingerprint_bytes;
             if (!(typeof data14 == 'number' && !(data14 % 1) && !isNaN(data14) && isFinite(data14))) {
               let dataType8 = typeof data14;
               let coerced8 = undefined;
@@ -2385,20 +2422,20 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 ) {
                   coerced8 = +data14;
                 } else {
-                  const err52 = {
-                    instancePath: instancePath + '/sources/files/' + i0 + '/max_line_bytes',
-                    schemaPath: '#/properties/sources/properties/files/items/properties/max_line_bytes/type',
+                  const err53 = {
+                    instancePath: instancePath + '/sources/files/' + i0 + '/fingerprint_bytes',
+                    schemaPath: '#/properties/sources/properties/files/items/properties/fingerprint_bytes/type',
                     keyword: 'type',
                     params: { type: 'integer' },
                     message: 'must be integer',
-                    schema: schema11.properties.sources.properties.files.items.properties.max_line_bytes.type,
-                    parentSchema: schema11.properties.sources.properties.files.items.properties.max_line_bytes,
+                    schema: schema11.properties.sources.properties.files.items.properties.fingerprint_bytes.type,
+                    parentSchema: schema11.properties.sources.properties.files.items.properties.fingerprint_bytes,
                     data: data14,
                   };
                   if (vErrors === null) {
-                    vErrors = [err52];
+                    vErrors = [err53];
                   } else {
-                    vErrors.push(err52);
+                    vErrors.push(err53);
                   }
                   errors++;
                 }
@@ -2406,31 +2443,31 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               if (coerced8 !== undefined) {
                 data14 = coerced8;
                 if (data6 !== undefined) {
-                  data6['max_line_bytes'] = coerced8;
+                  data6['fingerprint_bytes'] = coerced8;
                 }
               }
             }
             if (typeof data14 == 'number' && isFinite(data14)) {
-              if (data14 < 64 || isNaN(data14)) {
-                const err53 = {
-                  instancePath: instancePath + '/sources/files/' + i0 + '/max_line_bytes',
-                  schemaPath: '#/properties/sources/properties/files/items/properties/max_line_bytes/minimum',
+              if (data14 < 16 || isNaN(data14)) {
+                const err54 = {
+                  instancePath: instancePath + '/sources/files/' + i0 + '/fingerprint_bytes',
+                  schemaPath: '#/properties/sources/properties/files/items/properties/fingerprint_bytes/minimum',
                   keyword: 'minimum',
-                  params: { comparison: '>=', limit: 64 },
-                  message: 'must be >= 64',
-                  schema: 64,
-                  parentSchema: schema11.properties.sources.properties.files.items.properties.max_line_bytes,
+                  params: { comparison: '>=', limit: 16 },
+                  message: 'must be >= 16',
+                  schema: 16,
+                  parentSchema: schema11.properties.sources.properties.files.items.properties.fingerprint_bytes,
                   data: data14,
                 };
                 if (vErrors === null) {
-                  vErrors = [err53];
+                  vErrors = [err54];
                 } else {
-                  vErrors.push(err53);
+                  vErrors.push(err54);
                 }
                 errors++;
               }
             }
-            let data15 = data6.flush_timeout_ms;
+            let data15 = data6.max_line_bytes;
             if (!(typeof data15 == 'number' && !(data15 % 1) && !isNaN(data15) && isFinite(data15))) {
               let dataType9 = typeof data15;
               let coerced9 = undefined;
@@ -2442,20 +2479,20 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 ) {
                   coerced9 = +data15;
                 } else {
-                  const err54 = {
-                    instancePath: instancePath + '/sources/files/' + i0 + '/flush_timeout_ms',
-                    schemaPath: '#/properties/sources/properties/files/items/properties/flush_timeout_ms/type',
+                  const err55 = {
+                    instancePath: instancePath + '/sources/files/' + i0 + '/max_line_bytes',
+                    schemaPath: '#/properties/sources/properties/files/items/properties/max_line_bytes/type',
                     keyword: 'type',
                     params: { type: 'integer' },
                     message: 'must be integer',
-                    schema: schema11.properties.sources.properties.files.items.properties.flush_timeout_ms.type,
-                    parentSchema: schema11.properties.sources.properties.files.items.properties.flush_timeout_ms,
+                    schema: schema11.properties.sources.properties.files.items.properties.max_line_bytes.type,
+                    parentSchema: schema11.properties.sources.properties.files.items.properties.max_line_bytes,
                     data: data15,
                   };
                   if (vErrors === null) {
-                    vErrors = [err54];
+                    vErrors = [err55];
                   } else {
-                    vErrors.push(err54);
+                    vErrors.push(err55);
                   }
                   errors++;
                 }
@@ -2463,31 +2500,31 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               if (coerced9 !== undefined) {
                 data15 = coerced9;
                 if (data6 !== undefined) {
-                  data6['flush_timeout_ms'] = coerced9;
+                  data6['max_line_bytes'] = coerced9;
                 }
               }
             }
             if (typeof data15 == 'number' && isFinite(data15)) {
-              if (data15 < 0 || isNaN(data15)) {
-                const err55 = {
-                  instancePath: instancePath + '/sources/files/' + i0 + '/flush_timeout_ms',
-                  schemaPath: '#/properties/sources/properties/files/items/properties/flush_timeout_ms/minimum',
+              if (data15 < 64 || isNaN(data15)) {
+                const err56 = {
+                  instancePath: instancePath + '/sources/files/' + i0 + '/max_line_bytes',
+                  schemaPath: '#/properties/sources/properties/files/items/properties/max_line_bytes/minimum',
                   keyword: 'minimum',
-                  params: { comparison: '>=', limit: 0 },
-                  message: 'must be >= 0',
-                  schema: 0,
-                  parentSchema: schema11.properties.sources.properties.files.items.properties.flush_timeout_ms,
+                  params: { comparison: '>=', limit: 64 },
+                  message: 'must be >= 64',
+                  schema: 64,
+                  parentSchema: schema11.properties.sources.properties.files.items.properties.max_line_bytes,
                   data: data15,
                 };
                 if (vErrors === null) {
-                  vErrors = [err55];
+                  vErrors = [err56];
                 } else {
-                  vErrors.push(err55);
+                  vErrors.push(err56);
                 }
                 errors++;
               }
             }
-            let data16 = data6.max_open_files;
+            let data16 = data6.flush_timeout_ms;
             if (!(typeof data16 == 'number' && !(data16 % 1) && !isNaN(data16) && isFinite(data16))) {
               let dataType10 = typeof data16;
               let coerced10 = undefined;
@@ -2499,20 +2536,20 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 ) {
                   coerced10 = +data16;
                 } else {
-                  const err56 = {
-                    instancePath: instancePath + '/sources/files/' + i0 + '/max_open_files',
-                    schemaPath: '#/properties/sources/properties/files/items/properties/max_open_files/type',
+                  const err57 = {
+                    instancePath: instancePath + '/sources/files/' + i0 + '/flush_timeout_ms',
+                    schemaPath: '#/properties/sources/properties/files/items/properties/flush_timeout_ms/type',
                     keyword: 'type',
                     params: { type: 'integer' },
                     message: 'must be integer',
-                    schema: schema11.properties.sources.properties.files.items.properties.max_open_files.type,
-                    parentSchema: schema11.properties.sources.properties.files.items.properties.max_open_files,
+                    schema: schema11.properties.sources.properties.files.items.properties.flush_timeout_ms.type,
+                    parentSchema: schema11.properties.sources.properties.files.items.properties.flush_timeout_ms,
                     data: data16,
                   };
                   if (vErrors === null) {
-                    vErrors = [err56];
+                    vErrors = [err57];
                   } else {
-                    vErrors.push(err56);
+                    vErrors.push(err57);
                   }
                   errors++;
                 }
@@ -2520,53 +2557,56 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               if (coerced10 !== undefined) {
                 data16 = coerced10;
                 if (data6 !== undefined) {
-                  data6['max_open_files'] = coerced10;
+                  data6['flush_timeout_ms'] = coerced10;
                 }
               }
             }
             if (typeof data16 == 'number' && isFinite(data16)) {
-              if (data16 < 1 || isNaN(data16)) {
-                const err57 = {
-                  instancePath: instancePath + '/sources/files/' + i0 + '/max_open_files',
-                  schemaPath: '#/properties/sources/properties/files/items/properties/max_open_files/minimum',
+              if (data16 < 0 || isNaN(data16)) {
+                const err58 = {
+                  instancePath: instancePath + '/sources/files/' + i0 + '/flush_timeout_ms',
+                  schemaPath: '#/properties/sources/properties/files/items/properties/flush_timeout_ms/minimum',
                   keyword: 'minimum',
-                  params: { comparison: '>=', limit: 1 },
-                  message: 'must be >= 1',
-                  schema: 1,
-                  parentSchema: schema11.properties.sources.properties.files.items.properties.max_open_files,
+                  params: { comparison: '>=', limit: 0 },
+                  message: 'must be >= 0',
+                  schema: 0,
+                  parentSchema: schema11.properties.sources.properties.files.items.properties.flush_timeout_ms,
                   data: data16,
                 };
                 if (vErrors === null) {
-                  vErrors = [err57];
+                  vErrors = [err58];
                 } else {
-                  vErrors.push(err57);
+                  vErrors.push(err58);
                 }
                 errors++;
               }
             }
-            let data17 = data6.multiline;
-            if (typeof data17 !== 'boolean') {
+            let data17 = data6.max_open_files;
+            if (!(typeof data17 == 'number' && !(data17 % 1) && !isNaN(data17) && isFinite(data17))) {
+              let dataType11 = typeof data17;
               let coerced11 = undefined;
               if (!(coerced11 !== undefined)) {
-                if (data17 === 'false' || data17 === 0 || data17 === null) {
-                  coerced11 = false;
-                } else if (data17 === 'true' || data17 === 1) {
-                  coerced11 = true;
+                if (
+                  dataType11 === 'boolean' ||
+                  data17 === null ||
+                  (dataType11 === 'string' && data17 && data17 == +data17 && !(data17 % 1))
+                ) {
+                  coerced11 = +data17;
                 } else {
-                  const err58 = {
-                    instancePath: instancePath + '/sources/files/' + i0 + '/multiline',
-                    schemaPath: '#/properties/sources/properties/files/items/properties/multiline/type',
+                  const err59 = {
+                    instancePath: instancePath + '/sources/files/' + i0 + '/max_open_files',
+                    schemaPath: '#/properties/sources/properties/files/items/properties/max_open_files/type',
                     keyword: 'type',
-                    params: { type: 'boolean' },
-                    message: 'must be boolean',
-                    schema: schema11.properties.sources.properties.files.items.properties.multiline.type,
-                    parentSchema: schema11.properties.sources.properties.files.items.properties.multiline,
+                    params: { type: 'integer' },
+                    message: 'must be integer',
+                    schema: schema11.properties.sources.properties.files.items.properties.max_open_files.type,
+                    parentSchema: schema11.properties.sources.properties.files.items.properties.max_open_files,
                     data: data17,
                   };
                   if (vErrors === null) {
-                    vErrors = [err58];
+                    vErrors = [err59];
                   } else {
-                    vErrors.push(err58);
+                    vErrors.push(err59);
                   }
                   errors++;
                 }
@@ -2574,40 +2614,94 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               if (coerced11 !== undefined) {
                 data17 = coerced11;
                 if (data6 !== undefined) {
-                  data6['multiline'] = coerced11;
+                  data6['max_open_files'] = coerced11;
                 }
               }
             }
-            let data18 = data6.attributes;
-            if (data18 && typeof data18 == 'object' && !Array.isArray(data18)) {
-              for (const key4 in data18) {
+            if (typeof data17 == 'number' && isFinite(data17)) {
+              if (data17 < 1 || isNaN(data17)) {
+                const err60 = {
+                  instancePath: instancePath + '/sources/files/' + i0 + '/max_open_files',
+                  schemaPath: '#/properties/sources/properties/files/items/properties/max_open_files/minimum',
+                  keyword: 'minimum',
+                  params: { comparison: '>=', limit: 1 },
+                  message: 'must be >= 1',
+                  schema: 1,
+                  parentSchema: schema11.properties.sources.properties.files.items.properties.max_open_files,
+                  data: data17,
+                };
+                if (vErrors === null) {
+                  vErrors = [err60];
+                } else {
+                  vErrors.push(err60);
+                }
+                errors++;
+              }
+            }
+            let data18 = data6.multiline;
+            if (typeof data18 !== 'boolean') {
+              let coerced12 = undefined;
+              if (!(coerced12 !== undefined)) {
+                if (data18 === 'false' || data18 === 0 || data18 === null) {
+                  coerced12 = false;
+                } else if (data18 === 'true' || data18 === 1) {
+                  coerced12 = true;
+                } else {
+                  const err61 = {
+                    instancePath: instancePath + '/sources/files/' + i0 + '/multiline',
+                    schemaPath: '#/properties/sources/properties/files/items/properties/multiline/type',
+                    keyword: 'type',
+                    params: { type: 'boolean' },
+                    message: 'must be boolean',
+                    schema: schema11.properties.sources.properties.files.items.properties.multiline.type,
+                    parentSchema: schema11.properties.sources.properties.files.items.properties.multiline,
+                    data: data18,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err61];
+                  } else {
+                    vErrors.push(err61);
+                  }
+                  errors++;
+                }
+              }
+              if (coerced12 !== undefined) {
+                data18 = coerced12;
+                if (data6 !== undefined) {
+                  data6['multiline'] = coerced12;
+                }
+              }
+            }
+            let data19 = data6.attributes;
+            if (data19 && typeof data19 == 'object' && !Array.isArray(data19)) {
+              for (const key4 in data19) {
                 if (pattern0.test(key4)) {
-                  let data19 = data18[key4];
+                  let data20 = data19[key4];
                   if (
-                    typeof data19 !== 'string' &&
-                    !(typeof data19 == 'number' && isFinite(data19)) &&
-                    typeof data19 !== 'boolean' &&
-                    !Array.isArray(data19)
+                    typeof data20 !== 'string' &&
+                    !(typeof data20 == 'number' && isFinite(data20)) &&
+                    typeof data20 !== 'boolean' &&
+                    !Array.isArray(data20)
                   ) {
-                    let dataType12 = typeof data19;
-                    let coerced12 = undefined;
-                    if (!(coerced12 !== undefined)) {
-                      if (dataType12 == 'number' || dataType12 == 'boolean') {
-                        coerced12 = '' + data19;
-                      } else if (data19 === null) {
-                        coerced12 = '';
+                    let dataType13 = typeof data20;
+                    let coerced13 = undefined;
+                    if (!(coerced13 !== undefined)) {
+                      if (dataType13 == 'number' || dataType13 == 'boolean') {
+                        coerced13 = '' + data20;
+                      } else if (data20 === null) {
+                        coerced13 = '';
                       } else if (
-                        dataType12 == 'boolean' ||
-                        data19 === null ||
-                        (dataType12 == 'string' && data19 && data19 == +data19)
+                        dataType13 == 'boolean' ||
+                        data20 === null ||
+                        (dataType13 == 'string' && data20 && data20 == +data20)
                       ) {
-                        coerced12 = +data19;
-                      } else if (data19 === 'false' || data19 === 0 || data19 === null) {
-                        coerced12 = false;
-                      } else if (data19 === 'true' || data19 === 1) {
-                        coerced12 = true;
+                        coerced13 = +data20;
+                      } else if (data20 === 'false' || data20 === 0 || data20 === null) {
+                        coerced13 = false;
+                      } else if (data20 === 'true' || data20 === 1) {
+                        coerced13 = true;
                       } else {
-                        const err59 = {
+                        const err62 = {
                           instancePath:
                             instancePath +
                             '/sources/files/' +
@@ -2630,37 +2724,37 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             schema11.properties.sources.properties.files.items.properties.attributes.patternProperties[
                               '^(.*)$'
                             ],
-                          data: data19,
+                          data: data20,
                         };
                         if (vErrors === null) {
-                          vErrors = [err59];
+                          vErrors = [err62];
                         } else {
-                          vErrors.push(err59);
+                          vErrors.push(err62);
                         }
                         errors++;
                       }
                     }
-                    if (coerced12 !== undefined) {
-                      data19 = coerced12;
-                      if (data18 !== undefined) {
-                        data18[key4] = coerced12;
+                    if (coerced13 !== undefined) {
+                      data20 = coerced13;
+                      if (data19 !== undefined) {
+                        data19[key4] = coerced13;
                       }
                     }
                   }
-                  if (Array.isArray(data19)) {
-                    const len3 = data19.length;
+                  if (Array.isArray(data20)) {
+                    const len3 = data20.length;
                     for (let i3 = 0; i3 < len3; i3++) {
-                      let data20 = data19[i3];
-                      if (typeof data20 !== 'string') {
-                        let dataType13 = typeof data20;
-                        let coerced13 = undefined;
-                        if (!(coerced13 !== undefined)) {
-                          if (dataType13 == 'number' || dataType13 == 'boolean') {
-                            coerced13 = '' + data20;
-                          } else if (data20 === null) {
-                            coerced13 = '';
+                      let data21 = data20[i3];
+                      if (typeof data21 !== 'string') {
+                        let dataType14 = typeof data21;
+                        let coerced14 = undefined;
+                        if (!(coerced14 !== undefined)) {
+                          if (dataType14 == 'number' || dataType14 == 'boolean') {
+                            coerced14 = '' + data21;
+                          } else if (data21 === null) {
+                            coerced14 = '';
                           } else {
-                            const err60 = {
+                            const err63 = {
                               instancePath:
                                 instancePath +
                                 '/sources/files/' +
@@ -2680,20 +2774,20 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                               parentSchema:
                                 schema11.properties.sources.properties.files.items.properties.attributes
                                   .patternProperties['^(.*)$'].items,
-                              data: data20,
+                              data: data21,
                             };
                             if (vErrors === null) {
-                              vErrors = [err60];
+                              vErrors = [err63];
                             } else {
-                              vErrors.push(err60);
+                              vErrors.push(err63);
                             }
                             errors++;
                           }
                         }
-                        if (coerced13 !== undefined) {
-                          data20 = coerced13;
-                          if (data19 !== undefined) {
-                            data19[i3] = coerced13;
+                        if (coerced14 !== undefined) {
+                          data21 = coerced14;
+                          if (data20 !== undefined) {
+                            data20[i3] = coerced14;
                           }
                         }
                       }
@@ -2702,7 +2796,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 }
               }
             } else {
-              const err61 = {
+              const err64 = {
                 instancePath: instancePath + '/sources/files/' + i0 + '/attributes',
                 schemaPath: '#/properties/sources/properties/files/items/properties/attributes/type',
                 keyword: 'type',
@@ -2710,30 +2804,30 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be object',
                 schema: schema11.properties.sources.properties.files.items.properties.attributes.type,
                 parentSchema: schema11.properties.sources.properties.files.items.properties.attributes,
-                data: data18,
+                data: data19,
               };
               if (vErrors === null) {
-                vErrors = [err61];
+                vErrors = [err64];
               } else {
-                vErrors.push(err61);
+                vErrors.push(err64);
               }
               errors++;
             }
-            let data21 = data6.follow_symlinks;
-            if (Array.isArray(data21)) {
-              const len4 = data21.length;
+            let data22 = data6.follow_symlinks;
+            if (Array.isArray(data22)) {
+              const len4 = data22.length;
               for (let i4 = 0; i4 < len4; i4++) {
-                let data22 = data21[i4];
-                if (typeof data22 !== 'string') {
-                  let dataType14 = typeof data22;
-                  let coerced14 = undefined;
-                  if (!(coerced14 !== undefined)) {
-                    if (dataType14 == 'number' || dataType14 == 'boolean') {
-                      coerced14 = '' + data22;
-                    } else if (data22 === null) {
-                      coerced14 = '';
+                let data23 = data22[i4];
+                if (typeof data23 !== 'string') {
+                  let dataType15 = typeof data23;
+                  let coerced15 = undefined;
+                  if (!(coerced15 !== undefined)) {
+                    if (dataType15 == 'number' || dataType15 == 'boolean') {
+                      coerced15 = '' + data23;
+                    } else if (data23 === null) {
+                      coerced15 = '';
                     } else {
-                      const err62 = {
+                      const err65 = {
                         instancePath: instancePath + '/sources/files/' + i0 + '/follow_symlinks/' + i4,
                         schemaPath: '#/properties/sources/properties/files/items/properties/follow_symlinks/items/type',
                         keyword: 'type',
@@ -2743,26 +2837,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           schema11.properties.sources.properties.files.items.properties.follow_symlinks.items.type,
                         parentSchema:
                           schema11.properties.sources.properties.files.items.properties.follow_symlinks.items,
-                        data: data22,
+                        data: data23,
                       };
                       if (vErrors === null) {
-                        vErrors = [err62];
+                        vErrors = [err65];
                       } else {
-                        vErrors.push(err62);
+                        vErrors.push(err65);
                       }
                       errors++;
                     }
                   }
-                  if (coerced14 !== undefined) {
-                    data22 = coerced14;
-                    if (data21 !== undefined) {
-                      data21[i4] = coerced14;
+                  if (coerced15 !== undefined) {
+                    data23 = coerced15;
+                    if (data22 !== undefined) {
+                      data22[i4] = coerced15;
                     }
                   }
                 }
               }
             } else {
-              const err63 = {
+              const err66 = {
                 instancePath: instancePath + '/sources/files/' + i0 + '/follow_symlinks',
                 schemaPath: '#/properties/sources/properties/files/items/properties/follow_symlinks/type',
                 keyword: 'type',
@@ -2770,17 +2864,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be array',
                 schema: schema11.properties.sources.properties.files.items.properties.follow_symlinks.type,
                 parentSchema: schema11.properties.sources.properties.files.items.properties.follow_symlinks,
-                data: data21,
+                data: data22,
               };
               if (vErrors === null) {
-                vErrors = [err63];
+                vErrors = [err66];
               } else {
-                vErrors.push(err63);
+                vErrors.push(err66);
               }
               errors++;
             }
           } else {
-            const err64 = {
+            const err67 = {
               instancePath: instancePath + '/sources/files/' + i0,
               schemaPath: '#/properties/sources/properties/files/items/type',
               keyword: 'type',
@@ -2791,15 +2885,15 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               data: data6,
             };
             if (vErrors === null) {
-              vErrors = [err64];
+              vErrors = [err67];
             } else {
-              vErrors.push(err64);
+              vErrors.push(err67);
             }
             errors++;
           }
         }
       } else {
-        const err65 = {
+        const err68 = {
           instancePath: instancePath + '/sources/files',
           schemaPath: '#/properties/sources/properties/files/type',
           keyword: 'type',
@@ -2810,22 +2904,22 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           data: data5,
         };
         if (vErrors === null) {
-          vErrors = [err65];
+          vErrors = [err68];
         } else {
-          vErrors.push(err65);
+          vErrors.push(err68);
         }
         errors++;
       }
-      let data23 = data4.stdin;
-      if (typeof data23 !== 'boolean') {
-        let coerced15 = undefined;
-        if (!(coerced15 !== undefined)) {
-          if (data23 === 'false' || data23 === 0 || data23 === null) {
-            coerced15 = false;
-          } else if (data23 === 'true' || data23 === 1) {
-            coerced15 = true;
+      let data24 = data4.stdin;
+      if (typeof data24 !== 'boolean') {
+        let coerced16 = undefined;
+        if (!(coerced16 !== undefined)) {
+          if (data24 === 'false' || data24 === 0 || data24 === null) {
+            coerced16 = false;
+          } else if (data24 === 'true' || data24 === 1) {
+            coerced16 = true;
           } else {
-            const err66 = {
+            const err69 = {
               instancePath: instancePath + '/sources/stdin',
               schemaPath: '#/properties/sources/properties/stdin/type',
               keyword: 'type',
@@ -2833,54 +2927,57 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be boolean',
               schema: schema11.properties.sources.properties.stdin.type,
               parentSchema: schema11.properties.sources.properties.stdin,
-              data: data23,
+              data: data24,
             };
             if (vErrors === null) {
-              vErrors = [err66];
+              vErrors = [err69];
             } else {
-              vErrors.push(err66);
+              vErrors.push(err69);
             }
             errors++;
           }
         }
-        if (coerced15 !== undefined) {
-          data23 = coerced15;
+        if (coerced16 !== undefined) {
+          data24 = coerced16;
           if (data4 !== undefined) {
-            data4['stdin'] = coerced15;
+            data4['stdin'] = coerced16;
           }
         }
       }
-      let data24 = data4.journald;
-      if (data24 && typeof data24 == 'object' && !Array.isArray(data24)) {
-        if (data24.enabled === undefined) {
-          data24.enabled = false;
+      let data25 = data4.journald;
+      if (data25 && typeof data25 == 'object' && !Array.isArray(data25)) {
+        if (data25.enabled === undefined) {
+          data25.enabled = false;
         }
-        if (data24.directory === undefined) {
-          data24.directory = null;
+        if (data25.directory === undefined) {
+          data25.directory = null;
         }
-        if (data24.files === undefined) {
-          data24.files = [];
+        if (data25.files === undefined) {
+          data25.files = [];
         }
-        if (data24.identifiers === undefined) {
-          data24.identifiers = ['kata'];
+        if (data25.identifiers === undefined) {
+          data25.identifiers = ['kata'];
         }
-        if (data24.units === undefined) {
-          data24.units = ['containerd.service', 'crio.service'];
+        if (data25.units === undefined) {
+          data25.units = ['containerd.service', 'crio.service'];
         }
-        if (data24.priority === undefined) {
-          data24.priority = 'debug';
+        if (data25.priority === undefined) {
+          data25.priority = 'debug';
         }
-        if (data24.start_at === undefined) {
-          data24.start_at = 'end';
+        if (data25.start_at === undefined) {
+          data25.start_at = 'end';
         }
-        if (data24.journalctl === undefined) {
-          data24.journalctl = 'journalctl';
+        if (data25.journalctl === undefined) {
+          data25.journalctl = 'journalctl';
         }
-        if (data24.trust === undefined) {
-          data24.trust = {};
+        if (data25.linger_ms === undefined) {
+          data25.linger_ms = 500;
         }
-        if (data24.enabled === undefined) {
-          const err67 = {
+        if (data25.trust === undefined) {
+          data25.trust = {};
+        }
+        if (data25.enabled === undefined) {
+          const err70 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
@@ -2888,61 +2985,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data24,
-          };
-          if (vErrors === null) {
-            vErrors = [err67];
-          } else {
-            vErrors.push(err67);
-          }
-          errors++;
-        }
-        if (data24.directory === undefined) {
-          const err68 = {
-            instancePath: instancePath + '/sources/journald',
-            schemaPath: '#/properties/sources/properties/journald/required',
-            keyword: 'required',
-            params: { missingProperty: 'directory' },
-            message: "must have required property '" + 'directory' + "'",
-            schema: schema11.properties.sources.properties.journald.required,
-            parentSchema: schema11.properties.sources.properties.journald,
-            data: data24,
-          };
-          if (vErrors === null) {
-            vErrors = [err68];
-          } else {
-            vErrors.push(err68);
-          }
-          errors++;
-        }
-        if (data24.files === undefined) {
-          const err69 = {
-            instancePath: instancePath + '/sources/journald',
-            schemaPath: '#/properties/sources/properties/journald/required',
-            keyword: 'required',
-            params: { missingProperty: 'files' },
-            message: "must have required property '" + 'files' + "'",
-            schema: schema11.properties.sources.properties.journald.required,
-            parentSchema: schema11.properties.sources.properties.journald,
-            data: data24,
-          };
-          if (vErrors === null) {
-            vErrors = [err69];
-          } else {
-            vErrors.push(err69);
-          }
-          errors++;
-        }
-        if (data24.identifiers === undefined) {
-          const err70 = {
-            instancePath: instancePath + '/sources/journald',
-            schemaPath: '#/properties/sources/properties/journald/required',
-            keyword: 'required',
-            params: { missingProperty: 'identifiers' },
-            message: "must have required property '" + 'identifiers' + "'",
-            schema: schema11.properties.sources.properties.journald.required,
-            parentSchema: schema11.properties.sources.properties.journald,
-            data: data24,
+            data: data25,
           };
           if (vErrors === null) {
             vErrors = [err70];
@@ -2951,16 +2994,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data24.units === undefined) {
+        if (data25.directory === undefined) {
           const err71 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
-            params: { missingProperty: 'units' },
-            message: "must have required property '" + 'units' + "'",
+            params: { missingProperty: 'directory' },
+            message: "must have required property '" + 'directory' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data24,
+            data: data25,
           };
           if (vErrors === null) {
             vErrors = [err71];
@@ -2969,16 +3012,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data24.priority === undefined) {
+        if (data25.files === undefined) {
           const err72 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
-            params: { missingProperty: 'priority' },
-            message: "must have required property '" + 'priority' + "'",
+            params: { missingProperty: 'files' },
+            message: "must have required property '" + 'files' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data24,
+            data: data25,
           };
           if (vErrors === null) {
             vErrors = [err72];
@@ -2987,16 +3030,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data24.start_at === undefined) {
+        if (data25.identifiers === undefined) {
           const err73 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
-            params: { missingProperty: 'start_at' },
-            message: "must have required property '" + 'start_at' + "'",
+            params: { missingProperty: 'identifiers' },
+            message: "must have required property '" + 'identifiers' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data24,
+            data: data25,
           };
           if (vErrors === null) {
             vErrors = [err73];
@@ -3005,16 +3048,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data24.journalctl === undefined) {
+        if (data25.units === undefined) {
           const err74 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
-            params: { missingProperty: 'journalctl' },
-            message: "must have required property '" + 'journalctl' + "'",
+            params: { missingProperty: 'units' },
+            message: "must have required property '" + 'units' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data24,
+            data: data25,
           };
           if (vErrors === null) {
             vErrors = [err74];
@@ -3023,16 +3066,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data24.trust === undefined) {
+        if (data25.priority === undefined) {
           const err75 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
-            params: { missingProperty: 'trust' },
-            message: "must have required property '" + 'trust' + "'",
+            params: { missingProperty: 'priority' },
+            message: "must have required property '" + 'priority' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data24,
+            data: data25,
           };
           if (vErrors === null) {
             vErrors = [err75];
@@ -3041,9 +3084,81 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key5 in data24) {
+        if (data25.start_at === undefined) {
+          const err76 = {
+            instancePath: instancePath + '/sources/journald',
+            schemaPath: '#/properties/sources/properties/journald/required',
+            keyword: 'required',
+            params: { missingProperty: 'start_at' },
+            message: "must have required property '" + 'start_at' + "'",
+            schema: schema11.properties.sources.properties.journald.required,
+            parentSchema: schema11.properties.sources.properties.journald,
+            data: data25,
+          };
+          if (vErrors === null) {
+            vErrors = [err76];
+          } else {
+            vErrors.push(err76);
+          }
+          errors++;
+        }
+        if (data25.journalctl === undefined) {
+          const err77 = {
+            instancePath: instancePath + '/sources/journald',
+            schemaPath: '#/properties/sources/properties/journald/required',
+            keyword: 'required',
+            params: { missingProperty: 'journalctl' },
+            message: "must have required property '" + 'journalctl' + "'",
+            schema: schema11.properties.sources.properties.journald.required,
+            parentSchema: schema11.properties.sources.properties.journald,
+            data: data25,
+          };
+          if (vErrors === null) {
+            vErrors = [err77];
+          } else {
+            vErrors.push(err77);
+          }
+          errors++;
+        }
+        if (data25.linger_ms === undefined) {
+          const err78 = {
+            instancePath: instancePath + '/sources/journald',
+            schemaPath: '#/properties/sources/properties/journald/required',
+            keyword: 'required',
+            params: { missingProperty: 'linger_ms' },
+            message: "must have required property '" + 'linger_ms' + "'",
+            schema: schema11.properties.sources.properties.journald.required,
+            parentSchema: schema11.properties.sources.properties.journald,
+            data: data25,
+          };
+          if (vErrors === null) {
+            vErrors = [err78];
+          } else {
+            vErrors.push(err78);
+          }
+          errors++;
+        }
+        if (data25.trust === undefined) {
+          const err79 = {
+            instancePath: instancePath + '/sources/journald',
+            schemaPath: '#/properties/sources/properties/journald/required',
+            keyword: 'required',
+            params: { missingProperty: 'trust' },
+            message: "must have required property '" + 'trust' + "'",
+            schema: schema11.properties.sources.properties.journald.required,
+            parentSchema: schema11.properties.sources.properties.journald,
+            data: data25,
+          };
+          if (vErrors === null) {
+            vErrors = [err79];
+          } else {
+            vErrors.push(err79);
+          }
+          errors++;
+        }
+        for (const key5 in data25) {
           if (!func2.call(schema11.properties.sources.properties.journald.properties, key5)) {
-            const err76 = {
+            const err80 = {
               instancePath: instancePath + '/sources/journald',
               schemaPath: '#/properties/sources/properties/journald/additionalProperties',
               keyword: 'additionalProperties',
@@ -3051,26 +3166,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.sources.properties.journald,
-              data: data24,
+              data: data25,
             };
             if (vErrors === null) {
-              vErrors = [err76];
+              vErrors = [err80];
             } else {
-              vErrors.push(err76);
+              vErrors.push(err80);
             }
             errors++;
           }
         }
-        let data25 = data24.enabled;
-        if (typeof data25 !== 'boolean') {
-          let coerced16 = undefined;
-          if (!(coerced16 !== undefined)) {
-            if (data25 === 'false' || data25 === 0 || data25 === null) {
-              coerced16 = false;
-            } else if (data25 === 'true' || data25 === 1) {
-              coerced16 = true;
+        let data26 = data25.enabled;
+        if (typeof data26 !== 'boolean') {
+          let coerced17 = undefined;
+          if (!(coerced17 !== undefined)) {
+            if (data26 === 'false' || data26 === 0 || data26 === null) {
+              coerced17 = false;
+            } else if (data26 === 'true' || data26 === 1) {
+              coerced17 = true;
             } else {
-              const err77 = {
+              const err81 = {
                 instancePath: instancePath + '/sources/journald/enabled',
                 schemaPath: '#/properties/sources/properties/journald/properties/enabled/type',
                 keyword: 'type',
@@ -3078,36 +3193,36 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be boolean',
                 schema: schema11.properties.sources.properties.journald.properties.enabled.type,
                 parentSchema: schema11.properties.sources.properties.journald.properties.enabled,
-                data: data25,
+                data: data26,
               };
               if (vErrors === null) {
-                vErrors = [err77];
+                vErrors = [err81];
               } else {
-                vErrors.push(err77);
+                vErrors.push(err81);
               }
               errors++;
             }
           }
-          if (coerced16 !== undefined) {
-            data25 = coerced16;
-            if (data24 !== undefined) {
-              data24['enabled'] = coerced16;
+          if (coerced17 !== undefined) {
+            data26 = coerced17;
+            if (data25 !== undefined) {
+              data25['enabled'] = coerced17;
             }
           }
         }
-        let data26 = data24.directory;
-        if (typeof data26 !== 'string' && data26 !== null) {
-          let dataType17 = typeof data26;
-          let coerced17 = undefined;
-          if (!(coerced17 !== undefined)) {
-            if (dataType17 == 'number' || dataType17 == 'boolean') {
-              coerced17 = '' + data26;
-            } else if (data26 === null) {
-              coerced17 = '';
-            } else if (data26 === '' || data26 === 0 || data26 === false) {
-              coerced17 = null;
+        let data27 = data25.directory;
+        if (typeof data27 !== 'string' && data27 !== null) {
+          let dataType18 = typeof data27;
+          let coerced18 = undefined;
+          if (!(coerced18 !== undefined)) {
+            if (dataType18 == 'number' || dataType18 == 'boolean') {
+              coerced18 = '' + data27;
+            } else if (data27 === null) {
+              coerced18 = '';
+            } else if (data27 === '' || data27 === 0 || data27 === false) {
+              coerced18 = null;
             } else {
-              const err78 = {
+              const err82 = {
                 instancePath: instancePath + '/sources/journald/directory',
                 schemaPath: '#/properties/sources/properties/journald/properties/directory/type',
                 keyword: 'type',
@@ -3115,38 +3230,38 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be string,null',
                 schema: schema11.properties.sources.properties.journald.properties.directory.type,
                 parentSchema: schema11.properties.sources.properties.journald.properties.directory,
-                data: data26,
+                data: data27,
               };
               if (vErrors === null) {
-                vErrors = [err78];
+                vErrors = [err82];
               } else {
-                vErrors.push(err78);
+                vErrors.push(err82);
               }
               errors++;
             }
           }
-          if (coerced17 !== undefined) {
-            data26 = coerced17;
-            if (data24 !== undefined) {
-              data24['directory'] = coerced17;
+          if (coerced18 !== undefined) {
+            data27 = coerced18;
+            if (data25 !== undefined) {
+              data25['directory'] = coerced18;
             }
           }
         }
-        let data27 = data24.files;
-        if (Array.isArray(data27)) {
-          const len5 = data27.length;
+        let data28 = data25.files;
+        if (Array.isArray(data28)) {
+          const len5 = data28.length;
           for (let i5 = 0; i5 < len5; i5++) {
-            let data28 = data27[i5];
-            if (typeof data28 !== 'string') {
-              let dataType18 = typeof data28;
-              let coerced18 = undefined;
-              if (!(coerced18 !== undefined)) {
-                if (dataType18 == 'number' || dataType18 == 'boolean') {
-                  coerced18 = '' + data28;
-                } else if (data28 === null) {
-                  coerced18 = '';
+            let data29 = data28[i5];
+            if (typeof data29 !== 'string') {
+              let dataType19 = typeof data29;
+              let coerced19 = undefined;
+              if (!(coerced19 !== undefined)) {
+                if (dataType19 == 'number' || dataType19 == 'boolean') {
+                  coerced19 = '' + data29;
+                } else if (data29 === null) {
+                  coerced19 = '';
                 } else {
-                  const err79 = {
+                  const err83 = {
                     instancePath: instancePath + '/sources/journald/files/' + i5,
                     schemaPath: '#/properties/sources/properties/journald/properties/files/items/type',
                     keyword: 'type',
@@ -3154,123 +3269,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     message: 'must be string',
                     schema: schema11.properties.sources.properties.journald.properties.files.items.type,
                     parentSchema: schema11.properties.sources.properties.journald.properties.files.items,
-                    data: data28,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err79];
-                  } else {
-                    vErrors.push(err79);
-                  }
-                  errors++;
-                }
-              }
-              if (coerced18 !== undefined) {
-                data28 = coerced18;
-                if (data27 !== undefined) {
-                  data27[i5] = coerced18;
-                }
-              }
-            }
-          }
-        } else {
-          const err80 = {
-            instancePath: instancePath + '/sources/journald/files',
-            schemaPath: '#/properties/sources/properties/journald/properties/files/type',
-            keyword: 'type',
-            params: { type: 'array' },
-            message: 'must be array',
-            schema: schema11.properties.sources.properties.journald.properties.files.type,
-            parentSchema: schema11.properties.sources.properties.journald.properties.files,
-            data: data27,
-          };
-          if (vErrors === null) {
-            vErrors = [err80];
-          } else {
-            vErrors.push(err80);
-          }
-          errors++;
-        }
-        let data29 = data24.identifiers;
-        if (Array.isArray(data29)) {
-          const len6 = data29.length;
-          for (let i6 = 0; i6 < len6; i6++) {
-            let data30 = data29[i6];
-            if (typeof data30 !== 'string') {
-              let dataType19 = typeof data30;
-              let coerced19 = undefined;
-              if (!(coerced19 !== undefined)) {
-                if (dataType19 == 'number' || dataType19 == 'boolean') {
-                  coerced19 = '' + data30;
-                } else if (data30 === null) {
-                  coerced19 = '';
-                } else {
-                  const err81 = {
-                    instancePath: instancePath + '/sources/journald/identifiers/' + i6,
-                    schemaPath: '#/properties/sources/properties/journald/properties/identifiers/items/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema: schema11.properties.sources.properties.journald.properties.identifiers.items.type,
-                    parentSchema: schema11.properties.sources.properties.journald.properties.identifiers.items,
-                    data: data30,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err81];
-                  } else {
-                    vErrors.push(err81);
-                  }
-                  errors++;
-                }
-              }
-              if (coerced19 !== undefined) {
-                data30 = coerced19;
-                if (data29 !== undefined) {
-                  data29[i6] = coerced19;
-                }
-              }
-            }
-          }
-        } else {
-          const err82 = {
-            instancePath: instancePath + '/sources/journald/identifiers',
-            schemaPath: '#/properties/sources/properties/journald/properties/identifiers/type',
-            keyword: 'type',
-            params: { type: 'array' },
-            message: 'must be array',
-            schema: schema11.properties.sources.properties.journald.properties.identifiers.type,
-            parentSchema: schema11.properties.sources.properties.journald.properties.identifiers,
-            data: data29,
-          };
-          if (vErrors === null) {
-            vErrors = [err82];
-          } else {
-            vErrors.push(err82);
-          }
-          errors++;
-        }
-        let data31 = data24.units;
-        if (Array.isArray(data31)) {
-          const len7 = data31.length;
-          for (let i7 = 0; i7 < len7; i7++) {
-            let data32 = data31[i7];
-            if (typeof data32 !== 'string') {
-              let dataType20 = typeof data32;
-              let coerced20 = undefined;
-              if (!(coerced20 !== undefined)) {
-                if (dataType20 == 'number' || dataType20 == 'boolean') {
-                  coerced20 = '' + data32;
-                } else if (data32 === null) {
-                  coerced20 = '';
-                } else {
-                  const err83 = {
-                    instancePath: instancePath + '/sources/journald/units/' + i7,
-                    schemaPath: '#/properties/sources/properties/journald/properties/units/items/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema: schema11.properties.sources.properties.journald.properties.units.items.type,
-                    parentSchema: schema11.properties.sources.properties.journald.properties.units.items,
-                    data: data32,
+                    data: data29,
                   };
                   if (vErrors === null) {
                     vErrors = [err83];
@@ -3280,24 +3279,24 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   errors++;
                 }
               }
-              if (coerced20 !== undefined) {
-                data32 = coerced20;
-                if (data31 !== undefined) {
-                  data31[i7] = coerced20;
+              if (coerced19 !== undefined) {
+                data29 = coerced19;
+                if (data28 !== undefined) {
+                  data28[i5] = coerced19;
                 }
               }
             }
           }
         } else {
           const err84 = {
-            instancePath: instancePath + '/sources/journald/units',
-            schemaPath: '#/properties/sources/properties/journald/properties/units/type',
+            instancePath: instancePath + '/sources/journald/files',
+            schemaPath: '#/properties/sources/properties/journald/properties/files/type',
             keyword: 'type',
             params: { type: 'array' },
             message: 'must be array',
-            schema: schema11.properties.sources.properties.journald.properties.units.type,
-            parentSchema: schema11.properties.sources.properties.journald.properties.units,
-            data: data31,
+            schema: schema11.properties.sources.properties.journald.properties.files.type,
+            parentSchema: schema11.properties.sources.properties.journald.properties.files,
+            data: data28,
           };
           if (vErrors === null) {
             vErrors = [err84];
@@ -3306,60 +3305,56 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        let data33 = data24.priority;
-        if (typeof data33 !== 'string') {
-          let dataType21 = typeof data33;
-          let coerced21 = undefined;
-          if (!(coerced21 !== undefined)) {
-            if (dataType21 == 'number' || dataType21 == 'boolean') {
-              coerced21 = '' + data33;
-            } else if (data33 === null) {
-              coerced21 = '';
-            } else {
-              const err85 = {
-                instancePath: instancePath + '/sources/journald/priority',
-                schemaPath: '#/properties/sources/properties/journald/properties/priority/type',
-                keyword: 'type',
-                params: { type: 'string' },
-                message: 'must be string',
-                schema: schema11.properties.sources.properties.journald.properties.priority.type,
-                parentSchema: schema11.properties.sources.properties.journald.properties.priority,
-                data: data33,
-              };
-              if (vErrors === null) {
-                vErrors = [err85];
-              } else {
-                vErrors.push(err85);
+        let data30 = data25.identifiers;
+        if (Array.isArray(data30)) {
+          const len6 = data30.length;
+          for (let i6 = 0; i6 < len6; i6++) {
+            let data31 = data30[i6];
+            if (typeof data31 !== 'string') {
+              let dataType20 = typeof data31;
+              let coerced20 = undefined;
+              if (!(coerced20 !== undefined)) {
+                if (dataType20 == 'number' || dataType20 == 'boolean') {
+                  coerced20 = '' + data31;
+                } else if (data31 === null) {
+                  coerced20 = '';
+                } else {
+                  const err85 = {
+                    instancePath: instancePath + '/sources/journald/identifiers/' + i6,
+                    schemaPath: '#/properties/sources/properties/journald/properties/identifiers/items/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema11.properties.sources.properties.journald.properties.identifiers.items.type,
+                    parentSchema: schema11.properties.sources.properties.journald.properties.identifiers.items,
+                    data: data31,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err85];
+                  } else {
+                    vErrors.push(err85);
+                  }
+                  errors++;
+                }
               }
-              errors++;
+              if (coerced20 !== undefined) {
+                data31 = coerced20;
+                if (data30 !== undefined) {
+                  data30[i6] = coerced20;
+                }
+              }
             }
           }
-          if (coerced21 !== undefined) {
-            data33 = coerced21;
-            if (data24 !== undefined) {
-              data24['priority'] = coerced21;
-            }
-          }
-        }
-        if (!(
-          data33 === 'emerg' ||
-          data33 === 'alert' ||
-          data33 === 'crit' ||
-          data33 === 'err' ||
-          data33 === 'warning' ||
-          data33 === 'notice' ||
-          data33 === 'info' ||
-          data33 === 'debug'
-        )) {
+        } else {
           const err86 = {
-            instancePath: instancePath + '/sources/journald/priority',
-            schemaPath: '#/properties/sources/properties/journald/properties/priority/enum',
-            keyword: 'enum',
-            params: { allowedValues: schema11.properties.sources.properties.journald.properties.priority.enum },
-            message: 'must be equal to one of the allowed values',
-            schema: schema11.properties.sources.properties.journald.properties.priority.enum,
-            parentSchema: schema11.properties.sources.properties.journald.properties.priority,
-            data: data33,
+            instancePath: instancePath + '/sources/journald/identifiers',
+            schemaPath: '#/properties/sources/properties/journald/properties/identifiers/type',
+            keyword: 'type',
+            params: { type: 'array' },
+            message: 'must be array',
+            schema: schema11.properties.sources.properties.journald.properties.identifiers.type,
+            parentSchema: schema11.properties.sources.properties.journald.properties.identifiers,
+            data: data30,
           };
           if (vErrors === null) {
             vErrors = [err86];
@@ -3368,7 +3363,65 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        let data34 = data24.start_at;
+        let data32 = data25.units;
+        if (Array.isArray(data32)) {
+          const len7 = data32.length;
+          for (let i7 = 0; i7 < len7; i7++) {
+            let data33 = data32[i7];
+            if (typeof data33 !== 'string') {
+              let dataType21 = typeof data33;
+              let coerced21 = undefined;
+              if (!(coerced21 !== undefined)) {
+                if (dataType21 == 'number' || dataType21 == 'boolean') {
+                  coerced21 = '' + data33;
+                } else if (data33 === null) {
+                  coerced21 = '';
+                } else {
+                  const err87 = {
+                    instancePath: instancePath + '/sources/journald/units/' + i7,
+                    schemaPath: '#/properties/sources/properties/journald/properties/units/items/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema11.properties.sources.properties.journald.properties.units.items.type,
+                    parentSchema: schema11.properties.sources.properties.journald.properties.units.items,
+                    data: data33,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err87];
+                  } else {
+                    vErrors.push(err87);
+                  }
+                  errors++;
+                }
+              }
+              if (coerced21 !== undefined) {
+                data33 = coerced21;
+                if (data32 !== undefined) {
+                  data32[i7] = coerced21;
+                }
+              }
+            }
+          }
+        } else {
+          const err88 = {
+            instancePath: instancePath + '/sources/journald/units',
+            schemaPath: '#/properties/sources/properties/journald/properties/units/type',
+            keyword: 'type',
+            params: { type: 'array' },
+            message: 'must be array',
+            schema: schema11.properties.sources.properties.journald.properties.units.type,
+            parentSchema: schema11.properties.sources.properties.journald.properties.units,
+            data: data32,
+          };
+          if (vErrors === null) {
+            vErrors = [err88];
+          } else {
+            vErrors.push(err88);
+          }
+          errors++;
+        }
+        let data34 = data25.priority;
         if (typeof data34 !== 'string') {
           let dataType22 = typeof data34;
           let coerced22 = undefined;
@@ -3378,68 +3431,15 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             } else if (data34 === null) {
               coerced22 = '';
             } else {
-              const err87 = {
-                instancePath: instancePath + '/sources/journald/start_at',
-                schemaPath: '#/properties/sources/properties/journald/properties/start_at/type',
-                keyword: 'type',
-                params: { type: 'string' },
-                message: 'must be string',
-                schema: schema11.properties.sources.properties.journald.properties.start_at.type,
-                parentSchema: schema11.properties.sources.properties.journald.properties.start_at,
-                data: data34,
-              };
-              if (vErrors === null) {
-                vErrors = [err87];
-              } else {
-                vErrors.push(err87);
-              }
-              errors++;
-            }
-          }
-          if (coerced22 !== undefined) {
-            data34 = coerced22;
-            if (data24 !== undefined) {
-              data24['start_at'] = coerced22;
-            }
-          }
-        }
-        if (!(data34 === 'beginning' || data34 === 'end')) {
-          const err88 = {
-            instancePath: instancePath + '/sources/journald/start_at',
-            schemaPath: '#/properties/sources/properties/journald/properties/start_at/enum',
-            keyword: 'enum',
-            params: { allowedValues: schema11.properties.sources.properties.journald.properties.start_at.enum },
-            message: 'must be equal to one of the allowed values',
-            schema: schema11.properties.sources.properties.journald.properties.start_at.enum,
-            parentSchema: schema11.properties.sources.properties.journald.properties.start_at,
-            data: data34,
-          };
-          if (vErrors === null) {
-            vErrors = [err88];
-          } else {
-            vErrors.push(err88);
-          }
-          errors++;
-        }
-        let data35 = data24.journalctl;
-        if (typeof data35 !== 'string') {
-          let dataType23 = typeof data35;
-          let coerced23 = undefined;
-          if (!(coerced23 !== undefined)) {
-            if (dataType23 == 'number' || dataType23 == 'boolean') {
-              coerced23 = '' + data35;
-            } else if (data35 === null) {
-              coerced23 = '';
-            } else {
               const err89 = {
-                instancePath: instancePath + '/sources/journald/journalctl',
-                schemaPath: '#/properties/sources/properties/journald/properties/journalctl/type',
+                instancePath: instancePath + '/sources/journald/priority',
+                schemaPath: '#/properties/sources/properties/journald/properties/priority/type',
                 keyword: 'type',
                 params: { type: 'string' },
                 message: 'must be string',
-                schema: schema11.properties.sources.properties.journald.properties.journalctl.type,
-                parentSchema: schema11.properties.sources.properties.journald.properties.journalctl,
-                data: data35,
+                schema: schema11.properties.sources.properties.journald.properties.priority.type,
+                parentSchema: schema11.properties.sources.properties.journald.properties.priority,
+                data: data34,
               };
               if (vErrors === null) {
                 vErrors = [err89];
@@ -3449,16 +3449,131 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
-          if (coerced23 !== undefined) {
-            data35 = coerced23;
-            if (data24 !== undefined) {
-              data24['journalctl'] = coerced23;
+          if (coerced22 !== undefined) {
+            data34 = coerced22;
+            if (data25 !== undefined) {
+              data25['priority'] = coerced22;
             }
           }
         }
-        if (typeof data35 === 'string') {
-          if (func3(data35) < 1) {
-            const err90 = {
+        if (!(
+          data34 === 'emerg' ||
+          data34 === 'alert' ||
+          data34 === 'crit' ||
+          data34 === 'err' ||
+          data34 === 'warning' ||
+          data34 === 'notice' ||
+          data34 === 'info' ||
+          data34 === 'debug'
+        )) {
+          const err90 = {
+            instancePath: instancePath + '/sources/journald/priority',
+            schemaPath: '#/properties/sources/properties/journald/properties/priority/enum',
+            keyword: 'enum',
+            params: { allowedValues: schema11.properties.sources.properties.journald.properties.priority.enum },
+            message: 'must be equal to one of the allowed values',
+            schema: schema11.properties.sources.properties.journald.properties.priority.enum,
+            parentSchema: schema11.properties.sources.properties.journald.properties.priority,
+            data: data34,
+          };
+          if (vErrors === null) {
+            vErrors = [err90];
+          } else {
+            vErrors.push(err90);
+          }
+          errors++;
+        }
+        let data35 = data25.start_at;
+        if (typeof data35 !== 'string') {
+          let dataType23 = typeof data35;
+          let coerced23 = undefined;
+          if (!(coerced23 !== undefined)) {
+            if (dataType23 == 'number' || dataType23 == 'boolean') {
+              coerced23 = '' + data35;
+            } else if (data35 === null) {
+              coerced23 = '';
+            } else {
+              const err91 = {
+                instancePath: instancePath + '/sources/journald/start_at',
+                schemaPath: '#/properties/sources/properties/journald/properties/start_at/type',
+                keyword: 'type',
+                params: { type: 'string' },
+                message: 'must be string',
+                schema: schema11.properties.sources.properties.journald.properties.start_at.type,
+                parentSchema: schema11.properties.sources.properties.journald.properties.start_at,
+                data: data35,
+              };
+              if (vErrors === null) {
+                vErrors = [err91];
+              } else {
+                vErrors.push(err91);
+              }
+              errors++;
+            }
+          }
+          if (coerced23 !== undefined) {
+            data35 = coerced23;
+            if (data25 !== undefined) {
+              data25['start_at'] = coerced23;
+            }
+          }
+        }
+        if (!(data35 === 'beginning' || data35 === 'end')) {
+          const err92 = {
+            instancePath: instancePath + '/sources/journald/start_at',
+            schemaPath: '#/properties/sources/properties/journald/properties/start_at/enum',
+            keyword: 'enum',
+            params: { allowedValues: schema11.properties.sources.properties.journald.properties.start_at.enum },
+            message: 'must be equal to one of the allowed values',
+            schema: schema11.properties.sources.properties.journald.properties.start_at.enum,
+            parentSchema: schema11.properties.sources.properties.journald.properties.start_at,
+            data: data35,
+          };
+          if (vErrors === null) {
+            vErrors = [err92];
+          } else {
+            vErrors.push(err92);
+          }
+          errors++;
+        }
+        let data36 = data25.journalctl;
+        if (typeof data36 !== 'string') {
+          let dataType24 = typeof data36;
+          let coerced24 = undefined;
+          if (!(coerced24 !== undefined)) {
+            if (dataType24 == 'number' || dataType24 == 'boolean') {
+              coerced24 = '' + data36;
+            } else if (data36 === null) {
+              coerced24 = '';
+            } else {
+              const err93 = {
+                instancePath: instancePath + '/sources/journald/journalctl',
+                schemaPath: '#/properties/sources/properties/journald/properties/journalctl/type',
+                keyword: 'type',
+                params: { type: 'string' },
+                message: 'must be string',
+                schema: schema11.properties.sources.properties.journald.properties.journalctl.type,
+                parentSchema: schema11.properties.sources.properties.journald.properties.journalctl,
+                data: data36,
+              };
+              if (vErrors === null) {
+                vErrors = [err93];
+              } else {
+                vErrors.push(err93);
+              }
+              errors++;
+            }
+          }
+          if (coerced24 !== undefined) {
+            data36 = coerced24;
+            if (data25 !== undefined) {
+              data25['journalctl'] = coerced24;
+            }
+          }
+        }
+        if (typeof data36 === 'string') {
+          if (func3(data36) < 1) {
+            const err94 = {
               instancePath: instancePath + '/sources/journald/journalctl',
               schemaPath: '#/properties/sources/properties/journald/properties/journalctl/minLength',
               keyword: 'minLength',
@@ -3466,100 +3581,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have fewer than 1 characters',
               schema: 1,
               parentSchema: schema11.properties.sources.properties.journald.properties.journalctl,
-              data: data35,
-            };
-            if (vErrors === null) {
-              vErrors = [err90];
-            } else {
-              vErrors.push(err90);
-            }
-            errors++;
-          }
-        }
-        let data36 = data24.trust;
-        if (data36 && typeof data36 == 'object' && !Array.isArray(data36)) {
-          if (data36.uids === undefined) {
-            data36.uids = [0];
-          }
-          if (data36.commands === undefined) {
-            data36.commands = ['containerd-shim', 'containerd', 'crio', 'kata-runtime', 'kata-monitor', 'virtiofsd'];
-          }
-          if (data36.executables === undefined) {
-            data36.executables = [
-              'containerd-shim-kata-v2',
-              'containerd',
-              'crio',
-              'kata-runtime',
-              'kata-monitor',
-              'virtiofsd',
-            ];
-          }
-          if (data36.units === undefined) {
-            data36.units = ['containerd.service', 'crio.service'];
-          }
-          if (data36.uids === undefined) {
-            const err91 = {
-              instancePath: instancePath + '/sources/journald/trust',
-              schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
-              keyword: 'required',
-              params: { missingProperty: 'uids' },
-              message: "must have required property '" + 'uids' + "'",
-              schema: schema11.properties.sources.properties.journald.properties.trust.required,
-              parentSchema: schema11.properties.sources.properties.journald.properties.trust,
-              data: data36,
-            };
-            if (vErrors === null) {
-              vErrors = [err91];
-            } else {
-              vErrors.push(err91);
-            }
-            errors++;
-          }
-          if (data36.commands === undefined) {
-            const err92 = {
-              instancePath: instancePath + '/sources/journald/trust',
-              schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
-              keyword: 'required',
-              params: { missingProperty: 'commands' },
-              message: "must have required property '" + 'commands' + "'",
-              schema: schema11.properties.sources.properties.journald.properties.trust.required,
-              parentSchema: schema11.properties.sources.properties.journald.properties.trust,
-              data: data36,
-            };
-            if (vErrors === null) {
-              vErrors = [err92];
-            } else {
-              vErrors.push(err92);
-            }
-            errors++;
-          }
-          if (data36.executables === undefined) {
-            const err93 = {
-              instancePath: instancePath + '/sources/journald/trust',
-              schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
-              keyword: 'required',
-              params: { missingProperty: 'executables' },
-              message: "must have required property '" + 'executables' + "'",
-              schema: schema11.properties.sources.properties.journald.properties.trust.required,
-              parentSchema: schema11.properties.sources.properties.journald.properties.trust,
-              data: data36,
-            };
-            if (vErrors === null) {
-              vErrors = [err93];
-            } else {
-              vErrors.push(err93);
-            }
-            errors++;
-          }
-          if (data36.units === undefined) {
-            const err94 = {
-              instancePath: instancePath + '/sources/journald/trust',
-              schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
-              keyword: 'required',
-              params: { missingProperty: 'units' },
-              message: "must have required property '" + 'units' + "'",
-              schema: schema11.properties.sources.properties.journald.properties.trust.required,
-              parentSchema: schema11.properties.sources.properties.journald.properties.trust,
               data: data36,
             };
             if (vErrors === null) {
@@ -3569,17 +3590,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             errors++;
           }
-          for (const key6 in data36) {
-            if (!(key6 === 'uids' || key6 === 'commands' || key6 === 'executables' || key6 === 'units')) {
+        }
+        let data37 = data25.linger_ms;
+        if (!(typeof data37 == 'number' && !(data37 % 1) && !isNaN(data37) && isFinite(data37))) {
+          let dataType25 = typeof data37;
+          let coerced25 = undefined;
+          if (!(coerced25 !== undefined)) {
+            if (
+              dataType25 === 'boolean' ||
+              data37 === null ||
+              (dataType25 === 'string' && data37 && data37 == +data37 && !(data37 % 1))
+            ) {
+              coerced25 = +data37;
+            } else {
               const err95 = {
-                instancePath: instancePath + '/sources/journald/trust',
-                schemaPath: '#/properties/sources/properties/journald/properties/trust/additionalProperties',
-                keyword: 'additionalProperties',
-                params: { additionalProperty: key6 },
-                message: 'must NOT have additional properties',
-                schema: false,
-                parentSchema: schema11.properties.sources.properties.journald.properties.trust,
-                data: data36,
+                instancePath: instancePath + '/sources/journald/linger_ms',
+                schemaPath: '#/properties/sources/properties/journald/properties/linger_ms/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.sources.properties.journald.properties.linger_ms.type,
+                parentSchema: schema11.properties.sources.properties.journald.properties.linger_ms,
+                data: data37,
               };
               if (vErrors === null) {
                 vErrors = [err95];
@@ -3589,23 +3621,163 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
-          let data37 = data36.uids;
-          if (Array.isArray(data37)) {
-            const len8 = data37.length;
+          if (coerced25 !== undefined) {
+            data37 = coerced25;
+            if (data25 !== undefined) {
+              data25['linger_ms'] = coerced25;
+            }
+          }
+        }
+        if (typeof data37 == 'number' && isFinite(data37)) {
+          if (data37 < 0 || isNaN(data37)) {
+            const err96 = {
+              instancePath: instancePath + '/sources/journald/linger_ms',
+              schemaPath: '#/properties/sources/properties/journald/properties/linger_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 0 },
+              message: 'must be >= 0',
+              schema: 0,
+              parentSchema: schema11.properties.sources.properties.journald.properties.linger_ms,
+              data: data37,
+            };
+            if (vErrors === null) {
+              vErrors = [err96];
+            } else {
+              vErrors.push(err96);
+            }
+            errors++;
+          }
+        }
+        let data38 = data25.trust;
+        if (data38 && typeof data38 == 'object' && !Array.isArray(data38)) {
+          if (data38.uids === undefined) {
+            data38.uids = [0];
+          }
+          if (data38.commands === undefined) {
+            data38.commands = ['containerd-shim', 'containerd', 'crio', 'kata-runtime', 'kata-monitor', 'virtiofsd'];
+          }
+          if (data38.executables === undefined) {
+            data38.executables = [
+              'containerd-shim-kata-v2',
+              'containerd',
+              'crio',
+              'kata-runtime',
+              'kata-monitor',
+              'virtiofsd',
+            ];
+          }
+          if (data38.units === undefined) {
+            data38.units = ['containerd.service', 'crio.service'];
+          }
+          if (data38.uids === undefined) {
+            const err97 = {
+              instancePath: instancePath + '/sources/journald/trust',
+              schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
+              keyword: 'required',
+              params: { missingProperty: 'uids' },
+              message: "must have required property '" + 'uids' + "'",
+              schema: schema11.properties.sources.properties.journald.properties.trust.required,
+              parentSchema: schema11.properties.sources.properties.journald.properties.trust,
+              data: data38,
+            };
+            if (vErrors === null) {
+              vErrors = [err97];
+            } else {
+              vErrors.push(err97);
+            }
+            errors++;
+          }
+          if (data38.commands === undefined) {
+            const err98 = {
+              instancePath: instancePath + '/sources/journald/trust',
+              schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
+              keyword: 'required',
+              params: { missingProperty: 'commands' },
+              message: "must have required property '" + 'commands' + "'",
+              schema: schema11.properties.sources.properties.journald.properties.trust.required,
+              parentSchema: schema11.properties.sources.properties.journald.properties.trust,
+              data: data38,
+            };
+            if (vErrors === null) {
+              vErrors = [err98];
+            } else {
+              vErrors.push(err98);
+            }
+            errors++;
+          }
+          if (data38.executables === undefined) {
+            const err99 = {
+              instancePath: instancePath + '/sources/journald/trust',
+              schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
+              keyword: 'required',
+              params: { missingProperty: 'executables' },
+              message: "must have required property '" + 'executables' + "'",
+              schema: schema11.properties.sources.properties.journald.properties.trust.required,
+              parentSchema: schema11.properties.sources.properties.journald.properties.trust,
+              data: data38,
+            };
+            if (vErrors === null) {
+              vErrors = [err99];
+            } else {
+              vErrors.push(err99);
+            }
+            errors++;
+          }
+          if (data38.units === undefined) {
+            const err100 = {
+              instancePath: instancePath + '/sources/journald/trust',
+              schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
+              keyword: 'required',
+              params: { missingProperty: 'units' },
+              message: "must have required property '" + 'units' + "'",
+              schema: schema11.properties.sources.properties.journald.properties.trust.required,
+              parentSchema: schema11.properties.sources.properties.journald.properties.trust,
+              data: data38,
+            };
+            if (vErrors === null) {
+              vErrors = [err100];
+            } else {
+              vErrors.push(err100);
+            }
+            errors++;
+          }
+          for (const key6 in data38) {
+            if (!(key6 === 'uids' || key6 === 'commands' || key6 === 'executables' || key6 === 'units')) {
+              const err101 = {
+                instancePath: instancePath + '/sources/journald/trust',
+                schemaPath: '#/properties/sources/properties/journald/properties/trust/additionalProperties',
+                keyword: 'additionalProperties',
+                params: { additionalProperty: key6 },
+                message: 'must NOT have additional properties',
+                schema: false,
+                parentSchema: schema11.properties.sources.properties.journald.properties.trust,
+                data: data38,
+              };
+              if (vErrors === null) {
+                vErrors = [err101];
+              } else {
+                vErrors.push(err101);
+              }
+              errors++;
+            }
+          }
+          let data39 = data38.uids;
+          if (Array.isArray(data39)) {
+            const len8 = data39.length;
             for (let i8 = 0; i8 < len8; i8++) {
-              let data38 = data37[i8];
-              if (!(typeof data38 == 'number' && !(data38 % 1) && !isNaN(data38) && isFinite(data38))) {
-                let dataType24 = typeof data38;
-                let coerced24 = undefined;
-                if (!(coerced24 !== undefined)) {
+              let data40 = data39[i8];
+              if (!(typeof data40 == 'number' && !(data40 % 1) && !isNaN(data40) && isFinite(data40))) {
+                let dataType26 = typeof data40;
+                let coerced26 = undefined;
+                if (!(coerced26 !== undefined)) {
                   if (
-                    dataType24 === 'boolean' ||
-                    data38 === null ||
-                    (dataType24 === 'string' && data38 && data38 == +data38 && !(data38 % 1))
+                    dataType26 === 'boolean' ||
+                    data40 === null ||
+                    (dataType26 === 'string' && data40 && data40 == +data40 && !(data40 % 1))
                   ) {
-                    coerced24 = +data38;
+                    coerced26 = +data40;
                   } else {
-                    const err96 = {
+                    const err102 = {
                       instancePath: instancePath + '/sources/journald/trust/uids/' + i8,
                       schemaPath:
                         '#/properties/sources/properties/journald/properties/trust/properties/uids/items/type',
@@ -3616,26 +3788,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         schema11.properties.sources.properties.journald.properties.trust.properties.uids.items.type,
                       parentSchema:
                         schema11.properties.sources.properties.journald.properties.trust.properties.uids.items,
-                      data: data38,
+                      data: data40,
                     };
                     if (vErrors === null) {
-                      vErrors = [err96];
+                      vErrors = [err102];
                     } else {
-                      vErrors.push(err96);
+                      vErrors.push(err102);
                     }
                     errors++;
                   }
                 }
-                if (coerced24 !== undefined) {
-                  data38 = coerced24;
-                  if (data37 !== undefined) {
-                    data37[i8] = coerced24;
+                if (coerced26 !== undefined) {
+                  data40 = coerced26;
+                  if (data39 !== undefined) {
+                    data39[i8] = coerced26;
                   }
                 }
               }
-              if (typeof data38 == 'number' && isFinite(data38)) {
-                if (data38 < 0 || isNaN(data38)) {
-                  const err97 = {
+              if (typeof data40 == 'number' && isFinite(data40)) {
+                if (data40 < 0 || isNaN(data40)) {
+                  const err103 = {
                     instancePath: instancePath + '/sources/journald/trust/uids/' + i8,
                     schemaPath:
                       '#/properties/sources/properties/journald/properties/trust/properties/uids/items/minimum',
@@ -3645,19 +3817,19 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     schema: 0,
                     parentSchema:
                       schema11.properties.sources.properties.journald.properties.trust.properties.uids.items,
-                    data: data38,
+                    data: data40,
                   };
                   if (vErrors === null) {
-                    vErrors = [err97];
+                    vErrors = [err103];
                   } else {
-                    vErrors.push(err97);
+                    vErrors.push(err103);
                   }
                   errors++;
                 }
               }
             }
           } else {
-            const err98 = {
+            const err104 = {
               instancePath: instancePath + '/sources/journald/trust/uids',
               schemaPath: '#/properties/sources/properties/journald/properties/trust/properties/uids/type',
               keyword: 'type',
@@ -3665,30 +3837,30 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be array',
               schema: schema11.properties.sources.properties.journald.properties.trust.properties.uids.type,
               parentSchema: schema11.properties.sources.properties.journald.properties.trust.properties.uids,
-              data: data37,
+              data: data39,
             };
             if (vErrors === null) {
-              vErrors = [err98];
+              vErrors = [err104];
             } else {
-              vErrors.push(err98);
+              vErrors.push(err104);
             }
             errors++;
           }
-          let data39 = data36.commands;
-          if (Array.isArray(data39)) {
-            const len9 = data39.length;
+          let data41 = data38.commands;
+          if (Array.isArray(data41)) {
+            const len9 = data41.length;
             for (let i9 = 0; i9 < len9; i9++) {
-              let data40 = data39[i9];
-              if (typeof data40 !== 'string') {
-                let dataType25 = typeof data40;
-                let coerced25 = undefined;
-                if (!(coerced25 !== undefined)) {
-                  if (dataType25 == 'number' || dataType25 == 'boolean') {
-                    coerced25 = '' + data40;
-                  } else if (data40 === null) {
-                    coerced25 = '';
+              let data42 = data41[i9];
+              if (typeof data42 !== 'string') {
+                let dataType27 = typeof data42;
+                let coerced27 = undefined;
+                if (!(coerced27 !== undefined)) {
+                  if (dataType27 == 'number' || dataType27 == 'boolean') {
+                    coerced27 = '' + data42;
+                  } else if (data42 === null) {
+                    coerced27 = '';
                   } else {
-                    const err99 = {
+                    const err105 = {
                       instancePath: instancePath + '/sources/journald/trust/commands/' + i9,
                       schemaPath:
                         '#/properties/sources/properties/journald/properties/trust/properties/commands/items/type',
@@ -3699,26 +3871,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         schema11.properties.sources.properties.journald.properties.trust.properties.commands.items.type,
                       parentSchema:
                         schema11.properties.sources.properties.journald.properties.trust.properties.commands.items,
-                      data: data40,
+                      data: data42,
                     };
                     if (vErrors === null) {
-                      vErrors = [err99];
+                      vErrors = [err105];
                     } else {
-                      vErrors.push(err99);
+                      vErrors.push(err105);
                     }
                     errors++;
                   }
                 }
-                if (coerced25 !== undefined) {
-                  data40 = coerced25;
-                  if (data39 !== undefined) {
-                    data39[i9] = coerced25;
+                if (coerced27 !== undefined) {
+                  data42 = coerced27;
+                  if (data41 !== undefined) {
+                    data41[i9] = coerced27;
                   }
                 }
               }
             }
           } else {
-            const err100 = {
+            const err106 = {
               instancePath: instancePath + '/sources/journald/trust/commands',
               schemaPath: '#/properties/sources/properties/journald/properties/trust/properties/commands/type',
               keyword: 'type',
@@ -3726,30 +3898,30 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be array',
               schema: schema11.properties.sources.properties.journald.properties.trust.properties.commands.type,
               parentSchema: schema11.properties.sources.properties.journald.properties.trust.properties.commands,
-              data: data39,
+              data: data41,
             };
             if (vErrors === null) {
-              vErrors = [err100];
+              vErrors = [err106];
             } else {
-              vErrors.push(err100);
+              vErrors.push(err106);
             }
             errors++;
           }
-          let data41 = data36.executables;
-          if (Array.isArray(data41)) {
-            const len10 = data41.length;
+          let data43 = data38.executables;
+          if (Array.isArray(data43)) {
+            const len10 = data43.length;
             for (let i10 = 0; i10 < len10; i10++) {
-              let data42 = data41[i10];
-              if (typeof data42 !== 'string') {
-                let dataType26 = typeof data42;
-                let coerced26 = undefined;
-                if (!(coerced26 !== undefined)) {
-                  if (dataType26 == 'number' || dataType26 == 'boolean') {
-                    coerced26 = '' + data42;
-                  } else if (data42 === null) {
-                    coerced26 = '';
+              let data44 = data43[i10];
+              if (typeof data44 !== 'string') {
+                let dataType28 = typeof data44;
+                let coerced28 = undefined;
+                if (!(coerced28 !== undefined)) {
+                  if (dataType28 == 'number' || dataType28 == 'boolean') {
+                    coerced28 = '' + data44;
+                  } else if (data44 === null) {
+                    coerced28 = '';
                   } else {
-                    const err101 = {
+                    const err107 = {
                       instancePath: instancePath + '/sources/journald/trust/executables/' + i10,
                       schemaPath:
                         '#/properties/sources/properties/journald/properties/trust/properties/executables/items/type',
@@ -3761,26 +3933,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           .type,
                       parentSchema:
                         schema11.properties.sources.properties.journald.properties.trust.properties.executables.items,
-                      data: data42,
+                      data: data44,
                     };
                     if (vErrors === null) {
-                      vErrors = [err101];
+                      vErrors = [err107];
                     } else {
-                      vErrors.push(err101);
+                      vErrors.push(err107);
                     }
                     errors++;
                   }
                 }
-                if (coerced26 !== undefined) {
-                  data42 = coerced26;
-                  if (data41 !== undefined) {
-                    data41[i10] = coerced26;
+                if (coerced28 !== undefined) {
+                  data44 = coerced28;
+                  if (data43 !== undefined) {
+                    data43[i10] = coerced28;
                   }
                 }
               }
             }
           } else {
-            const err102 = {
+            const err108 = {
               instancePath: instancePath + '/sources/journald/trust/executables',
               schemaPath: '#/properties/sources/properties/journald/properties/trust/properties/executables/type',
               keyword: 'type',
@@ -3788,30 +3960,30 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be array',
               schema: schema11.properties.sources.properties.journald.properties.trust.properties.executables.type,
               parentSchema: schema11.properties.sources.properties.journald.properties.trust.properties.executables,
-              data: data41,
+              data: data43,
             };
             if (vErrors === null) {
-              vErrors = [err102];
+              vErrors = [err108];
             } else {
-              vErrors.push(err102);
+              vErrors.push(err108);
             }
             errors++;
           }
-          let data43 = data36.units;
-          if (Array.isArray(data43)) {
-            const len11 = data43.length;
+          let data45 = data38.units;
+          if (Array.isArray(data45)) {
+            const len11 = data45.length;
             for (let i11 = 0; i11 < len11; i11++) {
-              let data44 = data43[i11];
-              if (typeof data44 !== 'string') {
-                let dataType27 = typeof data44;
-                let coerced27 = undefined;
-                if (!(coerced27 !== undefined)) {
-                  if (dataType27 == 'number' || dataType27 == 'boolean') {
-                    coerced27 = '' + data44;
-                  } else if (data44 === null) {
-                    coerced27 = '';
+              let data46 = data45[i11];
+              if (typeof data46 !== 'string') {
+                let dataType29 = typeof data46;
+                let coerced29 = undefined;
+                if (!(coerced29 !== undefined)) {
+                  if (dataType29 == 'number' || dataType29 == 'boolean') {
+                    coerced29 = '' + data46;
+                  } else if (data46 === null) {
+                    coerced29 = '';
                   } else {
-                    const err103 = {
+                    const err109 = {
                       instancePath: instancePath + '/sources/journald/trust/units/' + i11,
                       schemaPath:
                         '#/properties/sources/properties/journald/properties/trust/properties/units/items/type',
@@ -3822,26 +3994,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         schema11.properties.sources.properties.journald.properties.trust.properties.units.items.type,
                       parentSchema:
                         schema11.properties.sources.properties.journald.properties.trust.properties.units.items,
-                      data: data44,
+                      data: data46,
                     };
                     if (vErrors === null) {
-                      vErrors = [err103];
+                      vErrors = [err109];
                     } else {
-                      vErrors.push(err103);
+                      vErrors.push(err109);
                     }
                     errors++;
                   }
                 }
-                if (coerced27 !== undefined) {
-                  data44 = coerced27;
-                  if (data43 !== undefined) {
-                    data43[i11] = coerced27;
+                if (coerced29 !== undefined) {
+                  data46 = coerced29;
+                  if (data45 !== undefined) {
+                    data45[i11] = coerced29;
                   }
                 }
               }
             }
           } else {
-            const err104 = {
+            const err110 = {
               instancePath: instancePath + '/sources/journald/trust/units',
               schemaPath: '#/properties/sources/properties/journald/properties/trust/properties/units/type',
               keyword: 'type',
@@ -3849,17 +4021,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be array',
               schema: schema11.properties.sources.properties.journald.properties.trust.properties.units.type,
               parentSchema: schema11.properties.sources.properties.journald.properties.trust.properties.units,
-              data: data43,
+              data: data45,
             };
             if (vErrors === null) {
-              vErrors = [err104];
+              vErrors = [err110];
             } else {
-              vErrors.push(err104);
+              vErrors.push(err110);
             }
             errors++;
           }
         } else {
-          const err105 = {
+          const err111 = {
             instancePath: instancePath + '/sources/journald/trust',
             schemaPath: '#/properties/sources/properties/journald/properties/trust/type',
             keyword: 'type',
@@ -3867,138 +4039,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be object',
             schema: schema11.properties.sources.properties.journald.properties.trust.type,
             parentSchema: schema11.properties.sources.properties.journald.properties.trust,
-            data: data36,
-          };
-          if (vErrors === null) {
-            vErrors = [err105];
-          } else {
-            vErrors.push(err105);
-          }
-          errors++;
-        }
-      } else {
-        const err106 = {
-          instancePath: instancePath + '/sources/journald',
-          schemaPath: '#/properties/sources/properties/journald/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema11.properties.sources.properties.journald.type,
-          parentSchema: schema11.properties.sources.properties.journald,
-          data: data24,
-        };
-        if (vErrors === null) {
-          vErrors = [err106];
-        } else {
-          vErrors.push(err106);
-        }
-        errors++;
-      }
-      let data45 = data4.vsock;
-      if (data45 && typeof data45 == 'object' && !Array.isArray(data45)) {
-        if (data45.enabled === undefined) {
-          data45.enabled = false;
-        }
-        if (data45.roots === undefined) {
-          data45.roots = ['/run/vc/vm', '/run/vc/firecracker', '/run/kata', '/run/kata/firecracker'];
-        }
-        if (data45.port === undefined) {
-          data45.port = 1025;
-        }
-        if (data45.reconnect_initial_ms === undefined) {
-          data45.reconnect_initial_ms = 500;
-        }
-        if (data45.reconnect_max_ms === undefined) {
-          data45.reconnect_max_ms = 10000;
-        }
-        if (data45.handshake_timeout_ms === undefined) {
-          data45.handshake_timeout_ms = 5000;
-        }
-        if (data45.plain_vsock === undefined) {
-          data45.plain_vsock = false;
-        }
-        if (data45.enabled === undefined) {
-          const err107 = {
-            instancePath: instancePath + '/sources/vsock',
-            schemaPath: '#/properties/sources/properties/vsock/required',
-            keyword: 'required',
-            params: { missingProperty: 'enabled' },
-            message: "must have required property '" + 'enabled' + "'",
-            schema: schema11.properties.sources.properties.vsock.required,
-            parentSchema: schema11.properties.sources.properties.vsock,
-            data: data45,
-          };
-          if (vErrors === null) {
-            vErrors = [err107];
-          } else {
-            vErrors.push(err107);
-          }
-          errors++;
-        }
-        if (data45.roots === undefined) {
-          const err108 = {
-            instancePath: instancePath + '/sources/vsock',
-            schemaPath: '#/properties/sources/properties/vsock/required',
-            keyword: 'required',
-            params: { missingProperty: 'roots' },
-            message: "must have required property '" + 'roots' + "'",
-            schema: schema11.properties.sources.properties.vsock.required,
-            parentSchema: schema11.properties.sources.properties.vsock,
-            data: data45,
-          };
-          if (vErrors === null) {
-            vErrors = [err108];
-          } else {
-            vErrors.push(err108);
-          }
-          errors++;
-        }
-        if (data45.port === undefined) {
-          const err109 = {
-            instancePath: instancePath + '/sources/vsock',
-            schemaPath: '#/properties/sources/properties/vsock/required',
-            keyword: 'required',
-            params: { missingProperty: 'port' },
-            message: "must have required property '" + 'port' + "'",
-            schema: schema11.properties.sources.properties.vsock.required,
-            parentSchema: schema11.properties.sources.properties.vsock,
-            data: data45,
-          };
-          if (vErrors === null) {
-            vErrors = [err109];
-          } else {
-            vErrors.push(err109);
-          }
-          errors++;
-        }
-        if (data45.reconnect_initial_ms === undefined) {
-          const err110 = {
-            instancePath: instancePath + '/sources/vsock',
-            schemaPath: '#/properties/sources/properties/vsock/required',
-            keyword: 'required',
-            params: { missingProperty: 'reconnect_initial_ms' },
-            message: "must have required property '" + 'reconnect_initial_ms' + "'",
-            schema: schema11.properties.sources.properties.vsock.required,
-            parentSchema: schema11.properties.sources.properties.vsock,
-            data: data45,
-          };
-          if (vErrors === null) {
-            vErrors = [err110];
-          } else {
-            vErrors.push(err110);
-          }
-          errors++;
-        }
-        if (data45.reconnect_max_ms === undefined) {
-          const err111 = {
-            instancePath: instancePath + '/sources/vsock',
-            schemaPath: '#/properties/sources/properties/vsock/required',
-            keyword: 'required',
-            params: { missingProperty: 'reconnect_max_ms' },
-            message: "must have required property '" + 'reconnect_max_ms' + "'",
-            schema: schema11.properties.sources.properties.vsock.required,
-            parentSchema: schema11.properties.sources.properties.vsock,
-            data: data45,
+            data: data38,
           };
           if (vErrors === null) {
             vErrors = [err111];
@@ -4007,34 +4048,57 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data45.handshake_timeout_ms === undefined) {
-          const err112 = {
-            instancePath: instancePath + '/sources/vsock',
-            schemaPath: '#/properties/sources/properties/vsock/required',
-            keyword: 'required',
-            params: { missingProperty: 'handshake_timeout_ms' },
-            message: "must have required property '" + 'handshake_timeout_ms' + "'",
-            schema: schema11.properties.sources.properties.vsock.required,
-            parentSchema: schema11.properties.sources.properties.vsock,
-            data: data45,
-          };
-          if (vErrors === null) {
-            vErrors = [err112];
-          } else {
-            vErrors.push(err112);
-          }
-          errors++;
+      } else {
+        const err112 = {
+          instancePath: instancePath + '/sources/journald',
+          schemaPath: '#/properties/sources/properties/journald/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema11.properties.sources.properties.journald.type,
+          parentSchema: schema11.properties.sources.properties.journald,
+          data: data25,
+        };
+        if (vErrors === null) {
+          vErrors = [err112];
+        } else {
+          vErrors.push(err112);
         }
-        if (data45.plain_vsock === undefined) {
+        errors++;
+      }
+      let data47 = data4.vsock;
+      if (data47 && typeof data47 == 'object' && !Array.isArray(data47)) {
+        if (data47.enabled === undefined) {
+          data47.enabled = false;
+        }
+        if (data47.roots === undefined) {
+          data47.roots = ['/run/vc/vm', '/run/vc/firecracker', '/run/kata', '/run/kata/firecracker'];
+        }
+        if (data47.port === undefined) {
+          data47.port = 1025;
+        }
+        if (data47.reconnect_initial_ms === undefined) {
+          data47.reconnect_initial_ms = 500;
+        }
+        if (data47.reconnect_max_ms === undefined) {
+          data47.reconnect_max_ms = 10000;
+        }
+        if (data47.handshake_timeout_ms === undefined) {
+          data47.handshake_timeout_ms = 5000;
+        }
+        if (data47.plain_vsock === undefined) {
+          data47.plain_vsock = false;
+        }
+        if (data47.enabled === undefined) {
           const err113 = {
             instancePath: instancePath + '/sources/vsock',
             schemaPath: '#/properties/sources/properties/vsock/required',
             keyword: 'required',
-            params: { missingProperty: 'plain_vsock' },
-            message: "must have required property '" + 'plain_vsock' + "'",
+            params: { missingProperty: 'enabled' },
+            message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.sources.properties.vsock.required,
             parentSchema: schema11.properties.sources.properties.vsock,
-            data: data45,
+            data: data47,
           };
           if (vErrors === null) {
             vErrors = [err113];
@@ -4043,117 +4107,69 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key7 in data45) {
-          if (!(
-            key7 === 'enabled' ||
-            key7 === 'roots' ||
-            key7 === 'port' ||
-            key7 === 'reconnect_initial_ms' ||
-            key7 === 'reconnect_max_ms' ||
-            key7 === 'handshake_timeout_ms' ||
-            key7 === 'plain_vsock'
-          )) {
-            const err114 = {
-              instancePath: instancePath + '/sources/vsock',
-              schemaPath: '#/properties/sources/properties/vsock/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key7 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema11.properties.sources.properties.vsock,
-              data: data45,
-            };
-            if (vErrors === null) {
-              vErrors = [err114];
-            } else {
-              vErrors.push(err114);
-            }
-            errors++;
+        if (data47.roots === undefined) {
+          const err114 = {
+            instancePath: instancePath + '/sources/vsock',
+            schemaPath: '#/properties/sources/properties/vsock/required',
+            keyword: 'required',
+            params: { missingProperty: 'roots' },
+            message: "must have required property '" + 'roots' + "'",
+            schema: schema11.properties.sources.properties.vsock.required,
+            parentSchema: schema11.properties.sources.properties.vsock,
+            data: data47,
+          };
+          if (vErrors === null) {
+            vErrors = [err114];
+          } else {
+            vErrors.push(err114);
           }
+          errors++;
         }
-        let data46 = data45.enabled;
-        if (typeof data46 !== 'boolean') {
-          let coerced28 = undefined;
-          if (!(coerced28 !== undefined)) {
-            if (data46 === 'false' || data46 === 0 || data46 === null) {
-              coerced28 = false;
-            } else if (data46 === 'true' || data46 === 1) {
-              coerced28 = true;
-            } else {
-              const err115 = {
-                instancePath: instancePath + '/sources/vsock/enabled',
-                schemaPath: '#/properties/sources/properties/vsock/properties/enabled/type',
-                keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.sources.properties.vsock.properties.enabled.type,
-                parentSchema: schema11.properties.sources.properties.vsock.properties.enabled,
-                data: data46,
-              };
-              if (vErrors === null) {
-                vErrors = [err115];
-              } else {
-                vErrors.push(err115);
-              }
-              errors++;
-            }
+        if (data47.port === undefined) {
+          const err115 = {
+            instancePath: instancePath + '/sources/vsock',
+            schemaPath: '#/properties/sources/properties/vsock/required',
+            keyword: 'required',
+            params: { missingProperty: 'port' },
+            message: "must have required property '" + 'port' + "'",
+            schema: schema11.properties.sources.properties.vsock.required,
+            parentSchema: schema11.properties.sources.properties.vsock,
+            data: data47,
+          };
+          if (vErrors === null) {
+            vErrors = [err115];
+          } else {
+            vErrors.push(err115);
           }
-          if (coerced28 !== undefined) {
-            data46 = coerced28;
-            if (data45 !== undefined) {
-              data45['enabled'] = coerced28;
-            }
-          }
+          errors++;
         }
-        let data47 = data45.roots;
-        if (Array.isArray(data47)) {
-          const len12 = data47.length;
-          for (let i12 = 0; i12 < len12; i12++) {
-            let data48 = data47[i12];
-            if (typeof data48 !== 'string') {
-              let dataType29 = typeof data48;
-              let coerced29 = undefined;
-              if (!(coerced29 !== undefined)) {
-                if (dataType29 == 'number' || dataType29 == 'boolean') {
-                  coerced29 = '' + data48;
-                } else if (data48 === null) {
-                  coerced29 = '';
-                } else {
-                  const err116 = {
-                    instancePath: instancePath + '/sources/vsock/roots/' + i12,
-                    schemaPath: '#/properties/sources/properties/vsock/properties/roots/items/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema: schema11.properties.sources.properties.vsock.properties.roots.items.type,
-                    parentSchema: schema11.properties.sources.properties.vsock.properties.roots.items,
-                    data: data48,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err116];
-                  } else {
-                    vErrors.push(err116);
-                  }
-                  errors++;
-                }
-              }
-              if (coerced29 !== undefined) {
-                data48 = coerced29;
-                if (data47 !== undefined) {
-                  data47[i12] = coerced29;
-                }
-              }
-            }
+        if (data47.reconnect_initial_ms === undefined) {
+          const err116 = {
+            instancePath: instancePath + '/sources/vsock',
+            schemaPath: '#/properties/sources/properties/vsock/required',
+            keyword: 'required',
+            params: { missingProperty: 'reconnect_initial_ms' },
+            message: "must have required property '" + 'reconnect_initial_ms' + "'",
+            schema: schema11.properties.sources.properties.vsock.required,
+            parentSchema: schema11.properties.sources.properties.vsock,
+            data: data47,
+          };
+          if (vErrors === null) {
+            vErrors = [err116];
+          } else {
+            vErrors.push(err116);
           }
-        } else {
+          errors++;
+        }
+        if (data47.reconnect_max_ms === undefined) {
           const err117 = {
-            instancePath: instancePath + '/sources/vsock/roots',
-            schemaPath: '#/properties/sources/properties/vsock/properties/roots/type',
-            keyword: 'type',
-            params: { type: 'array' },
-            message: 'must be array',
-            schema: schema11.properties.sources.properties.vsock.properties.roots.type,
-            parentSchema: schema11.properties.sources.properties.vsock.properties.roots,
+            instancePath: instancePath + '/sources/vsock',
+            schemaPath: '#/properties/sources/properties/vsock/required',
+            keyword: 'required',
+            params: { missingProperty: 'reconnect_max_ms' },
+            message: "must have required property '" + 'reconnect_max_ms' + "'",
+            schema: schema11.properties.sources.properties.vsock.required,
+            parentSchema: schema11.properties.sources.properties.vsock,
             data: data47,
           };
           if (vErrors === null) {
@@ -4163,72 +4179,61 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        let data49 = data45.port;
-        if (!(typeof data49 == 'number' && !(data49 % 1) && !isNaN(data49) && isFinite(data49))) {
-          let dataType30 = typeof data49;
-          let coerced30 = undefined;
-          if (!(coerced30 !== undefined)) {
-            if (
-              dataType30 === 'boolean' ||
-              data49 === null ||
-              (dataType30 === 'string' && data49 && data49 == +data49 && !(data49 % 1))
-            ) {
-              coerced30 = +data49;
-            } else {
-              const err118 = {
-                instancePath: instancePath + '/sources/vsock/port',
-                schemaPath: '#/properties/sources/properties/vsock/properties/port/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.sources.properties.vsock.properties.port.type,
-                parentSchema: schema11.properties.sources.properties.vsock.properties.port,
-                data: data49,
-              };
-              if (vErrors === null) {
-                vErrors = [err118];
-              } else {
-                vErrors.push(err118);
-              }
-              errors++;
-            }
+        if (data47.handshake_timeout_ms === undefined) {
+          const err118 = {
+            instancePath: instancePath + '/sources/vsock',
+            schemaPath: '#/properties/sources/properties/vsock/required',
+            keyword: 'required',
+            params: { missingProperty: 'handshake_timeout_ms' },
+            message: "must have required property '" + 'handshake_timeout_ms' + "'",
+            schema: schema11.properties.sources.properties.vsock.required,
+            parentSchema: schema11.properties.sources.properties.vsock,
+            data: data47,
+          };
+          if (vErrors === null) {
+            vErrors = [err118];
+          } else {
+            vErrors.push(err118);
           }
-          if (coerced30 !== undefined) {
-            data49 = coerced30;
-            if (data45 !== undefined) {
-              data45['port'] = coerced30;
-            }
-          }
+          errors++;
         }
-        if (typeof data49 == 'number' && isFinite(data49)) {
-          if (data49 > 4294967295 || isNaN(data49)) {
-            const err119 = {
-              instancePath: instancePath + '/sources/vsock/port',
-              schemaPath: '#/properties/sources/properties/vsock/properties/port/maximum',
-              keyword: 'maximum',
-              params: { comparison: '<=', limit: 4294967295 },
-              message: 'must be <= 4294967295',
-              schema: 4294967295,
-              parentSchema: schema11.properties.sources.properties.vsock.properties.port,
-              data: data49,
-            };
-            if (vErrors === null) {
-              vErrors = [err119];
-            } else {
-              vErrors.push(err119);
-            }
-            errors++;
+        if (data47.plain_vsock === undefined) {
+          const err119 = {
+            instancePath: instancePath + '/sources/vsock',
+            schemaPath: '#/properties/sources/properties/vsock/required',
+            keyword: 'required',
+            params: { missingProperty: 'plain_vsock' },
+            message: "must have required property '" + 'plain_vsock' + "'",
+            schema: schema11.properties.sources.properties.vsock.required,
+            parentSchema: schema11.properties.sources.properties.vsock,
+            data: data47,
+          };
+          if (vErrors === null) {
+            vErrors = [err119];
+          } else {
+            vErrors.push(err119);
           }
-          if (data49 < 1 || isNaN(data49)) {
+          errors++;
+        }
+        for (const key7 in data47) {
+          if (!(
+            key7 === 'enabled' ||
+            key7 === 'roots' ||
+            key7 === 'port' ||
+            key7 === 'reconnect_initial_ms' ||
+            key7 === 'reconnect_max_ms' ||
+            key7 === 'handshake_timeout_ms' ||
+            key7 === 'plain_vsock'
+          )) {
             const err120 = {
-              instancePath: instancePath + '/sources/vsock/port',
-              schemaPath: '#/properties/sources/properties/vsock/properties/port/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.sources.properties.vsock.properties.port,
-              data: data49,
+              instancePath: instancePath + '/sources/vsock',
+              schemaPath: '#/properties/sources/properties/vsock/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key7 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema11.properties.sources.properties.vsock,
+              data: data47,
             };
             if (vErrors === null) {
               vErrors = [err120];
@@ -4238,27 +4243,24 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data50 = data45.reconnect_initial_ms;
-        if (!(typeof data50 == 'number' && !(data50 % 1) && !isNaN(data50) && isFinite(data50))) {
-          let dataType31 = typeof data50;
-          let coerced31 = undefined;
-          if (!(coerced31 !== undefined)) {
-            if (
-              dataType31 === 'boolean' ||
-              data50 === null ||
-              (dataType31 === 'string' && data50 && data50 == +data50 && !(data50 % 1))
-            ) {
-              coerced31 = +data50;
+        let data48 = data47.enabled;
+        if (typeof data48 !== 'boolean') {
+          let coerced30 = undefined;
+          if (!(coerced30 !== undefined)) {
+            if (data48 === 'false' || data48 === 0 || data48 === null) {
+              coerced30 = false;
+            } else if (data48 === 'true' || data48 === 1) {
+              coerced30 = true;
             } else {
               const err121 = {
-                instancePath: instancePath + '/sources/vsock/reconnect_initial_ms',
-                schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_initial_ms/type',
+                instancePath: instancePath + '/sources/vsock/enabled',
+                schemaPath: '#/properties/sources/properties/vsock/properties/enabled/type',
                 keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.sources.properties.vsock.properties.reconnect_initial_ms.type,
-                parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_initial_ms,
-                data: data50,
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.sources.properties.vsock.properties.enabled.type,
+                parentSchema: schema11.properties.sources.properties.vsock.properties.enabled,
+                data: data48,
               };
               if (vErrors === null) {
                 vErrors = [err121];
@@ -4268,34 +4270,72 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
-          if (coerced31 !== undefined) {
-            data50 = coerced31;
-            if (data45 !== undefined) {
-              data45['reconnect_initial_ms'] = coerced31;
+          if (coerced30 !== undefined) {
+            data48 = coerced30;
+            if (data47 !== undefined) {
+              data47['enabled'] = coerced30;
             }
           }
         }
-        if (typeof data50 == 'number' && isFinite(data50)) {
-          if (data50 < 1 || isNaN(data50)) {
-            const err122 = {
-              instancePath: instancePath + '/sources/vsock/reconnect_initial_ms',
-              schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_initial_ms/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_initial_ms,
-              data: data50,
-            };
-            if (vErrors === null) {
-              vErrors = [err122];
-            } else {
-              vErrors.push(err122);
+        let data49 = data47.roots;
+        if (Array.isArray(data49)) {
+          const len12 = data49.length;
+          for (let i12 = 0; i12 < len12; i12++) {
+            let data50 = data49[i12];
+            if (typeof data50 !== 'string') {
+              let dataType31 = typeof data50;
+              let coerced31 = undefined;
+              if (!(coerced31 !== undefined)) {
+                if (dataType31 == 'number' || dataType31 == 'boolean') {
+                  coerced31 = '' + data50;
+                } else if (data50 === null) {
+                  coerced31 = '';
+                } else {
+                  const err122 = {
+                    instancePath: instancePath + '/sources/vsock/roots/' + i12,
+                    schemaPath: '#/properties/sources/properties/vsock/properties/roots/items/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema11.properties.sources.properties.vsock.properties.roots.items.type,
+                    parentSchema: schema11.properties.sources.properties.vsock.properties.roots.items,
+                    data: data50,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err122];
+                  } else {
+                    vErrors.push(err122);
+                  }
+                  errors++;
+                }
+              }
+              if (coerced31 !== undefined) {
+                data50 = coerced31;
+                if (data49 !== undefined) {
+                  data49[i12] = coerced31;
+                }
+              }
             }
-            errors++;
           }
+        } else {
+          const err123 = {
+            instancePath: instancePath + '/sources/vsock/roots',
+            schemaPath: '#/properties/sources/properties/vsock/properties/roots/type',
+            keyword: 'type',
+            params: { type: 'array' },
+            message: 'must be array',
+            schema: schema11.properties.sources.properties.vsock.properties.roots.type,
+            parentSchema: schema11.properties.sources.properties.vsock.properties.roots,
+            data: data49,
+          };
+          if (vErrors === null) {
+            vErrors = [err123];
+          } else {
+            vErrors.push(err123);
+          }
+          errors++;
         }
-        let data51 = data45.reconnect_max_ms;
+        let data51 = data47.port;
         if (!(typeof data51 == 'number' && !(data51 % 1) && !isNaN(data51) && isFinite(data51))) {
           let dataType32 = typeof data51;
           let coerced32 = undefined;
@@ -4307,52 +4347,70 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             ) {
               coerced32 = +data51;
             } else {
-              const err123 = {
-                instancePath: instancePath + '/sources/vsock/reconnect_max_ms',
-                schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_max_ms/type',
+              const err124 = {
+                instancePath: instancePath + '/sources/vsock/port',
+                schemaPath: '#/properties/sources/properties/vsock/properties/port/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.sources.properties.vsock.properties.reconnect_max_ms.type,
-                parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_max_ms,
+                schema: schema11.properties.sources.properties.vsock.properties.port.type,
+                parentSchema: schema11.properties.sources.properties.vsock.properties.port,
                 data: data51,
               };
               if (vErrors === null) {
-                vErrors = [err123];
+                vErrors = [err124];
               } else {
-                vErrors.push(err123);
+                vErrors.push(err124);
               }
               errors++;
             }
           }
           if (coerced32 !== undefined) {
             data51 = coerced32;
-            if (data45 !== undefined) {
-              data45['reconnect_max_ms'] = coerced32;
+            if (data47 !== undefined) {
+              data47['port'] = coerced32;
             }
           }
         }
         if (typeof data51 == 'number' && isFinite(data51)) {
+          if (data51 > 4294967295 || isNaN(data51)) {
+            const err125 = {
+              instancePath: instancePath + '/sources/vsock/port',
+              schemaPath: '#/properties/sources/properties/vsock/properties/port/maximum',
+              keyword: 'maximum',
+              params: { comparison: '<=', limit: 4294967295 },
+              message: 'must be <= 4294967295',
+              schema: 4294967295,
+              parentSchema: schema11.properties.sources.properties.vsock.properties.port,
+              data: data51,
+            };
+            if (vErrors === null) {
+              vErrors = [err125];
+            } else {
+              vErrors.push(err125);
+            }
+            errors++;
+          }
           if (data51 < 1 || isNaN(data51)) {
-            const err124 = {
-              instancePath: instancePath + '/sources/vsock/reconnect_max_ms',
-              schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_max_ms/minimum',
+            const err126 = {
+              instancePath: instancePath + '/sources/vsock/port',
+              schemaPath: '#/properties/sources/properties/vsock/properties/port/minimum',
               keyword: 'minimum',
               params: { comparison: '>=', limit: 1 },
               message: 'must be >= 1',
               schema: 1,
-              parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_max_ms,
+              parentSchema: schema11.properties.sources.properties.vsock.properties.port,
               data: data51,
             };
             if (vErrors === null) {
-              vErrors = [err124];
+              vErrors = [err126];
             } else {
-              vErrors.push(err124);
+              vErrors.push(err126);
             }
             errors++;
           }
         }
-        let data52 = data45.handshake_timeout_ms;
+        let data52 = data47.reconnect_initial_ms;
         if (!(typeof data52 == 'number' && !(data52 % 1) && !isNaN(data52) && isFinite(data52))) {
           let dataType33 = typeof data52;
           let coerced33 = undefined;
@@ -4364,69 +4422,15 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             ) {
               coerced33 = +data52;
             } else {
-              const err125 = {
-                instancePath: instancePath + '/sources/vsock/handshake_timeout_ms',
-                schemaPath: '#/properties/sources/properties/vsock/properties/handshake_timeout_ms/type',
+              const err127 = {
+                instancePath: instancePath + '/sources/vsock/reconnect_initial_ms',
+                schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_initial_ms/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.sources.properties.vsock.properties.handshake_timeout_ms.type,
-                parentSchema: schema11.properties.sources.properties.vsock.properties.handshake_timeout_ms,
+                schema: schema11.properties.sources.properties.vsock.properties.reconnect_initial_ms.type,
+                parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_initial_ms,
                 data: data52,
-              };
-              if (vErrors === null) {
-                vErrors = [err125];
-              } else {
-                vErrors.push(err125);
-              }
-              errors++;
-            }
-          }
-          if (coerced33 !== undefined) {
-            data52 = coerced33;
-            if (data45 !== undefined) {
-              data45['handshake_timeout_ms'] = coerced33;
-            }
-          }
-        }
-        if (typeof data52 == 'number' && isFinite(data52)) {
-          if (data52 < 1 || isNaN(data52)) {
-            const err126 = {
-              instancePath: instancePath + '/sources/vsock/handshake_timeout_ms',
-              schemaPath: '#/properties/sources/properties/vsock/properties/handshake_timeout_ms/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.sources.properties.vsock.properties.handshake_timeout_ms,
-              data: data52,
-            };
-            if (vErrors === null) {
-              vErrors = [err126];
-            } else {
-              vErrors.push(err126);
-            }
-            errors++;
-          }
-        }
-        let data53 = data45.plain_vsock;
-        if (typeof data53 !== 'boolean') {
-          let coerced34 = undefined;
-          if (!(coerced34 !== undefined)) {
-            if (data53 === 'false' || data53 === 0 || data53 === null) {
-              coerced34 = false;
-            } else if (data53 === 'true' || data53 === 1) {
-              coerced34 = true;
-            } else {
-              const err127 = {
-                instancePath: instancePath + '/sources/vsock/plain_vsock',
-                schemaPath: '#/properties/sources/properties/vsock/properties/plain_vsock/type',
-                keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.sources.properties.vsock.properties.plain_vsock.type,
-                parentSchema: schema11.properties.sources.properties.vsock.properties.plain_vsock,
-                data: data53,
               };
               if (vErrors === null) {
                 vErrors = [err127];
@@ -4436,106 +4440,137 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
-          if (coerced34 !== undefined) {
-            data53 = coerced34;
-            if (data45 !== undefined) {
-              data45['plain_vsock'] = coerced34;
+          if (coerced33 !== undefined) {
+            data52 = coerced33;
+            if (data47 !== undefined) {
+              data47['reconnect_initial_ms'] = coerced33;
             }
           }
         }
-      } else {
-        const err128 = {
-          instancePath: instancePath + '/sources/vsock',
-          schemaPath: '#/properties/sources/properties/vsock/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema11.properties.sources.properties.vsock.type,
-          parentSchema: schema11.properties.sources.properties.vsock,
-          data: data45,
-        };
-        if (vErrors === null) {
-          vErrors = [err128];
-        } else {
-          vErrors.push(err128);
-        }
-        errors++;
-      }
-      let data54 = data4.fifo;
-      if (data54 && typeof data54 == 'object' && !Array.isArray(data54)) {
-        if (data54.enabled === undefined) {
-          data54.enabled = false;
-        }
-        if (data54.roots === undefined) {
-          data54.roots = ['/run/vc/firecracker'];
-        }
-        if (data54.metrics === undefined) {
-          data54.metrics = 'drop';
-        }
-        if (data54.enabled === undefined) {
-          const err129 = {
-            instancePath: instancePath + '/sources/fifo',
-            schemaPath: '#/properties/sources/properties/fifo/required',
-            keyword: 'required',
-            params: { missingProperty: 'enabled' },
-            message: "must have required property '" + 'enabled' + "'",
-            schema: schema11.properties.sources.properties.fifo.required,
-            parentSchema: schema11.properties.sources.properties.fifo,
-            data: data54,
-          };
-          if (vErrors === null) {
-            vErrors = [err129];
-          } else {
-            vErrors.push(err129);
+        if (typeof data52 == 'number' && isFinite(data52)) {
+          if (data52 < 1 || isNaN(data52)) {
+            const err128 = {
+              instancePath: instancePath + '/sources/vsock/reconnect_initial_ms',
+              schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_initial_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_initial_ms,
+              data: data52,
+            };
+            if (vErrors === null) {
+              vErrors = [err128];
+            } else {
+              vErrors.push(err128);
+            }
+            errors++;
           }
-          errors++;
         }
-        if (data54.roots === undefined) {
-          const err130 = {
-            instancePath: instancePath + '/sources/fifo',
-            schemaPath: '#/properties/sources/properties/fifo/required',
-            keyword: 'required',
-            params: { missingProperty: 'roots' },
-            message: "must have required property '" + 'roots' + "'",
-            schema: schema11.properties.sources.properties.fifo.required,
-            parentSchema: schema11.properties.sources.properties.fifo,
-            data: data54,
-          };
-          if (vErrors === null) {
-            vErrors = [err130];
-          } else {
-            vErrors.push(err130);
+        let data53 = data47.reconnect_max_ms;
+        if (!(typeof data53 == 'number' && !(data53 % 1) && !isNaN(data53) && isFinite(data53))) {
+          let dataType34 = typeof data53;
+          let coerced34 = undefined;
+          if (!(coerced34 !== undefined)) {
+            if (
+              dataType34 === 'boolean' ||
+              data53 === null ||
+              (dataType34 === 'string' && data53 && data53 == +data53 && !(data53 % 1))
+            ) {
+              coerced34 = +data53;
+            } else {
+              const err129 = {
+                instancePath: instancePath + '/sources/vsock/reconnect_max_ms',
+                schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_max_ms/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.sources.properties.vsock.properties.reconnect_max_ms.type,
+                parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_max_ms,
+                data: data53,
+              };
+              if (vErrors === null) {
+                vErrors = [err129];
+              } else {
+                vErrors.push(err129);
+              }
+              errors++;
+            }
           }
-          errors++;
-        }
-        if (data54.metrics === undefined) {
-          const err131 = {
-            instancePath: instancePath + '/sources/fifo',
-            schemaPath: '#/properties/sources/properties/fifo/required',
-            keyword: 'required',
-            params: { missingProperty: 'metrics' },
-            message: "must have required property '" + 'metrics' + "'",
-            schema: schema11.properties.sources.properties.fifo.required,
-            parentSchema: schema11.properties.sources.properties.fifo,
-            data: data54,
-          };
-          if (vErrors === null) {
-            vErrors = [err131];
-          } else {
-            vErrors.push(err131);
+          if (coerced34 !== undefined) {
+            data53 = coerced34;
+            if (data47 !== undefined) {
+              data47['reconnect_max_ms'] = coerced34;
+            }
           }
-          errors++;
         }
-        for (const key8 in data54) {
-          if (!(key8 === 'enabled' || key8 === 'roots' || key8 === 'metrics')) {
+        if (typeof data53 == 'number' && isFinite(data53)) {
+          if (data53 < 1 || isNaN(data53)) {
+            const err130 = {
+              instancePath: instancePath + '/sources/vsock/reconnect_max_ms',
+              schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_max_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_max_ms,
+              data: data53,
+            };
+            if (vErrors === null) {
+              vErrors = [err130];
+            } else {
+              vErrors.push(err130);
+            }
+            errors++;
+          }
+        }
+        let data54 = data47.handshake_timeout_ms;
+        if (!(typeof data54 == 'number' && !(data54 % 1) && !isNaN(data54) && isFinite(data54))) {
+          let dataType35 = typeof data54;
+          let coerced35 = undefined;
+          if (!(coerced35 !== undefined)) {
+            if (
+              dataType35 === 'boolean' ||
+              data54 === null ||
+              (dataType35 === 'string' && data54 && data54 == +data54 && !(data54 % 1))
+            ) {
+              coerced35 = +data54;
+            } else {
+              const err131 = {
+                instancePath: instancePath + '/sources/vsock/handshake_timeout_ms',
+                schemaPath: '#/properties/sources/properties/vsock/properties/handshake_timeout_ms/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.sources.properties.vsock.properties.handshake_timeout_ms.type,
+                parentSchema: schema11.properties.sources.properties.vsock.properties.handshake_timeout_ms,
+                data: data54,
+              };
+              if (vErrors === null) {
+                vErrors = [err131];
+              } else {
+                vErrors.push(err131);
+              }
+              errors++;
+            }
+          }
+          if (coerced35 !== undefined) {
+            data54 = coerced35;
+            if (data47 !== undefined) {
+              data47['handshake_timeout_ms'] = coerced35;
+            }
+          }
+        }
+        if (typeof data54 == 'number' && isFinite(data54)) {
+          if (data54 < 1 || isNaN(data54)) {
             const err132 = {
-              instancePath: instancePath + '/sources/fifo',
-              schemaPath: '#/properties/sources/properties/fifo/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key8 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema11.properties.sources.properties.fifo,
+              instancePath: instancePath + '/sources/vsock/handshake_timeout_ms',
+              schemaPath: '#/properties/sources/properties/vsock/properties/handshake_timeout_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.sources.properties.vsock.properties.handshake_timeout_ms,
               data: data54,
             };
             if (vErrors === null) {
@@ -4546,23 +4581,23 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data55 = data54.enabled;
+        let data55 = data47.plain_vsock;
         if (typeof data55 !== 'boolean') {
-          let coerced35 = undefined;
-          if (!(coerced35 !== undefined)) {
+          let coerced36 = undefined;
+          if (!(coerced36 !== undefined)) {
             if (data55 === 'false' || data55 === 0 || data55 === null) {
-              coerced35 = false;
+              coerced36 = false;
             } else if (data55 === 'true' || data55 === 1) {
-              coerced35 = true;
+              coerced36 = true;
             } else {
               const err133 = {
-                instancePath: instancePath + '/sources/fifo/enabled',
-                schemaPath: '#/properties/sources/properties/fifo/properties/enabled/type',
+                instancePath: instancePath + '/sources/vsock/plain_vsock',
+                schemaPath: '#/properties/sources/properties/vsock/properties/plain_vsock/type',
                 keyword: 'type',
                 params: { type: 'boolean' },
                 message: 'must be boolean',
-                schema: schema11.properties.sources.properties.fifo.properties.enabled.type,
-                parentSchema: schema11.properties.sources.properties.fifo.properties.enabled,
+                schema: schema11.properties.sources.properties.vsock.properties.plain_vsock.type,
+                parentSchema: schema11.properties.sources.properties.vsock.properties.plain_vsock,
                 data: data55,
               };
               if (vErrors === null) {
@@ -4573,62 +4608,51 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
-          if (coerced35 !== undefined) {
-            data55 = coerced35;
-            if (data54 !== undefined) {
-              data54['enabled'] = coerced35;
+          if (coerced36 !== undefined) {
+            data55 = coerced36;
+            if (data47 !== undefined) {
+              data47['plain_vsock'] = coerced36;
             }
           }
         }
-        let data56 = data54.roots;
-        if (Array.isArray(data56)) {
-          const len13 = data56.length;
-          for (let i13 = 0; i13 < len13; i13++) {
-            let data57 = data56[i13];
-            if (typeof data57 !== 'string') {
-              let dataType36 = typeof data57;
-              let coerced36 = undefined;
-              if (!(coerced36 !== undefined)) {
-                if (dataType36 == 'number' || dataType36 == 'boolean') {
-                  coerced36 = '' + data57;
-                } else if (data57 === null) {
-                  coerced36 = '';
-                } else {
-                  const err134 = {
-                    instancePath: instancePath + '/sources/fifo/roots/' + i13,
-                    schemaPath: '#/properties/sources/properties/fifo/properties/roots/items/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema: schema11.properties.sources.properties.fifo.properties.roots.items.type,
-                    parentSchema: schema11.properties.sources.properties.fifo.properties.roots.items,
-                    data: data57,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err134];
-                  } else {
-                    vErrors.push(err134);
-                  }
-                  errors++;
-                }
-              }
-              if (coerced36 !== undefined) {
-                data57 = coerced36;
-                if (data56 !== undefined) {
-                  data56[i13] = coerced36;
-                }
-              }
-            }
-          }
+      } else {
+        const err134 = {
+          instancePath: instancePath + '/sources/vsock',
+          schemaPath: '#/properties/sources/properties/vsock/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema11.properties.sources.properties.vsock.type,
+          parentSchema: schema11.properties.sources.properties.vsock,
+          data: data47,
+        };
+        if (vErrors === null) {
+          vErrors = [err134];
         } else {
+          vErrors.push(err134);
+        }
+        errors++;
+      }
+      let data56 = data4.fifo;
+      if (data56 && typeof data56 == 'object' && !Array.isArray(data56)) {
+        if (data56.enabled === undefined) {
+          data56.enabled = false;
+        }
+        if (data56.roots === undefined) {
+          data56.roots = ['/run/vc/firecracker'];
+        }
+        if (data56.metrics === undefined) {
+          data56.metrics = 'drop';
+        }
+        if (data56.enabled === undefined) {
           const err135 = {
-            instancePath: instancePath + '/sources/fifo/roots',
-            schemaPath: '#/properties/sources/properties/fifo/properties/roots/type',
-            keyword: 'type',
-            params: { type: 'array' },
-            message: 'must be array',
-            schema: schema11.properties.sources.properties.fifo.properties.roots.type,
-            parentSchema: schema11.properties.sources.properties.fifo.properties.roots,
+            instancePath: instancePath + '/sources/fifo',
+            schemaPath: '#/properties/sources/properties/fifo/required',
+            keyword: 'required',
+            params: { missingProperty: 'enabled' },
+            message: "must have required property '" + 'enabled' + "'",
+            schema: schema11.properties.sources.properties.fifo.required,
+            parentSchema: schema11.properties.sources.properties.fifo,
             data: data56,
           };
           if (vErrors === null) {
@@ -4638,51 +4662,34 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        let data58 = data54.metrics;
-        if (typeof data58 !== 'string') {
-          let dataType37 = typeof data58;
-          let coerced37 = undefined;
-          if (!(coerced37 !== undefined)) {
-            if (dataType37 == 'number' || dataType37 == 'boolean') {
-              coerced37 = '' + data58;
-            } else if (data58 === null) {
-              coerced37 = '';
-            } else {
-              const err136 = {
-                instancePath: instancePath + '/sources/fifo/metrics',
-                schemaPath: '#/properties/sources/properties/fifo/properties/metrics/type',
-                keyword: 'type',
-                params: { type: 'string' },
-                message: 'must be string',
-                schema: schema11.properties.sources.properties.fifo.properties.metrics.type,
-                parentSchema: schema11.properties.sources.properties.fifo.properties.metrics,
-                data: data58,
-              };
-              if (vErrors === null) {
-                vErrors = [err136];
-              } else {
-                vErrors.push(err136);
-              }
-              errors++;
-            }
+        if (data56.roots === undefined) {
+          const err136 = {
+            instancePath: instancePath + '/sources/fifo',
+            schemaPath: '#/properties/sources/properties/fifo/required',
+            keyword: 'required',
+            params: { missingProperty: 'roots' },
+            message: "must have required property '" + 'roots' + "'",
+            schema: schema11.properties.sources.properties.fifo.required,
+            parentSchema: schema11.properties.sources.properties.fifo,
+            data: data56,
+          };
+          if (vErrors === null) {
+            vErrors = [err136];
+          } else {
+            vErrors.push(err136);
           }
-          if (coerced37 !== undefined) {
-            data58 = coerced37;
-            if (data54 !== undefined) {
-              data54['metrics'] = coerced37;
-            }
-          }
+          errors++;
         }
-        if (!(data58 === 'log' || data58 === 'drop')) {
+        if (data56.metrics === undefined) {
           const err137 = {
-            instancePath: instancePath + '/sources/fifo/metrics',
-            schemaPath: '#/properties/sources/properties/fifo/properties/metrics/enum',
-            keyword: 'enum',
-            params: { allowedValues: schema11.properties.sources.properties.fifo.properties.metrics.enum },
-            message: 'must be equal to one of the allowed values',
-            schema: schema11.properties.sources.properties.fifo.properties.metrics.enum,
-            parentSchema: schema11.properties.sources.properties.fifo.properties.metrics,
-            data: data58,
+            instancePath: instancePath + '/sources/fifo',
+            schemaPath: '#/properties/sources/properties/fifo/required',
+            keyword: 'required',
+            params: { missingProperty: 'metrics' },
+            message: "must have required property '" + 'metrics' + "'",
+            schema: schema11.properties.sources.properties.fifo.required,
+            parentSchema: schema11.properties.sources.properties.fifo,
+            data: data56,
           };
           if (vErrors === null) {
             vErrors = [err137];
@@ -4691,8 +4698,173 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
+        for (const key8 in data56) {
+          if (!(key8 === 'enabled' || key8 === 'roots' || key8 === 'metrics')) {
+            const err138 = {
+              instancePath: instancePath + '/sources/fifo',
+              schemaPath: '#/properties/sources/properties/fifo/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key8 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema11.properties.sources.properties.fifo,
+              data: data56,
+            };
+            if (vErrors === null) {
+              vErrors = [err138];
+            } else {
+              vErrors.push(err138);
+            }
+            errors++;
+          }
+        }
+        let data57 = data56.enabled;
+        if (typeof data57 !== 'boolean') {
+          let coerced37 = undefined;
+          if (!(coerced37 !== undefined)) {
+            if (data57 === 'false' || data57 === 0 || data57 === null) {
+              coerced37 = false;
+            } else if (data57 === 'true' || data57 === 1) {
+              coerced37 = true;
+            } else {
+              const err139 = {
+                instancePath: instancePath + '/sources/fifo/enabled',
+                schemaPath: '#/properties/sources/properties/fifo/properties/enabled/type',
+                keyword: 'type',
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.sources.properties.fifo.properties.enabled.type,
+                parentSchema: schema11.properties.sources.properties.fifo.properties.enabled,
+                data: data57,
+              };
+              if (vErrors === null) {
+                vErrors = [err139];
+              } else {
+                vErrors.push(err139);
+              }
+              errors++;
+            }
+          }
+          if (coerced37 !== undefined) {
+            data57 = coerced37;
+            if (data56 !== undefined) {
+              data56['enabled'] = coerced37;
+            }
+          }
+        }
+        let data58 = data56.roots;
+        if (Array.isArray(data58)) {
+          const len13 = data58.length;
+          for (let i13 = 0; i13 < len13; i13++) {
+            let data59 = data58[i13];
+            if (typeof data59 !== 'string') {
+              let dataType38 = typeof data59;
+              let coerced38 = undefined;
+              if (!(coerced38 !== undefined)) {
+                if (dataType38 == 'number' || dataType38 == 'boolean') {
+                  coerced38 = '' + data59;
+                } else if (data59 === null) {
+                  coerced38 = '';
+                } else {
+                  const err140 = {
+                    instancePath: instancePath + '/sources/fifo/roots/' + i13,
+                    schemaPath: '#/properties/sources/properties/fifo/properties/roots/items/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema11.properties.sources.properties.fifo.properties.roots.items.type,
+                    parentSchema: schema11.properties.sources.properties.fifo.properties.roots.items,
+                    data: data59,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err140];
+                  } else {
+                    vErrors.push(err140);
+                  }
+                  errors++;
+                }
+              }
+              if (coerced38 !== undefined) {
+                data59 = coerced38;
+                if (data58 !== undefined) {
+                  data58[i13] = coerced38;
+                }
+              }
+            }
+          }
+        } else {
+          const err141 = {
+            instancePath: instancePath + '/sources/fifo/roots',
+            schemaPath: '#/properties/sources/properties/fifo/properties/roots/type',
+            keyword: 'type',
+            params: { type: 'array' },
+            message: 'must be array',
+            schema: schema11.properties.sources.properties.fifo.properties.roots.type,
+            parentSchema: schema11.properties.sources.properties.fifo.properties.roots,
+            data: data58,
+          };
+          if (vErrors === null) {
+            vErrors = [err141];
+          } else {
+            vErrors.push(err141);
+          }
+          errors++;
+        }
+        let data60 = data56.metrics;
+        if (typeof data60 !== 'string') {
+          let dataType39 = typeof data60;
+          let coerced39 = undefined;
+          if (!(coerced39 !== undefined)) {
+            if (dataType39 == 'number' || dataType39 == 'boolean') {
+              coerced39 = '' + data60;
+            } else if (data60 === null) {
+              coerced39 = '';
+            } else {
+              const err142 = {
+                instancePath: instancePath + '/sources/fifo/metrics',
+                schemaPath: '#/properties/sources/properties/fifo/properties/metrics/type',
+                keyword: 'type',
+                params: { type: 'string' },
+                message: 'must be string',
+                schema: schema11.properties.sources.properties.fifo.properties.metrics.type,
+                parentSchema: schema11.properties.sources.properties.fifo.properties.metrics,
+                data: data60,
+              };
+              if (vErrors === null) {
+                vErrors = [err142];
+              } else {
+                vErrors.push(err142);
+              }
+              errors++;
+            }
+          }
+          if (coerced39 !== undefined) {
+            data60 = coerced39;
+            if (data56 !== undefined) {
+              data56['metrics'] = coerced39;
+            }
+          }
+        }
+        if (!(data60 === 'log' || data60 === 'drop')) {
+          const err143 = {
+            instancePath: instancePath + '/sources/fifo/metrics',
+            schemaPath: '#/properties/sources/properties/fifo/properties/metrics/enum',
+            keyword: 'enum',
+            params: { allowedValues: schema11.properties.sources.properties.fifo.properties.metrics.enum },
+            message: 'must be equal to one of the allowed values',
+            schema: schema11.properties.sources.properties.fifo.properties.metrics.enum,
+            parentSchema: schema11.properties.sources.properties.fifo.properties.metrics,
+            data: data60,
+          };
+          if (vErrors === null) {
+            vErrors = [err143];
+          } else {
+            vErrors.push(err143);
+          }
+          errors++;
+        }
       } else {
-        const err138 = {
+        const err144 = {
           instancePath: instancePath + '/sources/fifo',
           schemaPath: '#/properties/sources/properties/fifo/type',
           keyword: 'type',
@@ -4700,17 +4872,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.sources.properties.fifo.type,
           parentSchema: schema11.properties.sources.properties.fifo,
-          data: data54,
+          data: data56,
         };
         if (vErrors === null) {
-          vErrors = [err138];
+          vErrors = [err144];
         } else {
-          vErrors.push(err138);
+          vErrors.push(err144);
         }
         errors++;
       }
     } else {
-      const err139 = {
+      const err145 = {
         instancePath: instancePath + '/sources',
         schemaPath: '#/properties/sources/type',
         keyword: 'type',
@@ -4721,40 +4893,40 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         data: data4,
       };
       if (vErrors === null) {
-        vErrors = [err139];
+        vErrors = [err145];
       } else {
-        vErrors.push(err139);
+        vErrors.push(err145);
       }
       errors++;
     }
-    let data59 = data.pipeline;
-    if (data59 && typeof data59 == 'object' && !Array.isArray(data59)) {
-      if (data59.dedupe === undefined) {
-        data59.dedupe = {};
+    let data61 = data.pipeline;
+    if (data61 && typeof data61 == 'object' && !Array.isArray(data61)) {
+      if (data61.dedupe === undefined) {
+        data61.dedupe = {};
       }
-      if (data59.k8s === undefined) {
-        data59.k8s = {};
+      if (data61.k8s === undefined) {
+        data61.k8s = {};
       }
-      if (data59.lifecycle === undefined) {
-        data59.lifecycle = {};
+      if (data61.lifecycle === undefined) {
+        data61.lifecycle = {};
       }
-      if (data59.rules === undefined) {
-        data59.rules = {};
+      if (data61.rules === undefined) {
+        data61.rules = {};
       }
-      if (data59.keep_original === undefined) {
-        data59.keep_original = false;
+      if (data61.keep_original === undefined) {
+        data61.keep_original = false;
       }
-      if (data59.limits === undefined) {
-        data59.limits = {};
+      if (data61.limits === undefined) {
+        data61.limits = {};
       }
-      if (data59.fair_share === undefined) {
-        data59.fair_share = {};
+      if (data61.fair_share === undefined) {
+        data61.fair_share = {};
       }
-      if (data59.redaction === undefined) {
-        data59.redaction = {};
+      if (data61.redaction === undefined) {
+        data61.redaction = {};
       }
-      if (data59.dedupe === undefined) {
-        const err140 = {
+      if (data61.dedupe === undefined) {
+        const err146 = {
           instancePath: instancePath + '/pipeline',
           schemaPath: '#/properties/pipeline/required',
           keyword: 'required',
@@ -4762,115 +4934,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: "must have required property '" + 'dedupe' + "'",
           schema: schema11.properties.pipeline.required,
           parentSchema: schema11.properties.pipeline,
-          data: data59,
-        };
-        if (vErrors === null) {
-          vErrors = [err140];
-        } else {
-          vErrors.push(err140);
-        }
-        errors++;
-      }
-      if (data59.k8s === undefined) {
-        const err141 = {
-          instancePath: instancePath + '/pipeline',
-          schemaPath: '#/properties/pipeline/required',
-          keyword: 'required',
-          params: { missingProperty: 'k8s' },
-          message: "must have required property '" + 'k8s' + "'",
-          schema: schema11.properties.pipeline.required,
-          parentSchema: schema11.properties.pipeline,
-          data: data59,
-        };
-        if (vErrors === null) {
-          vErrors = [err141];
-        } else {
-          vErrors.push(err141);
-        }
-        errors++;
-      }
-      if (data59.lifecycle === undefined) {
-        const err142 = {
-          instancePath: instancePath + '/pipeline',
-          schemaPath: '#/properties/pipeline/required',
-          keyword: 'required',
-          params: { missingProperty: 'lifecycle' },
-          message: "must have required property '" + 'lifecycle' + "'",
-          schema: schema11.properties.pipeline.required,
-          parentSchema: schema11.properties.pipeline,
-          data: data59,
-        };
-        if (vErrors === null) {
-          vErrors = [err142];
-        } else {
-          vErrors.push(err142);
-        }
-        errors++;
-      }
-      if (data59.rules === undefined) {
-        const err143 = {
-          instancePath: instancePath + '/pipeline',
-          schemaPath: '#/properties/pipeline/required',
-          keyword: 'required',
-          params: { missingProperty: 'rules' },
-          message: "must have required property '" + 'rules' + "'",
-          schema: schema11.properties.pipeline.required,
-          parentSchema: schema11.properties.pipeline,
-          data: data59,
-        };
-        if (vErrors === null) {
-          vErrors = [err143];
-        } else {
-          vErrors.push(err143);
-        }
-        errors++;
-      }
-      if (data59.keep_original === undefined) {
-        const err144 = {
-          instancePath: instancePath + '/pipeline',
-          schemaPath: '#/properties/pipeline/required',
-          keyword: 'required',
-          params: { missingProperty: 'keep_original' },
-          message: "must have required property '" + 'keep_original' + "'",
-          schema: schema11.properties.pipeline.required,
-          parentSchema: schema11.properties.pipeline,
-          data: data59,
-        };
-        if (vErrors === null) {
-          vErrors = [err144];
-        } else {
-          vErrors.push(err144);
-        }
-        errors++;
-      }
-      if (data59.limits === undefined) {
-        const err145 = {
-          instancePath: instancePath + '/pipeline',
-          schemaPath: '#/properties/pipeline/required',
-          keyword: 'required',
-          params: { missingProperty: 'limits' },
-          message: "must have required property '" + 'limits' + "'",
-          schema: schema11.properties.pipeline.required,
-          parentSchema: schema11.properties.pipeline,
-          data: data59,
-        };
-        if (vErrors === null) {
-          vErrors = [err145];
-        } else {
-          vErrors.push(err145);
-        }
-        errors++;
-      }
-      if (data59.fair_share === undefined) {
-        const err146 = {
-          instancePath: instancePath + '/pipeline',
-          schemaPath: '#/properties/pipeline/required',
-          keyword: 'required',
-          params: { missingProperty: 'fair_share' },
-          message: "must have required property '" + 'fair_share' + "'",
-          schema: schema11.properties.pipeline.required,
-          parentSchema: schema11.properties.pipeline,
-          data: data59,
+          data: data61,
         };
         if (vErrors === null) {
           vErrors = [err146];
@@ -4879,16 +4943,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data59.redaction === undefined) {
+      if (data61.k8s === undefined) {
         const err147 = {
           instancePath: instancePath + '/pipeline',
           schemaPath: '#/properties/pipeline/required',
           keyword: 'required',
-          params: { missingProperty: 'redaction' },
-          message: "must have required property '" + 'redaction' + "'",
+          params: { missingProperty: 'k8s' },
+          message: "must have required property '" + 'k8s' + "'",
           schema: schema11.properties.pipeline.required,
           parentSchema: schema11.properties.pipeline,
-          data: data59,
+          data: data61,
         };
         if (vErrors === null) {
           vErrors = [err147];
@@ -4897,7 +4961,115 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      for (const key9 in data59) {
+      if (data61.lifecycle === undefined) {
+        const err148 = {
+          instancePath: instancePath + '/pipeline',
+          schemaPath: '#/properties/pipeline/required',
+          keyword: 'required',
+          params: { missingProperty: 'lifecycle' },
+          message: "must have required property '" + 'lifecycle' + "'",
+          schema: schema11.properties.pipeline.required,
+          parentSchema: schema11.properties.pipeline,
+          data: data61,
+        };
+        if (vErrors === null) {
+          vErrors = [err148];
+        } else {
+          vErrors.push(err148);
+        }
+        errors++;
+      }
+      if (data61.rules === undefined) {
+        const err149 = {
+          instancePath: instancePath + '/pipeline',
+          schemaPath: '#/properties/pipeline/required',
+          keyword: 'required',
+          params: { missingProperty: 'rules' },
+          message: "must have required property '" + 'rules' + "'",
+          schema: schema11.properties.pipeline.required,
+          parentSchema: schema11.properties.pipeline,
+          data: data61,
+        };
+        if (vErrors === null) {
+          vErrors = [err149];
+        } else {
+          vErrors.push(err149);
+        }
+        errors++;
+      }
+      if (data61.keep_original === undefined) {
+        const err150 = {
+          instancePath: instancePath + '/pipeline',
+          schemaPath: '#/properties/pipeline/required',
+          keyword: 'required',
+          params: { missingProperty: 'keep_original' },
+          message: "must have required property '" + 'keep_original' + "'",
+          schema: schema11.properties.pipeline.required,
+          parentSchema: schema11.properties.pipeline,
+          data: data61,
+        };
+        if (vErrors === null) {
+          vErrors = [err150];
+        } else {
+          vErrors.push(err150);
+        }
+        errors++;
+      }
+      if (data61.limits === undefined) {
+        const err151 = {
+          instancePath: instancePath + '/pipeline',
+          schemaPath: '#/properties/pipeline/required',
+          keyword: 'required',
+          params: { missingProperty: 'limits' },
+          message: "must have required property '" + 'limits' + "'",
+          schema: schema11.properties.pipeline.required,
+          parentSchema: schema11.properties.pipeline,
+          data: data61,
+        };
+        if (vErrors === null) {
+          vErrors = [err151];
+        } else {
+          vErrors.push(err151);
+        }
+        errors++;
+      }
+      if (data61.fair_share === undefined) {
+        const err152 = {
+          instancePath: instancePath + '/pipeline',
+          schemaPath: '#/properties/pipeline/required',
+          keyword: 'required',
+          params: { missingProperty: 'fair_share' },
+          message: "must have required property '" + 'fair_share' + "'",
+          schema: schema11.properties.pipeline.required,
+          parentSchema: schema11.properties.pipeline,
+          data: data61,
+        };
+        if (vErrors === null) {
+          vErrors = [err152];
+        } else {
+          vErrors.push(err152);
+        }
+        errors++;
+      }
+      if (data61.redaction === undefined) {
+        const err153 = {
+          instancePath: instancePath + '/pipeline',
+          schemaPath: '#/properties/pipeline/required',
+          keyword: 'required',
+          params: { missingProperty: 'redaction' },
+          message: "must have required property '" + 'redaction' + "'",
+          schema: schema11.properties.pipeline.required,
+          parentSchema: schema11.properties.pipeline,
+          data: data61,
+        };
+        if (vErrors === null) {
+          vErrors = [err153];
+        } else {
+          vErrors.push(err153);
+        }
+        errors++;
+      }
+      for (const key9 in data61) {
         if (!(
           key9 === 'dedupe' ||
           key9 === 'k8s' ||
@@ -4908,7 +5080,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           key9 === 'fair_share' ||
           key9 === 'redaction'
         )) {
-          const err148 = {
+          const err154 = {
             instancePath: instancePath + '/pipeline',
             schemaPath: '#/properties/pipeline/additionalProperties',
             keyword: 'additionalProperties',
@@ -4916,29 +5088,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must NOT have additional properties',
             schema: false,
             parentSchema: schema11.properties.pipeline,
-            data: data59,
+            data: data61,
           };
           if (vErrors === null) {
-            vErrors = [err148];
+            vErrors = [err154];
           } else {
-            vErrors.push(err148);
+            vErrors.push(err154);
           }
           errors++;
         }
       }
-      let data60 = data59.dedupe;
-      if (data60 && typeof data60 == 'object' && !Array.isArray(data60)) {
-        if (data60.enabled === undefined) {
-          data60.enabled = true;
+      let data62 = data61.dedupe;
+      if (data62 && typeof data62 == 'object' && !Array.isArray(data62)) {
+        if (data62.enabled === undefined) {
+          data62.enabled = true;
         }
-        if (data60.window_ms === undefined) {
-          data60.window_ms = 60000;
+        if (data62.window_ms === undefined) {
+          data62.window_ms = 60000;
         }
-        if (data60.max_entries === undefined) {
-          data60.max_entries = 100000;
+        if (data62.max_entries === undefined) {
+          data62.max_entries = 100000;
         }
-        if (data60.enabled === undefined) {
-          const err149 = {
+        if (data62.enabled === undefined) {
+          const err155 = {
             instancePath: instancePath + '/pipeline/dedupe',
             schemaPath: '#/properties/pipeline/properties/dedupe/required',
             keyword: 'required',
@@ -4946,17 +5118,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.pipeline.properties.dedupe.required,
             parentSchema: schema11.properties.pipeline.properties.dedupe,
-            data: data60,
+            data: data62,
           };
           if (vErrors === null) {
-            vErrors = [err149];
+            vErrors = [err155];
           } else {
-            vErrors.push(err149);
+            vErrors.push(err155);
           }
           errors++;
         }
-        if (data60.window_ms === undefined) {
-          const err150 = {
+        if (data62.window_ms === undefined) {
+          const err156 = {
             instancePath: instancePath + '/pipeline/dedupe',
             schemaPath: '#/properties/pipeline/properties/dedupe/required',
             keyword: 'required',
@@ -4964,17 +5136,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'window_ms' + "'",
             schema: schema11.properties.pipeline.properties.dedupe.required,
             parentSchema: schema11.properties.pipeline.properties.dedupe,
-            data: data60,
+            data: data62,
           };
           if (vErrors === null) {
-            vErrors = [err150];
+            vErrors = [err156];
           } else {
-            vErrors.push(err150);
+            vErrors.push(err156);
           }
           errors++;
         }
-        if (data60.max_entries === undefined) {
-          const err151 = {
+        if (data62.max_entries === undefined) {
+          const err157 = {
             instancePath: instancePath + '/pipeline/dedupe',
             schemaPath: '#/properties/pipeline/properties/dedupe/required',
             keyword: 'required',
@@ -4982,18 +5154,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'max_entries' + "'",
             schema: schema11.properties.pipeline.properties.dedupe.required,
             parentSchema: schema11.properties.pipeline.properties.dedupe,
-            data: data60,
+            data: data62,
           };
           if (vErrors === null) {
-            vErrors = [err151];
+            vErrors = [err157];
           } else {
-            vErrors.push(err151);
+            vErrors.push(err157);
           }
           errors++;
         }
-        for (const key10 in data60) {
+        for (const key10 in data62) {
           if (!(key10 === 'enabled' || key10 === 'window_ms' || key10 === 'max_entries')) {
-            const err152 = {
+            const err158 = {
               instancePath: instancePath + '/pipeline/dedupe',
               schemaPath: '#/properties/pipeline/properties/dedupe/additionalProperties',
               keyword: 'additionalProperties',
@@ -5001,26 +5173,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.pipeline.properties.dedupe,
-              data: data60,
+              data: data62,
             };
             if (vErrors === null) {
-              vErrors = [err152];
+              vErrors = [err158];
             } else {
-              vErrors.push(err152);
+              vErrors.push(err158);
             }
             errors++;
           }
         }
-        let data61 = data60.enabled;
-        if (typeof data61 !== 'boolean') {
-          let coerced38 = undefined;
-          if (!(coerced38 !== undefined)) {
-            if (data61 === 'false' || data61 === 0 || data61 === null) {
-              coerced38 = false;
-            } else if (data61 === 'true' || data61 === 1) {
-              coerced38 = true;
+        let data63 = data62.enabled;
+        if (typeof data63 !== 'boolean') {
+          let coerced40 = undefined;
+          if (!(coerced40 !== undefined)) {
+            if (data63 === 'false' || data63 === 0 || data63 === null) {
+              coerced40 = false;
+            } else if (data63 === 'true' || data63 === 1) {
+              coerced40 = true;
             } else {
-              const err153 = {
+              const err159 = {
                 instancePath: instancePath + '/pipeline/dedupe/enabled',
                 schemaPath: '#/properties/pipeline/properties/dedupe/properties/enabled/type',
                 keyword: 'type',
@@ -5028,36 +5200,36 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be boolean',
                 schema: schema11.properties.pipeline.properties.dedupe.properties.enabled.type,
                 parentSchema: schema11.properties.pipeline.properties.dedupe.properties.enabled,
-                data: data61,
+                data: data63,
               };
               if (vErrors === null) {
-                vErrors = [err153];
+                vErrors = [err159];
               } else {
-                vErrors.push(err153);
+                vErrors.push(err159);
               }
               errors++;
             }
           }
-          if (coerced38 !== undefined) {
-            data61 = coerced38;
-            if (data60 !== undefined) {
-              data60['enabled'] = coerced38;
+          if (coerced40 !== undefined) {
+            data63 = coerced40;
+            if (data62 !== undefined) {
+              data62['enabled'] = coerced40;
             }
           }
         }
-        let data62 = data60.window_ms;
-        if (!(typeof data62 == 'number' && !(data62 % 1) && !isNaN(data62) && isFinite(data62))) {
-          let dataType39 = typeof data62;
-          let coerced39 = undefined;
-          if (!(coerced39 !== undefined)) {
+        let data64 = data62.window_ms;
+        if (!(typeof data64 == 'number' && !(data64 % 1) && !isNaN(data64) && isFinite(data64))) {
+          let dataType41 = typeof data64;
+          let coerced41 = undefined;
+          if (!(coerced41 !== undefined)) {
             if (
-              dataType39 === 'boolean' ||
-              data62 === null ||
-              (dataType39 === 'string' && data62 && data62 == +data62 && !(data62 % 1))
+              dataType41 === 'boolean' ||
+              data64 === null ||
+              (dataType41 === 'string' && data64 && data64 == +data64 && !(data64 % 1))
             ) {
-              coerced39 = +data62;
+              coerced41 = +data64;
             } else {
-              const err154 = {
+              const err160 = {
                 instancePath: instancePath + '/pipeline/dedupe/window_ms',
                 schemaPath: '#/properties/pipeline/properties/dedupe/properties/window_ms/type',
                 keyword: 'type',
@@ -5065,26 +5237,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be integer',
                 schema: schema11.properties.pipeline.properties.dedupe.properties.window_ms.type,
                 parentSchema: schema11.properties.pipeline.properties.dedupe.properties.window_ms,
-                data: data62,
+                data: data64,
               };
               if (vErrors === null) {
-                vErrors = [err154];
+                vErrors = [err160];
               } else {
-                vErrors.push(err154);
+                vErrors.push(err160);
               }
               errors++;
             }
           }
-          if (coerced39 !== undefined) {
-            data62 = coerced39;
-            if (data60 !== undefined) {
-              data60['window_ms'] = coerced39;
+          if (coerced41 !== undefined) {
+            data64 = coerced41;
+            if (data62 !== undefined) {
+              data62['window_ms'] = coerced41;
             }
           }
         }
-        if (typeof data62 == 'number' && isFinite(data62)) {
-          if (data62 < 1 || isNaN(data62)) {
-            const err155 = {
+        if (typeof data64 == 'number' && isFinite(data64)) {
+          if (data64 < 1 || isNaN(data64)) {
+            const err161 = {
               instancePath: instancePath + '/pipeline/dedupe/window_ms',
               schemaPath: '#/properties/pipeline/properties/dedupe/properties/window_ms/minimum',
               keyword: 'minimum',
@@ -5092,29 +5264,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be >= 1',
               schema: 1,
               parentSchema: schema11.properties.pipeline.properties.dedupe.properties.window_ms,
-              data: data62,
+              data: data64,
             };
             if (vErrors === null) {
-              vErrors = [err155];
+              vErrors = [err161];
             } else {
-              vErrors.push(err155);
+              vErrors.push(err161);
             }
             errors++;
           }
         }
-        let data63 = data60.max_entries;
-        if (!(typeof data63 == 'number' && !(data63 % 1) && !isNaN(data63) && isFinite(data63))) {
-          let dataType40 = typeof data63;
-          let coerced40 = undefined;
-          if (!(coerced40 !== undefined)) {
+        let data65 = data62.max_entries;
+        if (!(typeof data65 == 'number' && !(data65 % 1) && !isNaN(data65) && isFinite(data65))) {
+          let dataType42 = typeof data65;
+          let coerced42 = undefined;
+          if (!(coerced42 !== undefined)) {
             if (
-              dataType40 === 'boolean' ||
-              data63 === null ||
-              (dataType40 === 'string' && data63 && data63 == +data63 && !(data63 % 1))
+              dataType42 === 'boolean' ||
+              data65 === null ||
+              (dataType42 === 'string' && data65 && data65 == +data65 && !(data65 % 1))
             ) {
-              coerced40 = +data63;
+              coerced42 = +data65;
             } else {
-              const err156 = {
+              const err162 = {
                 instancePath: instancePath + '/pipeline/dedupe/max_entries',
                 schemaPath: '#/properties/pipeline/properties/dedupe/properties/max_entries/type',
                 keyword: 'type',
@@ -5122,26 +5294,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be integer',
                 schema: schema11.properties.pipeline.properties.dedupe.properties.max_entries.type,
                 parentSchema: schema11.properties.pipeline.properties.dedupe.properties.max_entries,
-                data: data63,
+                data: data65,
               };
               if (vErrors === null) {
-                vErrors = [err156];
+                vErrors = [err162];
               } else {
-                vErrors.push(err156);
+                vErrors.push(err162);
               }
               errors++;
             }
           }
-          if (coerced40 !== undefined) {
-            data63 = coerced40;
-            if (data60 !== undefined) {
-              data60['max_entries'] = coerced40;
+          if (coerced42 !== undefined) {
+            data65 = coerced42;
+            if (data62 !== undefined) {
+              data62['max_entries'] = coerced42;
             }
           }
         }
-        if (typeof data63 == 'number' && isFinite(data63)) {
-          if (data63 < 1 || isNaN(data63)) {
-            const err157 = {
+        if (typeof data65 == 'number' && isFinite(data65)) {
+          if (data65 < 1 || isNaN(data65)) {
+            const err163 = {
               instancePath: instancePath + '/pipeline/dedupe/max_entries',
               schemaPath: '#/properties/pipeline/properties/dedupe/properties/max_entries/minimum',
               keyword: 'minimum',
@@ -5149,18 +5321,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be >= 1',
               schema: 1,
               parentSchema: schema11.properties.pipeline.properties.dedupe.properties.max_entries,
-              data: data63,
+              data: data65,
             };
             if (vErrors === null) {
-              vErrors = [err157];
+              vErrors = [err163];
             } else {
-              vErrors.push(err157);
+              vErrors.push(err163);
             }
             errors++;
           }
         }
       } else {
-        const err158 = {
+        const err164 = {
           instancePath: instancePath + '/pipeline/dedupe',
           schemaPath: '#/properties/pipeline/properties/dedupe/type',
           keyword: 'type',
@@ -5168,40 +5340,40 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.pipeline.properties.dedupe.type,
           parentSchema: schema11.properties.pipeline.properties.dedupe,
-          data: data60,
+          data: data62,
         };
         if (vErrors === null) {
-          vErrors = [err158];
+          vErrors = [err164];
         } else {
-          vErrors.push(err158);
+          vErrors.push(err164);
         }
         errors++;
       }
-      let data64 = data59.k8s;
-      if (data64 && typeof data64 == 'object' && !Array.isArray(data64)) {
-        if (data64.enabled === undefined) {
-          data64.enabled = true;
+      let data66 = data61.k8s;
+      if (data66 && typeof data66 == 'object' && !Array.isArray(data66)) {
+        if (data66.enabled === undefined) {
+          data66.enabled = true;
         }
-        if (data64.bundle_roots === undefined) {
-          data64.bundle_roots = ['/run/containerd', '/run/k3s/containerd'];
+        if (data66.bundle_roots === undefined) {
+          data66.bundle_roots = ['/run/containerd', '/run/k3s/containerd'];
         }
-        if (data64.crio_roots === undefined) {
-          data64.crio_roots = ['/run/containers/storage', '/var/lib/containers/storage'];
+        if (data66.crio_roots === undefined) {
+          data66.crio_roots = ['/run/containers/storage', '/var/lib/containers/storage'];
         }
-        if (data64.from_cri_logs === undefined) {
-          data64.from_cri_logs = true;
+        if (data66.from_cri_logs === undefined) {
+          data66.from_cri_logs = true;
         }
-        if (data64.cache_entries === undefined) {
-          data64.cache_entries = 10000;
+        if (data66.cache_entries === undefined) {
+          data66.cache_entries = 10000;
         }
-        if (data64.ttl_ms === undefined) {
-          data64.ttl_ms = 600000;
+        if (data66.ttl_ms === undefined) {
+          data66.ttl_ms = 600000;
         }
-        if (data64.cri === undefined) {
-          data64.cri = {};
+        if (data66.cri === undefined) {
+          data66.cri = {};
         }
-        if (data64.enabled === undefined) {
-          const err159 = {
+        if (data66.enabled === undefined) {
+          const err165 = {
             instancePath: instancePath + '/pipeline/k8s',
             schemaPath: '#/properties/pipeline/properties/k8s/required',
             keyword: 'required',
@@ -5209,115 +5381,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.pipeline.properties.k8s.required,
             parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data64,
-          };
-          if (vErrors === null) {
-            vErrors = [err159];
-          } else {
-            vErrors.push(err159);
-          }
-          errors++;
-        }
-        if (data64.bundle_roots === undefined) {
-          const err160 = {
-            instancePath: instancePath + '/pipeline/k8s',
-            schemaPath: '#/properties/pipeline/properties/k8s/required',
-            keyword: 'required',
-            params: { missingProperty: 'bundle_roots' },
-            message: "must have required property '" + 'bundle_roots' + "'",
-            schema: schema11.properties.pipeline.properties.k8s.required,
-            parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data64,
-          };
-          if (vErrors === null) {
-            vErrors = [err160];
-          } else {
-            vErrors.push(err160);
-          }
-          errors++;
-        }
-        if (data64.crio_roots === undefined) {
-          const err161 = {
-            instancePath: instancePath + '/pipeline/k8s',
-            schemaPath: '#/properties/pipeline/properties/k8s/required',
-            keyword: 'required',
-            params: { missingProperty: 'crio_roots' },
-            message: "must have required property '" + 'crio_roots' + "'",
-            schema: schema11.properties.pipeline.properties.k8s.required,
-            parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data64,
-          };
-          if (vErrors === null) {
-            vErrors = [err161];
-          } else {
-            vErrors.push(err161);
-          }
-          errors++;
-        }
-        if (data64.from_cri_logs === undefined) {
-          const err162 = {
-            instancePath: instancePath + '/pipeline/k8s',
-            schemaPath: '#/properties/pipeline/properties/k8s/required',
-            keyword: 'required',
-            params: { missingProperty: 'from_cri_logs' },
-            message: "must have required property '" + 'from_cri_logs' + "'",
-            schema: schema11.properties.pipeline.properties.k8s.required,
-            parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data64,
-          };
-          if (vErrors === null) {
-            vErrors = [err162];
-          } else {
-            vErrors.push(err162);
-          }
-          errors++;
-        }
-        if (data64.cache_entries === undefined) {
-          const err163 = {
-            instancePath: instancePath + '/pipeline/k8s',
-            schemaPath: '#/properties/pipeline/properties/k8s/required',
-            keyword: 'required',
-            params: { missingProperty: 'cache_entries' },
-            message: "must have required property '" + 'cache_entries' + "'",
-            schema: schema11.properties.pipeline.properties.k8s.required,
-            parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data64,
-          };
-          if (vErrors === null) {
-            vErrors = [err163];
-          } else {
-            vErrors.push(err163);
-          }
-          errors++;
-        }
-        if (data64.ttl_ms === undefined) {
-          const err164 = {
-            instancePath: instancePath + '/pipeline/k8s',
-            schemaPath: '#/properties/pipeline/properties/k8s/required',
-            keyword: 'required',
-            params: { missingProperty: 'ttl_ms' },
-            message: "must have required property '" + 'ttl_ms' + "'",
-            schema: schema11.properties.pipeline.properties.k8s.required,
-            parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data64,
-          };
-          if (vErrors === null) {
-            vErrors = [err164];
-          } else {
-            vErrors.push(err164);
-          }
-          errors++;
-        }
-        if (data64.cri === undefined) {
-          const err165 = {
-            instancePath: instancePath + '/pipeline/k8s',
-            schemaPath: '#/properties/pipeline/properties/k8s/required',
-            keyword: 'required',
-            params: { missingProperty: 'cri' },
-            message: "must have required property '" + 'cri' + "'",
-            schema: schema11.properties.pipeline.properties.k8s.required,
-            parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data64,
+            data: data66,
           };
           if (vErrors === null) {
             vErrors = [err165];
@@ -5326,117 +5390,69 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key11 in data64) {
-          if (!(
-            key11 === 'enabled' ||
-            key11 === 'bundle_roots' ||
-            key11 === 'crio_roots' ||
-            key11 === 'from_cri_logs' ||
-            key11 === 'cache_entries' ||
-            key11 === 'ttl_ms' ||
-            key11 === 'cri'
-          )) {
-            const err166 = {
-              instancePath: instancePath + '/pipeline/k8s',
-              schemaPath: '#/properties/pipeline/properties/k8s/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key11 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema11.properties.pipeline.properties.k8s,
-              data: data64,
-            };
-            if (vErrors === null) {
-              vErrors = [err166];
-            } else {
-              vErrors.push(err166);
-            }
-            errors++;
+        if (data66.bundle_roots === undefined) {
+          const err166 = {
+            instancePath: instancePath + '/pipeline/k8s',
+            schemaPath: '#/properties/pipeline/properties/k8s/required',
+            keyword: 'required',
+            params: { missingProperty: 'bundle_roots' },
+            message: "must have required property '" + 'bundle_roots' + "'",
+            schema: schema11.properties.pipeline.properties.k8s.required,
+            parentSchema: schema11.properties.pipeline.properties.k8s,
+            data: data66,
+          };
+          if (vErrors === null) {
+            vErrors = [err166];
+          } else {
+            vErrors.push(err166);
           }
+          errors++;
         }
-        let data65 = data64.enabled;
-        if (typeof data65 !== 'boolean') {
-          let coerced41 = undefined;
-          if (!(coerced41 !== undefined)) {
-            if (data65 === 'false' || data65 === 0 || data65 === null) {
-              coerced41 = false;
-            } else if (data65 === 'true' || data65 === 1) {
-              coerced41 = true;
-            } else {
-              const err167 = {
-                instancePath: instancePath + '/pipeline/k8s/enabled',
-                schemaPath: '#/properties/pipeline/properties/k8s/properties/enabled/type',
-                keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.k8s.properties.enabled.type,
-                parentSchema: schema11.properties.pipeline.properties.k8s.properties.enabled,
-                data: data65,
-              };
-              if (vErrors === null) {
-                vErrors = [err167];
-              } else {
-                vErrors.push(err167);
-              }
-              errors++;
-            }
+        if (data66.crio_roots === undefined) {
+          const err167 = {
+            instancePath: instancePath + '/pipeline/k8s',
+            schemaPath: '#/properties/pipeline/properties/k8s/required',
+            keyword: 'required',
+            params: { missingProperty: 'crio_roots' },
+            message: "must have required property '" + 'crio_roots' + "'",
+            schema: schema11.properties.pipeline.properties.k8s.required,
+            parentSchema: schema11.properties.pipeline.properties.k8s,
+            data: data66,
+          };
+          if (vErrors === null) {
+            vErrors = [err167];
+          } else {
+            vErrors.push(err167);
           }
-          if (coerced41 !== undefined) {
-            data65 = coerced41;
-            if (data64 !== undefined) {
-              data64['enabled'] = coerced41;
-            }
-          }
+          errors++;
         }
-        let data66 = data64.bundle_roots;
-        if (Array.isArray(data66)) {
-          const len14 = data66.length;
-          for (let i14 = 0; i14 < len14; i14++) {
-            let data67 = data66[i14];
-            if (typeof data67 !== 'string') {
-              let dataType42 = typeof data67;
-              let coerced42 = undefined;
-              if (!(coerced42 !== undefined)) {
-                if (dataType42 == 'number' || dataType42 == 'boolean') {
-                  coerced42 = '' + data67;
-                } else if (data67 === null) {
-                  coerced42 = '';
-                } else {
-                  const err168 = {
-                    instancePath: instancePath + '/pipeline/k8s/bundle_roots/' + i14,
-                    schemaPath: '#/properties/pipeline/properties/k8s/properties/bundle_roots/items/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots.items.type,
-                    parentSchema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots.items,
-                    data: data67,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err168];
-                  } else {
-                    vErrors.push(err168);
-                  }
-                  errors++;
-                }
-              }
-              if (coerced42 !== undefined) {
-                data67 = coerced42;
-                if (data66 !== undefined) {
-                  data66[i14] = coerced42;
-                }
-              }
-            }
+        if (data66.from_cri_logs === undefined) {
+          const err168 = {
+            instancePath: instancePath + '/pipeline/k8s',
+            schemaPath: '#/properties/pipeline/properties/k8s/required',
+            keyword: 'required',
+            params: { missingProperty: 'from_cri_logs' },
+            message: "must have required property '" + 'from_cri_logs' + "'",
+            schema: schema11.properties.pipeline.properties.k8s.required,
+            parentSchema: schema11.properties.pipeline.properties.k8s,
+            data: data66,
+          };
+          if (vErrors === null) {
+            vErrors = [err168];
+          } else {
+            vErrors.push(err168);
           }
-        } else {
+          errors++;
+        }
+        if (data66.cache_entries === undefined) {
           const err169 = {
-            instancePath: instancePath + '/pipeline/k8s/bundle_roots',
-            schemaPath: '#/properties/pipeline/properties/k8s/properties/bundle_roots/type',
-            keyword: 'type',
-            params: { type: 'array' },
-            message: 'must be array',
-            schema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots.type,
-            parentSchema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots,
+            instancePath: instancePath + '/pipeline/k8s',
+            schemaPath: '#/properties/pipeline/properties/k8s/required',
+            keyword: 'required',
+            params: { missingProperty: 'cache_entries' },
+            message: "must have required property '" + 'cache_entries' + "'",
+            schema: schema11.properties.pipeline.properties.k8s.required,
+            parentSchema: schema11.properties.pipeline.properties.k8s,
             data: data66,
           };
           if (vErrors === null) {
@@ -5446,56 +5462,34 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        let data68 = data64.crio_roots;
-        if (Array.isArray(data68)) {
-          const len15 = data68.length;
-          for (let i15 = 0; i15 < len15; i15++) {
-            let data69 = data68[i15];
-            if (typeof data69 !== 'string') {
-              let dataType43 = typeof data69;
-              let coerced43 = undefined;
-              if (!(coerced43 !== undefined)) {
-                if (dataType43 == 'number' || dataType43 == 'boolean') {
-                  coerced43 = '' + data69;
-                } else if (data69 === null) {
-                  coerced43 = '';
-                } else {
-                  const err170 = {
-                    instancePath: instancePath + '/pipeline/k8s/crio_roots/' + i15,
-                    schemaPath: '#/properties/pipeline/properties/k8s/properties/crio_roots/items/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema: schema11.properties.pipeline.properties.k8s.properties.crio_roots.items.type,
-                    parentSchema: schema11.properties.pipeline.properties.k8s.properties.crio_roots.items,
-                    data: data69,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err170];
-                  } else {
-                    vErrors.push(err170);
-                  }
-                  errors++;
-                }
-              }
-              if (coerced43 !== undefined) {
-                data69 = coerced43;
-                if (data68 !== undefined) {
-                  data68[i15] = coerced43;
-                }
-              }
-            }
+        if (data66.ttl_ms === undefined) {
+          const err170 = {
+            instancePath: instancePath + '/pipeline/k8s',
+            schemaPath: '#/properties/pipeline/properties/k8s/required',
+            keyword: 'required',
+            params: { missingProperty: 'ttl_ms' },
+            message: "must have required property '" + 'ttl_ms' + "'",
+            schema: schema11.properties.pipeline.properties.k8s.required,
+            parentSchema: schema11.properties.pipeline.properties.k8s,
+            data: data66,
+          };
+          if (vErrors === null) {
+            vErrors = [err170];
+          } else {
+            vErrors.push(err170);
           }
-        } else {
+          errors++;
+        }
+        if (data66.cri === undefined) {
           const err171 = {
-            instancePath: instancePath + '/pipeline/k8s/crio_roots',
-            schemaPath: '#/properties/pipeline/properties/k8s/properties/crio_roots/type',
-            keyword: 'type',
-            params: { type: 'array' },
-            message: 'must be array',
-            schema: schema11.properties.pipeline.properties.k8s.properties.crio_roots.type,
-            parentSchema: schema11.properties.pipeline.properties.k8s.properties.crio_roots,
-            data: data68,
+            instancePath: instancePath + '/pipeline/k8s',
+            schemaPath: '#/properties/pipeline/properties/k8s/required',
+            keyword: 'required',
+            params: { missingProperty: 'cri' },
+            message: "must have required property '" + 'cri' + "'",
+            schema: schema11.properties.pipeline.properties.k8s.required,
+            parentSchema: schema11.properties.pipeline.properties.k8s,
+            data: data66,
           };
           if (vErrors === null) {
             vErrors = [err171];
@@ -5504,61 +5498,52 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        let data70 = data64.from_cri_logs;
-        if (typeof data70 !== 'boolean') {
-          let coerced44 = undefined;
-          if (!(coerced44 !== undefined)) {
-            if (data70 === 'false' || data70 === 0 || data70 === null) {
-              coerced44 = false;
-            } else if (data70 === 'true' || data70 === 1) {
-              coerced44 = true;
+        for (const key11 in data66) {
+          if (!(
+            key11 === 'enabled' ||
+            key11 === 'bundle_roots' ||
+            key11 === 'crio_roots' ||
+            key11 === 'from_cri_logs' ||
+            key11 === 'cache_entries' ||
+            key11 === 'ttl_ms' ||
+            key11 === 'cri'
+          )) {
+            const err172 = {
+              instancePath: instancePath + '/pipeline/k8s',
+              schemaPath: '#/properties/pipeline/properties/k8s/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key11 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema11.properties.pipeline.properties.k8s,
+              data: data66,
+            };
+            if (vErrors === null) {
+              vErrors = [err172];
             } else {
-              const err172 = {
-                instancePath: instancePath + '/pipeline/k8s/from_cri_logs',
-                schemaPath: '#/properties/pipeline/properties/k8s/properties/from_cri_logs/type',
+              vErrors.push(err172);
+            }
+            errors++;
+          }
+        }
+        let data67 = data66.enabled;
+        if (typeof data67 !== 'boolean') {
+          let coerced43 = undefined;
+          if (!(coerced43 !== undefined)) {
+            if (data67 === 'false' || data67 === 0 || data67 === null) {
+              coerced43 = false;
+            } else if (data67 === 'true' || data67 === 1) {
+              coerced43 = true;
+            } else {
+              const err173 = {
+                instancePath: instancePath + '/pipeline/k8s/enabled',
+                schemaPath: '#/properties/pipeline/properties/k8s/properties/enabled/type',
                 keyword: 'type',
                 params: { type: 'boolean' },
                 message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.k8s.properties.from_cri_logs.type,
-                parentSchema: schema11.properties.pipeline.properties.k8s.properties.from_cri_logs,
-                data: data70,
-              };
-              if (vErrors === null) {
-                vErrors = [err172];
-              } else {
-                vErrors.push(err172);
-              }
-              errors++;
-            }
-          }
-          if (coerced44 !== undefined) {
-            data70 = coerced44;
-            if (data64 !== undefined) {
-              data64['from_cri_logs'] = coerced44;
-            }
-          }
-        }
-        let data71 = data64.cache_entries;
-        if (!(typeof data71 == 'number' && !(data71 % 1) && !isNaN(data71) && isFinite(data71))) {
-          let dataType45 = typeof data71;
-          let coerced45 = undefined;
-          if (!(coerced45 !== undefined)) {
-            if (
-              dataType45 === 'boolean' ||
-              data71 === null ||
-              (dataType45 === 'string' && data71 && data71 == +data71 && !(data71 % 1))
-            ) {
-              coerced45 = +data71;
-            } else {
-              const err173 = {
-                instancePath: instancePath + '/pipeline/k8s/cache_entries',
-                schemaPath: '#/properties/pipeline/properties/k8s/properties/cache_entries/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.k8s.properties.cache_entries.type,
-                parentSchema: schema11.properties.pipeline.properties.k8s.properties.cache_entries,
-                data: data71,
+                schema: schema11.properties.pipeline.properties.k8s.properties.enabled.type,
+                parentSchema: schema11.properties.pipeline.properties.k8s.properties.enabled,
+                data: data67,
               };
               if (vErrors === null) {
                 vErrors = [err173];
@@ -5568,16 +5553,203 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
-          if (coerced45 !== undefined) {
-            data71 = coerced45;
-            if (data64 !== undefined) {
-              data64['cache_entries'] = coerced45;
+          if (coerced43 !== undefined) {
+            data67 = coerced43;
+            if (data66 !== undefined) {
+              data66['enabled'] = coerced43;
             }
           }
         }
-        if (typeof data71 == 'number' && isFinite(data71)) {
-          if (data71 < 1 || isNaN(data71)) {
-            const err174 = {
+        let data68 = data66.bundle_roots;
+        if (Array.isArray(data68)) {
+          const len14 = data68.length;
+          for (let i14 = 0; i14 < len14; i14++) {
+            let data69 = data68[i14];
+            if (typeof data69 !== 'string') {
+              let dataType44 = typeof data69;
+              let coerced44 = undefined;
+              if (!(coerced44 !== undefined)) {
+                if (dataType44 == 'number' || dataType44 == 'boolean') {
+                  coerced44 = '' + data69;
+                } else if (data69 === null) {
+                  coerced44 = '';
+                } else {
+                  const err174 = {
+                    instancePath: instancePath + '/pipeline/k8s/bundle_roots/' + i14,
+                    schemaPath: '#/properties/pipeline/properties/k8s/properties/bundle_roots/items/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots.items.type,
+                    parentSchema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots.items,
+                    data: data69,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err174];
+                  } else {
+                    vErrors.push(err174);
+                  }
+                  errors++;
+                }
+              }
+              if (coerced44 !== undefined) {
+                data69 = coerced44;
+                if (data68 !== undefined) {
+                  data68[i14] = coerced44;
+                }
+              }
+            }
+          }
+        } else {
+          const err175 = {
+            instancePath: instancePath + '/pipeline/k8s/bundle_roots',
+            schemaPath: '#/properties/pipeline/properties/k8s/properties/bundle_roots/type',
+            keyword: 'type',
+            params: { type: 'array' },
+            message: 'must be array',
+            schema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots.type,
+            parentSchema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots,
+            data: data68,
+          };
+          if (vErrors === null) {
+            vErrors = [err175];
+          } else {
+            vErrors.push(err175);
+          }
+          errors++;
+        }
+        let data70 = data66.crio_roots;
+        if (Array.isArray(data70)) {
+          const len15 = data70.length;
+          for (let i15 = 0; i15 < len15; i15++) {
+            let data71 = data70[i15];
+            if (typeof data71 !== 'string') {
+              let dataType45 = typeof data71;
+              let coerced45 = undefined;
+              if (!(coerced45 !== undefined)) {
+                if (dataType45 == 'number' || dataType45 == 'boolean') {
+                  coerced45 = '' + data71;
+                } else if (data71 === null) {
+                  coerced45 = '';
+                } else {
+                  const err176 = {
+                    instancePath: instancePath + '/pipeline/k8s/crio_roots/' + i15,
+                    schemaPath: '#/properties/pipeline/properties/k8s/properties/crio_roots/items/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema11.properties.pipeline.properties.k8s.properties.crio_roots.items.type,
+                    parentSchema: schema11.properties.pipeline.properties.k8s.properties.crio_roots.items,
+                    data: data71,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err176];
+                  } else {
+                    vErrors.push(err176);
+                  }
+                  errors++;
+                }
+              }
+              if (coerced45 !== undefined) {
+                data71 = coerced45;
+                if (data70 !== undefined) {
+                  data70[i15] = coerced45;
+                }
+              }
+            }
+          }
+        } else {
+          const err177 = {
+            instancePath: instancePath + '/pipeline/k8s/crio_roots',
+            schemaPath: '#/properties/pipeline/properties/k8s/properties/crio_roots/type',
+            keyword: 'type',
+            params: { type: 'array' },
+            message: 'must be array',
+            schema: schema11.properties.pipeline.properties.k8s.properties.crio_roots.type,
+            parentSchema: schema11.properties.pipeline.properties.k8s.properties.crio_roots,
+            data: data70,
+          };
+          if (vErrors === null) {
+            vErrors = [err177];
+          } else {
+            vErrors.push(err177);
+          }
+          errors++;
+        }
+        let data72 = data66.from_cri_logs;
+        if (typeof data72 !== 'boolean') {
+          let coerced46 = undefined;
+          if (!(coerced46 !== undefined)) {
+            if (data72 === 'false' || data72 === 0 || data72 === null) {
+              coerced46 = false;
+            } else if (data72 === 'true' || data72 === 1) {
+              coerced46 = true;
+            } else {
+              const err178 = {
+                instancePath: instancePath + '/pipeline/k8s/from_cri_logs',
+                schemaPath: '#/properties/pipeline/properties/k8s/properties/from_cri_logs/type',
+                keyword: 'type',
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.pipeline.properties.k8s.properties.from_cri_logs.type,
+                parentSchema: schema11.properties.pipeline.properties.k8s.properties.from_cri_logs,
+                data: data72,
+              };
+              if (vErrors === null) {
+                vErrors = [err178];
+              } else {
+                vErrors.push(err178);
+              }
+              errors++;
+            }
+          }
+          if (coerced46 !== undefined) {
+            data72 = coerced46;
+            if (data66 !== undefined) {
+              data66['from_cri_logs'] = coerced46;
+            }
+          }
+        }
+        let data73 = data66.cache_entries;
+        if (!(typeof data73 == 'number' && !(data73 % 1) && !isNaN(data73) && isFinite(data73))) {
+          let dataType47 = typeof data73;
+          let coerced47 = undefined;
+          if (!(coerced47 !== undefined)) {
+            if (
+              dataType47 === 'boolean' ||
+              data73 === null ||
+              (dataType47 === 'string' && data73 && data73 == +data73 && !(data73 % 1))
+            ) {
+              coerced47 = +data73;
+            } else {
+              const err179 = {
+                instancePath: instancePath + '/pipeline/k8s/cache_entries',
+                schemaPath: '#/properties/pipeline/properties/k8s/properties/cache_entries/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.pipeline.properties.k8s.properties.cache_entries.type,
+                parentSchema: schema11.properties.pipeline.properties.k8s.properties.cache_entries,
+                data: data73,
+              };
+              if (vErrors === null) {
+                vErrors = [err179];
+              } else {
+                vErrors.push(err179);
+              }
+              errors++;
+            }
+          }
+          if (coerced47 !== undefined) {
+            data73 = coerced47;
+            if (data66 !== undefined) {
+              data66['cache_entries'] = coerced47;
+            }
+          }
+        }
+        if (typeof data73 == 'number' && isFinite(data73)) {
+          if (data73 < 1 || isNaN(data73)) {
+            const err180 = {
               instancePath: instancePath + '/pipeline/k8s/cache_entries',
               schemaPath: '#/properties/pipeline/properties/k8s/properties/cache_entries/minimum',
               keyword: 'minimum',
@@ -5585,154 +5757,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be >= 1',
               schema: 1,
               parentSchema: schema11.properties.pipeline.properties.k8s.properties.cache_entries,
-              data: data71,
-            };
-            if (vErrors === null) {
-              vErrors = [err174];
-            } else {
-              vErrors.push(err174);
-            }
-            errors++;
-          }
-        }
-        let data72 = data64.ttl_ms;
-        if (!(typeof data72 == 'number' && !(data72 % 1) && !isNaN(data72) && isFinite(data72))) {
-          let dataType46 = typeof data72;
-          let coerced46 = undefined;
-          if (!(coerced46 !== undefined)) {
-            if (
-              dataType46 === 'boolean' ||
-              data72 === null ||
-              (dataType46 === 'string' && data72 && data72 == +data72 && !(data72 % 1))
-            ) {
-              coerced46 = +data72;
-            } else {
-              const err175 = {
-                instancePath: instancePath + '/pipeline/k8s/ttl_ms',
-                schemaPath: '#/properties/pipeline/properties/k8s/properties/ttl_ms/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.k8s.properties.ttl_ms.type,
-                parentSchema: schema11.properties.pipeline.properties.k8s.properties.ttl_ms,
-                data: data72,
-              };
-              if (vErrors === null) {
-                vErrors = [err175];
-              } else {
-                vErrors.push(err175);
-              }
-              errors++;
-            }
-          }
-          if (coerced46 !== undefined) {
-            data72 = coerced46;
-            if (data64 !== undefined) {
-              data64['ttl_ms'] = coerced46;
-            }
-          }
-        }
-        if (typeof data72 == 'number' && isFinite(data72)) {
-          if (data72 < 1 || isNaN(data72)) {
-            const err176 = {
-              instancePath: instancePath + '/pipeline/k8s/ttl_ms',
-              schemaPath: '#/properties/pipeline/properties/k8s/properties/ttl_ms/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.pipeline.properties.k8s.properties.ttl_ms,
-              data: data72,
-            };
-            if (vErrors === null) {
-              vErrors = [err176];
-            } else {
-              vErrors.push(err176);
-            }
-            errors++;
-          }
-        }
-        let data73 = data64.cri;
-        if (data73 && typeof data73 == 'object' && !Array.isArray(data73)) {
-          if (data73.enabled === undefined) {
-            data73.enabled = true;
-          }
-          if (data73.endpoints === undefined) {
-            data73.endpoints = [
-              '/run/containerd/containerd.sock',
-              '/run/k3s/containerd/containerd.sock',
-              '/var/run/crio/crio.sock',
-            ];
-          }
-          if (data73.timeout_ms === undefined) {
-            data73.timeout_ms = 2000;
-          }
-          if (data73.refresh_interval_ms === undefined) {
-            data73.refresh_interval_ms = 10000;
-          }
-          if (data73.enabled === undefined) {
-            const err177 = {
-              instancePath: instancePath + '/pipeline/k8s/cri',
-              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
-              keyword: 'required',
-              params: { missingProperty: 'enabled' },
-              message: "must have required property '" + 'enabled' + "'",
-              schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
-              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
-              data: data73,
-            };
-            if (vErrors === null) {
-              vErrors = [err177];
-            } else {
-              vErrors.push(err177);
-            }
-            errors++;
-          }
-          if (data73.endpoints === undefined) {
-            const err178 = {
-              instancePath: instancePath + '/pipeline/k8s/cri',
-              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
-              keyword: 'required',
-              params: { missingProperty: 'endpoints' },
-              message: "must have required property '" + 'endpoints' + "'",
-              schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
-              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
-              data: data73,
-            };
-            if (vErrors === null) {
-              vErrors = [err178];
-            } else {
-              vErrors.push(err178);
-            }
-            errors++;
-          }
-          if (data73.timeout_ms === undefined) {
-            const err179 = {
-              instancePath: instancePath + '/pipeline/k8s/cri',
-              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
-              keyword: 'required',
-              params: { missingProperty: 'timeout_ms' },
-              message: "must have required property '" + 'timeout_ms' + "'",
-              schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
-              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
-              data: data73,
-            };
-            if (vErrors === null) {
-              vErrors = [err179];
-            } else {
-              vErrors.push(err179);
-            }
-            errors++;
-          }
-          if (data73.refresh_interval_ms === undefined) {
-            const err180 = {
-              instancePath: instancePath + '/pipeline/k8s/cri',
-              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
-              keyword: 'required',
-              params: { missingProperty: 'refresh_interval_ms' },
-              message: "must have required property '" + 'refresh_interval_ms' + "'",
-              schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
-              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
               data: data73,
             };
             if (vErrors === null) {
@@ -5742,22 +5766,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             errors++;
           }
-          for (const key12 in data73) {
-            if (!(
-              key12 === 'enabled' ||
-              key12 === 'endpoints' ||
-              key12 === 'timeout_ms' ||
-              key12 === 'refresh_interval_ms'
-            )) {
+        }
+        let data74 = data66.ttl_ms;
+        if (!(typeof data74 == 'number' && !(data74 % 1) && !isNaN(data74) && isFinite(data74))) {
+          let dataType48 = typeof data74;
+          let coerced48 = undefined;
+          if (!(coerced48 !== undefined)) {
+            if (
+              dataType48 === 'boolean' ||
+              data74 === null ||
+              (dataType48 === 'string' && data74 && data74 == +data74 && !(data74 % 1))
+            ) {
+              coerced48 = +data74;
+            } else {
               const err181 = {
-                instancePath: instancePath + '/pipeline/k8s/cri',
-                schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/additionalProperties',
-                keyword: 'additionalProperties',
-                params: { additionalProperty: key12 },
-                message: 'must NOT have additional properties',
-                schema: false,
-                parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
-                data: data73,
+                instancePath: instancePath + '/pipeline/k8s/ttl_ms',
+                schemaPath: '#/properties/pipeline/properties/k8s/properties/ttl_ms/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.pipeline.properties.k8s.properties.ttl_ms.type,
+                parentSchema: schema11.properties.pipeline.properties.k8s.properties.ttl_ms,
+                data: data74,
               };
               if (vErrors === null) {
                 vErrors = [err181];
@@ -5767,91 +5797,78 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
-          let data74 = data73.enabled;
-          if (typeof data74 !== 'boolean') {
-            let coerced47 = undefined;
-            if (!(coerced47 !== undefined)) {
-              if (data74 === 'false' || data74 === 0 || data74 === null) {
-                coerced47 = false;
-              } else if (data74 === 'true' || data74 === 1) {
-                coerced47 = true;
-              } else {
-                const err182 = {
-                  instancePath: instancePath + '/pipeline/k8s/cri/enabled',
-                  schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/enabled/type',
-                  keyword: 'type',
-                  params: { type: 'boolean' },
-                  message: 'must be boolean',
-                  schema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.enabled.type,
-                  parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.enabled,
-                  data: data74,
-                };
-                if (vErrors === null) {
-                  vErrors = [err182];
-                } else {
-                  vErrors.push(err182);
-                }
-                errors++;
-              }
-            }
-            if (coerced47 !== undefined) {
-              data74 = coerced47;
-              if (data73 !== undefined) {
-                data73['enabled'] = coerced47;
-              }
+          if (coerced48 !== undefined) {
+            data74 = coerced48;
+            if (data66 !== undefined) {
+              data66['ttl_ms'] = coerced48;
             }
           }
-          let data75 = data73.endpoints;
-          if (Array.isArray(data75)) {
-            const len16 = data75.length;
-            for (let i16 = 0; i16 < len16; i16++) {
-              let data76 = data75[i16];
-              if (typeof data76 !== 'string') {
-                let dataType48 = typeof data76;
-                let coerced48 = undefined;
-                if (!(coerced48 !== undefined)) {
-                  if (dataType48 == 'number' || dataType48 == 'boolean') {
-                    coerced48 = '' + data76;
-                  } else if (data76 === null) {
-                    coerced48 = '';
-                  } else {
-                    const err183 = {
-                      instancePath: instancePath + '/pipeline/k8s/cri/endpoints/' + i16,
-                      schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/endpoints/items/type',
-                      keyword: 'type',
-                      params: { type: 'string' },
-                      message: 'must be string',
-                      schema:
-                        schema11.properties.pipeline.properties.k8s.properties.cri.properties.endpoints.items.type,
-                      parentSchema:
-                        schema11.properties.pipeline.properties.k8s.properties.cri.properties.endpoints.items,
-                      data: data76,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err183];
-                    } else {
-                      vErrors.push(err183);
-                    }
-                    errors++;
-                  }
-                }
-                if (coerced48 !== undefined) {
-                  data76 = coerced48;
-                  if (data75 !== undefined) {
-                    data75[i16] = coerced48;
-                  }
-                }
-              }
+        }
+        if (typeof data74 == 'number' && isFinite(data74)) {
+          if (data74 < 1 || isNaN(data74)) {
+            const err182 = {
+              instancePath: instancePath + '/pipeline/k8s/ttl_ms',
+              schemaPath: '#/properties/pipeline/properties/k8s/properties/ttl_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.pipeline.properties.k8s.properties.ttl_ms,
+              data: data74,
+            };
+            if (vErrors === null) {
+              vErrors = [err182];
+            } else {
+              vErrors.push(err182);
             }
-          } else {
+            errors++;
+          }
+        }
+        let data75 = data66.cri;
+        if (data75 && typeof data75 == 'object' && !Array.isArray(data75)) {
+          if (data75.enabled === undefined) {
+            data75.enabled = true;
+          }
+          if (data75.endpoints === undefined) {
+            data75.endpoints = [
+              '/run/containerd/containerd.sock',
+              '/run/k3s/containerd/containerd.sock',
+              '/var/run/crio/crio.sock',
+            ];
+          }
+          if (data75.timeout_ms === undefined) {
+            data75.timeout_ms = 2000;
+          }
+          if (data75.refresh_interval_ms === undefined) {
+            data75.refresh_interval_ms = 10000;
+          }
+          if (data75.enabled === undefined) {
+            const err183 = {
+              instancePath: instancePath + '/pipeline/k8s/cri',
+              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
+              keyword: 'required',
+              params: { missingProperty: 'enabled' },
+              message: "must have required property '" + 'enabled' + "'",
+              schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
+              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
+              data: data75,
+            };
+            if (vErrors === null) {
+              vErrors = [err183];
+            } else {
+              vErrors.push(err183);
+            }
+            errors++;
+          }
+          if (data75.endpoints === undefined) {
             const err184 = {
-              instancePath: instancePath + '/pipeline/k8s/cri/endpoints',
-              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/endpoints/type',
-              keyword: 'type',
-              params: { type: 'array' },
-              message: 'must be array',
-              schema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.endpoints.type,
-              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.endpoints,
+              instancePath: instancePath + '/pipeline/k8s/cri',
+              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
+              keyword: 'required',
+              params: { missingProperty: 'endpoints' },
+              message: "must have required property '" + 'endpoints' + "'",
+              schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
+              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
               data: data75,
             };
             if (vErrors === null) {
@@ -5861,19 +5878,174 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             errors++;
           }
-          let data77 = data73.timeout_ms;
-          if (!(typeof data77 == 'number' && !(data77 % 1) && !isNaN(data77) && isFinite(data77))) {
-            let dataType49 = typeof data77;
+          if (data75.timeout_ms === undefined) {
+            const err185 = {
+              instancePath: instancePath + '/pipeline/k8s/cri',
+              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
+              keyword: 'required',
+              params: { missingProperty: 'timeout_ms' },
+              message: "must have required property '" + 'timeout_ms' + "'",
+              schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
+              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
+              data: data75,
+            };
+            if (vErrors === null) {
+              vErrors = [err185];
+            } else {
+              vErrors.push(err185);
+            }
+            errors++;
+          }
+          if (data75.refresh_interval_ms === undefined) {
+            const err186 = {
+              instancePath: instancePath + '/pipeline/k8s/cri',
+              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
+              keyword: 'required',
+              params: { missingProperty: 'refresh_interval_ms' },
+              message: "must have required property '" + 'refresh_interval_ms' + "'",
+              schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
+              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
+              data: data75,
+            };
+            if (vErrors === null) {
+              vErrors = [err186];
+            } else {
+              vErrors.push(err186);
+            }
+            errors++;
+          }
+          for (const key12 in data75) {
+            if (!(
+              key12 === 'enabled' ||
+              key12 === 'endpoints' ||
+              key12 === 'timeout_ms' ||
+              key12 === 'refresh_interval_ms'
+            )) {
+              const err187 = {
+                instancePath: instancePath + '/pipeline/k8s/cri',
+                schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/additionalProperties',
+                keyword: 'additionalProperties',
+                params: { additionalProperty: key12 },
+                message: 'must NOT have additional properties',
+                schema: false,
+                parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
+                data: data75,
+              };
+              if (vErrors === null) {
+                vErrors = [err187];
+              } else {
+                vErrors.push(err187);
+              }
+              errors++;
+            }
+          }
+          let data76 = data75.enabled;
+          if (typeof data76 !== 'boolean') {
             let coerced49 = undefined;
             if (!(coerced49 !== undefined)) {
-              if (
-                dataType49 === 'boolean' ||
-                data77 === null ||
-                (dataType49 === 'string' && data77 && data77 == +data77 && !(data77 % 1))
-              ) {
-                coerced49 = +data77;
+              if (data76 === 'false' || data76 === 0 || data76 === null) {
+                coerced49 = false;
+              } else if (data76 === 'true' || data76 === 1) {
+                coerced49 = true;
               } else {
-                const err185 = {
+                const err188 = {
+                  instancePath: instancePath + '/pipeline/k8s/cri/enabled',
+                  schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/enabled/type',
+                  keyword: 'type',
+                  params: { type: 'boolean' },
+                  message: 'must be boolean',
+                  schema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.enabled.type,
+                  parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.enabled,
+                  data: data76,
+                };
+                if (vErrors === null) {
+                  vErrors = [err188];
+                } else {
+                  vErrors.push(err188);
+                }
+                errors++;
+              }
+            }
+            if (coerced49 !== undefined) {
+              data76 = coerced49;
+              if (data75 !== undefined) {
+                data75['enabled'] = coerced49;
+              }
+            }
+          }
+          let data77 = data75.endpoints;
+          if (Array.isArray(data77)) {
+            const len16 = data77.length;
+            for (let i16 = 0; i16 < len16; i16++) {
+              let data78 = data77[i16];
+              if (typeof data78 !== 'string') {
+                let dataType50 = typeof data78;
+                let coerced50 = undefined;
+                if (!(coerced50 !== undefined)) {
+                  if (dataType50 == 'number' || dataType50 == 'boolean') {
+                    coerced50 = '' + data78;
+                  } else if (data78 === null) {
+                    coerced50 = '';
+                  } else {
+                    const err189 = {
+                      instancePath: instancePath + '/pipeline/k8s/cri/endpoints/' + i16,
+                      schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/endpoints/items/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema:
+                        schema11.properties.pipeline.properties.k8s.properties.cri.properties.endpoints.items.type,
+                      parentSchema:
+                        schema11.properties.pipeline.properties.k8s.properties.cri.properties.endpoints.items,
+                      data: data78,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err189];
+                    } else {
+                      vErrors.push(err189);
+                    }
+                    errors++;
+                  }
+                }
+                if (coerced50 !== undefined) {
+                  data78 = coerced50;
+                  if (data77 !== undefined) {
+                    data77[i16] = coerced50;
+                  }
+                }
+              }
+            }
+          } else {
+            const err190 = {
+              instancePath: instancePath + '/pipeline/k8s/cri/endpoints',
+              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/endpoints/type',
+              keyword: 'type',
+              params: { type: 'array' },
+              message: 'must be array',
+              schema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.endpoints.type,
+              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.endpoints,
+              data: data77,
+            };
+            if (vErrors === null) {
+              vErrors = [err190];
+            } else {
+              vErrors.push(err190);
+            }
+            errors++;
+          }
+          let data79 = data75.timeout_ms;
+          if (!(typeof data79 == 'number' && !(data79 % 1) && !isNaN(data79) && isFinite(data79))) {
+            let dataType51 = typeof data79;
+            let coerced51 = undefined;
+            if (!(coerced51 !== undefined)) {
+              if (
+                dataType51 === 'boolean' ||
+                data79 === null ||
+                (dataType51 === 'string' && data79 && data79 == +data79 && !(data79 % 1))
+              ) {
+                coerced51 = +data79;
+              } else {
+                const err191 = {
                   instancePath: instancePath + '/pipeline/k8s/cri/timeout_ms',
                   schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/timeout_ms/type',
                   keyword: 'type',
@@ -5881,26 +6053,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   message: 'must be integer',
                   schema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.timeout_ms.type,
                   parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.timeout_ms,
-                  data: data77,
+                  data: data79,
                 };
                 if (vErrors === null) {
-                  vErrors = [err185];
+                  vErrors = [err191];
                 } else {
-                  vErrors.push(err185);
+                  vErrors.push(err191);
                 }
                 errors++;
               }
             }
-            if (coerced49 !== undefined) {
-              data77 = coerced49;
-              if (data73 !== undefined) {
-                data73['timeout_ms'] = coerced49;
+            if (coerced51 !== undefined) {
+              data79 = coerced51;
+              if (data75 !== undefined) {
+                data75['timeout_ms'] = coerced51;
               }
             }
           }
-          if (typeof data77 == 'number' && isFinite(data77)) {
-            if (data77 < 1 || isNaN(data77)) {
-              const err186 = {
+          if (typeof data79 == 'number' && isFinite(data79)) {
+            if (data79 < 1 || isNaN(data79)) {
+              const err192 = {
                 instancePath: instancePath + '/pipeline/k8s/cri/timeout_ms',
                 schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/timeout_ms/minimum',
                 keyword: 'minimum',
@@ -5908,29 +6080,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be >= 1',
                 schema: 1,
                 parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.timeout_ms,
-                data: data77,
+                data: data79,
               };
               if (vErrors === null) {
-                vErrors = [err186];
+                vErrors = [err192];
               } else {
-                vErrors.push(err186);
+                vErrors.push(err192);
               }
               errors++;
             }
           }
-          let data78 = data73.refresh_interval_ms;
-          if (!(typeof data78 == 'number' && !(data78 % 1) && !isNaN(data78) && isFinite(data78))) {
-            let dataType50 = typeof data78;
-            let coerced50 = undefined;
-            if (!(coerced50 !== undefined)) {
+          let data80 = data75.refresh_interval_ms;
+          if (!(typeof data80 == 'number' && !(data80 % 1) && !isNaN(data80) && isFinite(data80))) {
+            let dataType52 = typeof data80;
+            let coerced52 = undefined;
+            if (!(coerced52 !== undefined)) {
               if (
-                dataType50 === 'boolean' ||
-                data78 === null ||
-                (dataType50 === 'string' && data78 && data78 == +data78 && !(data78 % 1))
+                dataType52 === 'boolean' ||
+                data80 === null ||
+                (dataType52 === 'string' && data80 && data80 == +data80 && !(data80 % 1))
               ) {
-                coerced50 = +data78;
+                coerced52 = +data80;
               } else {
-                const err187 = {
+                const err193 = {
                   instancePath: instancePath + '/pipeline/k8s/cri/refresh_interval_ms',
                   schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/refresh_interval_ms/type',
                   keyword: 'type',
@@ -5940,26 +6112,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     schema11.properties.pipeline.properties.k8s.properties.cri.properties.refresh_interval_ms.type,
                   parentSchema:
                     schema11.properties.pipeline.properties.k8s.properties.cri.properties.refresh_interval_ms,
-                  data: data78,
+                  data: data80,
                 };
                 if (vErrors === null) {
-                  vErrors = [err187];
+                  vErrors = [err193];
                 } else {
-                  vErrors.push(err187);
+                  vErrors.push(err193);
                 }
                 errors++;
               }
             }
-            if (coerced50 !== undefined) {
-              data78 = coerced50;
-              if (data73 !== undefined) {
-                data73['refresh_interval_ms'] = coerced50;
+            if (coerced52 !== undefined) {
+              data80 = coerced52;
+              if (data75 !== undefined) {
+                data75['refresh_interval_ms'] = coerced52;
               }
             }
           }
-          if (typeof data78 == 'number' && isFinite(data78)) {
-            if (data78 < 0 || isNaN(data78)) {
-              const err188 = {
+          if (typeof data80 == 'number' && isFinite(data80)) {
+            if (data80 < 0 || isNaN(data80)) {
+              const err194 = {
                 instancePath: instancePath + '/pipeline/k8s/cri/refresh_interval_ms',
                 schemaPath:
                   '#/properties/pipeline/properties/k8s/properties/cri/properties/refresh_interval_ms/minimum',
@@ -5968,18 +6140,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be >= 0',
                 schema: 0,
                 parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.refresh_interval_ms,
-                data: data78,
+                data: data80,
               };
               if (vErrors === null) {
-                vErrors = [err188];
+                vErrors = [err194];
               } else {
-                vErrors.push(err188);
+                vErrors.push(err194);
               }
               errors++;
             }
           }
         } else {
-          const err189 = {
+          const err195 = {
             instancePath: instancePath + '/pipeline/k8s/cri',
             schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/type',
             keyword: 'type',
@@ -5987,138 +6159,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be object',
             schema: schema11.properties.pipeline.properties.k8s.properties.cri.type,
             parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
-            data: data73,
-          };
-          if (vErrors === null) {
-            vErrors = [err189];
-          } else {
-            vErrors.push(err189);
-          }
-          errors++;
-        }
-      } else {
-        const err190 = {
-          instancePath: instancePath + '/pipeline/k8s',
-          schemaPath: '#/properties/pipeline/properties/k8s/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema11.properties.pipeline.properties.k8s.type,
-          parentSchema: schema11.properties.pipeline.properties.k8s,
-          data: data64,
-        };
-        if (vErrors === null) {
-          vErrors = [err190];
-        } else {
-          vErrors.push(err190);
-        }
-        errors++;
-      }
-      let data79 = data59.lifecycle;
-      if (data79 && typeof data79 == 'object' && !Array.isArray(data79)) {
-        if (data79.enabled === undefined) {
-          data79.enabled = true;
-        }
-        if (data79.execs === undefined) {
-          data79.execs = false;
-        }
-        if (data79.idle_ms === undefined) {
-          data79.idle_ms = 86400000;
-        }
-        if (data79.retain_ms === undefined) {
-          data79.retain_ms = 600000;
-        }
-        if (data79.agent_spans === undefined) {
-          data79.agent_spans = false;
-        }
-        if (data79.agent_span_max_frame_bytes === undefined) {
-          data79.agent_span_max_frame_bytes = 1048576;
-        }
-        if (data79.metrics_interval_ms === undefined) {
-          data79.metrics_interval_ms = 60000;
-        }
-        if (data79.enabled === undefined) {
-          const err191 = {
-            instancePath: instancePath + '/pipeline/lifecycle',
-            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
-            keyword: 'required',
-            params: { missingProperty: 'enabled' },
-            message: "must have required property '" + 'enabled' + "'",
-            schema: schema11.properties.pipeline.properties.lifecycle.required,
-            parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data79,
-          };
-          if (vErrors === null) {
-            vErrors = [err191];
-          } else {
-            vErrors.push(err191);
-          }
-          errors++;
-        }
-        if (data79.execs === undefined) {
-          const err192 = {
-            instancePath: instancePath + '/pipeline/lifecycle',
-            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
-            keyword: 'required',
-            params: { missingProperty: 'execs' },
-            message: "must have required property '" + 'execs' + "'",
-            schema: schema11.properties.pipeline.properties.lifecycle.required,
-            parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data79,
-          };
-          if (vErrors === null) {
-            vErrors = [err192];
-          } else {
-            vErrors.push(err192);
-          }
-          errors++;
-        }
-        if (data79.idle_ms === undefined) {
-          const err193 = {
-            instancePath: instancePath + '/pipeline/lifecycle',
-            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
-            keyword: 'required',
-            params: { missingProperty: 'idle_ms' },
-            message: "must have required property '" + 'idle_ms' + "'",
-            schema: schema11.properties.pipeline.properties.lifecycle.required,
-            parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data79,
-          };
-          if (vErrors === null) {
-            vErrors = [err193];
-          } else {
-            vErrors.push(err193);
-          }
-          errors++;
-        }
-        if (data79.retain_ms === undefined) {
-          const err194 = {
-            instancePath: instancePath + '/pipeline/lifecycle',
-            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
-            keyword: 'required',
-            params: { missingProperty: 'retain_ms' },
-            message: "must have required property '" + 'retain_ms' + "'",
-            schema: schema11.properties.pipeline.properties.lifecycle.required,
-            parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data79,
-          };
-          if (vErrors === null) {
-            vErrors = [err194];
-          } else {
-            vErrors.push(err194);
-          }
-          errors++;
-        }
-        if (data79.agent_spans === undefined) {
-          const err195 = {
-            instancePath: instancePath + '/pipeline/lifecycle',
-            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
-            keyword: 'required',
-            params: { missingProperty: 'agent_spans' },
-            message: "must have required property '" + 'agent_spans' + "'",
-            schema: schema11.properties.pipeline.properties.lifecycle.required,
-            parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data79,
+            data: data75,
           };
           if (vErrors === null) {
             vErrors = [err195];
@@ -6127,34 +6168,57 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data79.agent_span_max_frame_bytes === undefined) {
-          const err196 = {
-            instancePath: instancePath + '/pipeline/lifecycle',
-            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
-            keyword: 'required',
-            params: { missingProperty: 'agent_span_max_frame_bytes' },
-            message: "must have required property '" + 'agent_span_max_frame_bytes' + "'",
-            schema: schema11.properties.pipeline.properties.lifecycle.required,
-            parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data79,
-          };
-          if (vErrors === null) {
-            vErrors = [err196];
-          } else {
-            vErrors.push(err196);
-          }
-          errors++;
+      } else {
+        const err196 = {
+          instancePath: instancePath + '/pipeline/k8s',
+          schemaPath: '#/properties/pipeline/properties/k8s/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema11.properties.pipeline.properties.k8s.type,
+          parentSchema: schema11.properties.pipeline.properties.k8s,
+          data: data66,
+        };
+        if (vErrors === null) {
+          vErrors = [err196];
+        } else {
+          vErrors.push(err196);
         }
-        if (data79.metrics_interval_ms === undefined) {
+        errors++;
+      }
+      let data81 = data61.lifecycle;
+      if (data81 && typeof data81 == 'object' && !Array.isArray(data81)) {
+        if (data81.enabled === undefined) {
+          data81.enabled = true;
+        }
+        if (data81.execs === undefined) {
+          data81.execs = false;
+        }
+        if (data81.idle_ms === undefined) {
+          data81.idle_ms = 86400000;
+        }
+        if (data81.retain_ms === undefined) {
+          data81.retain_ms = 600000;
+        }
+        if (data81.agent_spans === undefined) {
+          data81.agent_spans = false;
+        }
+        if (data81.agent_span_max_frame_bytes === undefined) {
+          data81.agent_span_max_frame_bytes = 1048576;
+        }
+        if (data81.metrics_interval_ms === undefined) {
+          data81.metrics_interval_ms = 60000;
+        }
+        if (data81.enabled === undefined) {
           const err197 = {
             instancePath: instancePath + '/pipeline/lifecycle',
             schemaPath: '#/properties/pipeline/properties/lifecycle/required',
             keyword: 'required',
-            params: { missingProperty: 'metrics_interval_ms' },
-            message: "must have required property '" + 'metrics_interval_ms' + "'",
+            params: { missingProperty: 'enabled' },
+            message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.pipeline.properties.lifecycle.required,
             parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data79,
+            data: data81,
           };
           if (vErrors === null) {
             vErrors = [err197];
@@ -6163,7 +6227,115 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key13 in data79) {
+        if (data81.execs === undefined) {
+          const err198 = {
+            instancePath: instancePath + '/pipeline/lifecycle',
+            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
+            keyword: 'required',
+            params: { missingProperty: 'execs' },
+            message: "must have required property '" + 'execs' + "'",
+            schema: schema11.properties.pipeline.properties.lifecycle.required,
+            parentSchema: schema11.properties.pipeline.properties.lifecycle,
+            data: data81,
+          };
+          if (vErrors === null) {
+            vErrors = [err198];
+          } else {
+            vErrors.push(err198);
+          }
+          errors++;
+        }
+        if (data81.idle_ms === undefined) {
+          const err199 = {
+            instancePath: instancePath + '/pipeline/lifecycle',
+            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
+            keyword: 'required',
+            params: { missingProperty: 'idle_ms' },
+            message: "must have required property '" + 'idle_ms' + "'",
+            schema: schema11.properties.pipeline.properties.lifecycle.required,
+            parentSchema: schema11.properties.pipeline.properties.lifecycle,
+            data: data81,
+          };
+          if (vErrors === null) {
+            vErrors = [err199];
+          } else {
+            vErrors.push(err199);
+          }
+          errors++;
+        }
+        if (data81.retain_ms === undefined) {
+          const err200 = {
+            instancePath: instancePath + '/pipeline/lifecycle',
+            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
+            keyword: 'required',
+            params: { missingProperty: 'retain_ms' },
+            message: "must have required property '" + 'retain_ms' + "'",
+            schema: schema11.properties.pipeline.properties.lifecycle.required,
+            parentSchema: schema11.properties.pipeline.properties.lifecycle,
+            data: data81,
+          };
+          if (vErrors === null) {
+            vErrors = [err200];
+          } else {
+            vErrors.push(err200);
+          }
+          errors++;
+        }
+        if (data81.agent_spans === undefined) {
+          const err201 = {
+            instancePath: instancePath + '/pipeline/lifecycle',
+            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
+            keyword: 'required',
+            params: { missingProperty: 'agent_spans' },
+            message: "must have required property '" + 'agent_spans' + "'",
+            schema: schema11.properties.pipeline.properties.lifecycle.required,
+            parentSchema: schema11.properties.pipeline.properties.lifecycle,
+            data: data81,
+          };
+          if (vErrors === null) {
+            vErrors = [err201];
+          } else {
+            vErrors.push(err201);
+          }
+          errors++;
+        }
+        if (data81.agent_span_max_frame_bytes === undefined) {
+          const err202 = {
+            instancePath: instancePath + '/pipeline/lifecycle',
+            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
+            keyword: 'required',
+            params: { missingProperty: 'agent_span_max_frame_bytes' },
+            message: "must have required property '" + 'agent_span_max_frame_bytes' + "'",
+            schema: schema11.properties.pipeline.properties.lifecycle.required,
+            parentSchema: schema11.properties.pipeline.properties.lifecycle,
+            data: data81,
+          };
+          if (vErrors === null) {
+            vErrors = [err202];
+          } else {
+            vErrors.push(err202);
+          }
+          errors++;
+        }
+        if (data81.metrics_interval_ms === undefined) {
+          const err203 = {
+            instancePath: instancePath + '/pipeline/lifecycle',
+            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
+            keyword: 'required',
+            params: { missingProperty: 'metrics_interval_ms' },
+            message: "must have required property '" + 'metrics_interval_ms' + "'",
+            schema: schema11.properties.pipeline.properties.lifecycle.required,
+            parentSchema: schema11.properties.pipeline.properties.lifecycle,
+            data: data81,
+          };
+          if (vErrors === null) {
+            vErrors = [err203];
+          } else {
+            vErrors.push(err203);
+          }
+          errors++;
+        }
+        for (const key13 in data81) {
           if (!(
             key13 === 'enabled' ||
             key13 === 'execs' ||
@@ -6173,7 +6345,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             key13 === 'agent_span_max_frame_bytes' ||
             key13 === 'metrics_interval_ms'
           )) {
-            const err198 = {
+            const err204 = {
               instancePath: instancePath + '/pipeline/lifecycle',
               schemaPath: '#/properties/pipeline/properties/lifecycle/additionalProperties',
               keyword: 'additionalProperties',
@@ -6181,189 +6353,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.pipeline.properties.lifecycle,
-              data: data79,
-            };
-            if (vErrors === null) {
-              vErrors = [err198];
-            } else {
-              vErrors.push(err198);
-            }
-            errors++;
-          }
-        }
-        let data80 = data79.enabled;
-        if (typeof data80 !== 'boolean') {
-          let coerced51 = undefined;
-          if (!(coerced51 !== undefined)) {
-            if (data80 === 'false' || data80 === 0 || data80 === null) {
-              coerced51 = false;
-            } else if (data80 === 'true' || data80 === 1) {
-              coerced51 = true;
-            } else {
-              const err199 = {
-                instancePath: instancePath + '/pipeline/lifecycle/enabled',
-                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/enabled/type',
-                keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.lifecycle.properties.enabled.type,
-                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.enabled,
-                data: data80,
-              };
-              if (vErrors === null) {
-                vErrors = [err199];
-              } else {
-                vErrors.push(err199);
-              }
-              errors++;
-            }
-          }
-          if (coerced51 !== undefined) {
-            data80 = coerced51;
-            if (data79 !== undefined) {
-              data79['enabled'] = coerced51;
-            }
-          }
-        }
-        let data81 = data79.execs;
-        if (typeof data81 !== 'boolean') {
-          let coerced52 = undefined;
-          if (!(coerced52 !== undefined)) {
-            if (data81 === 'false' || data81 === 0 || data81 === null) {
-              coerced52 = false;
-            } else if (data81 === 'true' || data81 === 1) {
-              coerced52 = true;
-            } else {
-              const err200 = {
-                instancePath: instancePath + '/pipeline/lifecycle/execs',
-                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/execs/type',
-                keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.lifecycle.properties.execs.type,
-                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.execs,
-                data: data81,
-              };
-              if (vErrors === null) {
-                vErrors = [err200];
-              } else {
-                vErrors.push(err200);
-              }
-              errors++;
-            }
-          }
-          if (coerced52 !== undefined) {
-            data81 = coerced52;
-            if (data79 !== undefined) {
-              data79['execs'] = coerced52;
-            }
-          }
-        }
-        let data82 = data79.idle_ms;
-        if (!(typeof data82 == 'number' && !(data82 % 1) && !isNaN(data82) && isFinite(data82))) {
-          let dataType53 = typeof data82;
-          let coerced53 = undefined;
-          if (!(coerced53 !== undefined)) {
-            if (
-              dataType53 === 'boolean' ||
-              data82 === null ||
-              (dataType53 === 'string' && data82 && data82 == +data82 && !(data82 % 1))
-            ) {
-              coerced53 = +data82;
-            } else {
-              const err201 = {
-                instancePath: instancePath + '/pipeline/lifecycle/idle_ms',
-                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/idle_ms/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.lifecycle.properties.idle_ms.type,
-                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.idle_ms,
-                data: data82,
-              };
-              if (vErrors === null) {
-                vErrors = [err201];
-              } else {
-                vErrors.push(err201);
-              }
-              errors++;
-            }
-          }
-          if (coerced53 !== undefined) {
-            data82 = coerced53;
-            if (data79 !== undefined) {
-              data79['idle_ms'] = coerced53;
-            }
-          }
-        }
-        if (typeof data82 == 'number' && isFinite(data82)) {
-          if (data82 < 1 || isNaN(data82)) {
-            const err202 = {
-              instancePath: instancePath + '/pipeline/lifecycle/idle_ms',
-              schemaPath: '#/properties/pipeline/properties/lifecycle/properties/idle_ms/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.idle_ms,
-              data: data82,
-            };
-            if (vErrors === null) {
-              vErrors = [err202];
-            } else {
-              vErrors.push(err202);
-            }
-            errors++;
-          }
-        }
-        let data83 = data79.retain_ms;
-        if (!(typeof data83 == 'number' && !(data83 % 1) && !isNaN(data83) && isFinite(data83))) {
-          let dataType54 = typeof data83;
-          let coerced54 = undefined;
-          if (!(coerced54 !== undefined)) {
-            if (
-              dataType54 === 'boolean' ||
-              data83 === null ||
-              (dataType54 === 'string' && data83 && data83 == +data83 && !(data83 % 1))
-            ) {
-              coerced54 = +data83;
-            } else {
-              const err203 = {
-                instancePath: instancePath + '/pipeline/lifecycle/retain_ms',
-                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/retain_ms/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.lifecycle.properties.retain_ms.type,
-                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.retain_ms,
-                data: data83,
-              };
-              if (vErrors === null) {
-                vErrors = [err203];
-              } else {
-                vErrors.push(err203);
-              }
-              errors++;
-            }
-          }
-          if (coerced54 !== undefined) {
-            data83 = coerced54;
-            if (data79 !== undefined) {
-              data79['retain_ms'] = coerced54;
-            }
-          }
-        }
-        if (typeof data83 == 'number' && isFinite(data83)) {
-          if (data83 < 1 || isNaN(data83)) {
-            const err204 = {
-              instancePath: instancePath + '/pipeline/lifecycle/retain_ms',
-              schemaPath: '#/properties/pipeline/properties/lifecycle/properties/retain_ms/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.retain_ms,
-              data: data83,
+              data: data81,
             };
             if (vErrors === null) {
               vErrors = [err204];
@@ -6373,24 +6363,24 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data84 = data79.agent_spans;
-        if (typeof data84 !== 'boolean') {
-          let coerced55 = undefined;
-          if (!(coerced55 !== undefined)) {
-            if (data84 === 'false' || data84 === 0 || data84 === null) {
-              coerced55 = false;
-            } else if (data84 === 'true' || data84 === 1) {
-              coerced55 = true;
+        let data82 = data81.enabled;
+        if (typeof data82 !== 'boolean') {
+          let coerced53 = undefined;
+          if (!(coerced53 !== undefined)) {
+            if (data82 === 'false' || data82 === 0 || data82 === null) {
+              coerced53 = false;
+            } else if (data82 === 'true' || data82 === 1) {
+              coerced53 = true;
             } else {
               const err205 = {
-                instancePath: instancePath + '/pipeline/lifecycle/agent_spans',
-                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/agent_spans/type',
+                instancePath: instancePath + '/pipeline/lifecycle/enabled',
+                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/enabled/type',
                 keyword: 'type',
                 params: { type: 'boolean' },
                 message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.lifecycle.properties.agent_spans.type,
-                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.agent_spans,
-                data: data84,
+                schema: schema11.properties.pipeline.properties.lifecycle.properties.enabled.type,
+                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.enabled,
+                data: data82,
               };
               if (vErrors === null) {
                 vErrors = [err205];
@@ -6400,14 +6390,105 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
-          if (coerced55 !== undefined) {
-            data84 = coerced55;
-            if (data79 !== undefined) {
-              data79['agent_spans'] = coerced55;
+          if (coerced53 !== undefined) {
+            data82 = coerced53;
+            if (data81 !== undefined) {
+              data81['enabled'] = coerced53;
             }
           }
         }
-        let data85 = data79.agent_span_max_frame_bytes;
+        let data83 = data81.execs;
+        if (typeof data83 !== 'boolean') {
+          let coerced54 = undefined;
+          if (!(coerced54 !== undefined)) {
+            if (data83 === 'false' || data83 === 0 || data83 === null) {
+              coerced54 = false;
+            } else if (data83 === 'true' || data83 === 1) {
+              coerced54 = true;
+            } else {
+              const err206 = {
+                instancePath: instancePath + '/pipeline/lifecycle/execs',
+                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/execs/type',
+                keyword: 'type',
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.pipeline.properties.lifecycle.properties.execs.type,
+                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.execs,
+                data: data83,
+              };
+              if (vErrors === null) {
+                vErrors = [err206];
+              } else {
+                vErrors.push(err206);
+              }
+              errors++;
+            }
+          }
+          if (coerced54 !== undefined) {
+            data83 = coerced54;
+            if (data81 !== undefined) {
+              data81['execs'] = coerced54;
+            }
+          }
+        }
+        let data84 = data81.idle_ms;
+        if (!(typeof data84 == 'number' && !(data84 % 1) && !isNaN(data84) && isFinite(data84))) {
+          let dataType55 = typeof data84;
+          let coerced55 = undefined;
+          if (!(coerced55 !== undefined)) {
+            if (
+              dataType55 === 'boolean' ||
+              data84 === null ||
+              (dataType55 === 'string' && data84 && data84 == +data84 && !(data84 % 1))
+            ) {
+              coerced55 = +data84;
+            } else {
+              const err207 = {
+                instancePath: instancePath + '/pipeline/lifecycle/idle_ms',
+                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/idle_ms/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.pipeline.properties.lifecycle.properties.idle_ms.type,
+                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.idle_ms,
+                data: data84,
+              };
+              if (vErrors === null) {
+                vErrors = [err207];
+              } else {
+                vErrors.push(err207);
+              }
+              errors++;
+            }
+          }
+          if (coerced55 !== undefined) {
+            data84 = coerced55;
+            if (data81 !== undefined) {
+              data81['idle_ms'] = coerced55;
+            }
+          }
+        }
+        if (typeof data84 == 'number' && isFinite(data84)) {
+          if (data84 < 1 || isNaN(data84)) {
+            const err208 = {
+              instancePath: instancePath + '/pipeline/lifecycle/idle_ms',
+              schemaPath: '#/properties/pipeline/properties/lifecycle/properties/idle_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.idle_ms,
+              data: data84,
+            };
+            if (vErrors === null) {
+              vErrors = [err208];
+            } else {
+              vErrors.push(err208);
+            }
+            errors++;
+          }
+        }
+        let data85 = data81.retain_ms;
         if (!(typeof data85 == 'number' && !(data85 % 1) && !isNaN(data85) && isFinite(data85))) {
           let dataType56 = typeof data85;
           let coerced56 = undefined;
@@ -6419,7 +6500,98 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             ) {
               coerced56 = +data85;
             } else {
-              const err206 = {
+              const err209 = {
+                instancePath: instancePath + '/pipeline/lifecycle/retain_ms',
+                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/retain_ms/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.pipeline.properties.lifecycle.properties.retain_ms.type,
+                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.retain_ms,
+                data: data85,
+              };
+              if (vErrors === null) {
+                vErrors = [err209];
+              } else {
+                vErrors.push(err209);
+              }
+              errors++;
+            }
+          }
+          if (coerced56 !== undefined) {
+            data85 = coerced56;
+            if (data81 !== undefined) {
+              data81['retain_ms'] = coerced56;
+            }
+          }
+        }
+        if (typeof data85 == 'number' && isFinite(data85)) {
+          if (data85 < 1 || isNaN(data85)) {
+            const err210 = {
+              instancePath: instancePath + '/pipeline/lifecycle/retain_ms',
+              schemaPath: '#/properties/pipeline/properties/lifecycle/properties/retain_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.retain_ms,
+              data: data85,
+            };
+            if (vErrors === null) {
+              vErrors = [err210];
+            } else {
+              vErrors.push(err210);
+            }
+            errors++;
+          }
+        }
+        let data86 = data81.agent_spans;
+        if (typeof data86 !== 'boolean') {
+          let coerced57 = undefined;
+          if (!(coerced57 !== undefined)) {
+            if (data86 === 'false' || data86 === 0 || data86 === null) {
+              coerced57 = false;
+            } else if (data86 === 'true' || data86 === 1) {
+              coerced57 = true;
+            } else {
+              const err211 = {
+                instancePath: instancePath + '/pipeline/lifecycle/agent_spans',
+                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/agent_spans/type',
+                keyword: 'type',
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.pipeline.properties.lifecycle.properties.agent_spans.type,
+                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.agent_spans,
+                data: data86,
+              };
+              if (vErrors === null) {
+                vErrors = [err211];
+              } else {
+                vErrors.push(err211);
+              }
+              errors++;
+            }
+          }
+          if (coerced57 !== undefined) {
+            data86 = coerced57;
+            if (data81 !== undefined) {
+              data81['agent_spans'] = coerced57;
+            }
+          }
+        }
+        let data87 = data81.agent_span_max_frame_bytes;
+        if (!(typeof data87 == 'number' && !(data87 % 1) && !isNaN(data87) && isFinite(data87))) {
+          let dataType58 = typeof data87;
+          let coerced58 = undefined;
+          if (!(coerced58 !== undefined)) {
+            if (
+              dataType58 === 'boolean' ||
+              data87 === null ||
+              (dataType58 === 'string' && data87 && data87 == +data87 && !(data87 % 1))
+            ) {
+              coerced58 = +data87;
+            } else {
+              const err212 = {
                 instancePath: instancePath + '/pipeline/lifecycle/agent_span_max_frame_bytes',
                 schemaPath: '#/properties/pipeline/properties/lifecycle/properties/agent_span_max_frame_bytes/type',
                 keyword: 'type',
@@ -6427,26 +6599,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be integer',
                 schema: schema11.properties.pipeline.properties.lifecycle.properties.agent_span_max_frame_bytes.type,
                 parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.agent_span_max_frame_bytes,
-                data: data85,
+                data: data87,
               };
               if (vErrors === null) {
-                vErrors = [err206];
+                vErrors = [err212];
               } else {
-                vErrors.push(err206);
+                vErrors.push(err212);
               }
               errors++;
             }
           }
-          if (coerced56 !== undefined) {
-            data85 = coerced56;
-            if (data79 !== undefined) {
-              data79['agent_span_max_frame_bytes'] = coerced56;
+          if (coerced58 !== undefined) {
+            data87 = coerced58;
+            if (data81 !== undefined) {
+              data81['agent_span_max_frame_bytes'] = coerced58;
             }
           }
         }
-        if (typeof data85 == 'number' && isFinite(data85)) {
-          if (data85 < 1 || isNaN(data85)) {
-            const err207 = {
+        if (typeof data87 == 'number' && isFinite(data87)) {
+          if (data87 < 1 || isNaN(data87)) {
+            const err213 = {
               instancePath: instancePath + '/pipeline/lifecycle/agent_span_max_frame_bytes',
               schemaPath: '#/properties/pipeline/properties/lifecycle/properties/agent_span_max_frame_bytes/minimum',
               keyword: 'minimum',
@@ -6454,29 +6626,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be >= 1',
               schema: 1,
               parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.agent_span_max_frame_bytes,
-              data: data85,
+              data: data87,
             };
             if (vErrors === null) {
-              vErrors = [err207];
+              vErrors = [err213];
             } else {
-              vErrors.push(err207);
+              vErrors.push(err213);
             }
             errors++;
           }
         }
-        let data86 = data79.metrics_interval_ms;
-        if (!(typeof data86 == 'number' && !(data86 % 1) && !isNaN(data86) && isFinite(data86))) {
-          let dataType57 = typeof data86;
-          let coerced57 = undefined;
-          if (!(coerced57 !== undefined)) {
+        let data88 = data81.metrics_interval_ms;
+        if (!(typeof data88 == 'number' && !(data88 % 1) && !isNaN(data88) && isFinite(data88))) {
+          let dataType59 = typeof data88;
+          let coerced59 = undefined;
+          if (!(coerced59 !== undefined)) {
             if (
-              dataType57 === 'boolean' ||
-              data86 === null ||
-              (dataType57 === 'string' && data86 && data86 == +data86 && !(data86 % 1))
+              dataType59 === 'boolean' ||
+              data88 === null ||
+              (dataType59 === 'string' && data88 && data88 == +data88 && !(data88 % 1))
             ) {
-              coerced57 = +data86;
+              coerced59 = +data88;
             } else {
-              const err208 = {
+              const err214 = {
                 instancePath: instancePath + '/pipeline/lifecycle/metrics_interval_ms',
                 schemaPath: '#/properties/pipeline/properties/lifecycle/properties/metrics_interval_ms/type',
                 keyword: 'type',
@@ -6484,26 +6656,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be integer',
                 schema: schema11.properties.pipeline.properties.lifecycle.properties.metrics_interval_ms.type,
                 parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.metrics_interval_ms,
-                data: data86,
+                data: data88,
               };
               if (vErrors === null) {
-                vErrors = [err208];
+                vErrors = [err214];
               } else {
-                vErrors.push(err208);
+                vErrors.push(err214);
               }
               errors++;
             }
           }
-          if (coerced57 !== undefined) {
-            data86 = coerced57;
-            if (data79 !== undefined) {
-              data79['metrics_interval_ms'] = coerced57;
+          if (coerced59 !== undefined) {
+            data88 = coerced59;
+            if (data81 !== undefined) {
+              data81['metrics_interval_ms'] = coerced59;
             }
           }
         }
-        if (typeof data86 == 'number' && isFinite(data86)) {
-          if (data86 < 1000 || isNaN(data86)) {
-            const err209 = {
+        if (typeof data88 == 'number' && isFinite(data88)) {
+          if (data88 < 1000 || isNaN(data88)) {
+            const err215 = {
               instancePath: instancePath + '/pipeline/lifecycle/metrics_interval_ms',
               schemaPath: '#/properties/pipeline/properties/lifecycle/properties/metrics_interval_ms/minimum',
               keyword: 'minimum',
@@ -6511,131 +6683,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be >= 1000',
               schema: 1000,
               parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.metrics_interval_ms,
-              data: data86,
-            };
-            if (vErrors === null) {
-              vErrors = [err209];
-            } else {
-              vErrors.push(err209);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err210 = {
-          instancePath: instancePath + '/pipeline/lifecycle',
-          schemaPath: '#/properties/pipeline/properties/lifecycle/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema11.properties.pipeline.properties.lifecycle.type,
-          parentSchema: schema11.properties.pipeline.properties.lifecycle,
-          data: data79,
-        };
-        if (vErrors === null) {
-          vErrors = [err210];
-        } else {
-          vErrors.push(err210);
-        }
-        errors++;
-      }
-      let data87 = data59.rules;
-      if (data87 && typeof data87 == 'object' && !Array.isArray(data87)) {
-        if (data87.enabled === undefined) {
-          data87.enabled = true;
-        }
-        if (data87.builtin === undefined) {
-          data87.builtin = true;
-        }
-        if (data87.files === undefined) {
-          data87.files = [];
-        }
-        if (data87.webhook === undefined) {
-          data87.webhook = {};
-        }
-        if (data87.enabled === undefined) {
-          const err211 = {
-            instancePath: instancePath + '/pipeline/rules',
-            schemaPath: '#/properties/pipeline/properties/rules/required',
-            keyword: 'required',
-            params: { missingProperty: 'enabled' },
-            message: "must have required property '" + 'enabled' + "'",
-            schema: schema11.properties.pipeline.properties.rules.required,
-            parentSchema: schema11.properties.pipeline.properties.rules,
-            data: data87,
-          };
-          if (vErrors === null) {
-            vErrors = [err211];
-          } else {
-            vErrors.push(err211);
-          }
-          errors++;
-        }
-        if (data87.builtin === undefined) {
-          const err212 = {
-            instancePath: instancePath + '/pipeline/rules',
-            schemaPath: '#/properties/pipeline/properties/rules/required',
-            keyword: 'required',
-            params: { missingProperty: 'builtin' },
-            message: "must have required property '" + 'builtin' + "'",
-            schema: schema11.properties.pipeline.properties.rules.required,
-            parentSchema: schema11.properties.pipeline.properties.rules,
-            data: data87,
-          };
-          if (vErrors === null) {
-            vErrors = [err212];
-          } else {
-            vErrors.push(err212);
-          }
-          errors++;
-        }
-        if (data87.files === undefined) {
-          const err213 = {
-            instancePath: instancePath + '/pipeline/rules',
-            schemaPath: '#/properties/pipeline/properties/rules/required',
-            keyword: 'required',
-            params: { missingProperty: 'files' },
-            message: "must have required property '" + 'files' + "'",
-            schema: schema11.properties.pipeline.properties.rules.required,
-            parentSchema: schema11.properties.pipeline.properties.rules,
-            data: data87,
-          };
-          if (vErrors === null) {
-            vErrors = [err213];
-          } else {
-            vErrors.push(err213);
-          }
-          errors++;
-        }
-        if (data87.webhook === undefined) {
-          const err214 = {
-            instancePath: instancePath + '/pipeline/rules',
-            schemaPath: '#/properties/pipeline/properties/rules/required',
-            keyword: 'required',
-            params: { missingProperty: 'webhook' },
-            message: "must have required property '" + 'webhook' + "'",
-            schema: schema11.properties.pipeline.properties.rules.required,
-            parentSchema: schema11.properties.pipeline.properties.rules,
-            data: data87,
-          };
-          if (vErrors === null) {
-            vErrors = [err214];
-          } else {
-            vErrors.push(err214);
-          }
-          errors++;
-        }
-        for (const key14 in data87) {
-          if (!(key14 === 'enabled' || key14 === 'builtin' || key14 === 'files' || key14 === 'webhook')) {
-            const err215 = {
-              instancePath: instancePath + '/pipeline/rules',
-              schemaPath: '#/properties/pipeline/properties/rules/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key14 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema11.properties.pipeline.properties.rules,
-              data: data87,
+              data: data88,
             };
             if (vErrors === null) {
               vErrors = [err215];
@@ -6645,124 +6693,84 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data88 = data87.enabled;
-        if (typeof data88 !== 'boolean') {
-          let coerced58 = undefined;
-          if (!(coerced58 !== undefined)) {
-            if (data88 === 'false' || data88 === 0 || data88 === null) {
-              coerced58 = false;
-            } else if (data88 === 'true' || data88 === 1) {
-              coerced58 = true;
-            } else {
-              const err216 = {
-                instancePath: instancePath + '/pipeline/rules/enabled',
-                schemaPath: '#/properties/pipeline/properties/rules/properties/enabled/type',
-                keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.rules.properties.enabled.type,
-                parentSchema: schema11.properties.pipeline.properties.rules.properties.enabled,
-                data: data88,
-              };
-              if (vErrors === null) {
-                vErrors = [err216];
-              } else {
-                vErrors.push(err216);
-              }
-              errors++;
-            }
-          }
-          if (coerced58 !== undefined) {
-            data88 = coerced58;
-            if (data87 !== undefined) {
-              data87['enabled'] = coerced58;
-            }
-          }
-        }
-        let data89 = data87.builtin;
-        if (typeof data89 !== 'boolean') {
-          let coerced59 = undefined;
-          if (!(coerced59 !== undefined)) {
-            if (data89 === 'false' || data89 === 0 || data89 === null) {
-              coerced59 = false;
-            } else if (data89 === 'true' || data89 === 1) {
-              coerced59 = true;
-            } else {
-              const err217 = {
-                instancePath: instancePath + '/pipeline/rules/builtin',
-                schemaPath: '#/properties/pipeline/properties/rules/properties/builtin/type',
-                keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.rules.properties.builtin.type,
-                parentSchema: schema11.properties.pipeline.properties.rules.properties.builtin,
-                data: data89,
-              };
-              if (vErrors === null) {
-                vErrors = [err217];
-              } else {
-                vErrors.push(err217);
-              }
-              errors++;
-            }
-          }
-          if (coerced59 !== undefined) {
-            data89 = coerced59;
-            if (data87 !== undefined) {
-              data87['builtin'] = coerced59;
-            }
-          }
-        }
-        let data90 = data87.files;
-        if (Array.isArray(data90)) {
-          const len17 = data90.length;
-          for (let i17 = 0; i17 < len17; i17++) {
-            let data91 = data90[i17];
-            if (typeof data91 !== 'string') {
-              let dataType60 = typeof data91;
-              let coerced60 = undefined;
-              if (!(coerced60 !== undefined)) {
-                if (dataType60 == 'number' || dataType60 == 'boolean') {
-                  coerced60 = '' + data91;
-                } else if (data91 === null) {
-                  coerced60 = '';
-                } else {
-                  const err218 = {
-                    instancePath: instancePath + '/pipeline/rules/files/' + i17,
-                    schemaPath: '#/properties/pipeline/properties/rules/properties/files/items/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema: schema11.properties.pipeline.properties.rules.properties.files.items.type,
-                    parentSchema: schema11.properties.pipeline.properties.rules.properties.files.items,
-                    data: data91,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err218];
-                  } else {
-                    vErrors.push(err218);
-                  }
-                  errors++;
-                }
-              }
-              if (coerced60 !== undefined) {
-                data91 = coerced60;
-                if (data90 !== undefined) {
-                  data90[i17] = coerced60;
-                }
-              }
-            }
-          }
+      } else {
+        const err216 = {
+          instancePath: instancePath + '/pipeline/lifecycle',
+          schemaPath: '#/properties/pipeline/properties/lifecycle/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema11.properties.pipeline.properties.lifecycle.type,
+          parentSchema: schema11.properties.pipeline.properties.lifecycle,
+          data: data81,
+        };
+        if (vErrors === null) {
+          vErrors = [err216];
         } else {
+          vErrors.push(err216);
+        }
+        errors++;
+      }
+      let data89 = data61.rules;
+      if (data89 && typeof data89 == 'object' && !Array.isArray(data89)) {
+        if (data89.enabled === undefined) {
+          data89.enabled = true;
+        }
+        if (data89.builtin === undefined) {
+          data89.builtin = true;
+        }
+        if (data89.files === undefined) {
+          data89.files = [];
+        }
+        if (data89.webhook === undefined) {
+          data89.webhook = {};
+        }
+        if (data89.enabled === undefined) {
+          const err217 = {
+            instancePath: instancePath + '/pipeline/rules',
+            schemaPath: '#/properties/pipeline/properties/rules/required',
+            keyword: 'required',
+            params: { missingProperty: 'enabled' },
+            message: "must have required property '" + 'enabled' + "'",
+            schema: schema11.properties.pipeline.properties.rules.required,
+            parentSchema: schema11.properties.pipeline.properties.rules,
+            data: data89,
+          };
+          if (vErrors === null) {
+            vErrors = [err217];
+          } else {
+            vErrors.push(err217);
+          }
+          errors++;
+        }
+        if (data89.builtin === undefined) {
+          const err218 = {
+            instancePath: instancePath + '/pipeline/rules',
+            schemaPath: '#/properties/pipeline/properties/rules/required',
+            keyword: 'required',
+            params: { missingProperty: 'builtin' },
+            message: "must have required property '" + 'builtin' + "'",
+            schema: schema11.properties.pipeline.properties.rules.required,
+            parentSchema: schema11.properties.pipeline.properties.rules,
+            data: data89,
+          };
+          if (vErrors === null) {
+            vErrors = [err218];
+          } else {
+            vErrors.push(err218);
+          }
+          errors++;
+        }
+        if (data89.files === undefined) {
           const err219 = {
-            instancePath: instancePath + '/pipeline/rules/files',
-            schemaPath: '#/properties/pipeline/properties/rules/properties/files/type',
-            keyword: 'type',
-            params: { type: 'array' },
-            message: 'must be array',
-            schema: schema11.properties.pipeline.properties.rules.properties.files.type,
-            parentSchema: schema11.properties.pipeline.properties.rules.properties.files,
-            data: data90,
+            instancePath: instancePath + '/pipeline/rules',
+            schemaPath: '#/properties/pipeline/properties/rules/required',
+            keyword: 'required',
+            params: { missingProperty: 'files' },
+            message: "must have required property '" + 'files' + "'",
+            schema: schema11.properties.pipeline.properties.rules.required,
+            parentSchema: schema11.properties.pipeline.properties.rules,
+            data: data89,
           };
           if (vErrors === null) {
             vErrors = [err219];
@@ -6771,42 +6779,35 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        let data92 = data87.webhook;
-        if (data92 && typeof data92 == 'object' && !Array.isArray(data92)) {
-          if (data92.url === undefined) {
-            data92.url = null;
+        if (data89.webhook === undefined) {
+          const err220 = {
+            instancePath: instancePath + '/pipeline/rules',
+            schemaPath: '#/properties/pipeline/properties/rules/required',
+            keyword: 'required',
+            params: { missingProperty: 'webhook' },
+            message: "must have required property '" + 'webhook' + "'",
+            schema: schema11.properties.pipeline.properties.rules.required,
+            parentSchema: schema11.properties.pipeline.properties.rules,
+            data: data89,
+          };
+          if (vErrors === null) {
+            vErrors = [err220];
+          } else {
+            vErrors.push(err220);
           }
-          if (data92.timeout_ms === undefined) {
-            data92.timeout_ms = 5000;
-          }
-          if (data92.url === undefined) {
-            const err220 = {
-              instancePath: instancePath + '/pipeline/rules/webhook',
-              schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/required',
-              keyword: 'required',
-              params: { missingProperty: 'url' },
-              message: "must have required property '" + 'url' + "'",
-              schema: schema11.properties.pipeline.properties.rules.properties.webhook.required,
-              parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook,
-              data: data92,
-            };
-            if (vErrors === null) {
-              vErrors = [err220];
-            } else {
-              vErrors.push(err220);
-            }
-            errors++;
-          }
-          if (data92.timeout_ms === undefined) {
+          errors++;
+        }
+        for (const key14 in data89) {
+          if (!(key14 === 'enabled' || key14 === 'builtin' || key14 === 'files' || key14 === 'webhook')) {
             const err221 = {
-              instancePath: instancePath + '/pipeline/rules/webhook',
-              schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/required',
-              keyword: 'required',
-              params: { missingProperty: 'timeout_ms' },
-              message: "must have required property '" + 'timeout_ms' + "'",
-              schema: schema11.properties.pipeline.properties.rules.properties.webhook.required,
-              parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook,
-              data: data92,
+              instancePath: instancePath + '/pipeline/rules',
+              schemaPath: '#/properties/pipeline/properties/rules/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key14 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema11.properties.pipeline.properties.rules,
+              data: data89,
             };
             if (vErrors === null) {
               vErrors = [err221];
@@ -6815,17 +6816,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             errors++;
           }
-          for (const key15 in data92) {
-            if (!(key15 === 'url' || key15 === 'timeout_ms')) {
+        }
+        let data90 = data89.enabled;
+        if (typeof data90 !== 'boolean') {
+          let coerced60 = undefined;
+          if (!(coerced60 !== undefined)) {
+            if (data90 === 'false' || data90 === 0 || data90 === null) {
+              coerced60 = false;
+            } else if (data90 === 'true' || data90 === 1) {
+              coerced60 = true;
+            } else {
               const err222 = {
-                instancePath: instancePath + '/pipeline/rules/webhook',
-                schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/additionalProperties',
-                keyword: 'additionalProperties',
-                params: { additionalProperty: key15 },
-                message: 'must NOT have additional properties',
-                schema: false,
-                parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook,
-                data: data92,
+                instancePath: instancePath + '/pipeline/rules/enabled',
+                schemaPath: '#/properties/pipeline/properties/rules/properties/enabled/type',
+                keyword: 'type',
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.pipeline.properties.rules.properties.enabled.type,
+                parentSchema: schema11.properties.pipeline.properties.rules.properties.enabled,
+                data: data90,
               };
               if (vErrors === null) {
                 vErrors = [err222];
@@ -6835,19 +6844,182 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
-          let data93 = data92.url;
-          if (typeof data93 !== 'string' && data93 !== null) {
-            let dataType61 = typeof data93;
-            let coerced61 = undefined;
-            if (!(coerced61 !== undefined)) {
-              if (dataType61 == 'number' || dataType61 == 'boolean') {
-                coerced61 = '' + data93;
-              } else if (data93 === null) {
-                coerced61 = '';
-              } else if (data93 === '' || data93 === 0 || data93 === false) {
-                coerced61 = null;
+          if (coerced60 !== undefined) {
+            data90 = coerced60;
+            if (data89 !== undefined) {
+              data89['enabled'] = coerced60;
+            }
+          }
+        }
+        let data91 = data89.builtin;
+        if (typeof data91 !== 'boolean') {
+          let coerced61 = undefined;
+          if (!(coerced61 !== undefined)) {
+            if (data91 === 'false' || data91 === 0 || data91 === null) {
+              coerced61 = false;
+            } else if (data91 === 'true' || data91 === 1) {
+              coerced61 = true;
+            } else {
+              const err223 = {
+                instancePath: instancePath + '/pipeline/rules/builtin',
+                schemaPath: '#/properties/pipeline/properties/rules/properties/builtin/type',
+                keyword: 'type',
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.pipeline.properties.rules.properties.builtin.type,
+                parentSchema: schema11.properties.pipeline.properties.rules.properties.builtin,
+                data: data91,
+              };
+              if (vErrors === null) {
+                vErrors = [err223];
               } else {
-                const err223 = {
+                vErrors.push(err223);
+              }
+              errors++;
+            }
+          }
+          if (coerced61 !== undefined) {
+            data91 = coerced61;
+            if (data89 !== undefined) {
+              data89['builtin'] = coerced61;
+            }
+          }
+        }
+        let data92 = data89.files;
+        if (Array.isArray(data92)) {
+          const len17 = data92.length;
+          for (let i17 = 0; i17 < len17; i17++) {
+            let data93 = data92[i17];
+            if (typeof data93 !== 'string') {
+              let dataType62 = typeof data93;
+              let coerced62 = undefined;
+              if (!(coerced62 !== undefined)) {
+                if (dataType62 == 'number' || dataType62 == 'boolean') {
+                  coerced62 = '' + data93;
+                } else if (data93 === null) {
+                  coerced62 = '';
+                } else {
+                  const err224 = {
+                    instancePath: instancePath + '/pipeline/rules/files/' + i17,
+                    schemaPath: '#/properties/pipeline/properties/rules/properties/files/items/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema11.properties.pipeline.properties.rules.properties.files.items.type,
+                    parentSchema: schema11.properties.pipeline.properties.rules.properties.files.items,
+                    data: data93,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err224];
+                  } else {
+                    vErrors.push(err224);
+                  }
+                  errors++;
+                }
+              }
+              if (coerced62 !== undefined) {
+                data93 = coerced62;
+                if (data92 !== undefined) {
+                  data92[i17] = coerced62;
+                }
+              }
+            }
+          }
+        } else {
+          const err225 = {
+            instancePath: instancePath + '/pipeline/rules/files',
+            schemaPath: '#/properties/pipeline/properties/rules/properties/files/type',
+            keyword: 'type',
+            params: { type: 'array' },
+            message: 'must be array',
+            schema: schema11.properties.pipeline.properties.rules.properties.files.type,
+            parentSchema: schema11.properties.pipeline.properties.rules.properties.files,
+            data: data92,
+          };
+          if (vErrors === null) {
+            vErrors = [err225];
+          } else {
+            vErrors.push(err225);
+          }
+          errors++;
+        }
+        let data94 = data89.webhook;
+        if (data94 && typeof data94 == 'object' && !Array.isArray(data94)) {
+          if (data94.url === undefined) {
+            data94.url = null;
+          }
+          if (data94.timeout_ms === undefined) {
+            data94.timeout_ms = 5000;
+          }
+          if (data94.url === undefined) {
+            const err226 = {
+              instancePath: instancePath + '/pipeline/rules/webhook',
+              schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/required',
+              keyword: 'required',
+              params: { missingProperty: 'url' },
+              message: "must have required property '" + 'url' + "'",
+              schema: schema11.properties.pipeline.properties.rules.properties.webhook.required,
+              parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook,
+              data: data94,
+            };
+            if (vErrors === null) {
+              vErrors = [err226];
+            } else {
+              vErrors.push(err226);
+            }
+            errors++;
+          }
+          if (data94.timeout_ms === undefined) {
+            const err227 = {
+              instancePath: instancePath + '/pipeline/rules/webhook',
+              schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/required',
+              keyword: 'required',
+              params: { missingProperty: 'timeout_ms' },
+              message: "must have required property '" + 'timeout_ms' + "'",
+              schema: schema11.properties.pipeline.properties.rules.properties.webhook.required,
+              parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook,
+              data: data94,
+            };
+            if (vErrors === null) {
+              vErrors = [err227];
+            } else {
+              vErrors.push(err227);
+            }
+            errors++;
+          }
+          for (const key15 in data94) {
+            if (!(key15 === 'url' || key15 === 'timeout_ms')) {
+              const err228 = {
+                instancePath: instancePath + '/pipeline/rules/webhook',
+                schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/additionalProperties',
+                keyword: 'additionalProperties',
+                params: { additionalProperty: key15 },
+                message: 'must NOT have additional properties',
+                schema: false,
+                parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook,
+                data: data94,
+              };
+              if (vErrors === null) {
+                vErrors = [err228];
+              } else {
+                vErrors.push(err228);
+              }
+              errors++;
+            }
+          }
+          let data95 = data94.url;
+          if (typeof data95 !== 'string' && data95 !== null) {
+            let dataType63 = typeof data95;
+            let coerced63 = undefined;
+            if (!(coerced63 !== undefined)) {
+              if (dataType63 == 'number' || dataType63 == 'boolean') {
+                coerced63 = '' + data95;
+              } else if (data95 === null) {
+                coerced63 = '';
+              } else if (data95 === '' || data95 === 0 || data95 === false) {
+                coerced63 = null;
+              } else {
+                const err229 = {
                   instancePath: instancePath + '/pipeline/rules/webhook/url',
                   schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/properties/url/type',
                   keyword: 'type',
@@ -6857,26 +7029,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   message: 'must be string,null',
                   schema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.url.type,
                   parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.url,
-                  data: data93,
+                  data: data95,
                 };
                 if (vErrors === null) {
-                  vErrors = [err223];
+                  vErrors = [err229];
                 } else {
-                  vErrors.push(err223);
+                  vErrors.push(err229);
                 }
                 errors++;
               }
             }
-            if (coerced61 !== undefined) {
-              data93 = coerced61;
-              if (data92 !== undefined) {
-                data92['url'] = coerced61;
+            if (coerced63 !== undefined) {
+              data95 = coerced63;
+              if (data94 !== undefined) {
+                data94['url'] = coerced63;
               }
             }
           }
-          if (typeof data93 === 'string') {
-            if (!formats0(data93)) {
-              const err224 = {
+          if (typeof data95 === 'string') {
+            if (!formats0(data95)) {
+              const err230 = {
                 instancePath: instancePath + '/pipeline/rules/webhook/url',
                 schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/properties/url/format',
                 keyword: 'format',
@@ -6884,29 +7056,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must match format "' + 'uri' + '"',
                 schema: 'uri',
                 parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.url,
-                data: data93,
+                data: data95,
               };
               if (vErrors === null) {
-                vErrors = [err224];
+                vErrors = [err230];
               } else {
-                vErrors.push(err224);
+                vErrors.push(err230);
               }
               errors++;
             }
           }
-          let data94 = data92.timeout_ms;
-          if (!(typeof data94 == 'number' && !(data94 % 1) && !isNaN(data94) && isFinite(data94))) {
-            let dataType62 = typeof data94;
-            let coerced62 = undefined;
-            if (!(coerced62 !== undefined)) {
+          let data96 = data94.timeout_ms;
+          if (!(typeof data96 == 'number' && !(data96 % 1) && !isNaN(data96) && isFinite(data96))) {
+            let dataType64 = typeof data96;
+            let coerced64 = undefined;
+            if (!(coerced64 !== undefined)) {
               if (
-                dataType62 === 'boolean' ||
-                data94 === null ||
-                (dataType62 === 'string' && data94 && data94 == +data94 && !(data94 % 1))
+                dataType64 === 'boolean' ||
+                data96 === null ||
+                (dataType64 === 'string' && data96 && data96 == +data96 && !(data96 % 1))
               ) {
-                coerced62 = +data94;
+                coerced64 = +data96;
               } else {
-                const err225 = {
+                const err231 = {
                   instancePath: instancePath + '/pipeline/rules/webhook/timeout_ms',
                   schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/properties/timeout_ms/type',
                   keyword: 'type',
@@ -6914,26 +7086,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   message: 'must be integer',
                   schema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.timeout_ms.type,
                   parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.timeout_ms,
-                  data: data94,
+                  data: data96,
                 };
                 if (vErrors === null) {
-                  vErrors = [err225];
+                  vErrors = [err231];
                 } else {
-                  vErrors.push(err225);
+                  vErrors.push(err231);
                 }
                 errors++;
               }
             }
-            if (coerced62 !== undefined) {
-              data94 = coerced62;
-              if (data92 !== undefined) {
-                data92['timeout_ms'] = coerced62;
+            if (coerced64 !== undefined) {
+              data96 = coerced64;
+              if (data94 !== undefined) {
+                data94['timeout_ms'] = coerced64;
               }
             }
           }
-          if (typeof data94 == 'number' && isFinite(data94)) {
-            if (data94 < 1 || isNaN(data94)) {
-              const err226 = {
+          if (typeof data96 == 'number' && isFinite(data96)) {
+            if (data96 < 1 || isNaN(data96)) {
+              const err232 = {
                 instancePath: instancePath + '/pipeline/rules/webhook/timeout_ms',
                 schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/properties/timeout_ms/minimum',
                 keyword: 'minimum',
@@ -6941,18 +7113,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be >= 1',
                 schema: 1,
                 parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.timeout_ms,
-                data: data94,
+                data: data96,
               };
               if (vErrors === null) {
-                vErrors = [err226];
+                vErrors = [err232];
               } else {
-                vErrors.push(err226);
+                vErrors.push(err232);
               }
               errors++;
             }
           }
         } else {
-          const err227 = {
+          const err233 = {
             instancePath: instancePath + '/pipeline/rules/webhook',
             schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/type',
             keyword: 'type',
@@ -6960,17 +7132,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be object',
             schema: schema11.properties.pipeline.properties.rules.properties.webhook.type,
             parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook,
-            data: data92,
+            data: data94,
           };
           if (vErrors === null) {
-            vErrors = [err227];
+            vErrors = [err233];
           } else {
-            vErrors.push(err227);
+            vErrors.push(err233);
           }
           errors++;
         }
       } else {
-        const err228 = {
+        const err234 = {
           instancePath: instancePath + '/pipeline/rules',
           schemaPath: '#/properties/pipeline/properties/rules/type',
           keyword: 'type',
@@ -6978,25 +7150,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.pipeline.properties.rules.type,
           parentSchema: schema11.properties.pipeline.properties.rules,
-          data: data87,
+          data: data89,
         };
         if (vErrors === null) {
-          vErrors = [err228];
+          vErrors = [err234];
         } else {
-          vErrors.push(err228);
+          vErrors.push(err234);
         }
         errors++;
       }
-      let data95 = data59.keep_original;
-      if (typeof data95 !== 'boolean') {
-        let coerced63 = undefined;
-        if (!(coerced63 !== undefined)) {
-          if (data95 === 'false' || data95 === 0 || data95 === null) {
-            coerced63 = false;
-          } else if (data95 === 'true' || data95 === 1) {
-            coerced63 = true;
+      let data97 = data61.keep_original;
+      if (typeof data97 !== 'boolean') {
+        let coerced65 = undefined;
+        if (!(coerced65 !== undefined)) {
+          if (data97 === 'false' || data97 === 0 || data97 === null) {
+            coerced65 = false;
+          } else if (data97 === 'true' || data97 === 1) {
+            coerced65 = true;
           } else {
-            const err229 = {
+            const err235 = {
               instancePath: instancePath + '/pipeline/keep_original',
               schemaPath: '#/properties/pipeline/properties/keep_original/type',
               keyword: 'type',
@@ -7004,33 +7176,33 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be boolean',
               schema: schema11.properties.pipeline.properties.keep_original.type,
               parentSchema: schema11.properties.pipeline.properties.keep_original,
-              data: data95,
+              data: data97,
             };
             if (vErrors === null) {
-              vErrors = [err229];
+              vErrors = [err235];
             } else {
-              vErrors.push(err229);
+              vErrors.push(err235);
             }
             errors++;
           }
         }
-        if (coerced63 !== undefined) {
-          data95 = coerced63;
-          if (data59 !== undefined) {
-            data59['keep_original'] = coerced63;
+        if (coerced65 !== undefined) {
+          data97 = coerced65;
+          if (data61 !== undefined) {
+            data61['keep_original'] = coerced65;
           }
         }
       }
-      let data96 = data59.limits;
-      if (data96 && typeof data96 == 'object' && !Array.isArray(data96)) {
-        if (data96.max_attributes === undefined) {
-          data96.max_attributes = 128;
+      let data98 = data61.limits;
+      if (data98 && typeof data98 == 'object' && !Array.isArray(data98)) {
+        if (data98.max_attributes === undefined) {
+          data98.max_attributes = 128;
         }
-        if (data96.max_attribute_value_length === undefined) {
-          data96.max_attribute_value_length = 16384;
+        if (data98.max_attribute_value_length === undefined) {
+          data98.max_attribute_value_length = 16384;
         }
-        if (data96.max_attributes === undefined) {
-          const err230 = {
+        if (data98.max_attributes === undefined) {
+          const err236 = {
             instancePath: instancePath + '/pipeline/limits',
             schemaPath: '#/properties/pipeline/properties/limits/required',
             keyword: 'required',
@@ -7038,17 +7210,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'max_attributes' + "'",
             schema: schema11.properties.pipeline.properties.limits.required,
             parentSchema: schema11.properties.pipeline.properties.limits,
-            data: data96,
+            data: data98,
           };
           if (vErrors === null) {
-            vErrors = [err230];
+            vErrors = [err236];
           } else {
-            vErrors.push(err230);
+            vErrors.push(err236);
           }
           errors++;
         }
-        if (data96.max_attribute_value_length === undefined) {
-          const err231 = {
+        if (data98.max_attribute_value_length === undefined) {
+          const err237 = {
             instancePath: instancePath + '/pipeline/limits',
             schemaPath: '#/properties/pipeline/properties/limits/required',
             keyword: 'required',
@@ -7056,18 +7228,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'max_attribute_value_length' + "'",
             schema: schema11.properties.pipeline.properties.limits.required,
             parentSchema: schema11.properties.pipeline.properties.limits,
-            data: data96,
+            data: data98,
           };
           if (vErrors === null) {
-            vErrors = [err231];
+            vErrors = [err237];
           } else {
-            vErrors.push(err231);
+            vErrors.push(err237);
           }
           errors++;
         }
-        for (const key16 in data96) {
+        for (const key16 in data98) {
           if (!(key16 === 'max_attributes' || key16 === 'max_attribute_value_length')) {
-            const err232 = {
+            const err238 = {
               instancePath: instancePath + '/pipeline/limits',
               schemaPath: '#/properties/pipeline/properties/limits/additionalProperties',
               keyword: 'additionalProperties',
@@ -7075,29 +7247,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.pipeline.properties.limits,
-              data: data96,
+              data: data98,
             };
             if (vErrors === null) {
-              vErrors = [err232];
+              vErrors = [err238];
             } else {
-              vErrors.push(err232);
+              vErrors.push(err238);
             }
             errors++;
           }
         }
-        let data97 = data96.max_attributes;
-        if (!(typeof data97 == 'number' && !(data97 % 1) && !isNaN(data97) && isFinite(data97))) {
-          let dataType64 = typeof data97;
-          let coerced64 = undefined;
-          if (!(coerced64 !== undefined)) {
+        let data99 = data98.max_attributes;
+        if (!(typeof data99 == 'number' && !(data99 % 1) && !isNaN(data99) && isFinite(data99))) {
+          let dataType66 = typeof data99;
+          let coerced66 = undefined;
+          if (!(coerced66 !== undefined)) {
             if (
-              dataType64 === 'boolean' ||
-              data97 === null ||
-              (dataType64 === 'string' && data97 && data97 == +data97 && !(data97 % 1))
+              dataType66 === 'boolean' ||
+              data99 === null ||
+              (dataType66 === 'string' && data99 && data99 == +data99 && !(data99 % 1))
             ) {
-              coerced64 = +data97;
+              coerced66 = +data99;
             } else {
-              const err233 = {
+              const err239 = {
                 instancePath: instancePath + '/pipeline/limits/max_attributes',
                 schemaPath: '#/properties/pipeline/properties/limits/properties/max_attributes/type',
                 keyword: 'type',
@@ -7105,26 +7277,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be integer',
                 schema: schema11.properties.pipeline.properties.limits.properties.max_attributes.type,
                 parentSchema: schema11.properties.pipeline.properties.limits.properties.max_attributes,
-                data: data97,
+                data: data99,
               };
               if (vErrors === null) {
-                vErrors = [err233];
+                vErrors = [err239];
               } else {
-                vErrors.push(err233);
+                vErrors.push(err239);
               }
               errors++;
             }
           }
-          if (coerced64 !== undefined) {
-            data97 = coerced64;
-            if (data96 !== undefined) {
-              data96['max_attributes'] = coerced64;
+          if (coerced66 !== undefined) {
+            data99 = coerced66;
+            if (data98 !== undefined) {
+              data98['max_attributes'] = coerced66;
             }
           }
         }
-        if (typeof data97 == 'number' && isFinite(data97)) {
-          if (data97 < 0 || isNaN(data97)) {
-            const err234 = {
+        if (typeof data99 == 'number' && isFinite(data99)) {
+          if (data99 < 0 || isNaN(data99)) {
+            const err240 = {
               instancePath: instancePath + '/pipeline/limits/max_attributes',
               schemaPath: '#/properties/pipeline/properties/limits/properties/max_attributes/minimum',
               keyword: 'minimum',
@@ -7132,29 +7304,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be >= 0',
               schema: 0,
               parentSchema: schema11.properties.pipeline.properties.limits.properties.max_attributes,
-              data: data97,
+              data: data99,
             };
             if (vErrors === null) {
-              vErrors = [err234];
+              vErrors = [err240];
             } else {
-              vErrors.push(err234);
+              vErrors.push(err240);
             }
             errors++;
           }
         }
-        let data98 = data96.max_attribute_value_length;
-        if (!(typeof data98 == 'number' && !(data98 % 1) && !isNaN(data98) && isFinite(data98))) {
-          let dataType65 = typeof data98;
-          let coerced65 = undefined;
-          if (!(coerced65 !== undefined)) {
+        let data100 = data98.max_attribute_value_length;
+        if (!(typeof data100 == 'number' && !(data100 % 1) && !isNaN(data100) && isFinite(data100))) {
+          let dataType67 = typeof data100;
+          let coerced67 = undefined;
+          if (!(coerced67 !== undefined)) {
             if (
-              dataType65 === 'boolean' ||
-              data98 === null ||
-              (dataType65 === 'string' && data98 && data98 == +data98 && !(data98 % 1))
+              dataType67 === 'boolean' ||
+              data100 === null ||
+              (dataType67 === 'string' && data100 && data100 == +data100 && !(data100 % 1))
             ) {
-              coerced65 = +data98;
+              coerced67 = +data100;
             } else {
-              const err235 = {
+              const err241 = {
                 instancePath: instancePath + '/pipeline/limits/max_attribute_value_length',
                 schemaPath: '#/properties/pipeline/properties/limits/properties/max_attribute_value_length/type',
                 keyword: 'type',
@@ -7162,26 +7334,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be integer',
                 schema: schema11.properties.pipeline.properties.limits.properties.max_attribute_value_length.type,
                 parentSchema: schema11.properties.pipeline.properties.limits.properties.max_attribute_value_length,
-                data: data98,
+                data: data100,
               };
               if (vErrors === null) {
-                vErrors = [err235];
+                vErrors = [err241];
               } else {
-                vErrors.push(err235);
+                vErrors.push(err241);
               }
               errors++;
             }
           }
-          if (coerced65 !== undefined) {
-            data98 = coerced65;
-            if (data96 !== undefined) {
-              data96['max_attribute_value_length'] = coerced65;
+          if (coerced67 !== undefined) {
+            data100 = coerced67;
+            if (data98 !== undefined) {
+              data98['max_attribute_value_length'] = coerced67;
             }
           }
         }
-        if (typeof data98 == 'number' && isFinite(data98)) {
-          if (data98 < 0 || isNaN(data98)) {
-            const err236 = {
+        if (typeof data100 == 'number' && isFinite(data100)) {
+          if (data100 < 0 || isNaN(data100)) {
+            const err242 = {
               instancePath: instancePath + '/pipeline/limits/max_attribute_value_length',
               schemaPath: '#/properties/pipeline/properties/limits/properties/max_attribute_value_length/minimum',
               keyword: 'minimum',
@@ -7189,18 +7361,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be >= 0',
               schema: 0,
               parentSchema: schema11.properties.pipeline.properties.limits.properties.max_attribute_value_length,
-              data: data98,
+              data: data100,
             };
             if (vErrors === null) {
-              vErrors = [err236];
+              vErrors = [err242];
             } else {
-              vErrors.push(err236);
+              vErrors.push(err242);
             }
             errors++;
           }
         }
       } else {
-        const err237 = {
+        const err243 = {
           instancePath: instancePath + '/pipeline/limits',
           schemaPath: '#/properties/pipeline/properties/limits/type',
           keyword: 'type',
@@ -7208,34 +7380,34 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.pipeline.properties.limits.type,
           parentSchema: schema11.properties.pipeline.properties.limits,
-          data: data96,
+          data: data98,
         };
         if (vErrors === null) {
-          vErrors = [err237];
+          vErrors = [err243];
         } else {
-          vErrors.push(err237);
+          vErrors.push(err243);
         }
         errors++;
       }
-      let data99 = data59.fair_share;
-      if (data99 && typeof data99 == 'object' && !Array.isArray(data99)) {
-        if (data99.parse_budget_ms === undefined) {
-          data99.parse_budget_ms = 10;
+      let data101 = data61.fair_share;
+      if (data101 && typeof data101 == 'object' && !Array.isArray(data101)) {
+        if (data101.parse_budget_ms === undefined) {
+          data101.parse_budget_ms = 10;
         }
-        if (data99.records_per_second === undefined) {
-          data99.records_per_second = 1000;
+        if (data101.records_per_second === undefined) {
+          data101.records_per_second = 1000;
         }
-        if (data99.bytes_per_second === undefined) {
-          data99.bytes_per_second = 1048576;
+        if (data101.bytes_per_second === undefined) {
+          data101.bytes_per_second = 1048576;
         }
-        if (data99.burst_seconds === undefined) {
-          data99.burst_seconds = 10;
+        if (data101.burst_seconds === undefined) {
+          data101.burst_seconds = 10;
         }
-        if (data99.report_interval_ms === undefined) {
-          data99.report_interval_ms = 10000;
+        if (data101.report_interval_ms === undefined) {
+          data101.report_interval_ms = 10000;
         }
-        if (data99.parse_budget_ms === undefined) {
-          const err238 = {
+        if (data101.parse_budget_ms === undefined) {
+          const err244 = {
             instancePath: instancePath + '/pipeline/fair_share',
             schemaPath: '#/properties/pipeline/properties/fair_share/required',
             keyword: 'required',
@@ -7243,17 +7415,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'parse_budget_ms' + "'",
             schema: schema11.properties.pipeline.properties.fair_share.required,
             parentSchema: schema11.properties.pipeline.properties.fair_share,
-            data: data99,
+            data: data101,
           };
           if (vErrors === null) {
-            vErrors = [err238];
+            vErrors = [err244];
           } else {
-            vErrors.push(err238);
+            vErrors.push(err244);
           }
           errors++;
         }
-        if (data99.records_per_second === undefined) {
-          const err239 = {
+        if (data101.records_per_second === undefined) {
+          const err245 = {
             instancePath: instancePath + '/pipeline/fair_share',
             schemaPath: '#/properties/pipeline/properties/fair_share/required',
             keyword: 'required',
@@ -7261,17 +7433,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'records_per_second' + "'",
             schema: schema11.properties.pipeline.properties.fair_share.required,
             parentSchema: schema11.properties.pipeline.properties.fair_share,
-            data: data99,
+            data: data101,
           };
           if (vErrors === null) {
-            vErrors = [err239];
+            vErrors = [err245];
           } else {
-            vErrors.push(err239);
+            vErrors.push(err245);
           }
           errors++;
         }
-        if (data99.bytes_per_second === undefined) {
-          const err240 = {
+        if (data101.bytes_per_second === undefined) {
+          const err246 = {
             instancePath: instancePath + '/pipeline/fair_share',
             schemaPath: '#/properties/pipeline/properties/fair_share/required',
             keyword: 'required',
@@ -7279,17 +7451,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'bytes_per_second' + "'",
             schema: schema11.properties.pipeline.properties.fair_share.required,
             parentSchema: schema11.properties.pipeline.properties.fair_share,
-            data: data99,
+            data: data101,
           };
           if (vErrors === null) {
-            vErrors = [err240];
+            vErrors = [err246];
           } else {
-            vErrors.push(err240);
+            vErrors.push(err246);
           }
           errors++;
         }
-        if (data99.burst_seconds === undefined) {
-          const err241 = {
+        if (data101.burst_seconds === undefined) {
+          const err247 = {
             instancePath: instancePath + '/pipeline/fair_share',
             schemaPath: '#/properties/pipeline/properties/fair_share/required',
             keyword: 'required',
@@ -7297,17 +7469,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'burst_seconds' + "'",
             schema: schema11.properties.pipeline.properties.fair_share.required,
             parentSchema: schema11.properties.pipeline.properties.fair_share,
-            data: data99,
+            data: data101,
           };
           if (vErrors === null) {
-            vErrors = [err241];
+            vErrors = [err247];
           } else {
-            vErrors.push(err241);
+            vErrors.push(err247);
           }
           errors++;
         }
-        if (data99.report_interval_ms === undefined) {
-          const err242 = {
+        if (data101.report_interval_ms === undefined) {
+          const err248 = {
             instancePath: instancePath + '/pipeline/fair_share',
             schemaPath: '#/properties/pipeline/properties/fair_share/required',
             keyword: 'required',
@@ -7315,16 +7487,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'report_interval_ms' + "'",
             schema: schema11.properties.pipeline.properties.fair_share.required,
             parentSchema: schema11.properties.pipeline.properties.fair_share,
-            data: data99,
+            data: data101,
           };
           if (vErrors === null) {
-            vErrors = [err242];
+            vErrors = [err248];
           } else {
-            vErrors.push(err242);
+            vErrors.push(err248);
           }
           errors++;
         }
-        for (const key17 in data99) {
+        for (const key17 in data101) {
           if (!(
             key17 === 'parse_budget_ms' ||
             key17 === 'records_per_second' ||
@@ -7332,7 +7504,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             key17 === 'burst_seconds' ||
             key17 === 'report_interval_ms'
           )) {
-            const err243 = {
+            const err249 = {
               instancePath: instancePath + '/pipeline/fair_share',
               schemaPath: '#/properties/pipeline/properties/fair_share/additionalProperties',
               keyword: 'additionalProperties',
@@ -7340,131 +7512,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.pipeline.properties.fair_share,
-              data: data99,
-            };
-            if (vErrors === null) {
-              vErrors = [err243];
-            } else {
-              vErrors.push(err243);
-            }
-            errors++;
-          }
-        }
-        let data100 = data99.parse_budget_ms;
-        if (!(typeof data100 == 'number' && !(data100 % 1) && !isNaN(data100) && isFinite(data100))) {
-          let dataType66 = typeof data100;
-          let coerced66 = undefined;
-          if (!(coerced66 !== undefined)) {
-            if (
-              dataType66 === 'boolean' ||
-              data100 === null ||
-              (dataType66 === 'string' && data100 && data100 == +data100 && !(data100 % 1))
-            ) {
-              coerced66 = +data100;
-            } else {
-              const err244 = {
-                instancePath: instancePath + '/pipeline/fair_share/parse_budget_ms',
-                schemaPath: '#/properties/pipeline/properties/fair_share/properties/parse_budget_ms/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.fair_share.properties.parse_budget_ms.type,
-                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.parse_budget_ms,
-                data: data100,
-              };
-              if (vErrors === null) {
-                vErrors = [err244];
-              } else {
-                vErrors.push(err244);
-              }
-              errors++;
-            }
-          }
-          if (coerced66 !== undefined) {
-            data100 = coerced66;
-            if (data99 !== undefined) {
-              data99['parse_budget_ms'] = coerced66;
-            }
-          }
-        }
-        if (typeof data100 == 'number' && isFinite(data100)) {
-          if (data100 < 0 || isNaN(data100)) {
-            const err245 = {
-              instancePath: instancePath + '/pipeline/fair_share/parse_budget_ms',
-              schemaPath: '#/properties/pipeline/properties/fair_share/properties/parse_budget_ms/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 0 },
-              message: 'must be >= 0',
-              schema: 0,
-              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.parse_budget_ms,
-              data: data100,
-            };
-            if (vErrors === null) {
-              vErrors = [err245];
-            } else {
-              vErrors.push(err245);
-            }
-            errors++;
-          }
-        }
-        let data101 = data99.records_per_second;
-        if (!(typeof data101 == 'number' && !(data101 % 1) && !isNaN(data101) && isFinite(data101))) {
-          let dataType67 = typeof data101;
-          let coerced67 = undefined;
-          if (!(coerced67 !== undefined)) {
-            if (
-              dataType67 === 'boolean' ||
-              data101 === null ||
-              (dataType67 === 'string' && data101 && data101 == +data101 && !(data101 % 1))
-            ) {
-              coerced67 = +data101;
-            } else {
-              const err246 = {
-                instancePath: instancePath + '/pipeline/fair_share/records_per_second',
-                schemaPath: '#/properties/pipeline/properties/fair_share/properties/records_per_second/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.fair_share.properties.records_per_second.type,
-                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.records_per_second,
-                data: data101,
-              };
-              if (vErrors === null) {
-                vErrors = [err246];
-              } else {
-                vErrors.push(err246);
-              }
-              errors++;
-            }
-          }
-          if (coerced67 !== undefined) {
-            data101 = coerced67;
-            if (data99 !== undefined) {
-              data99['records_per_second'] = coerced67;
-            }
-          }
-        }
-        if (typeof data101 == 'number' && isFinite(data101)) {
-          if (data101 < 0 || isNaN(data101)) {
-            const err247 = {
-              instancePath: instancePath + '/pipeline/fair_share/records_per_second',
-              schemaPath: '#/properties/pipeline/properties/fair_share/properties/records_per_second/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 0 },
-              message: 'must be >= 0',
-              schema: 0,
-              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.records_per_second,
               data: data101,
             };
             if (vErrors === null) {
-              vErrors = [err247];
+              vErrors = [err249];
             } else {
-              vErrors.push(err247);
+              vErrors.push(err249);
             }
             errors++;
           }
         }
-        let data102 = data99.bytes_per_second;
+        let data102 = data101.parse_budget_ms;
         if (!(typeof data102 == 'number' && !(data102 % 1) && !isNaN(data102) && isFinite(data102))) {
           let dataType68 = typeof data102;
           let coerced68 = undefined;
@@ -7476,72 +7534,15 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             ) {
               coerced68 = +data102;
             } else {
-              const err248 = {
-                instancePath: instancePath + '/pipeline/fair_share/bytes_per_second',
-                schemaPath: '#/properties/pipeline/properties/fair_share/properties/bytes_per_second/type',
+              const err250 = {
+                instancePath: instancePath + '/pipeline/fair_share/parse_budget_ms',
+                schemaPath: '#/properties/pipeline/properties/fair_share/properties/parse_budget_ms/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.fair_share.properties.bytes_per_second.type,
-                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.bytes_per_second,
+                schema: schema11.properties.pipeline.properties.fair_share.properties.parse_budget_ms.type,
+                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.parse_budget_ms,
                 data: data102,
-              };
-              if (vErrors === null) {
-                vErrors = [err248];
-              } else {
-                vErrors.push(err248);
-              }
-              errors++;
-            }
-          }
-          if (coerced68 !== undefined) {
-            data102 = coerced68;
-            if (data99 !== undefined) {
-              data99['bytes_per_second'] = coerced68;
-            }
-          }
-        }
-        if (typeof data102 == 'number' && isFinite(data102)) {
-          if (data102 < 0 || isNaN(data102)) {
-            const err249 = {
-              instancePath: instancePath + '/pipeline/fair_share/bytes_per_second',
-              schemaPath: '#/properties/pipeline/properties/fair_share/properties/bytes_per_second/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 0 },
-              message: 'must be >= 0',
-              schema: 0,
-              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.bytes_per_second,
-              data: data102,
-            };
-            if (vErrors === null) {
-              vErrors = [err249];
-            } else {
-              vErrors.push(err249);
-            }
-            errors++;
-          }
-        }
-        let data103 = data99.burst_seconds;
-        if (!(typeof data103 == 'number' && isFinite(data103))) {
-          let dataType69 = typeof data103;
-          let coerced69 = undefined;
-          if (!(coerced69 !== undefined)) {
-            if (
-              dataType69 == 'boolean' ||
-              data103 === null ||
-              (dataType69 == 'string' && data103 && data103 == +data103)
-            ) {
-              coerced69 = +data103;
-            } else {
-              const err250 = {
-                instancePath: instancePath + '/pipeline/fair_share/burst_seconds',
-                schemaPath: '#/properties/pipeline/properties/fair_share/properties/burst_seconds/type',
-                keyword: 'type',
-                params: { type: 'number' },
-                message: 'must be number',
-                schema: schema11.properties.pipeline.properties.fair_share.properties.burst_seconds.type,
-                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.burst_seconds,
-                data: data103,
               };
               if (vErrors === null) {
                 vErrors = [err250];
@@ -7551,24 +7552,24 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
-          if (coerced69 !== undefined) {
-            data103 = coerced69;
-            if (data99 !== undefined) {
-              data99['burst_seconds'] = coerced69;
+          if (coerced68 !== undefined) {
+            data102 = coerced68;
+            if (data101 !== undefined) {
+              data101['parse_budget_ms'] = coerced68;
             }
           }
         }
-        if (typeof data103 == 'number' && isFinite(data103)) {
-          if (data103 < 0.001 || isNaN(data103)) {
+        if (typeof data102 == 'number' && isFinite(data102)) {
+          if (data102 < 0 || isNaN(data102)) {
             const err251 = {
-              instancePath: instancePath + '/pipeline/fair_share/burst_seconds',
-              schemaPath: '#/properties/pipeline/properties/fair_share/properties/burst_seconds/minimum',
+              instancePath: instancePath + '/pipeline/fair_share/parse_budget_ms',
+              schemaPath: '#/properties/pipeline/properties/fair_share/properties/parse_budget_ms/minimum',
               keyword: 'minimum',
-              params: { comparison: '>=', limit: 0.001 },
-              message: 'must be >= 0.001',
-              schema: 0.001,
-              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.burst_seconds,
-              data: data103,
+              params: { comparison: '>=', limit: 0 },
+              message: 'must be >= 0',
+              schema: 0,
+              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.parse_budget_ms,
+              data: data102,
             };
             if (vErrors === null) {
               vErrors = [err251];
@@ -7578,7 +7579,64 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data104 = data99.report_interval_ms;
+        let data103 = data101.records_per_second;
+        if (!(typeof data103 == 'number' && !(data103 % 1) && !isNaN(data103) && isFinite(data103))) {
+          let dataType69 = typeof data103;
+          let coerced69 = undefined;
+          if (!(coerced69 !== undefined)) {
+            if (
+              dataType69 === 'boolean' ||
+              data103 === null ||
+              (dataType69 === 'string' && data103 && data103 == +data103 && !(data103 % 1))
+            ) {
+              coerced69 = +data103;
+            } else {
+              const err252 = {
+                instancePath: instancePath + '/pipeline/fair_share/records_per_second',
+                schemaPath: '#/properties/pipeline/properties/fair_share/properties/records_per_second/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.pipeline.properties.fair_share.properties.records_per_second.type,
+                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.records_per_second,
+                data: data103,
+              };
+              if (vErrors === null) {
+                vErrors = [err252];
+              } else {
+                vErrors.push(err252);
+              }
+              errors++;
+            }
+          }
+          if (coerced69 !== undefined) {
+            data103 = coerced69;
+            if (data101 !== undefined) {
+              data101['records_per_second'] = coerced69;
+            }
+          }
+        }
+        if (typeof data103 == 'number' && isFinite(data103)) {
+          if (data103 < 0 || isNaN(data103)) {
+            const err253 = {
+              instancePath: instancePath + '/pipeline/fair_share/records_per_second',
+              schemaPath: '#/properties/pipeline/properties/fair_share/properties/records_per_second/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 0 },
+              message: 'must be >= 0',
+              schema: 0,
+              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.records_per_second,
+              data: data103,
+            };
+            if (vErrors === null) {
+              vErrors = [err253];
+            } else {
+              vErrors.push(err253);
+            }
+            errors++;
+          }
+        }
+        let data104 = data101.bytes_per_second;
         if (!(typeof data104 == 'number' && !(data104 % 1) && !isNaN(data104) && isFinite(data104))) {
           let dataType70 = typeof data104;
           let coerced70 = undefined;
@@ -7590,7 +7648,121 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             ) {
               coerced70 = +data104;
             } else {
-              const err252 = {
+              const err254 = {
+                instancePath: instancePath + '/pipeline/fair_share/bytes_per_second',
+                schemaPath: '#/properties/pipeline/properties/fair_share/properties/bytes_per_second/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.pipeline.properties.fair_share.properties.bytes_per_second.type,
+                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.bytes_per_second,
+                data: data104,
+              };
+              if (vErrors === null) {
+                vErrors = [err254];
+              } else {
+                vErrors.push(err254);
+              }
+              errors++;
+            }
+          }
+          if (coerced70 !== undefined) {
+            data104 = coerced70;
+            if (data101 !== undefined) {
+              data101['bytes_per_second'] = coerced70;
+            }
+          }
+        }
+        if (typeof data104 == 'number' && isFinite(data104)) {
+          if (data104 < 0 || isNaN(data104)) {
+            const err255 = {
+              instancePath: instancePath + '/pipeline/fair_share/bytes_per_second',
+              schemaPath: '#/properties/pipeline/properties/fair_share/properties/bytes_per_second/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 0 },
+              message: 'must be >= 0',
+              schema: 0,
+              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.bytes_per_second,
+              data: data104,
+            };
+            if (vErrors === null) {
+              vErrors = [err255];
+            } else {
+              vErrors.push(err255);
+            }
+            errors++;
+          }
+        }
+        let data105 = data101.burst_seconds;
+        if (!(typeof data105 == 'number' && isFinite(data105))) {
+          let dataType71 = typeof data105;
+          let coerced71 = undefined;
+          if (!(coerced71 !== undefined)) {
+            if (
+              dataType71 == 'boolean' ||
+              data105 === null ||
+              (dataType71 == 'string' && data105 && data105 == +data105)
+            ) {
+              coerced71 = +data105;
+            } else {
+              const err256 = {
+                instancePath: instancePath + '/pipeline/fair_share/burst_seconds',
+                schemaPath: '#/properties/pipeline/properties/fair_share/properties/burst_seconds/type',
+                keyword: 'type',
+                params: { type: 'number' },
+                message: 'must be number',
+                schema: schema11.properties.pipeline.properties.fair_share.properties.burst_seconds.type,
+                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.burst_seconds,
+                data: data105,
+              };
+              if (vErrors === null) {
+                vErrors = [err256];
+              } else {
+                vErrors.push(err256);
+              }
+              errors++;
+            }
+          }
+          if (coerced71 !== undefined) {
+            data105 = coerced71;
+            if (data101 !== undefined) {
+              data101['burst_seconds'] = coerced71;
+            }
+          }
+        }
+        if (typeof data105 == 'number' && isFinite(data105)) {
+          if (data105 < 0.001 || isNaN(data105)) {
+            const err257 = {
+              instancePath: instancePath + '/pipeline/fair_share/burst_seconds',
+              schemaPath: '#/properties/pipeline/properties/fair_share/properties/burst_seconds/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 0.001 },
+              message: 'must be >= 0.001',
+              schema: 0.001,
+              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.burst_seconds,
+              data: data105,
+            };
+            if (vErrors === null) {
+              vErrors = [err257];
+            } else {
+              vErrors.push(err257);
+            }
+            errors++;
+          }
+        }
+        let data106 = data101.report_interval_ms;
+        if (!(typeof data106 == 'number' && !(data106 % 1) && !isNaN(data106) && isFinite(data106))) {
+          let dataType72 = typeof data106;
+          let coerced72 = undefined;
+          if (!(coerced72 !== undefined)) {
+            if (
+              dataType72 === 'boolean' ||
+              data106 === null ||
+              (dataType72 === 'string' && data106 && data106 == +data106 && !(data106 % 1))
+            ) {
+              coerced72 = +data106;
+            } else {
+              const err258 = {
                 instancePath: instancePath + '/pipeline/fair_share/report_interval_ms',
                 schemaPath: '#/properties/pipeline/properties/fair_share/properties/report_interval_ms/type',
                 keyword: 'type',
@@ -7598,26 +7770,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be integer',
                 schema: schema11.properties.pipeline.properties.fair_share.properties.report_interval_ms.type,
                 parentSchema: schema11.properties.pipeline.properties.fair_share.properties.report_interval_ms,
-                data: data104,
+                data: data106,
               };
               if (vErrors === null) {
-                vErrors = [err252];
+                vErrors = [err258];
               } else {
-                vErrors.push(err252);
+                vErrors.push(err258);
               }
               errors++;
             }
           }
-          if (coerced70 !== undefined) {
-            data104 = coerced70;
-            if (data99 !== undefined) {
-              data99['report_interval_ms'] = coerced70;
+          if (coerced72 !== undefined) {
+            data106 = coerced72;
+            if (data101 !== undefined) {
+              data101['report_interval_ms'] = coerced72;
             }
           }
         }
-        if (typeof data104 == 'number' && isFinite(data104)) {
-          if (data104 < 1 || isNaN(data104)) {
-            const err253 = {
+        if (typeof data106 == 'number' && isFinite(data106)) {
+          if (data106 < 1 || isNaN(data106)) {
+            const err259 = {
               instancePath: instancePath + '/pipeline/fair_share/report_interval_ms',
               schemaPath: '#/properties/pipeline/properties/fair_share/properties/report_interval_ms/minimum',
               keyword: 'minimum',
@@ -7625,18 +7797,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be >= 1',
               schema: 1,
               parentSchema: schema11.properties.pipeline.properties.fair_share.properties.report_interval_ms,
-              data: data104,
+              data: data106,
             };
             if (vErrors === null) {
-              vErrors = [err253];
+              vErrors = [err259];
             } else {
-              vErrors.push(err253);
+              vErrors.push(err259);
             }
             errors++;
           }
         }
       } else {
-        const err254 = {
+        const err260 = {
           instancePath: instancePath + '/pipeline/fair_share',
           schemaPath: '#/properties/pipeline/properties/fair_share/type',
           keyword: 'type',
@@ -7644,34 +7816,34 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.pipeline.properties.fair_share.type,
           parentSchema: schema11.properties.pipeline.properties.fair_share,
-          data: data99,
+          data: data101,
         };
         if (vErrors === null) {
-          vErrors = [err254];
+          vErrors = [err260];
         } else {
-          vErrors.push(err254);
+          vErrors.push(err260);
         }
         errors++;
       }
-      let data105 = data59.redaction;
-      if (data105 && typeof data105 == 'object' && !Array.isArray(data105)) {
-        if (data105.enabled === undefined) {
-          data105.enabled = true;
+      let data107 = data61.redaction;
+      if (data107 && typeof data107 == 'object' && !Array.isArray(data107)) {
+        if (data107.enabled === undefined) {
+          data107.enabled = true;
         }
-        if (data105.builtin === undefined) {
-          data105.builtin = true;
+        if (data107.builtin === undefined) {
+          data107.builtin = true;
         }
-        if (data105.action === undefined) {
-          data105.action = 'mask';
+        if (data107.action === undefined) {
+          data107.action = 'mask';
         }
-        if (data105.hmac_key_file === undefined) {
-          data105.hmac_key_file = null;
+        if (data107.hmac_key_file === undefined) {
+          data107.hmac_key_file = null;
         }
-        if (data105.rules === undefined) {
-          data105.rules = [];
+        if (data107.rules === undefined) {
+          data107.rules = [];
         }
-        if (data105.enabled === undefined) {
-          const err255 = {
+        if (data107.enabled === undefined) {
+          const err261 = {
             instancePath: instancePath + '/pipeline/redaction',
             schemaPath: '#/properties/pipeline/properties/redaction/required',
             keyword: 'required',
@@ -7679,17 +7851,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.pipeline.properties.redaction.required,
             parentSchema: schema11.properties.pipeline.properties.redaction,
-            data: data105,
+            data: data107,
           };
           if (vErrors === null) {
-            vErrors = [err255];
+            vErrors = [err261];
           } else {
-            vErrors.push(err255);
+            vErrors.push(err261);
           }
           errors++;
         }
-        if (data105.builtin === undefined) {
-          const err256 = {
+        if (data107.builtin === undefined) {
+          const err262 = {
             instancePath: instancePath + '/pipeline/redaction',
             schemaPath: '#/properties/pipeline/properties/redaction/required',
             keyword: 'required',
@@ -7697,17 +7869,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'builtin' + "'",
             schema: schema11.properties.pipeline.properties.redaction.required,
             parentSchema: schema11.properties.pipeline.properties.redaction,
-            data: data105,
+            data: data107,
           };
           if (vErrors === null) {
-            vErrors = [err256];
+            vErrors = [err262];
           } else {
-            vErrors.push(err256);
+            vErrors.push(err262);
           }
           errors++;
         }
-        if (data105.action === undefined) {
-          const err257 = {
+        if (data107.action === undefined) {
+          const err263 = {
             instancePath: instancePath + '/pipeline/redaction',
             schemaPath: '#/properties/pipeline/properties/redaction/required',
             keyword: 'required',
@@ -7715,17 +7887,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'action' + "'",
             schema: schema11.properties.pipeline.properties.redaction.required,
             parentSchema: schema11.properties.pipeline.properties.redaction,
-            data: data105,
+            data: data107,
           };
           if (vErrors === null) {
-            vErrors = [err257];
+            vErrors = [err263];
           } else {
-            vErrors.push(err257);
+            vErrors.push(err263);
           }
           errors++;
         }
-        if (data105.hmac_key_file === undefined) {
-          const err258 = {
+        if (data107.hmac_key_file === undefined) {
+          const err264 = {
             instancePath: instancePath + '/pipeline/redaction',
             schemaPath: '#/properties/pipeline/properties/redaction/required',
             keyword: 'required',
@@ -7733,172 +7905,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'hmac_key_file' + "'",
             schema: schema11.properties.pipeline.properties.redaction.required,
             parentSchema: schema11.properties.pipeline.properties.redaction,
-            data: data105,
-          };
-          if (vErrors === null) {
-            vErrors = [err258];
-          } else {
-            vErrors.push(err258);
-          }
-          errors++;
-        }
-        if (data105.rules === undefined) {
-          const err259 = {
-            instancePath: instancePath + '/pipeline/redaction',
-            schemaPath: '#/properties/pipeline/properties/redaction/required',
-            keyword: 'required',
-            params: { missingProperty: 'rules' },
-            message: "must have required property '" + 'rules' + "'",
-            schema: schema11.properties.pipeline.properties.redaction.required,
-            parentSchema: schema11.properties.pipeline.properties.redaction,
-            data: data105,
-          };
-          if (vErrors === null) {
-            vErrors = [err259];
-          } else {
-            vErrors.push(err259);
-          }
-          errors++;
-        }
-        for (const key18 in data105) {
-          if (!(
-            key18 === 'enabled' ||
-            key18 === 'builtin' ||
-            key18 === 'action' ||
-            key18 === 'hmac_key_file' ||
-            key18 === 'rules'
-          )) {
-            const err260 = {
-              instancePath: instancePath + '/pipeline/redaction',
-              schemaPath: '#/properties/pipeline/properties/redaction/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key18 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema11.properties.pipeline.properties.redaction,
-              data: data105,
-            };
-            if (vErrors === null) {
-              vErrors = [err260];
-            } else {
-              vErrors.push(err260);
-            }
-            errors++;
-          }
-        }
-        let data106 = data105.enabled;
-        if (typeof data106 !== 'boolean') {
-          let coerced71 = undefined;
-          if (!(coerced71 !== undefined)) {
-            if (data106 === 'false' || data106 === 0 || data106 === null) {
-              coerced71 = false;
-            } else if (data106 === 'true' || data106 === 1) {
-              coerced71 = true;
-            } else {
-              const err261 = {
-                instancePath: instancePath + '/pipeline/redaction/enabled',
-                schemaPath: '#/properties/pipeline/properties/redaction/properties/enabled/type',
-                keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.redaction.properties.enabled.type,
-                parentSchema: schema11.properties.pipeline.properties.redaction.properties.enabled,
-                data: data106,
-              };
-              if (vErrors === null) {
-                vErrors = [err261];
-              } else {
-                vErrors.push(err261);
-              }
-              errors++;
-            }
-          }
-          if (coerced71 !== undefined) {
-            data106 = coerced71;
-            if (data105 !== undefined) {
-              data105['enabled'] = coerced71;
-            }
-          }
-        }
-        let data107 = data105.builtin;
-        if (typeof data107 !== 'boolean') {
-          let coerced72 = undefined;
-          if (!(coerced72 !== undefined)) {
-            if (data107 === 'false' || data107 === 0 || data107 === null) {
-              coerced72 = false;
-            } else if (data107 === 'true' || data107 === 1) {
-              coerced72 = true;
-            } else {
-              const err262 = {
-                instancePath: instancePath + '/pipeline/redaction/builtin',
-                schemaPath: '#/properties/pipeline/properties/redaction/properties/builtin/type',
-                keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.redaction.properties.builtin.type,
-                parentSchema: schema11.properties.pipeline.properties.redaction.properties.builtin,
-                data: data107,
-              };
-              if (vErrors === null) {
-                vErrors = [err262];
-              } else {
-                vErrors.push(err262);
-              }
-              errors++;
-            }
-          }
-          if (coerced72 !== undefined) {
-            data107 = coerced72;
-            if (data105 !== undefined) {
-              data105['builtin'] = coerced72;
-            }
-          }
-        }
-        let data108 = data105.action;
-        if (typeof data108 !== 'string') {
-          let dataType73 = typeof data108;
-          let coerced73 = undefined;
-          if (!(coerced73 !== undefined)) {
-            if (dataType73 == 'number' || dataType73 == 'boolean') {
-              coerced73 = '' + data108;
-            } else if (data108 === null) {
-              coerced73 = '';
-            } else {
-              const err263 = {
-                instancePath: instancePath + '/pipeline/redaction/action',
-                schemaPath: '#/properties/pipeline/properties/redaction/properties/action/type',
-                keyword: 'type',
-                params: { type: 'string' },
-                message: 'must be string',
-                schema: schema11.properties.pipeline.properties.redaction.properties.action.type,
-                parentSchema: schema11.properties.pipeline.properties.redaction.properties.action,
-                data: data108,
-              };
-              if (vErrors === null) {
-                vErrors = [err263];
-              } else {
-                vErrors.push(err263);
-              }
-              errors++;
-            }
-          }
-          if (coerced73 !== undefined) {
-            data108 = coerced73;
-            if (data105 !== undefined) {
-              data105['action'] = coerced73;
-            }
-          }
-        }
-        if (!(data108 === 'mask' || data108 === 'hash')) {
-          const err264 = {
-            instancePath: instancePath + '/pipeline/redaction/action',
-            schemaPath: '#/properties/pipeline/properties/redaction/properties/action/enum',
-            keyword: 'enum',
-            params: { allowedValues: schema11.properties.pipeline.properties.redaction.properties.action.enum },
-            message: 'must be equal to one of the allowed values',
-            schema: schema11.properties.pipeline.properties.redaction.properties.action.enum,
-            parentSchema: schema11.properties.pipeline.properties.redaction.properties.action,
-            data: data108,
+            data: data107,
           };
           if (vErrors === null) {
             vErrors = [err264];
@@ -7907,54 +7914,41 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        let data109 = data105.hmac_key_file;
-        if (typeof data109 !== 'string' && data109 !== null) {
-          let dataType74 = typeof data109;
-          let coerced74 = undefined;
-          if (!(coerced74 !== undefined)) {
-            if (dataType74 == 'number' || dataType74 == 'boolean') {
-              coerced74 = '' + data109;
-            } else if (data109 === null) {
-              coerced74 = '';
-            } else if (data109 === '' || data109 === 0 || data109 === false) {
-              coerced74 = null;
-            } else {
-              const err265 = {
-                instancePath: instancePath + '/pipeline/redaction/hmac_key_file',
-                schemaPath: '#/properties/pipeline/properties/redaction/properties/hmac_key_file/type',
-                keyword: 'type',
-                params: { type: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file.type },
-                message: 'must be string,null',
-                schema: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file.type,
-                parentSchema: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file,
-                data: data109,
-              };
-              if (vErrors === null) {
-                vErrors = [err265];
-              } else {
-                vErrors.push(err265);
-              }
-              errors++;
-            }
+        if (data107.rules === undefined) {
+          const err265 = {
+            instancePath: instancePath + '/pipeline/redaction',
+            schemaPath: '#/properties/pipeline/properties/redaction/required',
+            keyword: 'required',
+            params: { missingProperty: 'rules' },
+            message: "must have required property '" + 'rules' + "'",
+            schema: schema11.properties.pipeline.properties.redaction.required,
+            parentSchema: schema11.properties.pipeline.properties.redaction,
+            data: data107,
+          };
+          if (vErrors === null) {
+            vErrors = [err265];
+          } else {
+            vErrors.push(err265);
           }
-          if (coerced74 !== undefined) {
-            data109 = coerced74;
-            if (data105 !== undefined) {
-              data105['hmac_key_file'] = coerced74;
-            }
-          }
+          errors++;
         }
-        if (typeof data109 === 'string') {
-          if (func3(data109) < 1) {
+        for (const key18 in data107) {
+          if (!(
+            key18 === 'enabled' ||
+            key18 === 'builtin' ||
+            key18 === 'action' ||
+            key18 === 'hmac_key_file' ||
+            key18 === 'rules'
+          )) {
             const err266 = {
-              instancePath: instancePath + '/pipeline/redaction/hmac_key_file',
-              schemaPath: '#/properties/pipeline/properties/redaction/properties/hmac_key_file/minLength',
-              keyword: 'minLength',
-              params: { limit: 1 },
-              message: 'must NOT have fewer than 1 characters',
-              schema: 1,
-              parentSchema: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file,
-              data: data109,
+              instancePath: instancePath + '/pipeline/redaction',
+              schemaPath: '#/properties/pipeline/properties/redaction/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key18 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema11.properties.pipeline.properties.redaction,
+              data: data107,
             };
             if (vErrors === null) {
               vErrors = [err266];
@@ -7964,17 +7958,195 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data110 = data105.rules;
-        if (Array.isArray(data110)) {
-          const len18 = data110.length;
-          for (let i18 = 0; i18 < len18; i18++) {
-            let data111 = data110[i18];
-            if (data111 && typeof data111 == 'object' && !Array.isArray(data111)) {
-              if (data111.action === undefined) {
-                data111.action = 'mask';
+        let data108 = data107.enabled;
+        if (typeof data108 !== 'boolean') {
+          let coerced73 = undefined;
+          if (!(coerced73 !== undefined)) {
+            if (data108 === 'false' || data108 === 0 || data108 === null) {
+              coerced73 = false;
+            } else if (data108 === 'true' || data108 === 1) {
+              coerced73 = true;
+            } else {
+              const err267 = {
+                instancePath: instancePath + '/pipeline/redaction/enabled',
+                schemaPath: '#/properties/pipeline/properties/redaction/properties/enabled/type',
+                keyword: 'type',
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.pipeline.properties.redaction.properties.enabled.type,
+                parentSchema: schema11.properties.pipeline.properties.redaction.properties.enabled,
+                data: data108,
+              };
+              if (vErrors === null) {
+                vErrors = [err267];
+              } else {
+                vErrors.push(err267);
               }
-              if (Object.keys(data111).length < 2) {
-                const err267 = {
+              errors++;
+            }
+          }
+          if (coerced73 !== undefined) {
+            data108 = coerced73;
+            if (data107 !== undefined) {
+              data107['enabled'] = coerced73;
+            }
+          }
+        }
+        let data109 = data107.builtin;
+        if (typeof data109 !== 'boolean') {
+          let coerced74 = undefined;
+          if (!(coerced74 !== undefined)) {
+            if (data109 === 'false' || data109 === 0 || data109 === null) {
+              coerced74 = false;
+            } else if (data109 === 'true' || data109 === 1) {
+              coerced74 = true;
+            } else {
+              const err268 = {
+                instancePath: instancePath + '/pipeline/redaction/builtin',
+                schemaPath: '#/properties/pipeline/properties/redaction/properties/builtin/type',
+                keyword: 'type',
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.pipeline.properties.redaction.properties.builtin.type,
+                parentSchema: schema11.properties.pipeline.properties.redaction.properties.builtin,
+                data: data109,
+              };
+              if (vErrors === null) {
+                vErrors = [err268];
+              } else {
+                vErrors.push(err268);
+              }
+              errors++;
+            }
+          }
+          if (coerced74 !== undefined) {
+            data109 = coerced74;
+            if (data107 !== undefined) {
+              data107['builtin'] = coerced74;
+            }
+          }
+        }
+        let data110 = data107.action;
+        if (typeof data110 !== 'string') {
+          let dataType75 = typeof data110;
+          let coerced75 = undefined;
+          if (!(coerced75 !== undefined)) {
+            if (dataType75 == 'number' || dataType75 == 'boolean') {
+              coerced75 = '' + data110;
+            } else if (data110 === null) {
+              coerced75 = '';
+            } else {
+              const err269 = {
+                instancePath: instancePath + '/pipeline/redaction/action',
+                schemaPath: '#/properties/pipeline/properties/redaction/properties/action/type',
+                keyword: 'type',
+                params: { type: 'string' },
+                message: 'must be string',
+                schema: schema11.properties.pipeline.properties.redaction.properties.action.type,
+                parentSchema: schema11.properties.pipeline.properties.redaction.properties.action,
+                data: data110,
+              };
+              if (vErrors === null) {
+                vErrors = [err269];
+              } else {
+                vErrors.push(err269);
+              }
+              errors++;
+            }
+          }
+          if (coerced75 !== undefined) {
+            data110 = coerced75;
+            if (data107 !== undefined) {
+              data107['action'] = coerced75;
+            }
+          }
+        }
+        if (!(data110 === 'mask' || data110 === 'hash')) {
+          const err270 = {
+            instancePath: instancePath + '/pipeline/redaction/action',
+            schemaPath: '#/properties/pipeline/properties/redaction/properties/action/enum',
+            keyword: 'enum',
+            params: { allowedValues: schema11.properties.pipeline.properties.redaction.properties.action.enum },
+            message: 'must be equal to one of the allowed values',
+            schema: schema11.properties.pipeline.properties.redaction.properties.action.enum,
+            parentSchema: schema11.properties.pipeline.properties.redaction.properties.action,
+            data: data110,
+          };
+          if (vErrors === null) {
+            vErrors = [err270];
+          } else {
+            vErrors.push(err270);
+          }
+          errors++;
+        }
+        let data111 = data107.hmac_key_file;
+        if (typeof data111 !== 'string' && data111 !== null) {
+          let dataType76 = typeof data111;
+          let coerced76 = undefined;
+          if (!(coerced76 !== undefined)) {
+            if (dataType76 == 'number' || dataType76 == 'boolean') {
+              coerced76 = '' + data111;
+            } else if (data111 === null) {
+              coerced76 = '';
+            } else if (data111 === '' || data111 === 0 || data111 === false) {
+              coerced76 = null;
+            } else {
+              const err271 = {
+                instancePath: instancePath + '/pipeline/redaction/hmac_key_file',
+                schemaPath: '#/properties/pipeline/properties/redaction/properties/hmac_key_file/type',
+                keyword: 'type',
+                params: { type: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file.type },
+                message: 'must be string,null',
+                schema: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file.type,
+                parentSchema: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file,
+                data: data111,
+              };
+              if (vErrors === null) {
+                vErrors = [err271];
+              } else {
+                vErrors.push(err271);
+              }
+              errors++;
+            }
+          }
+          if (coerced76 !== undefined) {
+            data111 = coerced76;
+            if (data107 !== undefined) {
+              data107['hmac_key_file'] = coerced76;
+            }
+          }
+        }
+        if (typeof data111 === 'string') {
+          if (func3(data111) < 1) {
+            const err272 = {
+              instancePath: instancePath + '/pipeline/redaction/hmac_key_file',
+              schemaPath: '#/properties/pipeline/properties/redaction/properties/hmac_key_file/minLength',
+              keyword: 'minLength',
+              params: { limit: 1 },
+              message: 'must NOT have fewer than 1 characters',
+              schema: 1,
+              parentSchema: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file,
+              data: data111,
+            };
+            if (vErrors === null) {
+              vErrors = [err272];
+            } else {
+              vErrors.push(err272);
+            }
+            errors++;
+          }
+        }
+        let data112 = data107.rules;
+        if (Array.isArray(data112)) {
+          const len18 = data112.length;
+          for (let i18 = 0; i18 < len18; i18++) {
+            let data113 = data112[i18];
+            if (data113 && typeof data113 == 'object' && !Array.isArray(data113)) {
+              if (data113.action === undefined) {
+                data113.action = 'mask';
+              }
+              if (Object.keys(data113).length < 2) {
+                const err273 = {
                   instancePath: instancePath + '/pipeline/redaction/rules/' + i18,
                   schemaPath: '#/properties/pipeline/properties/redaction/properties/rules/items/minProperties',
                   keyword: 'minProperties',
@@ -7982,17 +8154,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   message: 'must NOT have fewer than 2 properties',
                   schema: 2,
                   parentSchema: schema11.properties.pipeline.properties.redaction.properties.rules.items,
-                  data: data111,
+                  data: data113,
                 };
                 if (vErrors === null) {
-                  vErrors = [err267];
+                  vErrors = [err273];
                 } else {
-                  vErrors.push(err267);
+                  vErrors.push(err273);
                 }
                 errors++;
               }
-              if (data111.action === undefined) {
-                const err268 = {
+              if (data113.action === undefined) {
+                const err274 = {
                   instancePath: instancePath + '/pipeline/redaction/rules/' + i18,
                   schemaPath: '#/properties/pipeline/properties/redaction/properties/rules/items/required',
                   keyword: 'required',
@@ -8000,16 +8172,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   message: "must have required property '" + 'action' + "'",
                   schema: schema11.properties.pipeline.properties.redaction.properties.rules.items.required,
                   parentSchema: schema11.properties.pipeline.properties.redaction.properties.rules.items,
-                  data: data111,
+                  data: data113,
                 };
                 if (vErrors === null) {
-                  vErrors = [err268];
+                  vErrors = [err274];
                 } else {
-                  vErrors.push(err268);
+                  vErrors.push(err274);
                 }
                 errors++;
               }
-              for (const key19 in data111) {
+              for (const key19 in data113) {
                 if (!(
                   key19 === 'name' ||
                   key19 === 'attribute' ||
@@ -8017,7 +8189,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   key19 === 'regex' ||
                   key19 === 'action'
                 )) {
-                  const err269 = {
+                  const err275 = {
                     instancePath: instancePath + '/pipeline/redaction/rules/' + i18,
                     schemaPath:
                       '#/properties/pipeline/properties/redaction/properties/rules/items/additionalProperties',
@@ -8026,28 +8198,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     message: 'must NOT have additional properties',
                     schema: false,
                     parentSchema: schema11.properties.pipeline.properties.redaction.properties.rules.items,
-                    data: data111,
+                    data: data113,
                   };
                   if (vErrors === null) {
-                    vErrors = [err269];
+                    vErrors = [err275];
                   } else {
-                    vErrors.push(err269);
+                    vErrors.push(err275);
                   }
                   errors++;
                 }
               }
-              if (data111.name !== undefined) {
-                let data112 = data111.name;
-                if (typeof data112 !== 'string') {
-                  let dataType75 = typeof data112;
-                  let coerced75 = undefined;
-                  if (!(coerced75 !== undefined)) {
-                    if (dataType75 == 'number' || dataType75 == 'boolean') {
-                      coerced75 = '' + data112;
-                    } else if (data112 === null) {
-                      coerced75 = '';
+              if (data113.name !== undefined) {
+                let data114 = data113.name;
+                if (typeof data114 !== 'string') {
+                  let dataType77 = typeof data114;
+                  let coerced77 = undefined;
+                  if (!(coerced77 !== undefined)) {
+                    if (dataType77 == 'number' || dataType77 == 'boolean') {
+                      coerced77 = '' + data114;
+                    } else if (data114 === null) {
+                      coerced77 = '';
                     } else {
-                      const err270 = {
+                      const err276 = {
                         instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/name',
                         schemaPath:
                           '#/properties/pipeline/properties/redaction/properties/rules/items/properties/name/type',
@@ -8058,26 +8230,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.name.type,
                         parentSchema:
                           schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.name,
-                        data: data112,
+                        data: data114,
                       };
                       if (vErrors === null) {
-                        vErrors = [err270];
+                        vErrors = [err276];
                       } else {
-                        vErrors.push(err270);
+                        vErrors.push(err276);
                       }
                       errors++;
                     }
                   }
-                  if (coerced75 !== undefined) {
-                    data112 = coerced75;
-                    if (data111 !== undefined) {
-                      data111['name'] = coerced75;
+                  if (coerced77 !== undefined) {
+                    data114 = coerced77;
+                    if (data113 !== undefined) {
+                      data113['name'] = coerced77;
                     }
                   }
                 }
-                if (typeof data112 === 'string') {
-                  if (func3(data112) < 1) {
-                    const err271 = {
+                if (typeof data114 === 'string') {
+                  if (func3(data114) < 1) {
+                    const err277 = {
                       instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/name',
                       schemaPath:
                         '#/properties/pipeline/properties/redaction/properties/rules/items/properties/name/minLength',
@@ -8087,29 +8259,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       schema: 1,
                       parentSchema:
                         schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.name,
-                      data: data112,
+                      data: data114,
                     };
                     if (vErrors === null) {
-                      vErrors = [err271];
+                      vErrors = [err277];
                     } else {
-                      vErrors.push(err271);
+                      vErrors.push(err277);
                     }
                     errors++;
                   }
                 }
               }
-              if (data111.attribute !== undefined) {
-                let data113 = data111.attribute;
-                if (typeof data113 !== 'string') {
-                  let dataType76 = typeof data113;
-                  let coerced76 = undefined;
-                  if (!(coerced76 !== undefined)) {
-                    if (dataType76 == 'number' || dataType76 == 'boolean') {
-                      coerced76 = '' + data113;
-                    } else if (data113 === null) {
-                      coerced76 = '';
+              if (data113.attribute !== undefined) {
+                let data115 = data113.attribute;
+                if (typeof data115 !== 'string') {
+                  let dataType78 = typeof data115;
+                  let coerced78 = undefined;
+                  if (!(coerced78 !== undefined)) {
+                    if (dataType78 == 'number' || dataType78 == 'boolean') {
+                      coerced78 = '' + data115;
+                    } else if (data115 === null) {
+                      coerced78 = '';
                     } else {
-                      const err272 = {
+                      const err278 = {
                         instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/attribute',
                         schemaPath:
                           '#/properties/pipeline/properties/redaction/properties/rules/items/properties/attribute/type',
@@ -8121,26 +8293,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             .type,
                         parentSchema:
                           schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.attribute,
-                        data: data113,
+                        data: data115,
                       };
                       if (vErrors === null) {
-                        vErrors = [err272];
+                        vErrors = [err278];
                       } else {
-                        vErrors.push(err272);
+                        vErrors.push(err278);
                       }
                       errors++;
                     }
                   }
-                  if (coerced76 !== undefined) {
-                    data113 = coerced76;
-                    if (data111 !== undefined) {
-                      data111['attribute'] = coerced76;
+                  if (coerced78 !== undefined) {
+                    data115 = coerced78;
+                    if (data113 !== undefined) {
+                      data113['attribute'] = coerced78;
                     }
                   }
                 }
-                if (typeof data113 === 'string') {
-                  if (func3(data113) < 1) {
-                    const err273 = {
+                if (typeof data115 === 'string') {
+                  if (func3(data115) < 1) {
+                    const err279 = {
                       instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/attribute',
                       schemaPath:
                         '#/properties/pipeline/properties/redaction/properties/rules/items/properties/attribute/minLength',
@@ -8150,29 +8322,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       schema: 1,
                       parentSchema:
                         schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.attribute,
-                      data: data113,
+                      data: data115,
                     };
                     if (vErrors === null) {
-                      vErrors = [err273];
+                      vErrors = [err279];
                     } else {
-                      vErrors.push(err273);
+                      vErrors.push(err279);
                     }
                     errors++;
                   }
                 }
               }
-              if (data111.key !== undefined) {
-                let data114 = data111.key;
-                if (typeof data114 !== 'string') {
-                  let dataType77 = typeof data114;
-                  let coerced77 = undefined;
-                  if (!(coerced77 !== undefined)) {
-                    if (dataType77 == 'number' || dataType77 == 'boolean') {
-                      coerced77 = '' + data114;
-                    } else if (data114 === null) {
-                      coerced77 = '';
+              if (data113.key !== undefined) {
+                let data116 = data113.key;
+                if (typeof data116 !== 'string') {
+                  let dataType79 = typeof data116;
+                  let coerced79 = undefined;
+                  if (!(coerced79 !== undefined)) {
+                    if (dataType79 == 'number' || dataType79 == 'boolean') {
+                      coerced79 = '' + data116;
+                    } else if (data116 === null) {
+                      coerced79 = '';
                     } else {
-                      const err274 = {
+                      const err280 = {
                         instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/key',
                         schemaPath:
                           '#/properties/pipeline/properties/redaction/properties/rules/items/properties/key/type',
@@ -8183,26 +8355,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.key.type,
                         parentSchema:
                           schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.key,
-                        data: data114,
+                        data: data116,
                       };
                       if (vErrors === null) {
-                        vErrors = [err274];
+                        vErrors = [err280];
                       } else {
-                        vErrors.push(err274);
+                        vErrors.push(err280);
                       }
                       errors++;
                     }
                   }
-                  if (coerced77 !== undefined) {
-                    data114 = coerced77;
-                    if (data111 !== undefined) {
-                      data111['key'] = coerced77;
+                  if (coerced79 !== undefined) {
+                    data116 = coerced79;
+                    if (data113 !== undefined) {
+                      data113['key'] = coerced79;
                     }
                   }
                 }
-                if (typeof data114 === 'string') {
-                  if (func3(data114) < 1) {
-                    const err275 = {
+                if (typeof data116 === 'string') {
+                  if (func3(data116) < 1) {
+                    const err281 = {
                       instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/key',
                       schemaPath:
                         '#/properties/pipeline/properties/redaction/properties/rules/items/properties/key/minLength',
@@ -8212,29 +8384,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       schema: 1,
                       parentSchema:
                         schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.key,
-                      data: data114,
+                      data: data116,
                     };
                     if (vErrors === null) {
-                      vErrors = [err275];
+                      vErrors = [err281];
                     } else {
-                      vErrors.push(err275);
+                      vErrors.push(err281);
                     }
                     errors++;
                   }
                 }
               }
-              if (data111.regex !== undefined) {
-                let data115 = data111.regex;
-                if (typeof data115 !== 'string') {
-                  let dataType78 = typeof data115;
-                  let coerced78 = undefined;
-                  if (!(coerced78 !== undefined)) {
-                    if (dataType78 == 'number' || dataType78 == 'boolean') {
-                      coerced78 = '' + data115;
-                    } else if (data115 === null) {
-                      coerced78 = '';
+              if (data113.regex !== undefined) {
+                let data117 = data113.regex;
+                if (typeof data117 !== 'string') {
+                  let dataType80 = typeof data117;
+                  let coerced80 = undefined;
+                  if (!(coerced80 !== undefined)) {
+                    if (dataType80 == 'number' || dataType80 == 'boolean') {
+                      coerced80 = '' + data117;
+                    } else if (data117 === null) {
+                      coerced80 = '';
                     } else {
-                      const err276 = {
+                      const err282 = {
                         instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/regex',
                         schemaPath:
                           '#/properties/pipeline/properties/redaction/properties/rules/items/properties/regex/type',
@@ -8246,26 +8418,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             .type,
                         parentSchema:
                           schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.regex,
-                        data: data115,
+                        data: data117,
                       };
                       if (vErrors === null) {
-                        vErrors = [err276];
+                        vErrors = [err282];
                       } else {
-                        vErrors.push(err276);
+                        vErrors.push(err282);
                       }
                       errors++;
                     }
                   }
-                  if (coerced78 !== undefined) {
-                    data115 = coerced78;
-                    if (data111 !== undefined) {
-                      data111['regex'] = coerced78;
+                  if (coerced80 !== undefined) {
+                    data117 = coerced80;
+                    if (data113 !== undefined) {
+                      data113['regex'] = coerced80;
                     }
                   }
                 }
-                if (typeof data115 === 'string') {
-                  if (func3(data115) < 1) {
-                    const err277 = {
+                if (typeof data117 === 'string') {
+                  if (func3(data117) < 1) {
+                    const err283 = {
                       instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/regex',
                       schemaPath:
                         '#/properties/pipeline/properties/redaction/properties/rules/items/properties/regex/minLength',
@@ -8275,28 +8447,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       schema: 1,
                       parentSchema:
                         schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.regex,
-                      data: data115,
+                      data: data117,
                     };
                     if (vErrors === null) {
-                      vErrors = [err277];
+                      vErrors = [err283];
                     } else {
-                      vErrors.push(err277);
+                      vErrors.push(err283);
                     }
                     errors++;
                   }
                 }
               }
-              let data116 = data111.action;
-              if (typeof data116 !== 'string') {
-                let dataType79 = typeof data116;
-                let coerced79 = undefined;
-                if (!(coerced79 !== undefined)) {
-                  if (dataType79 == 'number' || dataType79 == 'boolean') {
-                    coerced79 = '' + data116;
-                  } else if (data116 === null) {
-                    coerced79 = '';
+              let data118 = data113.action;
+              if (typeof data118 !== 'string') {
+                let dataType81 = typeof data118;
+                let coerced81 = undefined;
+                if (!(coerced81 !== undefined)) {
+                  if (dataType81 == 'number' || dataType81 == 'boolean') {
+                    coerced81 = '' + data118;
+                  } else if (data118 === null) {
+                    coerced81 = '';
                   } else {
-                    const err278 = {
+                    const err284 = {
                       instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/action',
                       schemaPath:
                         '#/properties/pipeline/properties/redaction/properties/rules/items/properties/action/type',
@@ -8307,25 +8479,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.action.type,
                       parentSchema:
                         schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.action,
-                      data: data116,
+                      data: data118,
                     };
                     if (vErrors === null) {
-                      vErrors = [err278];
+                      vErrors = [err284];
                     } else {
-                      vErrors.push(err278);
+                      vErrors.push(err284);
                     }
                     errors++;
                   }
                 }
-                if (coerced79 !== undefined) {
-                  data116 = coerced79;
-                  if (data111 !== undefined) {
-                    data111['action'] = coerced79;
+                if (coerced81 !== undefined) {
+                  data118 = coerced81;
+                  if (data113 !== undefined) {
+                    data113['action'] = coerced81;
                   }
                 }
               }
-              if (!(data116 === 'mask' || data116 === 'hash' || data116 === 'drop')) {
-                const err279 = {
+              if (!(data118 === 'mask' || data118 === 'hash' || data118 === 'drop')) {
+                const err285 = {
                   instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/action',
                   schemaPath:
                     '#/properties/pipeline/properties/redaction/properties/rules/items/properties/action/enum',
@@ -8339,17 +8511,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.action.enum,
                   parentSchema:
                     schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.action,
-                  data: data116,
+                  data: data118,
                 };
                 if (vErrors === null) {
-                  vErrors = [err279];
+                  vErrors = [err285];
                 } else {
-                  vErrors.push(err279);
+                  vErrors.push(err285);
                 }
                 errors++;
               }
             } else {
-              const err280 = {
+              const err286 = {
                 instancePath: instancePath + '/pipeline/redaction/rules/' + i18,
                 schemaPath: '#/properties/pipeline/properties/redaction/properties/rules/items/type',
                 keyword: 'type',
@@ -8357,18 +8529,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be object',
                 schema: schema11.properties.pipeline.properties.redaction.properties.rules.items.type,
                 parentSchema: schema11.properties.pipeline.properties.redaction.properties.rules.items,
-                data: data111,
+                data: data113,
               };
               if (vErrors === null) {
-                vErrors = [err280];
+                vErrors = [err286];
               } else {
-                vErrors.push(err280);
+                vErrors.push(err286);
               }
               errors++;
             }
           }
         } else {
-          const err281 = {
+          const err287 = {
             instancePath: instancePath + '/pipeline/redaction/rules',
             schemaPath: '#/properties/pipeline/properties/redaction/properties/rules/type',
             keyword: 'type',
@@ -8376,17 +8548,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be array',
             schema: schema11.properties.pipeline.properties.redaction.properties.rules.type,
             parentSchema: schema11.properties.pipeline.properties.redaction.properties.rules,
-            data: data110,
+            data: data112,
           };
           if (vErrors === null) {
-            vErrors = [err281];
+            vErrors = [err287];
           } else {
-            vErrors.push(err281);
+            vErrors.push(err287);
           }
           errors++;
         }
       } else {
-        const err282 = {
+        const err288 = {
           instancePath: instancePath + '/pipeline/redaction',
           schemaPath: '#/properties/pipeline/properties/redaction/type',
           keyword: 'type',
@@ -8394,17 +8566,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.pipeline.properties.redaction.type,
           parentSchema: schema11.properties.pipeline.properties.redaction,
-          data: data105,
+          data: data107,
         };
         if (vErrors === null) {
-          vErrors = [err282];
+          vErrors = [err288];
         } else {
-          vErrors.push(err282);
+          vErrors.push(err288);
         }
         errors++;
       }
     } else {
-      const err283 = {
+      const err289 = {
         instancePath: instancePath + '/pipeline',
         schemaPath: '#/properties/pipeline/type',
         keyword: 'type',
@@ -8412,31 +8584,31 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         message: 'must be object',
         schema: schema11.properties.pipeline.type,
         parentSchema: schema11.properties.pipeline,
-        data: data59,
+        data: data61,
       };
       if (vErrors === null) {
-        vErrors = [err283];
+        vErrors = [err289];
       } else {
-        vErrors.push(err283);
+        vErrors.push(err289);
       }
       errors++;
     }
     if (data.exporters !== undefined) {
-      let data117 = data.exporters;
-      if (Array.isArray(data117)) {
-        const len19 = data117.length;
+      let data119 = data.exporters;
+      if (Array.isArray(data119)) {
+        const len19 = data119.length;
         for (let i19 = 0; i19 < len19; i19++) {
-          let data118 = data117[i19];
-          if (data118 && typeof data118 == 'object' && !Array.isArray(data118)) {
-            const tag0 = data118.type;
+          let data120 = data119[i19];
+          if (data120 && typeof data120 == 'object' && !Array.isArray(data120)) {
+            const tag0 = data120.type;
             if (typeof tag0 == 'string') {
               if (tag0 === 'otlp') {
-                if (data118 && typeof data118 == 'object' && !Array.isArray(data118)) {
-                  if (data118.preset_options === undefined) {
-                    data118.preset_options = {};
+                if (data120 && typeof data120 == 'object' && !Array.isArray(data120)) {
+                  if (data120.preset_options === undefined) {
+                    data120.preset_options = {};
                   }
-                  if (data118.type === undefined) {
-                    const err284 = {
+                  if (data120.type === undefined) {
+                    const err290 = {
                       instancePath: instancePath + '/exporters/' + i19,
                       schemaPath: '#/properties/exporters/items/oneOf/0/required',
                       keyword: 'required',
@@ -8444,17 +8616,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       message: "must have required property '" + 'type' + "'",
                       schema: schema11.properties.exporters.items.oneOf[0].required,
                       parentSchema: schema11.properties.exporters.items.oneOf[0],
-                      data: data118,
+                      data: data120,
                     };
                     if (vErrors === null) {
-                      vErrors = [err284];
+                      vErrors = [err290];
                     } else {
-                      vErrors.push(err284);
+                      vErrors.push(err290);
                     }
                     errors++;
                   }
-                  if (data118.preset_options === undefined) {
-                    const err285 = {
+                  if (data120.preset_options === undefined) {
+                    const err291 = {
                       instancePath: instancePath + '/exporters/' + i19,
                       schemaPath: '#/properties/exporters/items/oneOf/0/required',
                       keyword: 'required',
@@ -8462,18 +8634,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       message: "must have required property '" + 'preset_options' + "'",
                       schema: schema11.properties.exporters.items.oneOf[0].required,
                       parentSchema: schema11.properties.exporters.items.oneOf[0],
-                      data: data118,
+                      data: data120,
                     };
                     if (vErrors === null) {
-                      vErrors = [err285];
+                      vErrors = [err291];
                     } else {
-                      vErrors.push(err285);
+                      vErrors.push(err291);
                     }
                     errors++;
                   }
-                  for (const key20 in data118) {
+                  for (const key20 in data120) {
                     if (!func2.call(schema11.properties.exporters.items.oneOf[0].properties, key20)) {
-                      const err286 = {
+                      const err292 = {
                         instancePath: instancePath + '/exporters/' + i19,
                         schemaPath: '#/properties/exporters/items/oneOf/0/additionalProperties',
                         keyword: 'additionalProperties',
@@ -8481,148 +8653,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must NOT have additional properties',
                         schema: false,
                         parentSchema: schema11.properties.exporters.items.oneOf[0],
-                        data: data118,
+                        data: data120,
                       };
                       if (vErrors === null) {
-                        vErrors = [err286];
+                        vErrors = [err292];
                       } else {
-                        vErrors.push(err286);
+                        vErrors.push(err292);
                       }
                       errors++;
                     }
                   }
-                  if (data118.type !== undefined) {
-                    let data119 = data118.type;
-                    if (typeof data119 !== 'string') {
-                      let dataType80 = typeof data119;
-                      let coerced80 = undefined;
-                      if (!(coerced80 !== undefined)) {
-                        if (dataType80 == 'number' || dataType80 == 'boolean') {
-                          coerced80 = '' + data119;
-                        } else if (data119 === null) {
-                          coerced80 = '';
-                        } else {
-                          const err287 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/type',
-                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/type/type',
-                            keyword: 'type',
-                            params: { type: 'string' },
-                            message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[0].properties.type.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.type,
-                            data: data119,
-                          };
-                          if (vErrors === null) {
-                            vErrors = [err287];
-                          } else {
-                            vErrors.push(err287);
-                          }
-                          errors++;
-                        }
-                      }
-                      if (coerced80 !== undefined) {
-                        data119 = coerced80;
-                        if (data118 !== undefined) {
-                          data118['type'] = coerced80;
-                        }
-                      }
-                    }
-                    if ('otlp' !== data119) {
-                      const err288 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/type',
-                        schemaPath: '#/properties/exporters/items/oneOf/0/properties/type/const',
-                        keyword: 'const',
-                        params: { allowedValue: 'otlp' },
-                        message: 'must be equal to constant',
-                        schema: 'otlp',
-                        parentSchema: schema11.properties.exporters.items.oneOf[0].properties.type,
-                        data: data119,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err288];
-                      } else {
-                        vErrors.push(err288);
-                      }
-                      errors++;
-                    }
-                  }
-                  if (data118.name !== undefined) {
-                    let data120 = data118.name;
-                    if (typeof data120 !== 'string') {
-                      let dataType81 = typeof data120;
-                      let coerced81 = undefined;
-                      if (!(coerced81 !== undefined)) {
-                        if (dataType81 == 'number' || dataType81 == 'boolean') {
-                          coerced81 = '' + data120;
-                        } else if (data120 === null) {
-                          coerced81 = '';
-                        } else {
-                          const err289 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/name',
-                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/name/type',
-                            keyword: 'type',
-                            params: { type: 'string' },
-                            message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[0].properties.name.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.name,
-                            data: data120,
-                          };
-                          if (vErrors === null) {
-                            vErrors = [err289];
-                          } else {
-                            vErrors.push(err289);
-                          }
-                          errors++;
-                        }
-                      }
-                      if (coerced81 !== undefined) {
-                        data120 = coerced81;
-                        if (data118 !== undefined) {
-                          data118['name'] = coerced81;
-                        }
-                      }
-                    }
-                    if (typeof data120 === 'string') {
-                      if (func3(data120) > 64) {
-                        const err290 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/name',
-                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/name/maxLength',
-                          keyword: 'maxLength',
-                          params: { limit: 64 },
-                          message: 'must NOT have more than 64 characters',
-                          schema: 64,
-                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.name,
-                          data: data120,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err290];
-                        } else {
-                          vErrors.push(err290);
-                        }
-                        errors++;
-                      }
-                      if (!pattern1.test(data120)) {
-                        const err291 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/name',
-                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/name/pattern',
-                          keyword: 'pattern',
-                          params: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
-                          message: 'must match pattern "' + '^[A-Za-z0-9][A-Za-z0-9._-]*$' + '"',
-                          schema: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
-                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.name,
-                          data: data120,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err291];
-                        } else {
-                          vErrors.push(err291);
-                        }
-                        errors++;
-                      }
-                    }
-                  }
-                  if (data118.endpoint !== undefined) {
-                    let data121 = data118.endpoint;
+                  if (data120.type !== undefined) {
+                    let data121 = data120.type;
                     if (typeof data121 !== 'string') {
                       let dataType82 = typeof data121;
                       let coerced82 = undefined;
@@ -8632,54 +8674,52 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         } else if (data121 === null) {
                           coerced82 = '';
                         } else {
-                          const err292 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/endpoint',
-                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/endpoint/type',
+                          const err293 = {
+                            instancePath: instancePath + '/exporters/' + i19 + '/type',
+                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/type/type',
                             keyword: 'type',
                             params: { type: 'string' },
                             message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[0].properties.endpoint.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.endpoint,
+                            schema: schema11.properties.exporters.items.oneOf[0].properties.type.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.type,
                             data: data121,
                           };
                           if (vErrors === null) {
-                            vErrors = [err292];
+                            vErrors = [err293];
                           } else {
-                            vErrors.push(err292);
+                            vErrors.push(err293);
                           }
                           errors++;
                         }
                       }
                       if (coerced82 !== undefined) {
                         data121 = coerced82;
-                        if (data118 !== undefined) {
-                          data118['endpoint'] = coerced82;
+                        if (data120 !== undefined) {
+                          data120['type'] = coerced82;
                         }
                       }
                     }
-                    if (typeof data121 === 'string') {
-                      if (func3(data121) < 1) {
-                        const err293 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/endpoint',
-                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/endpoint/minLength',
-                          keyword: 'minLength',
-                          params: { limit: 1 },
-                          message: 'must NOT have fewer than 1 characters',
-                          schema: 1,
-                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.endpoint,
-                          data: data121,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err293];
-                        } else {
-                          vErrors.push(err293);
-                        }
-                        errors++;
+                    if ('otlp' !== data121) {
+                      const err294 = {
+                        instancePath: instancePath + '/exporters/' + i19 + '/type',
+                        schemaPath: '#/properties/exporters/items/oneOf/0/properties/type/const',
+                        keyword: 'const',
+                        params: { allowedValue: 'otlp' },
+                        message: 'must be equal to constant',
+                        schema: 'otlp',
+                        parentSchema: schema11.properties.exporters.items.oneOf[0].properties.type,
+                        data: data121,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err294];
+                      } else {
+                        vErrors.push(err294);
                       }
+                      errors++;
                     }
                   }
-                  if (data118.protocol !== undefined) {
-                    let data122 = data118.protocol;
+                  if (data120.name !== undefined) {
+                    let data122 = data120.name;
                     if (typeof data122 !== 'string') {
                       let dataType83 = typeof data122;
                       let coerced83 = undefined;
@@ -8689,7 +8729,139 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         } else if (data122 === null) {
                           coerced83 = '';
                         } else {
-                          const err294 = {
+                          const err295 = {
+                            instancePath: instancePath + '/exporters/' + i19 + '/name',
+                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/name/type',
+                            keyword: 'type',
+                            params: { type: 'string' },
+                            message: 'must be string',
+                            schema: schema11.properties.exporters.items.oneOf[0].properties.name.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.name,
+                            data: data122,
+                          };
+                          if (vErrors === null) {
+                            vErrors = [err295];
+                          } else {
+                            vErrors.push(err295);
+                          }
+                          errors++;
+                        }
+                      }
+                      if (coerced83 !== undefined) {
+                        data122 = coerced83;
+                        if (data120 !== undefined) {
+                          data120['name'] = coerced83;
+                        }
+                      }
+                    }
+                    if (typeof data122 === 'string') {
+                      if (func3(data122) > 64) {
+                        const err296 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/name',
+                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/name/maxLength',
+                          keyword: 'maxLength',
+                          params: { limit: 64 },
+                          message: 'must NOT have more than 64 characters',
+                          schema: 64,
+                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.name,
+                          data: data122,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err296];
+                        } else {
+                          vErrors.push(err296);
+                        }
+                        errors++;
+                      }
+                      if (!pattern1.test(data122)) {
+                        const err297 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/name',
+                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/name/pattern',
+                          keyword: 'pattern',
+                          params: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+                          message: 'must match pattern "' + '^[A-Za-z0-9][A-Za-z0-9._-]*$' + '"',
+                          schema: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.name,
+                          data: data122,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err297];
+                        } else {
+                          vErrors.push(err297);
+                        }
+                        errors++;
+                      }
+                    }
+                  }
+                  if (data120.endpoint !== undefined) {
+                    let data123 = data120.endpoint;
+                    if (typeof data123 !== 'string') {
+                      let dataType84 = typeof data123;
+                      let coerced84 = undefined;
+                      if (!(coerced84 !== undefined)) {
+                        if (dataType84 == 'number' || dataType84 == 'boolean') {
+                          coerced84 = '' + data123;
+                        } else if (data123 === null) {
+                          coerced84 = '';
+                        } else {
+                          const err298 = {
+                            instancePath: instancePath + '/exporters/' + i19 + '/endpoint',
+                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/endpoint/type',
+                            keyword: 'type',
+                            params: { type: 'string' },
+                            message: 'must be string',
+                            schema: schema11.properties.exporters.items.oneOf[0].properties.endpoint.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.endpoint,
+                            data: data123,
+                          };
+                          if (vErrors === null) {
+                            vErrors = [err298];
+                          } else {
+                            vErrors.push(err298);
+                          }
+                          errors++;
+                        }
+                      }
+                      if (coerced84 !== undefined) {
+                        data123 = coerced84;
+                        if (data120 !== undefined) {
+                          data120['endpoint'] = coerced84;
+                        }
+                      }
+                    }
+                    if (typeof data123 === 'string') {
+                      if (func3(data123) < 1) {
+                        const err299 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/endpoint',
+                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/endpoint/minLength',
+                          keyword: 'minLength',
+                          params: { limit: 1 },
+                          message: 'must NOT have fewer than 1 characters',
+                          schema: 1,
+                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.endpoint,
+                          data: data123,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err299];
+                        } else {
+                          vErrors.push(err299);
+                        }
+                        errors++;
+                      }
+                    }
+                  }
+                  if (data120.protocol !== undefined) {
+                    let data124 = data120.protocol;
+                    if (typeof data124 !== 'string') {
+                      let dataType85 = typeof data124;
+                      let coerced85 = undefined;
+                      if (!(coerced85 !== undefined)) {
+                        if (dataType85 == 'number' || dataType85 == 'boolean') {
+                          coerced85 = '' + data124;
+                        } else if (data124 === null) {
+                          coerced85 = '';
+                        } else {
+                          const err300 = {
                             instancePath: instancePath + '/exporters/' + i19 + '/protocol',
                             schemaPath: '#/properties/exporters/items/oneOf/0/properties/protocol/type',
                             keyword: 'type',
@@ -8697,25 +8869,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             message: 'must be string',
                             schema: schema11.properties.exporters.items.oneOf[0].properties.protocol.type,
                             parentSchema: schema11.properties.exporters.items.oneOf[0].properties.protocol,
-                            data: data122,
+                            data: data124,
                           };
                           if (vErrors === null) {
-                            vErrors = [err294];
+                            vErrors = [err300];
                           } else {
-                            vErrors.push(err294);
+                            vErrors.push(err300);
                           }
                           errors++;
                         }
                       }
-                      if (coerced83 !== undefined) {
-                        data122 = coerced83;
-                        if (data118 !== undefined) {
-                          data118['protocol'] = coerced83;
+                      if (coerced85 !== undefined) {
+                        data124 = coerced85;
+                        if (data120 !== undefined) {
+                          data120['protocol'] = coerced85;
                         }
                       }
                     }
-                    if (!(data122 === 'grpc' || data122 === 'http/protobuf' || data122 === 'http/json')) {
-                      const err295 = {
+                    if (!(data124 === 'grpc' || data124 === 'http/protobuf' || data124 === 'http/json')) {
+                      const err301 = {
                         instancePath: instancePath + '/exporters/' + i19 + '/protocol',
                         schemaPath: '#/properties/exporters/items/oneOf/0/properties/protocol/enum',
                         keyword: 'enum',
@@ -8725,32 +8897,32 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must be equal to one of the allowed values',
                         schema: schema11.properties.exporters.items.oneOf[0].properties.protocol.enum,
                         parentSchema: schema11.properties.exporters.items.oneOf[0].properties.protocol,
-                        data: data122,
+                        data: data124,
                       };
                       if (vErrors === null) {
-                        vErrors = [err295];
+                        vErrors = [err301];
                       } else {
-                        vErrors.push(err295);
+                        vErrors.push(err301);
                       }
                       errors++;
                     }
                   }
-                  if (data118.headers !== undefined) {
-                    let data123 = data118.headers;
-                    if (data123 && typeof data123 == 'object' && !Array.isArray(data123)) {
-                      for (const key21 in data123) {
+                  if (data120.headers !== undefined) {
+                    let data125 = data120.headers;
+                    if (data125 && typeof data125 == 'object' && !Array.isArray(data125)) {
+                      for (const key21 in data125) {
                         if (pattern0.test(key21)) {
-                          let data124 = data123[key21];
-                          if (typeof data124 !== 'string') {
-                            let dataType84 = typeof data124;
-                            let coerced84 = undefined;
-                            if (!(coerced84 !== undefined)) {
-                              if (dataType84 == 'number' || dataType84 == 'boolean') {
-                                coerced84 = '' + data124;
-                              } else if (data124 === null) {
-                                coerced84 = '';
+                          let data126 = data125[key21];
+                          if (typeof data126 !== 'string') {
+                            let dataType86 = typeof data126;
+                            let coerced86 = undefined;
+                            if (!(coerced86 !== undefined)) {
+                              if (dataType86 == 'number' || dataType86 == 'boolean') {
+                                coerced86 = '' + data126;
+                              } else if (data126 === null) {
+                                coerced86 = '';
                               } else {
-                                const err296 = {
+                                const err302 = {
                                   instancePath:
                                     instancePath +
                                     '/exporters/' +
@@ -8770,27 +8942,27 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                                     schema11.properties.exporters.items.oneOf[0].properties.headers.patternProperties[
                                       '^(.*)$'
                                     ],
-                                  data: data124,
+                                  data: data126,
                                 };
                                 if (vErrors === null) {
-                                  vErrors = [err296];
+                                  vErrors = [err302];
                                 } else {
-                                  vErrors.push(err296);
+                                  vErrors.push(err302);
                                 }
                                 errors++;
                               }
                             }
-                            if (coerced84 !== undefined) {
-                              data124 = coerced84;
-                              if (data123 !== undefined) {
-                                data123[key21] = coerced84;
+                            if (coerced86 !== undefined) {
+                              data126 = coerced86;
+                              if (data125 !== undefined) {
+                                data125[key21] = coerced86;
                               }
                             }
                           }
                         }
                       }
                     } else {
-                      const err297 = {
+                      const err303 = {
                         instancePath: instancePath + '/exporters/' + i19 + '/headers',
                         schemaPath: '#/properties/exporters/items/oneOf/0/properties/headers/type',
                         keyword: 'type',
@@ -8798,28 +8970,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must be object',
                         schema: schema11.properties.exporters.items.oneOf[0].properties.headers.type,
                         parentSchema: schema11.properties.exporters.items.oneOf[0].properties.headers,
-                        data: data123,
+                        data: data125,
                       };
                       if (vErrors === null) {
-                        vErrors = [err297];
+                        vErrors = [err303];
                       } else {
-                        vErrors.push(err297);
+                        vErrors.push(err303);
                       }
                       errors++;
                     }
                   }
-                  if (data118.compression !== undefined) {
-                    let data125 = data118.compression;
-                    if (typeof data125 !== 'string') {
-                      let dataType85 = typeof data125;
-                      let coerced85 = undefined;
-                      if (!(coerced85 !== undefined)) {
-                        if (dataType85 == 'number' || dataType85 == 'boolean') {
-                          coerced85 = '' + data125;
-                        } else if (data125 === null) {
-                          coerced85 = '';
+                  if (data120.compression !== undefined) {
+                    let data127 = data120.compression;
+                    if (typeof data127 !== 'string') {
+                      let dataType87 = typeof data127;
+                      let coerced87 = undefined;
+                      if (!(coerced87 !== undefined)) {
+                        if (dataType87 == 'number' || dataType87 == 'boolean') {
+                          coerced87 = '' + data127;
+                        } else if (data127 === null) {
+                          coerced87 = '';
                         } else {
-                          const err298 = {
+                          const err304 = {
                             instancePath: instancePath + '/exporters/' + i19 + '/compression',
                             schemaPath: '#/properties/exporters/items/oneOf/0/properties/compression/type',
                             keyword: 'type',
@@ -8827,25 +8999,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             message: 'must be string',
                             schema: schema11.properties.exporters.items.oneOf[0].properties.compression.type,
                             parentSchema: schema11.properties.exporters.items.oneOf[0].properties.compression,
-                            data: data125,
+                            data: data127,
                           };
                           if (vErrors === null) {
-                            vErrors = [err298];
+                            vErrors = [err304];
                           } else {
-                            vErrors.push(err298);
+                            vErrors.push(err304);
                           }
                           errors++;
                         }
                       }
-                      if (coerced85 !== undefined) {
-                        data125 = coerced85;
-                        if (data118 !== undefined) {
-                          data118['compression'] = coerced85;
+                      if (coerced87 !== undefined) {
+                        data127 = coerced87;
+                        if (data120 !== undefined) {
+                          data120['compression'] = coerced87;
                         }
                       }
                     }
-                    if (!(data125 === 'gzip' || data125 === 'none')) {
-                      const err299 = {
+                    if (!(data127 === 'gzip' || data127 === 'none')) {
+                      const err305 = {
                         instancePath: instancePath + '/exporters/' + i19 + '/compression',
                         schemaPath: '#/properties/exporters/items/oneOf/0/properties/compression/enum',
                         keyword: 'enum',
@@ -8855,30 +9027,30 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must be equal to one of the allowed values',
                         schema: schema11.properties.exporters.items.oneOf[0].properties.compression.enum,
                         parentSchema: schema11.properties.exporters.items.oneOf[0].properties.compression,
-                        data: data125,
+                        data: data127,
                       };
                       if (vErrors === null) {
-                        vErrors = [err299];
+                        vErrors = [err305];
                       } else {
-                        vErrors.push(err299);
+                        vErrors.push(err305);
                       }
                       errors++;
                     }
                   }
-                  if (data118.timeout_ms !== undefined) {
-                    let data126 = data118.timeout_ms;
-                    if (!(typeof data126 == 'number' && !(data126 % 1) && !isNaN(data126) && isFinite(data126))) {
-                      let dataType86 = typeof data126;
-                      let coerced86 = undefined;
-                      if (!(coerced86 !== undefined)) {
+                  if (data120.timeout_ms !== undefined) {
+                    let data128 = data120.timeout_ms;
+                    if (!(typeof data128 == 'number' && !(data128 % 1) && !isNaN(data128) && isFinite(data128))) {
+                      let dataType88 = typeof data128;
+                      let coerced88 = undefined;
+                      if (!(coerced88 !== undefined)) {
                         if (
-                          dataType86 === 'boolean' ||
-                          data126 === null ||
-                          (dataType86 === 'string' && data126 && data126 == +data126 && !(data126 % 1))
+                          dataType88 === 'boolean' ||
+                          data128 === null ||
+                          (dataType88 === 'string' && data128 && data128 == +data128 && !(data128 % 1))
                         ) {
-                          coerced86 = +data126;
+                          coerced88 = +data128;
                         } else {
-                          const err300 = {
+                          const err306 = {
                             instancePath: instancePath + '/exporters/' + i19 + '/timeout_ms',
                             schemaPath: '#/properties/exporters/items/oneOf/0/properties/timeout_ms/type',
                             keyword: 'type',
@@ -8886,26 +9058,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             message: 'must be integer',
                             schema: schema11.properties.exporters.items.oneOf[0].properties.timeout_ms.type,
                             parentSchema: schema11.properties.exporters.items.oneOf[0].properties.timeout_ms,
-                            data: data126,
+                            data: data128,
                           };
                           if (vErrors === null) {
-                            vErrors = [err300];
+                            vErrors = [err306];
                           } else {
-                            vErrors.push(err300);
+                            vErrors.push(err306);
                           }
                           errors++;
                         }
                       }
-                      if (coerced86 !== undefined) {
-                        data126 = coerced86;
-                        if (data118 !== undefined) {
-                          data118['timeout_ms'] = coerced86;
+                      if (coerced88 !== undefined) {
+                        data128 = coerced88;
+                        if (data120 !== undefined) {
+                          data120['timeout_ms'] = coerced88;
                         }
                       }
                     }
-                    if (typeof data126 == 'number' && isFinite(data126)) {
-                      if (data126 < 0 || isNaN(data126)) {
-                        const err301 = {
+                    if (typeof data128 == 'number' && isFinite(data128)) {
+                      if (data128 < 0 || isNaN(data128)) {
+                        const err307 = {
                           instancePath: instancePath + '/exporters/' + i19 + '/timeout_ms',
                           schemaPath: '#/properties/exporters/items/oneOf/0/properties/timeout_ms/minimum',
                           keyword: 'minimum',
@@ -8913,21 +9085,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           message: 'must be >= 0',
                           schema: 0,
                           parentSchema: schema11.properties.exporters.items.oneOf[0].properties.timeout_ms,
-                          data: data126,
+                          data: data128,
                         };
                         if (vErrors === null) {
-                          vErrors = [err301];
+                          vErrors = [err307];
                         } else {
-                          vErrors.push(err301);
+                          vErrors.push(err307);
                         }
                         errors++;
                       }
                     }
                   }
-                  if (data118.tls !== undefined) {
-                    let data127 = data118.tls;
-                    if (data127 && typeof data127 == 'object' && !Array.isArray(data127)) {
-                      for (const key22 in data127) {
+                  if (data120.tls !== undefined) {
+                    let data129 = data120.tls;
+                    if (data129 && typeof data129 == 'object' && !Array.isArray(data129)) {
+                      for (const key22 in data129) {
                         if (!(
                           key22 === 'ca_file' ||
                           key22 === 'cert_file' ||
@@ -8935,7 +9107,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           key22 === 'insecure' ||
                           key22 === 'insecure_skip_verify'
                         )) {
-                          const err302 = {
+                          const err308 = {
                             instancePath: instancePath + '/exporters/' + i19 + '/tls',
                             schemaPath: '#/properties/exporters/items/oneOf/0/properties/tls/additionalProperties',
                             keyword: 'additionalProperties',
@@ -8943,28 +9115,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             message: 'must NOT have additional properties',
                             schema: false,
                             parentSchema: schema11.properties.exporters.items.oneOf[0].properties.tls,
-                            data: data127,
+                            data: data129,
                           };
                           if (vErrors === null) {
-                            vErrors = [err302];
+                            vErrors = [err308];
                           } else {
-                            vErrors.push(err302);
+                            vErrors.push(err308);
                           }
                           errors++;
                         }
                       }
-                      if (data127.ca_file !== undefined) {
-                        let data128 = data127.ca_file;
-                        if (typeof data128 !== 'string') {
-                          let dataType87 = typeof data128;
-                          let coerced87 = undefined;
-                          if (!(coerced87 !== undefined)) {
-                            if (dataType87 == 'number' || dataType87 == 'boolean') {
-                              coerced87 = '' + data128;
-                            } else if (data128 === null) {
-                              coerced87 = '';
+                      if (data129.ca_file !== undefined) {
+                        let data130 = data129.ca_file;
+                        if (typeof data130 !== 'string') {
+                          let dataType89 = typeof data130;
+                          let coerced89 = undefined;
+                          if (!(coerced89 !== undefined)) {
+                            if (dataType89 == 'number' || dataType89 == 'boolean') {
+                              coerced89 = '' + data130;
+                            } else if (data130 === null) {
+                              coerced89 = '';
                             } else {
-                              const err303 = {
+                              const err309 = {
                                 instancePath: instancePath + '/exporters/' + i19 + '/tls/ca_file',
                                 schemaPath:
                                   '#/properties/exporters/items/oneOf/0/properties/tls/properties/ca_file/type',
@@ -8975,26 +9147,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                                   schema11.properties.exporters.items.oneOf[0].properties.tls.properties.ca_file.type,
                                 parentSchema:
                                   schema11.properties.exporters.items.oneOf[0].properties.tls.properties.ca_file,
-                                data: data128,
+                                data: data130,
                               };
                               if (vErrors === null) {
-                                vErrors = [err303];
+                                vErrors = [err309];
                               } else {
-                                vErrors.push(err303);
+                                vErrors.push(err309);
                               }
                               errors++;
                             }
                           }
-                          if (coerced87 !== undefined) {
-                            data128 = coerced87;
-                            if (data127 !== undefined) {
-                              data127['ca_file'] = coerced87;
+                          if (coerced89 !== undefined) {
+                            data130 = coerced89;
+                            if (data129 !== undefined) {
+                              data129['ca_file'] = coerced89;
                             }
                           }
                         }
-                        if (typeof data128 === 'string') {
-                          if (func3(data128) < 1) {
-                            const err304 = {
+                        if (typeof data130 === 'string') {
+                          if (func3(data130) < 1) {
+                            const err310 = {
                               instancePath: instancePath + '/exporters/' + i19 + '/tls/ca_file',
                               schemaPath:
                                 '#/properties/exporters/items/oneOf/0/properties/tls/properties/ca_file/minLength',
@@ -9004,29 +9176,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                               schema: 1,
                               parentSchema:
                                 schema11.properties.exporters.items.oneOf[0].properties.tls.properties.ca_file,
-                              data: data128,
+                              data: data130,
                             };
                             if (vErrors === null) {
-                              vErrors = [err304];
+                              vErrors = [err310];
                             } else {
-                              vErrors.push(err304);
+                              vErrors.push(err310);
                             }
                             errors++;
                           }
                         }
                       }
-                      if (data127.cert_file !== undefined) {
-                        let data129 = data127.cert_file;
-                        if (typeof data129 !== 'string') {
-                          let dataType88 = typeof data129;
-                          let coerced88 = undefined;
-                          if (!(coerced88 !== undefined)) {
-                            if (dataType88 == 'number' || dataType88 == 'boolean') {
-                              coerced88 = '' + data129;
-                            } else if (data129 === null) {
-                              coerced88 = '';
+                      if (data129.cert_file !== undefined) {
+                        let data131 = data129.cert_file;
+                        if (typeof data131 !== 'string') {
+                          let dataType90 = typeof data131;
+                          let coerced90 = undefined;
+                          if (!(coerced90 !== undefined)) {
+                            if (dataType90 == 'number' || dataType90 == 'boolean') {
+                              coerced90 = '' + data131;
+                            } else if (data131 === null) {
+                              coerced90 = '';
                             } else {
-                              const err305 = {
+                              const err311 = {
                                 instancePath: instancePath + '/exporters/' + i19 + '/tls/cert_file',
                                 schemaPath:
                                   '#/properties/exporters/items/oneOf/0/properties/tls/properties/cert_file/type',
@@ -9037,26 +9209,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                                   schema11.properties.exporters.items.oneOf[0].properties.tls.properties.cert_file.type,
                                 parentSchema:
                                   schema11.properties.exporters.items.oneOf[0].properties.tls.properties.cert_file,
-                                data: data129,
+                                data: data131,
                               };
                               if (vErrors === null) {
-                                vErrors = [err305];
+                                vErrors = [err311];
                               } else {
-                                vErrors.push(err305);
+                                vErrors.push(err311);
                               }
                               errors++;
                             }
                           }
-                          if (coerced88 !== undefined) {
-                            data129 = coerced88;
-                            if (data127 !== undefined) {
-                              data127['cert_file'] = coerced88;
+                          if (coerced90 !== undefined) {
+                            data131 = coerced90;
+                            if (data129 !== undefined) {
+                              data129['cert_file'] = coerced90;
                             }
                           }
                         }
-                        if (typeof data129 === 'string') {
-                          if (func3(data129) < 1) {
-                            const err306 = {
+                        if (typeof data131 === 'string') {
+                          if (func3(data131) < 1) {
+                            const err312 = {
                               instancePath: instancePath + '/exporters/' + i19 + '/tls/cert_file',
                               schemaPath:
                                 '#/properties/exporters/items/oneOf/0/properties/tls/properties/cert_file/minLength',
@@ -9066,29 +9238,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                               schema: 1,
                               parentSchema:
                                 schema11.properties.exporters.items.oneOf[0].properties.tls.properties.cert_file,
-                              data: data129,
+                              data: data131,
                             };
                             if (vErrors === null) {
-                              vErrors = [err306];
+                              vErrors = [err312];
                             } else {
-                              vErrors.push(err306);
+                              vErrors.push(err312);
                             }
                             errors++;
                           }
                         }
                       }
-                      if (data127.key_file !== undefined) {
-                        let data130 = data127.key_file;
-                        if (typeof data130 !== 'string') {
-                          let dataType89 = typeof data130;
-                          let coerced89 = undefined;
-                          if (!(coerced89 !== undefined)) {
-                            if (dataType89 == 'number' || dataType89 == 'boolean') {
-                              coerced89 = '' + data130;
-                            } else if (data130 === null) {
-                              coerced89 = '';
+                      if (data129.key_file !== undefined) {
+                        let data132 = data129.key_file;
+                        if (typeof data132 !== 'string') {
+                          let dataType91 = typeof data132;
+                          let coerced91 = undefined;
+                          if (!(coerced91 !== undefined)) {
+                            if (dataType91 == 'number' || dataType91 == 'boolean') {
+                              coerced91 = '' + data132;
+                            } else if (data132 === null) {
+                              coerced91 = '';
                             } else {
-                              const err307 = {
+                              const err313 = {
                                 instancePath: instancePath + '/exporters/' + i19 + '/tls/key_file',
                                 schemaPath:
                                   '#/properties/exporters/items/oneOf/0/properties/tls/properties/key_file/type',
@@ -9099,26 +9271,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                                   schema11.properties.exporters.items.oneOf[0].properties.tls.properties.key_file.type,
                                 parentSchema:
                                   schema11.properties.exporters.items.oneOf[0].properties.tls.properties.key_file,
-                                data: data130,
+                                data: data132,
                               };
                               if (vErrors === null) {
-                                vErrors = [err307];
+                                vErrors = [err313];
                               } else {
-                                vErrors.push(err307);
+                                vErrors.push(err313);
                               }
                               errors++;
                             }
                           }
-                          if (coerced89 !== undefined) {
-                            data130 = coerced89;
-                            if (data127 !== undefined) {
-                              data127['key_file'] = coerced89;
+                          if (coerced91 !== undefined) {
+                            data132 = coerced91;
+                            if (data129 !== undefined) {
+                              data129['key_file'] = coerced91;
                             }
                           }
                         }
-                        if (typeof data130 === 'string') {
-                          if (func3(data130) < 1) {
-                            const err308 = {
+                        if (typeof data132 === 'string') {
+                          if (func3(data132) < 1) {
+                            const err314 = {
                               instancePath: instancePath + '/exporters/' + i19 + '/tls/key_file',
                               schemaPath:
                                 '#/properties/exporters/items/oneOf/0/properties/tls/properties/key_file/minLength',
@@ -9128,28 +9300,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                               schema: 1,
                               parentSchema:
                                 schema11.properties.exporters.items.oneOf[0].properties.tls.properties.key_file,
-                              data: data130,
+                              data: data132,
                             };
                             if (vErrors === null) {
-                              vErrors = [err308];
+                              vErrors = [err314];
                             } else {
-                              vErrors.push(err308);
+                              vErrors.push(err314);
                             }
                             errors++;
                           }
                         }
                       }
-                      if (data127.insecure !== undefined) {
-                        let data131 = data127.insecure;
-                        if (typeof data131 !== 'boolean') {
-                          let coerced90 = undefined;
-                          if (!(coerced90 !== undefined)) {
-                            if (data131 === 'false' || data131 === 0 || data131 === null) {
-                              coerced90 = false;
-                            } else if (data131 === 'true' || data131 === 1) {
-                              coerced90 = true;
+                      if (data129.insecure !== undefined) {
+                        let data133 = data129.insecure;
+                        if (typeof data133 !== 'boolean') {
+                          let coerced92 = undefined;
+                          if (!(coerced92 !== undefined)) {
+                            if (data133 === 'false' || data133 === 0 || data133 === null) {
+                              coerced92 = false;
+                            } else if (data133 === 'true' || data133 === 1) {
+                              coerced92 = true;
                             } else {
-                              const err309 = {
+                              const err315 = {
                                 instancePath: instancePath + '/exporters/' + i19 + '/tls/insecure',
                                 schemaPath:
                                   '#/properties/exporters/items/oneOf/0/properties/tls/properties/insecure/type',
@@ -9160,35 +9332,35 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                                   schema11.properties.exporters.items.oneOf[0].properties.tls.properties.insecure.type,
                                 parentSchema:
                                   schema11.properties.exporters.items.oneOf[0].properties.tls.properties.insecure,
-                                data: data131,
+                                data: data133,
                               };
                               if (vErrors === null) {
-                                vErrors = [err309];
+                                vErrors = [err315];
                               } else {
-                                vErrors.push(err309);
+                                vErrors.push(err315);
                               }
                               errors++;
                             }
                           }
-                          if (coerced90 !== undefined) {
-                            data131 = coerced90;
-                            if (data127 !== undefined) {
-                              data127['insecure'] = coerced90;
+                          if (coerced92 !== undefined) {
+                            data133 = coerced92;
+                            if (data129 !== undefined) {
+                              data129['insecure'] = coerced92;
                             }
                           }
                         }
                       }
-                      if (data127.insecure_skip_verify !== undefined) {
-                        let data132 = data127.insecure_skip_verify;
-                        if (typeof data132 !== 'boolean') {
-                          let coerced91 = undefined;
-                          if (!(coerced91 !== undefined)) {
-                            if (data132 === 'false' || data132 === 0 || data132 === null) {
-                              coerced91 = false;
-                            } else if (data132 === 'true' || data132 === 1) {
-                              coerced91 = true;
+                      if (data129.insecure_skip_verify !== undefined) {
+                        let data134 = data129.insecure_skip_verify;
+                        if (typeof data134 !== 'boolean') {
+                          let coerced93 = undefined;
+                          if (!(coerced93 !== undefined)) {
+                            if (data134 === 'false' || data134 === 0 || data134 === null) {
+                              coerced93 = false;
+                            } else if (data134 === 'true' || data134 === 1) {
+                              coerced93 = true;
                             } else {
-                              const err310 = {
+                              const err316 = {
                                 instancePath: instancePath + '/exporters/' + i19 + '/tls/insecure_skip_verify',
                                 schemaPath:
                                   '#/properties/exporters/items/oneOf/0/properties/tls/properties/insecure_skip_verify/type',
@@ -9201,26 +9373,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                                 parentSchema:
                                   schema11.properties.exporters.items.oneOf[0].properties.tls.properties
                                     .insecure_skip_verify,
-                                data: data132,
+                                data: data134,
                               };
                               if (vErrors === null) {
-                                vErrors = [err310];
+                                vErrors = [err316];
                               } else {
-                                vErrors.push(err310);
+                                vErrors.push(err316);
                               }
                               errors++;
                             }
                           }
-                          if (coerced91 !== undefined) {
-                            data132 = coerced91;
-                            if (data127 !== undefined) {
-                              data127['insecure_skip_verify'] = coerced91;
+                          if (coerced93 !== undefined) {
+                            data134 = coerced93;
+                            if (data129 !== undefined) {
+                              data129['insecure_skip_verify'] = coerced93;
                             }
                           }
                         }
                       }
                     } else {
-                      const err311 = {
+                      const err317 = {
                         instancePath: instancePath + '/exporters/' + i19 + '/tls',
                         schemaPath: '#/properties/exporters/items/oneOf/0/properties/tls/type',
                         keyword: 'type',
@@ -9228,32 +9400,32 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must be object',
                         schema: schema11.properties.exporters.items.oneOf[0].properties.tls.type,
                         parentSchema: schema11.properties.exporters.items.oneOf[0].properties.tls,
-                        data: data127,
+                        data: data129,
                       };
                       if (vErrors === null) {
-                        vErrors = [err311];
+                        vErrors = [err317];
                       } else {
-                        vErrors.push(err311);
+                        vErrors.push(err317);
                       }
                       errors++;
                     }
                   }
-                  if (data118.resource_attributes !== undefined) {
-                    let data133 = data118.resource_attributes;
-                    if (data133 && typeof data133 == 'object' && !Array.isArray(data133)) {
-                      for (const key23 in data133) {
+                  if (data120.resource_attributes !== undefined) {
+                    let data135 = data120.resource_attributes;
+                    if (data135 && typeof data135 == 'object' && !Array.isArray(data135)) {
+                      for (const key23 in data135) {
                         if (pattern0.test(key23)) {
-                          let data134 = data133[key23];
-                          if (typeof data134 !== 'string') {
-                            let dataType92 = typeof data134;
-                            let coerced92 = undefined;
-                            if (!(coerced92 !== undefined)) {
-                              if (dataType92 == 'number' || dataType92 == 'boolean') {
-                                coerced92 = '' + data134;
-                              } else if (data134 === null) {
-                                coerced92 = '';
+                          let data136 = data135[key23];
+                          if (typeof data136 !== 'string') {
+                            let dataType94 = typeof data136;
+                            let coerced94 = undefined;
+                            if (!(coerced94 !== undefined)) {
+                              if (dataType94 == 'number' || dataType94 == 'boolean') {
+                                coerced94 = '' + data136;
+                              } else if (data136 === null) {
+                                coerced94 = '';
                               } else {
-                                const err312 = {
+                                const err318 = {
                                   instancePath:
                                     instancePath +
                                     '/exporters/' +
@@ -9271,27 +9443,27 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                                   parentSchema:
                                     schema11.properties.exporters.items.oneOf[0].properties.resource_attributes
                                       .patternProperties['^(.*)$'],
-                                  data: data134,
+                                  data: data136,
                                 };
                                 if (vErrors === null) {
-                                  vErrors = [err312];
+                                  vErrors = [err318];
                                 } else {
-                                  vErrors.push(err312);
+                                  vErrors.push(err318);
                                 }
                                 errors++;
                               }
                             }
-                            if (coerced92 !== undefined) {
-                              data134 = coerced92;
-                              if (data133 !== undefined) {
-                                data133[key23] = coerced92;
+                            if (coerced94 !== undefined) {
+                              data136 = coerced94;
+                              if (data135 !== undefined) {
+                                data135[key23] = coerced94;
                               }
                             }
                           }
                         }
                       }
                     } else {
-                      const err313 = {
+                      const err319 = {
                         instancePath: instancePath + '/exporters/' + i19 + '/resource_attributes',
                         schemaPath: '#/properties/exporters/items/oneOf/0/properties/resource_attributes/type',
                         keyword: 'type',
@@ -9299,111 +9471,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must be object',
                         schema: schema11.properties.exporters.items.oneOf[0].properties.resource_attributes.type,
                         parentSchema: schema11.properties.exporters.items.oneOf[0].properties.resource_attributes,
-                        data: data133,
+                        data: data135,
                       };
                       if (vErrors === null) {
-                        vErrors = [err313];
+                        vErrors = [err319];
                       } else {
-                        vErrors.push(err313);
+                        vErrors.push(err319);
                       }
                       errors++;
                     }
                   }
-                  if (data118.service_name !== undefined) {
-                    let data135 = data118.service_name;
-                    if (typeof data135 !== 'string') {
-                      let dataType93 = typeof data135;
-                      let coerced93 = undefined;
-                      if (!(coerced93 !== undefined)) {
-                        if (dataType93 == 'number' || dataType93 == 'boolean') {
-                          coerced93 = '' + data135;
-                        } else if (data135 === null) {
-                          coerced93 = '';
-                        } else {
-                          const err314 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/service_name',
-                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/service_name/type',
-                            keyword: 'type',
-                            params: { type: 'string' },
-                            message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[0].properties.service_name.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.service_name,
-                            data: data135,
-                          };
-                          if (vErrors === null) {
-                            vErrors = [err314];
-                          } else {
-                            vErrors.push(err314);
-                          }
-                          errors++;
-                        }
-                      }
-                      if (coerced93 !== undefined) {
-                        data135 = coerced93;
-                        if (data118 !== undefined) {
-                          data118['service_name'] = coerced93;
-                        }
-                      }
-                    }
-                    if (typeof data135 === 'string') {
-                      if (func3(data135) < 1) {
-                        const err315 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/service_name',
-                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/service_name/minLength',
-                          keyword: 'minLength',
-                          params: { limit: 1 },
-                          message: 'must NOT have fewer than 1 characters',
-                          schema: 1,
-                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.service_name,
-                          data: data135,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err315];
-                        } else {
-                          vErrors.push(err315);
-                        }
-                        errors++;
-                      }
-                    }
-                  }
-                  if (data118.service_name_from_env !== undefined) {
-                    let data136 = data118.service_name_from_env;
-                    if (typeof data136 !== 'boolean') {
-                      let coerced94 = undefined;
-                      if (!(coerced94 !== undefined)) {
-                        if (data136 === 'false' || data136 === 0 || data136 === null) {
-                          coerced94 = false;
-                        } else if (data136 === 'true' || data136 === 1) {
-                          coerced94 = true;
-                        } else {
-                          const err316 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/service_name_from_env',
-                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/service_name_from_env/type',
-                            keyword: 'type',
-                            params: { type: 'boolean' },
-                            message: 'must be boolean',
-                            schema: schema11.properties.exporters.items.oneOf[0].properties.service_name_from_env.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.service_name_from_env,
-                            data: data136,
-                          };
-                          if (vErrors === null) {
-                            vErrors = [err316];
-                          } else {
-                            vErrors.push(err316);
-                          }
-                          errors++;
-                        }
-                      }
-                      if (coerced94 !== undefined) {
-                        data136 = coerced94;
-                        if (data118 !== undefined) {
-                          data118['service_name_from_env'] = coerced94;
-                        }
-                      }
-                    }
-                  }
-                  if (data118.preset !== undefined) {
-                    let data137 = data118.preset;
+                  if (data120.service_name !== undefined) {
+                    let data137 = data120.service_name;
                     if (typeof data137 !== 'string') {
                       let dataType95 = typeof data137;
                       let coerced95 = undefined;
@@ -9413,7 +9492,100 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         } else if (data137 === null) {
                           coerced95 = '';
                         } else {
-                          const err317 = {
+                          const err320 = {
+                            instancePath: instancePath + '/exporters/' + i19 + '/service_name',
+                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/service_name/type',
+                            keyword: 'type',
+                            params: { type: 'string' },
+                            message: 'must be string',
+                            schema: schema11.properties.exporters.items.oneOf[0].properties.service_name.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.service_name,
+                            data: data137,
+                          };
+                          if (vErrors === null) {
+                            vErrors = [err320];
+                          } else {
+                            vErrors.push(err320);
+                          }
+                          errors++;
+                        }
+                      }
+                      if (coerced95 !== undefined) {
+                        data137 = coerced95;
+                        if (data120 !== undefined) {
+                          data120['service_name'] = coerced95;
+                        }
+                      }
+                    }
+                    if (typeof data137 === 'string') {
+                      if (func3(data137) < 1) {
+                        const err321 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/service_name',
+                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/service_name/minLength',
+                          keyword: 'minLength',
+                          params: { limit: 1 },
+                          message: 'must NOT have fewer than 1 characters',
+                          schema: 1,
+                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.service_name,
+                          data: data137,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err321];
+                        } else {
+                          vErrors.push(err321);
+                        }
+                        errors++;
+                      }
+                    }
+                  }
+                  if (data120.service_name_from_env !== undefined) {
+                    let data138 = data120.service_name_from_env;
+                    if (typeof data138 !== 'boolean') {
+                      let coerced96 = undefined;
+                      if (!(coerced96 !== undefined)) {
+                        if (data138 === 'false' || data138 === 0 || data138 === null) {
+                          coerced96 = false;
+                        } else if (data138 === 'true' || data138 === 1) {
+                          coerced96 = true;
+                        } else {
+                          const err322 = {
+                            instancePath: instancePath + '/exporters/' + i19 + '/service_name_from_env',
+                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/service_name_from_env/type',
+                            keyword: 'type',
+                            params: { type: 'boolean' },
+                            message: 'must be boolean',
+                            schema: schema11.properties.exporters.items.oneOf[0].properties.service_name_from_env.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.service_name_from_env,
+                            data: data138,
+                          };
+                          if (vErrors === null) {
+                            vErrors = [err322];
+                          } else {
+                            vErrors.push(err322);
+                          }
+                          errors++;
+                        }
+                      }
+                      if (coerced96 !== undefined) {
+                        data138 = coerced96;
+                        if (data120 !== undefined) {
+                          data120['service_name_from_env'] = coerced96;
+                        }
+                      }
+                    }
+                  }
+                  if (data120.preset !== undefined) {
+                    let data139 = data120.preset;
+                    if (typeof data139 !== 'string') {
+                      let dataType97 = typeof data139;
+                      let coerced97 = undefined;
+                      if (!(coerced97 !== undefined)) {
+                        if (dataType97 == 'number' || dataType97 == 'boolean') {
+                          coerced97 = '' + data139;
+                        } else if (data139 === null) {
+                          coerced97 = '';
+                        } else {
+                          const err323 = {
                             instancePath: instancePath + '/exporters/' + i19 + '/preset',
                             schemaPath: '#/properties/exporters/items/oneOf/0/properties/preset/type',
                             keyword: 'type',
@@ -9421,33 +9593,33 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             message: 'must be string',
                             schema: schema11.properties.exporters.items.oneOf[0].properties.preset.type,
                             parentSchema: schema11.properties.exporters.items.oneOf[0].properties.preset,
-                            data: data137,
+                            data: data139,
                           };
                           if (vErrors === null) {
-                            vErrors = [err317];
+                            vErrors = [err323];
                           } else {
-                            vErrors.push(err317);
+                            vErrors.push(err323);
                           }
                           errors++;
                         }
                       }
-                      if (coerced95 !== undefined) {
-                        data137 = coerced95;
-                        if (data118 !== undefined) {
-                          data118['preset'] = coerced95;
+                      if (coerced97 !== undefined) {
+                        data139 = coerced97;
+                        if (data120 !== undefined) {
+                          data120['preset'] = coerced97;
                         }
                       }
                     }
                     if (!(
-                      data137 === 'datadog-agent' ||
-                      data137 === 'datadog' ||
-                      data137 === 'honeycomb' ||
-                      data137 === 'grafana-cloud' ||
-                      data137 === 'loki' ||
-                      data137 === 'elastic' ||
-                      data137 === 'splunk-collector'
+                      data139 === 'datadog-agent' ||
+                      data139 === 'datadog' ||
+                      data139 === 'honeycomb' ||
+                      data139 === 'grafana-cloud' ||
+                      data139 === 'loki' ||
+                      data139 === 'elastic' ||
+                      data139 === 'splunk-collector'
                     )) {
-                      const err318 = {
+                      const err324 = {
                         instancePath: instancePath + '/exporters/' + i19 + '/preset',
                         schemaPath: '#/properties/exporters/items/oneOf/0/properties/preset/enum',
                         keyword: 'enum',
@@ -9455,31 +9627,31 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must be equal to one of the allowed values',
                         schema: schema11.properties.exporters.items.oneOf[0].properties.preset.enum,
                         parentSchema: schema11.properties.exporters.items.oneOf[0].properties.preset,
-                        data: data137,
+                        data: data139,
                       };
                       if (vErrors === null) {
-                        vErrors = [err318];
+                        vErrors = [err324];
                       } else {
-                        vErrors.push(err318);
+                        vErrors.push(err324);
                       }
                       errors++;
                     }
                   }
-                  let data138 = data118.preset_options;
-                  if (data138 && typeof data138 == 'object' && !Array.isArray(data138)) {
-                    for (const key24 in data138) {
+                  let data140 = data120.preset_options;
+                  if (data140 && typeof data140 == 'object' && !Array.isArray(data140)) {
+                    for (const key24 in data140) {
                       if (pattern0.test(key24)) {
-                        let data139 = data138[key24];
-                        if (typeof data139 !== 'string') {
-                          let dataType96 = typeof data139;
-                          let coerced96 = undefined;
-                          if (!(coerced96 !== undefined)) {
-                            if (dataType96 == 'number' || dataType96 == 'boolean') {
-                              coerced96 = '' + data139;
-                            } else if (data139 === null) {
-                              coerced96 = '';
+                        let data141 = data140[key24];
+                        if (typeof data141 !== 'string') {
+                          let dataType98 = typeof data141;
+                          let coerced98 = undefined;
+                          if (!(coerced98 !== undefined)) {
+                            if (dataType98 == 'number' || dataType98 == 'boolean') {
+                              coerced98 = '' + data141;
+                            } else if (data141 === null) {
+                              coerced98 = '';
                             } else {
-                              const err319 = {
+                              const err325 = {
                                 instancePath:
                                   instancePath +
                                   '/exporters/' +
@@ -9497,27 +9669,27 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                                 parentSchema:
                                   schema11.properties.exporters.items.oneOf[0].properties.preset_options
                                     .patternProperties['^(.*)$'],
-                                data: data139,
+                                data: data141,
                               };
                               if (vErrors === null) {
-                                vErrors = [err319];
+                                vErrors = [err325];
                               } else {
-                                vErrors.push(err319);
+                                vErrors.push(err325);
                               }
                               errors++;
                             }
                           }
-                          if (coerced96 !== undefined) {
-                            data139 = coerced96;
-                            if (data138 !== undefined) {
-                              data138[key24] = coerced96;
+                          if (coerced98 !== undefined) {
+                            data141 = coerced98;
+                            if (data140 !== undefined) {
+                              data140[key24] = coerced98;
                             }
                           }
                         }
                       }
                     }
                   } else {
-                    const err320 = {
+                    const err326 = {
                       instancePath: instancePath + '/exporters/' + i19 + '/preset_options',
                       schemaPath: '#/properties/exporters/items/oneOf/0/properties/preset_options/type',
                       keyword: 'type',
@@ -9525,132 +9697,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       message: 'must be object',
                       schema: schema11.properties.exporters.items.oneOf[0].properties.preset_options.type,
                       parentSchema: schema11.properties.exporters.items.oneOf[0].properties.preset_options,
-                      data: data138,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err320];
-                    } else {
-                      vErrors.push(err320);
-                    }
-                    errors++;
-                  }
-                } else {
-                  const err321 = {
-                    instancePath: instancePath + '/exporters/' + i19,
-                    schemaPath: '#/properties/exporters/items/oneOf/0/type',
-                    keyword: 'type',
-                    params: { type: 'object' },
-                    message: 'must be object',
-                    schema: schema11.properties.exporters.items.oneOf[0].type,
-                    parentSchema: schema11.properties.exporters.items.oneOf[0],
-                    data: data118,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err321];
-                  } else {
-                    vErrors.push(err321);
-                  }
-                  errors++;
-                }
-              } else if (tag0 === 'store') {
-                if (data118 && typeof data118 == 'object' && !Array.isArray(data118)) {
-                  if (data118.directory === undefined) {
-                    data118.directory = null;
-                  }
-                  if (data118.max_file_bytes === undefined) {
-                    data118.max_file_bytes = 67108864;
-                  }
-                  if (data118.max_file_age_ms === undefined) {
-                    data118.max_file_age_ms = 3600000;
-                  }
-                  if (data118.max_age_ms === undefined) {
-                    data118.max_age_ms = 604800000;
-                  }
-                  if (data118.max_total_bytes === undefined) {
-                    data118.max_total_bytes = 1073741824;
-                  }
-                  if (data118.type === undefined) {
-                    const err322 = {
-                      instancePath: instancePath + '/exporters/' + i19,
-                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
-                      keyword: 'required',
-                      params: { missingProperty: 'type' },
-                      message: "must have required property '" + 'type' + "'",
-                      schema: schema11.properties.exporters.items.oneOf[1].required,
-                      parentSchema: schema11.properties.exporters.items.oneOf[1],
-                      data: data118,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err322];
-                    } else {
-                      vErrors.push(err322);
-                    }
-                    errors++;
-                  }
-                  if (data118.directory === undefined) {
-                    const err323 = {
-                      instancePath: instancePath + '/exporters/' + i19,
-                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
-                      keyword: 'required',
-                      params: { missingProperty: 'directory' },
-                      message: "must have required property '" + 'directory' + "'",
-                      schema: schema11.properties.exporters.items.oneOf[1].required,
-                      parentSchema: schema11.properties.exporters.items.oneOf[1],
-                      data: data118,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err323];
-                    } else {
-                      vErrors.push(err323);
-                    }
-                    errors++;
-                  }
-                  if (data118.max_file_bytes === undefined) {
-                    const err324 = {
-                      instancePath: instancePath + '/exporters/' + i19,
-                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
-                      keyword: 'required',
-                      params: { missingProperty: 'max_file_bytes' },
-                      message: "must have required property '" + 'max_file_bytes' + "'",
-                      schema: schema11.properties.exporters.items.oneOf[1].required,
-                      parentSchema: schema11.properties.exporters.items.oneOf[1],
-                      data: data118,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err324];
-                    } else {
-                      vErrors.push(err324);
-                    }
-                    errors++;
-                  }
-                  if (data118.max_file_age_ms === undefined) {
-                    const err325 = {
-                      instancePath: instancePath + '/exporters/' + i19,
-                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
-                      keyword: 'required',
-                      params: { missingProperty: 'max_file_age_ms' },
-                      message: "must have required property '" + 'max_file_age_ms' + "'",
-                      schema: schema11.properties.exporters.items.oneOf[1].required,
-                      parentSchema: schema11.properties.exporters.items.oneOf[1],
-                      data: data118,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err325];
-                    } else {
-                      vErrors.push(err325);
-                    }
-                    errors++;
-                  }
-                  if (data118.max_age_ms === undefined) {
-                    const err326 = {
-                      instancePath: instancePath + '/exporters/' + i19,
-                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
-                      keyword: 'required',
-                      params: { missingProperty: 'max_age_ms' },
-                      message: "must have required property '" + 'max_age_ms' + "'",
-                      schema: schema11.properties.exporters.items.oneOf[1].required,
-                      parentSchema: schema11.properties.exporters.items.oneOf[1],
-                      data: data118,
+                      data: data140,
                     };
                     if (vErrors === null) {
                       vErrors = [err326];
@@ -9659,8 +9706,133 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     }
                     errors++;
                   }
-                  if (data118.max_total_bytes === undefined) {
-                    const err327 = {
+                } else {
+                  const err327 = {
+                    instancePath: instancePath + '/exporters/' + i19,
+                    schemaPath: '#/properties/exporters/items/oneOf/0/type',
+                    keyword: 'type',
+                    params: { type: 'object' },
+                    message: 'must be object',
+                    schema: schema11.properties.exporters.items.oneOf[0].type,
+                    parentSchema: schema11.properties.exporters.items.oneOf[0],
+                    data: data120,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err327];
+                  } else {
+                    vErrors.push(err327);
+                  }
+                  errors++;
+                }
+              } else if (tag0 === 'store') {
+                if (data120 && typeof data120 == 'object' && !Array.isArray(data120)) {
+                  if (data120.directory === undefined) {
+                    data120.directory = null;
+                  }
+                  if (data120.max_file_bytes === undefined) {
+                    data120.max_file_bytes = 67108864;
+                  }
+                  if (data120.max_file_age_ms === undefined) {
+                    data120.max_file_age_ms = 3600000;
+                  }
+                  if (data120.max_age_ms === undefined) {
+                    data120.max_age_ms = 604800000;
+                  }
+                  if (data120.max_total_bytes === undefined) {
+                    data120.max_total_bytes = 1073741824;
+                  }
+                  if (data120.type === undefined) {
+                    const err328 = {
+                      instancePath: instancePath + '/exporters/' + i19,
+                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
+                      keyword: 'required',
+                      params: { missingProperty: 'type' },
+                      message: "must have required property '" + 'type' + "'",
+                      schema: schema11.properties.exporters.items.oneOf[1].required,
+                      parentSchema: schema11.properties.exporters.items.oneOf[1],
+                      data: data120,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err328];
+                    } else {
+                      vErrors.push(err328);
+                    }
+                    errors++;
+                  }
+                  if (data120.directory === undefined) {
+                    const err329 = {
+                      instancePath: instancePath + '/exporters/' + i19,
+                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
+                      keyword: 'required',
+                      params: { missingProperty: 'directory' },
+                      message: "must have required property '" + 'directory' + "'",
+                      schema: schema11.properties.exporters.items.oneOf[1].required,
+                      parentSchema: schema11.properties.exporters.items.oneOf[1],
+                      data: data120,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err329];
+                    } else {
+                      vErrors.push(err329);
+                    }
+                    errors++;
+                  }
+                  if (data120.max_file_bytes === undefined) {
+                    const err330 = {
+                      instancePath: instancePath + '/exporters/' + i19,
+                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
+                      keyword: 'required',
+                      params: { missingProperty: 'max_file_bytes' },
+                      message: "must have required property '" + 'max_file_bytes' + "'",
+                      schema: schema11.properties.exporters.items.oneOf[1].required,
+                      parentSchema: schema11.properties.exporters.items.oneOf[1],
+                      data: data120,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err330];
+                    } else {
+                      vErrors.push(err330);
+                    }
+                    errors++;
+                  }
+                  if (data120.max_file_age_ms === undefined) {
+                    const err331 = {
+                      instancePath: instancePath + '/exporters/' + i19,
+                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
+                      keyword: 'required',
+                      params: { missingProperty: 'max_file_age_ms' },
+                      message: "must have required property '" + 'max_file_age_ms' + "'",
+                      schema: schema11.properties.exporters.items.oneOf[1].required,
+                      parentSchema: schema11.properties.exporters.items.oneOf[1],
+                      data: data120,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err331];
+                    } else {
+                      vErrors.push(err331);
+                    }
+                    errors++;
+                  }
+                  if (data120.max_age_ms === undefined) {
+                    const err332 = {
+                      instancePath: instancePath + '/exporters/' + i19,
+                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
+                      keyword: 'required',
+                      params: { missingProperty: 'max_age_ms' },
+                      message: "must have required property '" + 'max_age_ms' + "'",
+                      schema: schema11.properties.exporters.items.oneOf[1].required,
+                      parentSchema: schema11.properties.exporters.items.oneOf[1],
+                      data: data120,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err332];
+                    } else {
+                      vErrors.push(err332);
+                    }
+                    errors++;
+                  }
+                  if (data120.max_total_bytes === undefined) {
+                    const err333 = {
                       instancePath: instancePath + '/exporters/' + i19,
                       schemaPath: '#/properties/exporters/items/oneOf/1/required',
                       keyword: 'required',
@@ -9668,16 +9840,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       message: "must have required property '" + 'max_total_bytes' + "'",
                       schema: schema11.properties.exporters.items.oneOf[1].required,
                       parentSchema: schema11.properties.exporters.items.oneOf[1],
-                      data: data118,
+                      data: data120,
                     };
                     if (vErrors === null) {
-                      vErrors = [err327];
+                      vErrors = [err333];
                     } else {
-                      vErrors.push(err327);
+                      vErrors.push(err333);
                     }
                     errors++;
                   }
-                  for (const key25 in data118) {
+                  for (const key25 in data120) {
                     if (!(
                       key25 === 'type' ||
                       key25 === 'name' ||
@@ -9687,7 +9859,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       key25 === 'max_age_ms' ||
                       key25 === 'max_total_bytes'
                     )) {
-                      const err328 = {
+                      const err334 = {
                         instancePath: instancePath + '/exporters/' + i19,
                         schemaPath: '#/properties/exporters/items/oneOf/1/additionalProperties',
                         keyword: 'additionalProperties',
@@ -9695,28 +9867,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must NOT have additional properties',
                         schema: false,
                         parentSchema: schema11.properties.exporters.items.oneOf[1],
-                        data: data118,
+                        data: data120,
                       };
                       if (vErrors === null) {
-                        vErrors = [err328];
+                        vErrors = [err334];
                       } else {
-                        vErrors.push(err328);
+                        vErrors.push(err334);
                       }
                       errors++;
                     }
                   }
-                  if (data118.type !== undefined) {
-                    let data140 = data118.type;
-                    if (typeof data140 !== 'string') {
-                      let dataType97 = typeof data140;
-                      let coerced97 = undefined;
-                      if (!(coerced97 !== undefined)) {
-                        if (dataType97 == 'number' || dataType97 == 'boolean') {
-                          coerced97 = '' + data140;
-                        } else if (data140 === null) {
-                          coerced97 = '';
+                  if (data120.type !== undefined) {
+                    let data142 = data120.type;
+                    if (typeof data142 !== 'string') {
+                      let dataType99 = typeof data142;
+                      let coerced99 = undefined;
+                      if (!(coerced99 !== undefined)) {
+                        if (dataType99 == 'number' || dataType99 == 'boolean') {
+                          coerced99 = '' + data142;
+                        } else if (data142 === null) {
+                          coerced99 = '';
                         } else {
-                          const err329 = {
+                          const err335 = {
                             instancePath: instancePath + '/exporters/' + i19 + '/type',
                             schemaPath: '#/properties/exporters/items/oneOf/1/properties/type/type',
                             keyword: 'type',
@@ -9724,25 +9896,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             message: 'must be string',
                             schema: schema11.properties.exporters.items.oneOf[1].properties.type.type,
                             parentSchema: schema11.properties.exporters.items.oneOf[1].properties.type,
-                            data: data140,
+                            data: data142,
                           };
                           if (vErrors === null) {
-                            vErrors = [err329];
+                            vErrors = [err335];
                           } else {
-                            vErrors.push(err329);
+                            vErrors.push(err335);
                           }
                           errors++;
                         }
                       }
-                      if (coerced97 !== undefined) {
-                        data140 = coerced97;
-                        if (data118 !== undefined) {
-                          data118['type'] = coerced97;
+                      if (coerced99 !== undefined) {
+                        data142 = coerced99;
+                        if (data120 !== undefined) {
+                          data120['type'] = coerced99;
                         }
                       }
                     }
-                    if ('store' !== data140) {
-                      const err330 = {
+                    if ('store' !== data142) {
+                      const err336 = {
                         instancePath: instancePath + '/exporters/' + i19 + '/type',
                         schemaPath: '#/properties/exporters/items/oneOf/1/properties/type/const',
                         keyword: 'const',
@@ -9750,28 +9922,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must be equal to constant',
                         schema: 'store',
                         parentSchema: schema11.properties.exporters.items.oneOf[1].properties.type,
-                        data: data140,
+                        data: data142,
                       };
                       if (vErrors === null) {
-                        vErrors = [err330];
+                        vErrors = [err336];
                       } else {
-                        vErrors.push(err330);
+                        vErrors.push(err336);
                       }
                       errors++;
                     }
                   }
-                  if (data118.name !== undefined) {
-                    let data141 = data118.name;
-                    if (typeof data141 !== 'string') {
-                      let dataType98 = typeof data141;
-                      let coerced98 = undefined;
-                      if (!(coerced98 !== undefined)) {
-                        if (dataType98 == 'number' || dataType98 == 'boolean') {
-                          coerced98 = '' + data141;
-                        } else if (data141 === null) {
-                          coerced98 = '';
+                  if (data120.name !== undefined) {
+                    let data143 = data120.name;
+                    if (typeof data143 !== 'string') {
+                      let dataType100 = typeof data143;
+                      let coerced100 = undefined;
+                      if (!(coerced100 !== undefined)) {
+                        if (dataType100 == 'number' || dataType100 == 'boolean') {
+                          coerced100 = '' + data143;
+                        } else if (data143 === null) {
+                          coerced100 = '';
                         } else {
-                          const err331 = {
+                          const err337 = {
                             instancePath: instancePath + '/exporters/' + i19 + '/name',
                             schemaPath: '#/properties/exporters/items/oneOf/1/properties/name/type',
                             keyword: 'type',
@@ -9779,26 +9951,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             message: 'must be string',
                             schema: schema11.properties.exporters.items.oneOf[1].properties.name.type,
                             parentSchema: schema11.properties.exporters.items.oneOf[1].properties.name,
-                            data: data141,
+                            data: data143,
                           };
                           if (vErrors === null) {
-                            vErrors = [err331];
+                            vErrors = [err337];
                           } else {
-                            vErrors.push(err331);
+                            vErrors.push(err337);
                           }
                           errors++;
                         }
                       }
-                      if (coerced98 !== undefined) {
-                        data141 = coerced98;
-                        if (data118 !== undefined) {
-                          data118['name'] = coerced98;
+                      if (coerced100 !== undefined) {
+                        data143 = coerced100;
+                        if (data120 !== undefined) {
+                          data120['name'] = coerced100;
                         }
                       }
                     }
-                    if (typeof data141 === 'string') {
-                      if (func3(data141) > 64) {
-                        const err332 = {
+                    if (typeof data143 === 'string') {
+                      if (func3(data143) > 64) {
+                        const err338 = {
                           instancePath: instancePath + '/exporters/' + i19 + '/name',
                           schemaPath: '#/properties/exporters/items/oneOf/1/properties/name/maxLength',
                           keyword: 'maxLength',
@@ -9806,170 +9978,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           message: 'must NOT have more than 64 characters',
                           schema: 64,
                           parentSchema: schema11.properties.exporters.items.oneOf[1].properties.name,
-                          data: data141,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err332];
-                        } else {
-                          vErrors.push(err332);
-                        }
-                        errors++;
-                      }
-                      if (!pattern1.test(data141)) {
-                        const err333 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/name',
-                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/name/pattern',
-                          keyword: 'pattern',
-                          params: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
-                          message: 'must match pattern "' + '^[A-Za-z0-9][A-Za-z0-9._-]*$' + '"',
-                          schema: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
-                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.name,
-                          data: data141,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err333];
-                        } else {
-                          vErrors.push(err333);
-                        }
-                        errors++;
-                      }
-                    }
-                  }
-                  let data142 = data118.directory;
-                  if (typeof data142 !== 'string' && data142 !== null) {
-                    let dataType99 = typeof data142;
-                    let coerced99 = undefined;
-                    if (!(coerced99 !== undefined)) {
-                      if (dataType99 == 'number' || dataType99 == 'boolean') {
-                        coerced99 = '' + data142;
-                      } else if (data142 === null) {
-                        coerced99 = '';
-                      } else if (data142 === '' || data142 === 0 || data142 === false) {
-                        coerced99 = null;
-                      } else {
-                        const err334 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/directory',
-                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/directory/type',
-                          keyword: 'type',
-                          params: { type: schema11.properties.exporters.items.oneOf[1].properties.directory.type },
-                          message: 'must be string,null',
-                          schema: schema11.properties.exporters.items.oneOf[1].properties.directory.type,
-                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.directory,
-                          data: data142,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err334];
-                        } else {
-                          vErrors.push(err334);
-                        }
-                        errors++;
-                      }
-                    }
-                    if (coerced99 !== undefined) {
-                      data142 = coerced99;
-                      if (data118 !== undefined) {
-                        data118['directory'] = coerced99;
-                      }
-                    }
-                  }
-                  if (typeof data142 === 'string') {
-                    if (func3(data142) < 1) {
-                      const err335 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/directory',
-                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/directory/minLength',
-                        keyword: 'minLength',
-                        params: { limit: 1 },
-                        message: 'must NOT have fewer than 1 characters',
-                        schema: 1,
-                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.directory,
-                        data: data142,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err335];
-                      } else {
-                        vErrors.push(err335);
-                      }
-                      errors++;
-                    }
-                  }
-                  let data143 = data118.max_file_bytes;
-                  if (!(typeof data143 == 'number' && !(data143 % 1) && !isNaN(data143) && isFinite(data143))) {
-                    let dataType100 = typeof data143;
-                    let coerced100 = undefined;
-                    if (!(coerced100 !== undefined)) {
-                      if (
-                        dataType100 === 'boolean' ||
-                        data143 === null ||
-                        (dataType100 === 'string' && data143 && data143 == +data143 && !(data143 % 1))
-                      ) {
-                        coerced100 = +data143;
-                      } else {
-                        const err336 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/max_file_bytes',
-                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_bytes/type',
-                          keyword: 'type',
-                          params: { type: 'integer' },
-                          message: 'must be integer',
-                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_file_bytes.type,
-                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_bytes,
                           data: data143,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err336];
-                        } else {
-                          vErrors.push(err336);
-                        }
-                        errors++;
-                      }
-                    }
-                    if (coerced100 !== undefined) {
-                      data143 = coerced100;
-                      if (data118 !== undefined) {
-                        data118['max_file_bytes'] = coerced100;
-                      }
-                    }
-                  }
-                  if (typeof data143 == 'number' && isFinite(data143)) {
-                    if (data143 < 1024 || isNaN(data143)) {
-                      const err337 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/max_file_bytes',
-                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_bytes/minimum',
-                        keyword: 'minimum',
-                        params: { comparison: '>=', limit: 1024 },
-                        message: 'must be >= 1024',
-                        schema: 1024,
-                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_bytes,
-                        data: data143,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err337];
-                      } else {
-                        vErrors.push(err337);
-                      }
-                      errors++;
-                    }
-                  }
-                  let data144 = data118.max_file_age_ms;
-                  if (!(typeof data144 == 'number' && !(data144 % 1) && !isNaN(data144) && isFinite(data144))) {
-                    let dataType101 = typeof data144;
-                    let coerced101 = undefined;
-                    if (!(coerced101 !== undefined)) {
-                      if (
-                        dataType101 === 'boolean' ||
-                        data144 === null ||
-                        (dataType101 === 'string' && data144 && data144 == +data144 && !(data144 % 1))
-                      ) {
-                        coerced101 = +data144;
-                      } else {
-                        const err338 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/max_file_age_ms',
-                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_age_ms/type',
-                          keyword: 'type',
-                          params: { type: 'integer' },
-                          message: 'must be integer',
-                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_file_age_ms.type,
-                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_age_ms,
-                          data: data144,
                         };
                         if (vErrors === null) {
                           vErrors = [err338];
@@ -9978,35 +9987,84 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         }
                         errors++;
                       }
-                    }
-                    if (coerced101 !== undefined) {
-                      data144 = coerced101;
-                      if (data118 !== undefined) {
-                        data118['max_file_age_ms'] = coerced101;
+                      if (!pattern1.test(data143)) {
+                        const err339 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/name',
+                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/name/pattern',
+                          keyword: 'pattern',
+                          params: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+                          message: 'must match pattern "' + '^[A-Za-z0-9][A-Za-z0-9._-]*$' + '"',
+                          schema: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.name,
+                          data: data143,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err339];
+                        } else {
+                          vErrors.push(err339);
+                        }
+                        errors++;
                       }
                     }
                   }
-                  if (typeof data144 == 'number' && isFinite(data144)) {
-                    if (data144 < 1 || isNaN(data144)) {
-                      const err339 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/max_file_age_ms',
-                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_age_ms/minimum',
-                        keyword: 'minimum',
-                        params: { comparison: '>=', limit: 1 },
-                        message: 'must be >= 1',
+                  let data144 = data120.directory;
+                  if (typeof data144 !== 'string' && data144 !== null) {
+                    let dataType101 = typeof data144;
+                    let coerced101 = undefined;
+                    if (!(coerced101 !== undefined)) {
+                      if (dataType101 == 'number' || dataType101 == 'boolean') {
+                        coerced101 = '' + data144;
+                      } else if (data144 === null) {
+                        coerced101 = '';
+                      } else if (data144 === '' || data144 === 0 || data144 === false) {
+                        coerced101 = null;
+                      } else {
+                        const err340 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/directory',
+                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/directory/type',
+                          keyword: 'type',
+                          params: { type: schema11.properties.exporters.items.oneOf[1].properties.directory.type },
+                          message: 'must be string,null',
+                          schema: schema11.properties.exporters.items.oneOf[1].properties.directory.type,
+                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.directory,
+                          data: data144,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err340];
+                        } else {
+                          vErrors.push(err340);
+                        }
+                        errors++;
+                      }
+                    }
+                    if (coerced101 !== undefined) {
+                      data144 = coerced101;
+                      if (data120 !== undefined) {
+                        data120['directory'] = coerced101;
+                      }
+                    }
+                  }
+                  if (typeof data144 === 'string') {
+                    if (func3(data144) < 1) {
+                      const err341 = {
+                        instancePath: instancePath + '/exporters/' + i19 + '/directory',
+                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/directory/minLength',
+                        keyword: 'minLength',
+                        params: { limit: 1 },
+                        message: 'must NOT have fewer than 1 characters',
                         schema: 1,
-                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_age_ms,
+                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.directory,
                         data: data144,
                       };
                       if (vErrors === null) {
-                        vErrors = [err339];
+                        vErrors = [err341];
                       } else {
-                        vErrors.push(err339);
+                        vErrors.push(err341);
                       }
                       errors++;
                     }
                   }
-                  let data145 = data118.max_age_ms;
+                  let data145 = data120.max_file_bytes;
                   if (!(typeof data145 == 'number' && !(data145 % 1) && !isNaN(data145) && isFinite(data145))) {
                     let dataType102 = typeof data145;
                     let coerced102 = undefined;
@@ -10018,52 +10076,52 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       ) {
                         coerced102 = +data145;
                       } else {
-                        const err340 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/max_age_ms',
-                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_age_ms/type',
+                        const err342 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/max_file_bytes',
+                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_bytes/type',
                           keyword: 'type',
                           params: { type: 'integer' },
                           message: 'must be integer',
-                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_age_ms.type,
-                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_age_ms,
+                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_file_bytes.type,
+                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_bytes,
                           data: data145,
                         };
                         if (vErrors === null) {
-                          vErrors = [err340];
+                          vErrors = [err342];
                         } else {
-                          vErrors.push(err340);
+                          vErrors.push(err342);
                         }
                         errors++;
                       }
                     }
                     if (coerced102 !== undefined) {
                       data145 = coerced102;
-                      if (data118 !== undefined) {
-                        data118['max_age_ms'] = coerced102;
+                      if (data120 !== undefined) {
+                        data120['max_file_bytes'] = coerced102;
                       }
                     }
                   }
                   if (typeof data145 == 'number' && isFinite(data145)) {
-                    if (data145 < 1 || isNaN(data145)) {
-                      const err341 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/max_age_ms',
-                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_age_ms/minimum',
+                    if (data145 < 1024 || isNaN(data145)) {
+                      const err343 = {
+                        instancePath: instancePath + '/exporters/' + i19 + '/max_file_bytes',
+                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_bytes/minimum',
                         keyword: 'minimum',
-                        params: { comparison: '>=', limit: 1 },
-                        message: 'must be >= 1',
-                        schema: 1,
-                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_age_ms,
+                        params: { comparison: '>=', limit: 1024 },
+                        message: 'must be >= 1024',
+                        schema: 1024,
+                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_bytes,
                         data: data145,
                       };
                       if (vErrors === null) {
-                        vErrors = [err341];
+                        vErrors = [err343];
                       } else {
-                        vErrors.push(err341);
+                        vErrors.push(err343);
                       }
                       errors++;
                     }
                   }
-                  let data146 = data118.max_total_bytes;
+                  let data146 = data120.max_file_age_ms;
                   if (!(typeof data146 == 'number' && !(data146 % 1) && !isNaN(data146) && isFinite(data146))) {
                     let dataType103 = typeof data146;
                     let coerced103 = undefined;
@@ -10075,121 +10133,99 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       ) {
                         coerced103 = +data146;
                       } else {
-                        const err342 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/max_total_bytes',
-                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_total_bytes/type',
+                        const err344 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/max_file_age_ms',
+                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_age_ms/type',
                           keyword: 'type',
                           params: { type: 'integer' },
                           message: 'must be integer',
-                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_total_bytes.type,
-                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_total_bytes,
+                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_file_age_ms.type,
+                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_age_ms,
                           data: data146,
                         };
                         if (vErrors === null) {
-                          vErrors = [err342];
+                          vErrors = [err344];
                         } else {
-                          vErrors.push(err342);
+                          vErrors.push(err344);
                         }
                         errors++;
                       }
                     }
                     if (coerced103 !== undefined) {
                       data146 = coerced103;
-                      if (data118 !== undefined) {
-                        data118['max_total_bytes'] = coerced103;
+                      if (data120 !== undefined) {
+                        data120['max_file_age_ms'] = coerced103;
                       }
                     }
                   }
                   if (typeof data146 == 'number' && isFinite(data146)) {
-                    if (data146 < 1024 || isNaN(data146)) {
-                      const err343 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/max_total_bytes',
-                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_total_bytes/minimum',
+                    if (data146 < 1 || isNaN(data146)) {
+                      const err345 = {
+                        instancePath: instancePath + '/exporters/' + i19 + '/max_file_age_ms',
+                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_age_ms/minimum',
                         keyword: 'minimum',
-                        params: { comparison: '>=', limit: 1024 },
-                        message: 'must be >= 1024',
-                        schema: 1024,
-                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_total_bytes,
+                        params: { comparison: '>=', limit: 1 },
+                        message: 'must be >= 1',
+                        schema: 1,
+                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_age_ms,
                         data: data146,
                       };
                       if (vErrors === null) {
-                        vErrors = [err343];
+                        vErrors = [err345];
                       } else {
-                        vErrors.push(err343);
+                        vErrors.push(err345);
                       }
                       errors++;
                     }
                   }
-                } else {
-                  const err344 = {
-                    instancePath: instancePath + '/exporters/' + i19,
-                    schemaPath: '#/properties/exporters/items/oneOf/1/type',
-                    keyword: 'type',
-                    params: { type: 'object' },
-                    message: 'must be object',
-                    schema: schema11.properties.exporters.items.oneOf[1].type,
-                    parentSchema: schema11.properties.exporters.items.oneOf[1],
-                    data: data118,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err344];
-                  } else {
-                    vErrors.push(err344);
-                  }
-                  errors++;
-                }
-              } else if (tag0 === 'stdout') {
-                if (data118 && typeof data118 == 'object' && !Array.isArray(data118)) {
-                  if (data118.format === undefined) {
-                    data118.format = 'text';
-                  }
-                  if (data118.type === undefined) {
-                    const err345 = {
-                      instancePath: instancePath + '/exporters/' + i19,
-                      schemaPath: '#/properties/exporters/items/oneOf/2/required',
-                      keyword: 'required',
-                      params: { missingProperty: 'type' },
-                      message: "must have required property '" + 'type' + "'",
-                      schema: schema11.properties.exporters.items.oneOf[2].required,
-                      parentSchema: schema11.properties.exporters.items.oneOf[2],
-                      data: data118,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err345];
-                    } else {
-                      vErrors.push(err345);
+                  let data147 = data120.max_age_ms;
+                  if (!(typeof data147 == 'number' && !(data147 % 1) && !isNaN(data147) && isFinite(data147))) {
+                    let dataType104 = typeof data147;
+                    let coerced104 = undefined;
+                    if (!(coerced104 !== undefined)) {
+                      if (
+                        dataType104 === 'boolean' ||
+                        data147 === null ||
+                        (dataType104 === 'string' && data147 && data147 == +data147 && !(data147 % 1))
+                      ) {
+                        coerced104 = +data147;
+                      } else {
+                        const err346 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/max_age_ms',
+                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_age_ms/type',
+                          keyword: 'type',
+                          params: { type: 'integer' },
+                          message: 'must be integer',
+                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_age_ms.type,
+                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_age_ms,
+                          data: data147,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err346];
+                        } else {
+                          vErrors.push(err346);
+                        }
+                        errors++;
+                      }
                     }
-                    errors++;
-                  }
-                  if (data118.format === undefined) {
-                    const err346 = {
-                      instancePath: instancePath + '/exporters/' + i19,
-                      schemaPath: '#/properties/exporters/items/oneOf/2/required',
-                      keyword: 'required',
-                      params: { missingProperty: 'format' },
-                      message: "must have required property '" + 'format' + "'",
-                      schema: schema11.properties.exporters.items.oneOf[2].required,
-                      parentSchema: schema11.properties.exporters.items.oneOf[2],
-                      data: data118,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err346];
-                    } else {
-                      vErrors.push(err346);
+                    if (coerced104 !== undefined) {
+                      data147 = coerced104;
+                      if (data120 !== undefined) {
+                        data120['max_age_ms'] = coerced104;
+                      }
                     }
-                    errors++;
                   }
-                  for (const key26 in data118) {
-                    if (!(key26 === 'type' || key26 === 'name' || key26 === 'format')) {
+                  if (typeof data147 == 'number' && isFinite(data147)) {
+                    if (data147 < 1 || isNaN(data147)) {
                       const err347 = {
-                        instancePath: instancePath + '/exporters/' + i19,
-                        schemaPath: '#/properties/exporters/items/oneOf/2/additionalProperties',
-                        keyword: 'additionalProperties',
-                        params: { additionalProperty: key26 },
-                        message: 'must NOT have additional properties',
-                        schema: false,
-                        parentSchema: schema11.properties.exporters.items.oneOf[2],
-                        data: data118,
+                        instancePath: instancePath + '/exporters/' + i19 + '/max_age_ms',
+                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_age_ms/minimum',
+                        keyword: 'minimum',
+                        params: { comparison: '>=', limit: 1 },
+                        message: 'must be >= 1',
+                        schema: 1,
+                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_age_ms,
+                        data: data147,
                       };
                       if (vErrors === null) {
                         vErrors = [err347];
@@ -10199,52 +10235,54 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       errors++;
                     }
                   }
-                  if (data118.type !== undefined) {
-                    let data147 = data118.type;
-                    if (typeof data147 !== 'string') {
-                      let dataType104 = typeof data147;
-                      let coerced104 = undefined;
-                      if (!(coerced104 !== undefined)) {
-                        if (dataType104 == 'number' || dataType104 == 'boolean') {
-                          coerced104 = '' + data147;
-                        } else if (data147 === null) {
-                          coerced104 = '';
+                  let data148 = data120.max_total_bytes;
+                  if (!(typeof data148 == 'number' && !(data148 % 1) && !isNaN(data148) && isFinite(data148))) {
+                    let dataType105 = typeof data148;
+                    let coerced105 = undefined;
+                    if (!(coerced105 !== undefined)) {
+                      if (
+                        dataType105 === 'boolean' ||
+                        data148 === null ||
+                        (dataType105 === 'string' && data148 && data148 == +data148 && !(data148 % 1))
+                      ) {
+                        coerced105 = +data148;
+                      } else {
+                        const err348 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/max_total_bytes',
+                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_total_bytes/type',
+                          keyword: 'type',
+                          params: { type: 'integer' },
+                          message: 'must be integer',
+                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_total_bytes.type,
+                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_total_bytes,
+                          data: data148,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err348];
                         } else {
-                          const err348 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/type',
-                            schemaPath: '#/properties/exporters/items/oneOf/2/properties/type/type',
-                            keyword: 'type',
-                            params: { type: 'string' },
-                            message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[2].properties.type.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[2].properties.type,
-                            data: data147,
-                          };
-                          if (vErrors === null) {
-                            vErrors = [err348];
-                          } else {
-                            vErrors.push(err348);
-                          }
-                          errors++;
+                          vErrors.push(err348);
                         }
-                      }
-                      if (coerced104 !== undefined) {
-                        data147 = coerced104;
-                        if (data118 !== undefined) {
-                          data118['type'] = coerced104;
-                        }
+                        errors++;
                       }
                     }
-                    if ('stdout' !== data147) {
+                    if (coerced105 !== undefined) {
+                      data148 = coerced105;
+                      if (data120 !== undefined) {
+                        data120['max_total_bytes'] = coerced105;
+                      }
+                    }
+                  }
+                  if (typeof data148 == 'number' && isFinite(data148)) {
+                    if (data148 < 1024 || isNaN(data148)) {
                       const err349 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/type',
-                        schemaPath: '#/properties/exporters/items/oneOf/2/properties/type/const',
-                        keyword: 'const',
-                        params: { allowedValue: 'stdout' },
-                        message: 'must be equal to constant',
-                        schema: 'stdout',
-                        parentSchema: schema11.properties.exporters.items.oneOf[2].properties.type,
-                        data: data147,
+                        instancePath: instancePath + '/exporters/' + i19 + '/max_total_bytes',
+                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_total_bytes/minimum',
+                        keyword: 'minimum',
+                        params: { comparison: '>=', limit: 1024 },
+                        message: 'must be >= 1024',
+                        schema: 1024,
+                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_total_bytes,
+                        data: data148,
                       };
                       if (vErrors === null) {
                         vErrors = [err349];
@@ -10254,18 +10292,152 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       errors++;
                     }
                   }
-                  if (data118.name !== undefined) {
-                    let data148 = data118.name;
-                    if (typeof data148 !== 'string') {
-                      let dataType105 = typeof data148;
-                      let coerced105 = undefined;
-                      if (!(coerced105 !== undefined)) {
-                        if (dataType105 == 'number' || dataType105 == 'boolean') {
-                          coerced105 = '' + data148;
-                        } else if (data148 === null) {
-                          coerced105 = '';
+                } else {
+                  const err350 = {
+                    instancePath: instancePath + '/exporters/' + i19,
+                    schemaPath: '#/properties/exporters/items/oneOf/1/type',
+                    keyword: 'type',
+                    params: { type: 'object' },
+                    message: 'must be object',
+                    schema: schema11.properties.exporters.items.oneOf[1].type,
+                    parentSchema: schema11.properties.exporters.items.oneOf[1],
+                    data: data120,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err350];
+                  } else {
+                    vErrors.push(err350);
+                  }
+                  errors++;
+                }
+              } else if (tag0 === 'stdout') {
+                if (data120 && typeof data120 == 'object' && !Array.isArray(data120)) {
+                  if (data120.format === undefined) {
+                    data120.format = 'text';
+                  }
+                  if (data120.type === undefined) {
+                    const err351 = {
+                      instancePath: instancePath + '/exporters/' + i19,
+                      schemaPath: '#/properties/exporters/items/oneOf/2/required',
+                      keyword: 'required',
+                      params: { missingProperty: 'type' },
+                      message: "must have required property '" + 'type' + "'",
+                      schema: schema11.properties.exporters.items.oneOf[2].required,
+                      parentSchema: schema11.properties.exporters.items.oneOf[2],
+                      data: data120,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err351];
+                    } else {
+                      vErrors.push(err351);
+                    }
+                    errors++;
+                  }
+                  if (data120.format === undefined) {
+                    const err352 = {
+                      instancePath: instancePath + '/exporters/' + i19,
+                      schemaPath: '#/properties/exporters/items/oneOf/2/required',
+                      keyword: 'required',
+                      params: { missingProperty: 'format' },
+                      message: "must have required property '" + 'format' + "'",
+                      schema: schema11.properties.exporters.items.oneOf[2].required,
+                      parentSchema: schema11.properties.exporters.items.oneOf[2],
+                      data: data120,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err352];
+                    } else {
+                      vErrors.push(err352);
+                    }
+                    errors++;
+                  }
+                  for (const key26 in data120) {
+                    if (!(key26 === 'type' || key26 === 'name' || key26 === 'format')) {
+                      const err353 = {
+                        instancePath: instancePath + '/exporters/' + i19,
+                        schemaPath: '#/properties/exporters/items/oneOf/2/additionalProperties',
+                        keyword: 'additionalProperties',
+                        params: { additionalProperty: key26 },
+                        message: 'must NOT have additional properties',
+                        schema: false,
+                        parentSchema: schema11.properties.exporters.items.oneOf[2],
+                        data: data120,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err353];
+                      } else {
+                        vErrors.push(err353);
+                      }
+                      errors++;
+                    }
+                  }
+                  if (data120.type !== undefined) {
+                    let data149 = data120.type;
+                    if (typeof data149 !== 'string') {
+                      let dataType106 = typeof data149;
+                      let coerced106 = undefined;
+                      if (!(coerced106 !== undefined)) {
+                        if (dataType106 == 'number' || dataType106 == 'boolean') {
+                          coerced106 = '' + data149;
+                        } else if (data149 === null) {
+                          coerced106 = '';
                         } else {
-                          const err350 = {
+                          const err354 = {
+                            instancePath: instancePath + '/exporters/' + i19 + '/type',
+                            schemaPath: '#/properties/exporters/items/oneOf/2/properties/type/type',
+                            keyword: 'type',
+                            params: { type: 'string' },
+                            message: 'must be string',
+                            schema: schema11.properties.exporters.items.oneOf[2].properties.type.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[2].properties.type,
+                            data: data149,
+                          };
+                          if (vErrors === null) {
+                            vErrors = [err354];
+                          } else {
+                            vErrors.push(err354);
+                          }
+                          errors++;
+                        }
+                      }
+                      if (coerced106 !== undefined) {
+                        data149 = coerced106;
+                        if (data120 !== undefined) {
+                          data120['type'] = coerced106;
+                        }
+                      }
+                    }
+                    if ('stdout' !== data149) {
+                      const err355 = {
+                        instancePath: instancePath + '/exporters/' + i19 + '/type',
+                        schemaPath: '#/properties/exporters/items/oneOf/2/properties/type/const',
+                        keyword: 'const',
+                        params: { allowedValue: 'stdout' },
+                        message: 'must be equal to constant',
+                        schema: 'stdout',
+                        parentSchema: schema11.properties.exporters.items.oneOf[2].properties.type,
+                        data: data149,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err355];
+                      } else {
+                        vErrors.push(err355);
+                      }
+                      errors++;
+                    }
+                  }
+                  if (data120.name !== undefined) {
+                    let data150 = data120.name;
+                    if (typeof data150 !== 'string') {
+                      let dataType107 = typeof data150;
+                      let coerced107 = undefined;
+                      if (!(coerced107 !== undefined)) {
+                        if (dataType107 == 'number' || dataType107 == 'boolean') {
+                          coerced107 = '' + data150;
+                        } else if (data150 === null) {
+                          coerced107 = '';
+                        } else {
+                          const err356 = {
                             instancePath: instancePath + '/exporters/' + i19 + '/name',
                             schemaPath: '#/properties/exporters/items/oneOf/2/properties/name/type',
                             keyword: 'type',
@@ -10273,26 +10445,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             message: 'must be string',
                             schema: schema11.properties.exporters.items.oneOf[2].properties.name.type,
                             parentSchema: schema11.properties.exporters.items.oneOf[2].properties.name,
-                            data: data148,
+                            data: data150,
                           };
                           if (vErrors === null) {
-                            vErrors = [err350];
+                            vErrors = [err356];
                           } else {
-                            vErrors.push(err350);
+                            vErrors.push(err356);
                           }
                           errors++;
                         }
                       }
-                      if (coerced105 !== undefined) {
-                        data148 = coerced105;
-                        if (data118 !== undefined) {
-                          data118['name'] = coerced105;
+                      if (coerced107 !== undefined) {
+                        data150 = coerced107;
+                        if (data120 !== undefined) {
+                          data120['name'] = coerced107;
                         }
                       }
                     }
-                    if (typeof data148 === 'string') {
-                      if (func3(data148) > 64) {
-                        const err351 = {
+                    if (typeof data150 === 'string') {
+                      if (func3(data150) > 64) {
+                        const err357 = {
                           instancePath: instancePath + '/exporters/' + i19 + '/name',
                           schemaPath: '#/properties/exporters/items/oneOf/2/properties/name/maxLength',
                           keyword: 'maxLength',
@@ -10300,17 +10472,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           message: 'must NOT have more than 64 characters',
                           schema: 64,
                           parentSchema: schema11.properties.exporters.items.oneOf[2].properties.name,
-                          data: data148,
+                          data: data150,
                         };
                         if (vErrors === null) {
-                          vErrors = [err351];
+                          vErrors = [err357];
                         } else {
-                          vErrors.push(err351);
+                          vErrors.push(err357);
                         }
                         errors++;
                       }
-                      if (!pattern1.test(data148)) {
-                        const err352 = {
+                      if (!pattern1.test(data150)) {
+                        const err358 = {
                           instancePath: instancePath + '/exporters/' + i19 + '/name',
                           schemaPath: '#/properties/exporters/items/oneOf/2/properties/name/pattern',
                           keyword: 'pattern',
@@ -10318,28 +10490,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           message: 'must match pattern "' + '^[A-Za-z0-9][A-Za-z0-9._-]*$' + '"',
                           schema: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
                           parentSchema: schema11.properties.exporters.items.oneOf[2].properties.name,
-                          data: data148,
+                          data: data150,
                         };
                         if (vErrors === null) {
-                          vErrors = [err352];
+                          vErrors = [err358];
                         } else {
-                          vErrors.push(err352);
+                          vErrors.push(err358);
                         }
                         errors++;
                       }
                     }
                   }
-                  let data149 = data118.format;
-                  if (typeof data149 !== 'string') {
-                    let dataType106 = typeof data149;
-                    let coerced106 = undefined;
-                    if (!(coerced106 !== undefined)) {
-                      if (dataType106 == 'number' || dataType106 == 'boolean') {
-                        coerced106 = '' + data149;
-                      } else if (data149 === null) {
-                        coerced106 = '';
+                  let data151 = data120.format;
+                  if (typeof data151 !== 'string') {
+                    let dataType108 = typeof data151;
+                    let coerced108 = undefined;
+                    if (!(coerced108 !== undefined)) {
+                      if (dataType108 == 'number' || dataType108 == 'boolean') {
+                        coerced108 = '' + data151;
+                      } else if (data151 === null) {
+                        coerced108 = '';
                       } else {
-                        const err353 = {
+                        const err359 = {
                           instancePath: instancePath + '/exporters/' + i19 + '/format',
                           schemaPath: '#/properties/exporters/items/oneOf/2/properties/format/type',
                           keyword: 'type',
@@ -10347,25 +10519,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           message: 'must be string',
                           schema: schema11.properties.exporters.items.oneOf[2].properties.format.type,
                           parentSchema: schema11.properties.exporters.items.oneOf[2].properties.format,
-                          data: data149,
+                          data: data151,
                         };
                         if (vErrors === null) {
-                          vErrors = [err353];
+                          vErrors = [err359];
                         } else {
-                          vErrors.push(err353);
+                          vErrors.push(err359);
                         }
                         errors++;
                       }
                     }
-                    if (coerced106 !== undefined) {
-                      data149 = coerced106;
-                      if (data118 !== undefined) {
-                        data118['format'] = coerced106;
+                    if (coerced108 !== undefined) {
+                      data151 = coerced108;
+                      if (data120 !== undefined) {
+                        data120['format'] = coerced108;
                       }
                     }
                   }
-                  if (!(data149 === 'otlp-json' || data149 === 'text')) {
-                    const err354 = {
+                  if (!(data151 === 'otlp-json' || data151 === 'text')) {
+                    const err360 = {
                       instancePath: instancePath + '/exporters/' + i19 + '/format',
                       schemaPath: '#/properties/exporters/items/oneOf/2/properties/format/enum',
                       keyword: 'enum',
@@ -10373,17 +10545,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       message: 'must be equal to one of the allowed values',
                       schema: schema11.properties.exporters.items.oneOf[2].properties.format.enum,
                       parentSchema: schema11.properties.exporters.items.oneOf[2].properties.format,
-                      data: data149,
+                      data: data151,
                     };
                     if (vErrors === null) {
-                      vErrors = [err354];
+                      vErrors = [err360];
                     } else {
-                      vErrors.push(err354);
+                      vErrors.push(err360);
                     }
                     errors++;
                   }
                 } else {
-                  const err355 = {
+                  const err361 = {
                     instancePath: instancePath + '/exporters/' + i19,
                     schemaPath: '#/properties/exporters/items/oneOf/2/type',
                     keyword: 'type',
@@ -10391,17 +10563,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     message: 'must be object',
                     schema: schema11.properties.exporters.items.oneOf[2].type,
                     parentSchema: schema11.properties.exporters.items.oneOf[2],
-                    data: data118,
+                    data: data120,
                   };
                   if (vErrors === null) {
-                    vErrors = [err355];
+                    vErrors = [err361];
                   } else {
-                    vErrors.push(err355);
+                    vErrors.push(err361);
                   }
                   errors++;
                 }
               } else {
-                const err356 = {
+                const err362 = {
                   instancePath: instancePath + '/exporters/' + i19,
                   schemaPath: '#/properties/exporters/items/discriminator',
                   keyword: 'discriminator',
@@ -10409,17 +10581,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   message: 'value of tag "type" must be in oneOf',
                   schema: schema11.properties.exporters.items.discriminator,
                   parentSchema: schema11.properties.exporters.items,
-                  data: data118,
+                  data: data120,
                 };
                 if (vErrors === null) {
-                  vErrors = [err356];
+                  vErrors = [err362];
                 } else {
-                  vErrors.push(err356);
+                  vErrors.push(err362);
                 }
                 errors++;
               }
             } else {
-              const err357 = {
+              const err363 = {
                 instancePath: instancePath + '/exporters/' + i19,
                 schemaPath: '#/properties/exporters/items/discriminator',
                 keyword: 'discriminator',
@@ -10427,17 +10599,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'tag "type" must be string',
                 schema: schema11.properties.exporters.items.discriminator,
                 parentSchema: schema11.properties.exporters.items,
-                data: data118,
+                data: data120,
               };
               if (vErrors === null) {
-                vErrors = [err357];
+                vErrors = [err363];
               } else {
-                vErrors.push(err357);
+                vErrors.push(err363);
               }
               errors++;
             }
           } else {
-            const err358 = {
+            const err364 = {
               instancePath: instancePath + '/exporters/' + i19,
               schemaPath: '#/properties/exporters/items/type',
               keyword: 'type',
@@ -10445,18 +10617,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be object',
               schema: schema11.properties.exporters.items.type,
               parentSchema: schema11.properties.exporters.items,
-              data: data118,
+              data: data120,
             };
             if (vErrors === null) {
-              vErrors = [err358];
+              vErrors = [err364];
             } else {
-              vErrors.push(err358);
+              vErrors.push(err364);
             }
             errors++;
           }
         }
       } else {
-        const err359 = {
+        const err365 = {
           instancePath: instancePath + '/exporters',
           schemaPath: '#/properties/exporters/type',
           keyword: 'type',
@@ -10464,145 +10636,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be array',
           schema: schema11.properties.exporters.type,
           parentSchema: schema11.properties.exporters,
-          data: data117,
-        };
-        if (vErrors === null) {
-          vErrors = [err359];
-        } else {
-          vErrors.push(err359);
-        }
-        errors++;
-      }
-    }
-    let data150 = data.queue;
-    if (data150 && typeof data150 == 'object' && !Array.isArray(data150)) {
-      if (data150.kind === undefined) {
-        data150.kind = 'disk';
-      }
-      if (data150.max_bytes === undefined) {
-        data150.max_bytes = 536870912;
-      }
-      if (data150.when_full === undefined) {
-        data150.when_full = 'block';
-      }
-      if (data150.fsync === undefined) {
-        data150.fsync = 'always';
-      }
-      if (data150.fsync_interval_ms === undefined) {
-        data150.fsync_interval_ms = 200;
-      }
-      if (data150.segment_bytes === undefined) {
-        data150.segment_bytes = 16777216;
-      }
-      if (data150.max_batch_records === undefined) {
-        data150.max_batch_records = 2048;
-      }
-      if (data150.max_in_flight === undefined) {
-        data150.max_in_flight = 2;
-      }
-      if (data150.retry === undefined) {
-        data150.retry = {};
-      }
-      if (data150.kind === undefined) {
-        const err360 = {
-          instancePath: instancePath + '/queue',
-          schemaPath: '#/properties/queue/required',
-          keyword: 'required',
-          params: { missingProperty: 'kind' },
-          message: "must have required property '" + 'kind' + "'",
-          schema: schema11.properties.queue.required,
-          parentSchema: schema11.properties.queue,
-          data: data150,
-        };
-        if (vErrors === null) {
-          vErrors = [err360];
-        } else {
-          vErrors.push(err360);
-        }
-        errors++;
-      }
-      if (data150.max_bytes === undefined) {
-        const err361 = {
-          instancePath: instancePath + '/queue',
-          schemaPath: '#/properties/queue/required',
-          keyword: 'required',
-          params: { missingProperty: 'max_bytes' },
-          message: "must have required property '" + 'max_bytes' + "'",
-          schema: schema11.properties.queue.required,
-          parentSchema: schema11.properties.queue,
-          data: data150,
-        };
-        if (vErrors === null) {
-          vErrors = [err361];
-        } else {
-          vErrors.push(err361);
-        }
-        errors++;
-      }
-      if (data150.when_full === undefined) {
-        const err362 = {
-          instancePath: instancePath + '/queue',
-          schemaPath: '#/properties/queue/required',
-          keyword: 'required',
-          params: { missingProperty: 'when_full' },
-          message: "must have required property '" + 'when_full' + "'",
-          schema: schema11.properties.queue.required,
-          parentSchema: schema11.properties.queue,
-          data: data150,
-        };
-        if (vErrors === null) {
-          vErrors = [err362];
-        } else {
-          vErrors.push(err362);
-        }
-        errors++;
-      }
-      if (data150.fsync === undefined) {
-        const err363 = {
-          instancePath: instancePath + '/queue',
-          schemaPath: '#/properties/queue/required',
-          keyword: 'required',
-          params: { missingProperty: 'fsync' },
-          message: "must have required property '" + 'fsync' + "'",
-          schema: schema11.properties.queue.required,
-          parentSchema: schema11.properties.queue,
-          data: data150,
-        };
-        if (vErrors === null) {
-          vErrors = [err363];
-        } else {
-          vErrors.push(err363);
-        }
-        errors++;
-      }
-      if (data150.fsync_interval_ms === undefined) {
-        const err364 = {
-          instancePath: instancePath + '/queue',
-          schemaPath: '#/properties/queue/required',
-          keyword: 'required',
-          params: { missingProperty: 'fsync_interval_ms' },
-          message: "must have required property '" + 'fsync_interval_ms' + "'",
-          schema: schema11.properties.queue.required,
-          parentSchema: schema11.properties.queue,
-          data: data150,
-        };
-        if (vErrors === null) {
-          vErrors = [err364];
-        } else {
-          vErrors.push(err364);
-        }
-        errors++;
-      }
-      if (data150.segment_bytes === undefined) {
-        const err365 = {
-          instancePath: instancePath + '/queue',
-          schemaPath: '#/properties/queue/required',
-          keyword: 'required',
-          params: { missingProperty: 'segment_bytes' },
-          message: "must have required property '" + 'segment_bytes' + "'",
-          schema: schema11.properties.queue.required,
-          parentSchema: schema11.properties.queue,
-          data: data150,
+          data: data119,
         };
         if (vErrors === null) {
           vErrors = [err365];
@@ -10611,16 +10645,46 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data150.max_batch_records === undefined) {
+    }
+    let data152 = data.queue;
+    if (data152 && typeof data152 == 'object' && !Array.isArray(data152)) {
+      if (data152.kind === undefined) {
+        data152.kind = 'disk';
+      }
+      if (data152.max_bytes === undefined) {
+        data152.max_bytes = 536870912;
+      }
+      if (data152.when_full === undefined) {
+        data152.when_full = 'block';
+      }
+      if (data152.fsync === undefined) {
+        data152.fsync = 'always';
+      }
+      if (data152.fsync_interval_ms === undefined) {
+        data152.fsync_interval_ms = 200;
+      }
+      if (data152.segment_bytes === undefined) {
+        data152.segment_bytes = 16777216;
+      }
+      if (data152.max_batch_records === undefined) {
+        data152.max_batch_records = 2048;
+      }
+      if (data152.max_in_flight === undefined) {
+        data152.max_in_flight = 2;
+      }
+      if (data152.retry === undefined) {
+        data152.retry = {};
+      }
+      if (data152.kind === undefined) {
         const err366 = {
           instancePath: instancePath + '/queue',
           schemaPath: '#/properties/queue/required',
           keyword: 'required',
-          params: { missingProperty: 'max_batch_records' },
-          message: "must have required property '" + 'max_batch_records' + "'",
+          params: { missingProperty: 'kind' },
+          message: "must have required property '" + 'kind' + "'",
           schema: schema11.properties.queue.required,
           parentSchema: schema11.properties.queue,
-          data: data150,
+          data: data152,
         };
         if (vErrors === null) {
           vErrors = [err366];
@@ -10629,16 +10693,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data150.max_in_flight === undefined) {
+      if (data152.max_bytes === undefined) {
         const err367 = {
           instancePath: instancePath + '/queue',
           schemaPath: '#/properties/queue/required',
           keyword: 'required',
-          params: { missingProperty: 'max_in_flight' },
-          message: "must have required property '" + 'max_in_flight' + "'",
+          params: { missingProperty: 'max_bytes' },
+          message: "must have required property '" + 'max_bytes' + "'",
           schema: schema11.properties.queue.required,
           parentSchema: schema11.properties.queue,
-          data: data150,
+          data: data152,
         };
         if (vErrors === null) {
           vErrors = [err367];
@@ -10647,16 +10711,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data150.retry === undefined) {
+      if (data152.when_full === undefined) {
         const err368 = {
           instancePath: instancePath + '/queue',
           schemaPath: '#/properties/queue/required',
           keyword: 'required',
-          params: { missingProperty: 'retry' },
-          message: "must have required property '" + 'retry' + "'",
+          params: { missingProperty: 'when_full' },
+          message: "must have required property '" + 'when_full' + "'",
           schema: schema11.properties.queue.required,
           parentSchema: schema11.properties.queue,
-          data: data150,
+          data: data152,
         };
         if (vErrors === null) {
           vErrors = [err368];
@@ -10665,71 +10729,52 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      for (const key27 in data150) {
-        if (!func2.call(schema11.properties.queue.properties, key27)) {
-          const err369 = {
-            instancePath: instancePath + '/queue',
-            schemaPath: '#/properties/queue/additionalProperties',
-            keyword: 'additionalProperties',
-            params: { additionalProperty: key27 },
-            message: 'must NOT have additional properties',
-            schema: false,
-            parentSchema: schema11.properties.queue,
-            data: data150,
-          };
-          if (vErrors === null) {
-            vErrors = [err369];
-          } else {
-            vErrors.push(err369);
-          }
-          errors++;
+      if (data152.fsync === undefined) {
+        const err369 = {
+          instancePath: instancePath + '/queue',
+          schemaPath: '#/properties/queue/required',
+          keyword: 'required',
+          params: { missingProperty: 'fsync' },
+          message: "must have required property '" + 'fsync' + "'",
+          schema: schema11.properties.queue.required,
+          parentSchema: schema11.properties.queue,
+          data: data152,
+        };
+        if (vErrors === null) {
+          vErrors = [err369];
+        } else {
+          vErrors.push(err369);
         }
+        errors++;
       }
-      let data151 = data150.kind;
-      if (typeof data151 !== 'string') {
-        let dataType107 = typeof data151;
-        let coerced107 = undefined;
-        if (!(coerced107 !== undefined)) {
-          if (dataType107 == 'number' || dataType107 == 'boolean') {
-            coerced107 = '' + data151;
-          } else if (data151 === null) {
-            coerced107 = '';
-          } else {
-            const err370 = {
-              instancePath: instancePath + '/queue/kind',
-              schemaPath: '#/properties/queue/properties/kind/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema11.properties.queue.properties.kind.type,
-              parentSchema: schema11.properties.queue.properties.kind,
-              data: data151,
-            };
-            if (vErrors === null) {
-              vErrors = [err370];
-            } else {
-              vErrors.push(err370);
-            }
-            errors++;
-          }
+      if (data152.fsync_interval_ms === undefined) {
+        const err370 = {
+          instancePath: instancePath + '/queue',
+          schemaPath: '#/properties/queue/required',
+          keyword: 'required',
+          params: { missingProperty: 'fsync_interval_ms' },
+          message: "must have required property '" + 'fsync_interval_ms' + "'",
+          schema: schema11.properties.queue.required,
+          parentSchema: schema11.properties.queue,
+          data: data152,
+        };
+        if (vErrors === null) {
+          vErrors = [err370];
+        } else {
+          vErrors.push(err370);
         }
-        if (coerced107 !== undefined) {
-          data151 = coerced107;
-          if (data150 !== undefined) {
-            data150['kind'] = coerced107;
-          }
-        }
+        errors++;
       }
-      if (!(data151 === 'disk' || data151 === 'memory')) {
+      if (data152.segment_bytes === undefined) {
         const err371 = {
-          instancePath: instancePath + '/queue/kind',
-          schemaPath: '#/properties/queue/properties/kind/enum',
-          keyword: 'enum',
-          params: { allowedValues: schema11.properties.queue.properties.kind.enum },
-          message: 'must be equal to one of the allowed values',
-          schema: schema11.properties.queue.properties.kind.enum,
-          parentSchema: schema11.properties.queue.properties.kind,
-          data: data151,
+          instancePath: instancePath + '/queue',
+          schemaPath: '#/properties/queue/required',
+          keyword: 'required',
+          params: { missingProperty: 'segment_bytes' },
+          message: "must have required property '" + 'segment_bytes' + "'",
+          schema: schema11.properties.queue.required,
+          parentSchema: schema11.properties.queue,
+          data: data152,
         };
         if (vErrors === null) {
           vErrors = [err371];
@@ -10738,64 +10783,81 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      let data152 = data150.max_bytes;
-      if (!(typeof data152 == 'number' && !(data152 % 1) && !isNaN(data152) && isFinite(data152))) {
-        let dataType108 = typeof data152;
-        let coerced108 = undefined;
-        if (!(coerced108 !== undefined)) {
-          if (
-            dataType108 === 'boolean' ||
-            data152 === null ||
-            (dataType108 === 'string' && data152 && data152 == +data152 && !(data152 % 1))
-          ) {
-            coerced108 = +data152;
-          } else {
-            const err372 = {
-              instancePath: instancePath + '/queue/max_bytes',
-              schemaPath: '#/properties/queue/properties/max_bytes/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema11.properties.queue.properties.max_bytes.type,
-              parentSchema: schema11.properties.queue.properties.max_bytes,
-              data: data152,
-            };
-            if (vErrors === null) {
-              vErrors = [err372];
-            } else {
-              vErrors.push(err372);
-            }
-            errors++;
-          }
+      if (data152.max_batch_records === undefined) {
+        const err372 = {
+          instancePath: instancePath + '/queue',
+          schemaPath: '#/properties/queue/required',
+          keyword: 'required',
+          params: { missingProperty: 'max_batch_records' },
+          message: "must have required property '" + 'max_batch_records' + "'",
+          schema: schema11.properties.queue.required,
+          parentSchema: schema11.properties.queue,
+          data: data152,
+        };
+        if (vErrors === null) {
+          vErrors = [err372];
+        } else {
+          vErrors.push(err372);
         }
-        if (coerced108 !== undefined) {
-          data152 = coerced108;
-          if (data150 !== undefined) {
-            data150['max_bytes'] = coerced108;
-          }
-        }
+        errors++;
       }
-      if (typeof data152 == 'number' && isFinite(data152)) {
-        if (data152 < 1024 || isNaN(data152)) {
-          const err373 = {
-            instancePath: instancePath + '/queue/max_bytes',
-            schemaPath: '#/properties/queue/properties/max_bytes/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1024 },
-            message: 'must be >= 1024',
-            schema: 1024,
-            parentSchema: schema11.properties.queue.properties.max_bytes,
+      if (data152.max_in_flight === undefined) {
+        const err373 = {
+          instancePath: instancePath + '/queue',
+          schemaPath: '#/properties/queue/required',
+          keyword: 'required',
+          params: { missingProperty: 'max_in_flight' },
+          message: "must have required property '" + 'max_in_flight' + "'",
+          schema: schema11.properties.queue.required,
+          parentSchema: schema11.properties.queue,
+          data: data152,
+        };
+        if (vErrors === null) {
+          vErrors = [err373];
+        } else {
+          vErrors.push(err373);
+        }
+        errors++;
+      }
+      if (data152.retry === undefined) {
+        const err374 = {
+          instancePath: instancePath + '/queue',
+          schemaPath: '#/properties/queue/required',
+          keyword: 'required',
+          params: { missingProperty: 'retry' },
+          message: "must have required property '" + 'retry' + "'",
+          schema: schema11.properties.queue.required,
+          parentSchema: schema11.properties.queue,
+          data: data152,
+        };
+        if (vErrors === null) {
+          vErrors = [err374];
+        } else {
+          vErrors.push(err374);
+        }
+        errors++;
+      }
+      for (const key27 in data152) {
+        if (!func2.call(schema11.properties.queue.properties, key27)) {
+          const err375 = {
+            instancePath: instancePath + '/queue',
+            schemaPath: '#/properties/queue/additionalProperties',
+            keyword: 'additionalProperties',
+            params: { additionalProperty: key27 },
+            message: 'must NOT have additional properties',
+            schema: false,
+            parentSchema: schema11.properties.queue,
             data: data152,
           };
           if (vErrors === null) {
-            vErrors = [err373];
+            vErrors = [err375];
           } else {
-            vErrors.push(err373);
+            vErrors.push(err375);
           }
           errors++;
         }
       }
-      let data153 = data150.when_full;
+      let data153 = data152.kind;
       if (typeof data153 !== 'string') {
         let dataType109 = typeof data153;
         let coerced109 = undefined;
@@ -10805,68 +10867,15 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           } else if (data153 === null) {
             coerced109 = '';
           } else {
-            const err374 = {
-              instancePath: instancePath + '/queue/when_full',
-              schemaPath: '#/properties/queue/properties/when_full/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema11.properties.queue.properties.when_full.type,
-              parentSchema: schema11.properties.queue.properties.when_full,
-              data: data153,
-            };
-            if (vErrors === null) {
-              vErrors = [err374];
-            } else {
-              vErrors.push(err374);
-            }
-            errors++;
-          }
-        }
-        if (coerced109 !== undefined) {
-          data153 = coerced109;
-          if (data150 !== undefined) {
-            data150['when_full'] = coerced109;
-          }
-        }
-      }
-      if (!(data153 === 'block' || data153 === 'drop_oldest')) {
-        const err375 = {
-          instancePath: instancePath + '/queue/when_full',
-          schemaPath: '#/properties/queue/properties/when_full/enum',
-          keyword: 'enum',
-          params: { allowedValues: schema11.properties.queue.properties.when_full.enum },
-          message: 'must be equal to one of the allowed values',
-          schema: schema11.properties.queue.properties.when_full.enum,
-          parentSchema: schema11.properties.queue.properties.when_full,
-          data: data153,
-        };
-        if (vErrors === null) {
-          vErrors = [err375];
-        } else {
-          vErrors.push(err375);
-        }
-        errors++;
-      }
-      let data154 = data150.fsync;
-      if (typeof data154 !== 'string') {
-        let dataType110 = typeof data154;
-        let coerced110 = undefined;
-        if (!(coerced110 !== undefined)) {
-          if (dataType110 == 'number' || dataType110 == 'boolean') {
-            coerced110 = '' + data154;
-          } else if (data154 === null) {
-            coerced110 = '';
-          } else {
             const err376 = {
-              instancePath: instancePath + '/queue/fsync',
-              schemaPath: '#/properties/queue/properties/fsync/type',
+              instancePath: instancePath + '/queue/kind',
+              schemaPath: '#/properties/queue/properties/kind/type',
               keyword: 'type',
               params: { type: 'string' },
               message: 'must be string',
-              schema: schema11.properties.queue.properties.fsync.type,
-              parentSchema: schema11.properties.queue.properties.fsync,
-              data: data154,
+              schema: schema11.properties.queue.properties.kind.type,
+              parentSchema: schema11.properties.queue.properties.kind,
+              data: data153,
             };
             if (vErrors === null) {
               vErrors = [err376];
@@ -10876,23 +10885,23 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        if (coerced110 !== undefined) {
-          data154 = coerced110;
-          if (data150 !== undefined) {
-            data150['fsync'] = coerced110;
+        if (coerced109 !== undefined) {
+          data153 = coerced109;
+          if (data152 !== undefined) {
+            data152['kind'] = coerced109;
           }
         }
       }
-      if (!(data154 === 'always' || data154 === 'interval' || data154 === 'never')) {
+      if (!(data153 === 'disk' || data153 === 'memory')) {
         const err377 = {
-          instancePath: instancePath + '/queue/fsync',
-          schemaPath: '#/properties/queue/properties/fsync/enum',
+          instancePath: instancePath + '/queue/kind',
+          schemaPath: '#/properties/queue/properties/kind/enum',
           keyword: 'enum',
-          params: { allowedValues: schema11.properties.queue.properties.fsync.enum },
+          params: { allowedValues: schema11.properties.queue.properties.kind.enum },
           message: 'must be equal to one of the allowed values',
-          schema: schema11.properties.queue.properties.fsync.enum,
-          parentSchema: schema11.properties.queue.properties.fsync,
-          data: data154,
+          schema: schema11.properties.queue.properties.kind.enum,
+          parentSchema: schema11.properties.queue.properties.kind,
+          data: data153,
         };
         if (vErrors === null) {
           vErrors = [err377];
@@ -10901,27 +10910,27 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      let data155 = data150.fsync_interval_ms;
-      if (!(typeof data155 == 'number' && !(data155 % 1) && !isNaN(data155) && isFinite(data155))) {
-        let dataType111 = typeof data155;
-        let coerced111 = undefined;
-        if (!(coerced111 !== undefined)) {
+      let data154 = data152.max_bytes;
+      if (!(typeof data154 == 'number' && !(data154 % 1) && !isNaN(data154) && isFinite(data154))) {
+        let dataType110 = typeof data154;
+        let coerced110 = undefined;
+        if (!(coerced110 !== undefined)) {
           if (
-            dataType111 === 'boolean' ||
-            data155 === null ||
-            (dataType111 === 'string' && data155 && data155 == +data155 && !(data155 % 1))
+            dataType110 === 'boolean' ||
+            data154 === null ||
+            (dataType110 === 'string' && data154 && data154 == +data154 && !(data154 % 1))
           ) {
-            coerced111 = +data155;
+            coerced110 = +data154;
           } else {
             const err378 = {
-              instancePath: instancePath + '/queue/fsync_interval_ms',
-              schemaPath: '#/properties/queue/properties/fsync_interval_ms/type',
+              instancePath: instancePath + '/queue/max_bytes',
+              schemaPath: '#/properties/queue/properties/max_bytes/type',
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema11.properties.queue.properties.fsync_interval_ms.type,
-              parentSchema: schema11.properties.queue.properties.fsync_interval_ms,
-              data: data155,
+              schema: schema11.properties.queue.properties.max_bytes.type,
+              parentSchema: schema11.properties.queue.properties.max_bytes,
+              data: data154,
             };
             if (vErrors === null) {
               vErrors = [err378];
@@ -10931,24 +10940,24 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        if (coerced111 !== undefined) {
-          data155 = coerced111;
-          if (data150 !== undefined) {
-            data150['fsync_interval_ms'] = coerced111;
+        if (coerced110 !== undefined) {
+          data154 = coerced110;
+          if (data152 !== undefined) {
+            data152['max_bytes'] = coerced110;
           }
         }
       }
-      if (typeof data155 == 'number' && isFinite(data155)) {
-        if (data155 < 1 || isNaN(data155)) {
+      if (typeof data154 == 'number' && isFinite(data154)) {
+        if (data154 < 1024 || isNaN(data154)) {
           const err379 = {
-            instancePath: instancePath + '/queue/fsync_interval_ms',
-            schemaPath: '#/properties/queue/properties/fsync_interval_ms/minimum',
+            instancePath: instancePath + '/queue/max_bytes',
+            schemaPath: '#/properties/queue/properties/max_bytes/minimum',
             keyword: 'minimum',
-            params: { comparison: '>=', limit: 1 },
-            message: 'must be >= 1',
-            schema: 1,
-            parentSchema: schema11.properties.queue.properties.fsync_interval_ms,
-            data: data155,
+            params: { comparison: '>=', limit: 1024 },
+            message: 'must be >= 1024',
+            schema: 1024,
+            parentSchema: schema11.properties.queue.properties.max_bytes,
+            data: data154,
           };
           if (vErrors === null) {
             vErrors = [err379];
@@ -10958,27 +10967,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
-      let data156 = data150.segment_bytes;
-      if (!(typeof data156 == 'number' && !(data156 % 1) && !isNaN(data156) && isFinite(data156))) {
-        let dataType112 = typeof data156;
-        let coerced112 = undefined;
-        if (!(coerced112 !== undefined)) {
-          if (
-            dataType112 === 'boolean' ||
-            data156 === null ||
-            (dataType112 === 'string' && data156 && data156 == +data156 && !(data156 % 1))
-          ) {
-            coerced112 = +data156;
+      let data155 = data152.when_full;
+      if (typeof data155 !== 'string') {
+        let dataType111 = typeof data155;
+        let coerced111 = undefined;
+        if (!(coerced111 !== undefined)) {
+          if (dataType111 == 'number' || dataType111 == 'boolean') {
+            coerced111 = '' + data155;
+          } else if (data155 === null) {
+            coerced111 = '';
           } else {
             const err380 = {
-              instancePath: instancePath + '/queue/segment_bytes',
-              schemaPath: '#/properties/queue/properties/segment_bytes/type',
+              instancePath: instancePath + '/queue/when_full',
+              schemaPath: '#/properties/queue/properties/when_full/type',
               keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema11.properties.queue.properties.segment_bytes.type,
-              parentSchema: schema11.properties.queue.properties.segment_bytes,
-              data: data156,
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema11.properties.queue.properties.when_full.type,
+              parentSchema: schema11.properties.queue.properties.when_full,
+              data: data155,
             };
             if (vErrors === null) {
               vErrors = [err380];
@@ -10988,34 +10995,85 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
+        if (coerced111 !== undefined) {
+          data155 = coerced111;
+          if (data152 !== undefined) {
+            data152['when_full'] = coerced111;
+          }
+        }
+      }
+      if (!(data155 === 'block' || data155 === 'drop_oldest')) {
+        const err381 = {
+          instancePath: instancePath + '/queue/when_full',
+          schemaPath: '#/properties/queue/properties/when_full/enum',
+          keyword: 'enum',
+          params: { allowedValues: schema11.properties.queue.properties.when_full.enum },
+          message: 'must be equal to one of the allowed values',
+          schema: schema11.properties.queue.properties.when_full.enum,
+          parentSchema: schema11.properties.queue.properties.when_full,
+          data: data155,
+        };
+        if (vErrors === null) {
+          vErrors = [err381];
+        } else {
+          vErrors.push(err381);
+        }
+        errors++;
+      }
+      let data156 = data152.fsync;
+      if (typeof data156 !== 'string') {
+        let dataType112 = typeof data156;
+        let coerced112 = undefined;
+        if (!(coerced112 !== undefined)) {
+          if (dataType112 == 'number' || dataType112 == 'boolean') {
+            coerced112 = '' + data156;
+          } else if (data156 === null) {
+            coerced112 = '';
+          } else {
+            const err382 = {
+              instancePath: instancePath + '/queue/fsync',
+              schemaPath: '#/properties/queue/properties/fsync/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema11.properties.queue.properties.fsync.type,
+              parentSchema: schema11.properties.queue.properties.fsync,
+              data: data156,
+            };
+            if (vErrors === null) {
+              vErrors = [err382];
+            } else {
+              vErrors.push(err382);
+            }
+            errors++;
+          }
+        }
         if (coerced112 !== undefined) {
           data156 = coerced112;
-          if (data150 !== undefined) {
-            data150['segment_bytes'] = coerced112;
+          if (data152 !== undefined) {
+            data152['fsync'] = coerced112;
           }
         }
       }
-      if (typeof data156 == 'number' && isFinite(data156)) {
-        if (data156 < 1024 || isNaN(data156)) {
-          const err381 = {
-            instancePath: instancePath + '/queue/segment_bytes',
-            schemaPath: '#/properties/queue/properties/segment_bytes/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1024 },
-            message: 'must be >= 1024',
-            schema: 1024,
-            parentSchema: schema11.properties.queue.properties.segment_bytes,
-            data: data156,
-          };
-          if (vErrors === null) {
-            vErrors = [err381];
-          } else {
-            vErrors.push(err381);
-          }
-          errors++;
+      if (!(data156 === 'always' || data156 === 'interval' || data156 === 'never')) {
+        const err383 = {
+          instancePath: instancePath + '/queue/fsync',
+          schemaPath: '#/properties/queue/properties/fsync/enum',
+          keyword: 'enum',
+          params: { allowedValues: schema11.properties.queue.properties.fsync.enum },
+          message: 'must be equal to one of the allowed values',
+          schema: schema11.properties.queue.properties.fsync.enum,
+          parentSchema: schema11.properties.queue.properties.fsync,
+          data: data156,
+        };
+        if (vErrors === null) {
+          vErrors = [err383];
+        } else {
+          vErrors.push(err383);
         }
+        errors++;
       }
-      let data157 = data150.max_batch_records;
+      let data157 = data152.fsync_interval_ms;
       if (!(typeof data157 == 'number' && !(data157 % 1) && !isNaN(data157) && isFinite(data157))) {
         let dataType113 = typeof data157;
         let coerced113 = undefined;
@@ -11027,52 +11085,52 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           ) {
             coerced113 = +data157;
           } else {
-            const err382 = {
-              instancePath: instancePath + '/queue/max_batch_records',
-              schemaPath: '#/properties/queue/properties/max_batch_records/type',
+            const err384 = {
+              instancePath: instancePath + '/queue/fsync_interval_ms',
+              schemaPath: '#/properties/queue/properties/fsync_interval_ms/type',
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema11.properties.queue.properties.max_batch_records.type,
-              parentSchema: schema11.properties.queue.properties.max_batch_records,
+              schema: schema11.properties.queue.properties.fsync_interval_ms.type,
+              parentSchema: schema11.properties.queue.properties.fsync_interval_ms,
               data: data157,
             };
             if (vErrors === null) {
-              vErrors = [err382];
+              vErrors = [err384];
             } else {
-              vErrors.push(err382);
+              vErrors.push(err384);
             }
             errors++;
           }
         }
         if (coerced113 !== undefined) {
           data157 = coerced113;
-          if (data150 !== undefined) {
-            data150['max_batch_records'] = coerced113;
+          if (data152 !== undefined) {
+            data152['fsync_interval_ms'] = coerced113;
           }
         }
       }
       if (typeof data157 == 'number' && isFinite(data157)) {
         if (data157 < 1 || isNaN(data157)) {
-          const err383 = {
-            instancePath: instancePath + '/queue/max_batch_records',
-            schemaPath: '#/properties/queue/properties/max_batch_records/minimum',
+          const err385 = {
+            instancePath: instancePath + '/queue/fsync_interval_ms',
+            schemaPath: '#/properties/queue/properties/fsync_interval_ms/minimum',
             keyword: 'minimum',
             params: { comparison: '>=', limit: 1 },
             message: 'must be >= 1',
             schema: 1,
-            parentSchema: schema11.properties.queue.properties.max_batch_records,
+            parentSchema: schema11.properties.queue.properties.fsync_interval_ms,
             data: data157,
           };
           if (vErrors === null) {
-            vErrors = [err383];
+            vErrors = [err385];
           } else {
-            vErrors.push(err383);
+            vErrors.push(err385);
           }
           errors++;
         }
       }
-      let data158 = data150.max_in_flight;
+      let data158 = data152.segment_bytes;
       if (!(typeof data158 == 'number' && !(data158 % 1) && !isNaN(data158) && isFinite(data158))) {
         let dataType114 = typeof data158;
         let coerced114 = undefined;
@@ -11084,90 +11142,42 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           ) {
             coerced114 = +data158;
           } else {
-            const err384 = {
-              instancePath: instancePath + '/queue/max_in_flight',
-              schemaPath: '#/properties/queue/properties/max_in_flight/type',
+            const err386 = {
+              instancePath: instancePath + '/queue/segment_bytes',
+              schemaPath: '#/properties/queue/properties/segment_bytes/type',
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema11.properties.queue.properties.max_in_flight.type,
-              parentSchema: schema11.properties.queue.properties.max_in_flight,
+              schema: schema11.properties.queue.properties.segment_bytes.type,
+              parentSchema: schema11.properties.queue.properties.segment_bytes,
               data: data158,
             };
             if (vErrors === null) {
-              vErrors = [err384];
+              vErrors = [err386];
             } else {
-              vErrors.push(err384);
+              vErrors.push(err386);
             }
             errors++;
           }
         }
         if (coerced114 !== undefined) {
           data158 = coerced114;
-          if (data150 !== undefined) {
-            data150['max_in_flight'] = coerced114;
+          if (data152 !== undefined) {
+            data152['segment_bytes'] = coerced114;
           }
         }
       }
       if (typeof data158 == 'number' && isFinite(data158)) {
-        if (data158 < 1 || isNaN(data158)) {
-          const err385 = {
-            instancePath: instancePath + '/queue/max_in_flight',
-            schemaPath: '#/properties/queue/properties/max_in_flight/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1 },
-            message: 'must be >= 1',
-            schema: 1,
-            parentSchema: schema11.properties.queue.properties.max_in_flight,
-            data: data158,
-          };
-          if (vErrors === null) {
-            vErrors = [err385];
-          } else {
-            vErrors.push(err385);
-          }
-          errors++;
-        }
-      }
-      let data159 = data150.retry;
-      if (data159 && typeof data159 == 'object' && !Array.isArray(data159)) {
-        if (data159.initial_ms === undefined) {
-          data159.initial_ms = 1000;
-        }
-        if (data159.max_ms === undefined) {
-          data159.max_ms = 30000;
-        }
-        if (data159.multiplier === undefined) {
-          data159.multiplier = 2;
-        }
-        if (data159.initial_ms === undefined) {
-          const err386 = {
-            instancePath: instancePath + '/queue/retry',
-            schemaPath: '#/properties/queue/properties/retry/required',
-            keyword: 'required',
-            params: { missingProperty: 'initial_ms' },
-            message: "must have required property '" + 'initial_ms' + "'",
-            schema: schema11.properties.queue.properties.retry.required,
-            parentSchema: schema11.properties.queue.properties.retry,
-            data: data159,
-          };
-          if (vErrors === null) {
-            vErrors = [err386];
-          } else {
-            vErrors.push(err386);
-          }
-          errors++;
-        }
-        if (data159.max_ms === undefined) {
+        if (data158 < 1024 || isNaN(data158)) {
           const err387 = {
-            instancePath: instancePath + '/queue/retry',
-            schemaPath: '#/properties/queue/properties/retry/required',
-            keyword: 'required',
-            params: { missingProperty: 'max_ms' },
-            message: "must have required property '" + 'max_ms' + "'",
-            schema: schema11.properties.queue.properties.retry.required,
-            parentSchema: schema11.properties.queue.properties.retry,
-            data: data159,
+            instancePath: instancePath + '/queue/segment_bytes',
+            schemaPath: '#/properties/queue/properties/segment_bytes/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1024 },
+            message: 'must be >= 1024',
+            schema: 1024,
+            parentSchema: schema11.properties.queue.properties.segment_bytes,
+            data: data158,
           };
           if (vErrors === null) {
             vErrors = [err387];
@@ -11176,8 +11186,170 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data159.multiplier === undefined) {
-          const err388 = {
+      }
+      let data159 = data152.max_batch_records;
+      if (!(typeof data159 == 'number' && !(data159 % 1) && !isNaN(data159) && isFinite(data159))) {
+        let dataType115 = typeof data159;
+        let coerced115 = undefined;
+        if (!(coerced115 !== undefined)) {
+          if (
+            dataType115 === 'boolean' ||
+            data159 === null ||
+            (dataType115 === 'string' && data159 && data159 == +data159 && !(data159 % 1))
+          ) {
+            coerced115 = +data159;
+          } else {
+            const err388 = {
+              instancePath: instancePath + '/queue/max_batch_records',
+              schemaPath: '#/properties/queue/properties/max_batch_records/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema11.properties.queue.properties.max_batch_records.type,
+              parentSchema: schema11.properties.queue.properties.max_batch_records,
+              data: data159,
+            };
+            if (vErrors === null) {
+              vErrors = [err388];
+            } else {
+              vErrors.push(err388);
+            }
+            errors++;
+          }
+        }
+        if (coerced115 !== undefined) {
+          data159 = coerced115;
+          if (data152 !== undefined) {
+            data152['max_batch_records'] = coerced115;
+          }
+        }
+      }
+      if (typeof data159 == 'number' && isFinite(data159)) {
+        if (data159 < 1 || isNaN(data159)) {
+          const err389 = {
+            instancePath: instancePath + '/queue/max_batch_records',
+            schemaPath: '#/properties/queue/properties/max_batch_records/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+            schema: 1,
+            parentSchema: schema11.properties.queue.properties.max_batch_records,
+            data: data159,
+          };
+          if (vErrors === null) {
+            vErrors = [err389];
+          } else {
+            vErrors.push(err389);
+          }
+          errors++;
+        }
+      }
+      let data160 = data152.max_in_flight;
+      if (!(typeof data160 == 'number' && !(data160 % 1) && !isNaN(data160) && isFinite(data160))) {
+        let dataType116 = typeof data160;
+        let coerced116 = undefined;
+        if (!(coerced116 !== undefined)) {
+          if (
+            dataType116 === 'boolean' ||
+            data160 === null ||
+            (dataType116 === 'string' && data160 && data160 == +data160 && !(data160 % 1))
+          ) {
+            coerced116 = +data160;
+          } else {
+            const err390 = {
+              instancePath: instancePath + '/queue/max_in_flight',
+              schemaPath: '#/properties/queue/properties/max_in_flight/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema11.properties.queue.properties.max_in_flight.type,
+              parentSchema: schema11.properties.queue.properties.max_in_flight,
+              data: data160,
+            };
+            if (vErrors === null) {
+              vErrors = [err390];
+            } else {
+              vErrors.push(err390);
+            }
+            errors++;
+          }
+        }
+        if (coerced116 !== undefined) {
+          data160 = coerced116;
+          if (data152 !== undefined) {
+            data152['max_in_flight'] = coerced116;
+          }
+        }
+      }
+      if (typeof data160 == 'number' && isFinite(data160)) {
+        if (data160 < 1 || isNaN(data160)) {
+          const err391 = {
+            instancePath: instancePath + '/queue/max_in_flight',
+            schemaPath: '#/properties/queue/properties/max_in_flight/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+            schema: 1,
+            parentSchema: schema11.properties.queue.properties.max_in_flight,
+            data: data160,
+          };
+          if (vErrors === null) {
+            vErrors = [err391];
+          } else {
+            vErrors.push(err391);
+          }
+          errors++;
+        }
+      }
+      let data161 = data152.retry;
+      if (data161 && typeof data161 == 'object' && !Array.isArray(data161)) {
+        if (data161.initial_ms === undefined) {
+          data161.initial_ms = 1000;
+        }
+        if (data161.max_ms === undefined) {
+          data161.max_ms = 30000;
+        }
+        if (data161.multiplier === undefined) {
+          data161.multiplier = 2;
+        }
+        if (data161.initial_ms === undefined) {
+          const err392 = {
+            instancePath: instancePath + '/queue/retry',
+            schemaPath: '#/properties/queue/properties/retry/required',
+            keyword: 'required',
+            params: { missingProperty: 'initial_ms' },
+            message: "must have required property '" + 'initial_ms' + "'",
+            schema: schema11.properties.queue.properties.retry.required,
+            parentSchema: schema11.properties.queue.properties.retry,
+            data: data161,
+          };
+          if (vErrors === null) {
+            vErrors = [err392];
+          } else {
+            vErrors.push(err392);
+          }
+          errors++;
+        }
+        if (data161.max_ms === undefined) {
+          const err393 = {
+            instancePath: instancePath + '/queue/retry',
+            schemaPath: '#/properties/queue/properties/retry/required',
+            keyword: 'required',
+            params: { missingProperty: 'max_ms' },
+            message: "must have required property '" + 'max_ms' + "'",
+            schema: schema11.properties.queue.properties.retry.required,
+            parentSchema: schema11.properties.queue.properties.retry,
+            data: data161,
+          };
+          if (vErrors === null) {
+            vErrors = [err393];
+          } else {
+            vErrors.push(err393);
+          }
+          errors++;
+        }
+        if (data161.multiplier === undefined) {
+          const err394 = {
             instancePath: instancePath + '/queue/retry',
             schemaPath: '#/properties/queue/properties/retry/required',
             keyword: 'required',
@@ -11185,18 +11357,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'multiplier' + "'",
             schema: schema11.properties.queue.properties.retry.required,
             parentSchema: schema11.properties.queue.properties.retry,
-            data: data159,
+            data: data161,
           };
           if (vErrors === null) {
-            vErrors = [err388];
+            vErrors = [err394];
           } else {
-            vErrors.push(err388);
+            vErrors.push(err394);
           }
           errors++;
         }
-        for (const key28 in data159) {
+        for (const key28 in data161) {
           if (!(key28 === 'initial_ms' || key28 === 'max_ms' || key28 === 'multiplier')) {
-            const err389 = {
+            const err395 = {
               instancePath: instancePath + '/queue/retry',
               schemaPath: '#/properties/queue/properties/retry/additionalProperties',
               keyword: 'additionalProperties',
@@ -11204,178 +11376,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.queue.properties.retry,
-              data: data159,
-            };
-            if (vErrors === null) {
-              vErrors = [err389];
-            } else {
-              vErrors.push(err389);
-            }
-            errors++;
-          }
-        }
-        let data160 = data159.initial_ms;
-        if (!(typeof data160 == 'number' && !(data160 % 1) && !isNaN(data160) && isFinite(data160))) {
-          let dataType115 = typeof data160;
-          let coerced115 = undefined;
-          if (!(coerced115 !== undefined)) {
-            if (
-              dataType115 === 'boolean' ||
-              data160 === null ||
-              (dataType115 === 'string' && data160 && data160 == +data160 && !(data160 % 1))
-            ) {
-              coerced115 = +data160;
-            } else {
-              const err390 = {
-                instancePath: instancePath + '/queue/retry/initial_ms',
-                schemaPath: '#/properties/queue/properties/retry/properties/initial_ms/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.queue.properties.retry.properties.initial_ms.type,
-                parentSchema: schema11.properties.queue.properties.retry.properties.initial_ms,
-                data: data160,
-              };
-              if (vErrors === null) {
-                vErrors = [err390];
-              } else {
-                vErrors.push(err390);
-              }
-              errors++;
-            }
-          }
-          if (coerced115 !== undefined) {
-            data160 = coerced115;
-            if (data159 !== undefined) {
-              data159['initial_ms'] = coerced115;
-            }
-          }
-        }
-        if (typeof data160 == 'number' && isFinite(data160)) {
-          if (data160 < 1 || isNaN(data160)) {
-            const err391 = {
-              instancePath: instancePath + '/queue/retry/initial_ms',
-              schemaPath: '#/properties/queue/properties/retry/properties/initial_ms/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.queue.properties.retry.properties.initial_ms,
-              data: data160,
-            };
-            if (vErrors === null) {
-              vErrors = [err391];
-            } else {
-              vErrors.push(err391);
-            }
-            errors++;
-          }
-        }
-        let data161 = data159.max_ms;
-        if (!(typeof data161 == 'number' && !(data161 % 1) && !isNaN(data161) && isFinite(data161))) {
-          let dataType116 = typeof data161;
-          let coerced116 = undefined;
-          if (!(coerced116 !== undefined)) {
-            if (
-              dataType116 === 'boolean' ||
-              data161 === null ||
-              (dataType116 === 'string' && data161 && data161 == +data161 && !(data161 % 1))
-            ) {
-              coerced116 = +data161;
-            } else {
-              const err392 = {
-                instancePath: instancePath + '/queue/retry/max_ms',
-                schemaPath: '#/properties/queue/properties/retry/properties/max_ms/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.queue.properties.retry.properties.max_ms.type,
-                parentSchema: schema11.properties.queue.properties.retry.properties.max_ms,
-                data: data161,
-              };
-              if (vErrors === null) {
-                vErrors = [err392];
-              } else {
-                vErrors.push(err392);
-              }
-              errors++;
-            }
-          }
-          if (coerced116 !== undefined) {
-            data161 = coerced116;
-            if (data159 !== undefined) {
-              data159['max_ms'] = coerced116;
-            }
-          }
-        }
-        if (typeof data161 == 'number' && isFinite(data161)) {
-          if (data161 < 1 || isNaN(data161)) {
-            const err393 = {
-              instancePath: instancePath + '/queue/retry/max_ms',
-              schemaPath: '#/properties/queue/properties/retry/properties/max_ms/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.queue.properties.retry.properties.max_ms,
               data: data161,
-            };
-            if (vErrors === null) {
-              vErrors = [err393];
-            } else {
-              vErrors.push(err393);
-            }
-            errors++;
-          }
-        }
-        let data162 = data159.multiplier;
-        if (!(typeof data162 == 'number' && isFinite(data162))) {
-          let dataType117 = typeof data162;
-          let coerced117 = undefined;
-          if (!(coerced117 !== undefined)) {
-            if (
-              dataType117 == 'boolean' ||
-              data162 === null ||
-              (dataType117 == 'string' && data162 && data162 == +data162)
-            ) {
-              coerced117 = +data162;
-            } else {
-              const err394 = {
-                instancePath: instancePath + '/queue/retry/multiplier',
-                schemaPath: '#/properties/queue/properties/retry/properties/multiplier/type',
-                keyword: 'type',
-                params: { type: 'number' },
-                message: 'must be number',
-                schema: schema11.properties.queue.properties.retry.properties.multiplier.type,
-                parentSchema: schema11.properties.queue.properties.retry.properties.multiplier,
-                data: data162,
-              };
-              if (vErrors === null) {
-                vErrors = [err394];
-              } else {
-                vErrors.push(err394);
-              }
-              errors++;
-            }
-          }
-          if (coerced117 !== undefined) {
-            data162 = coerced117;
-            if (data159 !== undefined) {
-              data159['multiplier'] = coerced117;
-            }
-          }
-        }
-        if (typeof data162 == 'number' && isFinite(data162)) {
-          if (data162 < 1 || isNaN(data162)) {
-            const err395 = {
-              instancePath: instancePath + '/queue/retry/multiplier',
-              schemaPath: '#/properties/queue/properties/retry/properties/multiplier/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.queue.properties.retry.properties.multiplier,
-              data: data162,
             };
             if (vErrors === null) {
               vErrors = [err395];
@@ -11385,8 +11386,179 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
+        let data162 = data161.initial_ms;
+        if (!(typeof data162 == 'number' && !(data162 % 1) && !isNaN(data162) && isFinite(data162))) {
+          let dataType117 = typeof data162;
+          let coerced117 = undefined;
+          if (!(coerced117 !== undefined)) {
+            if (
+              dataType117 === 'boolean' ||
+              data162 === null ||
+              (dataType117 === 'string' && data162 && data162 == +data162 && !(data162 % 1))
+            ) {
+              coerced117 = +data162;
+            } else {
+              const err396 = {
+                instancePath: instancePath + '/queue/retry/initial_ms',
+                schemaPath: '#/properties/queue/properties/retry/properties/initial_ms/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.queue.properties.retry.properties.initial_ms.type,
+                parentSchema: schema11.properties.queue.properties.retry.properties.initial_ms,
+                data: data162,
+              };
+              if (vErrors === null) {
+                vErrors = [err396];
+              } else {
+                vErrors.push(err396);
+              }
+              errors++;
+            }
+          }
+          if (coerced117 !== undefined) {
+            data162 = coerced117;
+            if (data161 !== undefined) {
+              data161['initial_ms'] = coerced117;
+            }
+          }
+        }
+        if (typeof data162 == 'number' && isFinite(data162)) {
+          if (data162 < 1 || isNaN(data162)) {
+            const err397 = {
+              instancePath: instancePath + '/queue/retry/initial_ms',
+              schemaPath: '#/properties/queue/properties/retry/properties/initial_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.queue.properties.retry.properties.initial_ms,
+              data: data162,
+            };
+            if (vErrors === null) {
+              vErrors = [err397];
+            } else {
+              vErrors.push(err397);
+            }
+            errors++;
+          }
+        }
+        let data163 = data161.max_ms;
+        if (!(typeof data163 == 'number' && !(data163 % 1) && !isNaN(data163) && isFinite(data163))) {
+          let dataType118 = typeof data163;
+          let coerced118 = undefined;
+          if (!(coerced118 !== undefined)) {
+            if (
+              dataType118 === 'boolean' ||
+              data163 === null ||
+              (dataType118 === 'string' && data163 && data163 == +data163 && !(data163 % 1))
+            ) {
+              coerced118 = +data163;
+            } else {
+              const err398 = {
+                instancePath: instancePath + '/queue/retry/max_ms',
+                schemaPath: '#/properties/queue/properties/retry/properties/max_ms/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.queue.properties.retry.properties.max_ms.type,
+                parentSchema: schema11.properties.queue.properties.retry.properties.max_ms,
+                data: data163,
+              };
+              if (vErrors === null) {
+                vErrors = [err398];
+              } else {
+                vErrors.push(err398);
+              }
+              errors++;
+            }
+          }
+          if (coerced118 !== undefined) {
+            data163 = coerced118;
+            if (data161 !== undefined) {
+              data161['max_ms'] = coerced118;
+            }
+          }
+        }
+        if (typeof data163 == 'number' && isFinite(data163)) {
+          if (data163 < 1 || isNaN(data163)) {
+            const err399 = {
+              instancePath: instancePath + '/queue/retry/max_ms',
+              schemaPath: '#/properties/queue/properties/retry/properties/max_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.queue.properties.retry.properties.max_ms,
+              data: data163,
+            };
+            if (vErrors === null) {
+              vErrors = [err399];
+            } else {
+              vErrors.push(err399);
+            }
+            errors++;
+          }
+        }
+        let data164 = data161.multiplier;
+        if (!(typeof data164 == 'number' && isFinite(data164))) {
+          let dataType119 = typeof data164;
+          let coerced119 = undefined;
+          if (!(coerced119 !== undefined)) {
+            if (
+              dataType119 == 'boolean' ||
+              data164 === null ||
+              (dataType119 == 'string' && data164 && data164 == +data164)
+            ) {
+              coerced119 = +data164;
+            } else {
+              const err400 = {
+                instancePath: instancePath + '/queue/retry/multiplier',
+                schemaPath: '#/properties/queue/properties/retry/properties/multiplier/type',
+                keyword: 'type',
+                params: { type: 'number' },
+                message: 'must be number',
+                schema: schema11.properties.queue.properties.retry.properties.multiplier.type,
+                parentSchema: schema11.properties.queue.properties.retry.properties.multiplier,
+                data: data164,
+              };
+              if (vErrors === null) {
+                vErrors = [err400];
+              } else {
+                vErrors.push(err400);
+              }
+              errors++;
+            }
+          }
+          if (coerced119 !== undefined) {
+            data164 = coerced119;
+            if (data161 !== undefined) {
+              data161['multiplier'] = coerced119;
+            }
+          }
+        }
+        if (typeof data164 == 'number' && isFinite(data164)) {
+          if (data164 < 1 || isNaN(data164)) {
+            const err401 = {
+              instancePath: instancePath + '/queue/retry/multiplier',
+              schemaPath: '#/properties/queue/properties/retry/properties/multiplier/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.queue.properties.retry.properties.multiplier,
+              data: data164,
+            };
+            if (vErrors === null) {
+              vErrors = [err401];
+            } else {
+              vErrors.push(err401);
+            }
+            errors++;
+          }
+        }
       } else {
-        const err396 = {
+        const err402 = {
           instancePath: instancePath + '/queue/retry',
           schemaPath: '#/properties/queue/properties/retry/type',
           keyword: 'type',
@@ -11394,17 +11566,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.queue.properties.retry.type,
           parentSchema: schema11.properties.queue.properties.retry,
-          data: data159,
+          data: data161,
         };
         if (vErrors === null) {
-          vErrors = [err396];
+          vErrors = [err402];
         } else {
-          vErrors.push(err396);
+          vErrors.push(err402);
         }
         errors++;
       }
     } else {
-      const err397 = {
+      const err403 = {
         instancePath: instancePath + '/queue',
         schemaPath: '#/properties/queue/type',
         keyword: 'type',
@@ -11412,31 +11584,31 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         message: 'must be object',
         schema: schema11.properties.queue.type,
         parentSchema: schema11.properties.queue,
-        data: data150,
+        data: data152,
       };
       if (vErrors === null) {
-        vErrors = [err397];
+        vErrors = [err403];
       } else {
-        vErrors.push(err397);
+        vErrors.push(err403);
       }
       errors++;
     }
-    let data163 = data.telemetry;
-    if (data163 && typeof data163 == 'object' && !Array.isArray(data163)) {
-      if (data163.listen === undefined) {
-        data163.listen = '127.0.0.1:8898';
+    let data165 = data.telemetry;
+    if (data165 && typeof data165 == 'object' && !Array.isArray(data165)) {
+      if (data165.listen === undefined) {
+        data165.listen = '127.0.0.1:8898';
       }
-      if (data163.otlp_metrics === undefined) {
-        data163.otlp_metrics = false;
+      if (data165.otlp_metrics === undefined) {
+        data165.otlp_metrics = false;
       }
-      if (data163.otlp_metrics_interval_ms === undefined) {
-        data163.otlp_metrics_interval_ms = 60000;
+      if (data165.otlp_metrics_interval_ms === undefined) {
+        data165.otlp_metrics_interval_ms = 60000;
       }
-      if (data163.traces === undefined) {
-        data163.traces = {};
+      if (data165.traces === undefined) {
+        data165.traces = {};
       }
-      if (data163.listen === undefined) {
-        const err398 = {
+      if (data165.listen === undefined) {
+        const err404 = {
           instancePath: instancePath + '/telemetry',
           schemaPath: '#/properties/telemetry/required',
           keyword: 'required',
@@ -11444,17 +11616,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: "must have required property '" + 'listen' + "'",
           schema: schema11.properties.telemetry.required,
           parentSchema: schema11.properties.telemetry,
-          data: data163,
+          data: data165,
         };
         if (vErrors === null) {
-          vErrors = [err398];
+          vErrors = [err404];
         } else {
-          vErrors.push(err398);
+          vErrors.push(err404);
         }
         errors++;
       }
-      if (data163.otlp_metrics === undefined) {
-        const err399 = {
+      if (data165.otlp_metrics === undefined) {
+        const err405 = {
           instancePath: instancePath + '/telemetry',
           schemaPath: '#/properties/telemetry/required',
           keyword: 'required',
@@ -11462,17 +11634,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: "must have required property '" + 'otlp_metrics' + "'",
           schema: schema11.properties.telemetry.required,
           parentSchema: schema11.properties.telemetry,
-          data: data163,
+          data: data165,
         };
         if (vErrors === null) {
-          vErrors = [err399];
+          vErrors = [err405];
         } else {
-          vErrors.push(err399);
+          vErrors.push(err405);
         }
         errors++;
       }
-      if (data163.otlp_metrics_interval_ms === undefined) {
-        const err400 = {
+      if (data165.otlp_metrics_interval_ms === undefined) {
+        const err406 = {
           instancePath: instancePath + '/telemetry',
           schemaPath: '#/properties/telemetry/required',
           keyword: 'required',
@@ -11480,17 +11652,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: "must have required property '" + 'otlp_metrics_interval_ms' + "'",
           schema: schema11.properties.telemetry.required,
           parentSchema: schema11.properties.telemetry,
-          data: data163,
+          data: data165,
         };
         if (vErrors === null) {
-          vErrors = [err400];
+          vErrors = [err406];
         } else {
-          vErrors.push(err400);
+          vErrors.push(err406);
         }
         errors++;
       }
-      if (data163.traces === undefined) {
-        const err401 = {
+      if (data165.traces === undefined) {
+        const err407 = {
           instancePath: instancePath + '/telemetry',
           schemaPath: '#/properties/telemetry/required',
           keyword: 'required',
@@ -11498,23 +11670,23 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: "must have required property '" + 'traces' + "'",
           schema: schema11.properties.telemetry.required,
           parentSchema: schema11.properties.telemetry,
-          data: data163,
+          data: data165,
         };
         if (vErrors === null) {
-          vErrors = [err401];
+          vErrors = [err407];
         } else {
-          vErrors.push(err401);
+          vErrors.push(err407);
         }
         errors++;
       }
-      for (const key29 in data163) {
+      for (const key29 in data165) {
         if (!(
           key29 === 'listen' ||
           key29 === 'otlp_metrics' ||
           key29 === 'otlp_metrics_interval_ms' ||
           key29 === 'traces'
         )) {
-          const err402 = {
+          const err408 = {
             instancePath: instancePath + '/telemetry',
             schemaPath: '#/properties/telemetry/additionalProperties',
             keyword: 'additionalProperties',
@@ -11522,185 +11694,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must NOT have additional properties',
             schema: false,
             parentSchema: schema11.properties.telemetry,
-            data: data163,
-          };
-          if (vErrors === null) {
-            vErrors = [err402];
-          } else {
-            vErrors.push(err402);
-          }
-          errors++;
-        }
-      }
-      let data164 = data163.listen;
-      if (typeof data164 !== 'string' && data164 !== null) {
-        let dataType118 = typeof data164;
-        let coerced118 = undefined;
-        if (!(coerced118 !== undefined)) {
-          if (dataType118 == 'number' || dataType118 == 'boolean') {
-            coerced118 = '' + data164;
-          } else if (data164 === null) {
-            coerced118 = '';
-          } else if (data164 === '' || data164 === 0 || data164 === false) {
-            coerced118 = null;
-          } else {
-            const err403 = {
-              instancePath: instancePath + '/telemetry/listen',
-              schemaPath: '#/properties/telemetry/properties/listen/type',
-              keyword: 'type',
-              params: { type: schema11.properties.telemetry.properties.listen.type },
-              message: 'must be string,null',
-              schema: schema11.properties.telemetry.properties.listen.type,
-              parentSchema: schema11.properties.telemetry.properties.listen,
-              data: data164,
-            };
-            if (vErrors === null) {
-              vErrors = [err403];
-            } else {
-              vErrors.push(err403);
-            }
-            errors++;
-          }
-        }
-        if (coerced118 !== undefined) {
-          data164 = coerced118;
-          if (data163 !== undefined) {
-            data163['listen'] = coerced118;
-          }
-        }
-      }
-      if (typeof data164 === 'string') {
-        if (!pattern7.test(data164)) {
-          const err404 = {
-            instancePath: instancePath + '/telemetry/listen',
-            schemaPath: '#/properties/telemetry/properties/listen/pattern',
-            keyword: 'pattern',
-            params: { pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$' },
-            message: 'must match pattern "' + '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$' + '"',
-            schema: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$',
-            parentSchema: schema11.properties.telemetry.properties.listen,
-            data: data164,
-          };
-          if (vErrors === null) {
-            vErrors = [err404];
-          } else {
-            vErrors.push(err404);
-          }
-          errors++;
-        }
-      }
-      let data165 = data163.otlp_metrics;
-      if (typeof data165 !== 'boolean') {
-        let coerced119 = undefined;
-        if (!(coerced119 !== undefined)) {
-          if (data165 === 'false' || data165 === 0 || data165 === null) {
-            coerced119 = false;
-          } else if (data165 === 'true' || data165 === 1) {
-            coerced119 = true;
-          } else {
-            const err405 = {
-              instancePath: instancePath + '/telemetry/otlp_metrics',
-              schemaPath: '#/properties/telemetry/properties/otlp_metrics/type',
-              keyword: 'type',
-              params: { type: 'boolean' },
-              message: 'must be boolean',
-              schema: schema11.properties.telemetry.properties.otlp_metrics.type,
-              parentSchema: schema11.properties.telemetry.properties.otlp_metrics,
-              data: data165,
-            };
-            if (vErrors === null) {
-              vErrors = [err405];
-            } else {
-              vErrors.push(err405);
-            }
-            errors++;
-          }
-        }
-        if (coerced119 !== undefined) {
-          data165 = coerced119;
-          if (data163 !== undefined) {
-            data163['otlp_metrics'] = coerced119;
-          }
-        }
-      }
-      let data166 = data163.otlp_metrics_interval_ms;
-      if (!(typeof data166 == 'number' && !(data166 % 1) && !isNaN(data166) && isFinite(data166))) {
-        let dataType120 = typeof data166;
-        let coerced120 = undefined;
-        if (!(coerced120 !== undefined)) {
-          if (
-            dataType120 === 'boolean' ||
-            data166 === null ||
-            (dataType120 === 'string' && data166 && data166 == +data166 && !(data166 % 1))
-          ) {
-            coerced120 = +data166;
-          } else {
-            const err406 = {
-              instancePath: instancePath + '/telemetry/otlp_metrics_interval_ms',
-              schemaPath: '#/properties/telemetry/properties/otlp_metrics_interval_ms/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema11.properties.telemetry.properties.otlp_metrics_interval_ms.type,
-              parentSchema: schema11.properties.telemetry.properties.otlp_metrics_interval_ms,
-              data: data166,
-            };
-            if (vErrors === null) {
-              vErrors = [err406];
-            } else {
-              vErrors.push(err406);
-            }
-            errors++;
-          }
-        }
-        if (coerced120 !== undefined) {
-          data166 = coerced120;
-          if (data163 !== undefined) {
-            data163['otlp_metrics_interval_ms'] = coerced120;
-          }
-        }
-      }
-      if (typeof data166 == 'number' && isFinite(data166)) {
-        if (data166 < 100 || isNaN(data166)) {
-          const err407 = {
-            instancePath: instancePath + '/telemetry/otlp_metrics_interval_ms',
-            schemaPath: '#/properties/telemetry/properties/otlp_metrics_interval_ms/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 100 },
-            message: 'must be >= 100',
-            schema: 100,
-            parentSchema: schema11.properties.telemetry.properties.otlp_metrics_interval_ms,
-            data: data166,
-          };
-          if (vErrors === null) {
-            vErrors = [err407];
-          } else {
-            vErrors.push(err407);
-          }
-          errors++;
-        }
-      }
-      let data167 = data163.traces;
-      if (data167 && typeof data167 == 'object' && !Array.isArray(data167)) {
-        if (data167.enabled === undefined) {
-          data167.enabled = false;
-        }
-        if (data167.endpoint === undefined) {
-          data167.endpoint = null;
-        }
-        if (data167.headers === undefined) {
-          data167.headers = {};
-        }
-        if (data167.enabled === undefined) {
-          const err408 = {
-            instancePath: instancePath + '/telemetry/traces',
-            schemaPath: '#/properties/telemetry/properties/traces/required',
-            keyword: 'required',
-            params: { missingProperty: 'enabled' },
-            message: "must have required property '" + 'enabled' + "'",
-            schema: schema11.properties.telemetry.properties.traces.required,
-            parentSchema: schema11.properties.telemetry.properties.traces,
-            data: data167,
+            data: data165,
           };
           if (vErrors === null) {
             vErrors = [err408];
@@ -11709,34 +11703,55 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data167.endpoint === undefined) {
-          const err409 = {
-            instancePath: instancePath + '/telemetry/traces',
-            schemaPath: '#/properties/telemetry/properties/traces/required',
-            keyword: 'required',
-            params: { missingProperty: 'endpoint' },
-            message: "must have required property '" + 'endpoint' + "'",
-            schema: schema11.properties.telemetry.properties.traces.required,
-            parentSchema: schema11.properties.telemetry.properties.traces,
-            data: data167,
-          };
-          if (vErrors === null) {
-            vErrors = [err409];
+      }
+      let data166 = data165.listen;
+      if (typeof data166 !== 'string' && data166 !== null) {
+        let dataType120 = typeof data166;
+        let coerced120 = undefined;
+        if (!(coerced120 !== undefined)) {
+          if (dataType120 == 'number' || dataType120 == 'boolean') {
+            coerced120 = '' + data166;
+          } else if (data166 === null) {
+            coerced120 = '';
+          } else if (data166 === '' || data166 === 0 || data166 === false) {
+            coerced120 = null;
           } else {
-            vErrors.push(err409);
+            const err409 = {
+              instancePath: instancePath + '/telemetry/listen',
+              schemaPath: '#/properties/telemetry/properties/listen/type',
+              keyword: 'type',
+              params: { type: schema11.properties.telemetry.properties.listen.type },
+              message: 'must be string,null',
+              schema: schema11.properties.telemetry.properties.listen.type,
+              parentSchema: schema11.properties.telemetry.properties.listen,
+              data: data166,
+            };
+            if (vErrors === null) {
+              vErrors = [err409];
+            } else {
+              vErrors.push(err409);
+            }
+            errors++;
           }
-          errors++;
         }
-        if (data167.headers === undefined) {
+        if (coerced120 !== undefined) {
+          data166 = coerced120;
+          if (data165 !== undefined) {
+            data165['listen'] = coerced120;
+          }
+        }
+      }
+      if (typeof data166 === 'string') {
+        if (!pattern7.test(data166)) {
           const err410 = {
-            instancePath: instancePath + '/telemetry/traces',
-            schemaPath: '#/properties/telemetry/properties/traces/required',
-            keyword: 'required',
-            params: { missingProperty: 'headers' },
-            message: "must have required property '" + 'headers' + "'",
-            schema: schema11.properties.telemetry.properties.traces.required,
-            parentSchema: schema11.properties.telemetry.properties.traces,
-            data: data167,
+            instancePath: instancePath + '/telemetry/listen',
+            schemaPath: '#/properties/telemetry/properties/listen/pattern',
+            keyword: 'pattern',
+            params: { pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$' },
+            message: 'must match pattern "' + '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$' + '"',
+            schema: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$',
+            parentSchema: schema11.properties.telemetry.properties.listen,
+            data: data166,
           };
           if (vErrors === null) {
             vErrors = [err410];
@@ -11745,16 +11760,24 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key30 in data167) {
-          if (!(key30 === 'enabled' || key30 === 'endpoint' || key30 === 'headers')) {
+      }
+      let data167 = data165.otlp_metrics;
+      if (typeof data167 !== 'boolean') {
+        let coerced121 = undefined;
+        if (!(coerced121 !== undefined)) {
+          if (data167 === 'false' || data167 === 0 || data167 === null) {
+            coerced121 = false;
+          } else if (data167 === 'true' || data167 === 1) {
+            coerced121 = true;
+          } else {
             const err411 = {
-              instancePath: instancePath + '/telemetry/traces',
-              schemaPath: '#/properties/telemetry/properties/traces/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key30 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema11.properties.telemetry.properties.traces,
+              instancePath: instancePath + '/telemetry/otlp_metrics',
+              schemaPath: '#/properties/telemetry/properties/otlp_metrics/type',
+              keyword: 'type',
+              params: { type: 'boolean' },
+              message: 'must be boolean',
+              schema: schema11.properties.telemetry.properties.otlp_metrics.type,
+              parentSchema: schema11.properties.telemetry.properties.otlp_metrics,
               data: data167,
             };
             if (vErrors === null) {
@@ -11765,16 +11788,165 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data168 = data167.enabled;
-        if (typeof data168 !== 'boolean') {
-          let coerced121 = undefined;
-          if (!(coerced121 !== undefined)) {
-            if (data168 === 'false' || data168 === 0 || data168 === null) {
-              coerced121 = false;
-            } else if (data168 === 'true' || data168 === 1) {
-              coerced121 = true;
+        if (coerced121 !== undefined) {
+          data167 = coerced121;
+          if (data165 !== undefined) {
+            data165['otlp_metrics'] = coerced121;
+          }
+        }
+      }
+      let data168 = data165.otlp_metrics_interval_ms;
+      if (!(typeof data168 == 'number' && !(data168 % 1) && !isNaN(data168) && isFinite(data168))) {
+        let dataType122 = typeof data168;
+        let coerced122 = undefined;
+        if (!(coerced122 !== undefined)) {
+          if (
+            dataType122 === 'boolean' ||
+            data168 === null ||
+            (dataType122 === 'string' && data168 && data168 == +data168 && !(data168 % 1))
+          ) {
+            coerced122 = +data168;
+          } else {
+            const err412 = {
+              instancePath: instancePath + '/telemetry/otlp_metrics_interval_ms',
+              schemaPath: '#/properties/telemetry/properties/otlp_metrics_interval_ms/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema11.properties.telemetry.properties.otlp_metrics_interval_ms.type,
+              parentSchema: schema11.properties.telemetry.properties.otlp_metrics_interval_ms,
+              data: data168,
+            };
+            if (vErrors === null) {
+              vErrors = [err412];
             } else {
-              const err412 = {
+              vErrors.push(err412);
+            }
+            errors++;
+          }
+        }
+        if (coerced122 !== undefined) {
+          data168 = coerced122;
+          if (data165 !== undefined) {
+            data165['otlp_metrics_interval_ms'] = coerced122;
+          }
+        }
+      }
+      if (typeof data168 == 'number' && isFinite(data168)) {
+        if (data168 < 100 || isNaN(data168)) {
+          const err413 = {
+            instancePath: instancePath + '/telemetry/otlp_metrics_interval_ms',
+            schemaPath: '#/properties/telemetry/properties/otlp_metrics_interval_ms/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 100 },
+            message: 'must be >= 100',
+            schema: 100,
+            parentSchema: schema11.properties.telemetry.properties.otlp_metrics_interval_ms,
+            data: data168,
+          };
+          if (vErrors === null) {
+            vErrors = [err413];
+          } else {
+            vErrors.push(err413);
+          }
+          errors++;
+        }
+      }
+      let data169 = data165.traces;
+      if (data169 && typeof data169 == 'object' && !Array.isArray(data169)) {
+        if (data169.enabled === undefined) {
+          data169.enabled = false;
+        }
+        if (data169.endpoint === undefined) {
+          data169.endpoint = null;
+        }
+        if (data169.headers === undefined) {
+          data169.headers = {};
+        }
+        if (data169.enabled === undefined) {
+          const err414 = {
+            instancePath: instancePath + '/telemetry/traces',
+            schemaPath: '#/properties/telemetry/properties/traces/required',
+            keyword: 'required',
+            params: { missingProperty: 'enabled' },
+            message: "must have required property '" + 'enabled' + "'",
+            schema: schema11.properties.telemetry.properties.traces.required,
+            parentSchema: schema11.properties.telemetry.properties.traces,
+            data: data169,
+          };
+          if (vErrors === null) {
+            vErrors = [err414];
+          } else {
+            vErrors.push(err414);
+          }
+          errors++;
+        }
+        if (data169.endpoint === undefined) {
+          const err415 = {
+            instancePath: instancePath + '/telemetry/traces',
+            schemaPath: '#/properties/telemetry/properties/traces/required',
+            keyword: 'required',
+            params: { missingProperty: 'endpoint' },
+            message: "must have required property '" + 'endpoint' + "'",
+            schema: schema11.properties.telemetry.properties.traces.required,
+            parentSchema: schema11.properties.telemetry.properties.traces,
+            data: data169,
+          };
+          if (vErrors === null) {
+            vErrors = [err415];
+          } else {
+            vErrors.push(err415);
+          }
+          errors++;
+        }
+        if (data169.headers === undefined) {
+          const err416 = {
+            instancePath: instancePath + '/telemetry/traces',
+            schemaPath: '#/properties/telemetry/properties/traces/required',
+            keyword: 'required',
+            params: { missingProperty: 'headers' },
+            message: "must have required property '" + 'headers' + "'",
+            schema: schema11.properties.telemetry.properties.traces.required,
+            parentSchema: schema11.properties.telemetry.properties.traces,
+            data: data169,
+          };
+          if (vErrors === null) {
+            vErrors = [err416];
+          } else {
+            vErrors.push(err416);
+          }
+          errors++;
+        }
+        for (const key30 in data169) {
+          if (!(key30 === 'enabled' || key30 === 'endpoint' || key30 === 'headers')) {
+            const err417 = {
+              instancePath: instancePath + '/telemetry/traces',
+              schemaPath: '#/properties/telemetry/properties/traces/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key30 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema11.properties.telemetry.properties.traces,
+              data: data169,
+            };
+            if (vErrors === null) {
+              vErrors = [err417];
+            } else {
+              vErrors.push(err417);
+            }
+            errors++;
+          }
+        }
+        let data170 = data169.enabled;
+        if (typeof data170 !== 'boolean') {
+          let coerced123 = undefined;
+          if (!(coerced123 !== undefined)) {
+            if (data170 === 'false' || data170 === 0 || data170 === null) {
+              coerced123 = false;
+            } else if (data170 === 'true' || data170 === 1) {
+              coerced123 = true;
+            } else {
+              const err418 = {
                 instancePath: instancePath + '/telemetry/traces/enabled',
                 schemaPath: '#/properties/telemetry/properties/traces/properties/enabled/type',
                 keyword: 'type',
@@ -11782,36 +11954,36 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be boolean',
                 schema: schema11.properties.telemetry.properties.traces.properties.enabled.type,
                 parentSchema: schema11.properties.telemetry.properties.traces.properties.enabled,
-                data: data168,
+                data: data170,
               };
               if (vErrors === null) {
-                vErrors = [err412];
+                vErrors = [err418];
               } else {
-                vErrors.push(err412);
+                vErrors.push(err418);
               }
               errors++;
             }
           }
-          if (coerced121 !== undefined) {
-            data168 = coerced121;
-            if (data167 !== undefined) {
-              data167['enabled'] = coerced121;
+          if (coerced123 !== undefined) {
+            data170 = coerced123;
+            if (data169 !== undefined) {
+              data169['enabled'] = coerced123;
             }
           }
         }
-        let data169 = data167.endpoint;
-        if (typeof data169 !== 'string' && data169 !== null) {
-          let dataType122 = typeof data169;
-          let coerced122 = undefined;
-          if (!(coerced122 !== undefined)) {
-            if (dataType122 == 'number' || dataType122 == 'boolean') {
-              coerced122 = '' + data169;
-            } else if (data169 === null) {
-              coerced122 = '';
-            } else if (data169 === '' || data169 === 0 || data169 === false) {
-              coerced122 = null;
+        let data171 = data169.endpoint;
+        if (typeof data171 !== 'string' && data171 !== null) {
+          let dataType124 = typeof data171;
+          let coerced124 = undefined;
+          if (!(coerced124 !== undefined)) {
+            if (dataType124 == 'number' || dataType124 == 'boolean') {
+              coerced124 = '' + data171;
+            } else if (data171 === null) {
+              coerced124 = '';
+            } else if (data171 === '' || data171 === 0 || data171 === false) {
+              coerced124 = null;
             } else {
-              const err413 = {
+              const err419 = {
                 instancePath: instancePath + '/telemetry/traces/endpoint',
                 schemaPath: '#/properties/telemetry/properties/traces/properties/endpoint/type',
                 keyword: 'type',
@@ -11819,26 +11991,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be string,null',
                 schema: schema11.properties.telemetry.properties.traces.properties.endpoint.type,
                 parentSchema: schema11.properties.telemetry.properties.traces.properties.endpoint,
-                data: data169,
+                data: data171,
               };
               if (vErrors === null) {
-                vErrors = [err413];
+                vErrors = [err419];
               } else {
-                vErrors.push(err413);
+                vErrors.push(err419);
               }
               errors++;
             }
           }
-          if (coerced122 !== undefined) {
-            data169 = coerced122;
-            if (data167 !== undefined) {
-              data167['endpoint'] = coerced122;
+          if (coerced124 !== undefined) {
+            data171 = coerced124;
+            if (data169 !== undefined) {
+              data169['endpoint'] = coerced124;
             }
           }
         }
-        if (typeof data169 === 'string') {
-          if (!formats0(data169)) {
-            const err414 = {
+        if (typeof data171 === 'string') {
+          if (!formats0(data171)) {
+            const err420 = {
               instancePath: instancePath + '/telemetry/traces/endpoint',
               schemaPath: '#/properties/telemetry/properties/traces/properties/endpoint/format',
               keyword: 'format',
@@ -11846,31 +12018,31 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must match format "' + 'uri' + '"',
               schema: 'uri',
               parentSchema: schema11.properties.telemetry.properties.traces.properties.endpoint,
-              data: data169,
+              data: data171,
             };
             if (vErrors === null) {
-              vErrors = [err414];
+              vErrors = [err420];
             } else {
-              vErrors.push(err414);
+              vErrors.push(err420);
             }
             errors++;
           }
         }
-        let data170 = data167.headers;
-        if (data170 && typeof data170 == 'object' && !Array.isArray(data170)) {
-          for (const key31 in data170) {
+        let data172 = data169.headers;
+        if (data172 && typeof data172 == 'object' && !Array.isArray(data172)) {
+          for (const key31 in data172) {
             if (pattern0.test(key31)) {
-              let data171 = data170[key31];
-              if (typeof data171 !== 'string') {
-                let dataType123 = typeof data171;
-                let coerced123 = undefined;
-                if (!(coerced123 !== undefined)) {
-                  if (dataType123 == 'number' || dataType123 == 'boolean') {
-                    coerced123 = '' + data171;
-                  } else if (data171 === null) {
-                    coerced123 = '';
+              let data173 = data172[key31];
+              if (typeof data173 !== 'string') {
+                let dataType125 = typeof data173;
+                let coerced125 = undefined;
+                if (!(coerced125 !== undefined)) {
+                  if (dataType125 == 'number' || dataType125 == 'boolean') {
+                    coerced125 = '' + data173;
+                  } else if (data173 === null) {
+                    coerced125 = '';
                   } else {
-                    const err415 = {
+                    const err421 = {
                       instancePath:
                         instancePath + '/telemetry/traces/headers/' + key31.replace(/~/g, '~0').replace(/\//g, '~1'),
                       schemaPath:
@@ -11883,27 +12055,27 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           .type,
                       parentSchema:
                         schema11.properties.telemetry.properties.traces.properties.headers.patternProperties['^(.*)$'],
-                      data: data171,
+                      data: data173,
                     };
                     if (vErrors === null) {
-                      vErrors = [err415];
+                      vErrors = [err421];
                     } else {
-                      vErrors.push(err415);
+                      vErrors.push(err421);
                     }
                     errors++;
                   }
                 }
-                if (coerced123 !== undefined) {
-                  data171 = coerced123;
-                  if (data170 !== undefined) {
-                    data170[key31] = coerced123;
+                if (coerced125 !== undefined) {
+                  data173 = coerced125;
+                  if (data172 !== undefined) {
+                    data172[key31] = coerced125;
                   }
                 }
               }
             }
           }
         } else {
-          const err416 = {
+          const err422 = {
             instancePath: instancePath + '/telemetry/traces/headers',
             schemaPath: '#/properties/telemetry/properties/traces/properties/headers/type',
             keyword: 'type',
@@ -11911,142 +12083,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be object',
             schema: schema11.properties.telemetry.properties.traces.properties.headers.type,
             parentSchema: schema11.properties.telemetry.properties.traces.properties.headers,
-            data: data170,
-          };
-          if (vErrors === null) {
-            vErrors = [err416];
-          } else {
-            vErrors.push(err416);
-          }
-          errors++;
-        }
-      } else {
-        const err417 = {
-          instancePath: instancePath + '/telemetry/traces',
-          schemaPath: '#/properties/telemetry/properties/traces/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema11.properties.telemetry.properties.traces.type,
-          parentSchema: schema11.properties.telemetry.properties.traces,
-          data: data167,
-        };
-        if (vErrors === null) {
-          vErrors = [err417];
-        } else {
-          vErrors.push(err417);
-        }
-        errors++;
-      }
-    } else {
-      const err418 = {
-        instancePath: instancePath + '/telemetry',
-        schemaPath: '#/properties/telemetry/type',
-        keyword: 'type',
-        params: { type: 'object' },
-        message: 'must be object',
-        schema: schema11.properties.telemetry.type,
-        parentSchema: schema11.properties.telemetry,
-        data: data163,
-      };
-      if (vErrors === null) {
-        vErrors = [err418];
-      } else {
-        vErrors.push(err418);
-      }
-      errors++;
-    }
-    let data172 = data.index;
-    if (data172 && typeof data172 == 'object' && !Array.isArray(data172)) {
-      if (data172.interval_ms === undefined) {
-        data172.interval_ms = 60000;
-      }
-      if (data172.interval_ms === undefined) {
-        const err419 = {
-          instancePath: instancePath + '/index',
-          schemaPath: '#/properties/index/required',
-          keyword: 'required',
-          params: { missingProperty: 'interval_ms' },
-          message: "must have required property '" + 'interval_ms' + "'",
-          schema: schema11.properties.index.required,
-          parentSchema: schema11.properties.index,
-          data: data172,
-        };
-        if (vErrors === null) {
-          vErrors = [err419];
-        } else {
-          vErrors.push(err419);
-        }
-        errors++;
-      }
-      for (const key32 in data172) {
-        if (!(key32 === 'interval_ms')) {
-          const err420 = {
-            instancePath: instancePath + '/index',
-            schemaPath: '#/properties/index/additionalProperties',
-            keyword: 'additionalProperties',
-            params: { additionalProperty: key32 },
-            message: 'must NOT have additional properties',
-            schema: false,
-            parentSchema: schema11.properties.index,
             data: data172,
-          };
-          if (vErrors === null) {
-            vErrors = [err420];
-          } else {
-            vErrors.push(err420);
-          }
-          errors++;
-        }
-      }
-      let data173 = data172.interval_ms;
-      if (!(typeof data173 == 'number' && !(data173 % 1) && !isNaN(data173) && isFinite(data173))) {
-        let dataType124 = typeof data173;
-        let coerced124 = undefined;
-        if (!(coerced124 !== undefined)) {
-          if (
-            dataType124 === 'boolean' ||
-            data173 === null ||
-            (dataType124 === 'string' && data173 && data173 == +data173 && !(data173 % 1))
-          ) {
-            coerced124 = +data173;
-          } else {
-            const err421 = {
-              instancePath: instancePath + '/index/interval_ms',
-              schemaPath: '#/properties/index/properties/interval_ms/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema11.properties.index.properties.interval_ms.type,
-              parentSchema: schema11.properties.index.properties.interval_ms,
-              data: data173,
-            };
-            if (vErrors === null) {
-              vErrors = [err421];
-            } else {
-              vErrors.push(err421);
-            }
-            errors++;
-          }
-        }
-        if (coerced124 !== undefined) {
-          data173 = coerced124;
-          if (data172 !== undefined) {
-            data172['interval_ms'] = coerced124;
-          }
-        }
-      }
-      if (typeof data173 == 'number' && isFinite(data173)) {
-        if (data173 < 0 || isNaN(data173)) {
-          const err422 = {
-            instancePath: instancePath + '/index/interval_ms',
-            schemaPath: '#/properties/index/properties/interval_ms/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 0 },
-            message: 'must be >= 0',
-            schema: 0,
-            parentSchema: schema11.properties.index.properties.interval_ms,
-            data: data173,
           };
           if (vErrors === null) {
             vErrors = [err422];
@@ -12055,66 +12092,56 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-      }
-    } else {
-      const err423 = {
-        instancePath: instancePath + '/index',
-        schemaPath: '#/properties/index/type',
-        keyword: 'type',
-        params: { type: 'object' },
-        message: 'must be object',
-        schema: schema11.properties.index.type,
-        parentSchema: schema11.properties.index,
-        data: data172,
-      };
-      if (vErrors === null) {
-        vErrors = [err423];
       } else {
-        vErrors.push(err423);
-      }
-      errors++;
-    }
-    let data174 = data.archive;
-    if (data174 && typeof data174 == 'object' && !Array.isArray(data174)) {
-      if (data174.enabled === undefined) {
-        data174.enabled = false;
-      }
-      if (data174.after_ms === undefined) {
-        data174.after_ms = 259200000;
-      }
-      if (data174.interval_ms === undefined) {
-        data174.interval_ms = 3600000;
-      }
-      if (data174.max_age_ms === undefined) {
-        data174.max_age_ms = 7776000000;
-      }
-      if (data174.enabled === undefined) {
-        const err424 = {
-          instancePath: instancePath + '/archive',
-          schemaPath: '#/properties/archive/required',
-          keyword: 'required',
-          params: { missingProperty: 'enabled' },
-          message: "must have required property '" + 'enabled' + "'",
-          schema: schema11.properties.archive.required,
-          parentSchema: schema11.properties.archive,
-          data: data174,
+        const err423 = {
+          instancePath: instancePath + '/telemetry/traces',
+          schemaPath: '#/properties/telemetry/properties/traces/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema11.properties.telemetry.properties.traces.type,
+          parentSchema: schema11.properties.telemetry.properties.traces,
+          data: data169,
         };
         if (vErrors === null) {
-          vErrors = [err424];
+          vErrors = [err423];
         } else {
-          vErrors.push(err424);
+          vErrors.push(err423);
         }
         errors++;
       }
-      if (data174.after_ms === undefined) {
+    } else {
+      const err424 = {
+        instancePath: instancePath + '/telemetry',
+        schemaPath: '#/properties/telemetry/type',
+        keyword: 'type',
+        params: { type: 'object' },
+        message: 'must be object',
+        schema: schema11.properties.telemetry.type,
+        parentSchema: schema11.properties.telemetry,
+        data: data165,
+      };
+      if (vErrors === null) {
+        vErrors = [err424];
+      } else {
+        vErrors.push(err424);
+      }
+      errors++;
+    }
+    let data174 = data.index;
+    if (data174 && typeof data174 == 'object' && !Array.isArray(data174)) {
+      if (data174.interval_ms === undefined) {
+        data174.interval_ms = 60000;
+      }
+      if (data174.interval_ms === undefined) {
         const err425 = {
-          instancePath: instancePath + '/archive',
-          schemaPath: '#/properties/archive/required',
+          instancePath: instancePath + '/index',
+          schemaPath: '#/properties/index/required',
           keyword: 'required',
-          params: { missingProperty: 'after_ms' },
-          message: "must have required property '" + 'after_ms' + "'",
-          schema: schema11.properties.archive.required,
-          parentSchema: schema11.properties.archive,
+          params: { missingProperty: 'interval_ms' },
+          message: "must have required property '" + 'interval_ms' + "'",
+          schema: schema11.properties.index.required,
+          parentSchema: schema11.properties.index,
           data: data174,
         };
         if (vErrors === null) {
@@ -12124,53 +12151,74 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data174.interval_ms === undefined) {
-        const err426 = {
-          instancePath: instancePath + '/archive',
-          schemaPath: '#/properties/archive/required',
-          keyword: 'required',
-          params: { missingProperty: 'interval_ms' },
-          message: "must have required property '" + 'interval_ms' + "'",
-          schema: schema11.properties.archive.required,
-          parentSchema: schema11.properties.archive,
-          data: data174,
-        };
-        if (vErrors === null) {
-          vErrors = [err426];
-        } else {
-          vErrors.push(err426);
-        }
-        errors++;
-      }
-      if (data174.max_age_ms === undefined) {
-        const err427 = {
-          instancePath: instancePath + '/archive',
-          schemaPath: '#/properties/archive/required',
-          keyword: 'required',
-          params: { missingProperty: 'max_age_ms' },
-          message: "must have required property '" + 'max_age_ms' + "'",
-          schema: schema11.properties.archive.required,
-          parentSchema: schema11.properties.archive,
-          data: data174,
-        };
-        if (vErrors === null) {
-          vErrors = [err427];
-        } else {
-          vErrors.push(err427);
-        }
-        errors++;
-      }
-      for (const key33 in data174) {
-        if (!(key33 === 'enabled' || key33 === 'after_ms' || key33 === 'interval_ms' || key33 === 'max_age_ms')) {
-          const err428 = {
-            instancePath: instancePath + '/archive',
-            schemaPath: '#/properties/archive/additionalProperties',
+      for (const key32 in data174) {
+        if (!(key32 === 'interval_ms')) {
+          const err426 = {
+            instancePath: instancePath + '/index',
+            schemaPath: '#/properties/index/additionalProperties',
             keyword: 'additionalProperties',
-            params: { additionalProperty: key33 },
+            params: { additionalProperty: key32 },
             message: 'must NOT have additional properties',
             schema: false,
-            parentSchema: schema11.properties.archive,
+            parentSchema: schema11.properties.index,
             data: data174,
+          };
+          if (vErrors === null) {
+            vErrors = [err426];
+          } else {
+            vErrors.push(err426);
+          }
+          errors++;
+        }
+      }
+      let data175 = data174.interval_ms;
+      if (!(typeof data175 == 'number' && !(data175 % 1) && !isNaN(data175) && isFinite(data175))) {
+        let dataType126 = typeof data175;
+        let coerced126 = undefined;
+        if (!(coerced126 !== undefined)) {
+          if (
+            dataType126 === 'boolean' ||
+            data175 === null ||
+            (dataType126 === 'string' && data175 && data175 == +data175 && !(data175 % 1))
+          ) {
+            coerced126 = +data175;
+          } else {
+            const err427 = {
+              instancePath: instancePath + '/index/interval_ms',
+              schemaPath: '#/properties/index/properties/interval_ms/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema11.properties.index.properties.interval_ms.type,
+              parentSchema: schema11.properties.index.properties.interval_ms,
+              data: data175,
+            };
+            if (vErrors === null) {
+              vErrors = [err427];
+            } else {
+              vErrors.push(err427);
+            }
+            errors++;
+          }
+        }
+        if (coerced126 !== undefined) {
+          data175 = coerced126;
+          if (data174 !== undefined) {
+            data174['interval_ms'] = coerced126;
+          }
+        }
+      }
+      if (typeof data175 == 'number' && isFinite(data175)) {
+        if (data175 < 0 || isNaN(data175)) {
+          const err428 = {
+            instancePath: instancePath + '/index/interval_ms',
+            schemaPath: '#/properties/index/properties/interval_ms/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 0 },
+            message: 'must be >= 0',
+            schema: 0,
+            parentSchema: schema11.properties.index.properties.interval_ms,
+            data: data175,
           };
           if (vErrors === null) {
             vErrors = [err428];
@@ -12180,16 +12228,140 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
-      let data175 = data174.enabled;
-      if (typeof data175 !== 'boolean') {
-        let coerced125 = undefined;
-        if (!(coerced125 !== undefined)) {
-          if (data175 === 'false' || data175 === 0 || data175 === null) {
-            coerced125 = false;
-          } else if (data175 === 'true' || data175 === 1) {
-            coerced125 = true;
+    } else {
+      const err429 = {
+        instancePath: instancePath + '/index',
+        schemaPath: '#/properties/index/type',
+        keyword: 'type',
+        params: { type: 'object' },
+        message: 'must be object',
+        schema: schema11.properties.index.type,
+        parentSchema: schema11.properties.index,
+        data: data174,
+      };
+      if (vErrors === null) {
+        vErrors = [err429];
+      } else {
+        vErrors.push(err429);
+      }
+      errors++;
+    }
+    let data176 = data.archive;
+    if (data176 && typeof data176 == 'object' && !Array.isArray(data176)) {
+      if (data176.enabled === undefined) {
+        data176.enabled = false;
+      }
+      if (data176.after_ms === undefined) {
+        data176.after_ms = 259200000;
+      }
+      if (data176.interval_ms === undefined) {
+        data176.interval_ms = 3600000;
+      }
+      if (data176.max_age_ms === undefined) {
+        data176.max_age_ms = 7776000000;
+      }
+      if (data176.enabled === undefined) {
+        const err430 = {
+          instancePath: instancePath + '/archive',
+          schemaPath: '#/properties/archive/required',
+          keyword: 'required',
+          params: { missingProperty: 'enabled' },
+          message: "must have required property '" + 'enabled' + "'",
+          schema: schema11.properties.archive.required,
+          parentSchema: schema11.properties.archive,
+          data: data176,
+        };
+        if (vErrors === null) {
+          vErrors = [err430];
+        } else {
+          vErrors.push(err430);
+        }
+        errors++;
+      }
+      if (data176.after_ms === undefined) {
+        const err431 = {
+          instancePath: instancePath + '/archive',
+          schemaPath: '#/properties/archive/required',
+          keyword: 'required',
+          params: { missingProperty: 'after_ms' },
+          message: "must have required property '" + 'after_ms' + "'",
+          schema: schema11.properties.archive.required,
+          parentSchema: schema11.properties.archive,
+          data: data176,
+        };
+        if (vErrors === null) {
+          vErrors = [err431];
+        } else {
+          vErrors.push(err431);
+        }
+        errors++;
+      }
+      if (data176.interval_ms === undefined) {
+        const err432 = {
+          instancePath: instancePath + '/archive',
+          schemaPath: '#/properties/archive/required',
+          keyword: 'required',
+          params: { missingProperty: 'interval_ms' },
+          message: "must have required property '" + 'interval_ms' + "'",
+          schema: schema11.properties.archive.required,
+          parentSchema: schema11.properties.archive,
+          data: data176,
+        };
+        if (vErrors === null) {
+          vErrors = [err432];
+        } else {
+          vErrors.push(err432);
+        }
+        errors++;
+      }
+      if (data176.max_age_ms === undefined) {
+        const err433 = {
+          instancePath: instancePath + '/archive',
+          schemaPath: '#/properties/archive/required',
+          keyword: 'required',
+          params: { missingProperty: 'max_age_ms' },
+          message: "must have required property '" + 'max_age_ms' + "'",
+          schema: schema11.properties.archive.required,
+          parentSchema: schema11.properties.archive,
+          data: data176,
+        };
+        if (vErrors === null) {
+          vErrors = [err433];
+        } else {
+          vErrors.push(err433);
+        }
+        errors++;
+      }
+      for (const key33 in data176) {
+        if (!(key33 === 'enabled' || key33 === 'after_ms' || key33 === 'interval_ms' || key33 === 'max_age_ms')) {
+          const err434 = {
+            instancePath: instancePath + '/archive',
+            schemaPath: '#/properties/archive/additionalProperties',
+            keyword: 'additionalProperties',
+            params: { additionalProperty: key33 },
+            message: 'must NOT have additional properties',
+            schema: false,
+            parentSchema: schema11.properties.archive,
+            data: data176,
+          };
+          if (vErrors === null) {
+            vErrors = [err434];
           } else {
-            const err429 = {
+            vErrors.push(err434);
+          }
+          errors++;
+        }
+      }
+      let data177 = data176.enabled;
+      if (typeof data177 !== 'boolean') {
+        let coerced127 = undefined;
+        if (!(coerced127 !== undefined)) {
+          if (data177 === 'false' || data177 === 0 || data177 === null) {
+            coerced127 = false;
+          } else if (data177 === 'true' || data177 === 1) {
+            coerced127 = true;
+          } else {
+            const err435 = {
               instancePath: instancePath + '/archive/enabled',
               schemaPath: '#/properties/archive/properties/enabled/type',
               keyword: 'type',
@@ -12197,138 +12369,24 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be boolean',
               schema: schema11.properties.archive.properties.enabled.type,
               parentSchema: schema11.properties.archive.properties.enabled,
-              data: data175,
-            };
-            if (vErrors === null) {
-              vErrors = [err429];
-            } else {
-              vErrors.push(err429);
-            }
-            errors++;
-          }
-        }
-        if (coerced125 !== undefined) {
-          data175 = coerced125;
-          if (data174 !== undefined) {
-            data174['enabled'] = coerced125;
-          }
-        }
-      }
-      let data176 = data174.after_ms;
-      if (!(typeof data176 == 'number' && !(data176 % 1) && !isNaN(data176) && isFinite(data176))) {
-        let dataType126 = typeof data176;
-        let coerced126 = undefined;
-        if (!(coerced126 !== undefined)) {
-          if (
-            dataType126 === 'boolean' ||
-            data176 === null ||
-            (dataType126 === 'string' && data176 && data176 == +data176 && !(data176 % 1))
-          ) {
-            coerced126 = +data176;
-          } else {
-            const err430 = {
-              instancePath: instancePath + '/archive/after_ms',
-              schemaPath: '#/properties/archive/properties/after_ms/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema11.properties.archive.properties.after_ms.type,
-              parentSchema: schema11.properties.archive.properties.after_ms,
-              data: data176,
-            };
-            if (vErrors === null) {
-              vErrors = [err430];
-            } else {
-              vErrors.push(err430);
-            }
-            errors++;
-          }
-        }
-        if (coerced126 !== undefined) {
-          data176 = coerced126;
-          if (data174 !== undefined) {
-            data174['after_ms'] = coerced126;
-          }
-        }
-      }
-      if (typeof data176 == 'number' && isFinite(data176)) {
-        if (data176 < 1 || isNaN(data176)) {
-          const err431 = {
-            instancePath: instancePath + '/archive/after_ms',
-            schemaPath: '#/properties/archive/properties/after_ms/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1 },
-            message: 'must be >= 1',
-            schema: 1,
-            parentSchema: schema11.properties.archive.properties.after_ms,
-            data: data176,
-          };
-          if (vErrors === null) {
-            vErrors = [err431];
-          } else {
-            vErrors.push(err431);
-          }
-          errors++;
-        }
-      }
-      let data177 = data174.interval_ms;
-      if (!(typeof data177 == 'number' && !(data177 % 1) && !isNaN(data177) && isFinite(data177))) {
-        let dataType127 = typeof data177;
-        let coerced127 = undefined;
-        if (!(coerced127 !== undefined)) {
-          if (
-            dataType127 === 'boolean' ||
-            data177 === null ||
-            (dataType127 === 'string' && data177 && data177 == +data177 && !(data177 % 1))
-          ) {
-            coerced127 = +data177;
-          } else {
-            const err432 = {
-              instancePath: instancePath + '/archive/interval_ms',
-              schemaPath: '#/properties/archive/properties/interval_ms/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema11.properties.archive.properties.interval_ms.type,
-              parentSchema: schema11.properties.archive.properties.interval_ms,
               data: data177,
             };
             if (vErrors === null) {
-              vErrors = [err432];
+              vErrors = [err435];
             } else {
-              vErrors.push(err432);
+              vErrors.push(err435);
             }
             errors++;
           }
         }
         if (coerced127 !== undefined) {
           data177 = coerced127;
-          if (data174 !== undefined) {
-            data174['interval_ms'] = coerced127;
+          if (data176 !== undefined) {
+            data176['enabled'] = coerced127;
           }
         }
       }
-      if (typeof data177 == 'number' && isFinite(data177)) {
-        if (data177 < 1000 || isNaN(data177)) {
-          const err433 = {
-            instancePath: instancePath + '/archive/interval_ms',
-            schemaPath: '#/properties/archive/properties/interval_ms/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1000 },
-            message: 'must be >= 1000',
-            schema: 1000,
-            parentSchema: schema11.properties.archive.properties.interval_ms,
-            data: data177,
-          };
-          if (vErrors === null) {
-            vErrors = [err433];
-          } else {
-            vErrors.push(err433);
-          }
-          errors++;
-        }
-      }
-      let data178 = data174.max_age_ms;
+      let data178 = data176.after_ms;
       if (!(typeof data178 == 'number' && !(data178 % 1) && !isNaN(data178) && isFinite(data178))) {
         let dataType128 = typeof data178;
         let coerced128 = undefined;
@@ -12340,90 +12398,42 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           ) {
             coerced128 = +data178;
           } else {
-            const err434 = {
-              instancePath: instancePath + '/archive/max_age_ms',
-              schemaPath: '#/properties/archive/properties/max_age_ms/type',
+            const err436 = {
+              instancePath: instancePath + '/archive/after_ms',
+              schemaPath: '#/properties/archive/properties/after_ms/type',
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema11.properties.archive.properties.max_age_ms.type,
-              parentSchema: schema11.properties.archive.properties.max_age_ms,
+              schema: schema11.properties.archive.properties.after_ms.type,
+              parentSchema: schema11.properties.archive.properties.after_ms,
               data: data178,
             };
             if (vErrors === null) {
-              vErrors = [err434];
+              vErrors = [err436];
             } else {
-              vErrors.push(err434);
+              vErrors.push(err436);
             }
             errors++;
           }
         }
         if (coerced128 !== undefined) {
           data178 = coerced128;
-          if (data174 !== undefined) {
-            data174['max_age_ms'] = coerced128;
+          if (data176 !== undefined) {
+            data176['after_ms'] = coerced128;
           }
         }
       }
       if (typeof data178 == 'number' && isFinite(data178)) {
-        if (data178 < 0 || isNaN(data178)) {
-          const err435 = {
-            instancePath: instancePath + '/archive/max_age_ms',
-            schemaPath: '#/properties/archive/properties/max_age_ms/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 0 },
-            message: 'must be >= 0',
-            schema: 0,
-            parentSchema: schema11.properties.archive.properties.max_age_ms,
-            data: data178,
-          };
-          if (vErrors === null) {
-            vErrors = [err435];
-          } else {
-            vErrors.push(err435);
-          }
-          errors++;
-        }
-      }
-    } else {
-      const err436 = {
-        instancePath: instancePath + '/archive',
-        schemaPath: '#/properties/archive/type',
-        keyword: 'type',
-        params: { type: 'object' },
-        message: 'must be object',
-        schema: schema11.properties.archive.type,
-        parentSchema: schema11.properties.archive,
-        data: data174,
-      };
-      if (vErrors === null) {
-        vErrors = [err436];
-      } else {
-        vErrors.push(err436);
-      }
-      errors++;
-    }
-    let data179 = data.shutdown_timeout_ms;
-    if (!(typeof data179 == 'number' && !(data179 % 1) && !isNaN(data179) && isFinite(data179))) {
-      let dataType129 = typeof data179;
-      let coerced129 = undefined;
-      if (!(coerced129 !== undefined)) {
-        if (
-          dataType129 === 'boolean' ||
-          data179 === null ||
-          (dataType129 === 'string' && data179 && data179 == +data179 && !(data179 % 1))
-        ) {
-          coerced129 = +data179;
-        } else {
+        if (data178 < 1 || isNaN(data178)) {
           const err437 = {
-            instancePath: instancePath + '/shutdown_timeout_ms',
-            schemaPath: '#/properties/shutdown_timeout_ms/type',
-            keyword: 'type',
-            params: { type: 'integer' },
-            message: 'must be integer',
-            schema: schema11.properties.shutdown_timeout_ms.type,
-            parentSchema: schema11.properties.shutdown_timeout_ms,
-            data: data179,
+            instancePath: instancePath + '/archive/after_ms',
+            schemaPath: '#/properties/archive/properties/after_ms/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+            schema: 1,
+            parentSchema: schema11.properties.archive.properties.after_ms,
+            data: data178,
           };
           if (vErrors === null) {
             vErrors = [err437];
@@ -12433,54 +12443,54 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
-      if (coerced129 !== undefined) {
-        data179 = coerced129;
-        if (data !== undefined) {
-          data['shutdown_timeout_ms'] = coerced129;
+      let data179 = data176.interval_ms;
+      if (!(typeof data179 == 'number' && !(data179 % 1) && !isNaN(data179) && isFinite(data179))) {
+        let dataType129 = typeof data179;
+        let coerced129 = undefined;
+        if (!(coerced129 !== undefined)) {
+          if (
+            dataType129 === 'boolean' ||
+            data179 === null ||
+            (dataType129 === 'string' && data179 && data179 == +data179 && !(data179 % 1))
+          ) {
+            coerced129 = +data179;
+          } else {
+            const err438 = {
+              instancePath: instancePath + '/archive/interval_ms',
+              schemaPath: '#/properties/archive/properties/interval_ms/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema11.properties.archive.properties.interval_ms.type,
+              parentSchema: schema11.properties.archive.properties.interval_ms,
+              data: data179,
+            };
+            if (vErrors === null) {
+              vErrors = [err438];
+            } else {
+              vErrors.push(err438);
+            }
+            errors++;
+          }
+        }
+        if (coerced129 !== undefined) {
+          data179 = coerced129;
+          if (data176 !== undefined) {
+            data176['interval_ms'] = coerced129;
+          }
         }
       }
-    }
-    if (typeof data179 == 'number' && isFinite(data179)) {
-      if (data179 < 0 || isNaN(data179)) {
-        const err438 = {
-          instancePath: instancePath + '/shutdown_timeout_ms',
-          schemaPath: '#/properties/shutdown_timeout_ms/minimum',
-          keyword: 'minimum',
-          params: { comparison: '>=', limit: 0 },
-          message: 'must be >= 0',
-          schema: 0,
-          parentSchema: schema11.properties.shutdown_timeout_ms,
-          data: data179,
-        };
-        if (vErrors === null) {
-          vErrors = [err438];
-        } else {
-          vErrors.push(err438);
-        }
-        errors++;
-      }
-    }
-    let data180 = data.once_timeout_ms;
-    if (!(typeof data180 == 'number' && !(data180 % 1) && !isNaN(data180) && isFinite(data180))) {
-      let dataType130 = typeof data180;
-      let coerced130 = undefined;
-      if (!(coerced130 !== undefined)) {
-        if (
-          dataType130 === 'boolean' ||
-          data180 === null ||
-          (dataType130 === 'string' && data180 && data180 == +data180 && !(data180 % 1))
-        ) {
-          coerced130 = +data180;
-        } else {
+      if (typeof data179 == 'number' && isFinite(data179)) {
+        if (data179 < 1000 || isNaN(data179)) {
           const err439 = {
-            instancePath: instancePath + '/once_timeout_ms',
-            schemaPath: '#/properties/once_timeout_ms/type',
-            keyword: 'type',
-            params: { type: 'integer' },
-            message: 'must be integer',
-            schema: schema11.properties.once_timeout_ms.type,
-            parentSchema: schema11.properties.once_timeout_ms,
-            data: data180,
+            instancePath: instancePath + '/archive/interval_ms',
+            schemaPath: '#/properties/archive/properties/interval_ms/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1000 },
+            message: 'must be >= 1000',
+            schema: 1000,
+            parentSchema: schema11.properties.archive.properties.interval_ms,
+            data: data179,
           };
           if (vErrors === null) {
             vErrors = [err439];
@@ -12490,113 +12500,128 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
-      if (coerced130 !== undefined) {
-        data180 = coerced130;
+      let data180 = data176.max_age_ms;
+      if (!(typeof data180 == 'number' && !(data180 % 1) && !isNaN(data180) && isFinite(data180))) {
+        let dataType130 = typeof data180;
+        let coerced130 = undefined;
+        if (!(coerced130 !== undefined)) {
+          if (
+            dataType130 === 'boolean' ||
+            data180 === null ||
+            (dataType130 === 'string' && data180 && data180 == +data180 && !(data180 % 1))
+          ) {
+            coerced130 = +data180;
+          } else {
+            const err440 = {
+              instancePath: instancePath + '/archive/max_age_ms',
+              schemaPath: '#/properties/archive/properties/max_age_ms/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema11.properties.archive.properties.max_age_ms.type,
+              parentSchema: schema11.properties.archive.properties.max_age_ms,
+              data: data180,
+            };
+            if (vErrors === null) {
+              vErrors = [err440];
+            } else {
+              vErrors.push(err440);
+            }
+            errors++;
+          }
+        }
+        if (coerced130 !== undefined) {
+          data180 = coerced130;
+          if (data176 !== undefined) {
+            data176['max_age_ms'] = coerced130;
+          }
+        }
+      }
+      if (typeof data180 == 'number' && isFinite(data180)) {
+        if (data180 < 0 || isNaN(data180)) {
+          const err441 = {
+            instancePath: instancePath + '/archive/max_age_ms',
+            schemaPath: '#/properties/archive/properties/max_age_ms/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 0 },
+            message: 'must be >= 0',
+            schema: 0,
+            parentSchema: schema11.properties.archive.properties.max_age_ms,
+            data: data180,
+          };
+          if (vErrors === null) {
+            vErrors = [err441];
+          } else {
+            vErrors.push(err441);
+          }
+          errors++;
+        }
+      }
+    } else {
+      const err442 = {
+        instancePath: instancePath + '/archive',
+        schemaPath: '#/properties/archive/type',
+        keyword: 'type',
+        params: { type: 'object' },
+        message: 'must be object',
+        schema: schema11.properties.archive.type,
+        parentSchema: schema11.properties.archive,
+        data: data176,
+      };
+      if (vErrors === null) {
+        vErrors = [err442];
+      } else {
+        vErrors.push(err442);
+      }
+      errors++;
+    }
+    let data181 = data.shutdown_timeout_ms;
+    if (!(typeof data181 == 'number' && !(data181 % 1) && !isNaN(data181) && isFinite(data181))) {
+      let dataType131 = typeof data181;
+      let coerced131 = undefined;
+      if (!(coerced131 !== undefined)) {
+        if (
+          dataType131 === 'boolean' ||
+          data181 === null ||
+          (dataType131 === 'string' && data181 && data181 == +data181 && !(data181 % 1))
+        ) {
+          coerced131 = +data181;
+        } else {
+          const err443 = {
+            instancePath: instancePath + '/shutdown_timeout_ms',
+            schemaPath: '#/properties/shutdown_timeout_ms/type',
+            keyword: 'type',
+            params: { type: 'integer' },
+            message: 'must be integer',
+            schema: schema11.properties.shutdown_timeout_ms.type,
+            parentSchema: schema11.properties.shutdown_timeout_ms,
+            data: data181,
+          };
+          if (vErrors === null) {
+            vErrors = [err443];
+          } else {
+            vErrors.push(err443);
+          }
+          errors++;
+        }
+      }
+      if (coerced131 !== undefined) {
+        data181 = coerced131;
         if (data !== undefined) {
-          data['once_timeout_ms'] = coerced130;
+          data['shutdown_timeout_ms'] = coerced131;
         }
       }
     }
-    if (typeof data180 == 'number' && isFinite(data180)) {
-      if (data180 < 1 || isNaN(data180)) {
-        const err440 = {
-          instancePath: instancePath + '/once_timeout_ms',
-          schemaPath: '#/properties/once_timeout_ms/minimum',
-          keyword: 'minimum',
-          params: { comparison: '>=', limit: 1 },
-          message: 'must be >= 1',
-          schema: 1,
-          parentSchema: schema11.properties.once_timeout_ms,
-          data: data180,
-        };
-        if (vErrors === null) {
-          vErrors = [err440];
-        } else {
-          vErrors.push(err440);
-        }
-        errors++;
-      }
-    }
-    let data181 = data.doctor;
-    if (data181 && typeof data181 == 'object' && !Array.isArray(data181)) {
-      if (data181.enabled === undefined) {
-        data181.enabled = null;
-      }
-      if (data181.profile === undefined) {
-        data181.profile = 'prod';
-      }
-      if (data181.kata_config === undefined) {
-        data181.kata_config = [];
-      }
-      if (data181.root === undefined) {
-        data181.root = '/';
-      }
-      if (data181.connect_timeout_ms === undefined) {
-        data181.connect_timeout_ms = 1000;
-      }
-      if (data181.enabled === undefined) {
-        const err441 = {
-          instancePath: instancePath + '/doctor',
-          schemaPath: '#/properties/doctor/required',
-          keyword: 'required',
-          params: { missingProperty: 'enabled' },
-          message: "must have required property '" + 'enabled' + "'",
-          schema: schema11.properties.doctor.required,
-          parentSchema: schema11.properties.doctor,
-          data: data181,
-        };
-        if (vErrors === null) {
-          vErrors = [err441];
-        } else {
-          vErrors.push(err441);
-        }
-        errors++;
-      }
-      if (data181.profile === undefined) {
-        const err442 = {
-          instancePath: instancePath + '/doctor',
-          schemaPath: '#/properties/doctor/required',
-          keyword: 'required',
-          params: { missingProperty: 'profile' },
-          message: "must have required property '" + 'profile' + "'",
-          schema: schema11.properties.doctor.required,
-          parentSchema: schema11.properties.doctor,
-          data: data181,
-        };
-        if (vErrors === null) {
-          vErrors = [err442];
-        } else {
-          vErrors.push(err442);
-        }
-        errors++;
-      }
-      if (data181.kata_config === undefined) {
-        const err443 = {
-          instancePath: instancePath + '/doctor',
-          schemaPath: '#/properties/doctor/required',
-          keyword: 'required',
-          params: { missingProperty: 'kata_config' },
-          message: "must have required property '" + 'kata_config' + "'",
-          schema: schema11.properties.doctor.required,
-          parentSchema: schema11.properties.doctor,
-          data: data181,
-        };
-        if (vErrors === null) {
-          vErrors = [err443];
-        } else {
-          vErrors.push(err443);
-        }
-        errors++;
-      }
-      if (data181.root === undefined) {
+    if (typeof data181 == 'number' && isFinite(data181)) {
+      if (data181 < 0 || isNaN(data181)) {
         const err444 = {
-          instancePath: instancePath + '/doctor',
-          schemaPath: '#/properties/doctor/required',
-          keyword: 'required',
-          params: { missingProperty: 'root' },
-          message: "must have required property '" + 'root' + "'",
-          schema: schema11.properties.doctor.required,
-          parentSchema: schema11.properties.doctor,
+          instancePath: instancePath + '/shutdown_timeout_ms',
+          schemaPath: '#/properties/shutdown_timeout_ms/minimum',
+          keyword: 'minimum',
+          params: { comparison: '>=', limit: 0 },
+          message: 'must be >= 0',
+          schema: 0,
+          parentSchema: schema11.properties.shutdown_timeout_ms,
           data: data181,
         };
         if (vErrors === null) {
@@ -12606,130 +12631,126 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data181.connect_timeout_ms === undefined) {
-        const err445 = {
-          instancePath: instancePath + '/doctor',
-          schemaPath: '#/properties/doctor/required',
-          keyword: 'required',
-          params: { missingProperty: 'connect_timeout_ms' },
-          message: "must have required property '" + 'connect_timeout_ms' + "'",
-          schema: schema11.properties.doctor.required,
-          parentSchema: schema11.properties.doctor,
-          data: data181,
-        };
-        if (vErrors === null) {
-          vErrors = [err445];
+    }
+    let data182 = data.once_timeout_ms;
+    if (!(typeof data182 == 'number' && !(data182 % 1) && !isNaN(data182) && isFinite(data182))) {
+      let dataType132 = typeof data182;
+      let coerced132 = undefined;
+      if (!(coerced132 !== undefined)) {
+        if (
+          dataType132 === 'boolean' ||
+          data182 === null ||
+          (dataType132 === 'string' && data182 && data182 == +data182 && !(data182 % 1))
+        ) {
+          coerced132 = +data182;
         } else {
-          vErrors.push(err445);
-        }
-        errors++;
-      }
-      for (const key34 in data181) {
-        if (!(
-          key34 === 'enabled' ||
-          key34 === 'profile' ||
-          key34 === 'kata_config' ||
-          key34 === 'root' ||
-          key34 === 'connect_timeout_ms'
-        )) {
-          const err446 = {
-            instancePath: instancePath + '/doctor',
-            schemaPath: '#/properties/doctor/additionalProperties',
-            keyword: 'additionalProperties',
-            params: { additionalProperty: key34 },
-            message: 'must NOT have additional properties',
-            schema: false,
-            parentSchema: schema11.properties.doctor,
-            data: data181,
+          const err445 = {
+            instancePath: instancePath + '/once_timeout_ms',
+            schemaPath: '#/properties/once_timeout_ms/type',
+            keyword: 'type',
+            params: { type: 'integer' },
+            message: 'must be integer',
+            schema: schema11.properties.once_timeout_ms.type,
+            parentSchema: schema11.properties.once_timeout_ms,
+            data: data182,
           };
           if (vErrors === null) {
-            vErrors = [err446];
+            vErrors = [err445];
           } else {
-            vErrors.push(err446);
+            vErrors.push(err445);
           }
           errors++;
         }
       }
-      let data182 = data181.enabled;
-      if (typeof data182 !== 'boolean' && data182 !== null) {
-        let coerced131 = undefined;
-        if (!(coerced131 !== undefined)) {
-          if (data182 === 'false' || data182 === 0 || data182 === null) {
-            coerced131 = false;
-          } else if (data182 === 'true' || data182 === 1) {
-            coerced131 = true;
-          } else if (data182 === '' || data182 === 0 || data182 === false) {
-            coerced131 = null;
-          } else {
-            const err447 = {
-              instancePath: instancePath + '/doctor/enabled',
-              schemaPath: '#/properties/doctor/properties/enabled/type',
-              keyword: 'type',
-              params: { type: schema11.properties.doctor.properties.enabled.type },
-              message: 'must be boolean,null',
-              schema: schema11.properties.doctor.properties.enabled.type,
-              parentSchema: schema11.properties.doctor.properties.enabled,
-              data: data182,
-            };
-            if (vErrors === null) {
-              vErrors = [err447];
-            } else {
-              vErrors.push(err447);
-            }
-            errors++;
-          }
-        }
-        if (coerced131 !== undefined) {
-          data182 = coerced131;
-          if (data181 !== undefined) {
-            data181['enabled'] = coerced131;
-          }
+      if (coerced132 !== undefined) {
+        data182 = coerced132;
+        if (data !== undefined) {
+          data['once_timeout_ms'] = coerced132;
         }
       }
-      let data183 = data181.profile;
-      if (typeof data183 !== 'string') {
-        let dataType132 = typeof data183;
-        let coerced132 = undefined;
-        if (!(coerced132 !== undefined)) {
-          if (dataType132 == 'number' || dataType132 == 'boolean') {
-            coerced132 = '' + data183;
-          } else if (data183 === null) {
-            coerced132 = '';
-          } else {
-            const err448 = {
-              instancePath: instancePath + '/doctor/profile',
-              schemaPath: '#/properties/doctor/properties/profile/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema11.properties.doctor.properties.profile.type,
-              parentSchema: schema11.properties.doctor.properties.profile,
-              data: data183,
-            };
-            if (vErrors === null) {
-              vErrors = [err448];
-            } else {
-              vErrors.push(err448);
-            }
-            errors++;
-          }
+    }
+    if (typeof data182 == 'number' && isFinite(data182)) {
+      if (data182 < 1 || isNaN(data182)) {
+        const err446 = {
+          instancePath: instancePath + '/once_timeout_ms',
+          schemaPath: '#/properties/once_timeout_ms/minimum',
+          keyword: 'minimum',
+          params: { comparison: '>=', limit: 1 },
+          message: 'must be >= 1',
+          schema: 1,
+          parentSchema: schema11.properties.once_timeout_ms,
+          data: data182,
+        };
+        if (vErrors === null) {
+          vErrors = [err446];
+        } else {
+          vErrors.push(err446);
         }
-        if (coerced132 !== undefined) {
-          data183 = coerced132;
-          if (data181 !== undefined) {
-            data181['profile'] = coerced132;
-          }
-        }
+        errors++;
       }
-      if (!(data183 === 'dev' || data183 === 'prod' || data183 === 'secure')) {
+    }
+    let data183 = data.doctor;
+    if (data183 && typeof data183 == 'object' && !Array.isArray(data183)) {
+      if (data183.enabled === undefined) {
+        data183.enabled = null;
+      }
+      if (data183.profile === undefined) {
+        data183.profile = 'prod';
+      }
+      if (data183.kata_config === undefined) {
+        data183.kata_config = [];
+      }
+      if (data183.root === undefined) {
+        data183.root = '/';
+      }
+      if (data183.connect_timeout_ms === undefined) {
+        data183.connect_timeout_ms = 1000;
+      }
+      if (data183.enabled === undefined) {
+        const err447 = {
+          instancePath: instancePath + '/doctor',
+          schemaPath: '#/properties/doctor/required',
+          keyword: 'required',
+          params: { missingProperty: 'enabled' },
+          message: "must have required property '" + 'enabled' + "'",
+          schema: schema11.properties.doctor.required,
+          parentSchema: schema11.properties.doctor,
+          data: data183,
+        };
+        if (vErrors === null) {
+          vErrors = [err447];
+        } else {
+          vErrors.push(err447);
+        }
+        errors++;
+      }
+      if (data183.profile === undefined) {
+        const err448 = {
+          instancePath: instancePath + '/doctor',
+          schemaPath: '#/properties/doctor/required',
+          keyword: 'required',
+          params: { missingProperty: 'profile' },
+          message: "must have required property '" + 'profile' + "'",
+          schema: schema11.properties.doctor.required,
+          parentSchema: schema11.properties.doctor,
+          data: data183,
+        };
+        if (vErrors === null) {
+          vErrors = [err448];
+        } else {
+          vErrors.push(err448);
+        }
+        errors++;
+      }
+      if (data183.kata_config === undefined) {
         const err449 = {
-          instancePath: instancePath + '/doctor/profile',
-          schemaPath: '#/properties/doctor/properties/profile/enum',
-          keyword: 'enum',
-          params: { allowedValues: schema11.properties.doctor.properties.profile.enum },
-          message: 'must be equal to one of the allowed values',
-          schema: schema11.properties.doctor.properties.profile.enum,
-          parentSchema: schema11.properties.doctor.properties.profile,
+          instancePath: instancePath + '/doctor',
+          schemaPath: '#/properties/doctor/required',
+          keyword: 'required',
+          params: { missingProperty: 'kata_config' },
+          message: "must have required property '" + 'kata_config' + "'",
+          schema: schema11.properties.doctor.required,
+          parentSchema: schema11.properties.doctor,
           data: data183,
         };
         if (vErrors === null) {
@@ -12739,56 +12760,34 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      let data184 = data181.kata_config;
-      if (Array.isArray(data184)) {
-        const len20 = data184.length;
-        for (let i20 = 0; i20 < len20; i20++) {
-          let data185 = data184[i20];
-          if (typeof data185 !== 'string') {
-            let dataType133 = typeof data185;
-            let coerced133 = undefined;
-            if (!(coerced133 !== undefined)) {
-              if (dataType133 == 'number' || dataType133 == 'boolean') {
-                coerced133 = '' + data185;
-              } else if (data185 === null) {
-                coerced133 = '';
-              } else {
-                const err450 = {
-                  instancePath: instancePath + '/doctor/kata_config/' + i20,
-                  schemaPath: '#/properties/doctor/properties/kata_config/items/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema11.properties.doctor.properties.kata_config.items.type,
-                  parentSchema: schema11.properties.doctor.properties.kata_config.items,
-                  data: data185,
-                };
-                if (vErrors === null) {
-                  vErrors = [err450];
-                } else {
-                  vErrors.push(err450);
-                }
-                errors++;
-              }
-            }
-            if (coerced133 !== undefined) {
-              data185 = coerced133;
-              if (data184 !== undefined) {
-                data184[i20] = coerced133;
-              }
-            }
-          }
+      if (data183.root === undefined) {
+        const err450 = {
+          instancePath: instancePath + '/doctor',
+          schemaPath: '#/properties/doctor/required',
+          keyword: 'required',
+          params: { missingProperty: 'root' },
+          message: "must have required property '" + 'root' + "'",
+          schema: schema11.properties.doctor.required,
+          parentSchema: schema11.properties.doctor,
+          data: data183,
+        };
+        if (vErrors === null) {
+          vErrors = [err450];
+        } else {
+          vErrors.push(err450);
         }
-      } else {
+        errors++;
+      }
+      if (data183.connect_timeout_ms === undefined) {
         const err451 = {
-          instancePath: instancePath + '/doctor/kata_config',
-          schemaPath: '#/properties/doctor/properties/kata_config/type',
-          keyword: 'type',
-          params: { type: 'array' },
-          message: 'must be array',
-          schema: schema11.properties.doctor.properties.kata_config.type,
-          parentSchema: schema11.properties.doctor.properties.kata_config,
-          data: data184,
+          instancePath: instancePath + '/doctor',
+          schemaPath: '#/properties/doctor/required',
+          keyword: 'required',
+          params: { missingProperty: 'connect_timeout_ms' },
+          message: "must have required property '" + 'connect_timeout_ms' + "'",
+          schema: schema11.properties.doctor.required,
+          parentSchema: schema11.properties.doctor,
+          data: data183,
         };
         if (vErrors === null) {
           vErrors = [err451];
@@ -12797,82 +12796,87 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      let data186 = data181.root;
-      if (typeof data186 !== 'string') {
-        let dataType134 = typeof data186;
-        let coerced134 = undefined;
-        if (!(coerced134 !== undefined)) {
-          if (dataType134 == 'number' || dataType134 == 'boolean') {
-            coerced134 = '' + data186;
-          } else if (data186 === null) {
-            coerced134 = '';
-          } else {
-            const err452 = {
-              instancePath: instancePath + '/doctor/root',
-              schemaPath: '#/properties/doctor/properties/root/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema11.properties.doctor.properties.root.type,
-              parentSchema: schema11.properties.doctor.properties.root,
-              data: data186,
-            };
-            if (vErrors === null) {
-              vErrors = [err452];
-            } else {
-              vErrors.push(err452);
-            }
-            errors++;
-          }
-        }
-        if (coerced134 !== undefined) {
-          data186 = coerced134;
-          if (data181 !== undefined) {
-            data181['root'] = coerced134;
-          }
-        }
-      }
-      if (typeof data186 === 'string') {
-        if (func3(data186) < 1) {
-          const err453 = {
-            instancePath: instancePath + '/doctor/root',
-            schemaPath: '#/properties/doctor/properties/root/minLength',
-            keyword: 'minLength',
-            params: { limit: 1 },
-            message: 'must NOT have fewer than 1 characters',
-            schema: 1,
-            parentSchema: schema11.properties.doctor.properties.root,
-            data: data186,
+      for (const key34 in data183) {
+        if (!(
+          key34 === 'enabled' ||
+          key34 === 'profile' ||
+          key34 === 'kata_config' ||
+          key34 === 'root' ||
+          key34 === 'connect_timeout_ms'
+        )) {
+          const err452 = {
+            instancePath: instancePath + '/doctor',
+            schemaPath: '#/properties/doctor/additionalProperties',
+            keyword: 'additionalProperties',
+            params: { additionalProperty: key34 },
+            message: 'must NOT have additional properties',
+            schema: false,
+            parentSchema: schema11.properties.doctor,
+            data: data183,
           };
           if (vErrors === null) {
-            vErrors = [err453];
+            vErrors = [err452];
           } else {
-            vErrors.push(err453);
+            vErrors.push(err452);
           }
           errors++;
         }
       }
-      let data187 = data181.connect_timeout_ms;
-      if (!(typeof data187 == 'number' && !(data187 % 1) && !isNaN(data187) && isFinite(data187))) {
-        let dataType135 = typeof data187;
-        let coerced135 = undefined;
-        if (!(coerced135 !== undefined)) {
-          if (
-            dataType135 === 'boolean' ||
-            data187 === null ||
-            (dataType135 === 'string' && data187 && data187 == +data187 && !(data187 % 1))
-          ) {
-            coerced135 = +data187;
+      let data184 = data183.enabled;
+      if (typeof data184 !== 'boolean' && data184 !== null) {
+        let coerced133 = undefined;
+        if (!(coerced133 !== undefined)) {
+          if (data184 === 'false' || data184 === 0 || data184 === null) {
+            coerced133 = false;
+          } else if (data184 === 'true' || data184 === 1) {
+            coerced133 = true;
+          } else if (data184 === '' || data184 === 0 || data184 === false) {
+            coerced133 = null;
+          } else {
+            const err453 = {
+              instancePath: instancePath + '/doctor/enabled',
+              schemaPath: '#/properties/doctor/properties/enabled/type',
+              keyword: 'type',
+              params: { type: schema11.properties.doctor.properties.enabled.type },
+              message: 'must be boolean,null',
+              schema: schema11.properties.doctor.properties.enabled.type,
+              parentSchema: schema11.properties.doctor.properties.enabled,
+              data: data184,
+            };
+            if (vErrors === null) {
+              vErrors = [err453];
+            } else {
+              vErrors.push(err453);
+            }
+            errors++;
+          }
+        }
+        if (coerced133 !== undefined) {
+          data184 = coerced133;
+          if (data183 !== undefined) {
+            data183['enabled'] = coerced133;
+          }
+        }
+      }
+      let data185 = data183.profile;
+      if (typeof data185 !== 'string') {
+        let dataType134 = typeof data185;
+        let coerced134 = undefined;
+        if (!(coerced134 !== undefined)) {
+          if (dataType134 == 'number' || dataType134 == 'boolean') {
+            coerced134 = '' + data185;
+          } else if (data185 === null) {
+            coerced134 = '';
           } else {
             const err454 = {
-              instancePath: instancePath + '/doctor/connect_timeout_ms',
-              schemaPath: '#/properties/doctor/properties/connect_timeout_ms/type',
+              instancePath: instancePath + '/doctor/profile',
+              schemaPath: '#/properties/doctor/properties/profile/type',
               keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema11.properties.doctor.properties.connect_timeout_ms.type,
-              parentSchema: schema11.properties.doctor.properties.connect_timeout_ms,
-              data: data187,
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema11.properties.doctor.properties.profile.type,
+              parentSchema: schema11.properties.doctor.properties.profile,
+              data: data185,
             };
             if (vErrors === null) {
               vErrors = [err454];
@@ -12882,75 +12886,81 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        if (coerced135 !== undefined) {
-          data187 = coerced135;
-          if (data181 !== undefined) {
-            data181['connect_timeout_ms'] = coerced135;
+        if (coerced134 !== undefined) {
+          data185 = coerced134;
+          if (data183 !== undefined) {
+            data183['profile'] = coerced134;
           }
         }
       }
-      if (typeof data187 == 'number' && isFinite(data187)) {
-        if (data187 < 1 || isNaN(data187)) {
-          const err455 = {
-            instancePath: instancePath + '/doctor/connect_timeout_ms',
-            schemaPath: '#/properties/doctor/properties/connect_timeout_ms/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1 },
-            message: 'must be >= 1',
-            schema: 1,
-            parentSchema: schema11.properties.doctor.properties.connect_timeout_ms,
-            data: data187,
-          };
-          if (vErrors === null) {
-            vErrors = [err455];
-          } else {
-            vErrors.push(err455);
-          }
-          errors++;
+      if (!(data185 === 'dev' || data185 === 'prod' || data185 === 'secure')) {
+        const err455 = {
+          instancePath: instancePath + '/doctor/profile',
+          schemaPath: '#/properties/doctor/properties/profile/enum',
+          keyword: 'enum',
+          params: { allowedValues: schema11.properties.doctor.properties.profile.enum },
+          message: 'must be equal to one of the allowed values',
+          schema: schema11.properties.doctor.properties.profile.enum,
+          parentSchema: schema11.properties.doctor.properties.profile,
+          data: data185,
+        };
+        if (vErrors === null) {
+          vErrors = [err455];
+        } else {
+          vErrors.push(err455);
         }
+        errors++;
       }
-    } else {
-      const err456 = {
-        instancePath: instancePath + '/doctor',
-        schemaPath: '#/properties/doctor/type',
-        keyword: 'type',
-        params: { type: 'object' },
-        message: 'must be object',
-        schema: schema11.properties.doctor.type,
-        parentSchema: schema11.properties.doctor,
-        data: data181,
-      };
-      if (vErrors === null) {
-        vErrors = [err456];
+      let data186 = data183.kata_config;
+      if (Array.isArray(data186)) {
+        const len20 = data186.length;
+        for (let i20 = 0; i20 < len20; i20++) {
+          let data187 = data186[i20];
+          if (typeof data187 !== 'string') {
+            let dataType135 = typeof data187;
+            let coerced135 = undefined;
+            if (!(coerced135 !== undefined)) {
+              if (dataType135 == 'number' || dataType135 == 'boolean') {
+                coerced135 = '' + data187;
+              } else if (data187 === null) {
+                coerced135 = '';
+              } else {
+                const err456 = {
+                  instancePath: instancePath + '/doctor/kata_config/' + i20,
+                  schemaPath: '#/properties/doctor/properties/kata_config/items/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema11.properties.doctor.properties.kata_config.items.type,
+                  parentSchema: schema11.properties.doctor.properties.kata_config.items,
+                  data: data187,
+                };
+                if (vErrors === null) {
+                  vErrors = [err456];
+                } else {
+                  vErrors.push(err456);
+                }
+                errors++;
+              }
+            }
+            if (coerced135 !== undefined) {
+              data187 = coerced135;
+              if (data186 !== undefined) {
+                data186[i20] = coerced135;
+              }
+            }
+          }
+        }
       } else {
-        vErrors.push(err456);
-      }
-      errors++;
-    }
-    let data188 = data.integrity;
-    if (data188 && typeof data188 == 'object' && !Array.isArray(data188)) {
-      if (data188.enabled === undefined) {
-        data188.enabled = true;
-      }
-      if (data188.hmac_key_file === undefined) {
-        data188.hmac_key_file = null;
-      }
-      if (data188.checkpoint_interval_ms === undefined) {
-        data188.checkpoint_interval_ms = 60000;
-      }
-      if (data188.checkpoint_every_records === undefined) {
-        data188.checkpoint_every_records = 10000;
-      }
-      if (data188.enabled === undefined) {
         const err457 = {
-          instancePath: instancePath + '/integrity',
-          schemaPath: '#/properties/integrity/required',
-          keyword: 'required',
-          params: { missingProperty: 'enabled' },
-          message: "must have required property '" + 'enabled' + "'",
-          schema: schema11.properties.integrity.required,
-          parentSchema: schema11.properties.integrity,
-          data: data188,
+          instancePath: instancePath + '/doctor/kata_config',
+          schemaPath: '#/properties/doctor/properties/kata_config/type',
+          keyword: 'type',
+          params: { type: 'array' },
+          message: 'must be array',
+          schema: schema11.properties.doctor.properties.kata_config.type,
+          parentSchema: schema11.properties.doctor.properties.kata_config,
+          data: data186,
         };
         if (vErrors === null) {
           vErrors = [err457];
@@ -12959,76 +12969,109 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data188.hmac_key_file === undefined) {
-        const err458 = {
-          instancePath: instancePath + '/integrity',
-          schemaPath: '#/properties/integrity/required',
-          keyword: 'required',
-          params: { missingProperty: 'hmac_key_file' },
-          message: "must have required property '" + 'hmac_key_file' + "'",
-          schema: schema11.properties.integrity.required,
-          parentSchema: schema11.properties.integrity,
-          data: data188,
-        };
-        if (vErrors === null) {
-          vErrors = [err458];
-        } else {
-          vErrors.push(err458);
+      let data188 = data183.root;
+      if (typeof data188 !== 'string') {
+        let dataType136 = typeof data188;
+        let coerced136 = undefined;
+        if (!(coerced136 !== undefined)) {
+          if (dataType136 == 'number' || dataType136 == 'boolean') {
+            coerced136 = '' + data188;
+          } else if (data188 === null) {
+            coerced136 = '';
+          } else {
+            const err458 = {
+              instancePath: instancePath + '/doctor/root',
+              schemaPath: '#/properties/doctor/properties/root/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema11.properties.doctor.properties.root.type,
+              parentSchema: schema11.properties.doctor.properties.root,
+              data: data188,
+            };
+            if (vErrors === null) {
+              vErrors = [err458];
+            } else {
+              vErrors.push(err458);
+            }
+            errors++;
+          }
         }
-        errors++;
-      }
-      if (data188.checkpoint_interval_ms === undefined) {
-        const err459 = {
-          instancePath: instancePath + '/integrity',
-          schemaPath: '#/properties/integrity/required',
-          keyword: 'required',
-          params: { missingProperty: 'checkpoint_interval_ms' },
-          message: "must have required property '" + 'checkpoint_interval_ms' + "'",
-          schema: schema11.properties.integrity.required,
-          parentSchema: schema11.properties.integrity,
-          data: data188,
-        };
-        if (vErrors === null) {
-          vErrors = [err459];
-        } else {
-          vErrors.push(err459);
+        if (coerced136 !== undefined) {
+          data188 = coerced136;
+          if (data183 !== undefined) {
+            data183['root'] = coerced136;
+          }
         }
-        errors++;
       }
-      if (data188.checkpoint_every_records === undefined) {
-        const err460 = {
-          instancePath: instancePath + '/integrity',
-          schemaPath: '#/properties/integrity/required',
-          keyword: 'required',
-          params: { missingProperty: 'checkpoint_every_records' },
-          message: "must have required property '" + 'checkpoint_every_records' + "'",
-          schema: schema11.properties.integrity.required,
-          parentSchema: schema11.properties.integrity,
-          data: data188,
-        };
-        if (vErrors === null) {
-          vErrors = [err460];
-        } else {
-          vErrors.push(err460);
-        }
-        errors++;
-      }
-      for (const key35 in data188) {
-        if (!(
-          key35 === 'enabled' ||
-          key35 === 'hmac_key_file' ||
-          key35 === 'checkpoint_interval_ms' ||
-          key35 === 'checkpoint_every_records'
-        )) {
-          const err461 = {
-            instancePath: instancePath + '/integrity',
-            schemaPath: '#/properties/integrity/additionalProperties',
-            keyword: 'additionalProperties',
-            params: { additionalProperty: key35 },
-            message: 'must NOT have additional properties',
-            schema: false,
-            parentSchema: schema11.properties.integrity,
+      if (typeof data188 === 'string') {
+        if (func3(data188) < 1) {
+          const err459 = {
+            instancePath: instancePath + '/doctor/root',
+            schemaPath: '#/properties/doctor/properties/root/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
+            schema: 1,
+            parentSchema: schema11.properties.doctor.properties.root,
             data: data188,
+          };
+          if (vErrors === null) {
+            vErrors = [err459];
+          } else {
+            vErrors.push(err459);
+          }
+          errors++;
+        }
+      }
+      let data189 = data183.connect_timeout_ms;
+      if (!(typeof data189 == 'number' && !(data189 % 1) && !isNaN(data189) && isFinite(data189))) {
+        let dataType137 = typeof data189;
+        let coerced137 = undefined;
+        if (!(coerced137 !== undefined)) {
+          if (
+            dataType137 === 'boolean' ||
+            data189 === null ||
+            (dataType137 === 'string' && data189 && data189 == +data189 && !(data189 % 1))
+          ) {
+            coerced137 = +data189;
+          } else {
+            const err460 = {
+              instancePath: instancePath + '/doctor/connect_timeout_ms',
+              schemaPath: '#/properties/doctor/properties/connect_timeout_ms/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema11.properties.doctor.properties.connect_timeout_ms.type,
+              parentSchema: schema11.properties.doctor.properties.connect_timeout_ms,
+              data: data189,
+            };
+            if (vErrors === null) {
+              vErrors = [err460];
+            } else {
+              vErrors.push(err460);
+            }
+            errors++;
+          }
+        }
+        if (coerced137 !== undefined) {
+          data189 = coerced137;
+          if (data183 !== undefined) {
+            data183['connect_timeout_ms'] = coerced137;
+          }
+        }
+      }
+      if (typeof data189 == 'number' && isFinite(data189)) {
+        if (data189 < 1 || isNaN(data189)) {
+          const err461 = {
+            instancePath: instancePath + '/doctor/connect_timeout_ms',
+            schemaPath: '#/properties/doctor/properties/connect_timeout_ms/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+            schema: 1,
+            parentSchema: schema11.properties.doctor.properties.connect_timeout_ms,
+            data: data189,
           };
           if (vErrors === null) {
             vErrors = [err461];
@@ -13038,16 +13081,145 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
-      let data189 = data188.enabled;
-      if (typeof data189 !== 'boolean') {
-        let coerced136 = undefined;
-        if (!(coerced136 !== undefined)) {
-          if (data189 === 'false' || data189 === 0 || data189 === null) {
-            coerced136 = false;
-          } else if (data189 === 'true' || data189 === 1) {
-            coerced136 = true;
+    } else {
+      const err462 = {
+        instancePath: instancePath + '/doctor',
+        schemaPath: '#/properties/doctor/type',
+        keyword: 'type',
+        params: { type: 'object' },
+        message: 'must be object',
+        schema: schema11.properties.doctor.type,
+        parentSchema: schema11.properties.doctor,
+        data: data183,
+      };
+      if (vErrors === null) {
+        vErrors = [err462];
+      } else {
+        vErrors.push(err462);
+      }
+      errors++;
+    }
+    let data190 = data.integrity;
+    if (data190 && typeof data190 == 'object' && !Array.isArray(data190)) {
+      if (data190.enabled === undefined) {
+        data190.enabled = true;
+      }
+      if (data190.hmac_key_file === undefined) {
+        data190.hmac_key_file = null;
+      }
+      if (data190.checkpoint_interval_ms === undefined) {
+        data190.checkpoint_interval_ms = 60000;
+      }
+      if (data190.checkpoint_every_records === undefined) {
+        data190.checkpoint_every_records = 10000;
+      }
+      if (data190.enabled === undefined) {
+        const err463 = {
+          instancePath: instancePath + '/integrity',
+          schemaPath: '#/properties/integrity/required',
+          keyword: 'required',
+          params: { missingProperty: 'enabled' },
+          message: "must have required property '" + 'enabled' + "'",
+          schema: schema11.properties.integrity.required,
+          parentSchema: schema11.properties.integrity,
+          data: data190,
+        };
+        if (vErrors === null) {
+          vErrors = [err463];
+        } else {
+          vErrors.push(err463);
+        }
+        errors++;
+      }
+      if (data190.hmac_key_file === undefined) {
+        const err464 = {
+          instancePath: instancePath + '/integrity',
+          schemaPath: '#/properties/integrity/required',
+          keyword: 'required',
+          params: { missingProperty: 'hmac_key_file' },
+          message: "must have required property '" + 'hmac_key_file' + "'",
+          schema: schema11.properties.integrity.required,
+          parentSchema: schema11.properties.integrity,
+          data: data190,
+        };
+        if (vErrors === null) {
+          vErrors = [err464];
+        } else {
+          vErrors.push(err464);
+        }
+        errors++;
+      }
+      if (data190.checkpoint_interval_ms === undefined) {
+        const err465 = {
+          instancePath: instancePath + '/integrity',
+          schemaPath: '#/properties/integrity/required',
+          keyword: 'required',
+          params: { missingProperty: 'checkpoint_interval_ms' },
+          message: "must have required property '" + 'checkpoint_interval_ms' + "'",
+          schema: schema11.properties.integrity.required,
+          parentSchema: schema11.properties.integrity,
+          data: data190,
+        };
+        if (vErrors === null) {
+          vErrors = [err465];
+        } else {
+          vErrors.push(err465);
+        }
+        errors++;
+      }
+      if (data190.checkpoint_every_records === undefined) {
+        const err466 = {
+          instancePath: instancePath + '/integrity',
+          schemaPath: '#/properties/integrity/required',
+          keyword: 'required',
+          params: { missingProperty: 'checkpoint_every_records' },
+          message: "must have required property '" + 'checkpoint_every_records' + "'",
+          schema: schema11.properties.integrity.required,
+          parentSchema: schema11.properties.integrity,
+          data: data190,
+        };
+        if (vErrors === null) {
+          vErrors = [err466];
+        } else {
+          vErrors.push(err466);
+        }
+        errors++;
+      }
+      for (const key35 in data190) {
+        if (!(
+          key35 === 'enabled' ||
+          key35 === 'hmac_key_file' ||
+          key35 === 'checkpoint_interval_ms' ||
+          key35 === 'checkpoint_every_records'
+        )) {
+          const err467 = {
+            instancePath: instancePath + '/integrity',
+            schemaPath: '#/properties/integrity/additionalProperties',
+            keyword: 'additionalProperties',
+            params: { additionalProperty: key35 },
+            message: 'must NOT have additional properties',
+            schema: false,
+            parentSchema: schema11.properties.integrity,
+            data: data190,
+          };
+          if (vErrors === null) {
+            vErrors = [err467];
           } else {
-            const err462 = {
+            vErrors.push(err467);
+          }
+          errors++;
+        }
+      }
+      let data191 = data190.enabled;
+      if (typeof data191 !== 'boolean') {
+        let coerced138 = undefined;
+        if (!(coerced138 !== undefined)) {
+          if (data191 === 'false' || data191 === 0 || data191 === null) {
+            coerced138 = false;
+          } else if (data191 === 'true' || data191 === 1) {
+            coerced138 = true;
+          } else {
+            const err468 = {
               instancePath: instancePath + '/integrity/enabled',
               schemaPath: '#/properties/integrity/properties/enabled/type',
               keyword: 'type',
@@ -13055,36 +13227,36 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be boolean',
               schema: schema11.properties.integrity.properties.enabled.type,
               parentSchema: schema11.properties.integrity.properties.enabled,
-              data: data189,
+              data: data191,
             };
             if (vErrors === null) {
-              vErrors = [err462];
+              vErrors = [err468];
             } else {
-              vErrors.push(err462);
+              vErrors.push(err468);
             }
             errors++;
           }
         }
-        if (coerced136 !== undefined) {
-          data189 = coerced136;
-          if (data188 !== undefined) {
-            data188['enabled'] = coerced136;
+        if (coerced138 !== undefined) {
+          data191 = coerced138;
+          if (data190 !== undefined) {
+            data190['enabled'] = coerced138;
           }
         }
       }
-      let data190 = data188.hmac_key_file;
-      if (typeof data190 !== 'string' && data190 !== null) {
-        let dataType137 = typeof data190;
-        let coerced137 = undefined;
-        if (!(coerced137 !== undefined)) {
-          if (dataType137 == 'number' || dataType137 == 'boolean') {
-            coerced137 = '' + data190;
-          } else if (data190 === null) {
-            coerced137 = '';
-          } else if (data190 === '' || data190 === 0 || data190 === false) {
-            coerced137 = null;
+      let data192 = data190.hmac_key_file;
+      if (typeof data192 !== 'string' && data192 !== null) {
+        let dataType139 = typeof data192;
+        let coerced139 = undefined;
+        if (!(coerced139 !== undefined)) {
+          if (dataType139 == 'number' || dataType139 == 'boolean') {
+            coerced139 = '' + data192;
+          } else if (data192 === null) {
+            coerced139 = '';
+          } else if (data192 === '' || data192 === 0 || data192 === false) {
+            coerced139 = null;
           } else {
-            const err463 = {
+            const err469 = {
               instancePath: instancePath + '/integrity/hmac_key_file',
               schemaPath: '#/properties/integrity/properties/hmac_key_file/type',
               keyword: 'type',
@@ -13092,26 +13264,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be string,null',
               schema: schema11.properties.integrity.properties.hmac_key_file.type,
               parentSchema: schema11.properties.integrity.properties.hmac_key_file,
-              data: data190,
+              data: data192,
             };
             if (vErrors === null) {
-              vErrors = [err463];
+              vErrors = [err469];
             } else {
-              vErrors.push(err463);
+              vErrors.push(err469);
             }
             errors++;
           }
         }
-        if (coerced137 !== undefined) {
-          data190 = coerced137;
-          if (data188 !== undefined) {
-            data188['hmac_key_file'] = coerced137;
+        if (coerced139 !== undefined) {
+          data192 = coerced139;
+          if (data190 !== undefined) {
+            data190['hmac_key_file'] = coerced139;
           }
         }
       }
-      if (typeof data190 === 'string') {
-        if (func3(data190) < 1) {
-          const err464 = {
+      if (typeof data192 === 'string') {
+        if (func3(data192) < 1) {
+          const err470 = {
             instancePath: instancePath + '/integrity/hmac_key_file',
             schemaPath: '#/properties/integrity/properties/hmac_key_file/minLength',
             keyword: 'minLength',
@@ -13119,29 +13291,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must NOT have fewer than 1 characters',
             schema: 1,
             parentSchema: schema11.properties.integrity.properties.hmac_key_file,
-            data: data190,
+            data: data192,
           };
           if (vErrors === null) {
-            vErrors = [err464];
+            vErrors = [err470];
           } else {
-            vErrors.push(err464);
+            vErrors.push(err470);
           }
           errors++;
         }
       }
-      let data191 = data188.checkpoint_interval_ms;
-      if (!(typeof data191 == 'number' && !(data191 % 1) && !isNaN(data191) && isFinite(data191))) {
-        let dataType138 = typeof data191;
-        let coerced138 = undefined;
-        if (!(coerced138 !== undefined)) {
+      let data193 = data190.checkpoint_interval_ms;
+      if (!(typeof data193 == 'number' && !(data193 % 1) && !isNaN(data193) && isFinite(data193))) {
+        let dataType140 = typeof data193;
+        let coerced140 = undefined;
+        if (!(coerced140 !== undefined)) {
           if (
-            dataType138 === 'boolean' ||
-            data191 === null ||
-            (dataType138 === 'string' && data191 && data191 == +data191 && !(data191 % 1))
+            dataType140 === 'boolean' ||
+            data193 === null ||
+            (dataType140 === 'string' && data193 && data193 == +data193 && !(data193 % 1))
           ) {
-            coerced138 = +data191;
+            coerced140 = +data193;
           } else {
-            const err465 = {
+            const err471 = {
               instancePath: instancePath + '/integrity/checkpoint_interval_ms',
               schemaPath: '#/properties/integrity/properties/checkpoint_interval_ms/type',
               keyword: 'type',
@@ -13149,26 +13321,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be integer',
               schema: schema11.properties.integrity.properties.checkpoint_interval_ms.type,
               parentSchema: schema11.properties.integrity.properties.checkpoint_interval_ms,
-              data: data191,
+              data: data193,
             };
             if (vErrors === null) {
-              vErrors = [err465];
+              vErrors = [err471];
             } else {
-              vErrors.push(err465);
+              vErrors.push(err471);
             }
             errors++;
           }
         }
-        if (coerced138 !== undefined) {
-          data191 = coerced138;
-          if (data188 !== undefined) {
-            data188['checkpoint_interval_ms'] = coerced138;
+        if (coerced140 !== undefined) {
+          data193 = coerced140;
+          if (data190 !== undefined) {
+            data190['checkpoint_interval_ms'] = coerced140;
           }
         }
       }
-      if (typeof data191 == 'number' && isFinite(data191)) {
-        if (data191 < 1 || isNaN(data191)) {
-          const err466 = {
+      if (typeof data193 == 'number' && isFinite(data193)) {
+        if (data193 < 1 || isNaN(data193)) {
+          const err472 = {
             instancePath: instancePath + '/integrity/checkpoint_interval_ms',
             schemaPath: '#/properties/integrity/properties/checkpoint_interval_ms/minimum',
             keyword: 'minimum',
@@ -13176,29 +13348,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be >= 1',
             schema: 1,
             parentSchema: schema11.properties.integrity.properties.checkpoint_interval_ms,
-            data: data191,
+            data: data193,
           };
           if (vErrors === null) {
-            vErrors = [err466];
+            vErrors = [err472];
           } else {
-            vErrors.push(err466);
+            vErrors.push(err472);
           }
           errors++;
         }
       }
-      let data192 = data188.checkpoint_every_records;
-      if (!(typeof data192 == 'number' && !(data192 % 1) && !isNaN(data192) && isFinite(data192))) {
-        let dataType139 = typeof data192;
-        let coerced139 = undefined;
-        if (!(coerced139 !== undefined)) {
+      let data194 = data190.checkpoint_every_records;
+      if (!(typeof data194 == 'number' && !(data194 % 1) && !isNaN(data194) && isFinite(data194))) {
+        let dataType141 = typeof data194;
+        let coerced141 = undefined;
+        if (!(coerced141 !== undefined)) {
           if (
-            dataType139 === 'boolean' ||
-            data192 === null ||
-            (dataType139 === 'string' && data192 && data192 == +data192 && !(data192 % 1))
+            dataType141 === 'boolean' ||
+            data194 === null ||
+            (dataType141 === 'string' && data194 && data194 == +data194 && !(data194 % 1))
           ) {
-            coerced139 = +data192;
+            coerced141 = +data194;
           } else {
-            const err467 = {
+            const err473 = {
               instancePath: instancePath + '/integrity/checkpoint_every_records',
               schemaPath: '#/properties/integrity/properties/checkpoint_every_records/type',
               keyword: 'type',
@@ -13206,26 +13378,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be integer',
               schema: schema11.properties.integrity.properties.checkpoint_every_records.type,
               parentSchema: schema11.properties.integrity.properties.checkpoint_every_records,
-              data: data192,
+              data: data194,
             };
             if (vErrors === null) {
-              vErrors = [err467];
+              vErrors = [err473];
             } else {
-              vErrors.push(err467);
+              vErrors.push(err473);
             }
             errors++;
           }
         }
-        if (coerced139 !== undefined) {
-          data192 = coerced139;
-          if (data188 !== undefined) {
-            data188['checkpoint_every_records'] = coerced139;
+        if (coerced141 !== undefined) {
+          data194 = coerced141;
+          if (data190 !== undefined) {
+            data190['checkpoint_every_records'] = coerced141;
           }
         }
       }
-      if (typeof data192 == 'number' && isFinite(data192)) {
-        if (data192 < 1 || isNaN(data192)) {
-          const err468 = {
+      if (typeof data194 == 'number' && isFinite(data194)) {
+        if (data194 < 1 || isNaN(data194)) {
+          const err474 = {
             instancePath: instancePath + '/integrity/checkpoint_every_records',
             schemaPath: '#/properties/integrity/properties/checkpoint_every_records/minimum',
             keyword: 'minimum',
@@ -13233,18 +13405,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be >= 1',
             schema: 1,
             parentSchema: schema11.properties.integrity.properties.checkpoint_every_records,
-            data: data192,
+            data: data194,
           };
           if (vErrors === null) {
-            vErrors = [err468];
+            vErrors = [err474];
           } else {
-            vErrors.push(err468);
+            vErrors.push(err474);
           }
           errors++;
         }
       }
     } else {
-      const err469 = {
+      const err475 = {
         instancePath: instancePath + '/integrity',
         schemaPath: '#/properties/integrity/type',
         keyword: 'type',
@@ -13252,17 +13424,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         message: 'must be object',
         schema: schema11.properties.integrity.type,
         parentSchema: schema11.properties.integrity,
-        data: data188,
+        data: data190,
       };
       if (vErrors === null) {
-        vErrors = [err469];
+        vErrors = [err475];
       } else {
-        vErrors.push(err469);
+        vErrors.push(err475);
       }
       errors++;
     }
   } else {
-    const err470 = {
+    const err476 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -13273,9 +13445,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
       data,
     };
     if (vErrors === null) {
-      vErrors = [err470];
+      vErrors = [err476];
     } else {
-      vErrors.push(err470);
+      vErrors.push(err476);
     }
     errors++;
   }
@@ -14796,7 +14968,7 @@ function validate11(data, { instancePath = '', parentData, parentDataProperty, r
   return errors === 0;
 }
 export const CONFIG_SCHEMA_JSON =
-  '{"additionalProperties":false,"type":"object","required":["log","sources","pipeline","queue","telemetry","index","archive","shutdown_timeout_ms","once_timeout_ms","doctor","integrity"],"properties":{"data_dir":{"minLength":1,"x-default":"`/var/lib/kata-otel` as root; else `$XDG_STATE_HOME/kata-otel` or `~/.local/state/kata-otel`","description":"Checkpoints, queues and the store live here (a relative path is resolved against the working directory). It and every directory in it must be owned by the user kata-otel runs as and not writable by group or others, or kata-otel refuses to start.","type":"string"},"log":{"additionalProperties":false,"default":{},"description":"kata-otel\'s own logs (JSON lines).","type":"object","required":["level","file"],"properties":{"level":{"default":"info","description":"kata-otel\'s own log level.","type":"string","enum":["debug","info","warn","error"]},"file":{"minLength":1,"default":null,"description":"Append kata-otel\'s own logs to this file; null writes them on stderr.","type":["string","null"]}}},"sources":{"additionalProperties":false,"default":{},"description":"Where log entries are read.","type":"object","required":["files","stdin","journald","vsock","fifo"],"properties":{"files":{"default":[],"description":"File tailers, one entry per set of globs.","type":"array","items":{"additionalProperties":false,"type":"object","required":["include","exclude","start_at","poll_interval_ms","fingerprint_bytes","max_line_bytes","flush_timeout_ms","max_open_files","multiline","attributes","follow_symlinks"],"properties":{"include":{"minItems":1,"description":"Glob patterns of files to tail (required), e.g. `/var/log/kata/*.log`.","x-hint":"list at least one glob, e.g. include: [/var/log/kata/*.log]","type":"array","items":{"minLength":1,"type":"string"}},"exclude":{"default":[],"description":"Glob patterns removed from the `include` matches.","type":"array","items":{"type":"string"}},"start_at":{"default":"end","description":"Where to start in a file seen for the first time (no checkpoint): `beginning` or `end`.","type":"string","enum":["beginning","end"]},"poll_interval_ms":{"minimum":1,"default":200,"description":"How often the globs are re-expanded and files checked for growth.","type":"integer"},"fingerprint_bytes":{"minimum":16,"default":1024,"description":"Bytes at the start of a file that identify it across renames (rotation).","type":"integer"},"max_line_bytes":{"minimum":64,"default":1048576,"description":"Longer lines are cut and marked `kata.log.truncated`.","type":"integer"},"flush_timeout_ms":{"minimum":0,"default":500,"description":"A last line without a newline is emitted after this long without growth.","type":"integer"},"max_open_files":{"minimum":1,"default":256,"description":"Most files held open at once.","type":"integer"},"multiline":{"default":true,"description":"Join continuation lines (Go/Rust panics, stack traces) to the record they belong to.","type":"boolean"},"attributes":{"default":{},"description":"Static attributes added to every record read from these files.","type":"object","patternProperties":{"^(.*)$":{"type":["string","number","boolean","array"],"items":{"type":"string"}}}},"follow_symlinks":{"default":[],"description":"Directories that symbolic links in the watched directories may point into; other links are not followed (kata-otel reads as root). Literal `include` paths are always followed.","type":"array","items":{"type":"string"}}}}},"stdin":{"default":false,"description":"Read log text from standard input.","type":"boolean"},"journald":{"additionalProperties":false,"default":{},"description":"The systemd journal, where the Go runtime (containerd-shim-kata-v2) logs by default.","type":"object","required":["enabled","directory","files","identifiers","units","priority","start_at","journalctl","trust"],"properties":{"enabled":{"default":false,"description":"Read the systemd journal through `journalctl --output=json --follow`.","type":"boolean"},"directory":{"default":null,"description":"Journal directory (`journalctl --directory`); null reads the system journal.","type":["string","null"]},"files":{"default":[],"description":"Journal files to read (`journalctl --file`) instead of the system journal.","type":"array","items":{"type":"string"}},"identifiers":{"default":["kata"],"description":"SYSLOG_IDENTIFIER values to read (the Go runtime logs as `kata`).","type":"array","items":{"type":"string"}},"units":{"default":["containerd.service","crio.service"],"description":"Systemd units to read: containerd\'s (and CRI-O\'s) copy of the shim records, logged with identifier `containerd`.","type":"array","items":{"type":"string"}},"priority":{"default":"debug","description":"Most verbose PRIORITY read (`journalctl --priority=emerg..<priority>`).","type":"string","enum":["emerg","alert","crit","err","warning","notice","info","debug"]},"start_at":{"default":"end","description":"Where to start without a saved cursor: `beginning` or `end` of the journal.","type":"string","enum":["beginning","end"]},"journalctl":{"minLength":1,"default":"journalctl","description":"The journalctl binary to run.","type":"string"},"trust":{"additionalProperties":false,"default":{},"description":"An entry is trusted (`kata.log.trusted: true`) when its `_UID` is listed and its `_COMM`, `_EXE` or `_SYSTEMD_UNIT` is; other entries are kept with `kata.log.trusted: false` and raise no security alert.","type":"object","required":["uids","commands","executables","units"],"properties":{"uids":{"default":[0],"description":"Writer `_UID`s that can be trusted (Kata, containerd and CRI-O run as root).","type":"array","items":{"minimum":0,"type":"integer"}},"commands":{"default":["containerd-shim","containerd","crio","kata-runtime","kata-monitor","virtiofsd"],"description":"Writer `_COMM` names (15 characters at most, as the kernel keeps them): `containerd-shim` is containerd-shim-kata-v2.","type":"array","items":{"type":"string"}},"executables":{"default":["containerd-shim-kata-v2","containerd","crio","kata-runtime","kata-monitor","virtiofsd"],"description":"Writer `_EXE` file names (any directory); the Go runtime and runtime-rs both install containerd-shim-kata-v2.","type":"array","items":{"type":"string"}},"units":{"default":["containerd.service","crio.service"],"description":"Writer `_SYSTEMD_UNIT`s whose processes are trusted.","type":"array","items":{"type":"string"}}}}}},"vsock":{"additionalProperties":false,"default":{},"description":"Agent logs straight from the guest over vsock.","type":"object","required":["enabled","roots","port","reconnect_initial_ms","reconnect_max_ms","handshake_timeout_ms","plain_vsock"],"properties":{"enabled":{"default":false,"description":"Read each sandbox\'s agent log stream over its vsock (the hybrid-vsock `CONNECT` port).","type":"boolean"},"roots":{"default":["/run/vc/vm","/run/vc/firecracker","/run/kata","/run/kata/firecracker"],"description":"Directories scanned for per-sandbox hybrid-vsock sockets.","type":"array","items":{"type":"string"}},"port":{"minimum":1,"maximum":4294967295,"default":1025,"description":"The agent\'s log vsock port (kata-agent `log_vport`).","type":"integer"},"reconnect_initial_ms":{"minimum":1,"default":500,"description":"First delay before reconnecting to a sandbox socket.","type":"integer"},"reconnect_max_ms":{"minimum":1,"default":10000,"description":"Longest delay between reconnect attempts.","type":"integer"},"handshake_timeout_ms":{"minimum":1,"default":5000,"description":"How long to wait for the hybrid-vsock `OK <port>` reply.","type":"integer"},"plain_vsock":{"default":false,"description":"Also connect over AF_VSOCK (QEMU vhost-vsock) rather than hybrid-vsock only.","type":"boolean"}}},"fifo":{"additionalProperties":false,"default":{},"description":"Firecracker FIFOs.","type":"object","required":["enabled","roots","metrics"],"properties":{"enabled":{"default":false,"description":"Read Firecracker log and metrics FIFOs.","type":"boolean"},"roots":{"default":["/run/vc/firecracker"],"description":"Directories scanned for per-sandbox Firecracker FIFOs.","type":"array","items":{"type":"string"}},"metrics":{"default":"drop","description":"The Firecracker metrics FIFO: `drop` (leave it to the Kata shim, which turns it into kata_firecracker_* Prometheus metrics) or `log` (also read it, as `kata.firecracker.metrics` events; with two readers each flush goes to only one of them).","type":"string","enum":["log","drop"]}}}}},"pipeline":{"additionalProperties":false,"default":{},"description":"Processing between parsing and the exporters.","type":"object","required":["dedupe","k8s","lifecycle","rules","keep_original","limits","fair_share","redaction"],"properties":{"dedupe":{"additionalProperties":false,"default":{},"description":"Duplicate suppression.","type":"object","required":["enabled","window_ms","max_entries"],"properties":{"enabled":{"default":true,"description":"Drop the second copy of a record seen twice (journal `kata` and containerd copies).","type":"boolean"},"window_ms":{"minimum":1,"default":60000,"description":"How long a record is remembered for duplicate detection.","type":"integer"},"max_entries":{"minimum":1,"default":100000,"description":"Most records remembered.","type":"integer"}}},"k8s":{"additionalProperties":false,"default":{},"description":"Kubernetes metadata from OCI bundle annotations, CRI runtime log lines and the CRI API (docs/k8s.md).","type":"object","required":["enabled","bundle_roots","crio_roots","from_cri_logs","cache_entries","ttl_ms","cri"],"properties":{"enabled":{"default":true,"description":"Add the Kubernetes pod (and container) to records by sandbox / container id.","type":"boolean"},"bundle_roots":{"default":["/run/containerd","/run/k3s/containerd"],"description":"containerd state directories whose `io.containerd.runtime.v2.task/<ns>/<id>/config.json` annotations name the pod.","type":"array","items":{"type":"string"}},"crio_roots":{"default":["/run/containers/storage","/var/lib/containers/storage"],"description":"CRI-O containers/storage roots whose `overlay-containers/<id>/userdata/config.json` annotations name the pod.","type":"array","items":{"type":"string"}},"from_cri_logs":{"default":true,"description":"Learn id → pod from containerd\'s and CRI-O\'s own log lines (`RunPodSandbox … returns sandbox id`, `Ran pod sandbox …`); names pods in replays.","type":"boolean"},"cache_entries":{"minimum":1,"default":10000,"description":"Most sandbox / container ids remembered.","type":"integer"},"ttl_ms":{"minimum":1,"default":600000,"description":"How long an id is remembered after its last record (outlives the bundle at teardown).","type":"integer"},"cri":{"additionalProperties":false,"default":{},"description":"CRI API fallback (docs/k8s.md).","type":"object","required":["enabled","endpoints","timeout_ms","refresh_interval_ms"],"properties":{"enabled":{"default":true,"description":"Ask the CRI runtime (ListPodSandbox, ListContainers) for ids whose OCI bundle is gone, and for containerd\'s restart counts.","type":"boolean"},"endpoints":{"default":["/run/containerd/containerd.sock","/run/k3s/containerd/containerd.sock","/var/run/crio/crio.sock"],"description":"CRI unix sockets (containerd, k3s, CRI-O); every one present that answers is used, absent ones are skipped silently.","type":"array","items":{"type":"string"}},"timeout_ms":{"minimum":1,"default":2000,"description":"Deadline of each CRI call; a slow runtime leaves records unchanged.","type":"integer"},"refresh_interval_ms":{"minimum":0,"default":10000,"description":"Least time between two refreshes of the CRI snapshot (one ListPodSandbox + ListContainers per socket), however many ids miss.","type":"integer"}}}}},"lifecycle":{"additionalProperties":false,"default":{},"description":"Sandbox lifecycle traces (docs/tracing.md).","type":"object","required":["enabled","execs","idle_ms","retain_ms","agent_spans","agent_span_max_frame_bytes","metrics_interval_ms"],"properties":{"enabled":{"default":true,"description":"Build sandbox lifecycle traces from the runtime lines, stamp each record with its trace/span and `kata.lifecycle.phase`, and export the spans beside the logs (docs/tracing.md).","type":"boolean"},"execs":{"default":false,"description":"Also build a span per exec from debug lines (one per liveness probe).","type":"boolean"},"idle_ms":{"minimum":1,"default":86400000,"description":"A sandbox with no record for this long (record time) has its open spans closed, marked `kata.span.incomplete`.","type":"integer"},"retain_ms":{"minimum":1,"default":600000,"description":"How long an ended sandbox is remembered, so late records still get its trace.","type":"integer"},"agent_spans":{"default":false,"description":"Listen at each hybrid-vsock sandbox\'s `<socket>_10240` for the guest agent\'s own spans (agent tracing on, Kata >= 3.29) and put them in the sandbox\'s trace; roots as sources.vsock.roots.","type":"boolean"},"agent_span_max_frame_bytes":{"minimum":1,"default":1048576,"description":"Largest agent span frame accepted; a larger one drops its connection.","type":"integer"},"metrics_interval_ms":{"minimum":1000,"default":60000,"description":"How often the derived lifecycle metrics (durations, failures, records by component) are queued for export.","type":"integer"}}},"rules":{"additionalProperties":false,"default":{},"description":"Alert rules.","type":"object","required":["enabled","builtin","files","webhook"],"properties":{"enabled":{"default":true,"description":"Evaluate alert rules.","type":"boolean"},"builtin":{"default":true,"description":"Load the built-in Kata security rules.","type":"boolean"},"files":{"default":[],"description":"Extra rule files (YAML).","type":"array","items":{"type":"string"}},"webhook":{"additionalProperties":false,"default":{},"description":"Alert webhook.","type":"object","required":["url","timeout_ms"],"properties":{"url":{"format":"uri","default":null,"description":"POST each alert as JSON to this URL; null disables.","type":["string","null"]},"timeout_ms":{"minimum":1,"default":5000,"description":"Webhook request timeout.","type":"integer"}}}}},"keep_original":{"default":false,"description":"Keep the raw text of each record in `log.record.original`.","type":"boolean"},"limits":{"additionalProperties":false,"default":{},"description":"Attribute limits: a limited record gets `kata.log.truncated` and is counted (`kata_otel_records_limited_total`).","type":"object","required":["max_attributes","max_attribute_value_length"],"properties":{"max_attributes":{"minimum":0,"default":128,"description":"Most record attributes (OTel\'s default); beyond it the line\'s own `kata.field.*` keys are dropped last-first. 0: no limit.","type":"integer"},"max_attribute_value_length":{"minimum":0,"default":16384,"description":"Longer string attribute values (and list elements) are cut to this many characters. 0: no limit.","type":"integer"}}},"fair_share":{"additionalProperties":false,"default":{},"description":"Fair share (docs/security.md): one sandbox or source cannot starve the others or the health endpoints. Drops are counted in kata_otel_guest_records_dropped_total and reported on the next record (`kata.log.dropped_count`).","type":"object","required":["parse_budget_ms","records_per_second","bytes_per_second","burst_seconds","report_interval_ms"],"properties":{"parse_budget_ms":{"minimum":0,"default":10,"description":"Synchronous parse and stage work per turn of the event loop before yielding; 0 = none.","type":"integer"},"records_per_second":{"minimum":0,"default":1000,"description":"Per-sandbox rate of a guest stream (vsock, FIFO) in records/s; 0 = unlimited.","type":"integer"},"bytes_per_second":{"minimum":0,"default":1048576,"description":"Per-sandbox rate of a guest stream in bytes/s; 0 = unlimited.","type":"integer"},"burst_seconds":{"minimum":0.001,"default":10,"description":"Bucket size, in seconds of each rate: a sandbox may send `rate × burst_seconds` at once before drops start.","type":"number"},"report_interval_ms":{"minimum":1,"default":10000,"description":"Drops are logged at most this often per sandbox.","type":"integer"}}},"redaction":{"additionalProperties":false,"default":{},"description":"Secret redaction (docs/audit.md).","type":"object","required":["enabled","builtin","action","hmac_key_file","rules"],"properties":{"enabled":{"default":true,"description":"Redact secrets in the body and every string attribute, first after parsing.","type":"boolean"},"builtin":{"default":true,"description":"Use the built-in detectors (secret-named keys/Env entries, URL and bearer credentials, private keys, token shapes).","type":"boolean"},"action":{"default":"mask","description":"What the built-in detectors do: `mask` writes `[REDACTED]`; `hash` a keyed HMAC (`[HMAC:…]`, needs `hmac_key_file`).","type":"string","enum":["mask","hash"]},"hmac_key_file":{"minLength":1,"default":null,"description":"File holding the HMAC key for `hash` (16–4096 bytes, mode 0600).","type":["string","null"]},"rules":{"default":[],"description":"Extra redaction rules; each needs one of `attribute`, `key`, `regex`.","type":"array","items":{"additionalProperties":false,"minProperties":2,"type":"object","required":["action"],"properties":{"name":{"minLength":1,"description":"Label in self-metrics.","type":"string"},"attribute":{"minLength":1,"description":"An attribute whose whole value is secret (exact name, or prefix ending in `*`).","type":"string"},"key":{"minLength":1,"description":"RE2 pattern for key names handled like the built-in secret keys.","type":"string"},"regex":{"minLength":1,"description":"RE2 pattern hidden in the body and every string attribute (group 1 only, when it has one).","type":"string"},"action":{"default":"mask","description":"`drop` removes the attribute, or the whole record when the body matched.","type":"string","enum":["mask","hash","drop"]}}}}}}}},"exporters":{"description":"Where records go; each exporter has its own queue.","x-default":"[{type: store}], or [{type: otlp}] when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is set","type":"array","items":{"type":"object","discriminator":{"propertyName":"type"},"oneOf":[{"additionalProperties":false,"description":"Send OTLP to a Collector or a vendor.","type":"object","required":["type","preset_options"],"properties":{"type":{"const":"otlp","type":"string"},"name":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$","maxLength":64,"description":"Name in metrics, logs and the queue directory; default: the type, made unique (`otlp`, `otlp-2`).","x-default":"type, made unique","x-hint":"use letters, digits, \\".\\", \\"_\\" and \\"-\\"","type":"string"},"endpoint":{"minLength":1,"description":"gRPC: `host:port` (TLS unless `tls.insecure`) or `http(s)://host:port`; HTTP: the URL logs are POSTed to (a URL without a path gets `/v1/logs`).","x-default":"preset, else OTEL_EXPORTER_OTLP_LOGS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else `http://localhost:4318/v1/logs` (http) / `http://localhost:4317` (grpc)","type":"string"},"protocol":{"description":"OTLP transport.","x-default":"preset, else OTEL_EXPORTER_OTLP_LOGS_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL, else `http/protobuf`","type":"string","enum":["grpc","http/protobuf","http/json"]},"headers":{"description":"Request headers / gRPC metadata, merged over the preset\'s and OTEL_EXPORTER_OTLP_HEADERS; use `${env:VAR}` for secrets.","x-default":"`{}`","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}},"compression":{"description":"Payload compression.","x-default":"preset, else OTEL_EXPORTER_OTLP_LOGS_COMPRESSION / OTEL_EXPORTER_OTLP_COMPRESSION, else `none`","type":"string","enum":["gzip","none"]},"timeout_ms":{"minimum":0,"description":"Time limit of one export request; 0 = none.","x-default":"OTEL_EXPORTER_OTLP_LOGS_TIMEOUT / OTEL_EXPORTER_OTLP_TIMEOUT, else `10000`","type":"integer"},"tls":{"additionalProperties":false,"description":"TLS settings.","type":"object","properties":{"ca_file":{"minLength":1,"description":"CA bundle (PEM) that verifies the server.","x-default":"OTEL_EXPORTER_OTLP_CERTIFICATE","type":"string"},"cert_file":{"minLength":1,"description":"Client certificate (PEM, mutual TLS).","x-default":"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE","type":"string"},"key_file":{"minLength":1,"description":"Client private key (PEM, mutual TLS).","x-default":"OTEL_EXPORTER_OTLP_CLIENT_KEY","type":"string"},"insecure":{"description":"gRPC: plaintext instead of TLS for an endpoint without a scheme.","x-default":"OTEL_EXPORTER_OTLP_INSECURE, else `false`","type":"boolean"},"insecure_skip_verify":{"description":"Do not verify the server certificate (testing only).","x-default":"`false`","type":"boolean"}}},"resource_attributes":{"description":"Resource attributes added where a record has none of its own (over OTEL_RESOURCE_ATTRIBUTES).","x-default":"`{}`","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}},"service_name":{"minLength":1,"description":"Replace every record\'s service.name (kata-otel otherwise names one service per Kata component).","x-default":"none","type":"string"},"service_name_from_env":{"description":"Apply OTEL_SERVICE_NAME as `service_name`.","x-default":"`false`","type":"boolean"},"preset":{"description":"Vendor preset that fills endpoint, protocol, headers and compression (exporter-config/presets).","type":"string","enum":["datadog-agent","datadog","honeycomb","grafana-cloud","loki","elastic","splunk-collector"]},"preset_options":{"default":{},"description":"Options of the preset, e.g. `{ region: eu }` (Honeycomb), `{ site: datadoghq.eu }` (Datadog).","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}}}},{"additionalProperties":false,"description":"OTLP/JSON files (Collector file-exporter format) on local disk; the default exporter.","type":"object","required":["type","directory","max_file_bytes","max_file_age_ms","max_age_ms","max_total_bytes"],"properties":{"type":{"const":"store","type":"string"},"name":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$","maxLength":64,"description":"Name in metrics, logs and the queue directory; default: the type, made unique (`otlp`, `otlp-2`).","x-default":"type, made unique","x-hint":"use letters, digits, \\".\\", \\"_\\" and \\"-\\"","type":"string"},"directory":{"minLength":1,"default":null,"description":"Where the files go.","x-default":"`<data_dir>/store`","type":["string","null"]},"max_file_bytes":{"minimum":1024,"default":67108864,"description":"A file is closed and a new one started past this size.","type":"integer"},"max_file_age_ms":{"minimum":1,"default":3600000,"description":"A file is closed and a new one started when it is this old.","type":"integer"},"max_age_ms":{"minimum":1,"default":604800000,"description":"Files whose last write is older than this are deleted.","type":"integer"},"max_total_bytes":{"minimum":1024,"default":1073741824,"description":"Oldest files are deleted while the store is larger than this.","type":"integer"}}},{"additionalProperties":false,"description":"Print records on standard output.","type":"object","required":["type","format"],"properties":{"type":{"const":"stdout","type":"string"},"name":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$","maxLength":64,"description":"Name in metrics, logs and the queue directory; default: the type, made unique (`otlp`, `otlp-2`).","x-default":"type, made unique","x-hint":"use letters, digits, \\".\\", \\"_\\" and \\"-\\"","type":"string"},"format":{"default":"text","description":"`otlp-json`: one ExportLogsServiceRequest per line; `text`: one readable line per record.","type":"string","enum":["otlp-json","text"]}}}]}},"queue":{"additionalProperties":false,"default":{},"description":"The delivery queue in front of each exporter.","type":"object","required":["kind","max_bytes","when_full","fsync","fsync_interval_ms","segment_bytes","max_batch_records","max_in_flight","retry"],"properties":{"kind":{"default":"disk","description":"`disk` survives restarts and crashes; `memory` is lost on exit.","type":"string","enum":["disk","memory"]},"max_bytes":{"minimum":1024,"default":536870912,"description":"Bound on what one exporter queue holds.","type":"integer"},"when_full":{"default":"block","description":"`block` pauses the sources; `drop_oldest` drops the oldest waiting batches (counted).","type":"string","enum":["block","drop_oldest"]},"fsync":{"default":"always","description":"Disk queue durability: `always` resolves each append after an fsync covering it (concurrent appends share one: group commit); `interval` fsyncs at most every `fsync_interval_ms`; `never` relies on the page cache.","type":"string","enum":["always","interval","never"]},"fsync_interval_ms":{"minimum":1,"default":200,"description":"Group-commit interval for `fsync: interval`.","type":"integer"},"segment_bytes":{"minimum":1024,"default":16777216,"description":"Disk queue segment file size.","type":"integer"},"max_batch_records":{"minimum":1,"default":2048,"description":"Most records per export call.","type":"integer"},"max_in_flight":{"minimum":1,"default":2,"description":"Export calls in flight per exporter (always 1 for a hash-chained stream: docs/audit.md).","type":"integer"},"retry":{"additionalProperties":false,"default":{},"description":"Retry backoff (full jitter).","type":"object","required":["initial_ms","max_ms","multiplier"],"properties":{"initial_ms":{"minimum":1,"default":1000,"description":"First backoff ceiling.","type":"integer"},"max_ms":{"minimum":1,"default":30000,"description":"Largest backoff ceiling.","type":"integer"},"multiplier":{"minimum":1,"default":2,"description":"Backoff growth per attempt.","type":"number"}}}}},"telemetry":{"additionalProperties":false,"default":{},"description":"kata-otel\'s own metrics.","type":"object","required":["listen","otlp_metrics","otlp_metrics_interval_ms","traces"],"properties":{"listen":{"pattern":"^(\\\\[[0-9A-Fa-f:.]+\\\\]|[^\\\\s:\\\\[\\\\]]+):[0-9]{1,5}$","x-hint":"write host:port, e.g. 127.0.0.1:8898, or null to disable","default":"127.0.0.1:8898","description":"host:port of the Prometheus /metrics endpoint; null disables it. Port 8898: not the Collector\'s own (8888 metrics, 8889 its Prometheus exporter, 13133 health_check, 55679 zpages, 1777 pprof, 4317/4318 OTLP), Fluent Bit\'s (2020/2021), Vector\'s (8686) or a Prometheus ecosystem default (9090-9093, 9100-9999 are allocated exporter ports), so it runs beside them on one node.","type":["string","null"]},"otlp_metrics":{"default":false,"description":"Also push the self-metrics over OTLP: the same numbers as /metrics, with resource `service.name: kata-otel`. They go to the first otlp exporter\'s endpoint, protocol, headers and TLS (HTTP path `/v1/metrics` in place of `/v1/logs`); OTEL_EXPORTER_OTLP_METRICS_* variables override those, and without an otlp exporter OTEL_EXPORTER_OTLP_METRICS_* / OTEL_EXPORTER_OTLP_* apply. Failed pushes are logged and counted in kata_otel_otlp_metrics_exports_total.","type":"boolean"},"otlp_metrics_interval_ms":{"minimum":100,"default":60000,"description":"How often the self-metrics are pushed over OTLP (`otlp_metrics`).","type":"integer"},"traces":{"additionalProperties":false,"default":{},"description":"kata-otel\'s own spans (self-tracing).","type":"object","required":["enabled","endpoint","headers"],"properties":{"enabled":{"default":false,"description":"Trace kata-otel\'s own pipeline: a span per source batch (kata-otel.batch) with its parse and queue append, and one per export attempt (kata-otel.export), sent over OTLP/HTTP protobuf with resource `service.name: kata-otel`. Off, nothing of the tracing SDK is loaded.","type":"boolean"},"endpoint":{"format":"uri","default":null,"description":"OTLP/HTTP traces URL (with its path, e.g. http://127.0.0.1:4318/v1/traces); null: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, or http://localhost:4318/v1/traces.","type":["string","null"]},"headers":{"default":{},"description":"Request headers of the trace export (OTEL_EXPORTER_OTLP_TRACES_HEADERS also applies).","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}}}}}},"index":{"additionalProperties":false,"default":{},"description":"The query index beside the embedded store (see docs/review.md).","type":"object","required":["interval_ms"],"properties":{"interval_ms":{"minimum":0,"default":60000,"description":"How often a running receiver indexes what was added to <data_dir>/store for `kata-otel query`; 0 leaves it to the queries.","type":"integer"}}},"archive":{"additionalProperties":false,"default":{},"description":"Move old store data into compressed Parquet files under <data_dir>/archive (see docs/review.md).","type":"object","required":["enabled","after_ms","interval_ms","max_age_ms"],"properties":{"enabled":{"default":false,"description":"Run `kata-otel archive` periodically (in a child process: the daemon never loads DuckDB).","type":"boolean"},"after_ms":{"minimum":1,"default":259200000,"description":"Store files last written longer ago than this are archived; keep it below the store max_age_ms.","type":"integer"},"interval_ms":{"minimum":1000,"default":3600000,"description":"How often the archive runs.","type":"integer"},"max_age_ms":{"minimum":0,"default":7776000000,"description":"Archive files whose newest record is older than this are deleted; 0 keeps them.","type":"integer"}}},"shutdown_timeout_ms":{"minimum":0,"default":10000,"description":"How long shutdown waits for queues to drain.","type":"integer"},"once_timeout_ms":{"minimum":1,"default":300000,"description":"`run --once` gives up after this long (reading and delivery): it stops, keeps what is undelivered in the disk queue for the next start, and exits 1 saying how many records and where (`--once-timeout`).","type":"integer"},"doctor":{"additionalProperties":false,"default":{},"description":"Configuration checks at start (docs/doctor.md).","type":"object","required":["enabled","profile","kata_config","root","connect_timeout_ms"],"properties":{"enabled":{"default":null,"description":"At start, check the node (Kata configuration, journald, this configuration) as `kata-otel doctor` does and export each finding as a `kata.config.finding` event. null: on for a running receiver, off for `run --once` (an import of files is not about this node).","type":["boolean","null"]},"profile":{"default":"prod","description":"The logging profile the node is compared with (exporter-config/kata/, docs/doctor.md).","type":"string","enum":["dev","prod","secure"]},"kata_config":{"default":[],"description":"Kata configuration files to check; empty: those Kata\'s default search paths find.","type":"array","items":{"type":"string"}},"root":{"minLength":1,"default":"/","description":"Prefix of every node path read by the checks.","type":"string"},"connect_timeout_ms":{"minimum":1,"default":1000,"description":"Timeout of the TCP connect that checks a tracing endpoint.","type":"integer"}}},"integrity":{"additionalProperties":false,"default":{},"description":"Tamper evidence: hash chains, checkpoints, `kata-otel verify`.","type":"object","required":["enabled","hmac_key_file","checkpoint_interval_ms","checkpoint_every_records"],"properties":{"enabled":{"default":true,"description":"Hash-chain every exporter stream (sequence number, previous hash, chain hash on each record).","type":"boolean"},"hmac_key_file":{"minLength":1,"default":null,"description":"File holding the chain HMAC key (16–4096 bytes, mode 0600); null chains with plain SHA-256, which anyone can recompute.","type":["string","null"]},"checkpoint_interval_ms":{"minimum":1,"default":60000,"description":"A checkpoint event after the first record this long (record observed time) after the last one.","type":"integer"},"checkpoint_every_records":{"minimum":1,"default":10000,"description":"A checkpoint event at least every this many records.","type":"integer"}}}}}';
+  '{"additionalProperties":false,"type":"object","required":["log","sources","pipeline","queue","telemetry","index","archive","shutdown_timeout_ms","once_timeout_ms","doctor","integrity"],"properties":{"data_dir":{"minLength":1,"x-default":"`/var/lib/kata-otel` as root; else `$XDG_STATE_HOME/kata-otel` or `~/.local/state/kata-otel`","description":"Checkpoints, queues and the store live here (a relative path is resolved against the working directory). It and every directory in it must be owned by the user kata-otel runs as and not writable by group or others, or kata-otel refuses to start.","type":"string"},"log":{"additionalProperties":false,"default":{},"description":"kata-otel\'s own logs (JSON lines).","type":"object","required":["level","file"],"properties":{"level":{"default":"info","description":"kata-otel\'s own log level.","type":"string","enum":["debug","info","warn","error"]},"file":{"minLength":1,"default":null,"description":"Append kata-otel\'s own logs to this file; null writes them on stderr.","type":["string","null"]}}},"sources":{"additionalProperties":false,"default":{},"description":"Where log entries are read.","type":"object","required":["files","stdin","journald","vsock","fifo"],"properties":{"files":{"default":[],"description":"File tailers, one entry per set of globs.","type":"array","items":{"additionalProperties":false,"type":"object","required":["include","exclude","start_at","poll_interval_ms","linger_ms","fingerprint_bytes","max_line_bytes","flush_timeout_ms","max_open_files","multiline","attributes","follow_symlinks"],"properties":{"include":{"minItems":1,"description":"Glob patterns of files to tail (required), e.g. `/var/log/kata/*.log`.","x-hint":"list at least one glob, e.g. include: [/var/log/kata/*.log]","type":"array","items":{"minLength":1,"type":"string"}},"exclude":{"default":[],"description":"Glob patterns removed from the `include` matches.","type":"array","items":{"type":"string"}},"start_at":{"default":"end","description":"Where to start in a file seen for the first time (no checkpoint): `beginning` or `end`.","type":"string","enum":["beginning","end"]},"poll_interval_ms":{"minimum":1,"default":200,"description":"How often the globs are re-expanded and files checked for growth.","type":"integer"},"linger_ms":{"minimum":0,"default":500,"description":"Following: how long read entries wait for more before one hand-off (stages, queue append, checkpoint); a full batch goes at once.","type":"integer"},"fingerprint_bytes":{"minimum":16,"default":1024,"description":"Bytes at the start of a file that identify it across renames (rotation).","type":"integer"},"max_line_bytes":{"minimum":64,"default":1048576,"description":"Longer lines are cut and marked `kata.log.truncated`.","type":"integer"},"flush_timeout_ms":{"minimum":0,"default":500,"description":"A last line without a newline is emitted after this long without growth.","type":"integer"},"max_open_files":{"minimum":1,"default":256,"description":"Most files held open at once.","type":"integer"},"multiline":{"default":true,"description":"Join continuation lines (Go/Rust panics, stack traces) to the record they belong to.","type":"boolean"},"attributes":{"default":{},"description":"Static attributes added to every record read from these files.","type":"object","patternProperties":{"^(.*)$":{"type":["string","number","boolean","array"],"items":{"type":"string"}}}},"follow_symlinks":{"default":[],"description":"Directories that symbolic links in the watched directories may point into; other links are not followed (kata-otel reads as root). Literal `include` paths are always followed.","type":"array","items":{"type":"string"}}}}},"stdin":{"default":false,"description":"Read log text from standard input.","type":"boolean"},"journald":{"additionalProperties":false,"default":{},"description":"The systemd journal, where the Go runtime (containerd-shim-kata-v2) logs by default.","type":"object","required":["enabled","directory","files","identifiers","units","priority","start_at","journalctl","linger_ms","trust"],"properties":{"enabled":{"default":false,"description":"Read the systemd journal through `journalctl --output=json --follow`.","type":"boolean"},"directory":{"default":null,"description":"Journal directory (`journalctl --directory`); null reads the system journal.","type":["string","null"]},"files":{"default":[],"description":"Journal files to read (`journalctl --file`) instead of the system journal.","type":"array","items":{"type":"string"}},"identifiers":{"default":["kata"],"description":"SYSLOG_IDENTIFIER values to read (the Go runtime logs as `kata`).","type":"array","items":{"type":"string"}},"units":{"default":["containerd.service","crio.service"],"description":"Systemd units to read: containerd\'s (and CRI-O\'s) copy of the shim records, logged with identifier `containerd`.","type":"array","items":{"type":"string"}},"priority":{"default":"debug","description":"Most verbose PRIORITY read (`journalctl --priority=emerg..<priority>`).","type":"string","enum":["emerg","alert","crit","err","warning","notice","info","debug"]},"start_at":{"default":"end","description":"Where to start without a saved cursor: `beginning` or `end` of the journal.","type":"string","enum":["beginning","end"]},"journalctl":{"minLength":1,"default":"journalctl","description":"The journalctl binary to run.","type":"string"},"linger_ms":{"minimum":0,"default":500,"description":"How long entries read wait for more before one hand-off (stages, queue append, cursor write); 500 entries go at once.","type":"integer"},"trust":{"additionalProperties":false,"default":{},"description":"An entry is trusted (`kata.log.trusted: true`) when its `_UID` is listed and its `_COMM`, `_EXE` or `_SYSTEMD_UNIT` is; other entries are kept with `kata.log.trusted: false` and raise no security alert.","type":"object","required":["uids","commands","executables","units"],"properties":{"uids":{"default":[0],"description":"Writer `_UID`s that can be trusted (Kata, containerd and CRI-O run as root).","type":"array","items":{"minimum":0,"type":"integer"}},"commands":{"default":["containerd-shim","containerd","crio","kata-runtime","kata-monitor","virtiofsd"],"description":"Writer `_COMM` names (15 characters at most, as the kernel keeps them): `containerd-shim` is containerd-shim-kata-v2.","type":"array","items":{"type":"string"}},"executables":{"default":["containerd-shim-kata-v2","containerd","crio","kata-runtime","kata-monitor","virtiofsd"],"description":"Writer `_EXE` file names (any directory); the Go runtime and runtime-rs both install containerd-shim-kata-v2.","type":"array","items":{"type":"string"}},"units":{"default":["containerd.service","crio.service"],"description":"Writer `_SYSTEMD_UNIT`s whose processes are trusted.","type":"array","items":{"type":"string"}}}}}},"vsock":{"additionalProperties":false,"default":{},"description":"Agent logs straight from the guest over vsock.","type":"object","required":["enabled","roots","port","reconnect_initial_ms","reconnect_max_ms","handshake_timeout_ms","plain_vsock"],"properties":{"enabled":{"default":false,"description":"Read each sandbox\'s agent log stream over its vsock (the hybrid-vsock `CONNECT` port).","type":"boolean"},"roots":{"default":["/run/vc/vm","/run/vc/firecracker","/run/kata","/run/kata/firecracker"],"description":"Directories scanned for per-sandbox hybrid-vsock sockets.","type":"array","items":{"type":"string"}},"port":{"minimum":1,"maximum":4294967295,"default":1025,"description":"The agent\'s log vsock port (kata-agent `log_vport`).","type":"integer"},"reconnect_initial_ms":{"minimum":1,"default":500,"description":"First delay before reconnecting to a sandbox socket.","type":"integer"},"reconnect_max_ms":{"minimum":1,"default":10000,"description":"Longest delay between reconnect attempts.","type":"integer"},"handshake_timeout_ms":{"minimum":1,"default":5000,"description":"How long to wait for the hybrid-vsock `OK <port>` reply.","type":"integer"},"plain_vsock":{"default":false,"description":"Also connect over AF_VSOCK (QEMU vhost-vsock) rather than hybrid-vsock only.","type":"boolean"}}},"fifo":{"additionalProperties":false,"default":{},"description":"Firecracker FIFOs.","type":"object","required":["enabled","roots","metrics"],"properties":{"enabled":{"default":false,"description":"Read Firecracker log and metrics FIFOs.","type":"boolean"},"roots":{"default":["/run/vc/firecracker"],"description":"Directories scanned for per-sandbox Firecracker FIFOs.","type":"array","items":{"type":"string"}},"metrics":{"default":"drop","description":"The Firecracker metrics FIFO: `drop` (leave it to the Kata shim, which turns it into kata_firecracker_* Prometheus metrics) or `log` (also read it, as `kata.firecracker.metrics` events; with two readers each flush goes to only one of them).","type":"string","enum":["log","drop"]}}}}},"pipeline":{"additionalProperties":false,"default":{},"description":"Processing between parsing and the exporters.","type":"object","required":["dedupe","k8s","lifecycle","rules","keep_original","limits","fair_share","redaction"],"properties":{"dedupe":{"additionalProperties":false,"default":{},"description":"Duplicate suppression.","type":"object","required":["enabled","window_ms","max_entries"],"properties":{"enabled":{"default":true,"description":"Drop the second copy of a record seen twice (journal `kata` and containerd copies).","type":"boolean"},"window_ms":{"minimum":1,"default":60000,"description":"How long a record is remembered for duplicate detection.","type":"integer"},"max_entries":{"minimum":1,"default":100000,"description":"Most records remembered.","type":"integer"}}},"k8s":{"additionalProperties":false,"default":{},"description":"Kubernetes metadata from OCI bundle annotations, CRI runtime log lines and the CRI API (docs/k8s.md).","type":"object","required":["enabled","bundle_roots","crio_roots","from_cri_logs","cache_entries","ttl_ms","cri"],"properties":{"enabled":{"default":true,"description":"Add the Kubernetes pod (and container) to records by sandbox / container id.","type":"boolean"},"bundle_roots":{"default":["/run/containerd","/run/k3s/containerd"],"description":"containerd state directories whose `io.containerd.runtime.v2.task/<ns>/<id>/config.json` annotations name the pod.","type":"array","items":{"type":"string"}},"crio_roots":{"default":["/run/containers/storage","/var/lib/containers/storage"],"description":"CRI-O containers/storage roots whose `overlay-containers/<id>/userdata/config.json` annotations name the pod.","type":"array","items":{"type":"string"}},"from_cri_logs":{"default":true,"description":"Learn id → pod from containerd\'s and CRI-O\'s own log lines (`RunPodSandbox … returns sandbox id`, `Ran pod sandbox …`); names pods in replays.","type":"boolean"},"cache_entries":{"minimum":1,"default":10000,"description":"Most sandbox / container ids remembered.","type":"integer"},"ttl_ms":{"minimum":1,"default":600000,"description":"How long an id is remembered after its last record (outlives the bundle at teardown).","type":"integer"},"cri":{"additionalProperties":false,"default":{},"description":"CRI API fallback (docs/k8s.md).","type":"object","required":["enabled","endpoints","timeout_ms","refresh_interval_ms"],"properties":{"enabled":{"default":true,"description":"Ask the CRI runtime (ListPodSandbox, ListContainers) for ids whose OCI bundle is gone, and for containerd\'s restart counts.","type":"boolean"},"endpoints":{"default":["/run/containerd/containerd.sock","/run/k3s/containerd/containerd.sock","/var/run/crio/crio.sock"],"description":"CRI unix sockets (containerd, k3s, CRI-O); every one present that answers is used, absent ones are skipped silently.","type":"array","items":{"type":"string"}},"timeout_ms":{"minimum":1,"default":2000,"description":"Deadline of each CRI call; a slow runtime leaves records unchanged.","type":"integer"},"refresh_interval_ms":{"minimum":0,"default":10000,"description":"Least time between two refreshes of the CRI snapshot (one ListPodSandbox + ListContainers per socket), however many ids miss.","type":"integer"}}}}},"lifecycle":{"additionalProperties":false,"default":{},"description":"Sandbox lifecycle traces (docs/tracing.md).","type":"object","required":["enabled","execs","idle_ms","retain_ms","agent_spans","agent_span_max_frame_bytes","metrics_interval_ms"],"properties":{"enabled":{"default":true,"description":"Build sandbox lifecycle traces from the runtime lines, stamp each record with its trace/span and `kata.lifecycle.phase`, and export the spans beside the logs (docs/tracing.md).","type":"boolean"},"execs":{"default":false,"description":"Also build a span per exec from debug lines (one per liveness probe).","type":"boolean"},"idle_ms":{"minimum":1,"default":86400000,"description":"A sandbox with no record for this long (record time) has its open spans closed, marked `kata.span.incomplete`.","type":"integer"},"retain_ms":{"minimum":1,"default":600000,"description":"How long an ended sandbox is remembered, so late records still get its trace.","type":"integer"},"agent_spans":{"default":false,"description":"Listen at each hybrid-vsock sandbox\'s `<socket>_10240` for the guest agent\'s own spans (agent tracing on, Kata >= 3.29) and put them in the sandbox\'s trace; roots as sources.vsock.roots.","type":"boolean"},"agent_span_max_frame_bytes":{"minimum":1,"default":1048576,"description":"Largest agent span frame accepted; a larger one drops its connection.","type":"integer"},"metrics_interval_ms":{"minimum":1000,"default":60000,"description":"How often the derived lifecycle metrics (durations, failures, records by component) are queued for export.","type":"integer"}}},"rules":{"additionalProperties":false,"default":{},"description":"Alert rules.","type":"object","required":["enabled","builtin","files","webhook"],"properties":{"enabled":{"default":true,"description":"Evaluate alert rules.","type":"boolean"},"builtin":{"default":true,"description":"Load the built-in Kata security rules.","type":"boolean"},"files":{"default":[],"description":"Extra rule files (YAML).","type":"array","items":{"type":"string"}},"webhook":{"additionalProperties":false,"default":{},"description":"Alert webhook.","type":"object","required":["url","timeout_ms"],"properties":{"url":{"format":"uri","default":null,"description":"POST each alert as JSON to this URL; null disables.","type":["string","null"]},"timeout_ms":{"minimum":1,"default":5000,"description":"Webhook request timeout.","type":"integer"}}}}},"keep_original":{"default":false,"description":"Keep the raw text of each record in `log.record.original`.","type":"boolean"},"limits":{"additionalProperties":false,"default":{},"description":"Attribute limits: a limited record gets `kata.log.truncated` and is counted (`kata_otel_records_limited_total`).","type":"object","required":["max_attributes","max_attribute_value_length"],"properties":{"max_attributes":{"minimum":0,"default":128,"description":"Most record attributes (OTel\'s default); beyond it the line\'s own `kata.field.*` keys are dropped last-first. 0: no limit.","type":"integer"},"max_attribute_value_length":{"minimum":0,"default":16384,"description":"Longer string attribute values (and list elements) are cut to this many characters. 0: no limit.","type":"integer"}}},"fair_share":{"additionalProperties":false,"default":{},"description":"Fair share (docs/security.md): one sandbox or source cannot starve the others or the health endpoints. Drops are counted in kata_otel_guest_records_dropped_total and reported on the next record (`kata.log.dropped_count`).","type":"object","required":["parse_budget_ms","records_per_second","bytes_per_second","burst_seconds","report_interval_ms"],"properties":{"parse_budget_ms":{"minimum":0,"default":10,"description":"Synchronous parse and stage work per turn of the event loop before yielding; 0 = none.","type":"integer"},"records_per_second":{"minimum":0,"default":1000,"description":"Per-sandbox rate of a guest stream (vsock, FIFO) in records/s; 0 = unlimited.","type":"integer"},"bytes_per_second":{"minimum":0,"default":1048576,"description":"Per-sandbox rate of a guest stream in bytes/s; 0 = unlimited.","type":"integer"},"burst_seconds":{"minimum":0.001,"default":10,"description":"Bucket size, in seconds of each rate: a sandbox may send `rate × burst_seconds` at once before drops start.","type":"number"},"report_interval_ms":{"minimum":1,"default":10000,"description":"Drops are logged at most this often per sandbox.","type":"integer"}}},"redaction":{"additionalProperties":false,"default":{},"description":"Secret redaction (docs/audit.md).","type":"object","required":["enabled","builtin","action","hmac_key_file","rules"],"properties":{"enabled":{"default":true,"description":"Redact secrets in the body and every string attribute, first after parsing.","type":"boolean"},"builtin":{"default":true,"description":"Use the built-in detectors (secret-named keys/Env entries, URL and bearer credentials, private keys, token shapes).","type":"boolean"},"action":{"default":"mask","description":"What the built-in detectors do: `mask` writes `[REDACTED]`; `hash` a keyed HMAC (`[HMAC:…]`, needs `hmac_key_file`).","type":"string","enum":["mask","hash"]},"hmac_key_file":{"minLength":1,"default":null,"description":"File holding the HMAC key for `hash` (16–4096 bytes, mode 0600).","type":["string","null"]},"rules":{"default":[],"description":"Extra redaction rules; each needs one of `attribute`, `key`, `regex`.","type":"array","items":{"additionalProperties":false,"minProperties":2,"type":"object","required":["action"],"properties":{"name":{"minLength":1,"description":"Label in self-metrics.","type":"string"},"attribute":{"minLength":1,"description":"An attribute whose whole value is secret (exact name, or prefix ending in `*`).","type":"string"},"key":{"minLength":1,"description":"RE2 pattern for key names handled like the built-in secret keys.","type":"string"},"regex":{"minLength":1,"description":"RE2 pattern hidden in the body and every string attribute (group 1 only, when it has one).","type":"string"},"action":{"default":"mask","description":"`drop` removes the attribute, or the whole record when the body matched.","type":"string","enum":["mask","hash","drop"]}}}}}}}},"exporters":{"description":"Where records go; each exporter has its own queue.","x-default":"[{type: store}], or [{type: otlp}] when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is set","type":"array","items":{"type":"object","discriminator":{"propertyName":"type"},"oneOf":[{"additionalProperties":false,"description":"Send OTLP to a Collector or a vendor.","type":"object","required":["type","preset_options"],"properties":{"type":{"const":"otlp","type":"string"},"name":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$","maxLength":64,"description":"Name in metrics, logs and the queue directory; default: the type, made unique (`otlp`, `otlp-2`).","x-default":"type, made unique","x-hint":"use letters, digits, \\".\\", \\"_\\" and \\"-\\"","type":"string"},"endpoint":{"minLength":1,"description":"gRPC: `host:port` (TLS unless `tls.insecure`) or `http(s)://host:port`; HTTP: the URL logs are POSTed to (a URL without a path gets `/v1/logs`).","x-default":"preset, else OTEL_EXPORTER_OTLP_LOGS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else `http://localhost:4318/v1/logs` (http) / `http://localhost:4317` (grpc)","type":"string"},"protocol":{"description":"OTLP transport.","x-default":"preset, else OTEL_EXPORTER_OTLP_LOGS_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL, else `http/protobuf`","type":"string","enum":["grpc","http/protobuf","http/json"]},"headers":{"description":"Request headers / gRPC metadata, merged over the preset\'s and OTEL_EXPORTER_OTLP_HEADERS; use `${env:VAR}` for secrets.","x-default":"`{}`","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}},"compression":{"description":"Payload compression.","x-default":"preset, else OTEL_EXPORTER_OTLP_LOGS_COMPRESSION / OTEL_EXPORTER_OTLP_COMPRESSION, else `none`","type":"string","enum":["gzip","none"]},"timeout_ms":{"minimum":0,"description":"Time limit of one export request; 0 = none.","x-default":"OTEL_EXPORTER_OTLP_LOGS_TIMEOUT / OTEL_EXPORTER_OTLP_TIMEOUT, else `10000`","type":"integer"},"tls":{"additionalProperties":false,"description":"TLS settings.","type":"object","properties":{"ca_file":{"minLength":1,"description":"CA bundle (PEM) that verifies the server.","x-default":"OTEL_EXPORTER_OTLP_CERTIFICATE","type":"string"},"cert_file":{"minLength":1,"description":"Client certificate (PEM, mutual TLS).","x-default":"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE","type":"string"},"key_file":{"minLength":1,"description":"Client private key (PEM, mutual TLS).","x-default":"OTEL_EXPORTER_OTLP_CLIENT_KEY","type":"string"},"insecure":{"description":"gRPC: plaintext instead of TLS for an endpoint without a scheme.","x-default":"OTEL_EXPORTER_OTLP_INSECURE, else `false`","type":"boolean"},"insecure_skip_verify":{"description":"Do not verify the server certificate (testing only).","x-default":"`false`","type":"boolean"}}},"resource_attributes":{"description":"Resource attributes added where a record has none of its own (over OTEL_RESOURCE_ATTRIBUTES).","x-default":"`{}`","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}},"service_name":{"minLength":1,"description":"Replace every record\'s service.name (kata-otel otherwise names one service per Kata component).","x-default":"none","type":"string"},"service_name_from_env":{"description":"Apply OTEL_SERVICE_NAME as `service_name`.","x-default":"`false`","type":"boolean"},"preset":{"description":"Vendor preset that fills endpoint, protocol, headers and compression (exporter-config/presets).","type":"string","enum":["datadog-agent","datadog","honeycomb","grafana-cloud","loki","elastic","splunk-collector"]},"preset_options":{"default":{},"description":"Options of the preset, e.g. `{ region: eu }` (Honeycomb), `{ site: datadoghq.eu }` (Datadog).","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}}}},{"additionalProperties":false,"description":"OTLP/JSON files (Collector file-exporter format) on local disk; the default exporter.","type":"object","required":["type","directory","max_file_bytes","max_file_age_ms","max_age_ms","max_total_bytes"],"properties":{"type":{"const":"store","type":"string"},"name":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$","maxLength":64,"description":"Name in metrics, logs and the queue directory; default: the type, made unique (`otlp`, `otlp-2`).","x-default":"type, made unique","x-hint":"use letters, digits, \\".\\", \\"_\\" and \\"-\\"","type":"string"},"directory":{"minLength":1,"default":null,"description":"Where the files go.","x-default":"`<data_dir>/store`","type":["string","null"]},"max_file_bytes":{"minimum":1024,"default":67108864,"description":"A file is closed and a new one started past this size.","type":"integer"},"max_file_age_ms":{"minimum":1,"default":3600000,"description":"A file is closed and a new one started when it is this old.","type":"integer"},"max_age_ms":{"minimum":1,"default":604800000,"description":"Files whose last write is older than this are deleted.","type":"integer"},"max_total_bytes":{"minimum":1024,"default":1073741824,"description":"Oldest files are deleted while the store is larger than this.","type":"integer"}}},{"additionalProperties":false,"description":"Print records on standard output.","type":"object","required":["type","format"],"properties":{"type":{"const":"stdout","type":"string"},"name":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$","maxLength":64,"description":"Name in metrics, logs and the queue directory; default: the type, made unique (`otlp`, `otlp-2`).","x-default":"type, made unique","x-hint":"use letters, digits, \\".\\", \\"_\\" and \\"-\\"","type":"string"},"format":{"default":"text","description":"`otlp-json`: one ExportLogsServiceRequest per line; `text`: one readable line per record.","type":"string","enum":["otlp-json","text"]}}}]}},"queue":{"additionalProperties":false,"default":{},"description":"The delivery queue in front of each exporter.","type":"object","required":["kind","max_bytes","when_full","fsync","fsync_interval_ms","segment_bytes","max_batch_records","max_in_flight","retry"],"properties":{"kind":{"default":"disk","description":"`disk` survives restarts and crashes; `memory` is lost on exit.","type":"string","enum":["disk","memory"]},"max_bytes":{"minimum":1024,"default":536870912,"description":"Bound on what one exporter queue holds.","type":"integer"},"when_full":{"default":"block","description":"`block` pauses the sources; `drop_oldest` drops the oldest waiting batches (counted).","type":"string","enum":["block","drop_oldest"]},"fsync":{"default":"always","description":"Disk queue durability: `always` resolves each append after an fsync covering it (concurrent appends share one: group commit); `interval` fsyncs at most every `fsync_interval_ms`; `never` relies on the page cache.","type":"string","enum":["always","interval","never"]},"fsync_interval_ms":{"minimum":1,"default":200,"description":"Group-commit interval for `fsync: interval`.","type":"integer"},"segment_bytes":{"minimum":1024,"default":16777216,"description":"Disk queue segment file size.","type":"integer"},"max_batch_records":{"minimum":1,"default":2048,"description":"Most records per export call.","type":"integer"},"max_in_flight":{"minimum":1,"default":2,"description":"Export calls in flight per exporter (always 1 for a hash-chained stream: docs/audit.md).","type":"integer"},"retry":{"additionalProperties":false,"default":{},"description":"Retry backoff (full jitter).","type":"object","required":["initial_ms","max_ms","multiplier"],"properties":{"initial_ms":{"minimum":1,"default":1000,"description":"First backoff ceiling.","type":"integer"},"max_ms":{"minimum":1,"default":30000,"description":"Largest backoff ceiling.","type":"integer"},"multiplier":{"minimum":1,"default":2,"description":"Backoff growth per attempt.","type":"number"}}}}},"telemetry":{"additionalProperties":false,"default":{},"description":"kata-otel\'s own metrics.","type":"object","required":["listen","otlp_metrics","otlp_metrics_interval_ms","traces"],"properties":{"listen":{"pattern":"^(\\\\[[0-9A-Fa-f:.]+\\\\]|[^\\\\s:\\\\[\\\\]]+):[0-9]{1,5}$","x-hint":"write host:port, e.g. 127.0.0.1:8898, or null to disable","default":"127.0.0.1:8898","description":"host:port of the Prometheus /metrics endpoint; null disables it. Port 8898: not the Collector\'s own (8888 metrics, 8889 its Prometheus exporter, 13133 health_check, 55679 zpages, 1777 pprof, 4317/4318 OTLP), Fluent Bit\'s (2020/2021), Vector\'s (8686) or a Prometheus ecosystem default (9090-9093, 9100-9999 are allocated exporter ports), so it runs beside them on one node.","type":["string","null"]},"otlp_metrics":{"default":false,"description":"Also push the self-metrics over OTLP: the same numbers as /metrics, with resource `service.name: kata-otel`. They go to the first otlp exporter\'s endpoint, protocol, headers and TLS (HTTP path `/v1/metrics` in place of `/v1/logs`); OTEL_EXPORTER_OTLP_METRICS_* variables override those, and without an otlp exporter OTEL_EXPORTER_OTLP_METRICS_* / OTEL_EXPORTER_OTLP_* apply. Failed pushes are logged and counted in kata_otel_otlp_metrics_exports_total.","type":"boolean"},"otlp_metrics_interval_ms":{"minimum":100,"default":60000,"description":"How often the self-metrics are pushed over OTLP (`otlp_metrics`).","type":"integer"},"traces":{"additionalProperties":false,"default":{},"description":"kata-otel\'s own spans (self-tracing).","type":"object","required":["enabled","endpoint","headers"],"properties":{"enabled":{"default":false,"description":"Trace kata-otel\'s own pipeline: a span per source batch (kata-otel.batch) with its parse and queue append, and one per export attempt (kata-otel.export), sent over OTLP/HTTP protobuf with resource `service.name: kata-otel`. Off, nothing of the tracing SDK is loaded.","type":"boolean"},"endpoint":{"format":"uri","default":null,"description":"OTLP/HTTP traces URL (with its path, e.g. http://127.0.0.1:4318/v1/traces); null: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, or http://localhost:4318/v1/traces.","type":["string","null"]},"headers":{"default":{},"description":"Request headers of the trace export (OTEL_EXPORTER_OTLP_TRACES_HEADERS also applies).","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}}}}}},"index":{"additionalProperties":false,"default":{},"description":"The query index beside the embedded store (see docs/review.md).","type":"object","required":["interval_ms"],"properties":{"interval_ms":{"minimum":0,"default":60000,"description":"How often a running receiver indexes what was added to <data_dir>/store for `kata-otel query`; 0 leaves it to the queries.","type":"integer"}}},"archive":{"additionalProperties":false,"default":{},"description":"Move old store data into compressed Parquet files under <data_dir>/archive (see docs/review.md).","type":"object","required":["enabled","after_ms","interval_ms","max_age_ms"],"properties":{"enabled":{"default":false,"description":"Run `kata-otel archive` periodically (in a child process: the daemon never loads DuckDB).","type":"boolean"},"after_ms":{"minimum":1,"default":259200000,"description":"Store files last written longer ago than this are archived; keep it below the store max_age_ms.","type":"integer"},"interval_ms":{"minimum":1000,"default":3600000,"description":"How often the archive runs.","type":"integer"},"max_age_ms":{"minimum":0,"default":7776000000,"description":"Archive files whose newest record is older than this are deleted; 0 keeps them.","type":"integer"}}},"shutdown_timeout_ms":{"minimum":0,"default":10000,"description":"How long shutdown waits for queues to drain.","type":"integer"},"once_timeout_ms":{"minimum":1,"default":300000,"description":"`run --once` gives up after this long (reading and delivery): it stops, keeps what is undelivered in the disk queue for the next start, and exits 1 saying how many records and where (`--once-timeout`).","type":"integer"},"doctor":{"additionalProperties":false,"default":{},"description":"Configuration checks at start (docs/doctor.md).","type":"object","required":["enabled","profile","kata_config","root","connect_timeout_ms"],"properties":{"enabled":{"default":null,"description":"At start, check the node (Kata configuration, journald, this configuration) as `kata-otel doctor` does and export each finding as a `kata.config.finding` event. null: on for a running receiver, off for `run --once` (an import of files is not about this node).","type":["boolean","null"]},"profile":{"default":"prod","description":"The logging profile the node is compared with (exporter-config/kata/, docs/doctor.md).","type":"string","enum":["dev","prod","secure"]},"kata_config":{"default":[],"description":"Kata configuration files to check; empty: those Kata\'s default search paths find.","type":"array","items":{"type":"string"}},"root":{"minLength":1,"default":"/","description":"Prefix of every node path read by the checks.","type":"string"},"connect_timeout_ms":{"minimum":1,"default":1000,"description":"Timeout of the TCP connect that checks a tracing endpoint.","type":"integer"}}},"integrity":{"additionalProperties":false,"default":{},"description":"Tamper evidence: hash chains, checkpoints, `kata-otel verify`.","type":"object","required":["enabled","hmac_key_file","checkpoint_interval_ms","checkpoint_every_records"],"properties":{"enabled":{"default":true,"description":"Hash-chain every exporter stream (sequence number, previous hash, chain hash on each record).","type":"boolean"},"hmac_key_file":{"minLength":1,"default":null,"description":"File holding the chain HMAC key (16–4096 bytes, mode 0600); null chains with plain SHA-256, which anyone can recompute.","type":["string","null"]},"checkpoint_interval_ms":{"minimum":1,"default":60000,"description":"A checkpoint event after the first record this long (record observed time) after the last one.","type":"integer"},"checkpoint_every_records":{"minimum":1,"default":10000,"description":"A checkpoint event at least every this many records.","type":"integer"}}}}}';
 export const PRESET_NAMES = [
   'datadog-agent',
   'datadog',

@@ -6,7 +6,7 @@
 // listed in `followSymlinks`. Literal paths (a file named in the configuration or on the command line) are
 // followed: the operator named them. `checkOpened` re-checks a file after it was opened, so a link swapped in
 // between the listing and the open is caught too.
-import type { Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -185,11 +185,17 @@ export class GlobSet {
       } else if (isFile && c.matches(full) && !this.isExcluded(full)) {
         found.n++;
         if (files.has(full)) continue; // also matched by an earlier pattern
+        // Synchronous: a poll stats every matched file (100 sandboxes' logs, five times a second), and a stat of a
+        // local file costs a few µs where the promise form pays a thread-pool round trip and a promise each
+        // (bench/README.md "Steady state"). Undefined: removed between the listing and the stat (the next poll sees
+        // what replaced it).
+        let got = st;
         try {
-          files.set(full, st ?? (await stat(full)));
+          got ??= statSync(full, { throwIfNoEntry: false });
         } catch {
-          // removed between the listing and the stat: the next poll sees what replaced it
+          // unreadable: as if absent, the open reports why
         }
+        if (got) files.set(full, got);
       }
     }
     return undefined;

@@ -17,6 +17,12 @@ export interface FileSourceOptions {
   /** A last line without newline is emitted after this long without growth. Default 500 ms. */
   flushTimeoutMs?: number;
   maxOpenFiles?: number;
+  /**
+   * Following: a poll's entries wait up to this long (from the first of them) for later polls' before they are handed
+   * off, so a slow trickle pays the per-batch costs (a pass through the stages, a queue append and its fsync, a
+   * checkpoint write) about once per linger rather than once per poll. A full batch goes at once. Default 500 ms.
+   */
+  lingerMs?: number;
   batchMaxEntries?: number;
   /** Approximate (UTF-16 code units of the entry texts). Default 1 MiB. */
   batchMaxBytes?: number;

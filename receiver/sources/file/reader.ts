@@ -148,17 +148,21 @@ export class FileReader {
   }
 
   /**
-   * Stat an open file by descriptor (size, mtime, deleted); false when its content was truncated or rewritten in
+   * Stat an open file by descriptor, or take `listed` (size, mtime, deleted); false when its content was truncated or rewritten in
    * place (copy-truncate). A stat that fails counts as intact: the next read reports the error.
    */
-  async intact(t: Tracked): Promise<boolean> {
+  async intact(t: Tracked, listed?: Stats): Promise<boolean> {
     const fh = t.fh as FileHandle;
     let st: Stats;
-    try {
-      st = await fh.stat();
-    } catch {
-      return true;
-    }
+    // The poll's listing stat of the path where the file still is (same device and inode) says the same as a stat
+    // through the descriptor: one system call and thread-pool round trip less per open file and poll.
+    if (listed && listed.dev === t.dev && listed.ino === t.ino) st = listed;
+    else
+      try {
+        st = await fh.stat();
+      } catch {
+        return true;
+      }
     t.deleted = st.nlink === 0;
     if (st.size < t.pos) return false;
     if (st.size === t.size && st.mtimeMs === t.mtimeMs) return true;

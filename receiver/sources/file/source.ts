@@ -29,6 +29,7 @@ import type { Logger } from '../../telemetry/log.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../lines.js';
 import type { RawEntry, Source, SourceBatch, SourceContext } from '../types.js';
 import { Checkpointer } from './checkpointer.js';
+import { DEFAULT_LINGER_MS } from './linger.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, HandOffStopped } from './deliver.js';
 import { recordUid } from './fingerprint.js';
 import type { EntryFramer, FramedEntry } from './framer.js';
@@ -45,6 +46,7 @@ export class FileSource implements Source {
   private readonly maxOpen: number;
   private readonly batchMaxEntries: number;
   private readonly batchMaxBytes: number;
+  private readonly lingerMs: number;
   private readonly forgetAfterMs: number;
   private readonly maxCheckpoints: number;
   private readonly tracker: FileTracker;
@@ -60,6 +62,10 @@ export class FileSource implements Source {
   private batch: RawEntry[] = [];
   private batchBytes = 0;
   private batchObserved = 0n;
+  /** Date.now() when the batch being built got its first entry (the linger runs from there). */
+  private batchStarted = 0;
+  /** A file was closed, truncated or forgotten while the batch held its entries: hand off at the end of this poll. */
+  private handOffNow = false;
 
   constructor(private readonly opts: FileSourceOptions) {
     if (!Array.isArray(opts.include) || opts.include.length === 0) {
@@ -70,6 +76,7 @@ export class FileSource implements Source {
     this.maxOpen = Math.max(1, opts.maxOpenFiles ?? 256);
     this.batchMaxEntries = Math.max(1, opts.batchMaxEntries ?? 1024);
     this.batchMaxBytes = Math.max(1, opts.batchMaxBytes ?? 1024 * 1024);
+    this.lingerMs = Math.max(0, opts.lingerMs ?? DEFAULT_LINGER_MS);
     this.forgetAfterMs = opts.forgetAfterMs ?? 24 * 3600 * 1000;
     this.maxCheckpoints = Math.max(1, opts.maxCheckpoints ?? 4096);
     this.tracker = new FileTracker({
@@ -252,7 +259,9 @@ export class FileSource implements Source {
     // 1. Open files, through their descriptors (concurrently: a poll must stay short with many files open, or a
     //    file created and rotated away between two polls is never seen).
     const opened = tracker.observeOpen(atPath, now);
-    const intact = await Promise.all(opened.map((t) => this.reader.intact(t)));
+    const intact = await Promise.all(
+      opened.map((t) => this.reader.intact(t, t.orphanSince === undefined ? files.get(t.path) : undefined)),
+    );
     const truncated = opened.filter((_, i) => !intact[i]);
     const claimed = new Set<string>();
     for (const t of tracker.open) if (!truncated.includes(t)) claimed.add(devIno(t.dev, t.ino));
@@ -345,7 +354,12 @@ export class FileSource implements Source {
     }
 
     tracker.prune(later, this.forgetAfterMs, this.maxCheckpoints);
-    await this.emitBatch();
+    // Linger (options.ts): a small batch waits for the next polls, unless a file it came from was closed (its
+    // identity could be reopened at its committed offset and read twice) or a file still has bytes to read.
+    if (this.handOffNow || more || this.batch.length === 0 || later - this.batchStarted >= this.lingerMs) {
+      this.handOffNow = false;
+      await this.emitBatch();
+    }
     return more;
   }
 
@@ -417,6 +431,7 @@ export class FileSource implements Source {
 
   /** Close the descriptor; the identity stays known (reopened by fingerprint at its durable offset). */
   private async close(t: Tracked): Promise<void> {
+    if (this.batch.length > 0) this.handOffNow = true;
     const fh = this.tracker.release(t);
     this.log.debug('file closed', {
       path: t.path,
@@ -453,7 +468,10 @@ export class FileSource implements Source {
         [ATTR_LOG_RECORD_UID]: recordUid(this.tracker.uidPrefix(t, e.firstLineEnd), e.offset),
       };
       if (e.truncated) attributes[ATTR_KATA_LOG_TRUNCATED] = true;
-      if (this.batch.length === 0) this.batchObserved = nowUnixNano();
+      if (this.batch.length === 0) {
+        this.batchObserved = nowUnixNano();
+        this.batchStarted = Date.now();
+      }
       this.batch.push({ kind: 'text', text: e.text, attributes });
       this.batchBytes += e.text.length;
       if (this.batch.length >= this.batchMaxEntries || this.batchBytes >= this.batchMaxBytes) {
