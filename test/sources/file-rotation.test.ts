@@ -147,10 +147,22 @@ describe('FileSource: rotation', () => {
         }
       })();
       // logrotate-style: shift generations (the oldest is deleted), rename the live file, and the app writes a
-      // few more lines into the renamed file before it reopens the live name.
+      // few more lines into the renamed file before it reopens the live name. The promise holds for a file the source
+      // had open before it was renamed out of the patterns or deleted (file/README.md: one created and rotated away
+      // between two polls is never seen), so each rotation waits until a line of the current file was read: on a
+      // loaded machine a 10 ms poll can stretch past the 50 ms between rotations.
       let rotations = 0;
+      let firstOfFile = 0;
       while (rotations < 25) {
         await delay(50);
+        if (pattern === 'live name only') {
+          const first = firstOfFile;
+          await r.h.waitFor(
+            () => r.h.texts().some((t) => seqOf(t) >= first),
+            `a line of generation ${rotations}`,
+            30_000,
+          );
+        }
         if (existsSync(gen(3))) rmSync(gen(3));
         for (let g = 2; g >= 1; g--) if (existsSync(gen(g))) renameSync(gen(g), gen(g + 1));
         renameSync(live, gen(1));
@@ -158,6 +170,7 @@ describe('FileSource: rotation', () => {
         const old = fd;
         fd = openSync(live, 'a');
         closeSync(old);
+        firstOfFile = seq;
         rotations++;
       }
       stop = true;
