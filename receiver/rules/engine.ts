@@ -383,21 +383,26 @@ export class RuleEngine implements Stage {
     const newest = (entries[entries.length - 1] as { t: bigint }).t;
     while (entries.length > 0 && (entries[0] as { t: bigint }).t < newest - rule.windowNs) entries.shift();
     if (entries.length > rule.count * 4 + 64) entries.splice(0, entries.length - (rule.count * 4 + 64)); // bound memory
-    // Largest number of entries in any window of length W that contains t.
+    // Largest number of entries in any window of length W that contains t. In order (t is the newest, the usual
+    // case) that is every entry kept: the trim above left only those within W of it. Otherwise a scan (it was run
+    // for every match, a bigint loop over up to count × 4 entries per record while a key stays under the count).
     let best = 0;
     let bestFrom = 0;
     let j = 0;
-    for (let i = 0; i < entries.length; i++) {
-      const ti = (entries[i] as { t: bigint }).t;
-      if (ti < t - rule.windowNs) continue;
-      if (ti > t) break;
-      if (j < i) j = i;
-      while (j < entries.length && (entries[j] as { t: bigint }).t <= ti + rule.windowNs) j++;
-      if (j - i > best) {
-        best = j - i;
-        bestFrom = i;
+    const from = t - rule.windowNs;
+    if (t === newest) best = entries.length;
+    else
+      for (let i = 0; i < entries.length; i++) {
+        const ti = (entries[i] as { t: bigint }).t;
+        if (ti < from) continue;
+        if (ti > t) break;
+        if (j < i) j = i;
+        while (j < entries.length && (entries[j] as { t: bigint }).t <= ti + rule.windowNs) j++;
+        if (j - i > best) {
+          best = j - i;
+          bestFrom = i;
+        }
       }
-    }
     if (best >= rule.count) {
       const window = entries.slice(bestFrom, bestFrom + best);
       const uids = window.map((e) => e.uid).filter((u): u is string => u !== undefined);
