@@ -2,6 +2,7 @@
 // and, through the shim's log FIFO, by containerd (`containerd[<containerd pid>]:`); the two copies differ only
 // in how the time is formatted (`30.6520286-07:00` vs `30.652028600-07:00`) and in how they reached us. The
 // parser has already normalised the time to ns, so the copies are equal once carrier attributes are left out.
+import { randomBytes } from 'node:crypto';
 import type { AttrValue, KataLogRecord } from '../model/record.js';
 import {
   ATTR_HOST_ID,
@@ -73,6 +74,12 @@ export function dedupeKey(rec: KataLogRecord): string | undefined {
 // keys live in an open-addressing table over typed arrays rather than a Set of heap numbers.
 let lane1 = 0;
 let lane2 = 0;
+
+// Seeds drawn once per process: the hash is fast, not cryptographic, so with known seeds a hostile writer could craft
+// a record whose hash equals a later record's and have that one suppressed as its duplicate. Nothing is persisted
+// (the table starts empty at each start), so the seeds need not survive a restart.
+const SEEDS = new Int32Array(randomBytes(16).buffer.slice(0, 16));
+const [TIME_SEED1, TIME_SEED2, KEY_SEED1, KEY_SEED2] = SEEDS as unknown as [number, number, number, number];
 
 /** One step of both lanes over the 32-bit chunk `c`. */
 function mix(c: number): void {
@@ -166,7 +173,7 @@ function keyIndex(k: string): number {
       bigger.set(keyLanes);
       keyLanes = bigger;
     }
-    hashString(k, 0x27d4eb2f, 0x165667b1);
+    hashString(k, KEY_SEED1, KEY_SEED2);
     keyLanes[i] = lane1;
     keyLanes[i + 1] = lane2;
   }
@@ -189,11 +196,11 @@ function dedupeHash(rec: KataLogRecord): void {
   const t = rec.timeUnixNano;
   if (typeof t === 'bigint' && t >= 0n && t < U64_LIMIT) {
     u64[0] = t;
-    lane1 = 0x811c9dc5;
-    lane2 = 0x9747b28c;
+    lane1 = TIME_SEED1;
+    lane2 = TIME_SEED2;
     mix(u64Halves[0] as number);
     mix(u64Halves[1] as number);
-  } else hashString(String(t), 0x811c9dc5, 0x9747b28c);
+  } else hashString(String(t), TIME_SEED1, TIME_SEED2);
   hashString(rec.severityText, lane1, lane2);
   hashString(rec.body, lane1, lane2);
   let x = lane1;
@@ -213,6 +220,12 @@ function dedupeHash(rec: KataLogRecord): void {
   hash2 = y ^ (y >>> 16);
   // (0, 0) marks an empty slot of the table.
   if (hash1 === 0 && hash2 === 0) hash2 = 1;
+}
+
+/** The 64-bit identity the stage remembers for `rec`, as two 32-bit halves (tests: the seeds differ per process). */
+export function identityHash(rec: KataLogRecord): [number, number] {
+  dedupeHash(rec);
+  return [hash1, hash2];
 }
 
 /**
