@@ -6,21 +6,15 @@
 // backslash, a control character, non-ASCII) goes through JSON.stringify itself. One writer at a time: every user
 // starts with `begin` and ends with `take` or `text`, synchronously.
 
+import { INITIAL_SCRATCH, kept, withRoom } from './scratch.js';
 import { jsonText } from './values.js';
 
-const INITIAL_SCRATCH = 1 << 20;
-/** A scratch buffer grown past this is dropped after the call rather than kept alive between calls. */
-const MAX_KEPT_SCRATCH = 8 << 20;
 let buf: Buffer = Buffer.allocUnsafe(INITIAL_SCRATCH);
 let pos = 0;
 
+/** Room for `n` more bytes. */
 function ensure(n: number): void {
-  if (pos + n <= buf.length) return;
-  let size = buf.length * 2;
-  while (size < pos + n) size *= 2;
-  const bigger = Buffer.allocUnsafe(size);
-  buf.copy(bigger, 0, 0, pos);
-  buf = bigger;
+  if (pos + n > buf.length) buf = withRoom(buf, pos, n);
 }
 
 // Buffer#utf8Write is the primitive behind Buffer#write, minus its argument juggling (as in encode-proto.ts).
@@ -148,15 +142,11 @@ export function u64(v: bigint): void {
   pos += 9;
 }
 
-function dropBigScratch(): void {
-  if (buf.length > MAX_KEPT_SCRATCH) buf = Buffer.allocUnsafe(INITIAL_SCRATCH);
-}
-
 /** What was written since `begin`, as a Buffer of its own; the scratch buffer is free again. */
 export function take(): Buffer {
   const out = Buffer.allocUnsafe(pos);
   buf.copy(out, 0, 0, pos);
-  dropBigScratch();
+  buf = kept(buf);
   return out;
 }
 
@@ -164,6 +154,6 @@ export function take(): Buffer {
 export function text(from = 0): string {
   const s = buf.toString('utf8', from, pos);
   pos = from;
-  if (from === 0) dropBigScratch();
+  if (from === 0) buf = kept(buf);
   return s;
 }
