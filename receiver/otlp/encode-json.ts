@@ -14,9 +14,9 @@ import type { Attributes, KataLogRecord } from '../model/record.js';
 import type { EncodeOptions } from './encode-proto.js';
 import { groupByResource, isResourceKey, SCOPE_NAME, SCOPE_VERSION } from './resource.js';
 import { ascii, begin, int, jsonString, mark, raw, rewind, setByte, take, text, u64 } from './json-bytes.js';
-import { bodyOf, normalizeId, otherToString, toU64, wellFormed } from './values.js';
+import { bodyOf, jsonText, normalizeId, otherToString, toU64 } from './values.js';
 
-export const str = (s: string): string => JSON.stringify(wellFormed(s));
+export const str = jsonText;
 
 // ---- values ---------------------------------------------------------------------------------------------
 
@@ -24,7 +24,7 @@ function anyValue(v: unknown): void {
   switch (typeof v) {
     case 'string':
       ascii('{"stringValue":');
-      jsonString(v, true);
+      jsonString(v);
       ascii('}');
       return;
     case 'boolean':
@@ -52,7 +52,7 @@ function anyValue(v: unknown): void {
         return ascii(']}}');
       }
       ascii('{"stringValue":');
-      jsonString(otherToString(v), true);
+      jsonString(otherToString(v));
       ascii('}');
   }
 }
@@ -112,7 +112,7 @@ function writeLogRecord(r: KataLogRecord): void {
   }
   if (typeof r.severityText === 'string' && r.severityText !== '') {
     ascii(',"severityText":');
-    jsonString(r.severityText, true);
+    jsonString(r.severityText);
   }
   ascii(',"body":');
   anyValue(bodyOf(r.body));
@@ -136,7 +136,7 @@ function writeLogRecord(r: KataLogRecord): void {
   }
   if (typeof r.eventName === 'string' && r.eventName !== '') {
     ascii(',"eventName":');
-    jsonString(r.eventName, true);
+    jsonString(r.eventName);
   }
   setByte(start, 123); // `{` over the leading comma
   ascii('}');

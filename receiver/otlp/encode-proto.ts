@@ -12,6 +12,7 @@
 // test/otlp/encode.test.ts (re-encoding our output with it gives identical bytes).
 import type { Attributes, KataLogRecord } from '../model/record.js';
 import { groupByResource, isResourceKey, SCOPE_NAME, SCOPE_VERSION, type ResourceOverlay } from './resource.js';
+import { INITIAL_SCRATCH, kept, withRoom } from './scratch.js';
 import { bodyOf, normalizeId, otherToString, toU64 } from './values.js';
 
 // Tags: field_number << 3 | wire_type (0 varint, 1 fixed64, 2 length-delimited).
@@ -48,20 +49,12 @@ export interface EncodeOptions {
 
 // ---- the scratch buffer ---------------------------------------------------------------------------------
 
-const INITIAL_SCRATCH = 1 << 20;
-/** A scratch buffer grown past this is dropped after the call rather than kept alive between calls. */
-const MAX_KEPT_SCRATCH = 8 << 20;
 let buf: Buffer = Buffer.allocUnsafe(INITIAL_SCRATCH);
 let pos = 0;
 
 /** Room for `n` more bytes. */
 function ensure(n: number): void {
-  if (pos + n <= buf.length) return;
-  let size = buf.length * 2;
-  while (size < pos + n) size *= 2;
-  const bigger = Buffer.allocUnsafe(size);
-  buf.copy(bigger, 0, 0, pos);
-  buf = bigger;
+  if (pos + n > buf.length) buf = withRoom(buf, pos, n);
 }
 
 const varintSize = (n: number): number =>
@@ -348,6 +341,6 @@ export function encodeLogsProto(records: readonly KataLogRecord[], opts: EncodeO
   }
   const out = Buffer.allocUnsafe(pos);
   buf.copy(out, 0, 0, pos);
-  if (buf.length > MAX_KEPT_SCRATCH) buf = Buffer.allocUnsafe(INITIAL_SCRATCH);
+  buf = kept(buf);
   return out;
 }

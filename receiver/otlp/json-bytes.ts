@@ -1,27 +1,20 @@
 // JSON text written as UTF-8 bytes into one reused scratch buffer: the OTLP/JSON encoder (encode-json.ts, the store
-// exporter's format) and the disk queue's record frames (queue/codec.ts) write every record through this. Written by
-// hand because it is the hot path: building the same text by string concatenation and JSON.stringify per value made
-// ~8 KB of short-lived strings per record, the largest allocator in `run --once` and much of its GC time
-// (bench/README.md, "The front of the hot path"). Strings come out as the exact bytes JSON.stringify writes for
-// them: printable ASCII is copied by a loop, anything else (a quote, a backslash, a control character, non-ASCII)
-// goes through JSON.stringify itself. One writer at a time: every user starts with `begin` and ends with `take` or
-// `text`, synchronously.
+// exporter's format) writes every record through this. Written by hand because it is the hot path: building the same
+// text by string concatenation and JSON.stringify per value made ~8 KB of short-lived strings per record, the largest
+// allocator in `run --once` and much of its GC time (bench/README.md, "The front of the hot path"). Strings come out
+// as the exact bytes JSON.stringify writes for them: printable ASCII is copied by a loop, anything else (a quote, a
+// backslash, a control character, non-ASCII) goes through JSON.stringify itself. One writer at a time: every user
+// starts with `begin` and ends with `take` or `text`, synchronously.
 
-import { wellFormed as toWellFormed } from './values.js';
+import { INITIAL_SCRATCH, kept, withRoom } from './scratch.js';
+import { jsonText } from './values.js';
 
-const INITIAL_SCRATCH = 1 << 20;
-/** A scratch buffer grown past this is dropped after the call rather than kept alive between calls. */
-const MAX_KEPT_SCRATCH = 8 << 20;
 let buf: Buffer = Buffer.allocUnsafe(INITIAL_SCRATCH);
 let pos = 0;
 
+/** Room for `n` more bytes. */
 function ensure(n: number): void {
-  if (pos + n <= buf.length) return;
-  let size = buf.length * 2;
-  while (size < pos + n) size *= 2;
-  const bigger = Buffer.allocUnsafe(size);
-  buf.copy(bigger, 0, 0, pos);
-  buf = bigger;
+  if (pos + n > buf.length) buf = withRoom(buf, pos, n);
 }
 
 // Buffer#utf8Write is the primitive behind Buffer#write, minus its argument juggling (as in encode-proto.ts).
@@ -47,12 +40,6 @@ export function rewind(at: number): void {
 export function setByte(at: number, b: number): void {
   buf[at] = b;
 }
-/** Leave `n` bytes to fill later (a header). */
-export function skip(n: number): void {
-  ensure(n);
-  pos += n;
-}
-
 /** Text that needs no escaping and is ASCII (the constant parts of a format, digits). */
 export function ascii(s: string): void {
   const n = s.length;
@@ -73,11 +60,10 @@ export function raw(s: string): void {
 }
 
 /**
- * `s` as a JSON string literal, quotes included: the bytes of JSON.stringify(s) — of its well-formed form (lone
- * surrogates as U+FFFD, as the UTF-8 of the protobuf encoder has them) when `wellFormed`, else with lone surrogates
- * escaped (`\ud800`), so that JSON.parse gives `s` back exactly.
+ * `s` as a JSON string literal, quotes included: the bytes of JSON.stringify of its well-formed form (lone surrogates
+ * as U+FFFD, as the UTF-8 of the protobuf encoder has them).
  */
-export function jsonString(s: string, wellFormed: boolean): void {
+export function jsonString(s: string): void {
   const n = s.length;
   ensure(n + 2);
   const start = pos;
@@ -87,7 +73,7 @@ export function jsonString(s: string, wellFormed: boolean): void {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c > 0x7e || c === 34 || c === 92) {
       pos = start;
-      return utf8(JSON.stringify(wellFormed ? toWellFormed(s) : s));
+      return utf8(jsonText(s));
     }
     buf[at + i] = c;
   }
@@ -156,15 +142,11 @@ export function u64(v: bigint): void {
   pos += 9;
 }
 
-function dropBigScratch(): void {
-  if (buf.length > MAX_KEPT_SCRATCH) buf = Buffer.allocUnsafe(INITIAL_SCRATCH);
-}
-
 /** What was written since `begin`, as a Buffer of its own; the scratch buffer is free again. */
 export function take(): Buffer {
   const out = Buffer.allocUnsafe(pos);
   buf.copy(out, 0, 0, pos);
-  dropBigScratch();
+  buf = kept(buf);
   return out;
 }
 
@@ -172,6 +154,6 @@ export function take(): Buffer {
 export function text(from = 0): string {
   const s = buf.toString('utf8', from, pos);
   pos = from;
-  if (from === 0) dropBigScratch();
+  if (from === 0) buf = kept(buf);
   return s;
 }

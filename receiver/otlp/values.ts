@@ -39,6 +39,9 @@ export function wellFormed(s: string): string {
   return w.isWellFormed() ? s : w.toWellFormed();
 }
 
+/** `s` as a JSON string literal, lone surrogates as U+FFFD (the OTLP/JSON writers' form). */
+export const jsonText = (s: string): string => JSON.stringify(wellFormed(s));
+
 /** The body is a string by type; anything else is carried as text rather than dropped. */
 export function bodyOf(b: unknown): string {
   return typeof b === 'string' ? b : b === undefined || b === null ? '' : otherToString(b);

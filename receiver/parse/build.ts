@@ -79,15 +79,9 @@ export interface Outer {
   iostream?: string;
 }
 
-// Attributes are instances of an empty class rather than `{}` literals: V8 keeps an object's properties in fast mode
-// only up to a number added by computed keys (`a[ATTR_X] = v`): ~19 for a literal, ~24 for a class instance (its
-// in-object slack). Past it the object becomes a hash table, and every for-in over it (the encoders, the integrity
-// chain, redaction) collects and sorts its keys again; records reach ~22 attributes by export (provenance, integrity).
-class RecordAttributes {}
-
 /** A new record with the shape's format and component; attributes are filled by the caller. */
 export function newRecord(ctx: ParseContext, body: string, format: string, component: string): KataLogRecord {
-  const attributes = new RecordAttributes() as Attributes;
+  const attributes: Attributes = {};
   attributes[ATTR_KATA_COMPONENT] = component;
   attributes[ATTR_KATA_LOG_FORMAT] = format;
   return {

@@ -89,19 +89,31 @@ describe('queue frame codec', () => {
         requiredKeys: ['timeUnixNano', 'observedTimeUnixNano', 'severityNumber', 'severityText', 'body', 'attributes'],
       },
     ) as fc.Arbitrary<KataLogRecord>;
-    const tuple = (r: KataLogRecord): unknown[] => {
-      const t: unknown[] = [
-        r.timeUnixNano.toString(),
-        r.observedTimeUnixNano.toString(),
-        r.severityNumber,
-        r.severityText,
-        r.body,
-        r.attributes,
-      ];
-      if (r.eventName !== undefined || r.traceId !== undefined || r.spanId !== undefined)
-        t.push(r.eventName ?? null, r.traceId ?? null, r.spanId ?? null);
-      return t;
-    };
+    // The documented tuple (the header of receiver/queue/codec.ts): times as decimal strings, the optional tail
+    // present when any of it is.
+    const tuple = ({
+      timeUnixNano,
+      observedTimeUnixNano,
+      severityNumber,
+      severityText,
+      body,
+      attributes,
+      ...tail
+    }: KataLogRecord): unknown[] =>
+      (
+        [
+          String(timeUnixNano),
+          String(observedTimeUnixNano),
+          severityNumber,
+          severityText,
+          body,
+          attributes,
+        ] as unknown[]
+      ).concat(
+        Object.values(tail).some((v) => v !== undefined)
+          ? [tail.eventName ?? null, tail.traceId ?? null, tail.spanId ?? null]
+          : [],
+      );
     fc.assert(
       fc.property(fc.array(rec, { maxLength: 8 }), (records) => {
         const { frame, count, skipped } = encodeFrame(records);
