@@ -119,7 +119,10 @@ describe('queue frame codec', () => {
         const { frame, count, skipped } = encodeFrame(records);
         expect([count, skipped]).toEqual([records.length, 0]);
         expect(frame.toString('utf8', FRAME_HEADER_BYTES + 4)).toBe(JSON.stringify(records.map(tuple)));
-        expect(scanFrames(frame)).toEqual({ frames: [{ offset: 0, length: frame.length, count }], damaged: [] });
+        expect(scanFrames(frame)).toEqual({
+          frames: [{ offset: 0, length: frame.length, count, sealed: false }],
+          damaged: [],
+        });
       }),
       { numRuns: 400, seed: 11 },
     );
