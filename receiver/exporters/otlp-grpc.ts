@@ -104,6 +104,7 @@ export class OtlpGrpcExporter implements Exporter {
   readonly payload: PayloadCodec = {
     type: 'application/x-protobuf',
     encode: (records) => encodeLogsProto(records, { resource: this.settings.resource }),
+    extraAttributes: true,
     export: (bytes, records, signal) => this.send(bytes, records, signal),
   };
 

@@ -62,6 +62,7 @@ export class OtlpHttpExporter implements Exporter {
       : {
           type: 'application/x-protobuf',
           encode: (records) => encodeLogsProto(records, { resource: this.settings.resource }),
+          extraAttributes: true,
           export: (body, records, signal) => this.send(body, records, signal),
         };
     const { tls } = settings;

@@ -65,6 +65,8 @@ export interface PayloadCodec {
   readonly type: 'application/x-protobuf';
   /** Never throws on odd record contents. */
   encode(records: KataLogRecord[]): Uint8Array;
+  /** `encode` writes a record's extra attributes (otlp/extra.ts) after its own: the integrity seal uses them. */
+  readonly extraAttributes?: boolean;
   /** Send payloads produced by `encode` (possibly several, concatenated) holding `records` records. */
   export(payload: Uint8Array, records: number, signal?: AbortSignal): Promise<ExportResult>;
 }

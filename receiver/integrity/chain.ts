@@ -14,6 +14,7 @@ import { createHmac, hash } from 'node:crypto';
 import type { AttrValue, Attributes, KataLogRecord } from '../model/record.js';
 import { isResourceKey } from '../otlp/index.js';
 import { bodyOf, normalizeId, toU64, wellFormed } from '../otlp/values.js';
+import { EXTRA_ATTRIBUTES, extraOf, type WithExtra } from '../otlp/extra.js';
 import {
   ATTR_AUDIT_INTEGRITY_ALGORITHM,
   ATTR_AUDIT_INTEGRITY_VALUE,
@@ -73,6 +74,14 @@ export const coveredKey = (k: string): boolean => !OUTSIDE.has(k) && (!isResourc
 
 /** RFC 8785 canonical JSON of the covered part of a record. `attrs` defaults to the record's own. */
 export function canonical(r: KataLogRecord, attrs: Attributes = r.attributes): string {
+  return canonicalWith(r, attrs, undefined, 0);
+}
+
+/**
+ * canonical() of `r` with the stream and sequence number of a chain step added to `attrs` (which must hold
+ * neither): the same text as canonical() of a merged copy, without the copy.
+ */
+function canonicalWith(r: KataLogRecord, attrs: Attributes, stream: string | undefined, seq: number): string {
   const keys = Object.keys(attrs);
   let n = 0;
   for (const k of keys) {
@@ -80,11 +89,21 @@ export function canonical(r: KataLogRecord, attrs: Attributes = r.attributes): s
     if (v !== undefined && v !== null && keyPart(k) !== '') keys[n++] = k; // in place: no second array per record
   }
   keys.length = n;
+  if (stream !== undefined) {
+    keys.push(ATTR_KATA_INTEGRITY_STREAM, ATTR_AUDIT_SEQUENCE_NUMBER);
+    n += 2;
+  }
   keys.sort(); // UTF-16 code unit order, as JCS requires
   let a = '';
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
-    a += (i === 0 ? '' : ',') + keyPart(k) + canonicalValue(attrs[k]!);
+    const v =
+      stream !== undefined && k === ATTR_KATA_INTEGRITY_STREAM
+        ? str(stream)
+        : stream !== undefined && k === ATTR_AUDIT_SEQUENCE_NUMBER
+          ? canonicalValue(seq)
+          : canonicalValue(attrs[k]!);
+    a += (i === 0 ? '' : ',') + keyPart(k) + v;
   }
   const sev = r.severityNumber;
   const sevOk = typeof sev === 'number' && Number.isInteger(sev) && sev !== 0 && Math.abs(sev) < 2 ** 31;
@@ -138,6 +157,15 @@ export interface ChainOptions {
 
 export const newState = (stream: string): ChainState => ({ stream, seq: 0, head: GENESIS, checkpointAt: 0n });
 
+/** The five chain attributes, in the order a stamped record carries them (after the record's own). */
+const CHAIN_KEYS = [
+  ATTR_KATA_INTEGRITY_STREAM,
+  ATTR_AUDIT_SEQUENCE_NUMBER,
+  ATTR_AUDIT_SEQUENCE_PREV_HASH,
+  ATTR_AUDIT_INTEGRITY_VALUE,
+  ATTR_AUDIT_INTEGRITY_ALGORITHM,
+] as const;
+
 /** Stamp one record (a copy: the same record objects go to every exporter's queue). */
 export function stampRecord(r: KataLogRecord, state: ChainState, key?: Buffer): KataLogRecord {
   const seq = state.seq + 1;
@@ -153,6 +181,45 @@ export function stampRecord(r: KataLogRecord, state: ChainState, key?: Buffer): 
   state.seq = seq;
   state.head = value;
   return { ...r, attributes };
+}
+
+/**
+ * stampRecord() for an encoder that writes extra attributes (otlp/extra.ts): the same chain values and the same
+ * bytes on the wire, but the five chain attributes ride beside the record's own attributes instead of in a copy of
+ * them. A record that already has one of them (its own value would keep its place) is stamped as a copy.
+ */
+export function stampRecordExtra(r: KataLogRecord, state: ChainState, key?: Buffer): KataLogRecord {
+  const attrs = r.attributes;
+  if (!attrs || typeof attrs !== 'object' || extraOf(r)) return stampRecord(r, state, key);
+  for (const k of CHAIN_KEYS) if (k in attrs) return stampRecord(r, state, key);
+  const seq = state.seq + 1;
+  const prev = state.head;
+  const value = chainValue(prev, canonicalWith(r, attrs, state.stream, seq), key);
+  state.seq = seq;
+  state.head = value;
+  const extra = [
+    ATTR_KATA_INTEGRITY_STREAM,
+    state.stream,
+    ATTR_AUDIT_SEQUENCE_NUMBER,
+    seq,
+    ATTR_AUDIT_SEQUENCE_PREV_HASH,
+    prev,
+    ATTR_AUDIT_INTEGRITY_VALUE,
+    value,
+    ATTR_AUDIT_INTEGRITY_ALGORITHM,
+    key ? ALG_HMAC : ALG_SHA256,
+  ];
+  return { ...r, [EXTRA_ATTRIBUTES]: extra } as WithExtra;
+}
+
+/** A record stamped by stampRecordExtra as stampRecord would have made it (for consumers that read attributes). */
+export function withChainAttributes(r: KataLogRecord): KataLogRecord {
+  const extra = extraOf(r);
+  if (!extra) return r;
+  const { [EXTRA_ATTRIBUTES]: _, ...rest } = r as WithExtra;
+  const attributes: Attributes = { ...r.attributes };
+  for (let i = 0; i + 1 < extra.length; i += 2) attributes[extra[i] as string] = extra[i + 1] as Attributes[string];
+  return { ...rest, attributes };
 }
 
 /** A checkpoint event anchoring `stream` at (`seq`, `head`); kata-otel's own resource. */
@@ -186,12 +253,13 @@ export function stampBatch(
   state: ChainState,
   opts: ChainOptions,
   extra: KataLogRecord[] = [],
+  stamp: typeof stampRecord = stampRecord,
 ): { records: KataLogRecord[]; checkpoint?: { seq: number; head: string } } {
   const out: KataLogRecord[] = [];
   const startSeq = state.seq;
   let latest = 0n;
   for (const r of ordered) {
-    out.push(stampRecord(r, state, opts.key));
+    out.push(stamp(r, state, opts.key));
     if (r.observedTimeUnixNano > latest) latest = r.observedTimeUnixNano;
   }
   if (state.checkpointAt === 0n && latest > 0n) state.checkpointAt = latest;
@@ -203,9 +271,9 @@ export function stampBatch(
   let checkpoint: { seq: number; head: string } | undefined;
   if (due) {
     checkpoint = { seq: state.seq, head: state.head };
-    out.push(stampRecord(checkpointRecord(state.stream, state.seq, state.head, latest), state, opts.key));
+    out.push(stamp(checkpointRecord(state.stream, state.seq, state.head, latest), state, opts.key));
     state.checkpointAt = latest;
   }
-  for (const e of extra) out.push(stampRecord(e, state, opts.key));
+  for (const e of extra) out.push(stamp(e, state, opts.key));
   return { records: out, checkpoint };
 }

@@ -35,7 +35,16 @@ import {
 } from '../semconv/generated.js';
 import { ensurePrivateDir, writeFileAtomic } from '../safefs/index.js';
 import type { Logger } from '../telemetry/log.js';
-import { checkpointRecord, newState, stampBatch, type ChainOptions, type ChainState } from './chain.js';
+import {
+  checkpointRecord,
+  newState,
+  stampBatch,
+  stampRecord,
+  stampRecordExtra,
+  withChainAttributes,
+  type ChainOptions,
+  type ChainState,
+} from './chain.js';
 
 interface Anchor {
   stream: string;
@@ -239,9 +248,11 @@ export class IntegrityExporter implements Exporter {
     // store's next checkpoint).
     this.opts.board.delivered(this.name, anchors);
     const extra = anchors.map((a) => checkpointRecord(a.stream, a.seq, a.head, a.at));
-    const { records: stamped } = stampBatch(ordered, state, this.opts, extra);
-    const after = { ...state };
     const codec = this.inner.payload;
+    // An encoder that writes extra attributes gets the chain attributes beside each record (no attribute copy).
+    const light = codec?.extraAttributes === true;
+    let { records: stamped } = stampBatch(ordered, state, this.opts, extra, light ? stampRecordExtra : stampRecord);
+    const after = { ...state };
     let payload: Uint8Array | undefined;
     if (codec)
       try {
@@ -249,6 +260,7 @@ export class IntegrityExporter implements Exporter {
       } catch {
         payload = undefined; // the queue keeps the stamped records (a JSON frame), encoded again at export
       }
+    if (!payload && light) stamped = stamped.map(withChainAttributes);
     return payload
       ? { payload, count: stamped.length, before, after }
       : { records: stamped, count: stamped.length, before, after };

@@ -15,6 +15,7 @@ import type { EncodeOptions } from './encode-proto.js';
 import { groupByResource, isResourceKey, SCOPE_NAME, SCOPE_VERSION } from './resource.js';
 import { ascii, begin, int, jsonString, mark, raw, rewind, setByte, take, text, u64 } from './json-bytes.js';
 import { bodyOf, jsonText, normalizeId, otherToString, toU64 } from './values.js';
+import { extraOf } from './extra.js';
 
 export const str = jsonText;
 
@@ -116,10 +117,20 @@ function writeLogRecord(r: KataLogRecord): void {
   }
   ascii(',"body":');
   anyValue(bodyOf(r.body));
-  if (r.attributes && typeof r.attributes === 'object') {
+  const extra = extraOf(r);
+  if ((r.attributes && typeof r.attributes === 'object') || extra) {
     const at = mark();
     ascii(',"attributes":[');
-    if (writeAttributes(r.attributes)) ascii(']');
+    let any = r.attributes && typeof r.attributes === 'object' ? writeAttributes(r.attributes) : false;
+    if (extra)
+      for (let i = 0; i + 1 < extra.length; i += 2) {
+        const v = extra[i + 1];
+        if (v === undefined || v === null) continue;
+        if (any) ascii(',');
+        any = true;
+        writeKeyValue(extra[i] as string, v);
+      }
+    if (any) ascii(']');
     else rewind(at);
   }
   const traceId = normalizeId(r.traceId, 16);

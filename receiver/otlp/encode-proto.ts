@@ -14,6 +14,7 @@ import type { Attributes, KataLogRecord } from '../model/record.js';
 import { groupByResource, isResourceKey, SCOPE_NAME, SCOPE_VERSION, type ResourceOverlay } from './resource.js';
 import { INITIAL_SCRATCH, kept, withRoom } from './scratch.js';
 import { bodyOf, normalizeId, otherToString, toU64 } from './values.js';
+import { extraOf } from './extra.js';
 
 // Tags: field_number << 3 | wire_type (0 varint, 1 fixed64, 2 length-delimited).
 const TAG_REQUEST_RESOURCE_LOGS = 0x0a; // ExportLogsServiceRequest.resource_logs = 1
@@ -300,6 +301,12 @@ function writeLogRecord(r: KataLogRecord): void {
   if (typeof r.severityText === 'string' && r.severityText !== '') writeString(TAG_LR_SEVERITY_TEXT, r.severityText);
   writeAnyValue(TAG_LR_BODY, bodyOf(r.body));
   if (r.attributes && typeof r.attributes === 'object') writeAttributes(TAG_LR_ATTRIBUTES, r.attributes, true);
+  const extra = extraOf(r);
+  if (extra)
+    for (let i = 0; i + 1 < extra.length; i += 2) {
+      const v = extra[i + 1];
+      if (v !== undefined && v !== null) writeKeyValue(TAG_LR_ATTRIBUTES, extra[i] as string, v);
+    }
   const traceId = normalizeId(r.traceId, 16);
   if (traceId) writeHexId(TAG_LR_TRACE_ID, traceId, 16);
   const spanId = normalizeId(r.spanId, 8);

@@ -1,0 +1,82 @@
+// The seal path's extra attributes (otlp/extra.ts): stamping a record without copying its attributes must give the
+// chain values, and the protobuf / OTLP-JSON bytes, of the merged copy it replaces.
+import { describe, expect, it } from 'vitest';
+import {
+  newState,
+  stampBatch,
+  stampRecord,
+  stampRecordExtra,
+  withChainAttributes,
+  type ChainOptions,
+} from '../../receiver/integrity/chain.js';
+import type { KataLogRecord } from '../../receiver/model/record.js';
+import { encodeLogsJson } from '../../receiver/otlp/encode-json.js';
+import { encodeLogsProto } from '../../receiver/otlp/encode-proto.js';
+import { extraOf } from '../../receiver/otlp/extra.js';
+import { ATTR_AUDIT_SEQUENCE_NUMBER, ATTR_KATA_INTEGRITY_STREAM } from '../../receiver/semconv/generated.js';
+
+function records(): KataLogRecord[] {
+  const out: KataLogRecord[] = [];
+  for (let i = 0; i < 40; i++) {
+    const attributes: KataLogRecord['attributes'] = {
+      'kata.sandbox.id': `sb-${i % 3}`,
+      'kata.component': i % 2 ? 'agent' : 'runtime',
+      'service.name': 'kata',
+      'log.source': 'file',
+      name: i % 5 ? 'plain' : 'ünïcödé ✓ \u{1f600}',
+      count: i,
+      ratio: i / 7,
+      ok: i % 2 === 0,
+      list: ['a', String(i)],
+      // keys sorting on both sides of the chain keys (audit.*, kata.integrity.*)
+      'aaa.first': 'x',
+      'zzz.last': 'y'.repeat(i * 5), // some values past the one-byte length
+    };
+    if (i % 7 === 0) attributes['z.long'] = 'q'.repeat(300);
+    out.push({
+      timeUnixNano: 1_700_000_000_000_000_000n + BigInt(i),
+      observedTimeUnixNano: 1_700_000_000_000_000_100n + BigInt(i),
+      severityNumber: 9 + (i % 3),
+      severityText: 'INFO',
+      body: `line ${i}`,
+      attributes,
+      ...(i % 4 === 0 ? { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' } : {}),
+      ...(i % 6 === 0 ? { eventName: 'kata.test' } : {}),
+    });
+  }
+  // A record that already carries a chain key (its own value keeps its place): stamped as a copy.
+  out.push({ ...out[1]!, attributes: { ...out[1]!.attributes, [ATTR_AUDIT_SEQUENCE_NUMBER]: 'guest says 7' } });
+  return out;
+}
+
+const opts: ChainOptions = { checkpointIntervalMs: 60_000, checkpointEveryRecords: 16 };
+
+describe('seal with extra attributes', () => {
+  for (const key of [undefined, Buffer.from('k'.repeat(32))])
+    it(`gives the chain values and bytes of the merged copy (${key ? 'hmac' : 'sha256'})`, () => {
+      const input = records();
+      const copy = stampBatch(input, newState('s/1'), { ...opts, key }, [], stampRecord);
+      const light = stampBatch(input, newState('s/1'), { ...opts, key }, [], stampRecordExtra);
+      expect(light.checkpoint).toEqual(copy.checkpoint);
+      expect(light.records.length).toBe(copy.records.length);
+      expect(light.records.length).toBe(input.length + 1); // a checkpoint (every 16)
+      // Every record but the colliding one rides with extras, and its attribute object is the input's own.
+      expect(light.records.filter((r) => extraOf(r)).length).toBe(light.records.length - 1);
+      expect(light.records[0]!.attributes).toBe(input[0]!.attributes);
+      expect(Object.keys(input[0]!.attributes)).not.toContain(ATTR_KATA_INTEGRITY_STREAM);
+      expect(Buffer.from(encodeLogsProto(light.records))).toEqual(Buffer.from(encodeLogsProto(copy.records)));
+      expect(encodeLogsJson(light.records)).toBe(encodeLogsJson(copy.records));
+      const back = light.records.map(withChainAttributes);
+      expect(back).toEqual(copy.records);
+      for (let i = 0; i < back.length; i++)
+        expect(Object.keys(back[i]!.attributes)).toEqual(Object.keys(copy.records[i]!.attributes));
+    });
+
+  it('a record without attributes still carries the chain', () => {
+    const r = { timeUnixNano: 1n, observedTimeUnixNano: 2n, body: 'x' } as unknown as KataLogRecord;
+    const light = stampRecordExtra(r, newState('s/2'));
+    const copy = stampRecord(r, newState('s/2'));
+    expect(Buffer.from(encodeLogsProto([light]))).toEqual(Buffer.from(encodeLogsProto([copy])));
+    expect(encodeLogsJson([light])).toBe(encodeLogsJson([copy]));
+  });
+});
