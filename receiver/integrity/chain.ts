@@ -15,6 +15,7 @@ import type { AttrValue, Attributes, KataLogRecord } from '../model/record.js';
 import { isResourceKey } from '../otlp/index.js';
 import { bodyOf, normalizeId, toU64, wellFormed } from '../otlp/values.js';
 import { EXTRA_ATTRIBUTES, extraOf, type WithExtra } from '../otlp/extra.js';
+import { ascii, bytes, int, jsonString, mark, raw, rewind, text, u64 } from '../otlp/json-bytes.js';
 import {
   ATTR_AUDIT_INTEGRITY_ALGORITHM,
   ATTR_AUDIT_INTEGRITY_VALUE,
@@ -57,16 +58,32 @@ function keyPart(k: string): string {
   return p;
 }
 
-function canonicalValue(v: AttrValue): string {
-  if (typeof v === 'string') return str(v);
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
+/** canonicalValue of `v` into the JSON scratch buffer (otlp/json-bytes.ts). */
+function writeCanonicalValue(v: AttrValue): void {
+  if (typeof v === 'string') return jsonString(v);
+  if (typeof v === 'boolean') return ascii(v ? 'true' : 'false');
   if (typeof v === 'number') {
     // Integer and double are different OTLP types: tag them, as the wire does.
-    if (Number.isSafeInteger(v)) return '{"int":"' + String(v) + '"}';
-    return '{"double":' + (Number.isFinite(v) ? JSON.stringify(v) : str(String(v))) + '}';
+    if (Number.isSafeInteger(v)) {
+      ascii('{"int":"');
+      int(v);
+      return ascii('"}');
+    }
+    ascii('{"double":');
+    if (Number.isFinite(v)) ascii(JSON.stringify(v));
+    else jsonString(String(v));
+    return ascii('}');
   }
-  if (Array.isArray(v)) return '[' + v.map((e) => str(typeof e === 'string' ? e : String(e))).join(',') + ']';
-  return str(String(v));
+  if (Array.isArray(v)) {
+    ascii('[');
+    for (let i = 0; i < v.length; i++) {
+      if (i) ascii(',');
+      const e: unknown = v[i];
+      jsonString(typeof e === 'string' ? e : String(e));
+    }
+    return ascii(']');
+  }
+  jsonString(String(v));
 }
 
 /** Does the chain cover attribute `k` of a record whose attributes merge resource and record (KataLogRecord)? */
@@ -74,60 +91,73 @@ export const coveredKey = (k: string): boolean => !OUTSIDE.has(k) && (!isResourc
 
 /** RFC 8785 canonical JSON of the covered part of a record. `attrs` defaults to the record's own. */
 export function canonical(r: KataLogRecord, attrs: Attributes = r.attributes): string {
-  return canonicalWith(r, attrs, undefined, 0);
+  const start = mark();
+  writeCanonical(r, attrs, undefined, 0);
+  return text(start);
+}
+
+// The covered keys of the last record and their sorted order: records of one source have their keys in one order,
+// so most records reuse the sort (compared by identity: keys are the same interned strings).
+const lastKeys: string[] = [];
+let lastSorted: string[] = [];
+const keysScratch: string[] = [];
+
+/** The covered keys of `attrs` (plus the chain's two when `chain`), sorted; valid until the next call. */
+function sortedKeys(attrs: Attributes, chain: boolean): string[] {
+  const keys = keysScratch;
+  let n = 0;
+  for (const k in attrs) {
+    const v = attrs[k];
+    if (v !== undefined && v !== null && keyPart(k) !== '') keys[n++] = k;
+  }
+  if (chain) {
+    keys[n++] = ATTR_KATA_INTEGRITY_STREAM;
+    keys[n++] = ATTR_AUDIT_SEQUENCE_NUMBER;
+  }
+  keys.length = n;
+  let same = n === lastKeys.length;
+  for (let i = 0; same && i < n; i++) same = keys[i] === lastKeys[i];
+  if (same) return lastSorted;
+  for (let i = 0; i < n; i++) lastKeys[i] = keys[i]!;
+  lastKeys.length = n;
+  lastSorted = keys.slice().sort(); // UTF-16 code unit order, as JCS requires
+  return lastSorted;
 }
 
 /**
- * canonical() of `r` with the stream and sequence number of a chain step added to `attrs` (which must hold
- * neither): the same text as canonical() of a merged copy, without the copy.
+ * canonical() of `r` into the JSON scratch buffer at its current end; with `stream`, the stream and sequence
+ * number of a chain step are added to `attrs` (which must hold neither): the text of canonical() of a merged copy,
+ * without the copy. Strings are the bytes of JSON.stringify of their well-formed form (json-bytes jsonString).
  */
-function canonicalWith(r: KataLogRecord, attrs: Attributes, stream: string | undefined, seq: number): string {
-  const keys = Object.keys(attrs);
-  let n = 0;
-  for (const k of keys) {
-    const v = attrs[k];
-    if (v !== undefined && v !== null && keyPart(k) !== '') keys[n++] = k; // in place: no second array per record
-  }
-  keys.length = n;
-  if (stream !== undefined) {
-    keys.push(ATTR_KATA_INTEGRITY_STREAM, ATTR_AUDIT_SEQUENCE_NUMBER);
-    n += 2;
-  }
-  keys.sort(); // UTF-16 code unit order, as JCS requires
-  let a = '';
-  for (let i = 0; i < n; i++) {
+function writeCanonical(r: KataLogRecord, attrs: Attributes, stream: string | undefined, seq: number): void {
+  const keys = sortedKeys(attrs, stream !== undefined);
+  ascii('{"attributes":{');
+  for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    const v =
-      stream !== undefined && k === ATTR_KATA_INTEGRITY_STREAM
-        ? str(stream)
-        : stream !== undefined && k === ATTR_AUDIT_SEQUENCE_NUMBER
-          ? canonicalValue(seq)
-          : canonicalValue(attrs[k]!);
-    a += (i === 0 ? '' : ',') + keyPart(k) + v;
+    if (i) ascii(',');
+    raw(keyPart(k));
+    if (stream !== undefined && k === ATTR_KATA_INTEGRITY_STREAM) jsonString(stream);
+    else if (stream !== undefined && k === ATTR_AUDIT_SEQUENCE_NUMBER) writeCanonicalValue(seq);
+    else writeCanonicalValue(attrs[k]!);
   }
+  ascii('},"body":');
+  jsonString(bodyOf(r.body));
+  ascii(',"eventName":');
+  jsonString(typeof r.eventName === 'string' ? r.eventName : '');
+  ascii(',"observedTimeUnixNano":"');
+  u64(toU64(r.observedTimeUnixNano));
+  ascii('","severityNumber":');
   const sev = r.severityNumber;
-  const sevOk = typeof sev === 'number' && Number.isInteger(sev) && sev !== 0 && Math.abs(sev) < 2 ** 31;
-  return (
-    '{"attributes":{' +
-    a +
-    '},"body":' +
-    str(bodyOf(r.body)) +
-    ',"eventName":' +
-    str(typeof r.eventName === 'string' ? r.eventName : '') +
-    ',"observedTimeUnixNano":"' +
-    toU64(r.observedTimeUnixNano).toString() +
-    '","severityNumber":' +
-    String(sevOk ? sev : 0) +
-    ',"severityText":' +
-    str(typeof r.severityText === 'string' ? r.severityText : '') +
-    ',"spanId":"' +
-    (normalizeId(r.spanId, 8) ?? '') +
-    '","timeUnixNano":"' +
-    toU64(r.timeUnixNano).toString() +
-    '","traceId":"' +
-    (normalizeId(r.traceId, 16) ?? '') +
-    '"}'
-  );
+  int(typeof sev === 'number' && Number.isInteger(sev) && sev !== 0 && Math.abs(sev) < 2 ** 31 ? sev : 0);
+  ascii(',"severityText":');
+  jsonString(typeof r.severityText === 'string' ? r.severityText : '');
+  ascii(',"spanId":"');
+  ascii(normalizeId(r.spanId, 8) ?? '');
+  ascii('","timeUnixNano":"');
+  u64(toU64(r.timeUnixNano));
+  ascii('","traceId":"');
+  ascii(normalizeId(r.traceId, 16) ?? '');
+  ascii('"}');
 }
 
 /** The chain step: H(prev || "\n" || canonical). */
@@ -137,6 +167,28 @@ export function chainValue(prev: string, canon: string, key?: Buffer): string {
       .update(prev + '\n' + canon)
       .digest('hex'); // one update: fewer native calls
   return hash('sha256', prev + '\n' + canon, 'hex'); // one call: no Hash object per record
+}
+
+/**
+ * chainValue(prev, canonical(r, attrs + stream, seq)) without the text: the input is written as UTF-8 into the JSON
+ * scratch buffer (no string per value, no concatenation) and hashed from there in one native call.
+ */
+function chainStep(
+  prev: string,
+  r: KataLogRecord,
+  attrs: Attributes,
+  stream: string | undefined,
+  seq: number,
+  key?: Buffer,
+): string {
+  const start = mark();
+  raw(prev);
+  ascii('\n');
+  writeCanonical(r, attrs, stream, seq);
+  const input = bytes(start);
+  const value = key ? createHmac('sha256', key).update(input).digest('hex') : hash('sha256', input, 'hex');
+  rewind(start);
+  return value;
 }
 
 export interface ChainState {
@@ -174,7 +226,7 @@ export function stampRecord(r: KataLogRecord, state: ChainState, key?: Buffer): 
     [ATTR_KATA_INTEGRITY_STREAM]: state.stream,
     [ATTR_AUDIT_SEQUENCE_NUMBER]: seq,
   };
-  const value = chainValue(state.head, canonical(r, attributes), key);
+  const value = chainStep(state.head, r, attributes, undefined, 0, key);
   attributes[ATTR_AUDIT_SEQUENCE_PREV_HASH] = state.head;
   attributes[ATTR_AUDIT_INTEGRITY_VALUE] = value;
   attributes[ATTR_AUDIT_INTEGRITY_ALGORITHM] = key ? ALG_HMAC : ALG_SHA256;
@@ -194,7 +246,7 @@ export function stampRecordExtra(r: KataLogRecord, state: ChainState, key?: Buff
   for (const k of CHAIN_KEYS) if (k in attrs) return stampRecord(r, state, key);
   const seq = state.seq + 1;
   const prev = state.head;
-  const value = chainValue(prev, canonicalWith(r, attrs, state.stream, seq), key);
+  const value = chainStep(prev, r, attrs, state.stream, seq, key);
   state.seq = seq;
   state.head = value;
   const extra = [

@@ -13,7 +13,62 @@ import type { KataLogRecord } from '../../receiver/model/record.js';
 import { encodeLogsJson } from '../../receiver/otlp/encode-json.js';
 import { encodeLogsProto } from '../../receiver/otlp/encode-proto.js';
 import { extraOf } from '../../receiver/otlp/extra.js';
-import { ATTR_AUDIT_SEQUENCE_NUMBER, ATTR_KATA_INTEGRITY_STREAM } from '../../receiver/semconv/generated.js';
+import { createHash, createHmac } from 'node:crypto';
+import { isResourceKey } from '../../receiver/otlp/resource.js';
+import {
+  ATTR_AUDIT_INTEGRITY_ALGORITHM,
+  ATTR_AUDIT_INTEGRITY_VALUE,
+  ATTR_AUDIT_SEQUENCE_NUMBER,
+  ATTR_AUDIT_SEQUENCE_PREV_HASH,
+  ATTR_KATA_COMPONENT,
+  ATTR_KATA_INTEGRITY_STREAM,
+  ATTR_KATA_SANDBOX_ID,
+} from '../../receiver/semconv/generated.js';
+
+/** RFC 8785 of plain JSON data: sorted keys, JSON.stringify of the leaves (the documented format, docs/audit.md). */
+function jcs(v: unknown): string {
+  if (Array.isArray(v)) return '[' + v.map(jcs).join(',') + ']';
+  if (v && typeof v === 'object')
+    return (
+      '{' +
+      Object.keys(v)
+        .sort()
+        .map((k) => JSON.stringify(k) + ':' + jcs((v as Record<string, unknown>)[k]))
+        .join(',') +
+      '}'
+    );
+  return JSON.stringify(typeof v === 'string' ? v.toWellFormed() : v);
+}
+
+/** The chain value of a stamped record (merged attributes) computed from the documented definition (chain.ts). */
+function expectedValue(r: KataLogRecord, key?: Buffer): string {
+  const a = r.attributes;
+  const attributes: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(a)) {
+    if ([ATTR_AUDIT_SEQUENCE_PREV_HASH, ATTR_AUDIT_INTEGRITY_VALUE, ATTR_AUDIT_INTEGRITY_ALGORITHM].includes(k))
+      continue;
+    if (isResourceKey(k) && k !== ATTR_KATA_SANDBOX_ID && k !== ATTR_KATA_COMPONENT) continue;
+    attributes[k] =
+      typeof v === 'number'
+        ? Number.isSafeInteger(v)
+          ? { int: String(v) }
+          : { double: Number.isFinite(v) ? v : String(v) }
+        : v;
+  }
+  const canon = jcs({
+    attributes,
+    body: r.body,
+    eventName: r.eventName ?? '',
+    observedTimeUnixNano: String(r.observedTimeUnixNano),
+    severityNumber: r.severityNumber ?? 0,
+    severityText: r.severityText ?? '',
+    spanId: r.spanId ?? '',
+    timeUnixNano: String(r.timeUnixNano),
+    traceId: r.traceId ?? '',
+  });
+  const input = String(a[ATTR_AUDIT_SEQUENCE_PREV_HASH]) + '\n' + canon;
+  return key ? createHmac('sha256', key).update(input).digest('hex') : createHash('sha256').update(input).digest('hex');
+}
 
 function records(): KataLogRecord[] {
   const out: KataLogRecord[] = [];
@@ -23,7 +78,8 @@ function records(): KataLogRecord[] {
       'kata.component': i % 2 ? 'agent' : 'runtime',
       'service.name': 'kata',
       'log.source': 'file',
-      name: i % 5 ? 'plain' : 'ünïcödé ✓ \u{1f600}',
+      name: i % 5 ? 'plain' : 'ünïcödé ✓ \u{1f600} "quoted" \\ \n\t\u0001 lone \ud800',
+      nan: i % 9 === 0 ? NaN : -0,
       count: i,
       ratio: i / 7,
       ok: i % 2 === 0,
@@ -58,6 +114,7 @@ describe('seal with extra attributes', () => {
       const copy = stampBatch(input, newState('s/1'), { ...opts, key }, [], stampRecord);
       const light = stampBatch(input, newState('s/1'), { ...opts, key }, [], stampRecordExtra);
       expect(light.checkpoint).toEqual(copy.checkpoint);
+      for (const r of copy.records) expect(r.attributes[ATTR_AUDIT_INTEGRITY_VALUE]).toBe(expectedValue(r, key));
       expect(light.records.length).toBe(copy.records.length);
       expect(light.records.length).toBe(input.length + 1); // a checkpoint (every 16)
       // Every record but the colliding one rides with extras, and its attribute object is the input's own.
