@@ -133,12 +133,15 @@ function writeFixed64(v: bigint): void {
 // Buffer#utf8Write is the primitive behind Buffer#write, minus its argument juggling (measurable per string).
 type Utf8Writer = { utf8Write(s: string, offset: number, length: number): number };
 
+/** Below this length a JS loop copies ASCII faster than a native call; from it on, utf8Write (bench/README.md). */
+const NATIVE_FROM = 32;
+
 /** A string field: tag, UTF-8 length, bytes. (Lone surrogates are written as U+FFFD by the UTF-8 writer.) */
 function writeString(tag: number, s: string): void {
   const n = s.length;
   ensure(n * 3 + 11);
   buf[pos++] = tag;
-  if (n < 0x80) {
+  if (n < NATIVE_FROM) {
     // Optimistic: ASCII, so the byte length is the string length and fits in one byte.
     const at = pos + 1;
     let i = 0;
@@ -153,9 +156,14 @@ function writeString(tag: number, s: string): void {
       return;
     }
   }
-  const len = Buffer.byteLength(s, 'utf8');
+  // The bytes first, after as many length bytes as the shortest possible length needs (UTF-8 has at least one byte
+  // per UTF-16 unit); moved when the length needs more. No Buffer.byteLength pass over the string.
+  const reserve = varintSize(n);
+  const len = (buf as unknown as Utf8Writer).utf8Write(s, pos + reserve, n * 3);
+  const need = varintSize(len);
+  if (need !== reserve) buf.copyWithin(pos + need, pos + reserve, pos + reserve + len);
   writeVarint(len);
-  pos += (buf as unknown as Utf8Writer).utf8Write(s, pos, len);
+  pos += len;
 }
 
 /** Reserve `reserve` length bytes after `tag`; returns where the length goes. Pair with endLen. */
@@ -241,6 +249,10 @@ function copyAscii(s: string, at: number): boolean {
   return true;
 }
 
+/** copyAscii by the native UTF-8 writer (longer strings): its byte count is the string length only for ASCII. */
+const asciiNative = (s: string, at: number): boolean =>
+  (buf as unknown as Utf8Writer).utf8Write(s, at, s.length * 3) === s.length;
+
 function writeKeyValue(tag: number, k: string, v: unknown): void {
   // The common attribute, a short ASCII key with a short ASCII string value, written in one go: every length in it
   // fits one byte, so they are known up front (no reserve-and-patch, no kind dispatch). Anything else, or a
@@ -248,9 +260,9 @@ function writeKeyValue(tag: number, k: string, v: unknown): void {
   if (typeof v === 'string' && k.length + v.length <= 116) {
     const kn = k.length;
     const vn = v.length;
-    ensure(kn + vn + 8);
+    ensure(kn + vn * 3 + 8);
     const at = pos;
-    if (copyAscii(k, at + 4) && copyAscii(v, at + 8 + kn)) {
+    if (copyAscii(k, at + 4) && (vn < NATIVE_FROM ? copyAscii(v, at + 8 + kn) : asciiNative(v, at + 8 + kn))) {
       buf[at] = tag;
       buf[at + 1] = kn + vn + 6; // KeyValue: key field (2 + kn) + value field (2 + AnyValue (2 + vn))
       buf[at + 2] = TAG_KV_KEY;

@@ -37,7 +37,7 @@ function jcs(v: unknown): string {
         .join(',') +
       '}'
     );
-  return JSON.stringify(typeof v === 'string' ? v.toWellFormed() : v);
+  return JSON.stringify(typeof v === 'string' ? (v as unknown as { toWellFormed(): string }).toWellFormed() : v);
 }
 
 /** The chain value of a stamped record (merged attributes) computed from the documented definition (chain.ts). */
