@@ -14,7 +14,7 @@ import { createHmac, hash } from 'node:crypto';
 import type { AttrValue, Attributes, KataLogRecord } from '../model/record.js';
 import { isResourceKey } from '../otlp/index.js';
 import { bodyOf, normalizeId, toU64, wellFormed } from '../otlp/values.js';
-import { EXTRA_ATTRIBUTES, extraOf, type WithExtra } from '../otlp/extra.js';
+import type { ExtraAttributes } from '../otlp/extra.js';
 import { ascii, bytes, int, jsonString, mark, raw, rewind, text, u64 } from '../otlp/json-bytes.js';
 import {
   ATTR_AUDIT_INTEGRITY_ALGORITHM,
@@ -237,19 +237,25 @@ export function stampRecord(r: KataLogRecord, state: ChainState, key?: Buffer): 
 
 /**
  * stampRecord() for an encoder that writes extra attributes (otlp/extra.ts): the same chain values and the same
- * bytes on the wire, but the five chain attributes ride beside the record's own attributes instead of in a copy of
- * them. A record that already has one of them (its own value would keep its place) is stamped as a copy.
+ * bytes on the wire, but the record is not copied: its five chain attributes go into `extra`, and the record
+ * returned is `r` itself. A record that already has one of them (its own value would keep its place), or that is
+ * in `extra` already (the same object twice in a batch), is stamped as a copy.
  */
-export function stampRecordExtra(r: KataLogRecord, state: ChainState, key?: Buffer): KataLogRecord {
+export function stampRecordExtra(
+  r: KataLogRecord,
+  state: ChainState,
+  key: Buffer | undefined,
+  extra: Map<KataLogRecord, ExtraAttributes>,
+): KataLogRecord {
   const attrs = r.attributes;
-  if (!attrs || typeof attrs !== 'object' || extraOf(r)) return stampRecord(r, state, key);
+  if (!attrs || typeof attrs !== 'object' || extra.has(r)) return stampRecord(r, state, key);
   for (const k of CHAIN_KEYS) if (k in attrs) return stampRecord(r, state, key);
   const seq = state.seq + 1;
   const prev = state.head;
   const value = chainStep(prev, r, attrs, state.stream, seq, key);
   state.seq = seq;
   state.head = value;
-  const extra = [
+  extra.set(r, [
     ATTR_KATA_INTEGRITY_STREAM,
     state.stream,
     ATTR_AUDIT_SEQUENCE_NUMBER,
@@ -260,18 +266,20 @@ export function stampRecordExtra(r: KataLogRecord, state: ChainState, key?: Buff
     value,
     ATTR_AUDIT_INTEGRITY_ALGORITHM,
     key ? ALG_HMAC : ALG_SHA256,
-  ];
-  return { ...r, [EXTRA_ATTRIBUTES]: extra } as WithExtra;
+  ]);
+  return r;
 }
 
-/** A record stamped by stampRecordExtra as stampRecord would have made it (for consumers that read attributes). */
-export function withChainAttributes(r: KataLogRecord): KataLogRecord {
-  const extra = extraOf(r);
-  if (!extra) return r;
-  const { [EXTRA_ATTRIBUTES]: _, ...rest } = r as WithExtra;
+/** `r` with its extra attributes merged, as stampRecord would have made it (for consumers that read attributes). */
+export function withChainAttributes(
+  r: KataLogRecord,
+  extra: ReadonlyMap<KataLogRecord, ExtraAttributes>,
+): KataLogRecord {
+  const x = extra.get(r);
+  if (!x) return r;
   const attributes: Attributes = { ...r.attributes };
-  for (let i = 0; i + 1 < extra.length; i += 2) attributes[extra[i] as string] = extra[i + 1] as Attributes[string];
-  return { ...rest, attributes };
+  for (let i = 0; i + 1 < x.length; i += 2) attributes[x[i] as string] = x[i + 1] as Attributes[string];
+  return { ...r, attributes };
 }
 
 /** A checkpoint event anchoring `stream` at (`seq`, `head`); kata-otel's own resource. */
@@ -305,8 +313,12 @@ export function stampBatch(
   state: ChainState,
   opts: ChainOptions,
   extra: KataLogRecord[] = [],
-  stamp: typeof stampRecord = stampRecord,
+  extraAttributes?: Map<KataLogRecord, ExtraAttributes>,
 ): { records: KataLogRecord[]; checkpoint?: { seq: number; head: string } } {
+  // With `extraAttributes`, records are stamped without copies (stampRecordExtra) for an encoder that takes them.
+  const stamp = extraAttributes
+    ? (r: KataLogRecord, s: ChainState, key?: Buffer) => stampRecordExtra(r, s, key, extraAttributes)
+    : stampRecord;
   const out: KataLogRecord[] = [];
   const startSeq = state.seq;
   let latest = 0n;

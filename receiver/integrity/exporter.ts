@@ -20,6 +20,7 @@ import type { ExporterConfig } from '../config/types.js';
 import { listStoreFiles } from '../exporters/store.js';
 import type { Exporter, ExportResult, PayloadCodec, SealedBatch, Sealer } from '../exporters/types.js';
 import type { KataLogRecord } from '../model/record.js';
+import type { ExtraAttributes } from '../otlp/extra.js';
 import { decodeLogsJson, decodeLogsProto } from '../otlp/index.js';
 import type { DeliveryQueue } from '../queue/types.js';
 import { groupByResource } from '../otlp/resource.js';
@@ -39,8 +40,6 @@ import {
   checkpointRecord,
   newState,
   stampBatch,
-  stampRecord,
-  stampRecordExtra,
   withChainAttributes,
   type ChainOptions,
   type ChainState,
@@ -250,17 +249,17 @@ export class IntegrityExporter implements Exporter {
     const extra = anchors.map((a) => checkpointRecord(a.stream, a.seq, a.head, a.at));
     const codec = this.inner.payload;
     // An encoder that writes extra attributes gets the chain attributes beside each record (no attribute copy).
-    const light = codec?.extraAttributes === true;
-    let { records: stamped } = stampBatch(ordered, state, this.opts, extra, light ? stampRecordExtra : stampRecord);
+    const chainAttrs = codec?.extraAttributes === true ? new Map<KataLogRecord, ExtraAttributes>() : undefined;
+    let { records: stamped } = stampBatch(ordered, state, this.opts, extra, chainAttrs);
     const after = { ...state };
     let payload: Uint8Array | undefined;
     if (codec)
       try {
-        payload = codec.encode(stamped);
+        payload = codec.encode(stamped, chainAttrs);
       } catch {
         payload = undefined; // the queue keeps the stamped records (a JSON frame), encoded again at export
       }
-    if (!payload && light) stamped = stamped.map(withChainAttributes);
+    if (!payload && chainAttrs) stamped = stamped.map((r) => withChainAttributes(r, chainAttrs));
     return payload
       ? { payload, count: stamped.length, before, after }
       : { records: stamped, count: stamped.length, before, after };

@@ -15,7 +15,7 @@ import type { EncodeOptions } from './encode-proto.js';
 import { groupByResource, isResourceKey, SCOPE_NAME, SCOPE_VERSION } from './resource.js';
 import { ascii, begin, int, jsonString, mark, raw, rewind, setByte, take, text, u64 } from './json-bytes.js';
 import { bodyOf, jsonText, normalizeId, otherToString, toU64 } from './values.js';
-import { extraOf } from './extra.js';
+import type { ExtraAttributesOf } from './extra.js';
 
 export const str = jsonText;
 
@@ -91,6 +91,9 @@ function writeAttributes(attrs: Attributes): boolean {
   return !first;
 }
 
+/** The extra attributes of the current call's records (EncodeOptions.extra). */
+let extraOf: ExtraAttributesOf | undefined;
+
 function writeLogRecord(r: KataLogRecord): void {
   // Leading commas everywhere, the first one overwritten with `{` at the end: body is always present.
   const start = mark();
@@ -117,7 +120,7 @@ function writeLogRecord(r: KataLogRecord): void {
   }
   ascii(',"body":');
   anyValue(bodyOf(r.body));
-  const extra = extraOf(r);
+  const extra = extraOf?.get(r);
   if ((r.attributes && typeof r.attributes === 'object') || extra) {
     const at = mark();
     ascii(',"attributes":[');
@@ -158,6 +161,7 @@ function writeRequest(records: readonly KataLogRecord[], opts: EncodeOptions): v
   begin();
   const groups = groupByResource(records, opts.resource);
   if (groups.length === 0) return ascii('{}');
+  extraOf = opts.extra;
   ascii('{"resourceLogs":[');
   for (let g = 0; g < groups.length; g++) {
     const group = groups[g]!;
@@ -180,6 +184,7 @@ function writeRequest(records: readonly KataLogRecord[], opts: EncodeOptions): v
     ascii(']}]}');
   }
   ascii(']}');
+  extraOf = undefined;
 }
 
 /** The text `write` writes (at the scratch buffer's current end, which is set back): for the string API. */

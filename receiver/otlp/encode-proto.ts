@@ -14,7 +14,7 @@ import type { Attributes, KataLogRecord } from '../model/record.js';
 import { groupByResource, isResourceKey, SCOPE_NAME, SCOPE_VERSION, type ResourceOverlay } from './resource.js';
 import { INITIAL_SCRATCH, kept, withRoom } from './scratch.js';
 import { bodyOf, normalizeId, otherToString, toU64 } from './values.js';
-import { extraOf } from './extra.js';
+import type { ExtraAttributesOf } from './extra.js';
 
 // Tags: field_number << 3 | wire_type (0 varint, 1 fixed64, 2 length-delimited).
 const TAG_REQUEST_RESOURCE_LOGS = 0x0a; // ExportLogsServiceRequest.resource_logs = 1
@@ -46,6 +46,8 @@ const TAG_ARRAY_VALUES = 0x0a; // ArrayValue.values = 1
 export interface EncodeOptions {
   /** Extra resource attributes (exporter settings). */
   resource?: ResourceOverlay;
+  /** Attributes written after a record's own (otlp/extra.ts: the integrity chain's). */
+  extra?: ExtraAttributesOf;
 }
 
 // ---- the scratch buffer ---------------------------------------------------------------------------------
@@ -297,6 +299,9 @@ function writeHexId(tag: number, hex: string, bytes: number): void {
   pos += buf.write(hex, pos, bytes, 'hex');
 }
 
+/** The extra attributes of the current call's records (EncodeOptions.extra). */
+let extraOf: ExtraAttributesOf | undefined;
+
 function writeLogRecord(r: KataLogRecord): void {
   const at = beginLen(TAG_SL_LOG_RECORDS, 2);
   ensure(32);
@@ -313,7 +318,7 @@ function writeLogRecord(r: KataLogRecord): void {
   if (typeof r.severityText === 'string' && r.severityText !== '') writeString(TAG_LR_SEVERITY_TEXT, r.severityText);
   writeAnyValue(TAG_LR_BODY, bodyOf(r.body));
   if (r.attributes && typeof r.attributes === 'object') writeAttributes(TAG_LR_ATTRIBUTES, r.attributes, true);
-  const extra = extraOf(r);
+  const extra = extraOf?.get(r);
   if (extra)
     for (let i = 0; i + 1 < extra.length; i += 2) {
       const v = extra[i + 1];
@@ -343,6 +348,7 @@ function severityOf(n: unknown): number {
 /** Encode records as one protobuf ExportLogsServiceRequest. Never throws on odd field values. */
 export function encodeLogsProto(records: readonly KataLogRecord[], opts: EncodeOptions = {}): Uint8Array {
   const groups = groupByResource(records, opts.resource);
+  extraOf = opts.extra;
   pos = 0;
   for (const g of groups) {
     const rl = beginLen(TAG_REQUEST_RESOURCE_LOGS, 3);
@@ -358,6 +364,7 @@ export function encodeLogsProto(records: readonly KataLogRecord[], opts: EncodeO
     endLen(sl, 3);
     endLen(rl, 3);
   }
+  extraOf = undefined;
   const out = Buffer.allocUnsafe(pos);
   buf.copy(out, 0, 0, pos);
   buf = kept(buf);

@@ -12,7 +12,7 @@ import {
 import type { KataLogRecord } from '../../receiver/model/record.js';
 import { encodeLogsJson } from '../../receiver/otlp/encode-json.js';
 import { encodeLogsProto } from '../../receiver/otlp/encode-proto.js';
-import { extraOf } from '../../receiver/otlp/extra.js';
+import type { ExtraAttributes } from '../../receiver/otlp/extra.js';
 import { createHash, createHmac } from 'node:crypto';
 import { isResourceKey } from '../../receiver/otlp/resource.js';
 import {
@@ -111,29 +111,41 @@ describe('seal with extra attributes', () => {
   for (const key of [undefined, Buffer.from('k'.repeat(32))])
     it(`gives the chain values and bytes of the merged copy (${key ? 'hmac' : 'sha256'})`, () => {
       const input = records();
-      const copy = stampBatch(input, newState('s/1'), { ...opts, key }, [], stampRecord);
-      const light = stampBatch(input, newState('s/1'), { ...opts, key }, [], stampRecordExtra);
+      const copy = stampBatch(input, newState('s/1'), { ...opts, key }, []);
+      const extra = new Map<KataLogRecord, ExtraAttributes>();
+      const light = stampBatch(input, newState('s/1'), { ...opts, key }, [], extra);
       expect(light.checkpoint).toEqual(copy.checkpoint);
       for (const r of copy.records) expect(r.attributes[ATTR_AUDIT_INTEGRITY_VALUE]).toBe(expectedValue(r, key));
       expect(light.records.length).toBe(copy.records.length);
       expect(light.records.length).toBe(input.length + 1); // a checkpoint (every 16)
-      // Every record but the colliding one rides with extras, and its attribute object is the input's own.
-      expect(light.records.filter((r) => extraOf(r)).length).toBe(light.records.length - 1);
-      expect(light.records[0]!.attributes).toBe(input[0]!.attributes);
+      // Every record but the colliding one is the input record itself, its chain attributes beside it.
+      expect(extra.size).toBe(light.records.length - 1);
+      for (let i = 0; i < input.length - 1; i++) expect(light.records[i]).toBe(input[i]);
       expect(Object.keys(input[0]!.attributes)).not.toContain(ATTR_KATA_INTEGRITY_STREAM);
-      expect(Buffer.from(encodeLogsProto(light.records))).toEqual(Buffer.from(encodeLogsProto(copy.records)));
-      expect(encodeLogsJson(light.records)).toBe(encodeLogsJson(copy.records));
-      const back = light.records.map(withChainAttributes);
+      expect(Buffer.from(encodeLogsProto(light.records, { extra }))).toEqual(
+        Buffer.from(encodeLogsProto(copy.records)),
+      );
+      expect(encodeLogsJson(light.records, { extra })).toBe(encodeLogsJson(copy.records));
+      const back = light.records.map((r) => withChainAttributes(r, extra));
       expect(back).toEqual(copy.records);
       for (let i = 0; i < back.length; i++)
         expect(Object.keys(back[i]!.attributes)).toEqual(Object.keys(copy.records[i]!.attributes));
     });
 
+  it('the same record object twice in a batch gets two numbers', () => {
+    const r = records()[0]!;
+    const extra = new Map<KataLogRecord, ExtraAttributes>();
+    const light = stampBatch([r, r], newState('s/3'), opts, [], extra);
+    const copy = stampBatch([r, r], newState('s/3'), opts, []);
+    expect(Buffer.from(encodeLogsProto(light.records, { extra }))).toEqual(Buffer.from(encodeLogsProto(copy.records)));
+  });
+
   it('a record without attributes still carries the chain', () => {
     const r = { timeUnixNano: 1n, observedTimeUnixNano: 2n, body: 'x' } as unknown as KataLogRecord;
-    const light = stampRecordExtra(r, newState('s/2'));
+    const extra = new Map<KataLogRecord, ExtraAttributes>();
+    const light = stampRecordExtra(r, newState('s/2'), undefined, extra);
     const copy = stampRecord(r, newState('s/2'));
-    expect(Buffer.from(encodeLogsProto([light]))).toEqual(Buffer.from(encodeLogsProto([copy])));
-    expect(encodeLogsJson([light])).toBe(encodeLogsJson([copy]));
+    expect(Buffer.from(encodeLogsProto([light], { extra }))).toEqual(Buffer.from(encodeLogsProto([copy])));
+    expect(encodeLogsJson([light], { extra })).toBe(encodeLogsJson([copy]));
   });
 });
