@@ -1,9 +1,9 @@
 // `tsx bench/seal.ts [FILE] [LINES]`: CPU µs per record of the seal path alone (integrity stamp → canonical JSON →
-// SHA-256 → OTLP protobuf encode) as the queue's writer runs it, on records made by `run`'s default stages from a
-// bench workload (default /tmp/kata-otel-bench-versus-100000/kata-agent.json, first 20k lines), 1,024-record
-// batches, minimum of 7 rounds, plus the bytes allocated per record (heap growth with GC off… approximated by
-// process.memoryUsage between collections is too coarse: `--trace-gc` runs are in bench/README.md).
-// Run it in two checkouts in turns to compare builds (bench/README.md, "The seal path").
+// SHA-256 → OTLP protobuf encode) as the queue's writer runs it for an OTLP exporter, on records made by `run`'s
+// default stages from a bench workload (default /tmp/kata-otel-bench-versus-100000/kata-agent.json, first 20k
+// lines), 1,024-record batches, minimum of 7 rounds; the payload bytes per record as a check that builds compare
+// like with like. Copy it into another checkout and run both in turns to compare builds (bench/README.md, "The
+// seal path"; with `--trace-gc` for allocation).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
