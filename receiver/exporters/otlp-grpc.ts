@@ -103,7 +103,8 @@ export class OtlpGrpcExporter implements Exporter {
   /** The request body, encoded once by the delivery queue when the records are queued (exporters/types.ts). */
   readonly payload: PayloadCodec = {
     type: 'application/x-protobuf',
-    encode: (records) => encodeLogsProto(records, { resource: this.settings.resource }),
+    encode: (records, extra) => encodeLogsProto(records, { resource: this.settings.resource, extra }),
+    extraAttributes: true,
     export: (bytes, records, signal) => this.send(bytes, records, signal),
   };
 

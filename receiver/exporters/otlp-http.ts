@@ -61,7 +61,8 @@ export class OtlpHttpExporter implements Exporter {
       ? undefined
       : {
           type: 'application/x-protobuf',
-          encode: (records) => encodeLogsProto(records, { resource: this.settings.resource }),
+          encode: (records, extra) => encodeLogsProto(records, { resource: this.settings.resource, extra }),
+          extraAttributes: true,
           export: (body, records, signal) => this.send(body, records, signal),
         };
     const { tls } = settings;

@@ -1,6 +1,7 @@
 // The exporter interface (Vector's sink side). An exporter sends one batch and says what happened; it never
 // retries by itself: the delivery queue in front of it owns retry, backoff and acknowledgement, so every
 // exporter gets the same at-least-once behaviour.
+import type { ExtraAttributesOf } from '../otlp/extra.js';
 import type { KataLogRecord } from '../model/record.js';
 
 export type ExportResult =
@@ -63,8 +64,10 @@ export interface Sealer {
 export interface PayloadCodec {
   /** The media type of the payload (`application/x-protobuf`): a queue keeps payloads of this type only. */
   readonly type: 'application/x-protobuf';
-  /** Never throws on odd record contents. */
-  encode(records: KataLogRecord[]): Uint8Array;
+  /** Never throws on odd record contents. `extra`: attributes to write after a record's own (otlp/extra.ts). */
+  encode(records: KataLogRecord[], extra?: ExtraAttributesOf): Uint8Array;
+  /** `encode` writes `extra` (else it is not given): the integrity seal then needs no copies of the records. */
+  readonly extraAttributes?: boolean;
   /** Send payloads produced by `encode` (possibly several, concatenated) holding `records` records. */
   export(payload: Uint8Array, records: number, signal?: AbortSignal): Promise<ExportResult>;
 }

@@ -14,6 +14,8 @@ import { createHmac, hash } from 'node:crypto';
 import type { AttrValue, Attributes, KataLogRecord } from '../model/record.js';
 import { isResourceKey } from '../otlp/index.js';
 import { bodyOf, normalizeId, toU64, wellFormed } from '../otlp/values.js';
+import type { ExtraAttributes } from '../otlp/extra.js';
+import { ascii, bytes, int, jsonString, mark, raw, rewind, text, u64 } from '../otlp/json-bytes.js';
 import {
   ATTR_AUDIT_INTEGRITY_ALGORITHM,
   ATTR_AUDIT_INTEGRITY_VALUE,
@@ -56,16 +58,32 @@ function keyPart(k: string): string {
   return p;
 }
 
-function canonicalValue(v: AttrValue): string {
-  if (typeof v === 'string') return str(v);
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
+/** canonicalValue of `v` into the JSON scratch buffer (otlp/json-bytes.ts). */
+function writeCanonicalValue(v: AttrValue): void {
+  if (typeof v === 'string') return jsonString(v);
+  if (typeof v === 'boolean') return ascii(v ? 'true' : 'false');
   if (typeof v === 'number') {
     // Integer and double are different OTLP types: tag them, as the wire does.
-    if (Number.isSafeInteger(v)) return '{"int":"' + String(v) + '"}';
-    return '{"double":' + (Number.isFinite(v) ? JSON.stringify(v) : str(String(v))) + '}';
+    if (Number.isSafeInteger(v)) {
+      ascii('{"int":"');
+      int(v);
+      return ascii('"}');
+    }
+    ascii('{"double":');
+    if (Number.isFinite(v)) ascii(JSON.stringify(v));
+    else jsonString(String(v));
+    return ascii('}');
   }
-  if (Array.isArray(v)) return '[' + v.map((e) => str(typeof e === 'string' ? e : String(e))).join(',') + ']';
-  return str(String(v));
+  if (Array.isArray(v)) {
+    ascii('[');
+    for (let i = 0; i < v.length; i++) {
+      if (i) ascii(',');
+      const e: unknown = v[i];
+      jsonString(typeof e === 'string' ? e : String(e));
+    }
+    return ascii(']');
+  }
+  jsonString(String(v));
 }
 
 /** Does the chain cover attribute `k` of a record whose attributes merge resource and record (KataLogRecord)? */
@@ -73,42 +91,73 @@ export const coveredKey = (k: string): boolean => !OUTSIDE.has(k) && (!isResourc
 
 /** RFC 8785 canonical JSON of the covered part of a record. `attrs` defaults to the record's own. */
 export function canonical(r: KataLogRecord, attrs: Attributes = r.attributes): string {
-  const keys = Object.keys(attrs);
+  const start = mark();
+  writeCanonical(r, attrs, undefined, 0);
+  return text(start);
+}
+
+// The covered keys of the last record and their sorted order: records of one source have their keys in one order,
+// so most records reuse the sort (compared by identity: keys are the same interned strings).
+const lastKeys: string[] = [];
+let lastSorted: string[] = [];
+const keysScratch: string[] = [];
+
+/** The covered keys of `attrs` (plus the chain's two when `chain`), sorted; valid until the next call. */
+function sortedKeys(attrs: Attributes, chain: boolean): string[] {
+  const keys = keysScratch;
   let n = 0;
-  for (const k of keys) {
+  for (const k in attrs) {
     const v = attrs[k];
-    if (v !== undefined && v !== null && keyPart(k) !== '') keys[n++] = k; // in place: no second array per record
+    if (v !== undefined && v !== null && keyPart(k) !== '') keys[n++] = k;
+  }
+  if (chain) {
+    keys[n++] = ATTR_KATA_INTEGRITY_STREAM;
+    keys[n++] = ATTR_AUDIT_SEQUENCE_NUMBER;
   }
   keys.length = n;
-  keys.sort(); // UTF-16 code unit order, as JCS requires
-  let a = '';
-  for (let i = 0; i < n; i++) {
+  let same = n === lastKeys.length;
+  for (let i = 0; same && i < n; i++) same = keys[i] === lastKeys[i];
+  if (same) return lastSorted;
+  for (let i = 0; i < n; i++) lastKeys[i] = keys[i]!;
+  lastKeys.length = n;
+  lastSorted = keys.slice().sort(); // UTF-16 code unit order, as JCS requires
+  return lastSorted;
+}
+
+/**
+ * canonical() of `r` into the JSON scratch buffer at its current end; with `stream`, the stream and sequence
+ * number of a chain step are added to `attrs` (which must hold neither): the text of canonical() of a merged copy,
+ * without the copy. Strings are the bytes of JSON.stringify of their well-formed form (json-bytes jsonString).
+ */
+function writeCanonical(r: KataLogRecord, attrs: Attributes, stream: string | undefined, seq: number): void {
+  const keys = sortedKeys(attrs, stream !== undefined);
+  ascii('{"attributes":{');
+  for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    a += (i === 0 ? '' : ',') + keyPart(k) + canonicalValue(attrs[k]!);
+    if (i) ascii(',');
+    raw(keyPart(k));
+    if (stream !== undefined && k === ATTR_KATA_INTEGRITY_STREAM) jsonString(stream);
+    else if (stream !== undefined && k === ATTR_AUDIT_SEQUENCE_NUMBER) writeCanonicalValue(seq);
+    else writeCanonicalValue(attrs[k]!);
   }
+  ascii('},"body":');
+  jsonString(bodyOf(r.body));
+  ascii(',"eventName":');
+  jsonString(typeof r.eventName === 'string' ? r.eventName : '');
+  ascii(',"observedTimeUnixNano":"');
+  u64(toU64(r.observedTimeUnixNano));
+  ascii('","severityNumber":');
   const sev = r.severityNumber;
-  const sevOk = typeof sev === 'number' && Number.isInteger(sev) && sev !== 0 && Math.abs(sev) < 2 ** 31;
-  return (
-    '{"attributes":{' +
-    a +
-    '},"body":' +
-    str(bodyOf(r.body)) +
-    ',"eventName":' +
-    str(typeof r.eventName === 'string' ? r.eventName : '') +
-    ',"observedTimeUnixNano":"' +
-    toU64(r.observedTimeUnixNano).toString() +
-    '","severityNumber":' +
-    String(sevOk ? sev : 0) +
-    ',"severityText":' +
-    str(typeof r.severityText === 'string' ? r.severityText : '') +
-    ',"spanId":"' +
-    (normalizeId(r.spanId, 8) ?? '') +
-    '","timeUnixNano":"' +
-    toU64(r.timeUnixNano).toString() +
-    '","traceId":"' +
-    (normalizeId(r.traceId, 16) ?? '') +
-    '"}'
-  );
+  int(typeof sev === 'number' && Number.isInteger(sev) && sev !== 0 && Math.abs(sev) < 2 ** 31 ? sev : 0);
+  ascii(',"severityText":');
+  jsonString(typeof r.severityText === 'string' ? r.severityText : '');
+  ascii(',"spanId":"');
+  ascii(normalizeId(r.spanId, 8) ?? '');
+  ascii('","timeUnixNano":"');
+  u64(toU64(r.timeUnixNano));
+  ascii('","traceId":"');
+  ascii(normalizeId(r.traceId, 16) ?? '');
+  ascii('"}');
 }
 
 /** The chain step: H(prev || "\n" || canonical). */
@@ -118,6 +167,28 @@ export function chainValue(prev: string, canon: string, key?: Buffer): string {
       .update(prev + '\n' + canon)
       .digest('hex'); // one update: fewer native calls
   return hash('sha256', prev + '\n' + canon, 'hex'); // one call: no Hash object per record
+}
+
+/**
+ * chainValue(prev, canonical(r, attrs + stream, seq)) without the text: the input is written as UTF-8 into the JSON
+ * scratch buffer (no string per value, no concatenation) and hashed from there in one native call.
+ */
+function chainStep(
+  prev: string,
+  r: KataLogRecord,
+  attrs: Attributes,
+  stream: string | undefined,
+  seq: number,
+  key?: Buffer,
+): string {
+  const start = mark();
+  raw(prev);
+  ascii('\n');
+  writeCanonical(r, attrs, stream, seq);
+  const input = bytes(start);
+  const value = key ? createHmac('sha256', key).update(input).digest('hex') : hash('sha256', input, 'hex');
+  rewind(start);
+  return value;
 }
 
 export interface ChainState {
@@ -138,6 +209,15 @@ export interface ChainOptions {
 
 export const newState = (stream: string): ChainState => ({ stream, seq: 0, head: GENESIS, checkpointAt: 0n });
 
+/** The five chain attributes, in the order a stamped record carries them (after the record's own). */
+const CHAIN_KEYS = [
+  ATTR_KATA_INTEGRITY_STREAM,
+  ATTR_AUDIT_SEQUENCE_NUMBER,
+  ATTR_AUDIT_SEQUENCE_PREV_HASH,
+  ATTR_AUDIT_INTEGRITY_VALUE,
+  ATTR_AUDIT_INTEGRITY_ALGORITHM,
+] as const;
+
 /** Stamp one record (a copy: the same record objects go to every exporter's queue). */
 export function stampRecord(r: KataLogRecord, state: ChainState, key?: Buffer): KataLogRecord {
   const seq = state.seq + 1;
@@ -146,12 +226,59 @@ export function stampRecord(r: KataLogRecord, state: ChainState, key?: Buffer): 
     [ATTR_KATA_INTEGRITY_STREAM]: state.stream,
     [ATTR_AUDIT_SEQUENCE_NUMBER]: seq,
   };
-  const value = chainValue(state.head, canonical(r, attributes), key);
+  const value = chainStep(state.head, r, attributes, undefined, 0, key);
   attributes[ATTR_AUDIT_SEQUENCE_PREV_HASH] = state.head;
   attributes[ATTR_AUDIT_INTEGRITY_VALUE] = value;
   attributes[ATTR_AUDIT_INTEGRITY_ALGORITHM] = key ? ALG_HMAC : ALG_SHA256;
   state.seq = seq;
   state.head = value;
+  return { ...r, attributes };
+}
+
+/**
+ * stampRecord() for an encoder that writes extra attributes (otlp/extra.ts): the same chain values and the same
+ * bytes on the wire, but the record is not copied: its five chain attributes go into `extra`, and the record
+ * returned is `r` itself. A record that already has one of them (its own value would keep its place), or that is
+ * in `extra` already (the same object twice in a batch), is stamped as a copy.
+ */
+export function stampRecordExtra(
+  r: KataLogRecord,
+  state: ChainState,
+  key: Buffer | undefined,
+  extra: Map<KataLogRecord, ExtraAttributes>,
+): KataLogRecord {
+  const attrs = r.attributes;
+  if (!attrs || typeof attrs !== 'object' || extra.has(r)) return stampRecord(r, state, key);
+  for (const k of CHAIN_KEYS) if (k in attrs) return stampRecord(r, state, key);
+  const seq = state.seq + 1;
+  const prev = state.head;
+  const value = chainStep(prev, r, attrs, state.stream, seq, key);
+  state.seq = seq;
+  state.head = value;
+  extra.set(r, [
+    ATTR_KATA_INTEGRITY_STREAM,
+    state.stream,
+    ATTR_AUDIT_SEQUENCE_NUMBER,
+    seq,
+    ATTR_AUDIT_SEQUENCE_PREV_HASH,
+    prev,
+    ATTR_AUDIT_INTEGRITY_VALUE,
+    value,
+    ATTR_AUDIT_INTEGRITY_ALGORITHM,
+    key ? ALG_HMAC : ALG_SHA256,
+  ]);
+  return r;
+}
+
+/** `r` with its extra attributes merged, as stampRecord would have made it (for consumers that read attributes). */
+export function withChainAttributes(
+  r: KataLogRecord,
+  extra: ReadonlyMap<KataLogRecord, ExtraAttributes>,
+): KataLogRecord {
+  const x = extra.get(r);
+  if (!x) return r;
+  const attributes: Attributes = { ...r.attributes };
+  for (let i = 0; i + 1 < x.length; i += 2) attributes[x[i] as string] = x[i + 1] as Attributes[string];
   return { ...r, attributes };
 }
 
@@ -186,12 +313,17 @@ export function stampBatch(
   state: ChainState,
   opts: ChainOptions,
   extra: KataLogRecord[] = [],
+  extraAttributes?: Map<KataLogRecord, ExtraAttributes>,
 ): { records: KataLogRecord[]; checkpoint?: { seq: number; head: string } } {
+  // With `extraAttributes`, records are stamped without copies (stampRecordExtra) for an encoder that takes them.
+  const stamp = extraAttributes
+    ? (r: KataLogRecord, s: ChainState, key?: Buffer) => stampRecordExtra(r, s, key, extraAttributes)
+    : stampRecord;
   const out: KataLogRecord[] = [];
   const startSeq = state.seq;
   let latest = 0n;
   for (const r of ordered) {
-    out.push(stampRecord(r, state, opts.key));
+    out.push(stamp(r, state, opts.key));
     if (r.observedTimeUnixNano > latest) latest = r.observedTimeUnixNano;
   }
   if (state.checkpointAt === 0n && latest > 0n) state.checkpointAt = latest;
@@ -203,9 +335,9 @@ export function stampBatch(
   let checkpoint: { seq: number; head: string } | undefined;
   if (due) {
     checkpoint = { seq: state.seq, head: state.head };
-    out.push(stampRecord(checkpointRecord(state.stream, state.seq, state.head, latest), state, opts.key));
+    out.push(stamp(checkpointRecord(state.stream, state.seq, state.head, latest), state, opts.key));
     state.checkpointAt = latest;
   }
-  for (const e of extra) out.push(stampRecord(e, state, opts.key));
+  for (const e of extra) out.push(stamp(e, state, opts.key));
   return { records: out, checkpoint };
 }

@@ -20,6 +20,7 @@ import type { ExporterConfig } from '../config/types.js';
 import { listStoreFiles } from '../exporters/store.js';
 import type { Exporter, ExportResult, PayloadCodec, SealedBatch, Sealer } from '../exporters/types.js';
 import type { KataLogRecord } from '../model/record.js';
+import type { ExtraAttributes } from '../otlp/extra.js';
 import { decodeLogsJson, decodeLogsProto } from '../otlp/index.js';
 import type { DeliveryQueue } from '../queue/types.js';
 import { groupByResource } from '../otlp/resource.js';
@@ -35,7 +36,14 @@ import {
 } from '../semconv/generated.js';
 import { ensurePrivateDir, writeFileAtomic } from '../safefs/index.js';
 import type { Logger } from '../telemetry/log.js';
-import { checkpointRecord, newState, stampBatch, type ChainOptions, type ChainState } from './chain.js';
+import {
+  checkpointRecord,
+  newState,
+  stampBatch,
+  withChainAttributes,
+  type ChainOptions,
+  type ChainState,
+} from './chain.js';
 
 interface Anchor {
   stream: string;
@@ -239,16 +247,19 @@ export class IntegrityExporter implements Exporter {
     // store's next checkpoint).
     this.opts.board.delivered(this.name, anchors);
     const extra = anchors.map((a) => checkpointRecord(a.stream, a.seq, a.head, a.at));
-    const { records: stamped } = stampBatch(ordered, state, this.opts, extra);
-    const after = { ...state };
     const codec = this.inner.payload;
+    // An encoder that writes extra attributes gets the chain attributes beside each record (no attribute copy).
+    const chainAttrs = codec?.extraAttributes === true ? new Map<KataLogRecord, ExtraAttributes>() : undefined;
+    let { records: stamped } = stampBatch(ordered, state, this.opts, extra, chainAttrs);
+    const after = { ...state };
     let payload: Uint8Array | undefined;
     if (codec)
       try {
-        payload = codec.encode(stamped);
+        payload = codec.encode(stamped, chainAttrs);
       } catch {
         payload = undefined; // the queue keeps the stamped records (a JSON frame), encoded again at export
       }
+    if (!payload && chainAttrs) stamped = stamped.map((r) => withChainAttributes(r, chainAttrs));
     return payload
       ? { payload, count: stamped.length, before, after }
       : { records: stamped, count: stamped.length, before, after };

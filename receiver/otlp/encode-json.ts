@@ -15,6 +15,7 @@ import type { EncodeOptions } from './encode-proto.js';
 import { groupByResource, isResourceKey, SCOPE_NAME, SCOPE_VERSION } from './resource.js';
 import { ascii, begin, int, jsonString, mark, raw, rewind, setByte, take, text, u64 } from './json-bytes.js';
 import { bodyOf, jsonText, normalizeId, otherToString, toU64 } from './values.js';
+import type { ExtraAttributesOf } from './extra.js';
 
 export const str = jsonText;
 
@@ -90,6 +91,9 @@ function writeAttributes(attrs: Attributes): boolean {
   return !first;
 }
 
+/** The extra attributes of the current call's records (EncodeOptions.extra). */
+let extraOf: ExtraAttributesOf | undefined;
+
 function writeLogRecord(r: KataLogRecord): void {
   // Leading commas everywhere, the first one overwritten with `{` at the end: body is always present.
   const start = mark();
@@ -116,10 +120,20 @@ function writeLogRecord(r: KataLogRecord): void {
   }
   ascii(',"body":');
   anyValue(bodyOf(r.body));
-  if (r.attributes && typeof r.attributes === 'object') {
+  const extra = extraOf?.get(r);
+  if ((r.attributes && typeof r.attributes === 'object') || extra) {
     const at = mark();
     ascii(',"attributes":[');
-    if (writeAttributes(r.attributes)) ascii(']');
+    let any = r.attributes && typeof r.attributes === 'object' ? writeAttributes(r.attributes) : false;
+    if (extra)
+      for (let i = 0; i + 1 < extra.length; i += 2) {
+        const v = extra[i + 1];
+        if (v === undefined || v === null) continue;
+        if (any) ascii(',');
+        any = true;
+        writeKeyValue(extra[i] as string, v);
+      }
+    if (any) ascii(']');
     else rewind(at);
   }
   const traceId = normalizeId(r.traceId, 16);
@@ -147,6 +161,7 @@ function writeRequest(records: readonly KataLogRecord[], opts: EncodeOptions): v
   begin();
   const groups = groupByResource(records, opts.resource);
   if (groups.length === 0) return ascii('{}');
+  extraOf = opts.extra;
   ascii('{"resourceLogs":[');
   for (let g = 0; g < groups.length; g++) {
     const group = groups[g]!;
@@ -169,6 +184,7 @@ function writeRequest(records: readonly KataLogRecord[], opts: EncodeOptions): v
     ascii(']}]}');
   }
   ascii(']}');
+  extraOf = undefined;
 }
 
 /** The text `write` writes (at the scratch buffer's current end, which is set back): for the string API. */

@@ -14,6 +14,7 @@ import type { Attributes, KataLogRecord } from '../model/record.js';
 import { groupByResource, isResourceKey, SCOPE_NAME, SCOPE_VERSION, type ResourceOverlay } from './resource.js';
 import { INITIAL_SCRATCH, kept, withRoom } from './scratch.js';
 import { bodyOf, normalizeId, otherToString, toU64 } from './values.js';
+import type { ExtraAttributesOf } from './extra.js';
 
 // Tags: field_number << 3 | wire_type (0 varint, 1 fixed64, 2 length-delimited).
 const TAG_REQUEST_RESOURCE_LOGS = 0x0a; // ExportLogsServiceRequest.resource_logs = 1
@@ -45,6 +46,8 @@ const TAG_ARRAY_VALUES = 0x0a; // ArrayValue.values = 1
 export interface EncodeOptions {
   /** Extra resource attributes (exporter settings). */
   resource?: ResourceOverlay;
+  /** Attributes written after a record's own (otlp/extra.ts: the integrity chain's). */
+  extra?: ExtraAttributesOf;
 }
 
 // ---- the scratch buffer ---------------------------------------------------------------------------------
@@ -132,12 +135,15 @@ function writeFixed64(v: bigint): void {
 // Buffer#utf8Write is the primitive behind Buffer#write, minus its argument juggling (measurable per string).
 type Utf8Writer = { utf8Write(s: string, offset: number, length: number): number };
 
+/** Below this length a JS loop copies ASCII faster than a native call; from it on, utf8Write (bench/README.md). */
+const NATIVE_FROM = 32;
+
 /** A string field: tag, UTF-8 length, bytes. (Lone surrogates are written as U+FFFD by the UTF-8 writer.) */
 function writeString(tag: number, s: string): void {
   const n = s.length;
   ensure(n * 3 + 11);
   buf[pos++] = tag;
-  if (n < 0x80) {
+  if (n < NATIVE_FROM) {
     // Optimistic: ASCII, so the byte length is the string length and fits in one byte.
     const at = pos + 1;
     let i = 0;
@@ -152,9 +158,14 @@ function writeString(tag: number, s: string): void {
       return;
     }
   }
-  const len = Buffer.byteLength(s, 'utf8');
+  // The bytes first, after as many length bytes as the shortest possible length needs (UTF-8 has at least one byte
+  // per UTF-16 unit); moved when the length needs more. No Buffer.byteLength pass over the string.
+  const reserve = varintSize(n);
+  const len = (buf as unknown as Utf8Writer).utf8Write(s, pos + reserve, n * 3);
+  const need = varintSize(len);
+  if (need !== reserve) buf.copyWithin(pos + need, pos + reserve, pos + reserve + len);
   writeVarint(len);
-  pos += (buf as unknown as Utf8Writer).utf8Write(s, pos, len);
+  pos += len;
 }
 
 /** Reserve `reserve` length bytes after `tag`; returns where the length goes. Pair with endLen. */
@@ -240,6 +251,10 @@ function copyAscii(s: string, at: number): boolean {
   return true;
 }
 
+/** copyAscii by the native UTF-8 writer (longer strings): its byte count is the string length only for ASCII. */
+const asciiNative = (s: string, at: number): boolean =>
+  (buf as unknown as Utf8Writer).utf8Write(s, at, s.length * 3) === s.length;
+
 function writeKeyValue(tag: number, k: string, v: unknown): void {
   // The common attribute, a short ASCII key with a short ASCII string value, written in one go: every length in it
   // fits one byte, so they are known up front (no reserve-and-patch, no kind dispatch). Anything else, or a
@@ -247,9 +262,9 @@ function writeKeyValue(tag: number, k: string, v: unknown): void {
   if (typeof v === 'string' && k.length + v.length <= 116) {
     const kn = k.length;
     const vn = v.length;
-    ensure(kn + vn + 8);
+    ensure(kn + vn * 3 + 8);
     const at = pos;
-    if (copyAscii(k, at + 4) && copyAscii(v, at + 8 + kn)) {
+    if (copyAscii(k, at + 4) && (vn < NATIVE_FROM ? copyAscii(v, at + 8 + kn) : asciiNative(v, at + 8 + kn))) {
       buf[at] = tag;
       buf[at + 1] = kn + vn + 6; // KeyValue: key field (2 + kn) + value field (2 + AnyValue (2 + vn))
       buf[at + 2] = TAG_KV_KEY;
@@ -284,6 +299,9 @@ function writeHexId(tag: number, hex: string, bytes: number): void {
   pos += buf.write(hex, pos, bytes, 'hex');
 }
 
+/** The extra attributes of the current call's records (EncodeOptions.extra). */
+let extraOf: ExtraAttributesOf | undefined;
+
 function writeLogRecord(r: KataLogRecord): void {
   const at = beginLen(TAG_SL_LOG_RECORDS, 2);
   ensure(32);
@@ -300,6 +318,12 @@ function writeLogRecord(r: KataLogRecord): void {
   if (typeof r.severityText === 'string' && r.severityText !== '') writeString(TAG_LR_SEVERITY_TEXT, r.severityText);
   writeAnyValue(TAG_LR_BODY, bodyOf(r.body));
   if (r.attributes && typeof r.attributes === 'object') writeAttributes(TAG_LR_ATTRIBUTES, r.attributes, true);
+  const extra = extraOf?.get(r);
+  if (extra)
+    for (let i = 0; i + 1 < extra.length; i += 2) {
+      const v = extra[i + 1];
+      if (v !== undefined && v !== null) writeKeyValue(TAG_LR_ATTRIBUTES, extra[i] as string, v);
+    }
   const traceId = normalizeId(r.traceId, 16);
   if (traceId) writeHexId(TAG_LR_TRACE_ID, traceId, 16);
   const spanId = normalizeId(r.spanId, 8);
@@ -324,6 +348,7 @@ function severityOf(n: unknown): number {
 /** Encode records as one protobuf ExportLogsServiceRequest. Never throws on odd field values. */
 export function encodeLogsProto(records: readonly KataLogRecord[], opts: EncodeOptions = {}): Uint8Array {
   const groups = groupByResource(records, opts.resource);
+  extraOf = opts.extra;
   pos = 0;
   for (const g of groups) {
     const rl = beginLen(TAG_REQUEST_RESOURCE_LOGS, 3);
@@ -339,6 +364,7 @@ export function encodeLogsProto(records: readonly KataLogRecord[], opts: EncodeO
     endLen(sl, 3);
     endLen(rl, 3);
   }
+  extraOf = undefined;
   const out = Buffer.allocUnsafe(pos);
   buf.copy(out, 0, 0, pos);
   buf = kept(buf);

@@ -1,5 +1,5 @@
 // JSON text written as UTF-8 bytes into one reused scratch buffer: the OTLP/JSON encoder (encode-json.ts, the store
-// exporter's format) writes every record through this. Written by hand because it is the hot path: building the same
+// exporter's format) and the integrity chain's canonical JSON (integrity/chain.ts) write every record through this. Written by hand because it is the hot path: building the same
 // text by string concatenation and JSON.stringify per value made ~8 KB of short-lived strings per record, the largest
 // allocator in `run --once` and much of its GC time (bench/README.md, "The front of the hot path"). Strings come out
 // as the exact bytes JSON.stringify writes for them: printable ASCII is copied by a loop, anything else (a quote, a
@@ -142,11 +142,15 @@ export function u64(v: bigint): void {
   pos += 9;
 }
 
+/** What was written since `from`, as a view of the scratch buffer: valid until the next write (to hash it). */
+export const bytes = (from: number): Buffer => buf.subarray(from, pos);
+
 /** What was written since `begin`, as a Buffer of its own; the scratch buffer is free again. */
 export function take(): Buffer {
   const out = Buffer.allocUnsafe(pos);
   buf.copy(out, 0, 0, pos);
   buf = kept(buf);
+  pos = 0; // a later writer that starts at `mark()` (integrity/chain.ts) starts at the beginning
   return out;
 }
 
