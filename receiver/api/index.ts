@@ -16,6 +16,8 @@ export {
   SCOPE_VERSION,
   isResourceKey,
   type EncodeOptions,
+  type ExtraAttributes,
+  type ExtraAttributesOf,
 } from '../otlp/index.js';
 
 // The Kata semantic conventions (attribute, event and value names), generated from semconv/model/registry.yaml.
