@@ -243,6 +243,17 @@ describe('applyProvenance', () => {
   });
 });
 
+/** One journal line read as a source with `carrier` provenance: its first record and the built-in alerts it raised. */
+function parseWithRules(line: string, carrier: Record<string, string | boolean>) {
+  const recs = parseText(line, { observedTimeUnixNano: 1n, attributes: { ...carrier } });
+  applyProvenance(recs, carrier);
+  const fired = new RuleEngine({ rules: loadBuiltinRules() })
+    .process(recs)
+    .filter((a) => a.eventName === EVENT_KATA_ALERT)
+    .map((a) => a.attributes[ATTR_KATA_ALERT_RULE_ID]);
+  return { rec: recs[0]!, fired };
+}
+
 describe('runtime-rs console text shaped like host records', () => {
   // The guest writes whatever it likes on its console; runtime-rs re-logs each line as `vm console: "…"` in its own
   // journal entries, next to `qemu stderr: "…"` re-logs of the real QEMU. Only the latter may count as the host's.
@@ -251,15 +262,7 @@ describe('runtime-rs console text shaped like host records', () => {
     [ATTR_KATA_LOG_TRUSTED]: true,
     [ATTR_PROCESS_COMMAND]: 'containerd-shim',
   };
-  const run = (line: string) => {
-    const recs = parseText(line, { observedTimeUnixNano: 1n, attributes: { ...journal } });
-    applyProvenance(recs, journal);
-    const fired = new RuleEngine({ rules: loadBuiltinRules() })
-      .process(recs)
-      .filter((a) => a.eventName === EVENT_KATA_ALERT)
-      .map((a) => a.attributes[ATTR_KATA_ALERT_RULE_ID]);
-    return { rec: recs[0]!, fired };
-  };
+  const run = (line: string) => parseWithRules(line, journal);
 
   it('is guest-controlled and raises no host-trust alert, whatever shape the console line has', () => {
     for (const payload of [
@@ -305,15 +308,7 @@ describe('runtime-rs agent-log forwarder', () => {
       NAME: 'kata-runtime',
       SOURCE: VICTIM,
     });
-  const run = (line: string) => {
-    const recs = parseText(line, { observedTimeUnixNano: 1n, attributes: { ...journal } });
-    applyProvenance(recs, journal);
-    const fired = new RuleEngine({ rules: loadBuiltinRules() })
-      .process(recs)
-      .filter((a) => a.eventName === EVENT_KATA_ALERT)
-      .map((a) => a.attributes[ATTR_KATA_ALERT_RULE_ID]);
-    return { rec: recs[0]!, fired };
-  };
+  const run = (line: string) => parseWithRules(line, journal);
   const forged = 'Cannot start VM: forged by the guest';
 
   it('marks forwarded text guest-controlled and raises no host-trust alert from it', () => {
