@@ -78,8 +78,11 @@ let lane2 = 0;
 // Seeds drawn once per process: the hash is fast, not cryptographic, so with known seeds a hostile writer could craft
 // a record whose hash equals a later record's and have that one suppressed as its duplicate. Nothing is persisted
 // (the table starts empty at each start), so the seeds need not survive a restart.
-const SEEDS = new Int32Array(randomBytes(16).buffer.slice(0, 16));
-const [TIME_SEED1, TIME_SEED2, KEY_SEED1, KEY_SEED2] = SEEDS as unknown as [number, number, number, number];
+const SEEDS = randomBytes(16);
+const TIME_SEED1 = SEEDS.readInt32LE(0);
+const TIME_SEED2 = SEEDS.readInt32LE(4);
+const KEY_SEED1 = SEEDS.readInt32LE(8);
+const KEY_SEED2 = SEEDS.readInt32LE(12);
 
 /** One step of both lanes over the 32-bit chunk `c`. */
 function mix(c: number): void {
