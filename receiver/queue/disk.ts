@@ -181,14 +181,8 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     if (this.sealer) return { count: records.length, bytes: estimateBatchBytes(records), records };
     const payload = this.codec ? encodeOrUndefined(this.codec, records) : undefined;
     if (payload) return this.preparePayload(payload, records.length);
-    const { frame: whole, count, skipped } = encodeFrame(records);
-    const frame = [whole];
-    if (skipped > 0) {
-      this.metrics.dropped.labels(this.exporterName, 'unserializable').inc(skipped);
-      this.log.error('records could not be serialized (cyclic attribute value?); dropped', { records: skipped });
-    }
-    // Cache only an exact copy of what is on disk.
-    return { frame, count, bytes: whole.length, records: skipped === 0 ? records : undefined };
+    const { frame, count, cached } = this.recordFrame(records, false);
+    return { frame: [frame], count, bytes: frame.length, records: cached };
   }
 
   preparePayload(payload: Uint8Array, count: number): DiskPrepared {
@@ -278,6 +272,20 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
     await releaseLock(this.dir);
   }
 
+  /** A records frame; records that cannot be serialized are dropped and counted. `cached`: the records when the
+   *  frame holds them all (only an exact copy of what is on disk is cached). */
+  private recordFrame(
+    records: KataLogRecord[],
+    sealed: boolean,
+  ): { frame: Buffer; count: number; cached: KataLogRecord[] | undefined } {
+    const { frame, count, skipped } = encodeFrame(records, sealed);
+    if (skipped > 0) {
+      this.metrics.dropped.labels(this.exporterName, 'unserializable').inc(skipped);
+      this.log.error('records could not be serialized (cyclic attribute value?); dropped', { records: skipped });
+    }
+    return { frame, count, cached: skipped === 0 ? records : undefined };
+  }
+
   /**
    * Numbers and encodes the records of a waiting append: called by the writer in the order frames go to the file,
    * so chain order = file order = delivery order. A frame sealed once keeps its bytes (rewritten after a failed
@@ -295,13 +303,9 @@ class DiskStore implements QueueStore<DiskPrepared, DiskEntry> {
       p.bytes = head.length + body.length;
       return;
     }
-    const { frame, skipped } = encodeFrame(s.records ?? [], true);
-    if (skipped > 0) {
-      this.metrics.dropped.labels(this.exporterName, 'unserializable').inc(skipped);
-      this.log.error('records could not be serialized (cyclic attribute value?); dropped', { records: skipped });
-    }
+    const { frame, cached } = this.recordFrame(s.records ?? [], true);
     p.frame = [frame];
-    p.records = skipped === 0 ? s.records : undefined;
+    p.records = cached;
     p.bytes = frame.length;
   }
 
