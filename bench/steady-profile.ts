@@ -2,7 +2,9 @@
 // `node --cpu-prof`, then its self time per function and per file (bench/profile.ts).
 //
 //   npx tsx bench/steady-profile.ts [--build DIR] [--rate 2000] [--seconds 20] [--out DIR] [--no-profile]
-//     [--node-arg=--min-semi-space-size=8 …]
+//     [--node-arg=--min-semi-space-size=8 …] [--follower [--follower-arg=--emit=none …]]
+// --follower runs the naive SDK shipper in follow mode (bench/baseline/follow.mjs) on the same inputs instead of
+// kata-otel: the floor beside kata-otel's figures.
 // DIR: a build saved by `npm run bench -- --save-build NAME` (default: the bench's last build).
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -21,6 +23,10 @@ const { values: a } = parseArgs({
     out: { type: 'string', default: join(ROOT, 'bench/results/steady-profile') },
     // Only the steady-state figures (the profiler's own thread costs a few % of a core).
     'no-profile': { type: 'boolean' },
+    // Run the naive SDK shipper in follow mode (bench/baseline/follow.mjs) instead of kata-otel: the floor.
+    follower: { type: 'boolean' },
+    // More arguments for the follower (e.g. --follower-arg=--emit=none), repeatable.
+    'follower-arg': { type: 'string', multiple: true, default: [] },
     // More Node options for kata-otel (e.g. --min-semi-space-size=8), repeatable.
     'node-arg': { type: 'string', multiple: true, default: [] },
   },
@@ -39,6 +45,7 @@ try {
     env: Object.fromEntries(
       Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_') && k !== 'NODE_OPTIONS'),
     ),
+    ...(a.follower ? { follower: join(ROOT, 'bench/baseline/follow.mjs'), followerArgs: a['follower-arg']! } : {}),
     runNodeArgs: [...a['node-arg']!, ...(a['no-profile'] ? [] : ['--cpu-prof', `--cpu-prof-dir=${out}`])],
   });
   process.stdout.write(

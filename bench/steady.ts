@@ -7,7 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { LatencyStats } from './latency.js';
 import { childPids, cpuSeconds, memory } from './procstat.js';
@@ -116,16 +116,30 @@ export function startRun(
   env: NodeJS.ProcessEnv,
   nodeArgs: string[] = [],
 ): ChildProcess {
-  const child = spawn(process.execPath, [...nodeArgs, cli, 'run', '--config', config], {
-    cwd,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawnWithTail([...nodeArgs, cli, 'run', '--config', config], cwd, env);
+}
+
+/** A Node child whose stderr's tail stays readable (stderrTail) and whose stdout is drained. */
+function spawnWithTail(argv: string[], cwd: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4000)));
   child.stdout!.resume();
   (child as ChildProcess & { stderrTail: () => string }).stderrTail = () => err;
   return child;
+}
+
+/** Start the follower script (SteadyOptions.follower) on the bench's journal directory and files. */
+function startFollower(
+  script: string,
+  p: { files: string; journalDir: string; port: number },
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[],
+  extra: string[],
+): ChildProcess {
+  const args = [`--journal=${p.journalDir}`, `--files=${p.files}`, `--url=http://127.0.0.1:${p.port}`, ...extra];
+  return spawnWithTail([...nodeArgs, script, ...args], cwd, env);
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed by a signal). */
@@ -160,6 +174,11 @@ export interface SteadyOptions {
   nodeArgs?: string[];
   /** More Node options for kata-otel only (bench/steady-profile.ts: `--cpu-prof`). */
   runNodeArgs?: string[];
+  /** Run this script instead of kata-otel, with `--journal=DIR --files=DIR --url=…` (bench/baseline/follow.mjs:
+   *  the naive SDK shipper following the same inputs, the floor beside kata-otel's figures). */
+  follower?: string;
+  /** More arguments for the follower. */
+  followerArgs?: string[];
 }
 
 export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
@@ -167,7 +186,17 @@ export async function runSteady(o: SteadyOptions): Promise<SteadyResult> {
   const problems: string[] = [];
   try {
     const { config, files, journal } = nodeConfig(dir, o.sink.port);
-    const run = startRun(o.cli, config, dir, o.env, [...(o.nodeArgs ?? []), ...(o.runNodeArgs ?? [])]);
+    const nodeArgs = [...(o.nodeArgs ?? []), ...(o.runNodeArgs ?? [])];
+    const run = o.follower
+      ? startFollower(
+          o.follower,
+          { files, journalDir: dirname(journal), port: o.sink.port },
+          dir,
+          o.env,
+          [...nodeArgs],
+          o.followerArgs ?? [],
+        )
+      : startRun(o.cli, config, dir, o.env, nodeArgs);
     const pid = run.pid!;
     const samples: SteadySample[] = [];
     let tStart = performance.now();

@@ -2,7 +2,7 @@
 // the parsers; the writer appends every line once, half to a real journal file (read back by the real journalctl)
 // and half to per-sandbox files, spread over its schedule; the latency statistics; and a whole run — kata-otel
 // `run` from source following both, exporting to the real counting receiver — delivers every line written with
-// latencies computed from real timestamps that are non-negative and bounded. Speed is the benchmark's business:
+// latencies computed from real timestamps that are non-negative and bounded; so does the naive SDK follower. Speed is the benchmark's business:
 // nothing here asserts CPU or latency targets.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { steadyLines } from '../../bench/gen.js';
 import { latencyStats, percentile, type LatencyStats } from '../../bench/latency.js';
-import { JOURNAL_REMOTE, runSteady } from '../../bench/steady.js';
+import { JOURNAL_REMOTE, runSteady, type SteadySink } from '../../bench/steady.js';
 import type { WriterResult } from '../../bench/steady-writer.js';
 import { parseText } from '../../receiver/parse/index.js';
 import { ATTR_KATA_LOG_PARSE_ERROR } from '../../receiver/semconv/generated.js';
@@ -108,28 +108,38 @@ describe.skipIf(!JOURNAL_REMOTE)('steady writer', () => {
   }, 60_000);
 });
 
+/** The real counting receiver (bench/sink.ts) in its own process, for the length of `fn`. */
+async function withSink<T>(fn: (sink: SteadySink) => Promise<T>): Promise<T> {
+  const sinkProc = spawn(process.execPath, [...TSX, bench('sink.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: sinkProc.stdout });
+  const next = () => new Promise<string>((res) => lines.once('line', res));
+  const ask = async (cmd: string) => {
+    const p = next();
+    sinkProc.stdin.write(cmd + '\n');
+    return p;
+  };
+  try {
+    const { port } = JSON.parse(await next()) as { port: number };
+    return await fn({
+      port,
+      reset: async () => void (await ask('reset')),
+      latency: async (n) => JSON.parse(await ask(`latency ${n}`)) as LatencyStats,
+    });
+  } finally {
+    sinkProc.stdin.end();
+    await new Promise((res) => sinkProc.once('exit', res));
+  }
+}
+
 describe.skipIf(!JOURNAL_REMOTE)('steady-state run', () => {
   it('kata-otel run delivers every line written to the receiver; latencies are non-negative and bounded', async () => {
-    const sinkProc = spawn(process.execPath, [...TSX, bench('sink.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const lines = createInterface({ input: sinkProc.stdout });
-    const next = () => new Promise<string>((res) => lines.once('line', res));
-    const ask = async (cmd: string) => {
-      const p = next();
-      sinkProc.stdin.write(cmd + '\n');
-      return p;
-    };
-    try {
-      const { port } = JSON.parse(await next()) as { port: number };
+    await withSink(async (sink) => {
       const t0 = Date.now();
       const r = await runSteady({
         cli: fileURLToPath(new URL('../support/cli-main.ts', import.meta.url)),
         writer: bench('steady-writer.ts'),
         nodeArgs: TSX,
-        sink: {
-          port,
-          reset: async () => void (await ask('reset')),
-          latency: async (n) => JSON.parse(await ask(`latency ${n}`)) as LatencyStats,
-        },
+        sink,
         rate: 500,
         seconds: 2,
         env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
@@ -153,9 +163,26 @@ describe.skipIf(!JOURNAL_REMOTE)('steady-state run', () => {
         expect(s.rssMB).toBeGreaterThan(10);
       }
       expect(r.samples.some((s) => s.t < 0) && r.samples.some((s) => s.t > 0)).toBe(true);
-    } finally {
-      sinkProc.stdin.end();
-      await new Promise((res) => sinkProc.once('exit', res));
-    }
+    });
+  }, 120_000);
+
+  it('the naive SDK follower (the floor beside kata-otel) follows both inputs and delivers every line', async () => {
+    await withSink(async (sink) => {
+      const r = await runSteady({
+        cli: '',
+        follower: bench('baseline/follow.mjs'),
+        writer: bench('steady-writer.ts'),
+        nodeArgs: TSX,
+        sink,
+        rate: 500,
+        seconds: 2,
+        env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+        warmupS: 3,
+        drainS: 30,
+      });
+      expect(r.problems).toEqual([]);
+      expect(r.exitCode).toBe(0);
+      expect(r.latency).toMatchObject({ written: 1000, received: 1000, repeats: 0 });
+    });
   }, 120_000);
 });
