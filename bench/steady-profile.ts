@@ -51,7 +51,7 @@ try {
   process.stdout.write(
     `${s.rate} lines/s ${s.seconds} s: ${s.writer.written} written, ${s.latency.received} delivered, CPU ${s.cpuPct.toFixed(1)}% ` +
       `(${s.cpuSeconds.toFixed(1)} CPU s to the last record, ${s.cpuUsPerLine.toFixed(0)} µs/line) ` +
-      `(journalctl ${s.childCpuPct.toFixed(1)}%), p50 ${s.latency.p50.toFixed(0)} ms p99 ${s.latency.p99.toFixed(0)} ms, ` +
+      `(journalctl ${s.childCpuPct.toFixed(1)}%), RSS max ${s.rssMaxMB.toFixed(0)} MB, p50 ${s.latency.p50.toFixed(0)} ms p99 ${s.latency.p99.toFixed(0)} ms, ` +
       `load ${s.loadavg.map((x) => x.toFixed(1)).join('–')}${s.problems.length ? ' PROBLEMS: ' + s.problems.join('; ') : ''}\n`,
   );
   for (const f of readdirSync(out).filter((f) => f.endsWith('.cpuprofile'))) {
