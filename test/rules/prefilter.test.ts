@@ -224,3 +224,28 @@ describe('RulePrefilter', () => {
     );
   });
 });
+
+describe('RulePrefilter body cache', () => {
+  it('gives a long-lived prefilter the answer of a fresh one, through repeated, unique and non-ASCII bodies', () => {
+    const pre = new RulePrefilter(rules);
+    const bodies = [
+      ...Array.from({ length: 3000 }, (_, i) => `unique message ${i} ${phrases[i % phrases.length]}`),
+      ...Array.from({ length: 6000 }, (_, i) => (i % 7 === 0 ? 'KELVIN \u212a' : `${phrases[i % phrases.length]}`)),
+      ...Array.from({ length: 600 }, (_, i) => `again ${phrases[(i * 3) % phrases.length]}`),
+    ];
+    for (const body of bodies) {
+      const r: KataLogRecord = {
+        timeUnixNano: 1n,
+        observedTimeUnixNano: 1n,
+        severityNumber: 9,
+        severityText: '',
+        body,
+        attributes: {},
+      };
+      const fresh = new RulePrefilter(rules);
+      fresh.begin(r);
+      pre.begin(r);
+      expect([...pre.bits], body).toEqual([...fresh.bits]);
+    }
+  });
+});
