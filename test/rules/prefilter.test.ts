@@ -39,6 +39,16 @@ function conditionsOf(rule: Rule): ((r: KataLogRecord) => boolean)[] {
   }
 }
 
+/** A record with only a body (and a level). */
+const bodyRecord = (body: string): KataLogRecord => ({
+  timeUnixNano: 1n,
+  observedTimeUnixNano: 1n,
+  severityNumber: 9,
+  severityText: '',
+  body,
+  attributes: {},
+});
+
 function checkInvariant(rs: Rule[], records: KataLogRecord[]): void {
   const pre = new RulePrefilter(rs);
   for (const r of records) {
@@ -140,17 +150,7 @@ describe('RulePrefilter', () => {
       p.toUpperCase().replace(/K/g, '\u212a'),
       'x\u0130 ' + p.toUpperCase(),
     ]);
-    checkInvariant(
-      rules,
-      bodies.map((body) => ({
-        timeUnixNano: 1n,
-        observedTimeUnixNano: 1n,
-        severityNumber: 9,
-        severityText: '',
-        body,
-        attributes: {},
-      })),
-    );
+    checkInvariant(rules, bodies.map(bodyRecord));
   });
 
   it('handles every operator: regex, numbers, not, exists, case-insensitive and short phrases', () => {
@@ -234,14 +234,7 @@ describe('RulePrefilter body cache', () => {
       ...Array.from({ length: 600 }, (_, i) => `again ${phrases[(i * 3) % phrases.length]}`),
     ];
     for (const body of bodies) {
-      const r: KataLogRecord = {
-        timeUnixNano: 1n,
-        observedTimeUnixNano: 1n,
-        severityNumber: 9,
-        severityText: '',
-        body,
-        attributes: {},
-      };
+      const r = bodyRecord(body);
       const fresh = new RulePrefilter(rules);
       fresh.begin(r);
       pre.begin(r);
