@@ -27,7 +27,6 @@ import {
   ATTR_LOG_FILE_NAME,
   ATTR_LOG_FILE_PATH,
 } from '../semconv/generated.js';
-import { setAttribute } from '../model/attributes.js';
 import { syslogTime } from './time.js';
 
 /**
@@ -217,9 +216,8 @@ export function finish(rec: KataLogRecord, outer: Outer, ctx: ParseContext, raw:
   a[ATTR_SERVICE_NAMESPACE] = SERVICE_NAMESPACE;
   const ca = ctx.attributes;
   if (ca !== undefined) {
-    // setAttribute: a journal record passes 16 attributes here (model/attributes.ts).
     for (const k in ca) {
-      if (a[k] === undefined || k.startsWith('log.file.')) setAttribute(a, k, ca[k] as Attributes[string]);
+      if (a[k] === undefined || k.startsWith('log.file.')) a[k] = ca[k] as Attributes[string];
     }
   }
   if (ctx.keepOriginal) a[ATTR_LOG_RECORD_ORIGINAL] = raw;

@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseKeyValues } from '../exporters/otlp-config.js';
-import { setAttribute } from '../model/attributes.js';
 import type { KataLogRecord } from '../model/record.js';
 import { ATTR_HOST_ID, ATTR_HOST_NAME } from '../semconv/generated.js';
 import type { Stage } from './types.js';
@@ -46,10 +45,9 @@ export class HostStage implements Stage {
     const { name, id } = this.host;
     for (const r of records) {
       const a = r.attributes;
-      if (a[ATTR_HOST_NAME] === undefined || a[ATTR_HOST_NAME] === '') setAttribute(a, ATTR_HOST_NAME, name);
+      if (a[ATTR_HOST_NAME] === undefined || a[ATTR_HOST_NAME] === '') a[ATTR_HOST_NAME] = name;
       // Only this node's id: a journal imported from another node names that node, whose id is unknown here.
-      if (id !== undefined && a[ATTR_HOST_ID] === undefined && a[ATTR_HOST_NAME] === name)
-        setAttribute(a, ATTR_HOST_ID, id);
+      if (id !== undefined && a[ATTR_HOST_ID] === undefined && a[ATTR_HOST_NAME] === name) a[ATTR_HOST_ID] = id;
     }
     return records;
   }

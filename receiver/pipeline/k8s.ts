@@ -12,7 +12,6 @@
 // Results are cached per id (bounded LRU, TTL renewed by every record of the id, so an entry outlives the
 // bundle's deletion at teardown); a miss is cached for a short while so a bundle written just after the first
 // record is still found, and the files are read at most once per id per miss TTL.
-import { setAttribute } from '../model/attributes.js';
 import type { AttrValue, Attributes, KataLogRecord } from '../model/record.js';
 import {
   ATTR_CONTAINER_ID,
@@ -100,8 +99,7 @@ function entryFor(meta: PodMetadata): Entry {
 
 /** Attributes already on the record win (a file source's static attributes, an earlier stage). */
 function apply(a: Attributes, p: readonly (string | number)[]): void {
-  for (let i = 0; i < p.length; i += 2)
-    if (a[p[i] as string] === undefined) setAttribute(a, p[i] as string, p[i + 1] as AttrValue);
+  for (let i = 0; i < p.length; i += 2) if (a[p[i] as string] === undefined) a[p[i] as string] = p[i + 1] as AttrValue;
 }
 
 const asId = (v: AttrValue | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);

@@ -5,7 +5,6 @@
 // from the carrier: a differing id claimed by the text is kept as kata.field.sandbox and flagged
 // (kata.log.identity_mismatch → the kata-guest-identity-spoof alert). The parser gives the carrier's sandbox
 // priority too; this step holds whatever the parser does. docs/security.md describes the trust model.
-import { setAttribute } from '../model/attributes.js';
 import type { Attributes, KataLogRecord } from '../model/record.js';
 import {
   ATTR_KATA_COMPONENT,
@@ -78,19 +77,19 @@ export function applyProvenance(records: KataLogRecord[], carrier: Attributes | 
       for (const k of ORIGIN_ATTRIBUTES) {
         const v = carrier[k];
         // `delete` is a runtime call even for a key that is not there (most records, most keys): look first.
-        if (v !== undefined) setAttribute(a, k, v);
+        if (v !== undefined) a[k] = v;
         else if (k in a) delete a[k];
       }
     }
-    if (origin !== undefined) setAttribute(a, ATTR_KATA_LOG_ORIGIN, origin);
+    if (origin !== undefined) a[ATTR_KATA_LOG_ORIGIN] = origin;
     if (typeof sandbox === 'string') settleSandbox(a, sandbox);
     // The dropped count belongs to the first record of the entry only (one entry can yield several records).
     if (r !== records[0] && ATTR_KATA_LOG_DROPPED_COUNT in a) delete a[ATTR_KATA_LOG_DROPPED_COUNT];
     if (!isGuestControlled(a)) continue;
-    setAttribute(a, ATTR_KATA_LOG_GUEST_CONTROLLED, true);
+    a[ATTR_KATA_LOG_GUEST_CONTROLLED] = true;
     const claim = a[SANDBOX_CLAIM];
     if (typeof claim === 'string' && !sameSandbox(String(a[ATTR_KATA_SANDBOX_ID]), claim))
-      setAttribute(a, ATTR_KATA_LOG_IDENTITY_MISMATCH, true);
+      a[ATTR_KATA_LOG_IDENTITY_MISMATCH] = true;
   }
 }
 
