@@ -34,9 +34,25 @@ import { syslogTime } from './time.js';
  * identify the entry in the journal; a re-read (after a crash) gives the same uid, so a backend can drop it.
  */
 export function journalUid(cursor: string): string {
-  const s = /(?:^|;)s=([0-9a-f]+)/.exec(cursor)?.[1];
-  const i = /(?:^|;)i=([0-9a-f]+)/.exec(cursor)?.[1];
+  const s = cursorField(cursor, 's=');
+  const i = cursorField(cursor, 'i=');
   return s !== undefined && i !== undefined ? `${s}-${i}` : cursor;
+}
+
+/** The first `name=<lower-case hex>` of a cursor at its start or after a `;` (what `/(?:^|;)s=([0-9a-f]+)/`
+ *  finds), without a regex match per record. */
+function cursorField(cursor: string, name: string): string | undefined {
+  for (let at = cursor.indexOf(name); at >= 0; at = cursor.indexOf(name, at + 1)) {
+    if (at > 0 && cursor.charCodeAt(at - 1) !== 59) continue; // ';'
+    const from = at + name.length;
+    let end = from;
+    for (; end < cursor.length; end++) {
+      const c = cursor.charCodeAt(end);
+      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) break;
+    }
+    if (end > from) return cursor.slice(from, end);
+  }
+  return undefined;
 }
 
 export const SERVICE_NAMESPACE = 'kata-containers';

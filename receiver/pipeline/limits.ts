@@ -59,14 +59,16 @@ export class LimitsStage implements Stage {
     const maxLen = this.maxValueLength;
     let count = 0;
     let longValue = false;
+    // Every attribute counted first; the resource ones are only told apart when there are too many in all.
     for (const k in attrs) {
-      if (!RESOURCE.has(k)) count++;
+      count++;
       if (maxLen > 0 && !longValue) {
         const v = attrs[k] as AttrValue;
         if (typeof v === 'string') longValue = v.length > maxLen;
         else if (Array.isArray(v)) longValue = v.some((e) => e.length > maxLen);
       }
     }
+    if (this.maxAttributes > 0 && count > this.maxAttributes) for (const k in attrs) if (RESOURCE.has(k)) count--;
     const tooMany = this.maxAttributes > 0 && count > this.maxAttributes;
     if (!tooMany && !longValue) return false;
     if (tooMany) {

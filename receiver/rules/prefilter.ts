@@ -257,6 +257,16 @@ type Bits = Int32Array;
 
 /** Rules by the value of one field (eq alternatives): the rules whose set holds it, and those any non-string
  *  value lets through. */
+const ALL_PAIRS = Int32Array.of(-1, -1, -1, -1);
+const NO_PAIRS = new Int32Array(4);
+const BODY_CACHE_STRING = 512;
+const BODY_CACHE_ENTRIES = 2048;
+/** The cache is used while one body in BODY_HIT_RATIO is found there (judged every BODY_SAMPLE bodies); below
+ *  that, the next BODY_SKIP bodies are scanned without it. */
+const BODY_SAMPLE = 256;
+const BODY_HIT_RATIO = 4;
+const BODY_SKIP = 4096;
+
 interface EqIndex {
   field: number;
   byValue: Map<string, Bits>;
@@ -284,6 +294,17 @@ export class RulePrefilter {
   private readonly requires: { field: number; rules: Bits }[] = [];
   /** The rules that may act on the record given to `begin`. */
   private readonly may_: Bits;
+  /** Body → its pair masks (bodies repeat: a node prints the same messages over and over). The redaction stage
+   *  before this one has already hashed a body for its own cache, so a lookup is cheaper than the pair scan. */
+  private bodies = new Map<string, Int32Array>();
+  private olderBodies = new Map<string, Int32Array>();
+  private lastBody = '';
+  private lastMasks: Int32Array = NO_PAIRS;
+  /** Bodies looked up since the last verdict and how many were found; bodies still to scan without the cache
+   *  (when a node's messages embed ids or times, each is new: the cache would only hold them alive). */
+  private looked = 0;
+  private hits = 0;
+  private skip = 0;
 
   constructor(rules: readonly Rule[]) {
     this.count = rules.length;
@@ -353,16 +374,11 @@ export class RulePrefilter {
     const p = this.phrases;
     if (p.length > 0) {
       const body = r.body;
-      let b0 = -1;
-      let b1 = -1;
-      let b2 = -1;
-      let b3 = -1;
-      if (typeof body === 'string' && pairsOf(body)) {
-        b0 = pairMask[0] as number;
-        b1 = pairMask[1] as number;
-        b2 = pairMask[2] as number;
-        b3 = pairMask[3] as number;
-      }
+      const masks = typeof body === 'string' ? this.bodyPairs(body) : ALL_PAIRS;
+      const b0 = masks[0] as number;
+      const b1 = masks[1] as number;
+      const b2 = masks[2] as number;
+      const b3 = masks[3] as number;
       for (let k = 0; k < p.length; k += 5) {
         const m0 = p[k] as number;
         const m1 = p[k + 1] as number;
@@ -391,6 +407,35 @@ export class RulePrefilter {
       const b = e.rules;
       for (let w = 0; w < m.length; w++) m[w] = (m[w] as number) & ~(b[w] as number);
     }
+  }
+
+  /** The character-pair masks of a body (all bits when it is not ASCII: nothing is filtered out). */
+  private bodyPairs(body: string): Int32Array {
+    if (body === this.lastBody) return this.lastMasks;
+    let cacheable = body.length <= BODY_CACHE_STRING;
+    if (this.skip > 0) {
+      this.skip--;
+      cacheable = false;
+    } else if (cacheable && ++this.looked === BODY_SAMPLE) {
+      if (this.hits * BODY_HIT_RATIO < BODY_SAMPLE) this.skip = BODY_SKIP;
+      this.looked = this.hits = 0;
+    }
+    let masks = cacheable ? (this.bodies.get(body) ?? this.olderBodies.get(body)) : undefined;
+    if (masks !== undefined) this.hits++;
+    else {
+      masks = pairsOf(body) ? Int32Array.from(pairMask) : ALL_PAIRS;
+      if (cacheable) {
+        // Two generations: filling the cache up does not forget the bodies in use.
+        if (this.bodies.size >= BODY_CACHE_ENTRIES) {
+          this.olderBodies = this.bodies;
+          this.bodies = new Map();
+        }
+        this.bodies.set(body, masks);
+      }
+    }
+    this.lastBody = body;
+    this.lastMasks = masks;
+    return masks;
   }
 
   /** The rules that may act on the record given to `begin`, as bits (rule i: bit i & 31 of word i >>> 5), and how

@@ -39,6 +39,16 @@ function conditionsOf(rule: Rule): ((r: KataLogRecord) => boolean)[] {
   }
 }
 
+/** A record with only a body (and a level). */
+const bodyRecord = (body: string): KataLogRecord => ({
+  timeUnixNano: 1n,
+  observedTimeUnixNano: 1n,
+  severityNumber: 9,
+  severityText: '',
+  body,
+  attributes: {},
+});
+
 function checkInvariant(rs: Rule[], records: KataLogRecord[]): void {
   const pre = new RulePrefilter(rs);
   for (const r of records) {
@@ -140,17 +150,7 @@ describe('RulePrefilter', () => {
       p.toUpperCase().replace(/K/g, '\u212a'),
       'x\u0130 ' + p.toUpperCase(),
     ]);
-    checkInvariant(
-      rules,
-      bodies.map((body) => ({
-        timeUnixNano: 1n,
-        observedTimeUnixNano: 1n,
-        severityNumber: 9,
-        severityText: '',
-        body,
-        attributes: {},
-      })),
-    );
+    checkInvariant(rules, bodies.map(bodyRecord));
   });
 
   it('handles every operator: regex, numbers, not, exists, case-insensitive and short phrases', () => {
@@ -222,5 +222,23 @@ describe('RulePrefilter', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('RulePrefilter body cache', () => {
+  it('gives a long-lived prefilter the answer of a fresh one, through repeated, unique and non-ASCII bodies', () => {
+    const pre = new RulePrefilter(rules);
+    const bodies = [
+      ...Array.from({ length: 3000 }, (_, i) => `unique message ${i} ${phrases[i % phrases.length]}`),
+      ...Array.from({ length: 6000 }, (_, i) => (i % 7 === 0 ? 'KELVIN \u212a' : `${phrases[i % phrases.length]}`)),
+      ...Array.from({ length: 600 }, (_, i) => `again ${phrases[(i * 3) % phrases.length]}`),
+    ];
+    for (const body of bodies) {
+      const r = bodyRecord(body);
+      const fresh = new RulePrefilter(rules);
+      fresh.begin(r);
+      pre.begin(r);
+      expect([...pre.bits], body).toEqual([...fresh.bits]);
+    }
   });
 });

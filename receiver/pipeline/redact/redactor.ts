@@ -40,6 +40,12 @@ export const MASK = '[REDACTED]';
 const CACHE_STRING = 256;
 const CACHE_ENTRIES = 8192;
 const KEY_CACHE_ENTRIES = 4096;
+/** An attribute's values are looked up in the clean cache while at least one in HIT_RATIO was found there, judged
+ *  every SAMPLE values; below that (a cursor, a record uid, a timestamp or request id in a field: a new value on
+ *  every record) they are only scanned, for the next SKIP values, then sampled again. */
+const SAMPLE = 256;
+const HIT_RATIO = 8;
+const SKIP = 4096;
 const SECRET_FIELD = 'secret-field';
 const STRENGTH: Record<RedactAction, number> = { mask: 0, hash: 1, drop: 2 };
 
@@ -62,6 +68,20 @@ function compile(pattern: string, rule: string, what: string): RE2JS {
       `redaction rule '${rule}': ${what} ${JSON.stringify(pattern)} is not a valid RE2 pattern (${(err as Error).message}); RE2 has no lookaround or backreferences`,
     );
   }
+}
+
+/** What the redactor keeps per attribute name (names repeat on every record). */
+interface KeyInfo {
+  /** The rule hiding its whole value, SECRET_FIELD for a `kata.field.<secret key>`, or null. */
+  kind: Compiled | typeof SECRET_FIELD | null;
+  /** Values looked up in the clean cache since the last verdict, and how many were there. */
+  looked: number;
+  hits: number;
+  /** Values still to scan without the cache (0: the cache is used). */
+  skip: number;
+  /** The last value found clean through the cache: most attributes hold the same value record after record
+   *  (service, format, host, unit, version), and comparing with it is cheaper than a cache lookup. */
+  last: string;
 }
 
 export interface RedactResult {
@@ -144,6 +164,49 @@ export class Redactor {
   private find(s: string): Span[] | undefined {
     const cacheable = s.length <= CACHE_STRING;
     if (cacheable && (this.clean.has(s) || this.older.has(s))) return undefined;
+    const spans = this.scan(s);
+    if (spans === undefined && cacheable) this.remember(s);
+    return spans;
+  }
+
+  /** `find` for a value of attribute `info`: through the clean cache only while its values repeat. A value seen
+   *  once costs more in the cache (hashing it, inserting it, keeping it alive into the old generation, pushing out
+   *  the values that do repeat) than the trigger's scan of it. */
+  private findValue(s: string, info: KeyInfo): Span[] | undefined {
+    if (info.skip > 0) {
+      info.skip--;
+      return this.scan(s);
+    }
+    if (s === info.last) return undefined;
+    if (s.length > CACHE_STRING) return this.scan(s);
+    if (++info.looked === SAMPLE) {
+      if (info.hits * HIT_RATIO < SAMPLE) info.skip = SKIP;
+      info.looked = info.hits = 0;
+    }
+    if (this.clean.has(s) || this.older.has(s)) {
+      info.hits++;
+      info.last = s;
+      return undefined;
+    }
+    const spans = this.scan(s);
+    if (spans === undefined) {
+      this.remember(s);
+      info.last = s;
+    }
+    return spans;
+  }
+
+  /** A string known to hold no secret, in the clean cache. */
+  private remember(s: string): void {
+    if (this.clean.size >= CACHE_ENTRIES) {
+      this.older = this.clean;
+      this.clean = new Map();
+    }
+    this.clean.set(s, true);
+  }
+
+  /** The detectors the trigger wakes for `s`, and the ones that always run; undefined when none finds anything. */
+  private scan(s: string): Span[] | undefined {
     let spans: Span[] | undefined;
     if (this.builtins.length) {
       const wake = triggered(s);
@@ -156,15 +219,7 @@ export class Redactor {
       spans ??= [];
       for (const d of this.always) d(s, spans);
     }
-    if (spans !== undefined && spans.length > 0) return spans;
-    if (cacheable) {
-      if (this.clean.size >= CACHE_ENTRIES) {
-        this.older = this.clean;
-        this.clean = new Map();
-      }
-      this.clean.set(s, true);
-    }
-    return undefined;
+    return spans !== undefined && spans.length > 0 ? spans : undefined;
   }
 
   /** `s` with the secrets at `spans` replaced. */
@@ -205,23 +260,22 @@ export class Redactor {
     return undefined;
   }
 
-  /** Per attribute name (names repeat on every record): the rule hiding its whole value, SECRET_FIELD for a
-   *  `kata.field.<secret key>`, or null. */
-  private keys = new Map<string, Compiled | typeof SECRET_FIELD | null>();
+  private keys = new Map<string, KeyInfo>();
 
-  private keyKind(key: string): Compiled | typeof SECRET_FIELD | null {
-    let kind = this.keys.get(key);
-    if (kind !== undefined) return kind;
-    kind =
+  private keyInfo(key: string): KeyInfo {
+    const known = this.keys.get(key);
+    if (known !== undefined) return known;
+    const kind =
       this.attributeRule(key) ??
       (this.opts.builtin !== false &&
       key.startsWith(ATTR_KATA_FIELD_PREFIX) &&
       isSecretKey(key.slice(ATTR_KATA_FIELD_PREFIX.length))
         ? SECRET_FIELD
         : null);
+    const info: KeyInfo = { kind, looked: 0, hits: 0, skip: 0, last: '' };
     // A guest can write endless distinct keys: the cache stops growing, the answer is the same.
-    if (this.keys.size < KEY_CACHE_ENTRIES && key.length <= CACHE_STRING) this.keys.set(ownCopy(key), kind);
-    return kind;
+    if (this.keys.size < KEY_CACHE_ENTRIES && key.length <= CACHE_STRING) this.keys.set(ownCopy(key), info);
+    return info;
   }
 
   /** Redact a record in place. Returns false when a `drop` rule matched its body (the record must go). */
@@ -240,7 +294,8 @@ export class Redactor {
     const attrs = r.attributes;
     for (const k in attrs) {
       const v = attrs[k];
-      const kind = this.keyKind(k);
+      const info = this.keyInfo(k);
+      const kind = info.kind;
       if (kind !== null) {
         const whole = kind === SECRET_FIELD ? undefined : kind;
         const action = whole ? whole.action : this.builtinAction;
@@ -253,7 +308,7 @@ export class Redactor {
       }
       if (typeof v === 'string') {
         if (!v) continue;
-        const spans = this.find(v);
+        const spans = this.findValue(v, info);
         if (spans) {
           const res = this.replace(v, spans);
           count += res.count;
