@@ -26,6 +26,7 @@ import {
 import type { Logger } from '../telemetry/log.js';
 import { Batcher, pumpLines, textEntry } from './batcher.js';
 import { checkpointPath, readCheckpoint, removeCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { parseJournalLine } from './journal-json.js';
 import { LineSplitter, type Line } from './lines.js';
 import type { RawEntry, Source, SourceContext } from './types.js';
 import type { JournaldConfig } from '../config/types.js';
@@ -390,15 +391,10 @@ export class JournaldSource implements Source {
 
 /** One journalctl JSON line → entry. MESSAGE may be an array of bytes (binary data): kept as is for the parser. */
 function toEntry(line: Line, trust: JournalTrust): RawEntry {
-  try {
-    const fields: unknown = JSON.parse(line.text);
-    if (fields && typeof fields === 'object' && !Array.isArray(fields)) {
-      const f = fields as Record<string, unknown>;
-      return { kind: 'journal', fields: f, attributes: journalProvenance(f, trust) };
-    }
-  } catch {
-    // fall through: keep the raw line so nothing is lost; the parser flags it.
-  }
+  // journal-json.ts: JSON.parse's mapping with the fields in a fixed order (JSON.parse's per-entry maps cost ~5×).
+  const f = parseJournalLine(line.text);
+  if (f !== undefined) return { kind: 'journal', fields: f, attributes: journalProvenance(f, trust) };
+  // Not a JSON object: keep the raw line so nothing is lost; the parser flags it.
   // Not a journal entry as journalctl writes them: nothing shows who wrote it.
   const entry = textEntry(line);
   entry.attributes = {
