@@ -3,9 +3,12 @@
 // into a record (parse/journal.ts journalRecord, provenance). Each round is a fresh child process per checkout,
 // in turns (each goes first every other round), so neither inherits the other's hidden classes or garbage.
 //
-//   npx tsx bench/journal-path.ts --against /tmp/base-checkout --directory DIR [--rounds 6] [--passes 4]
-//     [--retain 2500] [--major-gc-every 5000]
+//   npx tsx bench/journal-path.ts --against /tmp/base-checkout --directory DIR [--this DIR] [--rounds 6]
+//     [--passes 4] [--retain 2500] [--major-gc-every 5000]
 //
+// --against / --this: a checkout (its receiver/*.ts, run through tsx) or a build saved by `npm run bench --
+// --save-build NAME` (its dist/*.js, what `kata-otel run` runs: compare two saved builds for the figures, tsx's
+// output differs a little from tsc's). --this defaults to this checkout.
 // DIR: a journal directory (e.g. the steady bench's writer: `steady-writer.mjs --journal DIR/bench.journal …`),
 // read by the real `journalctl --output=json` through the checkout's JournaldSource in once mode. In each child the
 // first pass warms up; the figure is the median of the other passes: process CPU (user + system, every thread:
@@ -22,6 +25,7 @@ import { parseArgs } from 'node:util';
 const { values: a } = parseArgs({
   options: {
     against: { type: 'string' },
+    this: { type: 'string' },
     directory: { type: 'string' },
     rounds: { type: 'string', default: '6' },
     passes: { type: 'string', default: '4' },
@@ -53,7 +57,7 @@ if (a.child) {
 }
 
 function parent(against: string, directory: string): void {
-  const roots = [against, HERE];
+  const roots = [against, resolve(a.this ?? HERE)];
   const names = ['against', 'this checkout'];
   const all: number[][] = [[], []];
   const parse: number[][] = [[], []];
@@ -103,7 +107,9 @@ function parent(against: string, directory: string): void {
 }
 
 async function child(root: string): Promise<Figures> {
-  const m = (p: string) => import(`${root}/receiver/${p}`);
+  const { existsSync } = await import('node:fs');
+  const built = existsSync(`${root}/dist/sources/journald.js`);
+  const m = (p: string) => import(built ? `${root}/dist/${p.replace(/\.ts$/, '.js')}` : `${root}/receiver/${p}`);
   const { JournaldSource } = await m('sources/journald.ts');
   const { Pipeline } = await m('pipeline/pipeline.ts');
   const { Metrics } = await m('telemetry/metrics.ts');

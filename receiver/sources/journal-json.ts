@@ -221,7 +221,13 @@ function reset(): void {
 function build(): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   // A walk over the ranks (a few dozen bytes) is cheaper than sorting the ranks set.
-  for (let r = 0; r < present.length; r++) if (present[r] === 1) o[KNOWN_FIELDS[r] as string] = slots[r];
+  for (let r = 0; r < present.length; r++) {
+    if (present[r] === 0) continue;
+    o[KNOWN_FIELDS[r] as string] = slots[r];
+    present[r] = 0;
+    slots[r] = undefined;
+  }
+  setRanks.length = 0;
   const m = otherKeys.length;
   if (m === 1) o[otherKeys[0] as string] = otherValues[0];
   else if (m > 1) {
