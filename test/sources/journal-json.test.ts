@@ -201,6 +201,20 @@ describe('parseJournalLine on hand-made lines', () => {
     expect(Object.getPrototypeOf(parseJournalLine('{"__proto__":{"polluted":true}}'))).toBe(Object.prototype);
   });
 
+  it('matches JSON.parse for wide entries and for writers that invent field sets (past the factory bound)', () => {
+    // 30 fields: past the 16 that assignments keep as a fast object; then 600 distinct field sets of
+    // journald-style names, more than the 256 object factories kept, so both ways of building run.
+    const wide = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [i % 2 ? `_F${i}` : `CUSTOM_${i}`, `v${i}`]));
+    const line = JSON.stringify({ __CURSOR: 's=1;i=2', MESSAGE: 'm', ...wide });
+    expectSameAsJsonParse(line);
+    expect(Object.keys(parseJournalLine(line) as object).slice(0, 2)).toEqual(['__CURSOR', 'MESSAGE']);
+    for (let n = 0; n < 600; n++) {
+      const set = { MESSAGE: `m${n}`, _UID: '0', [`INVENTED_${n}`]: 'x', [`B_${n % 7}`]: 'y', ZZZ: null };
+      expectSameAsJsonParse(JSON.stringify(set));
+      expectSameAsJsonParse(JSON.stringify(Object.fromEntries(Object.entries(set).reverse())));
+    }
+  });
+
   it('matches JSON.parse on random objects of strings, nulls and byte arrays', () => {
     const key = fc.oneof(
       fc.constantFrom('MESSAGE', '_UID', '__CURSOR', 'PRIORITY', 'SUBSYSTEM', '_SYSTEMD_UNIT', 'A', 'ZZ', '__proto__'),
