@@ -92,11 +92,10 @@ const OPEN = 0x7b;
 const CLOSE = 0x7d;
 const CONTROL = /[\u0000-\u001f]/;
 
-// Scratch space of the fast path (one line at a time, never re-entered): values by rank, which ranks are set
-// and in what order, and the other fields.
+// Scratch space of the fast path (one line at a time, never re-entered): values by rank, which ranks are set,
+// and the other fields.
 const slots: unknown[] = new Array<unknown>(KNOWN_FIELDS.length);
 const present = new Uint8Array(KNOWN_FIELDS.length);
-const setRanks: number[] = [];
 const otherKeys: string[] = [];
 const otherValues: unknown[] = [];
 // The set ranks as a bit set (KNOWN_FIELDS has at most 64 names): the key of the object factory for them.
@@ -136,7 +135,6 @@ function put(rank: number, key: string | undefined, value: unknown): void {
   if (rank >= 0) {
     if (present[rank] === 0) {
       present[rank] = 1;
-      setRanks.push(rank);
       if (rank < 32) lo |= 1 << rank;
       else hi |= 1 << (rank - 32);
     }
@@ -214,11 +212,8 @@ function knownRank(t: string, from: number, to: number): number {
 }
 
 function reset(): void {
-  for (const r of setRanks) {
-    present[r] = 0;
-    slots[r] = undefined;
-  }
-  setRanks.length = 0;
+  // `slots` keeps its old values: only the ranks marked in `present` are read.
+  present.fill(0);
   otherKeys.length = 0;
   otherValues.length = 0;
   lo = 0;
