@@ -15,6 +15,8 @@
 // whitespace, a control character, `__proto__`, malformed text) is left to JSON.parse of the whole line, so every
 // line gets exactly JSON.parse's verdict and values. One pass over the line with indexOf: linear in its length.
 
+import { JOURNAL_PROTOCOL_FIELDS } from '../parse/journal.js';
+
 /** Fields in the order they are set (journald's own first, then the syslog/native-protocol and runtime-rs ones). */
 const KNOWN_FIELDS: readonly string[] = [
   '__CURSOR',
@@ -50,23 +52,7 @@ const KNOWN_FIELDS: readonly string[] = [
   '_SYSTEMD_INVOCATION_ID',
   '_SOURCE_REALTIME_TIMESTAMP',
   '_SOURCE_MONOTONIC_TIMESTAMP',
-  'PRIORITY',
-  'SYSLOG_FACILITY',
-  'SYSLOG_IDENTIFIER',
-  'SYSLOG_PID',
-  'SYSLOG_TIMESTAMP',
-  'SYSLOG_RAW',
-  'MESSAGE',
-  'MESSAGE_ID',
-  'CODE_FILE',
-  'CODE_LINE',
-  'CODE_FUNC',
-  'CODE_FUNCTION',
-  'INVOCATION_ID',
-  'USER_INVOCATION_ID',
-  'TID',
-  'ERRNO',
-  'DOCUMENTATION',
+  ...JOURNAL_PROTOCOL_FIELDS,
   // runtime-rs (slog-journald) native records
   'NAME',
   'SUBSYSTEM',
