@@ -215,6 +215,23 @@ describe('parseJournalLine on hand-made lines', () => {
     }
   });
 
+  it('works where code generation from strings is disabled (the assignments build the objects)', () => {
+    const module = new URL('../../receiver/sources/journal-json.ts', import.meta.url).pathname;
+    const script =
+      `import { parseJournalLine } from ${JSON.stringify(module)};` +
+      `const line = JSON.stringify(Object.fromEntries(Array.from({ length: 30 }, (_, i) => ['F_' + i, 'v' + i])));` +
+      `let codegen = true; try { new Function('return 1'); } catch { codegen = false; }` +
+      `const f = parseJournalLine(line);` +
+      `console.log(JSON.stringify({ codegen, same: JSON.stringify(Object.entries(f).sort()) === ` +
+      `JSON.stringify(Object.entries(JSON.parse(line)).sort()), keys: Object.keys(f).length }));`;
+    const out = execFileSync(
+      process.execPath,
+      ['--disallow-code-generation-from-strings', '--import', 'tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8' },
+    );
+    expect(JSON.parse(out)).toEqual({ codegen: false, same: true, keys: 30 });
+  });
+
   it('matches JSON.parse on random objects of strings, nulls and byte arrays', () => {
     const key = fc.oneof(
       fc.constantFrom('MESSAGE', '_UID', '__CURSOR', 'PRIORITY', 'SUBSYSTEM', '_SYSTEMD_UNIT', 'A', 'ZZ', '__proto__'),
