@@ -245,6 +245,8 @@ function othersByName(): number[] {
 // disabled (--disallow-code-generation-from-strings) the assignments are used.
 type Factory = (known: unknown[], others: unknown[]) => Record<string, unknown>;
 const MAX_FACTORIES = 256;
+/** Entries with more fields of other names than this (journald allows 1,024 per entry) use the assignments. */
+const MAX_FACTORY_OTHERS = 64;
 const knownOnly = new Map<number, Map<number, Factory>>();
 const withOthers = new Map<string, Factory>();
 let factories = 0;
@@ -260,6 +262,7 @@ function factoryFor(order: number[] | undefined): Factory | undefined {
     const f = knownOnly.get(lo)?.get(hi);
     if (f !== undefined) return f;
   } else {
+    if (m > MAX_FACTORY_OTHERS) return undefined;
     names = order === undefined ? [otherKeys[0] as string] : order.map((j) => otherKeys[j] as string);
     sig = `${lo},${hi},${names.join(',')}`;
     const f = withOthers.get(sig);

@@ -208,6 +208,8 @@ describe('parseJournalLine on hand-made lines', () => {
     const line = JSON.stringify({ __CURSOR: 's=1;i=2', MESSAGE: 'm', ...wide });
     expectSameAsJsonParse(line);
     expect(Object.keys(parseJournalLine(line) as object).slice(0, 2)).toEqual(['__CURSOR', 'MESSAGE']);
+    // more fields of other names than get a generated literal
+    expectSameAsJsonParse(JSON.stringify(Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`X${i}`, `${i}`]))));
     for (let n = 0; n < 600; n++) {
       const set = { MESSAGE: `m${n}`, _UID: '0', [`INVENTED_${n}`]: 'x', [`B_${n % 7}`]: 'y', ZZZ: null };
       expectSameAsJsonParse(JSON.stringify(set));
