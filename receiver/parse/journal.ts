@@ -44,7 +44,7 @@ export function journalString(v: unknown): string | undefined {
 const RUNTIME_RS_PRIORITY = [21, 21, 21, 17, 13, 9, 5, 1];
 
 /** Fields journald or the syslog transport define; not copied as `kata.field.*` from runtime-rs records. */
-const JOURNAL_FIELDS = new Set([
+export const JOURNAL_PROTOCOL_FIELDS: readonly string[] = [
   'MESSAGE',
   'MESSAGE_ID',
   'PRIORITY',
@@ -62,7 +62,8 @@ const JOURNAL_FIELDS = new Set([
   'TID',
   'ERRNO',
   'DOCUMENTATION',
-]);
+];
+const JOURNAL_FIELDS = new Set(JOURNAL_PROTOCOL_FIELDS);
 
 function isRuntimeRsNative(f: Fields, ident: string | undefined): boolean {
   const name = journalString(f.NAME);

@@ -89,19 +89,23 @@ export async function pumpLines(
   toEntry: (line: Line) => RawEntry | undefined = textEntry,
 ): Promise<number> {
   let n = 0;
-  const take = async (line: Line) => {
-    if (line.text.length === 0 && !line.truncated) return;
+  // Synchronous: only a full batch's hand-off is awaited (an async `take` cost a promise and a microtask per line).
+  const take = (line: Line): Promise<void> | undefined => {
+    if (line.text.length === 0 && !line.truncated) return undefined;
     // undefined: the line is dropped (a guest stream over its rate limit, ratelimit.ts).
     const entry = toEntry(line);
-    if (entry === undefined) return;
+    if (entry === undefined) return undefined;
     n++;
-    const full = batcher.push(entry);
-    if (full) await full;
+    return batcher.push(entry);
   };
   for await (const chunk of stream) {
-    for (const line of splitter.push(chunk)) await take(line);
+    for (const line of splitter.push(chunk)) {
+      const full = take(line);
+      if (full) await full;
+    }
   }
   const tail = splitter.flush();
-  if (tail) await take(tail);
+  const full = tail && take(tail);
+  if (full) await full;
   return n;
 }
