@@ -10,6 +10,11 @@ export interface FileSourceOptions {
   /** Where to start in a file present at the first poll that has no checkpoint. Default 'end'. */
   startAt?: 'beginning' | 'end';
   pollIntervalMs?: number;
+  /**
+   * Following: poll when inotify reports a change in a pattern's directory (and every SAFETY_POLL_MS anyway), not
+   * every pollIntervalMs (watcher.ts says when watching applies). Default true.
+   */
+  watch?: boolean;
   /** Bytes at the start of a file that identify it. Default 1024. */
   fingerprintBytes?: number;
   /** Longer lines are cut (kata.log.truncated). Default 1 MiB. */

@@ -1,11 +1,16 @@
-// The poller: when the file source looks and reads. Poll, don't watch: fs.watch misses events across renames and
-// on overlay filesystems; the Collector and Vector poll too. A poll runs every pollIntervalMs, or right away when
-// the last one left bytes unread (its per-file budget ran out). While a poll reads and emits (a backlog, a slow
-// downstream), a discovery step runs every pollIntervalMs beside it: holding a new file's descriptor early is what
-// makes a later rename or deletion harmless. It also decides when an idle file's last line is flushed, when an
-// orphan is closed, and how once mode shares reading between files.
+// The poller: when the file source looks and reads. Polling finds what changed (the Collector and Vector poll
+// too); watching (watcher.ts, Linux inotify) only says when to look. A poll runs right away when the last one
+// left bytes unread (its per-file budget ran out); otherwise, while the watched directories are all watched, at
+// the next directory event (no sooner than pollIntervalMs after the last poll began), at the next time-based step
+// (a lingering batch's hand-off, an idle last line's flush) or after SAFETY_POLL_MS, whichever comes first; and
+// every pollIntervalMs when watching is off, not possible for the patterns, failing, or not enough (an orphan
+// is open, or a discovered or deferred file waits for the next poll). While a poll reads and emits (a backlog, a
+// slow downstream), a discovery step runs every pollIntervalMs beside it: holding a new file's descriptor early
+// is what makes a later rename or deletion harmless. It also decides when an idle file's last line is flushed,
+// when an orphan is closed, and how once mode shares reading between files.
 import { sleep } from '../../queue/backoff.js';
 import type { Tracked } from './tracker.js';
+import { SAFETY_POLL_MS, type DirWatcher } from './watcher.js';
 
 /** `--once`: bytes the largest file advances per turn when several files are read side by side. */
 export const ONCE_TURN_BYTES = 1024 * 1024;
@@ -14,6 +19,14 @@ export interface PollerOptions {
   pollIntervalMs: number;
   /** A last line without newline is flushed after this long without growth. */
   flushTimeoutMs: number;
+}
+
+/** What the source tells the poller between polls (watching only). */
+export interface PollPlan {
+  /** Something only a poll at the normal interval notices (an orphan, a file waiting for a descriptor). */
+  mustPoll(): boolean;
+  /** Date.now() of the next time-based step (linger hand-off, idle flush); Infinity when there is none. */
+  deadline(): number;
 }
 
 /** What to do with an open file after a poll read it. */
@@ -37,32 +50,55 @@ export class Poller {
   /** Called by a poll once it starts reading: from now until it returns, discovery runs beside it. */
   startedReading(): void {
     this.reading = true;
+    this.onReading?.();
   }
+
+  private onReading: (() => void) | undefined;
 
   /**
    * Poll until `signal` aborts: `poll` returns true when a file still has bytes to read right away (no sleep);
-   * `discover` runs every pollIntervalMs while a poll is reading. Returns once both stopped.
+   * `discover` runs every pollIntervalMs while a poll is reading. With `watcher` (and `plan`), the wait between
+   * polls is the one in the header. Returns once both stopped.
    */
   async follow(
     signal: AbortSignal,
     poll: () => Promise<boolean>,
     discover: (signal: AbortSignal) => Promise<void>,
+    watcher?: DirWatcher,
+    plan?: PollPlan,
   ): Promise<void> {
-    const stop = new AbortController();
-    const discovery = this.whileReading(AbortSignal.any([stop.signal, signal]), discover);
-    try {
-      while (!signal.aborted) {
-        let more: boolean;
-        try {
-          more = await poll();
-        } finally {
-          this.reading = false;
-        }
-        if (!more) await sleep(this.pollMs, signal);
+    while (!signal.aborted) {
+      // Set up (or repair) the watches before the poll: whatever changes after this is reported by an event.
+      const watching = watcher !== undefined && plan !== undefined && (await watcher.refresh());
+      watcher?.take();
+      const started = Date.now();
+      // Discovery only while this poll reads (no timer at rest). Its own controller, not AbortSignal.any: one per
+      // poll would pile up on the long-lived `signal` (Node 20 keeps them until the source signal is collected).
+      const pollDone = new AbortController();
+      const stop = () => pollDone.abort();
+      signal.addEventListener('abort', stop, { once: true });
+      let discovery: Promise<void> | undefined;
+      this.onReading = () => (discovery ??= this.whileReading(pollDone.signal, discover));
+      let more: boolean;
+      try {
+        more = await poll();
+      } finally {
+        this.reading = false;
+        this.onReading = undefined;
+        signal.removeEventListener('abort', stop);
+        pollDone.abort();
+        await discovery;
       }
-    } finally {
-      stop.abort();
-      await discovery;
+      if (more || signal.aborted) continue;
+      if (!watching || plan.mustPoll()) {
+        await sleep(this.pollMs, signal);
+        continue;
+      }
+      const until = Math.min(started + SAFETY_POLL_MS, plan.deadline());
+      await watcher.wait(until - Date.now(), signal);
+      // Events come with every append: no more polls than without watching.
+      const gap = started + this.pollMs - Date.now();
+      if (gap > 0) await sleep(gap, signal);
     }
   }
 

@@ -6,6 +6,7 @@
 //   reader.ts              opening without following planted links, reading chunks into the framer
 //   checkpointer.ts        hand-off of batches and offsets persisted only past what is durably queued
 //   poller.ts              when to poll, discover, flush an idle line, close an orphan
+//   watcher.ts             inotify on the patterns' directories: when a poll is worth running (poller.ts)
 //
 // Each poll lists the include patterns' base directories, stats what matched, and:
 //  1. checks every open file through its own descriptor: still at a matched path (else "orphan": renamed out of
@@ -37,6 +38,7 @@ import { GlobSet } from './glob.js';
 import { SourceInputError, type FileSourceOptions, type FileSourceStats } from './options.js';
 import { Poller, sideBySide } from './poller.js';
 import { Problems } from './problems.js';
+import { DirWatcher } from './watcher.js';
 import { FileReader } from './reader.js';
 import { devIno, FileTracker, type Candidate, type Tracked } from './tracker.js';
 
@@ -66,6 +68,8 @@ export class FileSource implements Source {
   private batchStarted = 0;
   /** A file was closed, truncated or forgotten while the batch held its entries: hand off at the end of this poll. */
   private handOffNow = false;
+  /** The last poll left matched files unopened (maxOpenFiles): the next poll comes at the normal interval. */
+  private deferredLeft = false;
 
   constructor(private readonly opts: FileSourceOptions) {
     if (!Array.isArray(opts.include) || opts.include.length === 0) {
@@ -167,16 +171,37 @@ export class FileSource implements Source {
   // ── modes ───────────────────────────────────────────────────────────────────────────────────────────────
 
   private async follow(): Promise<void> {
+    const watcher =
+      this.opts.watch === false ? undefined : new DirWatcher(this.globs.includes, this.globs.followsLinks);
+    if (watcher && !watcher.possible)
+      this.log.debug('file source: patterns need more than their base directory (** or followed links): polling only');
     try {
       await this.poller.follow(
         this.ctx.signal,
         () => this.pollOnce(),
         (signal) => this.discover(signal),
+        watcher?.possible ? watcher : undefined,
+        {
+          mustPoll: () =>
+            this.deferredLeft ||
+            this.tracker.discovered.size > 0 ||
+            [...this.tracker.open].some((t) => t.orphanSince !== undefined),
+          deadline: () => this.nextDeadline(),
+        },
       );
     } finally {
+      watcher?.close();
       for (const c of this.tracker.discovered.values()) await c.fh?.close().catch(() => undefined);
       this.tracker.discovered.clear();
     }
+  }
+
+  /** Date.now() when the lingering batch is due, or an idle last line is to be flushed (watching waits until then). */
+  private nextDeadline(): number {
+    let at = this.batch.length > 0 ? this.batchStarted + this.lingerMs : Infinity;
+    for (const t of this.tracker.open)
+      if (t.framer?.hasPending()) at = Math.min(at, t.lastGrowth + this.poller.flushMs);
+    return at;
   }
 
   /**
@@ -297,6 +322,7 @@ export class FileSource implements Source {
       if (c) fresh.push(c);
     }
     tracker.forgetUnlisted(atPath);
+    this.deferredLeft = deferred.length > 0;
 
     // 3. Copy-truncate: the old content continues in the rotated copy when the patterns match it.
     for (const t of truncated) await this.onTruncated(t, fresh, known);
@@ -322,6 +348,7 @@ export class FileSource implements Source {
       if (this.fdsInUse() >= this.maxOpen && !(await this.evictOne(now))) break; // the next poll tries again
       const c = await this.reader.fingerprint(path);
       if (c) await adopt(c);
+      if (path === deferred.at(-1)) this.deferredLeft = false;
     }
 
     // 5. Read what grew (sizes from step 1; a file opened in step 4 has its size from its fingerprinting).
