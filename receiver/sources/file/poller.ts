@@ -19,6 +19,8 @@ export interface PollerOptions {
   pollIntervalMs: number;
   /** A last line without newline is flushed after this long without growth. */
   flushTimeoutMs: number;
+  /** Watching, poll at least this often. Default SAFETY_POLL_MS. */
+  safetyPollMs?: number;
 }
 
 /** What the source tells the poller between polls (watching only). */
@@ -35,6 +37,7 @@ export type IdleAction = 'close' | 'flush' | undefined;
 export class Poller {
   readonly pollMs: number;
   readonly flushMs: number;
+  readonly safetyMs: number;
   /** An orphan (renamed out / deleted) is closed after it stayed this long without growth. */
   readonly orphanLingerMs: number;
   /** The poll in progress is reading and emitting (discovery runs meanwhile). */
@@ -43,6 +46,7 @@ export class Poller {
   constructor(o: PollerOptions) {
     this.pollMs = o.pollIntervalMs;
     this.flushMs = o.flushTimeoutMs;
+    this.safetyMs = Math.max(this.pollMs, o.safetyPollMs ?? SAFETY_POLL_MS);
     // Several polls, so a writer that still writes into the renamed file for a moment is read to its end.
     this.orphanLingerMs = Math.max(1000, 5 * this.pollMs, this.flushMs);
   }
@@ -72,29 +76,36 @@ export class Poller {
       const watching = watcher !== undefined && plan !== undefined && (await watcher.refresh());
       watcher?.take();
       const started = Date.now();
-      // Discovery only while this poll reads (no timer at rest). Its own controller, not AbortSignal.any: one per
-      // poll would pile up on the long-lived `signal` (Node 20 keeps them until the source signal is collected).
-      const pollDone = new AbortController();
-      const stop = () => pollDone.abort();
-      signal.addEventListener('abort', stop, { once: true });
-      let discovery: Promise<void> | undefined;
-      this.onReading = () => (discovery ??= this.whileReading(pollDone.signal, discover));
+      // Discovery only while this poll reads (no timer at rest), stopped when the poll returns. Its controller is
+      // made only then: an abort builds a DOMException with a stack, too dear for every poll; and it is not
+      // AbortSignal.any, whose signals pile up on the long-lived `signal` in Node 20.
+      let discovery: { done: Promise<void>; stop: AbortController; unlink: () => void } | undefined;
+      this.onReading = () => {
+        if (discovery) return;
+        const stop = new AbortController();
+        const abort = () => stop.abort();
+        signal.addEventListener('abort', abort, { once: true });
+        const unlink = () => signal.removeEventListener('abort', abort);
+        discovery = { done: this.whileReading(stop.signal, discover), stop, unlink };
+      };
       let more: boolean;
       try {
         more = await poll();
       } finally {
         this.reading = false;
         this.onReading = undefined;
-        signal.removeEventListener('abort', stop);
-        pollDone.abort();
-        await discovery;
+        if (discovery) {
+          discovery.unlink();
+          discovery.stop.abort();
+          await discovery.done;
+        }
       }
       if (more || signal.aborted) continue;
       if (!watching || plan.mustPoll()) {
         await sleep(this.pollMs, signal);
         continue;
       }
-      const until = Math.min(started + SAFETY_POLL_MS, plan.deadline());
+      const until = Math.min(started + this.safetyMs, plan.deadline());
       await watcher.wait(until - Date.now(), signal);
       // Events come with every append: no more polls than without watching.
       const gap = started + this.pollMs - Date.now();

@@ -68,6 +68,7 @@ export class FileSource implements Source {
   private batchStarted = 0;
   /** A file was closed, truncated or forgotten while the batch held its entries: hand off at the end of this poll. */
   private handOffNow = false;
+  private polls = 0;
   /** The last poll left matched files unopened (maxOpenFiles): the next poll comes at the normal interval. */
   private deferredLeft = false;
 
@@ -90,6 +91,7 @@ export class FileSource implements Source {
     this.poller = new Poller({
       pollIntervalMs: Math.max(1, opts.pollIntervalMs ?? 200),
       flushTimeoutMs: Math.max(0, opts.flushTimeoutMs ?? 500),
+      safetyPollMs: opts.safetyPollMs,
     });
   }
 
@@ -117,6 +119,7 @@ export class FileSource implements Source {
       trackedFiles: this.tracker.all.size,
       errors: this.problems?.count ?? 0,
       bytesLeft: this.tracker.bytesLeft(),
+      polls: this.polls,
     };
   }
 
@@ -273,6 +276,7 @@ export class FileSource implements Source {
 
   /** One poll (the steps are in the header); returns true when a file still has bytes to read right away. */
   private async pollOnce(): Promise<boolean> {
+    this.polls++;
     const now = Date.now();
     const tracker = this.tracker;
     const { files, problems } = await this.globs.expand();
@@ -352,8 +356,9 @@ export class FileSource implements Source {
     }
 
     // 5. Read what grew (sizes from step 1; a file opened in step 4 has its size from its fingerprinting).
-    //    Reading and emitting can take long: discovery keeps grabbing new files meanwhile.
-    this.poller.startedReading();
+    //    Reading and emitting can take long: discovery keeps grabbing new files meanwhile (started only when there
+    //    is something to read or hand off: a poll that finds nothing pays no discovery timer).
+    if (this.batch.length > 0 || [...tracker.open].some((t) => t.size > t.pos)) this.poller.startedReading();
     let more = false;
     for (const t of [...tracker.open]) {
       if (this.ctx.signal.aborted) return false;
@@ -385,6 +390,7 @@ export class FileSource implements Source {
     // identity could be reopened at its committed offset and read twice) or a file still has bytes to read.
     if (this.handOffNow || more || this.batch.length === 0 || later - this.batchStarted >= this.lingerMs) {
       this.handOffNow = false;
+      if (this.batch.length > 0) this.poller.startedReading();
       await this.emitBatch();
     }
     return more;
