@@ -185,10 +185,7 @@ export class FileSource implements Source {
         (signal) => this.discover(signal),
         watcher?.possible ? watcher : undefined,
         {
-          mustPoll: () =>
-            this.deferredLeft ||
-            this.tracker.discovered.size > 0 ||
-            [...this.tracker.open].some((t) => t.orphanSince !== undefined),
+          mustPoll: () => this.deferredLeft || this.tracker.discovered.size > 0 || this.orphanOpen(),
           deadline: () => this.nextDeadline(),
         },
       );
@@ -197,6 +194,11 @@ export class FileSource implements Source {
       for (const c of this.tracker.discovered.values()) await c.fh?.close().catch(() => undefined);
       this.tracker.discovered.clear();
     }
+  }
+
+  private orphanOpen(): boolean {
+    for (const t of this.tracker.open) if (t.orphanSince !== undefined) return true;
+    return false;
   }
 
   /** Date.now() when the lingering batch is due, or an idle last line is to be flushed (watching waits until then). */
