@@ -73,7 +73,7 @@ export class Poller {
   ): Promise<void> {
     while (!signal.aborted) {
       // Set up (or repair) the watches before the poll: whatever changes after this is reported by an event.
-      const watching = watcher !== undefined && plan !== undefined && (await watcher.refresh());
+      const watching = watcher !== undefined && plan !== undefined && watcher.refresh();
       watcher?.take();
       const started = Date.now();
       // Discovery only while this poll reads (no timer at rest), stopped when the poll returns. Its controller is

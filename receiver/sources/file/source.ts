@@ -175,7 +175,11 @@ export class FileSource implements Source {
 
   private async follow(): Promise<void> {
     const watcher =
-      this.opts.watch === false ? undefined : new DirWatcher(this.globs.includes, this.globs.followsLinks);
+      this.opts.watch === false
+        ? undefined
+        : new DirWatcher(this.globs.includes, this.globs.followsLinks, (why) =>
+            this.log.info('file source: cannot watch a directory; polling every interval until it can', { why }),
+          );
     if (watcher && !watcher.possible)
       this.log.debug('file source: patterns need more than their base directory (** or followed links): polling only');
     try {

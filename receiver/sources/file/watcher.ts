@@ -14,8 +14,7 @@
 // part, and followed symbolic links (their targets live elsewhere), are not covered, and then the poller polls
 // every pollIntervalMs as before. So does a watch that cannot be set up (missing directory, inotify limits): it is
 // tried again at each poll.
-import { watch, type FSWatcher } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CompiledPattern } from './glob.js';
 
@@ -37,10 +36,15 @@ export class DirWatcher {
   private dirty = true;
   private wake: (() => void) | undefined;
   private closed = false;
-  /** The last setup failure, for the caller to log once. */
-  lastError: string | undefined;
+  /** The last failure reported (each new one is reported once). */
+  private lastError: string | undefined;
 
-  constructor(patterns: readonly CompiledPattern[], followsLinks: boolean) {
+  /** `problem` hears why watching failed (a directory missing, an inotify limit): polling until it works again. */
+  constructor(
+    patterns: readonly CompiledPattern[],
+    followsLinks: boolean,
+    private readonly problem: (why: string) => void = () => undefined,
+  ) {
     const dirs = new Set<string>();
     let covered = !followsLinks;
     for (const p of patterns) {
@@ -60,14 +64,21 @@ export class DirWatcher {
    * Make sure every directory is watched (set up what is missing, replace a watch whose directory was replaced).
    * Returns true when all are: only then may the poller wait for events.
    */
-  async refresh(): Promise<boolean> {
+  refresh(): boolean {
     if (!this.dirs || this.closed) return false;
     let all = true;
     for (const dir of this.dirs) {
-      const st = await stat(dir).catch((err: Error) => err);
+      // Synchronous, like the listing's stats (glob.ts): one local stat per directory and poll.
+      let st: ReturnType<typeof statSync>;
+      try {
+        st = statSync(dir);
+      } catch (err) {
+        st = undefined;
+        this.report(`${dir}: ${(err as Error).message}`);
+      }
       const have = this.watches.get(dir);
-      if (st instanceof Error || !st.isDirectory()) {
-        this.lastError = st instanceof Error ? st.message : `${dir} is not a directory`;
+      if (!st?.isDirectory()) {
+        if (st) this.report(`${dir} is not a directory`);
         if (have) this.drop(have);
         all = false;
         continue;
@@ -75,22 +86,31 @@ export class DirWatcher {
       if (have && have.ino === st.ino) continue;
       if (have) this.drop(have);
       try {
-        const w = watch(dir, { persistent: false }, () => this.poke());
-        const entry = { dir, ino: st.ino, w };
+        // One event is enough until the next poll: the watch is dropped at its first event and set up again by
+        // the refresh before that poll. A live file appended to 1,000 times a second would otherwise cost a
+        // callback per write (tens of µs each); setting a watch up again costs ~20 µs, once per poll.
+        const entry: Watch = { dir, ino: st.ino, w: watch(dir, { persistent: false }, () => this.drop(entry)) };
+        const w = entry.w;
         // A watch that fails later (directory gone, inotify error) is dropped: polling until it is set up again.
         w.on('error', (err) => {
-          this.lastError = `${dir}: ${err.message}`;
+          this.report(`${dir}: ${err.message}`);
           this.drop(entry);
         });
         this.watches.set(dir, entry);
         // Whatever happened before the watch existed has not been seen by an event.
         this.dirty = true;
       } catch (err) {
-        this.lastError = `${dir}: ${(err as Error).message}`;
+        this.report(`${dir}: ${(err as Error).message}`);
         all = false;
       }
     }
     return all && this.watches.size === this.dirs.length;
+  }
+
+  private report(why: string): void {
+    if (why === this.lastError) return;
+    this.lastError = why;
+    this.problem(why);
   }
 
   /** True when something changed since the last call (and clears it). */
@@ -122,11 +142,7 @@ export class DirWatcher {
     this.wake?.();
   }
 
-  private poke(): void {
-    this.dirty = true;
-    this.wake?.();
-  }
-
+  /** An event, or a watch that failed: the directory is no longer watched; the next poll looks and re-watches. */
   private drop(w: Watch): void {
     w.w.close();
     if (this.watches.get(w.dir) === w) this.watches.delete(w.dir);
