@@ -1,7 +1,7 @@
 // The poller: when the file source looks and reads. Polling finds what changed (the Collector and Vector poll
 // too); watching (watcher.ts, Linux inotify) only says when to look. A poll runs right away when the last one
 // left bytes unread (its per-file budget ran out); otherwise, while the watched directories are all watched, at
-// the next directory event (no sooner than pollIntervalMs after the last poll began), at the next time-based step
+// the next directory event (no sooner than pollIntervalMs after the last poll ended), at the next time-based step
 // (a lingering batch's hand-off, an idle last line's flush) or after SAFETY_POLL_MS, whichever comes first; and
 // every pollIntervalMs when watching is off, not possible for the patterns, failing, or not enough (an orphan
 // is open, or a discovered or deferred file waits for the next poll). While a poll reads and emits (a backlog, a
@@ -105,10 +105,12 @@ export class Poller {
         await sleep(this.pollMs, signal);
         continue;
       }
+      const ended = Date.now();
       const until = Math.min(started + this.safetyMs, plan.deadline());
-      await watcher.wait(until - Date.now(), signal);
-      // Events come with every append: no more polls than without watching.
-      const gap = started + this.pollMs - Date.now();
+      await watcher.wait(until - ended, signal);
+      // Events come with every append: at least pollIntervalMs between the end of a poll and the next, as without
+      // watching, so a busy node polls no more often than before.
+      const gap = ended + this.pollMs - Date.now();
       if (gap > 0) await sleep(gap, signal);
     }
   }
