@@ -99,10 +99,25 @@ export function readStateFile(path: string, logger: Logger): Lifetime[] {
   }
 }
 
+/** Directories already made: the state is written after every batch that changed it, the mkdir is needed once. */
+const made = new Set<string>();
+
 export function writeStateFile(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
+  const dir = dirname(path);
+  if (!made.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    made.add(dir);
+  }
   const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // The directory went away since (a data directory cleaned up): make it again.
+    mkdirSync(dir, { recursive: true });
+    fd = openSync(tmp, 'w', 0o600);
+  }
   try {
     writeSync(fd, text);
     fsyncSync(fd);

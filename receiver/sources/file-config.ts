@@ -16,6 +16,10 @@ export const FileSourceSchema = Type.Object(
       description: 'Where to start in a file seen for the first time (no checkpoint): `beginning` or `end`.',
     }),
     poll_interval_ms: ms(200, 'How often the globs are re-expanded and files checked for growth.', 1),
+    watch: bool(
+      true,
+      "Following on Linux: poll when inotify reports a change in a pattern's directory (at most every `poll_interval_ms`, and every 2 s anyway) instead of every `poll_interval_ms`. Patterns with `**` or a glob in a directory part, and `follow_symlinks`, always poll.",
+    ),
     linger_ms: ms(
       500,
       'Following: how long read entries wait for more before one hand-off (stages, queue append, checkpoint); a full batch goes at once.',

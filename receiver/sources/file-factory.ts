@@ -12,6 +12,7 @@ export function createFileSource(c: FileInstanceConfig, name: string): FileSourc
     exclude: c.exclude,
     startAt: c.startAt,
     pollIntervalMs: c.pollIntervalMs,
+    watch: c.watch,
     lingerMs: c.lingerMs,
     fingerprintBytes: c.fingerprintBytes,
     maxLineBytes: c.maxLineBytes,

@@ -67,6 +67,7 @@ const schema11 = {
               'exclude',
               'start_at',
               'poll_interval_ms',
+              'watch',
               'linger_ms',
               'fingerprint_bytes',
               'max_line_bytes',
@@ -101,6 +102,12 @@ const schema11 = {
                 default: 200,
                 description: 'How often the globs are re-expanded and files checked for growth.',
                 type: 'integer',
+              },
+              watch: {
+                default: true,
+                description:
+                  "Following on Linux: poll when inotify reports a change in a pattern's directory (at most every `poll_interval_ms`, and every 2 s anyway) instead of every `poll_interval_ms`. Patterns with `**` or a glob in a directory part, and `follow_symlinks`, always poll.",
+                type: 'boolean',
               },
               linger_ms: {
                 minimum: 0,
@@ -1827,6 +1834,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             if (data6.poll_interval_ms === undefined) {
               data6.poll_interval_ms = 200;
             }
+            if (data6.watch === undefined) {
+              data6.watch = true;
+            }
             if (data6.linger_ms === undefined) {
               data6.linger_ms = 500;
             }
@@ -1923,13 +1933,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.linger_ms === undefined) {
+            if (data6.watch === undefined) {
               const err32 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'linger_ms' },
-                message: "must have required property '" + 'linger_ms' + "'",
+                params: { missingProperty: 'watch' },
+                message: "must have required property '" + 'watch' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -1941,13 +1951,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.fingerprint_bytes === undefined) {
+            if (data6.linger_ms === undefined) {
               const err33 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'fingerprint_bytes' },
-                message: "must have required property '" + 'fingerprint_bytes' + "'",
+                params: { missingProperty: 'linger_ms' },
+                message: "must have required property '" + 'linger_ms' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -1959,13 +1969,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.max_line_bytes === undefined) {
+            if (data6.fingerprint_bytes === undefined) {
               const err34 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'max_line_bytes' },
-                message: "must have required property '" + 'max_line_bytes' + "'",
+                params: { missingProperty: 'fingerprint_bytes' },
+                message: "must have required property '" + 'fingerprint_bytes' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -1977,13 +1987,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.flush_timeout_ms === undefined) {
+            if (data6.max_line_bytes === undefined) {
               const err35 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'flush_timeout_ms' },
-                message: "must have required property '" + 'flush_timeout_ms' + "'",
+                params: { missingProperty: 'max_line_bytes' },
+                message: "must have required property '" + 'max_line_bytes' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -1995,13 +2005,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.max_open_files === undefined) {
+            if (data6.flush_timeout_ms === undefined) {
               const err36 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'max_open_files' },
-                message: "must have required property '" + 'max_open_files' + "'",
+                params: { missingProperty: 'flush_timeout_ms' },
+                message: "must have required property '" + 'flush_timeout_ms' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -2013,13 +2023,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.multiline === undefined) {
+            if (data6.max_open_files === undefined) {
               const err37 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'multiline' },
-                message: "must have required property '" + 'multiline' + "'",
+                params: { missingProperty: 'max_open_files' },
+                message: "must have required property '" + 'max_open_files' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -2031,13 +2041,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.attributes === undefined) {
+            if (data6.multiline === undefined) {
               const err38 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'attributes' },
-                message: "must have required property '" + 'attributes' + "'",
+                params: { missingProperty: 'multiline' },
+                message: "must have required property '" + 'multiline' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -2049,13 +2059,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
-            if (data6.follow_symlinks === undefined) {
+            if (data6.attributes === undefined) {
               const err39 = {
                 instancePath: instancePath + '/sources/files/' + i0,
                 schemaPath: '#/properties/sources/properties/files/items/required',
                 keyword: 'required',
-                params: { missingProperty: 'follow_symlinks' },
-                message: "must have required property '" + 'follow_symlinks' + "'",
+                params: { missingProperty: 'attributes' },
+                message: "must have required property '" + 'attributes' + "'",
                 schema: schema11.properties.sources.properties.files.items.required,
                 parentSchema: schema11.properties.sources.properties.files.items,
                 data: data6,
@@ -2067,9 +2077,27 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
               errors++;
             }
+            if (data6.follow_symlinks === undefined) {
+              const err40 = {
+                instancePath: instancePath + '/sources/files/' + i0,
+                schemaPath: '#/properties/sources/properties/files/items/required',
+                keyword: 'required',
+                params: { missingProperty: 'follow_symlinks' },
+                message: "must have required property '" + 'follow_symlinks' + "'",
+                schema: schema11.properties.sources.properties.files.items.required,
+                parentSchema: schema11.properties.sources.properties.files.items,
+                data: data6,
+              };
+              if (vErrors === null) {
+                vErrors = [err40];
+              } else {
+                vErrors.push(err40);
+              }
+              errors++;
+            }
             for (const key3 in data6) {
               if (!func2.call(schema11.properties.sources.properties.files.items.properties, key3)) {
-                const err40 = {
+                const err41 = {
                   instancePath: instancePath + '/sources/files/' + i0,
                   schemaPath: '#/properties/sources/properties/files/items/additionalProperties',
                   keyword: 'additionalProperties',
@@ -2080,9 +2108,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   data: data6,
                 };
                 if (vErrors === null) {
-                  vErrors = [err40];
+                  vErrors = [err41];
                 } else {
-                  vErrors.push(err40);
+                  vErrors.push(err41);
                 }
                 errors++;
               }
@@ -2091,7 +2119,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               let data7 = data6.include;
               if (Array.isArray(data7)) {
                 if (data7.length < 1) {
-                  const err41 = {
+                  const err42 = {
                     instancePath: instancePath + '/sources/files/' + i0 + '/include',
                     schemaPath: '#/properties/sources/properties/files/items/properties/include/minItems',
                     keyword: 'minItems',
@@ -2102,9 +2130,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     data: data7,
                   };
                   if (vErrors === null) {
-                    vErrors = [err41];
+                    vErrors = [err42];
                   } else {
-                    vErrors.push(err41);
+                    vErrors.push(err42);
                   }
                   errors++;
                 }
@@ -2120,7 +2148,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       } else if (data8 === null) {
                         coerced3 = '';
                       } else {
-                        const err42 = {
+                        const err43 = {
                           instancePath: instancePath + '/sources/files/' + i0 + '/include/' + i1,
                           schemaPath: '#/properties/sources/properties/files/items/properties/include/items/type',
                           keyword: 'type',
@@ -2131,9 +2159,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           data: data8,
                         };
                         if (vErrors === null) {
-                          vErrors = [err42];
+                          vErrors = [err43];
                         } else {
-                          vErrors.push(err42);
+                          vErrors.push(err43);
                         }
                         errors++;
                       }
@@ -2147,7 +2175,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   }
                   if (typeof data8 === 'string') {
                     if (func3(data8) < 1) {
-                      const err43 = {
+                      const err44 = {
                         instancePath: instancePath + '/sources/files/' + i0 + '/include/' + i1,
                         schemaPath: '#/properties/sources/properties/files/items/properties/include/items/minLength',
                         keyword: 'minLength',
@@ -2158,16 +2186,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         data: data8,
                       };
                       if (vErrors === null) {
-                        vErrors = [err43];
+                        vErrors = [err44];
                       } else {
-                        vErrors.push(err43);
+                        vErrors.push(err44);
                       }
                       errors++;
                     }
                   }
                 }
               } else {
-                const err44 = {
+                const err45 = {
                   instancePath: instancePath + '/sources/files/' + i0 + '/include',
                   schemaPath: '#/properties/sources/properties/files/items/properties/include/type',
                   keyword: 'type',
@@ -2178,9 +2206,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   data: data7,
                 };
                 if (vErrors === null) {
-                  vErrors = [err44];
+                  vErrors = [err45];
                 } else {
-                  vErrors.push(err44);
+                  vErrors.push(err45);
                 }
                 errors++;
               }
@@ -2199,7 +2227,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     } else if (data10 === null) {
                       coerced4 = '';
                     } else {
-                      const err45 = {
+                      const err46 = {
                         instancePath: instancePath + '/sources/files/' + i0 + '/exclude/' + i2,
                         schemaPath: '#/properties/sources/properties/files/items/properties/exclude/items/type',
                         keyword: 'type',
@@ -2210,9 +2238,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         data: data10,
                       };
                       if (vErrors === null) {
-                        vErrors = [err45];
+                        vErrors = [err46];
                       } else {
-                        vErrors.push(err45);
+                        vErrors.push(err46);
                       }
                       errors++;
                     }
@@ -2226,7 +2254,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 }
               }
             } else {
-              const err46 = {
+              const err47 = {
                 instancePath: instancePath + '/sources/files/' + i0 + '/exclude',
                 schemaPath: '#/properties/sources/properties/files/items/properties/exclude/type',
                 keyword: 'type',
@@ -2237,9 +2265,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err46];
+                vErrors = [err47];
               } else {
-                vErrors.push(err46);
+                vErrors.push(err47);
               }
               errors++;
             }
@@ -2253,7 +2281,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 } else if (data11 === null) {
                   coerced5 = '';
                 } else {
-                  const err47 = {
+                  const err48 = {
                     instancePath: instancePath + '/sources/files/' + i0 + '/start_at',
                     schemaPath: '#/properties/sources/properties/files/items/properties/start_at/type',
                     keyword: 'type',
@@ -2264,9 +2292,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     data: data11,
                   };
                   if (vErrors === null) {
-                    vErrors = [err47];
+                    vErrors = [err48];
                   } else {
-                    vErrors.push(err47);
+                    vErrors.push(err48);
                   }
                   errors++;
                 }
@@ -2279,7 +2307,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               }
             }
             if (!(data11 === 'beginning' || data11 === 'end')) {
-              const err48 = {
+              const err49 = {
                 instancePath: instancePath + '/sources/files/' + i0 + '/start_at',
                 schemaPath: '#/properties/sources/properties/files/items/properties/start_at/enum',
                 keyword: 'enum',
@@ -2290,9 +2318,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 data: data11,
               };
               if (vErrors === null) {
-                vErrors = [err48];
+                vErrors = [err49];
               } else {
-                vErrors.push(err48);
+                vErrors.push(err49);
               }
               errors++;
             }
@@ -2308,7 +2336,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 ) {
                   coerced6 = +data12;
                 } else {
-                  const err49 = {
+                  const err50 = {
                     instancePath: instancePath + '/sources/files/' + i0 + '/poll_interval_ms',
                     schemaPath: '#/properties/sources/properties/files/items/properties/poll_interval_ms/type',
                     keyword: 'type',
@@ -2319,9 +2347,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     data: data12,
                   };
                   if (vErrors === null) {
-                    vErrors = [err49];
+                    vErrors = [err50];
                   } else {
-                    vErrors.push(err49);
+                    vErrors.push(err50);
                   }
                   errors++;
                 }
@@ -2335,7 +2363,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             if (typeof data12 == 'number' && isFinite(data12)) {
               if (data12 < 1 || isNaN(data12)) {
-                const err50 = {
+                const err51 = {
                   instancePath: instancePath + '/sources/files/' + i0 + '/poll_interval_ms',
                   schemaPath: '#/properties/sources/properties/files/items/properties/poll_interval_ms/minimum',
                   keyword: 'minimum',
@@ -2346,39 +2374,36 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   data: data12,
                 };
                 if (vErrors === null) {
-                  vErrors = [err50];
+                  vErrors = [err51];
                 } else {
-                  vErrors.push(err50);
+                  vErrors.push(err51);
                 }
                 errors++;
               }
             }
-            let data13 = data6.linger_ms;
-            if (!(typeof data13 == 'number' && !(data13 % 1) && !isNaN(data13) && isFinite(data13))) {
-              let dataType7 = typeof data13;
+            let data13 = data6.watch;
+            if (typeof data13 !== 'boolean') {
               let coerced7 = undefined;
               if (!(coerced7 !== undefined)) {
-                if (
-                  dataType7 === 'boolean' ||
-                  data13 === null ||
-                  (dataType7 === 'string' && data13 && data13 == +data13 && !(data13 % 1))
-                ) {
-                  coerced7 = +data13;
+                if (data13 === 'false' || data13 === 0 || data13 === null) {
+                  coerced7 = false;
+                } else if (data13 === 'true' || data13 === 1) {
+                  coerced7 = true;
                 } else {
-                  const err51 = {
-                    instancePath: instancePath + '/sources/files/' + i0 + '/linger_ms',
-                    schemaPath: '#/properties/sources/properties/files/items/properties/linger_ms/type',
+                  const err52 = {
+                    instancePath: instancePath + '/sources/files/' + i0 + '/watch',
+                    schemaPath: '#/properties/sources/properties/files/items/properties/watch/type',
                     keyword: 'type',
-                    params: { type: 'integer' },
-                    message: 'must be integer',
-                    schema: schema11.properties.sources.properties.files.items.properties.linger_ms.type,
-                    parentSchema: schema11.properties.sources.properties.files.items.properties.linger_ms,
+                    params: { type: 'boolean' },
+                    message: 'must be boolean',
+                    schema: schema11.properties.sources.properties.files.items.properties.watch.type,
+                    parentSchema: schema11.properties.sources.properties.files.items.properties.watch,
                     data: data13,
                   };
                   if (vErrors === null) {
-                    vErrors = [err51];
+                    vErrors = [err52];
                   } else {
-                    vErrors.push(err51);
+                    vErrors.push(err52);
                   }
                   errors++;
                 }
@@ -2386,31 +2411,11 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               if (coerced7 !== undefined) {
                 data13 = coerced7;
                 if (data6 !== undefined) {
-                  data6['linger_ms'] = coerced7;
+                  data6['watch'] = coerced7;
                 }
               }
             }
-            if (typeof data13 == 'number' && isFinite(data13)) {
-              if (data13 < 0 || isNaN(data13)) {
-                const err52 = {
-                  instancePath: instancePath + '/sources/files/' + i0 + '/linger_ms',
-                  schemaPath: '#/properties/sources/properties/files/items/properties/linger_ms/minimum',
-                  keyword: 'minimum',
-                  params: { comparison: '>=', limit: 0 },
-                  message: 'must be >= 0',
-                  schema: 0,
-                  parentSchema: schema11.properties.sources.properties.files.items.properties.linger_ms,
-                  data: data13,
-                };
-                if (vErrors === null) {
-                  vErrors = [err52];
-                } else {
-                  vErrors.push(err52);
-                }
-                errors++;
-              }
-            }
-            let data14 = data6.fingerprint_bytes;
+            let data14 = data6.linger_ms;
             if (!(typeof data14 == 'number' && !(data14 % 1) && !isNaN(data14) && isFinite(data14))) {
               let dataType8 = typeof data14;
               let coerced8 = undefined;
@@ -2423,13 +2428,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   coerced8 = +data14;
                 } else {
                   const err53 = {
-                    instancePath: instancePath + '/sources/files/' + i0 + '/fingerprint_bytes',
-                    schemaPath: '#/properties/sources/properties/files/items/properties/fingerprint_bytes/type',
+                    instancePath: instancePath + '/sources/files/' + i0 + '/linger_ms',
+                    schemaPath: '#/properties/sources/properties/files/items/properties/linger_ms/type',
                     keyword: 'type',
                     params: { type: 'integer' },
                     message: 'must be integer',
-                    schema: schema11.properties.sources.properties.files.items.properties.fingerprint_bytes.type,
-                    parentSchema: schema11.properties.sources.properties.files.items.properties.fingerprint_bytes,
+                    schema: schema11.properties.sources.properties.files.items.properties.linger_ms.type,
+                    parentSchema: schema11.properties.sources.properties.files.items.properties.linger_ms,
                     data: data14,
                   };
                   if (vErrors === null) {
@@ -2443,20 +2448,20 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               if (coerced8 !== undefined) {
                 data14 = coerced8;
                 if (data6 !== undefined) {
-                  data6['fingerprint_bytes'] = coerced8;
+                  data6['linger_ms'] = coerced8;
                 }
               }
             }
             if (typeof data14 == 'number' && isFinite(data14)) {
-              if (data14 < 16 || isNaN(data14)) {
+              if (data14 < 0 || isNaN(data14)) {
                 const err54 = {
-                  instancePath: instancePath + '/sources/files/' + i0 + '/fingerprint_bytes',
-                  schemaPath: '#/properties/sources/properties/files/items/properties/fingerprint_bytes/minimum',
+                  instancePath: instancePath + '/sources/files/' + i0 + '/linger_ms',
+                  schemaPath: '#/properties/sources/properties/files/items/properties/linger_ms/minimum',
                   keyword: 'minimum',
-                  params: { comparison: '>=', limit: 16 },
-                  message: 'must be >= 16',
-                  schema: 16,
-                  parentSchema: schema11.properties.sources.properties.files.items.properties.fingerprint_bytes,
+                  params: { comparison: '>=', limit: 0 },
+                  message: 'must be >= 0',
+                  schema: 0,
+                  parentSchema: schema11.properties.sources.properties.files.items.properties.linger_ms,
                   data: data14,
                 };
                 if (vErrors === null) {
@@ -2467,7 +2472,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 errors++;
               }
             }
-            let data15 = data6.max_line_bytes;
+            let data15 = data6.fingerprint_bytes;
             if (!(typeof data15 == 'number' && !(data15 % 1) && !isNaN(data15) && isFinite(data15))) {
               let dataType9 = typeof data15;
               let coerced9 = undefined;
@@ -2480,13 +2485,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   coerced9 = +data15;
                 } else {
                   const err55 = {
-                    instancePath: instancePath + '/sources/files/' + i0 + '/max_line_bytes',
-                    schemaPath: '#/properties/sources/properties/files/items/properties/max_line_bytes/type',
+                    instancePath: instancePath + '/sources/files/' + i0 + '/fingerprint_bytes',
+                    schemaPath: '#/properties/sources/properties/files/items/properties/fingerprint_bytes/type',
                     keyword: 'type',
                     params: { type: 'integer' },
                     message: 'must be integer',
-                    schema: schema11.properties.sources.properties.files.items.properties.max_line_bytes.type,
-                    parentSchema: schema11.properties.sources.properties.files.items.properties.max_line_bytes,
+                    schema: schema11.properties.sources.properties.files.items.properties.fingerprint_bytes.type,
+                    parentSchema: schema11.properties.sources.properties.files.items.properties.fingerprint_bytes,
                     data: data15,
                   };
                   if (vErrors === null) {
@@ -2500,20 +2505,20 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               if (coerced9 !== undefined) {
                 data15 = coerced9;
                 if (data6 !== undefined) {
-                  data6['max_line_bytes'] = coerced9;
+                  data6['fingerprint_bytes'] = coerced9;
                 }
               }
             }
             if (typeof data15 == 'number' && isFinite(data15)) {
-              if (data15 < 64 || isNaN(data15)) {
+              if (data15 < 16 || isNaN(data15)) {
                 const err56 = {
-                  instancePath: instancePath + '/sources/files/' + i0 + '/max_line_bytes',
-                  schemaPath: '#/properties/sources/properties/files/items/properties/max_line_bytes/minimum',
+                  instancePath: instancePath + '/sources/files/' + i0 + '/fingerprint_bytes',
+                  schemaPath: '#/properties/sources/properties/files/items/properties/fingerprint_bytes/minimum',
                   keyword: 'minimum',
-                  params: { comparison: '>=', limit: 64 },
-                  message: 'must be >= 64',
-                  schema: 64,
-                  parentSchema: schema11.properties.sources.properties.files.items.properties.max_line_bytes,
+                  params: { comparison: '>=', limit: 16 },
+                  message: 'must be >= 16',
+                  schema: 16,
+                  parentSchema: schema11.properties.sources.properties.files.items.properties.fingerprint_bytes,
                   data: data15,
                 };
                 if (vErrors === null) {
@@ -2524,7 +2529,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 errors++;
               }
             }
-            let data16 = data6.flush_timeout_ms;
+            let data16 = data6.max_line_bytes;
             if (!(typeof data16 == 'number' && !(data16 % 1) && !isNaN(data16) && isFinite(data16))) {
               let dataType10 = typeof data16;
               let coerced10 = undefined;
@@ -2537,13 +2542,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   coerced10 = +data16;
                 } else {
                   const err57 = {
-                    instancePath: instancePath + '/sources/files/' + i0 + '/flush_timeout_ms',
-                    schemaPath: '#/properties/sources/properties/files/items/properties/flush_timeout_ms/type',
+                    instancePath: instancePath + '/sources/files/' + i0 + '/max_line_bytes',
+                    schemaPath: '#/properties/sources/properties/files/items/properties/max_line_bytes/type',
                     keyword: 'type',
                     params: { type: 'integer' },
                     message: 'must be integer',
-                    schema: schema11.properties.sources.properties.files.items.properties.flush_timeout_ms.type,
-                    parentSchema: schema11.properties.sources.properties.files.items.properties.flush_timeout_ms,
+                    schema: schema11.properties.sources.properties.files.items.properties.max_line_bytes.type,
+                    parentSchema: schema11.properties.sources.properties.files.items.properties.max_line_bytes,
                     data: data16,
                   };
                   if (vErrors === null) {
@@ -2557,20 +2562,20 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               if (coerced10 !== undefined) {
                 data16 = coerced10;
                 if (data6 !== undefined) {
-                  data6['flush_timeout_ms'] = coerced10;
+                  data6['max_line_bytes'] = coerced10;
                 }
               }
             }
             if (typeof data16 == 'number' && isFinite(data16)) {
-              if (data16 < 0 || isNaN(data16)) {
+              if (data16 < 64 || isNaN(data16)) {
                 const err58 = {
-                  instancePath: instancePath + '/sources/files/' + i0 + '/flush_timeout_ms',
-                  schemaPath: '#/properties/sources/properties/files/items/properties/flush_timeout_ms/minimum',
+                  instancePath: instancePath + '/sources/files/' + i0 + '/max_line_bytes',
+                  schemaPath: '#/properties/sources/properties/files/items/properties/max_line_bytes/minimum',
                   keyword: 'minimum',
-                  params: { comparison: '>=', limit: 0 },
-                  message: 'must be >= 0',
-                  schema: 0,
-                  parentSchema: schema11.properties.sources.properties.files.items.properties.flush_timeout_ms,
+                  params: { comparison: '>=', limit: 64 },
+                  message: 'must be >= 64',
+                  schema: 64,
+                  parentSchema: schema11.properties.sources.properties.files.items.properties.max_line_bytes,
                   data: data16,
                 };
                 if (vErrors === null) {
@@ -2581,7 +2586,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 errors++;
               }
             }
-            let data17 = data6.max_open_files;
+            let data17 = data6.flush_timeout_ms;
             if (!(typeof data17 == 'number' && !(data17 % 1) && !isNaN(data17) && isFinite(data17))) {
               let dataType11 = typeof data17;
               let coerced11 = undefined;
@@ -2594,13 +2599,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   coerced11 = +data17;
                 } else {
                   const err59 = {
-                    instancePath: instancePath + '/sources/files/' + i0 + '/max_open_files',
-                    schemaPath: '#/properties/sources/properties/files/items/properties/max_open_files/type',
+                    instancePath: instancePath + '/sources/files/' + i0 + '/flush_timeout_ms',
+                    schemaPath: '#/properties/sources/properties/files/items/properties/flush_timeout_ms/type',
                     keyword: 'type',
                     params: { type: 'integer' },
                     message: 'must be integer',
-                    schema: schema11.properties.sources.properties.files.items.properties.max_open_files.type,
-                    parentSchema: schema11.properties.sources.properties.files.items.properties.max_open_files,
+                    schema: schema11.properties.sources.properties.files.items.properties.flush_timeout_ms.type,
+                    parentSchema: schema11.properties.sources.properties.files.items.properties.flush_timeout_ms,
                     data: data17,
                   };
                   if (vErrors === null) {
@@ -2614,20 +2619,20 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               if (coerced11 !== undefined) {
                 data17 = coerced11;
                 if (data6 !== undefined) {
-                  data6['max_open_files'] = coerced11;
+                  data6['flush_timeout_ms'] = coerced11;
                 }
               }
             }
             if (typeof data17 == 'number' && isFinite(data17)) {
-              if (data17 < 1 || isNaN(data17)) {
+              if (data17 < 0 || isNaN(data17)) {
                 const err60 = {
-                  instancePath: instancePath + '/sources/files/' + i0 + '/max_open_files',
-                  schemaPath: '#/properties/sources/properties/files/items/properties/max_open_files/minimum',
+                  instancePath: instancePath + '/sources/files/' + i0 + '/flush_timeout_ms',
+                  schemaPath: '#/properties/sources/properties/files/items/properties/flush_timeout_ms/minimum',
                   keyword: 'minimum',
-                  params: { comparison: '>=', limit: 1 },
-                  message: 'must be >= 1',
-                  schema: 1,
-                  parentSchema: schema11.properties.sources.properties.files.items.properties.max_open_files,
+                  params: { comparison: '>=', limit: 0 },
+                  message: 'must be >= 0',
+                  schema: 0,
+                  parentSchema: schema11.properties.sources.properties.files.items.properties.flush_timeout_ms,
                   data: data17,
                 };
                 if (vErrors === null) {
@@ -2638,23 +2643,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 errors++;
               }
             }
-            let data18 = data6.multiline;
-            if (typeof data18 !== 'boolean') {
+            let data18 = data6.max_open_files;
+            if (!(typeof data18 == 'number' && !(data18 % 1) && !isNaN(data18) && isFinite(data18))) {
+              let dataType12 = typeof data18;
               let coerced12 = undefined;
               if (!(coerced12 !== undefined)) {
-                if (data18 === 'false' || data18 === 0 || data18 === null) {
-                  coerced12 = false;
-                } else if (data18 === 'true' || data18 === 1) {
-                  coerced12 = true;
+                if (
+                  dataType12 === 'boolean' ||
+                  data18 === null ||
+                  (dataType12 === 'string' && data18 && data18 == +data18 && !(data18 % 1))
+                ) {
+                  coerced12 = +data18;
                 } else {
                   const err61 = {
-                    instancePath: instancePath + '/sources/files/' + i0 + '/multiline',
-                    schemaPath: '#/properties/sources/properties/files/items/properties/multiline/type',
+                    instancePath: instancePath + '/sources/files/' + i0 + '/max_open_files',
+                    schemaPath: '#/properties/sources/properties/files/items/properties/max_open_files/type',
                     keyword: 'type',
-                    params: { type: 'boolean' },
-                    message: 'must be boolean',
-                    schema: schema11.properties.sources.properties.files.items.properties.multiline.type,
-                    parentSchema: schema11.properties.sources.properties.files.items.properties.multiline,
+                    params: { type: 'integer' },
+                    message: 'must be integer',
+                    schema: schema11.properties.sources.properties.files.items.properties.max_open_files.type,
+                    parentSchema: schema11.properties.sources.properties.files.items.properties.max_open_files,
                     data: data18,
                   };
                   if (vErrors === null) {
@@ -2668,40 +2676,94 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               if (coerced12 !== undefined) {
                 data18 = coerced12;
                 if (data6 !== undefined) {
-                  data6['multiline'] = coerced12;
+                  data6['max_open_files'] = coerced12;
                 }
               }
             }
-            let data19 = data6.attributes;
-            if (data19 && typeof data19 == 'object' && !Array.isArray(data19)) {
-              for (const key4 in data19) {
+            if (typeof data18 == 'number' && isFinite(data18)) {
+              if (data18 < 1 || isNaN(data18)) {
+                const err62 = {
+                  instancePath: instancePath + '/sources/files/' + i0 + '/max_open_files',
+                  schemaPath: '#/properties/sources/properties/files/items/properties/max_open_files/minimum',
+                  keyword: 'minimum',
+                  params: { comparison: '>=', limit: 1 },
+                  message: 'must be >= 1',
+                  schema: 1,
+                  parentSchema: schema11.properties.sources.properties.files.items.properties.max_open_files,
+                  data: data18,
+                };
+                if (vErrors === null) {
+                  vErrors = [err62];
+                } else {
+                  vErrors.push(err62);
+                }
+                errors++;
+              }
+            }
+            let data19 = data6.multiline;
+            if (typeof data19 !== 'boolean') {
+              let coerced13 = undefined;
+              if (!(coerced13 !== undefined)) {
+                if (data19 === 'false' || data19 === 0 || data19 === null) {
+                  coerced13 = false;
+                } else if (data19 === 'true' || data19 === 1) {
+                  coerced13 = true;
+                } else {
+                  const err63 = {
+                    instancePath: instancePath + '/sources/files/' + i0 + '/multiline',
+                    schemaPath: '#/properties/sources/properties/files/items/properties/multiline/type',
+                    keyword: 'type',
+                    params: { type: 'boolean' },
+                    message: 'must be boolean',
+                    schema: schema11.properties.sources.properties.files.items.properties.multiline.type,
+                    parentSchema: schema11.properties.sources.properties.files.items.properties.multiline,
+                    data: data19,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err63];
+                  } else {
+                    vErrors.push(err63);
+                  }
+                  errors++;
+                }
+              }
+              if (coerced13 !== undefined) {
+                data19 = coerced13;
+                if (data6 !== undefined) {
+                  data6['multiline'] = coerced13;
+                }
+              }
+            }
+            let data20 = data6.attributes;
+            if (data20 && typeof data20 == 'object' && !Array.isArray(data20)) {
+              for (const key4 in data20) {
                 if (pattern0.test(key4)) {
-                  let data20 = data19[key4];
+                  let data21 = data20[key4];
                   if (
-                    typeof data20 !== 'string' &&
-                    !(typeof data20 == 'number' && isFinite(data20)) &&
-                    typeof data20 !== 'boolean' &&
-                    !Array.isArray(data20)
+                    typeof data21 !== 'string' &&
+                    !(typeof data21 == 'number' && isFinite(data21)) &&
+                    typeof data21 !== 'boolean' &&
+                    !Array.isArray(data21)
                   ) {
-                    let dataType13 = typeof data20;
-                    let coerced13 = undefined;
-                    if (!(coerced13 !== undefined)) {
-                      if (dataType13 == 'number' || dataType13 == 'boolean') {
-                        coerced13 = '' + data20;
-                      } else if (data20 === null) {
-                        coerced13 = '';
+                    let dataType14 = typeof data21;
+                    let coerced14 = undefined;
+                    if (!(coerced14 !== undefined)) {
+                      if (dataType14 == 'number' || dataType14 == 'boolean') {
+                        coerced14 = '' + data21;
+                      } else if (data21 === null) {
+                        coerced14 = '';
                       } else if (
-                        dataType13 == 'boolean' ||
-                        data20 === null ||
-                        (dataType13 == 'string' && data20 && data20 == +data20)
+                        dataType14 == 'boolean' ||
+                        data21 === null ||
+                        (dataType14 == 'string' && data21 && data21 == +data21)
                       ) {
-                        coerced13 = +data20;
-                      } else if (data20 === 'false' || data20 === 0 || data20 === null) {
-                        coerced13 = false;
-                      } else if (data20 === 'true' || data20 === 1) {
-                        coerced13 = true;
+                        coerced14 = +data21;
+                      } else if (data21 === 'false' || data21 === 0 || data21 === null) {
+                        coerced14 = false;
+                      } else if (data21 === 'true' || data21 === 1) {
+                        coerced14 = true;
                       } else {
-                        const err62 = {
+                        const err64 = {
                           instancePath:
                             instancePath +
                             '/sources/files/' +
@@ -2724,37 +2786,37 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             schema11.properties.sources.properties.files.items.properties.attributes.patternProperties[
                               '^(.*)$'
                             ],
-                          data: data20,
+                          data: data21,
                         };
                         if (vErrors === null) {
-                          vErrors = [err62];
+                          vErrors = [err64];
                         } else {
-                          vErrors.push(err62);
+                          vErrors.push(err64);
                         }
                         errors++;
                       }
                     }
-                    if (coerced13 !== undefined) {
-                      data20 = coerced13;
-                      if (data19 !== undefined) {
-                        data19[key4] = coerced13;
+                    if (coerced14 !== undefined) {
+                      data21 = coerced14;
+                      if (data20 !== undefined) {
+                        data20[key4] = coerced14;
                       }
                     }
                   }
-                  if (Array.isArray(data20)) {
-                    const len3 = data20.length;
+                  if (Array.isArray(data21)) {
+                    const len3 = data21.length;
                     for (let i3 = 0; i3 < len3; i3++) {
-                      let data21 = data20[i3];
-                      if (typeof data21 !== 'string') {
-                        let dataType14 = typeof data21;
-                        let coerced14 = undefined;
-                        if (!(coerced14 !== undefined)) {
-                          if (dataType14 == 'number' || dataType14 == 'boolean') {
-                            coerced14 = '' + data21;
-                          } else if (data21 === null) {
-                            coerced14 = '';
+                      let data22 = data21[i3];
+                      if (typeof data22 !== 'string') {
+                        let dataType15 = typeof data22;
+                        let coerced15 = undefined;
+                        if (!(coerced15 !== undefined)) {
+                          if (dataType15 == 'number' || dataType15 == 'boolean') {
+                            coerced15 = '' + data22;
+                          } else if (data22 === null) {
+                            coerced15 = '';
                           } else {
-                            const err63 = {
+                            const err65 = {
                               instancePath:
                                 instancePath +
                                 '/sources/files/' +
@@ -2774,20 +2836,20 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                               parentSchema:
                                 schema11.properties.sources.properties.files.items.properties.attributes
                                   .patternProperties['^(.*)$'].items,
-                              data: data21,
+                              data: data22,
                             };
                             if (vErrors === null) {
-                              vErrors = [err63];
+                              vErrors = [err65];
                             } else {
-                              vErrors.push(err63);
+                              vErrors.push(err65);
                             }
                             errors++;
                           }
                         }
-                        if (coerced14 !== undefined) {
-                          data21 = coerced14;
-                          if (data20 !== undefined) {
-                            data20[i3] = coerced14;
+                        if (coerced15 !== undefined) {
+                          data22 = coerced15;
+                          if (data21 !== undefined) {
+                            data21[i3] = coerced15;
                           }
                         }
                       }
@@ -2796,7 +2858,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 }
               }
             } else {
-              const err64 = {
+              const err66 = {
                 instancePath: instancePath + '/sources/files/' + i0 + '/attributes',
                 schemaPath: '#/properties/sources/properties/files/items/properties/attributes/type',
                 keyword: 'type',
@@ -2804,30 +2866,30 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be object',
                 schema: schema11.properties.sources.properties.files.items.properties.attributes.type,
                 parentSchema: schema11.properties.sources.properties.files.items.properties.attributes,
-                data: data19,
+                data: data20,
               };
               if (vErrors === null) {
-                vErrors = [err64];
+                vErrors = [err66];
               } else {
-                vErrors.push(err64);
+                vErrors.push(err66);
               }
               errors++;
             }
-            let data22 = data6.follow_symlinks;
-            if (Array.isArray(data22)) {
-              const len4 = data22.length;
+            let data23 = data6.follow_symlinks;
+            if (Array.isArray(data23)) {
+              const len4 = data23.length;
               for (let i4 = 0; i4 < len4; i4++) {
-                let data23 = data22[i4];
-                if (typeof data23 !== 'string') {
-                  let dataType15 = typeof data23;
-                  let coerced15 = undefined;
-                  if (!(coerced15 !== undefined)) {
-                    if (dataType15 == 'number' || dataType15 == 'boolean') {
-                      coerced15 = '' + data23;
-                    } else if (data23 === null) {
-                      coerced15 = '';
+                let data24 = data23[i4];
+                if (typeof data24 !== 'string') {
+                  let dataType16 = typeof data24;
+                  let coerced16 = undefined;
+                  if (!(coerced16 !== undefined)) {
+                    if (dataType16 == 'number' || dataType16 == 'boolean') {
+                      coerced16 = '' + data24;
+                    } else if (data24 === null) {
+                      coerced16 = '';
                     } else {
-                      const err65 = {
+                      const err67 = {
                         instancePath: instancePath + '/sources/files/' + i0 + '/follow_symlinks/' + i4,
                         schemaPath: '#/properties/sources/properties/files/items/properties/follow_symlinks/items/type',
                         keyword: 'type',
@@ -2837,26 +2899,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           schema11.properties.sources.properties.files.items.properties.follow_symlinks.items.type,
                         parentSchema:
                           schema11.properties.sources.properties.files.items.properties.follow_symlinks.items,
-                        data: data23,
+                        data: data24,
                       };
                       if (vErrors === null) {
-                        vErrors = [err65];
+                        vErrors = [err67];
                       } else {
-                        vErrors.push(err65);
+                        vErrors.push(err67);
                       }
                       errors++;
                     }
                   }
-                  if (coerced15 !== undefined) {
-                    data23 = coerced15;
-                    if (data22 !== undefined) {
-                      data22[i4] = coerced15;
+                  if (coerced16 !== undefined) {
+                    data24 = coerced16;
+                    if (data23 !== undefined) {
+                      data23[i4] = coerced16;
                     }
                   }
                 }
               }
             } else {
-              const err66 = {
+              const err68 = {
                 instancePath: instancePath + '/sources/files/' + i0 + '/follow_symlinks',
                 schemaPath: '#/properties/sources/properties/files/items/properties/follow_symlinks/type',
                 keyword: 'type',
@@ -2864,17 +2926,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be array',
                 schema: schema11.properties.sources.properties.files.items.properties.follow_symlinks.type,
                 parentSchema: schema11.properties.sources.properties.files.items.properties.follow_symlinks,
-                data: data22,
+                data: data23,
               };
               if (vErrors === null) {
-                vErrors = [err66];
+                vErrors = [err68];
               } else {
-                vErrors.push(err66);
+                vErrors.push(err68);
               }
               errors++;
             }
           } else {
-            const err67 = {
+            const err69 = {
               instancePath: instancePath + '/sources/files/' + i0,
               schemaPath: '#/properties/sources/properties/files/items/type',
               keyword: 'type',
@@ -2885,15 +2947,15 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               data: data6,
             };
             if (vErrors === null) {
-              vErrors = [err67];
+              vErrors = [err69];
             } else {
-              vErrors.push(err67);
+              vErrors.push(err69);
             }
             errors++;
           }
         }
       } else {
-        const err68 = {
+        const err70 = {
           instancePath: instancePath + '/sources/files',
           schemaPath: '#/properties/sources/properties/files/type',
           keyword: 'type',
@@ -2904,22 +2966,22 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           data: data5,
         };
         if (vErrors === null) {
-          vErrors = [err68];
+          vErrors = [err70];
         } else {
-          vErrors.push(err68);
+          vErrors.push(err70);
         }
         errors++;
       }
-      let data24 = data4.stdin;
-      if (typeof data24 !== 'boolean') {
-        let coerced16 = undefined;
-        if (!(coerced16 !== undefined)) {
-          if (data24 === 'false' || data24 === 0 || data24 === null) {
-            coerced16 = false;
-          } else if (data24 === 'true' || data24 === 1) {
-            coerced16 = true;
+      let data25 = data4.stdin;
+      if (typeof data25 !== 'boolean') {
+        let coerced17 = undefined;
+        if (!(coerced17 !== undefined)) {
+          if (data25 === 'false' || data25 === 0 || data25 === null) {
+            coerced17 = false;
+          } else if (data25 === 'true' || data25 === 1) {
+            coerced17 = true;
           } else {
-            const err69 = {
+            const err71 = {
               instancePath: instancePath + '/sources/stdin',
               schemaPath: '#/properties/sources/properties/stdin/type',
               keyword: 'type',
@@ -2927,57 +2989,57 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be boolean',
               schema: schema11.properties.sources.properties.stdin.type,
               parentSchema: schema11.properties.sources.properties.stdin,
-              data: data24,
+              data: data25,
             };
             if (vErrors === null) {
-              vErrors = [err69];
+              vErrors = [err71];
             } else {
-              vErrors.push(err69);
+              vErrors.push(err71);
             }
             errors++;
           }
         }
-        if (coerced16 !== undefined) {
-          data24 = coerced16;
+        if (coerced17 !== undefined) {
+          data25 = coerced17;
           if (data4 !== undefined) {
-            data4['stdin'] = coerced16;
+            data4['stdin'] = coerced17;
           }
         }
       }
-      let data25 = data4.journald;
-      if (data25 && typeof data25 == 'object' && !Array.isArray(data25)) {
-        if (data25.enabled === undefined) {
-          data25.enabled = false;
+      let data26 = data4.journald;
+      if (data26 && typeof data26 == 'object' && !Array.isArray(data26)) {
+        if (data26.enabled === undefined) {
+          data26.enabled = false;
         }
-        if (data25.directory === undefined) {
-          data25.directory = null;
+        if (data26.directory === undefined) {
+          data26.directory = null;
         }
-        if (data25.files === undefined) {
-          data25.files = [];
+        if (data26.files === undefined) {
+          data26.files = [];
         }
-        if (data25.identifiers === undefined) {
-          data25.identifiers = ['kata'];
+        if (data26.identifiers === undefined) {
+          data26.identifiers = ['kata'];
         }
-        if (data25.units === undefined) {
-          data25.units = ['containerd.service', 'crio.service'];
+        if (data26.units === undefined) {
+          data26.units = ['containerd.service', 'crio.service'];
         }
-        if (data25.priority === undefined) {
-          data25.priority = 'debug';
+        if (data26.priority === undefined) {
+          data26.priority = 'debug';
         }
-        if (data25.start_at === undefined) {
-          data25.start_at = 'end';
+        if (data26.start_at === undefined) {
+          data26.start_at = 'end';
         }
-        if (data25.journalctl === undefined) {
-          data25.journalctl = 'journalctl';
+        if (data26.journalctl === undefined) {
+          data26.journalctl = 'journalctl';
         }
-        if (data25.linger_ms === undefined) {
-          data25.linger_ms = 500;
+        if (data26.linger_ms === undefined) {
+          data26.linger_ms = 500;
         }
-        if (data25.trust === undefined) {
-          data25.trust = {};
+        if (data26.trust === undefined) {
+          data26.trust = {};
         }
-        if (data25.enabled === undefined) {
-          const err70 = {
+        if (data26.enabled === undefined) {
+          const err72 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
@@ -2985,43 +3047,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data25,
-          };
-          if (vErrors === null) {
-            vErrors = [err70];
-          } else {
-            vErrors.push(err70);
-          }
-          errors++;
-        }
-        if (data25.directory === undefined) {
-          const err71 = {
-            instancePath: instancePath + '/sources/journald',
-            schemaPath: '#/properties/sources/properties/journald/required',
-            keyword: 'required',
-            params: { missingProperty: 'directory' },
-            message: "must have required property '" + 'directory' + "'",
-            schema: schema11.properties.sources.properties.journald.required,
-            parentSchema: schema11.properties.sources.properties.journald,
-            data: data25,
-          };
-          if (vErrors === null) {
-            vErrors = [err71];
-          } else {
-            vErrors.push(err71);
-          }
-          errors++;
-        }
-        if (data25.files === undefined) {
-          const err72 = {
-            instancePath: instancePath + '/sources/journald',
-            schemaPath: '#/properties/sources/properties/journald/required',
-            keyword: 'required',
-            params: { missingProperty: 'files' },
-            message: "must have required property '" + 'files' + "'",
-            schema: schema11.properties.sources.properties.journald.required,
-            parentSchema: schema11.properties.sources.properties.journald,
-            data: data25,
+            data: data26,
           };
           if (vErrors === null) {
             vErrors = [err72];
@@ -3030,16 +3056,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data25.identifiers === undefined) {
+        if (data26.directory === undefined) {
           const err73 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
-            params: { missingProperty: 'identifiers' },
-            message: "must have required property '" + 'identifiers' + "'",
+            params: { missingProperty: 'directory' },
+            message: "must have required property '" + 'directory' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data25,
+            data: data26,
           };
           if (vErrors === null) {
             vErrors = [err73];
@@ -3048,16 +3074,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data25.units === undefined) {
+        if (data26.files === undefined) {
           const err74 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
-            params: { missingProperty: 'units' },
-            message: "must have required property '" + 'units' + "'",
+            params: { missingProperty: 'files' },
+            message: "must have required property '" + 'files' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data25,
+            data: data26,
           };
           if (vErrors === null) {
             vErrors = [err74];
@@ -3066,16 +3092,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data25.priority === undefined) {
+        if (data26.identifiers === undefined) {
           const err75 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
-            params: { missingProperty: 'priority' },
-            message: "must have required property '" + 'priority' + "'",
+            params: { missingProperty: 'identifiers' },
+            message: "must have required property '" + 'identifiers' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data25,
+            data: data26,
           };
           if (vErrors === null) {
             vErrors = [err75];
@@ -3084,16 +3110,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data25.start_at === undefined) {
+        if (data26.units === undefined) {
           const err76 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
-            params: { missingProperty: 'start_at' },
-            message: "must have required property '" + 'start_at' + "'",
+            params: { missingProperty: 'units' },
+            message: "must have required property '" + 'units' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data25,
+            data: data26,
           };
           if (vErrors === null) {
             vErrors = [err76];
@@ -3102,16 +3128,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data25.journalctl === undefined) {
+        if (data26.priority === undefined) {
           const err77 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
-            params: { missingProperty: 'journalctl' },
-            message: "must have required property '" + 'journalctl' + "'",
+            params: { missingProperty: 'priority' },
+            message: "must have required property '" + 'priority' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data25,
+            data: data26,
           };
           if (vErrors === null) {
             vErrors = [err77];
@@ -3120,16 +3146,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data25.linger_ms === undefined) {
+        if (data26.start_at === undefined) {
           const err78 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
-            params: { missingProperty: 'linger_ms' },
-            message: "must have required property '" + 'linger_ms' + "'",
+            params: { missingProperty: 'start_at' },
+            message: "must have required property '" + 'start_at' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data25,
+            data: data26,
           };
           if (vErrors === null) {
             vErrors = [err78];
@@ -3138,16 +3164,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data25.trust === undefined) {
+        if (data26.journalctl === undefined) {
           const err79 = {
             instancePath: instancePath + '/sources/journald',
             schemaPath: '#/properties/sources/properties/journald/required',
             keyword: 'required',
-            params: { missingProperty: 'trust' },
-            message: "must have required property '" + 'trust' + "'",
+            params: { missingProperty: 'journalctl' },
+            message: "must have required property '" + 'journalctl' + "'",
             schema: schema11.properties.sources.properties.journald.required,
             parentSchema: schema11.properties.sources.properties.journald,
-            data: data25,
+            data: data26,
           };
           if (vErrors === null) {
             vErrors = [err79];
@@ -3156,9 +3182,45 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key5 in data25) {
+        if (data26.linger_ms === undefined) {
+          const err80 = {
+            instancePath: instancePath + '/sources/journald',
+            schemaPath: '#/properties/sources/properties/journald/required',
+            keyword: 'required',
+            params: { missingProperty: 'linger_ms' },
+            message: "must have required property '" + 'linger_ms' + "'",
+            schema: schema11.properties.sources.properties.journald.required,
+            parentSchema: schema11.properties.sources.properties.journald,
+            data: data26,
+          };
+          if (vErrors === null) {
+            vErrors = [err80];
+          } else {
+            vErrors.push(err80);
+          }
+          errors++;
+        }
+        if (data26.trust === undefined) {
+          const err81 = {
+            instancePath: instancePath + '/sources/journald',
+            schemaPath: '#/properties/sources/properties/journald/required',
+            keyword: 'required',
+            params: { missingProperty: 'trust' },
+            message: "must have required property '" + 'trust' + "'",
+            schema: schema11.properties.sources.properties.journald.required,
+            parentSchema: schema11.properties.sources.properties.journald,
+            data: data26,
+          };
+          if (vErrors === null) {
+            vErrors = [err81];
+          } else {
+            vErrors.push(err81);
+          }
+          errors++;
+        }
+        for (const key5 in data26) {
           if (!func2.call(schema11.properties.sources.properties.journald.properties, key5)) {
-            const err80 = {
+            const err82 = {
               instancePath: instancePath + '/sources/journald',
               schemaPath: '#/properties/sources/properties/journald/additionalProperties',
               keyword: 'additionalProperties',
@@ -3166,26 +3228,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.sources.properties.journald,
-              data: data25,
+              data: data26,
             };
             if (vErrors === null) {
-              vErrors = [err80];
+              vErrors = [err82];
             } else {
-              vErrors.push(err80);
+              vErrors.push(err82);
             }
             errors++;
           }
         }
-        let data26 = data25.enabled;
-        if (typeof data26 !== 'boolean') {
-          let coerced17 = undefined;
-          if (!(coerced17 !== undefined)) {
-            if (data26 === 'false' || data26 === 0 || data26 === null) {
-              coerced17 = false;
-            } else if (data26 === 'true' || data26 === 1) {
-              coerced17 = true;
+        let data27 = data26.enabled;
+        if (typeof data27 !== 'boolean') {
+          let coerced18 = undefined;
+          if (!(coerced18 !== undefined)) {
+            if (data27 === 'false' || data27 === 0 || data27 === null) {
+              coerced18 = false;
+            } else if (data27 === 'true' || data27 === 1) {
+              coerced18 = true;
             } else {
-              const err81 = {
+              const err83 = {
                 instancePath: instancePath + '/sources/journald/enabled',
                 schemaPath: '#/properties/sources/properties/journald/properties/enabled/type',
                 keyword: 'type',
@@ -3193,36 +3255,36 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be boolean',
                 schema: schema11.properties.sources.properties.journald.properties.enabled.type,
                 parentSchema: schema11.properties.sources.properties.journald.properties.enabled,
-                data: data26,
+                data: data27,
               };
               if (vErrors === null) {
-                vErrors = [err81];
+                vErrors = [err83];
               } else {
-                vErrors.push(err81);
+                vErrors.push(err83);
               }
               errors++;
             }
           }
-          if (coerced17 !== undefined) {
-            data26 = coerced17;
-            if (data25 !== undefined) {
-              data25['enabled'] = coerced17;
+          if (coerced18 !== undefined) {
+            data27 = coerced18;
+            if (data26 !== undefined) {
+              data26['enabled'] = coerced18;
             }
           }
         }
-        let data27 = data25.directory;
-        if (typeof data27 !== 'string' && data27 !== null) {
-          let dataType18 = typeof data27;
-          let coerced18 = undefined;
-          if (!(coerced18 !== undefined)) {
-            if (dataType18 == 'number' || dataType18 == 'boolean') {
-              coerced18 = '' + data27;
-            } else if (data27 === null) {
-              coerced18 = '';
-            } else if (data27 === '' || data27 === 0 || data27 === false) {
-              coerced18 = null;
+        let data28 = data26.directory;
+        if (typeof data28 !== 'string' && data28 !== null) {
+          let dataType19 = typeof data28;
+          let coerced19 = undefined;
+          if (!(coerced19 !== undefined)) {
+            if (dataType19 == 'number' || dataType19 == 'boolean') {
+              coerced19 = '' + data28;
+            } else if (data28 === null) {
+              coerced19 = '';
+            } else if (data28 === '' || data28 === 0 || data28 === false) {
+              coerced19 = null;
             } else {
-              const err82 = {
+              const err84 = {
                 instancePath: instancePath + '/sources/journald/directory',
                 schemaPath: '#/properties/sources/properties/journald/properties/directory/type',
                 keyword: 'type',
@@ -3230,38 +3292,38 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be string,null',
                 schema: schema11.properties.sources.properties.journald.properties.directory.type,
                 parentSchema: schema11.properties.sources.properties.journald.properties.directory,
-                data: data27,
+                data: data28,
               };
               if (vErrors === null) {
-                vErrors = [err82];
+                vErrors = [err84];
               } else {
-                vErrors.push(err82);
+                vErrors.push(err84);
               }
               errors++;
             }
           }
-          if (coerced18 !== undefined) {
-            data27 = coerced18;
-            if (data25 !== undefined) {
-              data25['directory'] = coerced18;
+          if (coerced19 !== undefined) {
+            data28 = coerced19;
+            if (data26 !== undefined) {
+              data26['directory'] = coerced19;
             }
           }
         }
-        let data28 = data25.files;
-        if (Array.isArray(data28)) {
-          const len5 = data28.length;
+        let data29 = data26.files;
+        if (Array.isArray(data29)) {
+          const len5 = data29.length;
           for (let i5 = 0; i5 < len5; i5++) {
-            let data29 = data28[i5];
-            if (typeof data29 !== 'string') {
-              let dataType19 = typeof data29;
-              let coerced19 = undefined;
-              if (!(coerced19 !== undefined)) {
-                if (dataType19 == 'number' || dataType19 == 'boolean') {
-                  coerced19 = '' + data29;
-                } else if (data29 === null) {
-                  coerced19 = '';
+            let data30 = data29[i5];
+            if (typeof data30 !== 'string') {
+              let dataType20 = typeof data30;
+              let coerced20 = undefined;
+              if (!(coerced20 !== undefined)) {
+                if (dataType20 == 'number' || dataType20 == 'boolean') {
+                  coerced20 = '' + data30;
+                } else if (data30 === null) {
+                  coerced20 = '';
                 } else {
-                  const err83 = {
+                  const err85 = {
                     instancePath: instancePath + '/sources/journald/files/' + i5,
                     schemaPath: '#/properties/sources/properties/journald/properties/files/items/type',
                     keyword: 'type',
@@ -3269,65 +3331,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     message: 'must be string',
                     schema: schema11.properties.sources.properties.journald.properties.files.items.type,
                     parentSchema: schema11.properties.sources.properties.journald.properties.files.items,
-                    data: data29,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err83];
-                  } else {
-                    vErrors.push(err83);
-                  }
-                  errors++;
-                }
-              }
-              if (coerced19 !== undefined) {
-                data29 = coerced19;
-                if (data28 !== undefined) {
-                  data28[i5] = coerced19;
-                }
-              }
-            }
-          }
-        } else {
-          const err84 = {
-            instancePath: instancePath + '/sources/journald/files',
-            schemaPath: '#/properties/sources/properties/journald/properties/files/type',
-            keyword: 'type',
-            params: { type: 'array' },
-            message: 'must be array',
-            schema: schema11.properties.sources.properties.journald.properties.files.type,
-            parentSchema: schema11.properties.sources.properties.journald.properties.files,
-            data: data28,
-          };
-          if (vErrors === null) {
-            vErrors = [err84];
-          } else {
-            vErrors.push(err84);
-          }
-          errors++;
-        }
-        let data30 = data25.identifiers;
-        if (Array.isArray(data30)) {
-          const len6 = data30.length;
-          for (let i6 = 0; i6 < len6; i6++) {
-            let data31 = data30[i6];
-            if (typeof data31 !== 'string') {
-              let dataType20 = typeof data31;
-              let coerced20 = undefined;
-              if (!(coerced20 !== undefined)) {
-                if (dataType20 == 'number' || dataType20 == 'boolean') {
-                  coerced20 = '' + data31;
-                } else if (data31 === null) {
-                  coerced20 = '';
-                } else {
-                  const err85 = {
-                    instancePath: instancePath + '/sources/journald/identifiers/' + i6,
-                    schemaPath: '#/properties/sources/properties/journald/properties/identifiers/items/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema: schema11.properties.sources.properties.journald.properties.identifiers.items.type,
-                    parentSchema: schema11.properties.sources.properties.journald.properties.identifiers.items,
-                    data: data31,
+                    data: data30,
                   };
                   if (vErrors === null) {
                     vErrors = [err85];
@@ -3338,23 +3342,23 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 }
               }
               if (coerced20 !== undefined) {
-                data31 = coerced20;
-                if (data30 !== undefined) {
-                  data30[i6] = coerced20;
+                data30 = coerced20;
+                if (data29 !== undefined) {
+                  data29[i5] = coerced20;
                 }
               }
             }
           }
         } else {
           const err86 = {
-            instancePath: instancePath + '/sources/journald/identifiers',
-            schemaPath: '#/properties/sources/properties/journald/properties/identifiers/type',
+            instancePath: instancePath + '/sources/journald/files',
+            schemaPath: '#/properties/sources/properties/journald/properties/files/type',
             keyword: 'type',
             params: { type: 'array' },
             message: 'must be array',
-            schema: schema11.properties.sources.properties.journald.properties.identifiers.type,
-            parentSchema: schema11.properties.sources.properties.journald.properties.identifiers,
-            data: data30,
+            schema: schema11.properties.sources.properties.journald.properties.files.type,
+            parentSchema: schema11.properties.sources.properties.journald.properties.files,
+            data: data29,
           };
           if (vErrors === null) {
             vErrors = [err86];
@@ -3363,29 +3367,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        let data32 = data25.units;
-        if (Array.isArray(data32)) {
-          const len7 = data32.length;
-          for (let i7 = 0; i7 < len7; i7++) {
-            let data33 = data32[i7];
-            if (typeof data33 !== 'string') {
-              let dataType21 = typeof data33;
+        let data31 = data26.identifiers;
+        if (Array.isArray(data31)) {
+          const len6 = data31.length;
+          for (let i6 = 0; i6 < len6; i6++) {
+            let data32 = data31[i6];
+            if (typeof data32 !== 'string') {
+              let dataType21 = typeof data32;
               let coerced21 = undefined;
               if (!(coerced21 !== undefined)) {
                 if (dataType21 == 'number' || dataType21 == 'boolean') {
-                  coerced21 = '' + data33;
-                } else if (data33 === null) {
+                  coerced21 = '' + data32;
+                } else if (data32 === null) {
                   coerced21 = '';
                 } else {
                   const err87 = {
-                    instancePath: instancePath + '/sources/journald/units/' + i7,
-                    schemaPath: '#/properties/sources/properties/journald/properties/units/items/type',
+                    instancePath: instancePath + '/sources/journald/identifiers/' + i6,
+                    schemaPath: '#/properties/sources/properties/journald/properties/identifiers/items/type',
                     keyword: 'type',
                     params: { type: 'string' },
                     message: 'must be string',
-                    schema: schema11.properties.sources.properties.journald.properties.units.items.type,
-                    parentSchema: schema11.properties.sources.properties.journald.properties.units.items,
-                    data: data33,
+                    schema: schema11.properties.sources.properties.journald.properties.identifiers.items.type,
+                    parentSchema: schema11.properties.sources.properties.journald.properties.identifiers.items,
+                    data: data32,
                   };
                   if (vErrors === null) {
                     vErrors = [err87];
@@ -3396,23 +3400,23 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 }
               }
               if (coerced21 !== undefined) {
-                data33 = coerced21;
-                if (data32 !== undefined) {
-                  data32[i7] = coerced21;
+                data32 = coerced21;
+                if (data31 !== undefined) {
+                  data31[i6] = coerced21;
                 }
               }
             }
           }
         } else {
           const err88 = {
-            instancePath: instancePath + '/sources/journald/units',
-            schemaPath: '#/properties/sources/properties/journald/properties/units/type',
+            instancePath: instancePath + '/sources/journald/identifiers',
+            schemaPath: '#/properties/sources/properties/journald/properties/identifiers/type',
             keyword: 'type',
             params: { type: 'array' },
             message: 'must be array',
-            schema: schema11.properties.sources.properties.journald.properties.units.type,
-            parentSchema: schema11.properties.sources.properties.journald.properties.units,
-            data: data32,
+            schema: schema11.properties.sources.properties.journald.properties.identifiers.type,
+            parentSchema: schema11.properties.sources.properties.journald.properties.identifiers,
+            data: data31,
           };
           if (vErrors === null) {
             vErrors = [err88];
@@ -3421,60 +3425,56 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        let data34 = data25.priority;
-        if (typeof data34 !== 'string') {
-          let dataType22 = typeof data34;
-          let coerced22 = undefined;
-          if (!(coerced22 !== undefined)) {
-            if (dataType22 == 'number' || dataType22 == 'boolean') {
-              coerced22 = '' + data34;
-            } else if (data34 === null) {
-              coerced22 = '';
-            } else {
-              const err89 = {
-                instancePath: instancePath + '/sources/journald/priority',
-                schemaPath: '#/properties/sources/properties/journald/properties/priority/type',
-                keyword: 'type',
-                params: { type: 'string' },
-                message: 'must be string',
-                schema: schema11.properties.sources.properties.journald.properties.priority.type,
-                parentSchema: schema11.properties.sources.properties.journald.properties.priority,
-                data: data34,
-              };
-              if (vErrors === null) {
-                vErrors = [err89];
-              } else {
-                vErrors.push(err89);
+        let data33 = data26.units;
+        if (Array.isArray(data33)) {
+          const len7 = data33.length;
+          for (let i7 = 0; i7 < len7; i7++) {
+            let data34 = data33[i7];
+            if (typeof data34 !== 'string') {
+              let dataType22 = typeof data34;
+              let coerced22 = undefined;
+              if (!(coerced22 !== undefined)) {
+                if (dataType22 == 'number' || dataType22 == 'boolean') {
+                  coerced22 = '' + data34;
+                } else if (data34 === null) {
+                  coerced22 = '';
+                } else {
+                  const err89 = {
+                    instancePath: instancePath + '/sources/journald/units/' + i7,
+                    schemaPath: '#/properties/sources/properties/journald/properties/units/items/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema11.properties.sources.properties.journald.properties.units.items.type,
+                    parentSchema: schema11.properties.sources.properties.journald.properties.units.items,
+                    data: data34,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err89];
+                  } else {
+                    vErrors.push(err89);
+                  }
+                  errors++;
+                }
               }
-              errors++;
+              if (coerced22 !== undefined) {
+                data34 = coerced22;
+                if (data33 !== undefined) {
+                  data33[i7] = coerced22;
+                }
+              }
             }
           }
-          if (coerced22 !== undefined) {
-            data34 = coerced22;
-            if (data25 !== undefined) {
-              data25['priority'] = coerced22;
-            }
-          }
-        }
-        if (!(
-          data34 === 'emerg' ||
-          data34 === 'alert' ||
-          data34 === 'crit' ||
-          data34 === 'err' ||
-          data34 === 'warning' ||
-          data34 === 'notice' ||
-          data34 === 'info' ||
-          data34 === 'debug'
-        )) {
+        } else {
           const err90 = {
-            instancePath: instancePath + '/sources/journald/priority',
-            schemaPath: '#/properties/sources/properties/journald/properties/priority/enum',
-            keyword: 'enum',
-            params: { allowedValues: schema11.properties.sources.properties.journald.properties.priority.enum },
-            message: 'must be equal to one of the allowed values',
-            schema: schema11.properties.sources.properties.journald.properties.priority.enum,
-            parentSchema: schema11.properties.sources.properties.journald.properties.priority,
-            data: data34,
+            instancePath: instancePath + '/sources/journald/units',
+            schemaPath: '#/properties/sources/properties/journald/properties/units/type',
+            keyword: 'type',
+            params: { type: 'array' },
+            message: 'must be array',
+            schema: schema11.properties.sources.properties.journald.properties.units.type,
+            parentSchema: schema11.properties.sources.properties.journald.properties.units,
+            data: data33,
           };
           if (vErrors === null) {
             vErrors = [err90];
@@ -3483,7 +3483,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        let data35 = data25.start_at;
+        let data35 = data26.priority;
         if (typeof data35 !== 'string') {
           let dataType23 = typeof data35;
           let coerced23 = undefined;
@@ -3494,13 +3494,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               coerced23 = '';
             } else {
               const err91 = {
-                instancePath: instancePath + '/sources/journald/start_at',
-                schemaPath: '#/properties/sources/properties/journald/properties/start_at/type',
+                instancePath: instancePath + '/sources/journald/priority',
+                schemaPath: '#/properties/sources/properties/journald/properties/priority/type',
                 keyword: 'type',
                 params: { type: 'string' },
                 message: 'must be string',
-                schema: schema11.properties.sources.properties.journald.properties.start_at.type,
-                parentSchema: schema11.properties.sources.properties.journald.properties.start_at,
+                schema: schema11.properties.sources.properties.journald.properties.priority.type,
+                parentSchema: schema11.properties.sources.properties.journald.properties.priority,
                 data: data35,
               };
               if (vErrors === null) {
@@ -3513,20 +3513,29 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced23 !== undefined) {
             data35 = coerced23;
-            if (data25 !== undefined) {
-              data25['start_at'] = coerced23;
+            if (data26 !== undefined) {
+              data26['priority'] = coerced23;
             }
           }
         }
-        if (!(data35 === 'beginning' || data35 === 'end')) {
+        if (!(
+          data35 === 'emerg' ||
+          data35 === 'alert' ||
+          data35 === 'crit' ||
+          data35 === 'err' ||
+          data35 === 'warning' ||
+          data35 === 'notice' ||
+          data35 === 'info' ||
+          data35 === 'debug'
+        )) {
           const err92 = {
-            instancePath: instancePath + '/sources/journald/start_at',
-            schemaPath: '#/properties/sources/properties/journald/properties/start_at/enum',
+            instancePath: instancePath + '/sources/journald/priority',
+            schemaPath: '#/properties/sources/properties/journald/properties/priority/enum',
             keyword: 'enum',
-            params: { allowedValues: schema11.properties.sources.properties.journald.properties.start_at.enum },
+            params: { allowedValues: schema11.properties.sources.properties.journald.properties.priority.enum },
             message: 'must be equal to one of the allowed values',
-            schema: schema11.properties.sources.properties.journald.properties.start_at.enum,
-            parentSchema: schema11.properties.sources.properties.journald.properties.start_at,
+            schema: schema11.properties.sources.properties.journald.properties.priority.enum,
+            parentSchema: schema11.properties.sources.properties.journald.properties.priority,
             data: data35,
           };
           if (vErrors === null) {
@@ -3536,7 +3545,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        let data36 = data25.journalctl;
+        let data36 = data26.start_at;
         if (typeof data36 !== 'string') {
           let dataType24 = typeof data36;
           let coerced24 = undefined;
@@ -3547,13 +3556,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               coerced24 = '';
             } else {
               const err93 = {
-                instancePath: instancePath + '/sources/journald/journalctl',
-                schemaPath: '#/properties/sources/properties/journald/properties/journalctl/type',
+                instancePath: instancePath + '/sources/journald/start_at',
+                schemaPath: '#/properties/sources/properties/journald/properties/start_at/type',
                 keyword: 'type',
                 params: { type: 'string' },
                 message: 'must be string',
-                schema: schema11.properties.sources.properties.journald.properties.journalctl.type,
-                parentSchema: schema11.properties.sources.properties.journald.properties.journalctl,
+                schema: schema11.properties.sources.properties.journald.properties.start_at.type,
+                parentSchema: schema11.properties.sources.properties.journald.properties.start_at,
                 data: data36,
               };
               if (vErrors === null) {
@@ -3566,51 +3575,47 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced24 !== undefined) {
             data36 = coerced24;
-            if (data25 !== undefined) {
-              data25['journalctl'] = coerced24;
+            if (data26 !== undefined) {
+              data26['start_at'] = coerced24;
             }
           }
         }
-        if (typeof data36 === 'string') {
-          if (func3(data36) < 1) {
-            const err94 = {
-              instancePath: instancePath + '/sources/journald/journalctl',
-              schemaPath: '#/properties/sources/properties/journald/properties/journalctl/minLength',
-              keyword: 'minLength',
-              params: { limit: 1 },
-              message: 'must NOT have fewer than 1 characters',
-              schema: 1,
-              parentSchema: schema11.properties.sources.properties.journald.properties.journalctl,
-              data: data36,
-            };
-            if (vErrors === null) {
-              vErrors = [err94];
-            } else {
-              vErrors.push(err94);
-            }
-            errors++;
+        if (!(data36 === 'beginning' || data36 === 'end')) {
+          const err94 = {
+            instancePath: instancePath + '/sources/journald/start_at',
+            schemaPath: '#/properties/sources/properties/journald/properties/start_at/enum',
+            keyword: 'enum',
+            params: { allowedValues: schema11.properties.sources.properties.journald.properties.start_at.enum },
+            message: 'must be equal to one of the allowed values',
+            schema: schema11.properties.sources.properties.journald.properties.start_at.enum,
+            parentSchema: schema11.properties.sources.properties.journald.properties.start_at,
+            data: data36,
+          };
+          if (vErrors === null) {
+            vErrors = [err94];
+          } else {
+            vErrors.push(err94);
           }
+          errors++;
         }
-        let data37 = data25.linger_ms;
-        if (!(typeof data37 == 'number' && !(data37 % 1) && !isNaN(data37) && isFinite(data37))) {
+        let data37 = data26.journalctl;
+        if (typeof data37 !== 'string') {
           let dataType25 = typeof data37;
           let coerced25 = undefined;
           if (!(coerced25 !== undefined)) {
-            if (
-              dataType25 === 'boolean' ||
-              data37 === null ||
-              (dataType25 === 'string' && data37 && data37 == +data37 && !(data37 % 1))
-            ) {
-              coerced25 = +data37;
+            if (dataType25 == 'number' || dataType25 == 'boolean') {
+              coerced25 = '' + data37;
+            } else if (data37 === null) {
+              coerced25 = '';
             } else {
               const err95 = {
-                instancePath: instancePath + '/sources/journald/linger_ms',
-                schemaPath: '#/properties/sources/properties/journald/properties/linger_ms/type',
+                instancePath: instancePath + '/sources/journald/journalctl',
+                schemaPath: '#/properties/sources/properties/journald/properties/journalctl/type',
                 keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.sources.properties.journald.properties.linger_ms.type,
-                parentSchema: schema11.properties.sources.properties.journald.properties.linger_ms,
+                params: { type: 'string' },
+                message: 'must be string',
+                schema: schema11.properties.sources.properties.journald.properties.journalctl.type,
+                parentSchema: schema11.properties.sources.properties.journald.properties.journalctl,
                 data: data37,
               };
               if (vErrors === null) {
@@ -3623,21 +3628,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced25 !== undefined) {
             data37 = coerced25;
-            if (data25 !== undefined) {
-              data25['linger_ms'] = coerced25;
+            if (data26 !== undefined) {
+              data26['journalctl'] = coerced25;
             }
           }
         }
-        if (typeof data37 == 'number' && isFinite(data37)) {
-          if (data37 < 0 || isNaN(data37)) {
+        if (typeof data37 === 'string') {
+          if (func3(data37) < 1) {
             const err96 = {
-              instancePath: instancePath + '/sources/journald/linger_ms',
-              schemaPath: '#/properties/sources/properties/journald/properties/linger_ms/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 0 },
-              message: 'must be >= 0',
-              schema: 0,
-              parentSchema: schema11.properties.sources.properties.journald.properties.linger_ms,
+              instancePath: instancePath + '/sources/journald/journalctl',
+              schemaPath: '#/properties/sources/properties/journald/properties/journalctl/minLength',
+              keyword: 'minLength',
+              params: { limit: 1 },
+              message: 'must NOT have fewer than 1 characters',
+              schema: 1,
+              parentSchema: schema11.properties.sources.properties.journald.properties.journalctl,
               data: data37,
             };
             if (vErrors === null) {
@@ -3648,54 +3653,53 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data38 = data25.trust;
-        if (data38 && typeof data38 == 'object' && !Array.isArray(data38)) {
-          if (data38.uids === undefined) {
-            data38.uids = [0];
-          }
-          if (data38.commands === undefined) {
-            data38.commands = ['containerd-shim', 'containerd', 'crio', 'kata-runtime', 'kata-monitor', 'virtiofsd'];
-          }
-          if (data38.executables === undefined) {
-            data38.executables = [
-              'containerd-shim-kata-v2',
-              'containerd',
-              'crio',
-              'kata-runtime',
-              'kata-monitor',
-              'virtiofsd',
-            ];
-          }
-          if (data38.units === undefined) {
-            data38.units = ['containerd.service', 'crio.service'];
-          }
-          if (data38.uids === undefined) {
-            const err97 = {
-              instancePath: instancePath + '/sources/journald/trust',
-              schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
-              keyword: 'required',
-              params: { missingProperty: 'uids' },
-              message: "must have required property '" + 'uids' + "'",
-              schema: schema11.properties.sources.properties.journald.properties.trust.required,
-              parentSchema: schema11.properties.sources.properties.journald.properties.trust,
-              data: data38,
-            };
-            if (vErrors === null) {
-              vErrors = [err97];
+        let data38 = data26.linger_ms;
+        if (!(typeof data38 == 'number' && !(data38 % 1) && !isNaN(data38) && isFinite(data38))) {
+          let dataType26 = typeof data38;
+          let coerced26 = undefined;
+          if (!(coerced26 !== undefined)) {
+            if (
+              dataType26 === 'boolean' ||
+              data38 === null ||
+              (dataType26 === 'string' && data38 && data38 == +data38 && !(data38 % 1))
+            ) {
+              coerced26 = +data38;
             } else {
-              vErrors.push(err97);
+              const err97 = {
+                instancePath: instancePath + '/sources/journald/linger_ms',
+                schemaPath: '#/properties/sources/properties/journald/properties/linger_ms/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.sources.properties.journald.properties.linger_ms.type,
+                parentSchema: schema11.properties.sources.properties.journald.properties.linger_ms,
+                data: data38,
+              };
+              if (vErrors === null) {
+                vErrors = [err97];
+              } else {
+                vErrors.push(err97);
+              }
+              errors++;
             }
-            errors++;
           }
-          if (data38.commands === undefined) {
+          if (coerced26 !== undefined) {
+            data38 = coerced26;
+            if (data26 !== undefined) {
+              data26['linger_ms'] = coerced26;
+            }
+          }
+        }
+        if (typeof data38 == 'number' && isFinite(data38)) {
+          if (data38 < 0 || isNaN(data38)) {
             const err98 = {
-              instancePath: instancePath + '/sources/journald/trust',
-              schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
-              keyword: 'required',
-              params: { missingProperty: 'commands' },
-              message: "must have required property '" + 'commands' + "'",
-              schema: schema11.properties.sources.properties.journald.properties.trust.required,
-              parentSchema: schema11.properties.sources.properties.journald.properties.trust,
+              instancePath: instancePath + '/sources/journald/linger_ms',
+              schemaPath: '#/properties/sources/properties/journald/properties/linger_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 0 },
+              message: 'must be >= 0',
+              schema: 0,
+              parentSchema: schema11.properties.sources.properties.journald.properties.linger_ms,
               data: data38,
             };
             if (vErrors === null) {
@@ -3705,16 +3709,38 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             errors++;
           }
-          if (data38.executables === undefined) {
+        }
+        let data39 = data26.trust;
+        if (data39 && typeof data39 == 'object' && !Array.isArray(data39)) {
+          if (data39.uids === undefined) {
+            data39.uids = [0];
+          }
+          if (data39.commands === undefined) {
+            data39.commands = ['containerd-shim', 'containerd', 'crio', 'kata-runtime', 'kata-monitor', 'virtiofsd'];
+          }
+          if (data39.executables === undefined) {
+            data39.executables = [
+              'containerd-shim-kata-v2',
+              'containerd',
+              'crio',
+              'kata-runtime',
+              'kata-monitor',
+              'virtiofsd',
+            ];
+          }
+          if (data39.units === undefined) {
+            data39.units = ['containerd.service', 'crio.service'];
+          }
+          if (data39.uids === undefined) {
             const err99 = {
               instancePath: instancePath + '/sources/journald/trust',
               schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
               keyword: 'required',
-              params: { missingProperty: 'executables' },
-              message: "must have required property '" + 'executables' + "'",
+              params: { missingProperty: 'uids' },
+              message: "must have required property '" + 'uids' + "'",
               schema: schema11.properties.sources.properties.journald.properties.trust.required,
               parentSchema: schema11.properties.sources.properties.journald.properties.trust,
-              data: data38,
+              data: data39,
             };
             if (vErrors === null) {
               vErrors = [err99];
@@ -3723,16 +3749,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             errors++;
           }
-          if (data38.units === undefined) {
+          if (data39.commands === undefined) {
             const err100 = {
               instancePath: instancePath + '/sources/journald/trust',
               schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
               keyword: 'required',
-              params: { missingProperty: 'units' },
-              message: "must have required property '" + 'units' + "'",
+              params: { missingProperty: 'commands' },
+              message: "must have required property '" + 'commands' + "'",
               schema: schema11.properties.sources.properties.journald.properties.trust.required,
               parentSchema: schema11.properties.sources.properties.journald.properties.trust,
-              data: data38,
+              data: data39,
             };
             if (vErrors === null) {
               vErrors = [err100];
@@ -3741,9 +3767,45 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             errors++;
           }
-          for (const key6 in data38) {
+          if (data39.executables === undefined) {
+            const err101 = {
+              instancePath: instancePath + '/sources/journald/trust',
+              schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
+              keyword: 'required',
+              params: { missingProperty: 'executables' },
+              message: "must have required property '" + 'executables' + "'",
+              schema: schema11.properties.sources.properties.journald.properties.trust.required,
+              parentSchema: schema11.properties.sources.properties.journald.properties.trust,
+              data: data39,
+            };
+            if (vErrors === null) {
+              vErrors = [err101];
+            } else {
+              vErrors.push(err101);
+            }
+            errors++;
+          }
+          if (data39.units === undefined) {
+            const err102 = {
+              instancePath: instancePath + '/sources/journald/trust',
+              schemaPath: '#/properties/sources/properties/journald/properties/trust/required',
+              keyword: 'required',
+              params: { missingProperty: 'units' },
+              message: "must have required property '" + 'units' + "'",
+              schema: schema11.properties.sources.properties.journald.properties.trust.required,
+              parentSchema: schema11.properties.sources.properties.journald.properties.trust,
+              data: data39,
+            };
+            if (vErrors === null) {
+              vErrors = [err102];
+            } else {
+              vErrors.push(err102);
+            }
+            errors++;
+          }
+          for (const key6 in data39) {
             if (!(key6 === 'uids' || key6 === 'commands' || key6 === 'executables' || key6 === 'units')) {
-              const err101 = {
+              const err103 = {
                 instancePath: instancePath + '/sources/journald/trust',
                 schemaPath: '#/properties/sources/properties/journald/properties/trust/additionalProperties',
                 keyword: 'additionalProperties',
@@ -3751,33 +3813,33 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must NOT have additional properties',
                 schema: false,
                 parentSchema: schema11.properties.sources.properties.journald.properties.trust,
-                data: data38,
+                data: data39,
               };
               if (vErrors === null) {
-                vErrors = [err101];
+                vErrors = [err103];
               } else {
-                vErrors.push(err101);
+                vErrors.push(err103);
               }
               errors++;
             }
           }
-          let data39 = data38.uids;
-          if (Array.isArray(data39)) {
-            const len8 = data39.length;
+          let data40 = data39.uids;
+          if (Array.isArray(data40)) {
+            const len8 = data40.length;
             for (let i8 = 0; i8 < len8; i8++) {
-              let data40 = data39[i8];
-              if (!(typeof data40 == 'number' && !(data40 % 1) && !isNaN(data40) && isFinite(data40))) {
-                let dataType26 = typeof data40;
-                let coerced26 = undefined;
-                if (!(coerced26 !== undefined)) {
+              let data41 = data40[i8];
+              if (!(typeof data41 == 'number' && !(data41 % 1) && !isNaN(data41) && isFinite(data41))) {
+                let dataType27 = typeof data41;
+                let coerced27 = undefined;
+                if (!(coerced27 !== undefined)) {
                   if (
-                    dataType26 === 'boolean' ||
-                    data40 === null ||
-                    (dataType26 === 'string' && data40 && data40 == +data40 && !(data40 % 1))
+                    dataType27 === 'boolean' ||
+                    data41 === null ||
+                    (dataType27 === 'string' && data41 && data41 == +data41 && !(data41 % 1))
                   ) {
-                    coerced26 = +data40;
+                    coerced27 = +data41;
                   } else {
-                    const err102 = {
+                    const err104 = {
                       instancePath: instancePath + '/sources/journald/trust/uids/' + i8,
                       schemaPath:
                         '#/properties/sources/properties/journald/properties/trust/properties/uids/items/type',
@@ -3788,26 +3850,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         schema11.properties.sources.properties.journald.properties.trust.properties.uids.items.type,
                       parentSchema:
                         schema11.properties.sources.properties.journald.properties.trust.properties.uids.items,
-                      data: data40,
+                      data: data41,
                     };
                     if (vErrors === null) {
-                      vErrors = [err102];
+                      vErrors = [err104];
                     } else {
-                      vErrors.push(err102);
+                      vErrors.push(err104);
                     }
                     errors++;
                   }
                 }
-                if (coerced26 !== undefined) {
-                  data40 = coerced26;
-                  if (data39 !== undefined) {
-                    data39[i8] = coerced26;
+                if (coerced27 !== undefined) {
+                  data41 = coerced27;
+                  if (data40 !== undefined) {
+                    data40[i8] = coerced27;
                   }
                 }
               }
-              if (typeof data40 == 'number' && isFinite(data40)) {
-                if (data40 < 0 || isNaN(data40)) {
-                  const err103 = {
+              if (typeof data41 == 'number' && isFinite(data41)) {
+                if (data41 < 0 || isNaN(data41)) {
+                  const err105 = {
                     instancePath: instancePath + '/sources/journald/trust/uids/' + i8,
                     schemaPath:
                       '#/properties/sources/properties/journald/properties/trust/properties/uids/items/minimum',
@@ -3817,19 +3879,19 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     schema: 0,
                     parentSchema:
                       schema11.properties.sources.properties.journald.properties.trust.properties.uids.items,
-                    data: data40,
+                    data: data41,
                   };
                   if (vErrors === null) {
-                    vErrors = [err103];
+                    vErrors = [err105];
                   } else {
-                    vErrors.push(err103);
+                    vErrors.push(err105);
                   }
                   errors++;
                 }
               }
             }
           } else {
-            const err104 = {
+            const err106 = {
               instancePath: instancePath + '/sources/journald/trust/uids',
               schemaPath: '#/properties/sources/properties/journald/properties/trust/properties/uids/type',
               keyword: 'type',
@@ -3837,30 +3899,30 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be array',
               schema: schema11.properties.sources.properties.journald.properties.trust.properties.uids.type,
               parentSchema: schema11.properties.sources.properties.journald.properties.trust.properties.uids,
-              data: data39,
+              data: data40,
             };
             if (vErrors === null) {
-              vErrors = [err104];
+              vErrors = [err106];
             } else {
-              vErrors.push(err104);
+              vErrors.push(err106);
             }
             errors++;
           }
-          let data41 = data38.commands;
-          if (Array.isArray(data41)) {
-            const len9 = data41.length;
+          let data42 = data39.commands;
+          if (Array.isArray(data42)) {
+            const len9 = data42.length;
             for (let i9 = 0; i9 < len9; i9++) {
-              let data42 = data41[i9];
-              if (typeof data42 !== 'string') {
-                let dataType27 = typeof data42;
-                let coerced27 = undefined;
-                if (!(coerced27 !== undefined)) {
-                  if (dataType27 == 'number' || dataType27 == 'boolean') {
-                    coerced27 = '' + data42;
-                  } else if (data42 === null) {
-                    coerced27 = '';
+              let data43 = data42[i9];
+              if (typeof data43 !== 'string') {
+                let dataType28 = typeof data43;
+                let coerced28 = undefined;
+                if (!(coerced28 !== undefined)) {
+                  if (dataType28 == 'number' || dataType28 == 'boolean') {
+                    coerced28 = '' + data43;
+                  } else if (data43 === null) {
+                    coerced28 = '';
                   } else {
-                    const err105 = {
+                    const err107 = {
                       instancePath: instancePath + '/sources/journald/trust/commands/' + i9,
                       schemaPath:
                         '#/properties/sources/properties/journald/properties/trust/properties/commands/items/type',
@@ -3871,26 +3933,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         schema11.properties.sources.properties.journald.properties.trust.properties.commands.items.type,
                       parentSchema:
                         schema11.properties.sources.properties.journald.properties.trust.properties.commands.items,
-                      data: data42,
+                      data: data43,
                     };
                     if (vErrors === null) {
-                      vErrors = [err105];
+                      vErrors = [err107];
                     } else {
-                      vErrors.push(err105);
+                      vErrors.push(err107);
                     }
                     errors++;
                   }
                 }
-                if (coerced27 !== undefined) {
-                  data42 = coerced27;
-                  if (data41 !== undefined) {
-                    data41[i9] = coerced27;
+                if (coerced28 !== undefined) {
+                  data43 = coerced28;
+                  if (data42 !== undefined) {
+                    data42[i9] = coerced28;
                   }
                 }
               }
             }
           } else {
-            const err106 = {
+            const err108 = {
               instancePath: instancePath + '/sources/journald/trust/commands',
               schemaPath: '#/properties/sources/properties/journald/properties/trust/properties/commands/type',
               keyword: 'type',
@@ -3898,30 +3960,30 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be array',
               schema: schema11.properties.sources.properties.journald.properties.trust.properties.commands.type,
               parentSchema: schema11.properties.sources.properties.journald.properties.trust.properties.commands,
-              data: data41,
+              data: data42,
             };
             if (vErrors === null) {
-              vErrors = [err106];
+              vErrors = [err108];
             } else {
-              vErrors.push(err106);
+              vErrors.push(err108);
             }
             errors++;
           }
-          let data43 = data38.executables;
-          if (Array.isArray(data43)) {
-            const len10 = data43.length;
+          let data44 = data39.executables;
+          if (Array.isArray(data44)) {
+            const len10 = data44.length;
             for (let i10 = 0; i10 < len10; i10++) {
-              let data44 = data43[i10];
-              if (typeof data44 !== 'string') {
-                let dataType28 = typeof data44;
-                let coerced28 = undefined;
-                if (!(coerced28 !== undefined)) {
-                  if (dataType28 == 'number' || dataType28 == 'boolean') {
-                    coerced28 = '' + data44;
-                  } else if (data44 === null) {
-                    coerced28 = '';
+              let data45 = data44[i10];
+              if (typeof data45 !== 'string') {
+                let dataType29 = typeof data45;
+                let coerced29 = undefined;
+                if (!(coerced29 !== undefined)) {
+                  if (dataType29 == 'number' || dataType29 == 'boolean') {
+                    coerced29 = '' + data45;
+                  } else if (data45 === null) {
+                    coerced29 = '';
                   } else {
-                    const err107 = {
+                    const err109 = {
                       instancePath: instancePath + '/sources/journald/trust/executables/' + i10,
                       schemaPath:
                         '#/properties/sources/properties/journald/properties/trust/properties/executables/items/type',
@@ -3933,68 +3995,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           .type,
                       parentSchema:
                         schema11.properties.sources.properties.journald.properties.trust.properties.executables.items,
-                      data: data44,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err107];
-                    } else {
-                      vErrors.push(err107);
-                    }
-                    errors++;
-                  }
-                }
-                if (coerced28 !== undefined) {
-                  data44 = coerced28;
-                  if (data43 !== undefined) {
-                    data43[i10] = coerced28;
-                  }
-                }
-              }
-            }
-          } else {
-            const err108 = {
-              instancePath: instancePath + '/sources/journald/trust/executables',
-              schemaPath: '#/properties/sources/properties/journald/properties/trust/properties/executables/type',
-              keyword: 'type',
-              params: { type: 'array' },
-              message: 'must be array',
-              schema: schema11.properties.sources.properties.journald.properties.trust.properties.executables.type,
-              parentSchema: schema11.properties.sources.properties.journald.properties.trust.properties.executables,
-              data: data43,
-            };
-            if (vErrors === null) {
-              vErrors = [err108];
-            } else {
-              vErrors.push(err108);
-            }
-            errors++;
-          }
-          let data45 = data38.units;
-          if (Array.isArray(data45)) {
-            const len11 = data45.length;
-            for (let i11 = 0; i11 < len11; i11++) {
-              let data46 = data45[i11];
-              if (typeof data46 !== 'string') {
-                let dataType29 = typeof data46;
-                let coerced29 = undefined;
-                if (!(coerced29 !== undefined)) {
-                  if (dataType29 == 'number' || dataType29 == 'boolean') {
-                    coerced29 = '' + data46;
-                  } else if (data46 === null) {
-                    coerced29 = '';
-                  } else {
-                    const err109 = {
-                      instancePath: instancePath + '/sources/journald/trust/units/' + i11,
-                      schemaPath:
-                        '#/properties/sources/properties/journald/properties/trust/properties/units/items/type',
-                      keyword: 'type',
-                      params: { type: 'string' },
-                      message: 'must be string',
-                      schema:
-                        schema11.properties.sources.properties.journald.properties.trust.properties.units.items.type,
-                      parentSchema:
-                        schema11.properties.sources.properties.journald.properties.trust.properties.units.items,
-                      data: data46,
+                      data: data45,
                     };
                     if (vErrors === null) {
                       vErrors = [err109];
@@ -4005,23 +4006,23 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   }
                 }
                 if (coerced29 !== undefined) {
-                  data46 = coerced29;
-                  if (data45 !== undefined) {
-                    data45[i11] = coerced29;
+                  data45 = coerced29;
+                  if (data44 !== undefined) {
+                    data44[i10] = coerced29;
                   }
                 }
               }
             }
           } else {
             const err110 = {
-              instancePath: instancePath + '/sources/journald/trust/units',
-              schemaPath: '#/properties/sources/properties/journald/properties/trust/properties/units/type',
+              instancePath: instancePath + '/sources/journald/trust/executables',
+              schemaPath: '#/properties/sources/properties/journald/properties/trust/properties/executables/type',
               keyword: 'type',
               params: { type: 'array' },
               message: 'must be array',
-              schema: schema11.properties.sources.properties.journald.properties.trust.properties.units.type,
-              parentSchema: schema11.properties.sources.properties.journald.properties.trust.properties.units,
-              data: data45,
+              schema: schema11.properties.sources.properties.journald.properties.trust.properties.executables.type,
+              parentSchema: schema11.properties.sources.properties.journald.properties.trust.properties.executables,
+              data: data44,
             };
             if (vErrors === null) {
               vErrors = [err110];
@@ -4030,8 +4031,69 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             errors++;
           }
+          let data46 = data39.units;
+          if (Array.isArray(data46)) {
+            const len11 = data46.length;
+            for (let i11 = 0; i11 < len11; i11++) {
+              let data47 = data46[i11];
+              if (typeof data47 !== 'string') {
+                let dataType30 = typeof data47;
+                let coerced30 = undefined;
+                if (!(coerced30 !== undefined)) {
+                  if (dataType30 == 'number' || dataType30 == 'boolean') {
+                    coerced30 = '' + data47;
+                  } else if (data47 === null) {
+                    coerced30 = '';
+                  } else {
+                    const err111 = {
+                      instancePath: instancePath + '/sources/journald/trust/units/' + i11,
+                      schemaPath:
+                        '#/properties/sources/properties/journald/properties/trust/properties/units/items/type',
+                      keyword: 'type',
+                      params: { type: 'string' },
+                      message: 'must be string',
+                      schema:
+                        schema11.properties.sources.properties.journald.properties.trust.properties.units.items.type,
+                      parentSchema:
+                        schema11.properties.sources.properties.journald.properties.trust.properties.units.items,
+                      data: data47,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err111];
+                    } else {
+                      vErrors.push(err111);
+                    }
+                    errors++;
+                  }
+                }
+                if (coerced30 !== undefined) {
+                  data47 = coerced30;
+                  if (data46 !== undefined) {
+                    data46[i11] = coerced30;
+                  }
+                }
+              }
+            }
+          } else {
+            const err112 = {
+              instancePath: instancePath + '/sources/journald/trust/units',
+              schemaPath: '#/properties/sources/properties/journald/properties/trust/properties/units/type',
+              keyword: 'type',
+              params: { type: 'array' },
+              message: 'must be array',
+              schema: schema11.properties.sources.properties.journald.properties.trust.properties.units.type,
+              parentSchema: schema11.properties.sources.properties.journald.properties.trust.properties.units,
+              data: data46,
+            };
+            if (vErrors === null) {
+              vErrors = [err112];
+            } else {
+              vErrors.push(err112);
+            }
+            errors++;
+          }
         } else {
-          const err111 = {
+          const err113 = {
             instancePath: instancePath + '/sources/journald/trust',
             schemaPath: '#/properties/sources/properties/journald/properties/trust/type',
             keyword: 'type',
@@ -4039,66 +4101,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be object',
             schema: schema11.properties.sources.properties.journald.properties.trust.type,
             parentSchema: schema11.properties.sources.properties.journald.properties.trust,
-            data: data38,
-          };
-          if (vErrors === null) {
-            vErrors = [err111];
-          } else {
-            vErrors.push(err111);
-          }
-          errors++;
-        }
-      } else {
-        const err112 = {
-          instancePath: instancePath + '/sources/journald',
-          schemaPath: '#/properties/sources/properties/journald/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema11.properties.sources.properties.journald.type,
-          parentSchema: schema11.properties.sources.properties.journald,
-          data: data25,
-        };
-        if (vErrors === null) {
-          vErrors = [err112];
-        } else {
-          vErrors.push(err112);
-        }
-        errors++;
-      }
-      let data47 = data4.vsock;
-      if (data47 && typeof data47 == 'object' && !Array.isArray(data47)) {
-        if (data47.enabled === undefined) {
-          data47.enabled = false;
-        }
-        if (data47.roots === undefined) {
-          data47.roots = ['/run/vc/vm', '/run/vc/firecracker', '/run/kata', '/run/kata/firecracker'];
-        }
-        if (data47.port === undefined) {
-          data47.port = 1025;
-        }
-        if (data47.reconnect_initial_ms === undefined) {
-          data47.reconnect_initial_ms = 500;
-        }
-        if (data47.reconnect_max_ms === undefined) {
-          data47.reconnect_max_ms = 10000;
-        }
-        if (data47.handshake_timeout_ms === undefined) {
-          data47.handshake_timeout_ms = 5000;
-        }
-        if (data47.plain_vsock === undefined) {
-          data47.plain_vsock = false;
-        }
-        if (data47.enabled === undefined) {
-          const err113 = {
-            instancePath: instancePath + '/sources/vsock',
-            schemaPath: '#/properties/sources/properties/vsock/required',
-            keyword: 'required',
-            params: { missingProperty: 'enabled' },
-            message: "must have required property '" + 'enabled' + "'",
-            schema: schema11.properties.sources.properties.vsock.required,
-            parentSchema: schema11.properties.sources.properties.vsock,
-            data: data47,
+            data: data39,
           };
           if (vErrors === null) {
             vErrors = [err113];
@@ -4107,34 +4110,57 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data47.roots === undefined) {
-          const err114 = {
-            instancePath: instancePath + '/sources/vsock',
-            schemaPath: '#/properties/sources/properties/vsock/required',
-            keyword: 'required',
-            params: { missingProperty: 'roots' },
-            message: "must have required property '" + 'roots' + "'",
-            schema: schema11.properties.sources.properties.vsock.required,
-            parentSchema: schema11.properties.sources.properties.vsock,
-            data: data47,
-          };
-          if (vErrors === null) {
-            vErrors = [err114];
-          } else {
-            vErrors.push(err114);
-          }
-          errors++;
+      } else {
+        const err114 = {
+          instancePath: instancePath + '/sources/journald',
+          schemaPath: '#/properties/sources/properties/journald/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema11.properties.sources.properties.journald.type,
+          parentSchema: schema11.properties.sources.properties.journald,
+          data: data26,
+        };
+        if (vErrors === null) {
+          vErrors = [err114];
+        } else {
+          vErrors.push(err114);
         }
-        if (data47.port === undefined) {
+        errors++;
+      }
+      let data48 = data4.vsock;
+      if (data48 && typeof data48 == 'object' && !Array.isArray(data48)) {
+        if (data48.enabled === undefined) {
+          data48.enabled = false;
+        }
+        if (data48.roots === undefined) {
+          data48.roots = ['/run/vc/vm', '/run/vc/firecracker', '/run/kata', '/run/kata/firecracker'];
+        }
+        if (data48.port === undefined) {
+          data48.port = 1025;
+        }
+        if (data48.reconnect_initial_ms === undefined) {
+          data48.reconnect_initial_ms = 500;
+        }
+        if (data48.reconnect_max_ms === undefined) {
+          data48.reconnect_max_ms = 10000;
+        }
+        if (data48.handshake_timeout_ms === undefined) {
+          data48.handshake_timeout_ms = 5000;
+        }
+        if (data48.plain_vsock === undefined) {
+          data48.plain_vsock = false;
+        }
+        if (data48.enabled === undefined) {
           const err115 = {
             instancePath: instancePath + '/sources/vsock',
             schemaPath: '#/properties/sources/properties/vsock/required',
             keyword: 'required',
-            params: { missingProperty: 'port' },
-            message: "must have required property '" + 'port' + "'",
+            params: { missingProperty: 'enabled' },
+            message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.sources.properties.vsock.required,
             parentSchema: schema11.properties.sources.properties.vsock,
-            data: data47,
+            data: data48,
           };
           if (vErrors === null) {
             vErrors = [err115];
@@ -4143,16 +4169,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data47.reconnect_initial_ms === undefined) {
+        if (data48.roots === undefined) {
           const err116 = {
             instancePath: instancePath + '/sources/vsock',
             schemaPath: '#/properties/sources/properties/vsock/required',
             keyword: 'required',
-            params: { missingProperty: 'reconnect_initial_ms' },
-            message: "must have required property '" + 'reconnect_initial_ms' + "'",
+            params: { missingProperty: 'roots' },
+            message: "must have required property '" + 'roots' + "'",
             schema: schema11.properties.sources.properties.vsock.required,
             parentSchema: schema11.properties.sources.properties.vsock,
-            data: data47,
+            data: data48,
           };
           if (vErrors === null) {
             vErrors = [err116];
@@ -4161,16 +4187,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data47.reconnect_max_ms === undefined) {
+        if (data48.port === undefined) {
           const err117 = {
             instancePath: instancePath + '/sources/vsock',
             schemaPath: '#/properties/sources/properties/vsock/required',
             keyword: 'required',
-            params: { missingProperty: 'reconnect_max_ms' },
-            message: "must have required property '" + 'reconnect_max_ms' + "'",
+            params: { missingProperty: 'port' },
+            message: "must have required property '" + 'port' + "'",
             schema: schema11.properties.sources.properties.vsock.required,
             parentSchema: schema11.properties.sources.properties.vsock,
-            data: data47,
+            data: data48,
           };
           if (vErrors === null) {
             vErrors = [err117];
@@ -4179,16 +4205,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data47.handshake_timeout_ms === undefined) {
+        if (data48.reconnect_initial_ms === undefined) {
           const err118 = {
             instancePath: instancePath + '/sources/vsock',
             schemaPath: '#/properties/sources/properties/vsock/required',
             keyword: 'required',
-            params: { missingProperty: 'handshake_timeout_ms' },
-            message: "must have required property '" + 'handshake_timeout_ms' + "'",
+            params: { missingProperty: 'reconnect_initial_ms' },
+            message: "must have required property '" + 'reconnect_initial_ms' + "'",
             schema: schema11.properties.sources.properties.vsock.required,
             parentSchema: schema11.properties.sources.properties.vsock,
-            data: data47,
+            data: data48,
           };
           if (vErrors === null) {
             vErrors = [err118];
@@ -4197,16 +4223,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data47.plain_vsock === undefined) {
+        if (data48.reconnect_max_ms === undefined) {
           const err119 = {
             instancePath: instancePath + '/sources/vsock',
             schemaPath: '#/properties/sources/properties/vsock/required',
             keyword: 'required',
-            params: { missingProperty: 'plain_vsock' },
-            message: "must have required property '" + 'plain_vsock' + "'",
+            params: { missingProperty: 'reconnect_max_ms' },
+            message: "must have required property '" + 'reconnect_max_ms' + "'",
             schema: schema11.properties.sources.properties.vsock.required,
             parentSchema: schema11.properties.sources.properties.vsock,
-            data: data47,
+            data: data48,
           };
           if (vErrors === null) {
             vErrors = [err119];
@@ -4215,7 +4241,43 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key7 in data47) {
+        if (data48.handshake_timeout_ms === undefined) {
+          const err120 = {
+            instancePath: instancePath + '/sources/vsock',
+            schemaPath: '#/properties/sources/properties/vsock/required',
+            keyword: 'required',
+            params: { missingProperty: 'handshake_timeout_ms' },
+            message: "must have required property '" + 'handshake_timeout_ms' + "'",
+            schema: schema11.properties.sources.properties.vsock.required,
+            parentSchema: schema11.properties.sources.properties.vsock,
+            data: data48,
+          };
+          if (vErrors === null) {
+            vErrors = [err120];
+          } else {
+            vErrors.push(err120);
+          }
+          errors++;
+        }
+        if (data48.plain_vsock === undefined) {
+          const err121 = {
+            instancePath: instancePath + '/sources/vsock',
+            schemaPath: '#/properties/sources/properties/vsock/required',
+            keyword: 'required',
+            params: { missingProperty: 'plain_vsock' },
+            message: "must have required property '" + 'plain_vsock' + "'",
+            schema: schema11.properties.sources.properties.vsock.required,
+            parentSchema: schema11.properties.sources.properties.vsock,
+            data: data48,
+          };
+          if (vErrors === null) {
+            vErrors = [err121];
+          } else {
+            vErrors.push(err121);
+          }
+          errors++;
+        }
+        for (const key7 in data48) {
           if (!(
             key7 === 'enabled' ||
             key7 === 'roots' ||
@@ -4225,7 +4287,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             key7 === 'handshake_timeout_ms' ||
             key7 === 'plain_vsock'
           )) {
-            const err120 = {
+            const err122 = {
               instancePath: instancePath + '/sources/vsock',
               schemaPath: '#/properties/sources/properties/vsock/additionalProperties',
               keyword: 'additionalProperties',
@@ -4233,26 +4295,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.sources.properties.vsock,
-              data: data47,
+              data: data48,
             };
             if (vErrors === null) {
-              vErrors = [err120];
+              vErrors = [err122];
             } else {
-              vErrors.push(err120);
+              vErrors.push(err122);
             }
             errors++;
           }
         }
-        let data48 = data47.enabled;
-        if (typeof data48 !== 'boolean') {
-          let coerced30 = undefined;
-          if (!(coerced30 !== undefined)) {
-            if (data48 === 'false' || data48 === 0 || data48 === null) {
-              coerced30 = false;
-            } else if (data48 === 'true' || data48 === 1) {
-              coerced30 = true;
+        let data49 = data48.enabled;
+        if (typeof data49 !== 'boolean') {
+          let coerced31 = undefined;
+          if (!(coerced31 !== undefined)) {
+            if (data49 === 'false' || data49 === 0 || data49 === null) {
+              coerced31 = false;
+            } else if (data49 === 'true' || data49 === 1) {
+              coerced31 = true;
             } else {
-              const err121 = {
+              const err123 = {
                 instancePath: instancePath + '/sources/vsock/enabled',
                 schemaPath: '#/properties/sources/properties/vsock/properties/enabled/type',
                 keyword: 'type',
@@ -4260,38 +4322,38 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be boolean',
                 schema: schema11.properties.sources.properties.vsock.properties.enabled.type,
                 parentSchema: schema11.properties.sources.properties.vsock.properties.enabled,
-                data: data48,
+                data: data49,
               };
               if (vErrors === null) {
-                vErrors = [err121];
+                vErrors = [err123];
               } else {
-                vErrors.push(err121);
+                vErrors.push(err123);
               }
               errors++;
             }
           }
-          if (coerced30 !== undefined) {
-            data48 = coerced30;
-            if (data47 !== undefined) {
-              data47['enabled'] = coerced30;
+          if (coerced31 !== undefined) {
+            data49 = coerced31;
+            if (data48 !== undefined) {
+              data48['enabled'] = coerced31;
             }
           }
         }
-        let data49 = data47.roots;
-        if (Array.isArray(data49)) {
-          const len12 = data49.length;
+        let data50 = data48.roots;
+        if (Array.isArray(data50)) {
+          const len12 = data50.length;
           for (let i12 = 0; i12 < len12; i12++) {
-            let data50 = data49[i12];
-            if (typeof data50 !== 'string') {
-              let dataType31 = typeof data50;
-              let coerced31 = undefined;
-              if (!(coerced31 !== undefined)) {
-                if (dataType31 == 'number' || dataType31 == 'boolean') {
-                  coerced31 = '' + data50;
-                } else if (data50 === null) {
-                  coerced31 = '';
+            let data51 = data50[i12];
+            if (typeof data51 !== 'string') {
+              let dataType32 = typeof data51;
+              let coerced32 = undefined;
+              if (!(coerced32 !== undefined)) {
+                if (dataType32 == 'number' || dataType32 == 'boolean') {
+                  coerced32 = '' + data51;
+                } else if (data51 === null) {
+                  coerced32 = '';
                 } else {
-                  const err122 = {
+                  const err124 = {
                     instancePath: instancePath + '/sources/vsock/roots/' + i12,
                     schemaPath: '#/properties/sources/properties/vsock/properties/roots/items/type',
                     keyword: 'type',
@@ -4299,26 +4361,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     message: 'must be string',
                     schema: schema11.properties.sources.properties.vsock.properties.roots.items.type,
                     parentSchema: schema11.properties.sources.properties.vsock.properties.roots.items,
-                    data: data50,
+                    data: data51,
                   };
                   if (vErrors === null) {
-                    vErrors = [err122];
+                    vErrors = [err124];
                   } else {
-                    vErrors.push(err122);
+                    vErrors.push(err124);
                   }
                   errors++;
                 }
               }
-              if (coerced31 !== undefined) {
-                data50 = coerced31;
-                if (data49 !== undefined) {
-                  data49[i12] = coerced31;
+              if (coerced32 !== undefined) {
+                data51 = coerced32;
+                if (data50 !== undefined) {
+                  data50[i12] = coerced32;
                 }
               }
             }
           }
         } else {
-          const err123 = {
+          const err125 = {
             instancePath: instancePath + '/sources/vsock/roots',
             schemaPath: '#/properties/sources/properties/vsock/properties/roots/type',
             keyword: 'type',
@@ -4326,91 +4388,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be array',
             schema: schema11.properties.sources.properties.vsock.properties.roots.type,
             parentSchema: schema11.properties.sources.properties.vsock.properties.roots,
-            data: data49,
+            data: data50,
           };
           if (vErrors === null) {
-            vErrors = [err123];
+            vErrors = [err125];
           } else {
-            vErrors.push(err123);
+            vErrors.push(err125);
           }
           errors++;
         }
-        let data51 = data47.port;
-        if (!(typeof data51 == 'number' && !(data51 % 1) && !isNaN(data51) && isFinite(data51))) {
-          let dataType32 = typeof data51;
-          let coerced32 = undefined;
-          if (!(coerced32 !== undefined)) {
-            if (
-              dataType32 === 'boolean' ||
-              data51 === null ||
-              (dataType32 === 'string' && data51 && data51 == +data51 && !(data51 % 1))
-            ) {
-              coerced32 = +data51;
-            } else {
-              const err124 = {
-                instancePath: instancePath + '/sources/vsock/port',
-                schemaPath: '#/properties/sources/properties/vsock/properties/port/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.sources.properties.vsock.properties.port.type,
-                parentSchema: schema11.properties.sources.properties.vsock.properties.port,
-                data: data51,
-              };
-              if (vErrors === null) {
-                vErrors = [err124];
-              } else {
-                vErrors.push(err124);
-              }
-              errors++;
-            }
-          }
-          if (coerced32 !== undefined) {
-            data51 = coerced32;
-            if (data47 !== undefined) {
-              data47['port'] = coerced32;
-            }
-          }
-        }
-        if (typeof data51 == 'number' && isFinite(data51)) {
-          if (data51 > 4294967295 || isNaN(data51)) {
-            const err125 = {
-              instancePath: instancePath + '/sources/vsock/port',
-              schemaPath: '#/properties/sources/properties/vsock/properties/port/maximum',
-              keyword: 'maximum',
-              params: { comparison: '<=', limit: 4294967295 },
-              message: 'must be <= 4294967295',
-              schema: 4294967295,
-              parentSchema: schema11.properties.sources.properties.vsock.properties.port,
-              data: data51,
-            };
-            if (vErrors === null) {
-              vErrors = [err125];
-            } else {
-              vErrors.push(err125);
-            }
-            errors++;
-          }
-          if (data51 < 1 || isNaN(data51)) {
-            const err126 = {
-              instancePath: instancePath + '/sources/vsock/port',
-              schemaPath: '#/properties/sources/properties/vsock/properties/port/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.sources.properties.vsock.properties.port,
-              data: data51,
-            };
-            if (vErrors === null) {
-              vErrors = [err126];
-            } else {
-              vErrors.push(err126);
-            }
-            errors++;
-          }
-        }
-        let data52 = data47.reconnect_initial_ms;
+        let data52 = data48.port;
         if (!(typeof data52 == 'number' && !(data52 % 1) && !isNaN(data52) && isFinite(data52))) {
           let dataType33 = typeof data52;
           let coerced33 = undefined;
@@ -4422,41 +4409,59 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             ) {
               coerced33 = +data52;
             } else {
-              const err127 = {
-                instancePath: instancePath + '/sources/vsock/reconnect_initial_ms',
-                schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_initial_ms/type',
+              const err126 = {
+                instancePath: instancePath + '/sources/vsock/port',
+                schemaPath: '#/properties/sources/properties/vsock/properties/port/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.sources.properties.vsock.properties.reconnect_initial_ms.type,
-                parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_initial_ms,
+                schema: schema11.properties.sources.properties.vsock.properties.port.type,
+                parentSchema: schema11.properties.sources.properties.vsock.properties.port,
                 data: data52,
               };
               if (vErrors === null) {
-                vErrors = [err127];
+                vErrors = [err126];
               } else {
-                vErrors.push(err127);
+                vErrors.push(err126);
               }
               errors++;
             }
           }
           if (coerced33 !== undefined) {
             data52 = coerced33;
-            if (data47 !== undefined) {
-              data47['reconnect_initial_ms'] = coerced33;
+            if (data48 !== undefined) {
+              data48['port'] = coerced33;
             }
           }
         }
         if (typeof data52 == 'number' && isFinite(data52)) {
+          if (data52 > 4294967295 || isNaN(data52)) {
+            const err127 = {
+              instancePath: instancePath + '/sources/vsock/port',
+              schemaPath: '#/properties/sources/properties/vsock/properties/port/maximum',
+              keyword: 'maximum',
+              params: { comparison: '<=', limit: 4294967295 },
+              message: 'must be <= 4294967295',
+              schema: 4294967295,
+              parentSchema: schema11.properties.sources.properties.vsock.properties.port,
+              data: data52,
+            };
+            if (vErrors === null) {
+              vErrors = [err127];
+            } else {
+              vErrors.push(err127);
+            }
+            errors++;
+          }
           if (data52 < 1 || isNaN(data52)) {
             const err128 = {
-              instancePath: instancePath + '/sources/vsock/reconnect_initial_ms',
-              schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_initial_ms/minimum',
+              instancePath: instancePath + '/sources/vsock/port',
+              schemaPath: '#/properties/sources/properties/vsock/properties/port/minimum',
               keyword: 'minimum',
               params: { comparison: '>=', limit: 1 },
               message: 'must be >= 1',
               schema: 1,
-              parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_initial_ms,
+              parentSchema: schema11.properties.sources.properties.vsock.properties.port,
               data: data52,
             };
             if (vErrors === null) {
@@ -4467,7 +4472,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data53 = data47.reconnect_max_ms;
+        let data53 = data48.reconnect_initial_ms;
         if (!(typeof data53 == 'number' && !(data53 % 1) && !isNaN(data53) && isFinite(data53))) {
           let dataType34 = typeof data53;
           let coerced34 = undefined;
@@ -4480,13 +4485,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               coerced34 = +data53;
             } else {
               const err129 = {
-                instancePath: instancePath + '/sources/vsock/reconnect_max_ms',
-                schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_max_ms/type',
+                instancePath: instancePath + '/sources/vsock/reconnect_initial_ms',
+                schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_initial_ms/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.sources.properties.vsock.properties.reconnect_max_ms.type,
-                parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_max_ms,
+                schema: schema11.properties.sources.properties.vsock.properties.reconnect_initial_ms.type,
+                parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_initial_ms,
                 data: data53,
               };
               if (vErrors === null) {
@@ -4499,21 +4504,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced34 !== undefined) {
             data53 = coerced34;
-            if (data47 !== undefined) {
-              data47['reconnect_max_ms'] = coerced34;
+            if (data48 !== undefined) {
+              data48['reconnect_initial_ms'] = coerced34;
             }
           }
         }
         if (typeof data53 == 'number' && isFinite(data53)) {
           if (data53 < 1 || isNaN(data53)) {
             const err130 = {
-              instancePath: instancePath + '/sources/vsock/reconnect_max_ms',
-              schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_max_ms/minimum',
+              instancePath: instancePath + '/sources/vsock/reconnect_initial_ms',
+              schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_initial_ms/minimum',
               keyword: 'minimum',
               params: { comparison: '>=', limit: 1 },
               message: 'must be >= 1',
               schema: 1,
-              parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_max_ms,
+              parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_initial_ms,
               data: data53,
             };
             if (vErrors === null) {
@@ -4524,7 +4529,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data54 = data47.handshake_timeout_ms;
+        let data54 = data48.reconnect_max_ms;
         if (!(typeof data54 == 'number' && !(data54 % 1) && !isNaN(data54) && isFinite(data54))) {
           let dataType35 = typeof data54;
           let coerced35 = undefined;
@@ -4537,13 +4542,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               coerced35 = +data54;
             } else {
               const err131 = {
-                instancePath: instancePath + '/sources/vsock/handshake_timeout_ms',
-                schemaPath: '#/properties/sources/properties/vsock/properties/handshake_timeout_ms/type',
+                instancePath: instancePath + '/sources/vsock/reconnect_max_ms',
+                schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_max_ms/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.sources.properties.vsock.properties.handshake_timeout_ms.type,
-                parentSchema: schema11.properties.sources.properties.vsock.properties.handshake_timeout_ms,
+                schema: schema11.properties.sources.properties.vsock.properties.reconnect_max_ms.type,
+                parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_max_ms,
                 data: data54,
               };
               if (vErrors === null) {
@@ -4556,21 +4561,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced35 !== undefined) {
             data54 = coerced35;
-            if (data47 !== undefined) {
-              data47['handshake_timeout_ms'] = coerced35;
+            if (data48 !== undefined) {
+              data48['reconnect_max_ms'] = coerced35;
             }
           }
         }
         if (typeof data54 == 'number' && isFinite(data54)) {
           if (data54 < 1 || isNaN(data54)) {
             const err132 = {
-              instancePath: instancePath + '/sources/vsock/handshake_timeout_ms',
-              schemaPath: '#/properties/sources/properties/vsock/properties/handshake_timeout_ms/minimum',
+              instancePath: instancePath + '/sources/vsock/reconnect_max_ms',
+              schemaPath: '#/properties/sources/properties/vsock/properties/reconnect_max_ms/minimum',
               keyword: 'minimum',
               params: { comparison: '>=', limit: 1 },
               message: 'must be >= 1',
               schema: 1,
-              parentSchema: schema11.properties.sources.properties.vsock.properties.handshake_timeout_ms,
+              parentSchema: schema11.properties.sources.properties.vsock.properties.reconnect_max_ms,
               data: data54,
             };
             if (vErrors === null) {
@@ -4581,23 +4586,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data55 = data47.plain_vsock;
-        if (typeof data55 !== 'boolean') {
+        let data55 = data48.handshake_timeout_ms;
+        if (!(typeof data55 == 'number' && !(data55 % 1) && !isNaN(data55) && isFinite(data55))) {
+          let dataType36 = typeof data55;
           let coerced36 = undefined;
           if (!(coerced36 !== undefined)) {
-            if (data55 === 'false' || data55 === 0 || data55 === null) {
-              coerced36 = false;
-            } else if (data55 === 'true' || data55 === 1) {
-              coerced36 = true;
+            if (
+              dataType36 === 'boolean' ||
+              data55 === null ||
+              (dataType36 === 'string' && data55 && data55 == +data55 && !(data55 % 1))
+            ) {
+              coerced36 = +data55;
             } else {
               const err133 = {
-                instancePath: instancePath + '/sources/vsock/plain_vsock',
-                schemaPath: '#/properties/sources/properties/vsock/properties/plain_vsock/type',
+                instancePath: instancePath + '/sources/vsock/handshake_timeout_ms',
+                schemaPath: '#/properties/sources/properties/vsock/properties/handshake_timeout_ms/type',
                 keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.sources.properties.vsock.properties.plain_vsock.type,
-                parentSchema: schema11.properties.sources.properties.vsock.properties.plain_vsock,
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.sources.properties.vsock.properties.handshake_timeout_ms.type,
+                parentSchema: schema11.properties.sources.properties.vsock.properties.handshake_timeout_ms,
                 data: data55,
               };
               if (vErrors === null) {
@@ -4610,13 +4618,67 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced36 !== undefined) {
             data55 = coerced36;
-            if (data47 !== undefined) {
-              data47['plain_vsock'] = coerced36;
+            if (data48 !== undefined) {
+              data48['handshake_timeout_ms'] = coerced36;
+            }
+          }
+        }
+        if (typeof data55 == 'number' && isFinite(data55)) {
+          if (data55 < 1 || isNaN(data55)) {
+            const err134 = {
+              instancePath: instancePath + '/sources/vsock/handshake_timeout_ms',
+              schemaPath: '#/properties/sources/properties/vsock/properties/handshake_timeout_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.sources.properties.vsock.properties.handshake_timeout_ms,
+              data: data55,
+            };
+            if (vErrors === null) {
+              vErrors = [err134];
+            } else {
+              vErrors.push(err134);
+            }
+            errors++;
+          }
+        }
+        let data56 = data48.plain_vsock;
+        if (typeof data56 !== 'boolean') {
+          let coerced37 = undefined;
+          if (!(coerced37 !== undefined)) {
+            if (data56 === 'false' || data56 === 0 || data56 === null) {
+              coerced37 = false;
+            } else if (data56 === 'true' || data56 === 1) {
+              coerced37 = true;
+            } else {
+              const err135 = {
+                instancePath: instancePath + '/sources/vsock/plain_vsock',
+                schemaPath: '#/properties/sources/properties/vsock/properties/plain_vsock/type',
+                keyword: 'type',
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.sources.properties.vsock.properties.plain_vsock.type,
+                parentSchema: schema11.properties.sources.properties.vsock.properties.plain_vsock,
+                data: data56,
+              };
+              if (vErrors === null) {
+                vErrors = [err135];
+              } else {
+                vErrors.push(err135);
+              }
+              errors++;
+            }
+          }
+          if (coerced37 !== undefined) {
+            data56 = coerced37;
+            if (data48 !== undefined) {
+              data48['plain_vsock'] = coerced37;
             }
           }
         }
       } else {
-        const err134 = {
+        const err136 = {
           instancePath: instancePath + '/sources/vsock',
           schemaPath: '#/properties/sources/properties/vsock/type',
           keyword: 'type',
@@ -4624,28 +4686,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.sources.properties.vsock.type,
           parentSchema: schema11.properties.sources.properties.vsock,
-          data: data47,
+          data: data48,
         };
         if (vErrors === null) {
-          vErrors = [err134];
+          vErrors = [err136];
         } else {
-          vErrors.push(err134);
+          vErrors.push(err136);
         }
         errors++;
       }
-      let data56 = data4.fifo;
-      if (data56 && typeof data56 == 'object' && !Array.isArray(data56)) {
-        if (data56.enabled === undefined) {
-          data56.enabled = false;
+      let data57 = data4.fifo;
+      if (data57 && typeof data57 == 'object' && !Array.isArray(data57)) {
+        if (data57.enabled === undefined) {
+          data57.enabled = false;
         }
-        if (data56.roots === undefined) {
-          data56.roots = ['/run/vc/firecracker'];
+        if (data57.roots === undefined) {
+          data57.roots = ['/run/vc/firecracker'];
         }
-        if (data56.metrics === undefined) {
-          data56.metrics = 'drop';
+        if (data57.metrics === undefined) {
+          data57.metrics = 'drop';
         }
-        if (data56.enabled === undefined) {
-          const err135 = {
+        if (data57.enabled === undefined) {
+          const err137 = {
             instancePath: instancePath + '/sources/fifo',
             schemaPath: '#/properties/sources/properties/fifo/required',
             keyword: 'required',
@@ -4653,43 +4715,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.sources.properties.fifo.required,
             parentSchema: schema11.properties.sources.properties.fifo,
-            data: data56,
-          };
-          if (vErrors === null) {
-            vErrors = [err135];
-          } else {
-            vErrors.push(err135);
-          }
-          errors++;
-        }
-        if (data56.roots === undefined) {
-          const err136 = {
-            instancePath: instancePath + '/sources/fifo',
-            schemaPath: '#/properties/sources/properties/fifo/required',
-            keyword: 'required',
-            params: { missingProperty: 'roots' },
-            message: "must have required property '" + 'roots' + "'",
-            schema: schema11.properties.sources.properties.fifo.required,
-            parentSchema: schema11.properties.sources.properties.fifo,
-            data: data56,
-          };
-          if (vErrors === null) {
-            vErrors = [err136];
-          } else {
-            vErrors.push(err136);
-          }
-          errors++;
-        }
-        if (data56.metrics === undefined) {
-          const err137 = {
-            instancePath: instancePath + '/sources/fifo',
-            schemaPath: '#/properties/sources/properties/fifo/required',
-            keyword: 'required',
-            params: { missingProperty: 'metrics' },
-            message: "must have required property '" + 'metrics' + "'",
-            schema: schema11.properties.sources.properties.fifo.required,
-            parentSchema: schema11.properties.sources.properties.fifo,
-            data: data56,
+            data: data57,
           };
           if (vErrors === null) {
             vErrors = [err137];
@@ -4698,9 +4724,45 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key8 in data56) {
+        if (data57.roots === undefined) {
+          const err138 = {
+            instancePath: instancePath + '/sources/fifo',
+            schemaPath: '#/properties/sources/properties/fifo/required',
+            keyword: 'required',
+            params: { missingProperty: 'roots' },
+            message: "must have required property '" + 'roots' + "'",
+            schema: schema11.properties.sources.properties.fifo.required,
+            parentSchema: schema11.properties.sources.properties.fifo,
+            data: data57,
+          };
+          if (vErrors === null) {
+            vErrors = [err138];
+          } else {
+            vErrors.push(err138);
+          }
+          errors++;
+        }
+        if (data57.metrics === undefined) {
+          const err139 = {
+            instancePath: instancePath + '/sources/fifo',
+            schemaPath: '#/properties/sources/properties/fifo/required',
+            keyword: 'required',
+            params: { missingProperty: 'metrics' },
+            message: "must have required property '" + 'metrics' + "'",
+            schema: schema11.properties.sources.properties.fifo.required,
+            parentSchema: schema11.properties.sources.properties.fifo,
+            data: data57,
+          };
+          if (vErrors === null) {
+            vErrors = [err139];
+          } else {
+            vErrors.push(err139);
+          }
+          errors++;
+        }
+        for (const key8 in data57) {
           if (!(key8 === 'enabled' || key8 === 'roots' || key8 === 'metrics')) {
-            const err138 = {
+            const err140 = {
               instancePath: instancePath + '/sources/fifo',
               schemaPath: '#/properties/sources/properties/fifo/additionalProperties',
               keyword: 'additionalProperties',
@@ -4708,26 +4770,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.sources.properties.fifo,
-              data: data56,
+              data: data57,
             };
             if (vErrors === null) {
-              vErrors = [err138];
+              vErrors = [err140];
             } else {
-              vErrors.push(err138);
+              vErrors.push(err140);
             }
             errors++;
           }
         }
-        let data57 = data56.enabled;
-        if (typeof data57 !== 'boolean') {
-          let coerced37 = undefined;
-          if (!(coerced37 !== undefined)) {
-            if (data57 === 'false' || data57 === 0 || data57 === null) {
-              coerced37 = false;
-            } else if (data57 === 'true' || data57 === 1) {
-              coerced37 = true;
+        let data58 = data57.enabled;
+        if (typeof data58 !== 'boolean') {
+          let coerced38 = undefined;
+          if (!(coerced38 !== undefined)) {
+            if (data58 === 'false' || data58 === 0 || data58 === null) {
+              coerced38 = false;
+            } else if (data58 === 'true' || data58 === 1) {
+              coerced38 = true;
             } else {
-              const err139 = {
+              const err141 = {
                 instancePath: instancePath + '/sources/fifo/enabled',
                 schemaPath: '#/properties/sources/properties/fifo/properties/enabled/type',
                 keyword: 'type',
@@ -4735,38 +4797,38 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be boolean',
                 schema: schema11.properties.sources.properties.fifo.properties.enabled.type,
                 parentSchema: schema11.properties.sources.properties.fifo.properties.enabled,
-                data: data57,
+                data: data58,
               };
               if (vErrors === null) {
-                vErrors = [err139];
+                vErrors = [err141];
               } else {
-                vErrors.push(err139);
+                vErrors.push(err141);
               }
               errors++;
             }
           }
-          if (coerced37 !== undefined) {
-            data57 = coerced37;
-            if (data56 !== undefined) {
-              data56['enabled'] = coerced37;
+          if (coerced38 !== undefined) {
+            data58 = coerced38;
+            if (data57 !== undefined) {
+              data57['enabled'] = coerced38;
             }
           }
         }
-        let data58 = data56.roots;
-        if (Array.isArray(data58)) {
-          const len13 = data58.length;
+        let data59 = data57.roots;
+        if (Array.isArray(data59)) {
+          const len13 = data59.length;
           for (let i13 = 0; i13 < len13; i13++) {
-            let data59 = data58[i13];
-            if (typeof data59 !== 'string') {
-              let dataType38 = typeof data59;
-              let coerced38 = undefined;
-              if (!(coerced38 !== undefined)) {
-                if (dataType38 == 'number' || dataType38 == 'boolean') {
-                  coerced38 = '' + data59;
-                } else if (data59 === null) {
-                  coerced38 = '';
+            let data60 = data59[i13];
+            if (typeof data60 !== 'string') {
+              let dataType39 = typeof data60;
+              let coerced39 = undefined;
+              if (!(coerced39 !== undefined)) {
+                if (dataType39 == 'number' || dataType39 == 'boolean') {
+                  coerced39 = '' + data60;
+                } else if (data60 === null) {
+                  coerced39 = '';
                 } else {
-                  const err140 = {
+                  const err142 = {
                     instancePath: instancePath + '/sources/fifo/roots/' + i13,
                     schemaPath: '#/properties/sources/properties/fifo/properties/roots/items/type',
                     keyword: 'type',
@@ -4774,26 +4836,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     message: 'must be string',
                     schema: schema11.properties.sources.properties.fifo.properties.roots.items.type,
                     parentSchema: schema11.properties.sources.properties.fifo.properties.roots.items,
-                    data: data59,
+                    data: data60,
                   };
                   if (vErrors === null) {
-                    vErrors = [err140];
+                    vErrors = [err142];
                   } else {
-                    vErrors.push(err140);
+                    vErrors.push(err142);
                   }
                   errors++;
                 }
               }
-              if (coerced38 !== undefined) {
-                data59 = coerced38;
-                if (data58 !== undefined) {
-                  data58[i13] = coerced38;
+              if (coerced39 !== undefined) {
+                data60 = coerced39;
+                if (data59 !== undefined) {
+                  data59[i13] = coerced39;
                 }
               }
             }
           }
         } else {
-          const err141 = {
+          const err143 = {
             instancePath: instancePath + '/sources/fifo/roots',
             schemaPath: '#/properties/sources/properties/fifo/properties/roots/type',
             keyword: 'type',
@@ -4801,60 +4863,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be array',
             schema: schema11.properties.sources.properties.fifo.properties.roots.type,
             parentSchema: schema11.properties.sources.properties.fifo.properties.roots,
-            data: data58,
-          };
-          if (vErrors === null) {
-            vErrors = [err141];
-          } else {
-            vErrors.push(err141);
-          }
-          errors++;
-        }
-        let data60 = data56.metrics;
-        if (typeof data60 !== 'string') {
-          let dataType39 = typeof data60;
-          let coerced39 = undefined;
-          if (!(coerced39 !== undefined)) {
-            if (dataType39 == 'number' || dataType39 == 'boolean') {
-              coerced39 = '' + data60;
-            } else if (data60 === null) {
-              coerced39 = '';
-            } else {
-              const err142 = {
-                instancePath: instancePath + '/sources/fifo/metrics',
-                schemaPath: '#/properties/sources/properties/fifo/properties/metrics/type',
-                keyword: 'type',
-                params: { type: 'string' },
-                message: 'must be string',
-                schema: schema11.properties.sources.properties.fifo.properties.metrics.type,
-                parentSchema: schema11.properties.sources.properties.fifo.properties.metrics,
-                data: data60,
-              };
-              if (vErrors === null) {
-                vErrors = [err142];
-              } else {
-                vErrors.push(err142);
-              }
-              errors++;
-            }
-          }
-          if (coerced39 !== undefined) {
-            data60 = coerced39;
-            if (data56 !== undefined) {
-              data56['metrics'] = coerced39;
-            }
-          }
-        }
-        if (!(data60 === 'log' || data60 === 'drop')) {
-          const err143 = {
-            instancePath: instancePath + '/sources/fifo/metrics',
-            schemaPath: '#/properties/sources/properties/fifo/properties/metrics/enum',
-            keyword: 'enum',
-            params: { allowedValues: schema11.properties.sources.properties.fifo.properties.metrics.enum },
-            message: 'must be equal to one of the allowed values',
-            schema: schema11.properties.sources.properties.fifo.properties.metrics.enum,
-            parentSchema: schema11.properties.sources.properties.fifo.properties.metrics,
-            data: data60,
+            data: data59,
           };
           if (vErrors === null) {
             vErrors = [err143];
@@ -4863,8 +4872,61 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
+        let data61 = data57.metrics;
+        if (typeof data61 !== 'string') {
+          let dataType40 = typeof data61;
+          let coerced40 = undefined;
+          if (!(coerced40 !== undefined)) {
+            if (dataType40 == 'number' || dataType40 == 'boolean') {
+              coerced40 = '' + data61;
+            } else if (data61 === null) {
+              coerced40 = '';
+            } else {
+              const err144 = {
+                instancePath: instancePath + '/sources/fifo/metrics',
+                schemaPath: '#/properties/sources/properties/fifo/properties/metrics/type',
+                keyword: 'type',
+                params: { type: 'string' },
+                message: 'must be string',
+                schema: schema11.properties.sources.properties.fifo.properties.metrics.type,
+                parentSchema: schema11.properties.sources.properties.fifo.properties.metrics,
+                data: data61,
+              };
+              if (vErrors === null) {
+                vErrors = [err144];
+              } else {
+                vErrors.push(err144);
+              }
+              errors++;
+            }
+          }
+          if (coerced40 !== undefined) {
+            data61 = coerced40;
+            if (data57 !== undefined) {
+              data57['metrics'] = coerced40;
+            }
+          }
+        }
+        if (!(data61 === 'log' || data61 === 'drop')) {
+          const err145 = {
+            instancePath: instancePath + '/sources/fifo/metrics',
+            schemaPath: '#/properties/sources/properties/fifo/properties/metrics/enum',
+            keyword: 'enum',
+            params: { allowedValues: schema11.properties.sources.properties.fifo.properties.metrics.enum },
+            message: 'must be equal to one of the allowed values',
+            schema: schema11.properties.sources.properties.fifo.properties.metrics.enum,
+            parentSchema: schema11.properties.sources.properties.fifo.properties.metrics,
+            data: data61,
+          };
+          if (vErrors === null) {
+            vErrors = [err145];
+          } else {
+            vErrors.push(err145);
+          }
+          errors++;
+        }
       } else {
-        const err144 = {
+        const err146 = {
           instancePath: instancePath + '/sources/fifo',
           schemaPath: '#/properties/sources/properties/fifo/type',
           keyword: 'type',
@@ -4872,17 +4934,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.sources.properties.fifo.type,
           parentSchema: schema11.properties.sources.properties.fifo,
-          data: data56,
+          data: data57,
         };
         if (vErrors === null) {
-          vErrors = [err144];
+          vErrors = [err146];
         } else {
-          vErrors.push(err144);
+          vErrors.push(err146);
         }
         errors++;
       }
     } else {
-      const err145 = {
+      const err147 = {
         instancePath: instancePath + '/sources',
         schemaPath: '#/properties/sources/type',
         keyword: 'type',
@@ -4893,40 +4955,40 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         data: data4,
       };
       if (vErrors === null) {
-        vErrors = [err145];
+        vErrors = [err147];
       } else {
-        vErrors.push(err145);
+        vErrors.push(err147);
       }
       errors++;
     }
-    let data61 = data.pipeline;
-    if (data61 && typeof data61 == 'object' && !Array.isArray(data61)) {
-      if (data61.dedupe === undefined) {
-        data61.dedupe = {};
+    let data62 = data.pipeline;
+    if (data62 && typeof data62 == 'object' && !Array.isArray(data62)) {
+      if (data62.dedupe === undefined) {
+        data62.dedupe = {};
       }
-      if (data61.k8s === undefined) {
-        data61.k8s = {};
+      if (data62.k8s === undefined) {
+        data62.k8s = {};
       }
-      if (data61.lifecycle === undefined) {
-        data61.lifecycle = {};
+      if (data62.lifecycle === undefined) {
+        data62.lifecycle = {};
       }
-      if (data61.rules === undefined) {
-        data61.rules = {};
+      if (data62.rules === undefined) {
+        data62.rules = {};
       }
-      if (data61.keep_original === undefined) {
-        data61.keep_original = false;
+      if (data62.keep_original === undefined) {
+        data62.keep_original = false;
       }
-      if (data61.limits === undefined) {
-        data61.limits = {};
+      if (data62.limits === undefined) {
+        data62.limits = {};
       }
-      if (data61.fair_share === undefined) {
-        data61.fair_share = {};
+      if (data62.fair_share === undefined) {
+        data62.fair_share = {};
       }
-      if (data61.redaction === undefined) {
-        data61.redaction = {};
+      if (data62.redaction === undefined) {
+        data62.redaction = {};
       }
-      if (data61.dedupe === undefined) {
-        const err146 = {
+      if (data62.dedupe === undefined) {
+        const err148 = {
           instancePath: instancePath + '/pipeline',
           schemaPath: '#/properties/pipeline/required',
           keyword: 'required',
@@ -4934,43 +4996,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: "must have required property '" + 'dedupe' + "'",
           schema: schema11.properties.pipeline.required,
           parentSchema: schema11.properties.pipeline,
-          data: data61,
-        };
-        if (vErrors === null) {
-          vErrors = [err146];
-        } else {
-          vErrors.push(err146);
-        }
-        errors++;
-      }
-      if (data61.k8s === undefined) {
-        const err147 = {
-          instancePath: instancePath + '/pipeline',
-          schemaPath: '#/properties/pipeline/required',
-          keyword: 'required',
-          params: { missingProperty: 'k8s' },
-          message: "must have required property '" + 'k8s' + "'",
-          schema: schema11.properties.pipeline.required,
-          parentSchema: schema11.properties.pipeline,
-          data: data61,
-        };
-        if (vErrors === null) {
-          vErrors = [err147];
-        } else {
-          vErrors.push(err147);
-        }
-        errors++;
-      }
-      if (data61.lifecycle === undefined) {
-        const err148 = {
-          instancePath: instancePath + '/pipeline',
-          schemaPath: '#/properties/pipeline/required',
-          keyword: 'required',
-          params: { missingProperty: 'lifecycle' },
-          message: "must have required property '" + 'lifecycle' + "'",
-          schema: schema11.properties.pipeline.required,
-          parentSchema: schema11.properties.pipeline,
-          data: data61,
+          data: data62,
         };
         if (vErrors === null) {
           vErrors = [err148];
@@ -4979,16 +5005,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data61.rules === undefined) {
+      if (data62.k8s === undefined) {
         const err149 = {
           instancePath: instancePath + '/pipeline',
           schemaPath: '#/properties/pipeline/required',
           keyword: 'required',
-          params: { missingProperty: 'rules' },
-          message: "must have required property '" + 'rules' + "'",
+          params: { missingProperty: 'k8s' },
+          message: "must have required property '" + 'k8s' + "'",
           schema: schema11.properties.pipeline.required,
           parentSchema: schema11.properties.pipeline,
-          data: data61,
+          data: data62,
         };
         if (vErrors === null) {
           vErrors = [err149];
@@ -4997,16 +5023,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data61.keep_original === undefined) {
+      if (data62.lifecycle === undefined) {
         const err150 = {
           instancePath: instancePath + '/pipeline',
           schemaPath: '#/properties/pipeline/required',
           keyword: 'required',
-          params: { missingProperty: 'keep_original' },
-          message: "must have required property '" + 'keep_original' + "'",
+          params: { missingProperty: 'lifecycle' },
+          message: "must have required property '" + 'lifecycle' + "'",
           schema: schema11.properties.pipeline.required,
           parentSchema: schema11.properties.pipeline,
-          data: data61,
+          data: data62,
         };
         if (vErrors === null) {
           vErrors = [err150];
@@ -5015,16 +5041,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data61.limits === undefined) {
+      if (data62.rules === undefined) {
         const err151 = {
           instancePath: instancePath + '/pipeline',
           schemaPath: '#/properties/pipeline/required',
           keyword: 'required',
-          params: { missingProperty: 'limits' },
-          message: "must have required property '" + 'limits' + "'",
+          params: { missingProperty: 'rules' },
+          message: "must have required property '" + 'rules' + "'",
           schema: schema11.properties.pipeline.required,
           parentSchema: schema11.properties.pipeline,
-          data: data61,
+          data: data62,
         };
         if (vErrors === null) {
           vErrors = [err151];
@@ -5033,16 +5059,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data61.fair_share === undefined) {
+      if (data62.keep_original === undefined) {
         const err152 = {
           instancePath: instancePath + '/pipeline',
           schemaPath: '#/properties/pipeline/required',
           keyword: 'required',
-          params: { missingProperty: 'fair_share' },
-          message: "must have required property '" + 'fair_share' + "'",
+          params: { missingProperty: 'keep_original' },
+          message: "must have required property '" + 'keep_original' + "'",
           schema: schema11.properties.pipeline.required,
           parentSchema: schema11.properties.pipeline,
-          data: data61,
+          data: data62,
         };
         if (vErrors === null) {
           vErrors = [err152];
@@ -5051,16 +5077,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data61.redaction === undefined) {
+      if (data62.limits === undefined) {
         const err153 = {
           instancePath: instancePath + '/pipeline',
           schemaPath: '#/properties/pipeline/required',
           keyword: 'required',
-          params: { missingProperty: 'redaction' },
-          message: "must have required property '" + 'redaction' + "'",
+          params: { missingProperty: 'limits' },
+          message: "must have required property '" + 'limits' + "'",
           schema: schema11.properties.pipeline.required,
           parentSchema: schema11.properties.pipeline,
-          data: data61,
+          data: data62,
         };
         if (vErrors === null) {
           vErrors = [err153];
@@ -5069,7 +5095,43 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      for (const key9 in data61) {
+      if (data62.fair_share === undefined) {
+        const err154 = {
+          instancePath: instancePath + '/pipeline',
+          schemaPath: '#/properties/pipeline/required',
+          keyword: 'required',
+          params: { missingProperty: 'fair_share' },
+          message: "must have required property '" + 'fair_share' + "'",
+          schema: schema11.properties.pipeline.required,
+          parentSchema: schema11.properties.pipeline,
+          data: data62,
+        };
+        if (vErrors === null) {
+          vErrors = [err154];
+        } else {
+          vErrors.push(err154);
+        }
+        errors++;
+      }
+      if (data62.redaction === undefined) {
+        const err155 = {
+          instancePath: instancePath + '/pipeline',
+          schemaPath: '#/properties/pipeline/required',
+          keyword: 'required',
+          params: { missingProperty: 'redaction' },
+          message: "must have required property '" + 'redaction' + "'",
+          schema: schema11.properties.pipeline.required,
+          parentSchema: schema11.properties.pipeline,
+          data: data62,
+        };
+        if (vErrors === null) {
+          vErrors = [err155];
+        } else {
+          vErrors.push(err155);
+        }
+        errors++;
+      }
+      for (const key9 in data62) {
         if (!(
           key9 === 'dedupe' ||
           key9 === 'k8s' ||
@@ -5080,7 +5142,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           key9 === 'fair_share' ||
           key9 === 'redaction'
         )) {
-          const err154 = {
+          const err156 = {
             instancePath: instancePath + '/pipeline',
             schemaPath: '#/properties/pipeline/additionalProperties',
             keyword: 'additionalProperties',
@@ -5088,54 +5150,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must NOT have additional properties',
             schema: false,
             parentSchema: schema11.properties.pipeline,
-            data: data61,
-          };
-          if (vErrors === null) {
-            vErrors = [err154];
-          } else {
-            vErrors.push(err154);
-          }
-          errors++;
-        }
-      }
-      let data62 = data61.dedupe;
-      if (data62 && typeof data62 == 'object' && !Array.isArray(data62)) {
-        if (data62.enabled === undefined) {
-          data62.enabled = true;
-        }
-        if (data62.window_ms === undefined) {
-          data62.window_ms = 60000;
-        }
-        if (data62.max_entries === undefined) {
-          data62.max_entries = 100000;
-        }
-        if (data62.enabled === undefined) {
-          const err155 = {
-            instancePath: instancePath + '/pipeline/dedupe',
-            schemaPath: '#/properties/pipeline/properties/dedupe/required',
-            keyword: 'required',
-            params: { missingProperty: 'enabled' },
-            message: "must have required property '" + 'enabled' + "'",
-            schema: schema11.properties.pipeline.properties.dedupe.required,
-            parentSchema: schema11.properties.pipeline.properties.dedupe,
-            data: data62,
-          };
-          if (vErrors === null) {
-            vErrors = [err155];
-          } else {
-            vErrors.push(err155);
-          }
-          errors++;
-        }
-        if (data62.window_ms === undefined) {
-          const err156 = {
-            instancePath: instancePath + '/pipeline/dedupe',
-            schemaPath: '#/properties/pipeline/properties/dedupe/required',
-            keyword: 'required',
-            params: { missingProperty: 'window_ms' },
-            message: "must have required property '" + 'window_ms' + "'",
-            schema: schema11.properties.pipeline.properties.dedupe.required,
-            parentSchema: schema11.properties.pipeline.properties.dedupe,
             data: data62,
           };
           if (vErrors === null) {
@@ -5145,16 +5159,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data62.max_entries === undefined) {
+      }
+      let data63 = data62.dedupe;
+      if (data63 && typeof data63 == 'object' && !Array.isArray(data63)) {
+        if (data63.enabled === undefined) {
+          data63.enabled = true;
+        }
+        if (data63.window_ms === undefined) {
+          data63.window_ms = 60000;
+        }
+        if (data63.max_entries === undefined) {
+          data63.max_entries = 100000;
+        }
+        if (data63.enabled === undefined) {
           const err157 = {
             instancePath: instancePath + '/pipeline/dedupe',
             schemaPath: '#/properties/pipeline/properties/dedupe/required',
             keyword: 'required',
-            params: { missingProperty: 'max_entries' },
-            message: "must have required property '" + 'max_entries' + "'",
+            params: { missingProperty: 'enabled' },
+            message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.pipeline.properties.dedupe.required,
             parentSchema: schema11.properties.pipeline.properties.dedupe,
-            data: data62,
+            data: data63,
           };
           if (vErrors === null) {
             vErrors = [err157];
@@ -5163,9 +5189,45 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key10 in data62) {
+        if (data63.window_ms === undefined) {
+          const err158 = {
+            instancePath: instancePath + '/pipeline/dedupe',
+            schemaPath: '#/properties/pipeline/properties/dedupe/required',
+            keyword: 'required',
+            params: { missingProperty: 'window_ms' },
+            message: "must have required property '" + 'window_ms' + "'",
+            schema: schema11.properties.pipeline.properties.dedupe.required,
+            parentSchema: schema11.properties.pipeline.properties.dedupe,
+            data: data63,
+          };
+          if (vErrors === null) {
+            vErrors = [err158];
+          } else {
+            vErrors.push(err158);
+          }
+          errors++;
+        }
+        if (data63.max_entries === undefined) {
+          const err159 = {
+            instancePath: instancePath + '/pipeline/dedupe',
+            schemaPath: '#/properties/pipeline/properties/dedupe/required',
+            keyword: 'required',
+            params: { missingProperty: 'max_entries' },
+            message: "must have required property '" + 'max_entries' + "'",
+            schema: schema11.properties.pipeline.properties.dedupe.required,
+            parentSchema: schema11.properties.pipeline.properties.dedupe,
+            data: data63,
+          };
+          if (vErrors === null) {
+            vErrors = [err159];
+          } else {
+            vErrors.push(err159);
+          }
+          errors++;
+        }
+        for (const key10 in data63) {
           if (!(key10 === 'enabled' || key10 === 'window_ms' || key10 === 'max_entries')) {
-            const err158 = {
+            const err160 = {
               instancePath: instancePath + '/pipeline/dedupe',
               schemaPath: '#/properties/pipeline/properties/dedupe/additionalProperties',
               keyword: 'additionalProperties',
@@ -5173,26 +5235,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.pipeline.properties.dedupe,
-              data: data62,
+              data: data63,
             };
             if (vErrors === null) {
-              vErrors = [err158];
+              vErrors = [err160];
             } else {
-              vErrors.push(err158);
+              vErrors.push(err160);
             }
             errors++;
           }
         }
-        let data63 = data62.enabled;
-        if (typeof data63 !== 'boolean') {
-          let coerced40 = undefined;
-          if (!(coerced40 !== undefined)) {
-            if (data63 === 'false' || data63 === 0 || data63 === null) {
-              coerced40 = false;
-            } else if (data63 === 'true' || data63 === 1) {
-              coerced40 = true;
+        let data64 = data63.enabled;
+        if (typeof data64 !== 'boolean') {
+          let coerced41 = undefined;
+          if (!(coerced41 !== undefined)) {
+            if (data64 === 'false' || data64 === 0 || data64 === null) {
+              coerced41 = false;
+            } else if (data64 === 'true' || data64 === 1) {
+              coerced41 = true;
             } else {
-              const err159 = {
+              const err161 = {
                 instancePath: instancePath + '/pipeline/dedupe/enabled',
                 schemaPath: '#/properties/pipeline/properties/dedupe/properties/enabled/type',
                 keyword: 'type',
@@ -5200,81 +5262,24 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be boolean',
                 schema: schema11.properties.pipeline.properties.dedupe.properties.enabled.type,
                 parentSchema: schema11.properties.pipeline.properties.dedupe.properties.enabled,
-                data: data63,
-              };
-              if (vErrors === null) {
-                vErrors = [err159];
-              } else {
-                vErrors.push(err159);
-              }
-              errors++;
-            }
-          }
-          if (coerced40 !== undefined) {
-            data63 = coerced40;
-            if (data62 !== undefined) {
-              data62['enabled'] = coerced40;
-            }
-          }
-        }
-        let data64 = data62.window_ms;
-        if (!(typeof data64 == 'number' && !(data64 % 1) && !isNaN(data64) && isFinite(data64))) {
-          let dataType41 = typeof data64;
-          let coerced41 = undefined;
-          if (!(coerced41 !== undefined)) {
-            if (
-              dataType41 === 'boolean' ||
-              data64 === null ||
-              (dataType41 === 'string' && data64 && data64 == +data64 && !(data64 % 1))
-            ) {
-              coerced41 = +data64;
-            } else {
-              const err160 = {
-                instancePath: instancePath + '/pipeline/dedupe/window_ms',
-                schemaPath: '#/properties/pipeline/properties/dedupe/properties/window_ms/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.dedupe.properties.window_ms.type,
-                parentSchema: schema11.properties.pipeline.properties.dedupe.properties.window_ms,
                 data: data64,
               };
               if (vErrors === null) {
-                vErrors = [err160];
+                vErrors = [err161];
               } else {
-                vErrors.push(err160);
+                vErrors.push(err161);
               }
               errors++;
             }
           }
           if (coerced41 !== undefined) {
             data64 = coerced41;
-            if (data62 !== undefined) {
-              data62['window_ms'] = coerced41;
+            if (data63 !== undefined) {
+              data63['enabled'] = coerced41;
             }
           }
         }
-        if (typeof data64 == 'number' && isFinite(data64)) {
-          if (data64 < 1 || isNaN(data64)) {
-            const err161 = {
-              instancePath: instancePath + '/pipeline/dedupe/window_ms',
-              schemaPath: '#/properties/pipeline/properties/dedupe/properties/window_ms/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.pipeline.properties.dedupe.properties.window_ms,
-              data: data64,
-            };
-            if (vErrors === null) {
-              vErrors = [err161];
-            } else {
-              vErrors.push(err161);
-            }
-            errors++;
-          }
-        }
-        let data65 = data62.max_entries;
+        let data65 = data63.window_ms;
         if (!(typeof data65 == 'number' && !(data65 % 1) && !isNaN(data65) && isFinite(data65))) {
           let dataType42 = typeof data65;
           let coerced42 = undefined;
@@ -5287,13 +5292,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               coerced42 = +data65;
             } else {
               const err162 = {
-                instancePath: instancePath + '/pipeline/dedupe/max_entries',
-                schemaPath: '#/properties/pipeline/properties/dedupe/properties/max_entries/type',
+                instancePath: instancePath + '/pipeline/dedupe/window_ms',
+                schemaPath: '#/properties/pipeline/properties/dedupe/properties/window_ms/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.dedupe.properties.max_entries.type,
-                parentSchema: schema11.properties.pipeline.properties.dedupe.properties.max_entries,
+                schema: schema11.properties.pipeline.properties.dedupe.properties.window_ms.type,
+                parentSchema: schema11.properties.pipeline.properties.dedupe.properties.window_ms,
                 data: data65,
               };
               if (vErrors === null) {
@@ -5306,21 +5311,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced42 !== undefined) {
             data65 = coerced42;
-            if (data62 !== undefined) {
-              data62['max_entries'] = coerced42;
+            if (data63 !== undefined) {
+              data63['window_ms'] = coerced42;
             }
           }
         }
         if (typeof data65 == 'number' && isFinite(data65)) {
           if (data65 < 1 || isNaN(data65)) {
             const err163 = {
-              instancePath: instancePath + '/pipeline/dedupe/max_entries',
-              schemaPath: '#/properties/pipeline/properties/dedupe/properties/max_entries/minimum',
+              instancePath: instancePath + '/pipeline/dedupe/window_ms',
+              schemaPath: '#/properties/pipeline/properties/dedupe/properties/window_ms/minimum',
               keyword: 'minimum',
               params: { comparison: '>=', limit: 1 },
               message: 'must be >= 1',
               schema: 1,
-              parentSchema: schema11.properties.pipeline.properties.dedupe.properties.max_entries,
+              parentSchema: schema11.properties.pipeline.properties.dedupe.properties.window_ms,
               data: data65,
             };
             if (vErrors === null) {
@@ -5331,8 +5336,65 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
+        let data66 = data63.max_entries;
+        if (!(typeof data66 == 'number' && !(data66 % 1) && !isNaN(data66) && isFinite(data66))) {
+          let dataType43 = typeof data66;
+          let coerced43 = undefined;
+          if (!(coerced43 !== undefined)) {
+            if (
+              dataType43 === 'boolean' ||
+              data66 === null ||
+              (dataType43 === 'string' && data66 && data66 == +data66 && !(data66 % 1))
+            ) {
+              coerced43 = +data66;
+            } else {
+              const err164 = {
+                instancePath: instancePath + '/pipeline/dedupe/max_entries',
+                schemaPath: '#/properties/pipeline/properties/dedupe/properties/max_entries/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.pipeline.properties.dedupe.properties.max_entries.type,
+                parentSchema: schema11.properties.pipeline.properties.dedupe.properties.max_entries,
+                data: data66,
+              };
+              if (vErrors === null) {
+                vErrors = [err164];
+              } else {
+                vErrors.push(err164);
+              }
+              errors++;
+            }
+          }
+          if (coerced43 !== undefined) {
+            data66 = coerced43;
+            if (data63 !== undefined) {
+              data63['max_entries'] = coerced43;
+            }
+          }
+        }
+        if (typeof data66 == 'number' && isFinite(data66)) {
+          if (data66 < 1 || isNaN(data66)) {
+            const err165 = {
+              instancePath: instancePath + '/pipeline/dedupe/max_entries',
+              schemaPath: '#/properties/pipeline/properties/dedupe/properties/max_entries/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.pipeline.properties.dedupe.properties.max_entries,
+              data: data66,
+            };
+            if (vErrors === null) {
+              vErrors = [err165];
+            } else {
+              vErrors.push(err165);
+            }
+            errors++;
+          }
+        }
       } else {
-        const err164 = {
+        const err166 = {
           instancePath: instancePath + '/pipeline/dedupe',
           schemaPath: '#/properties/pipeline/properties/dedupe/type',
           keyword: 'type',
@@ -5340,40 +5402,40 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.pipeline.properties.dedupe.type,
           parentSchema: schema11.properties.pipeline.properties.dedupe,
-          data: data62,
+          data: data63,
         };
         if (vErrors === null) {
-          vErrors = [err164];
+          vErrors = [err166];
         } else {
-          vErrors.push(err164);
+          vErrors.push(err166);
         }
         errors++;
       }
-      let data66 = data61.k8s;
-      if (data66 && typeof data66 == 'object' && !Array.isArray(data66)) {
-        if (data66.enabled === undefined) {
-          data66.enabled = true;
+      let data67 = data62.k8s;
+      if (data67 && typeof data67 == 'object' && !Array.isArray(data67)) {
+        if (data67.enabled === undefined) {
+          data67.enabled = true;
         }
-        if (data66.bundle_roots === undefined) {
-          data66.bundle_roots = ['/run/containerd', '/run/k3s/containerd'];
+        if (data67.bundle_roots === undefined) {
+          data67.bundle_roots = ['/run/containerd', '/run/k3s/containerd'];
         }
-        if (data66.crio_roots === undefined) {
-          data66.crio_roots = ['/run/containers/storage', '/var/lib/containers/storage'];
+        if (data67.crio_roots === undefined) {
+          data67.crio_roots = ['/run/containers/storage', '/var/lib/containers/storage'];
         }
-        if (data66.from_cri_logs === undefined) {
-          data66.from_cri_logs = true;
+        if (data67.from_cri_logs === undefined) {
+          data67.from_cri_logs = true;
         }
-        if (data66.cache_entries === undefined) {
-          data66.cache_entries = 10000;
+        if (data67.cache_entries === undefined) {
+          data67.cache_entries = 10000;
         }
-        if (data66.ttl_ms === undefined) {
-          data66.ttl_ms = 600000;
+        if (data67.ttl_ms === undefined) {
+          data67.ttl_ms = 600000;
         }
-        if (data66.cri === undefined) {
-          data66.cri = {};
+        if (data67.cri === undefined) {
+          data67.cri = {};
         }
-        if (data66.enabled === undefined) {
-          const err165 = {
+        if (data67.enabled === undefined) {
+          const err167 = {
             instancePath: instancePath + '/pipeline/k8s',
             schemaPath: '#/properties/pipeline/properties/k8s/required',
             keyword: 'required',
@@ -5381,43 +5443,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.pipeline.properties.k8s.required,
             parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data66,
-          };
-          if (vErrors === null) {
-            vErrors = [err165];
-          } else {
-            vErrors.push(err165);
-          }
-          errors++;
-        }
-        if (data66.bundle_roots === undefined) {
-          const err166 = {
-            instancePath: instancePath + '/pipeline/k8s',
-            schemaPath: '#/properties/pipeline/properties/k8s/required',
-            keyword: 'required',
-            params: { missingProperty: 'bundle_roots' },
-            message: "must have required property '" + 'bundle_roots' + "'",
-            schema: schema11.properties.pipeline.properties.k8s.required,
-            parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data66,
-          };
-          if (vErrors === null) {
-            vErrors = [err166];
-          } else {
-            vErrors.push(err166);
-          }
-          errors++;
-        }
-        if (data66.crio_roots === undefined) {
-          const err167 = {
-            instancePath: instancePath + '/pipeline/k8s',
-            schemaPath: '#/properties/pipeline/properties/k8s/required',
-            keyword: 'required',
-            params: { missingProperty: 'crio_roots' },
-            message: "must have required property '" + 'crio_roots' + "'",
-            schema: schema11.properties.pipeline.properties.k8s.required,
-            parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data66,
+            data: data67,
           };
           if (vErrors === null) {
             vErrors = [err167];
@@ -5426,16 +5452,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data66.from_cri_logs === undefined) {
+        if (data67.bundle_roots === undefined) {
           const err168 = {
             instancePath: instancePath + '/pipeline/k8s',
             schemaPath: '#/properties/pipeline/properties/k8s/required',
             keyword: 'required',
-            params: { missingProperty: 'from_cri_logs' },
-            message: "must have required property '" + 'from_cri_logs' + "'",
+            params: { missingProperty: 'bundle_roots' },
+            message: "must have required property '" + 'bundle_roots' + "'",
             schema: schema11.properties.pipeline.properties.k8s.required,
             parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data66,
+            data: data67,
           };
           if (vErrors === null) {
             vErrors = [err168];
@@ -5444,16 +5470,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data66.cache_entries === undefined) {
+        if (data67.crio_roots === undefined) {
           const err169 = {
             instancePath: instancePath + '/pipeline/k8s',
             schemaPath: '#/properties/pipeline/properties/k8s/required',
             keyword: 'required',
-            params: { missingProperty: 'cache_entries' },
-            message: "must have required property '" + 'cache_entries' + "'",
+            params: { missingProperty: 'crio_roots' },
+            message: "must have required property '" + 'crio_roots' + "'",
             schema: schema11.properties.pipeline.properties.k8s.required,
             parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data66,
+            data: data67,
           };
           if (vErrors === null) {
             vErrors = [err169];
@@ -5462,16 +5488,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data66.ttl_ms === undefined) {
+        if (data67.from_cri_logs === undefined) {
           const err170 = {
             instancePath: instancePath + '/pipeline/k8s',
             schemaPath: '#/properties/pipeline/properties/k8s/required',
             keyword: 'required',
-            params: { missingProperty: 'ttl_ms' },
-            message: "must have required property '" + 'ttl_ms' + "'",
+            params: { missingProperty: 'from_cri_logs' },
+            message: "must have required property '" + 'from_cri_logs' + "'",
             schema: schema11.properties.pipeline.properties.k8s.required,
             parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data66,
+            data: data67,
           };
           if (vErrors === null) {
             vErrors = [err170];
@@ -5480,16 +5506,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data66.cri === undefined) {
+        if (data67.cache_entries === undefined) {
           const err171 = {
             instancePath: instancePath + '/pipeline/k8s',
             schemaPath: '#/properties/pipeline/properties/k8s/required',
             keyword: 'required',
-            params: { missingProperty: 'cri' },
-            message: "must have required property '" + 'cri' + "'",
+            params: { missingProperty: 'cache_entries' },
+            message: "must have required property '" + 'cache_entries' + "'",
             schema: schema11.properties.pipeline.properties.k8s.required,
             parentSchema: schema11.properties.pipeline.properties.k8s,
-            data: data66,
+            data: data67,
           };
           if (vErrors === null) {
             vErrors = [err171];
@@ -5498,7 +5524,43 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key11 in data66) {
+        if (data67.ttl_ms === undefined) {
+          const err172 = {
+            instancePath: instancePath + '/pipeline/k8s',
+            schemaPath: '#/properties/pipeline/properties/k8s/required',
+            keyword: 'required',
+            params: { missingProperty: 'ttl_ms' },
+            message: "must have required property '" + 'ttl_ms' + "'",
+            schema: schema11.properties.pipeline.properties.k8s.required,
+            parentSchema: schema11.properties.pipeline.properties.k8s,
+            data: data67,
+          };
+          if (vErrors === null) {
+            vErrors = [err172];
+          } else {
+            vErrors.push(err172);
+          }
+          errors++;
+        }
+        if (data67.cri === undefined) {
+          const err173 = {
+            instancePath: instancePath + '/pipeline/k8s',
+            schemaPath: '#/properties/pipeline/properties/k8s/required',
+            keyword: 'required',
+            params: { missingProperty: 'cri' },
+            message: "must have required property '" + 'cri' + "'",
+            schema: schema11.properties.pipeline.properties.k8s.required,
+            parentSchema: schema11.properties.pipeline.properties.k8s,
+            data: data67,
+          };
+          if (vErrors === null) {
+            vErrors = [err173];
+          } else {
+            vErrors.push(err173);
+          }
+          errors++;
+        }
+        for (const key11 in data67) {
           if (!(
             key11 === 'enabled' ||
             key11 === 'bundle_roots' ||
@@ -5508,7 +5570,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             key11 === 'ttl_ms' ||
             key11 === 'cri'
           )) {
-            const err172 = {
+            const err174 = {
               instancePath: instancePath + '/pipeline/k8s',
               schemaPath: '#/properties/pipeline/properties/k8s/additionalProperties',
               keyword: 'additionalProperties',
@@ -5516,26 +5578,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.pipeline.properties.k8s,
-              data: data66,
+              data: data67,
             };
             if (vErrors === null) {
-              vErrors = [err172];
+              vErrors = [err174];
             } else {
-              vErrors.push(err172);
+              vErrors.push(err174);
             }
             errors++;
           }
         }
-        let data67 = data66.enabled;
-        if (typeof data67 !== 'boolean') {
-          let coerced43 = undefined;
-          if (!(coerced43 !== undefined)) {
-            if (data67 === 'false' || data67 === 0 || data67 === null) {
-              coerced43 = false;
-            } else if (data67 === 'true' || data67 === 1) {
-              coerced43 = true;
+        let data68 = data67.enabled;
+        if (typeof data68 !== 'boolean') {
+          let coerced44 = undefined;
+          if (!(coerced44 !== undefined)) {
+            if (data68 === 'false' || data68 === 0 || data68 === null) {
+              coerced44 = false;
+            } else if (data68 === 'true' || data68 === 1) {
+              coerced44 = true;
             } else {
-              const err173 = {
+              const err175 = {
                 instancePath: instancePath + '/pipeline/k8s/enabled',
                 schemaPath: '#/properties/pipeline/properties/k8s/properties/enabled/type',
                 keyword: 'type',
@@ -5543,38 +5605,38 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be boolean',
                 schema: schema11.properties.pipeline.properties.k8s.properties.enabled.type,
                 parentSchema: schema11.properties.pipeline.properties.k8s.properties.enabled,
-                data: data67,
+                data: data68,
               };
               if (vErrors === null) {
-                vErrors = [err173];
+                vErrors = [err175];
               } else {
-                vErrors.push(err173);
+                vErrors.push(err175);
               }
               errors++;
             }
           }
-          if (coerced43 !== undefined) {
-            data67 = coerced43;
-            if (data66 !== undefined) {
-              data66['enabled'] = coerced43;
+          if (coerced44 !== undefined) {
+            data68 = coerced44;
+            if (data67 !== undefined) {
+              data67['enabled'] = coerced44;
             }
           }
         }
-        let data68 = data66.bundle_roots;
-        if (Array.isArray(data68)) {
-          const len14 = data68.length;
+        let data69 = data67.bundle_roots;
+        if (Array.isArray(data69)) {
+          const len14 = data69.length;
           for (let i14 = 0; i14 < len14; i14++) {
-            let data69 = data68[i14];
-            if (typeof data69 !== 'string') {
-              let dataType44 = typeof data69;
-              let coerced44 = undefined;
-              if (!(coerced44 !== undefined)) {
-                if (dataType44 == 'number' || dataType44 == 'boolean') {
-                  coerced44 = '' + data69;
-                } else if (data69 === null) {
-                  coerced44 = '';
+            let data70 = data69[i14];
+            if (typeof data70 !== 'string') {
+              let dataType45 = typeof data70;
+              let coerced45 = undefined;
+              if (!(coerced45 !== undefined)) {
+                if (dataType45 == 'number' || dataType45 == 'boolean') {
+                  coerced45 = '' + data70;
+                } else if (data70 === null) {
+                  coerced45 = '';
                 } else {
-                  const err174 = {
+                  const err176 = {
                     instancePath: instancePath + '/pipeline/k8s/bundle_roots/' + i14,
                     schemaPath: '#/properties/pipeline/properties/k8s/properties/bundle_roots/items/type',
                     keyword: 'type',
@@ -5582,65 +5644,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     message: 'must be string',
                     schema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots.items.type,
                     parentSchema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots.items,
-                    data: data69,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err174];
-                  } else {
-                    vErrors.push(err174);
-                  }
-                  errors++;
-                }
-              }
-              if (coerced44 !== undefined) {
-                data69 = coerced44;
-                if (data68 !== undefined) {
-                  data68[i14] = coerced44;
-                }
-              }
-            }
-          }
-        } else {
-          const err175 = {
-            instancePath: instancePath + '/pipeline/k8s/bundle_roots',
-            schemaPath: '#/properties/pipeline/properties/k8s/properties/bundle_roots/type',
-            keyword: 'type',
-            params: { type: 'array' },
-            message: 'must be array',
-            schema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots.type,
-            parentSchema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots,
-            data: data68,
-          };
-          if (vErrors === null) {
-            vErrors = [err175];
-          } else {
-            vErrors.push(err175);
-          }
-          errors++;
-        }
-        let data70 = data66.crio_roots;
-        if (Array.isArray(data70)) {
-          const len15 = data70.length;
-          for (let i15 = 0; i15 < len15; i15++) {
-            let data71 = data70[i15];
-            if (typeof data71 !== 'string') {
-              let dataType45 = typeof data71;
-              let coerced45 = undefined;
-              if (!(coerced45 !== undefined)) {
-                if (dataType45 == 'number' || dataType45 == 'boolean') {
-                  coerced45 = '' + data71;
-                } else if (data71 === null) {
-                  coerced45 = '';
-                } else {
-                  const err176 = {
-                    instancePath: instancePath + '/pipeline/k8s/crio_roots/' + i15,
-                    schemaPath: '#/properties/pipeline/properties/k8s/properties/crio_roots/items/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema: schema11.properties.pipeline.properties.k8s.properties.crio_roots.items.type,
-                    parentSchema: schema11.properties.pipeline.properties.k8s.properties.crio_roots.items,
-                    data: data71,
+                    data: data70,
                   };
                   if (vErrors === null) {
                     vErrors = [err176];
@@ -5651,23 +5655,23 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 }
               }
               if (coerced45 !== undefined) {
-                data71 = coerced45;
-                if (data70 !== undefined) {
-                  data70[i15] = coerced45;
+                data70 = coerced45;
+                if (data69 !== undefined) {
+                  data69[i14] = coerced45;
                 }
               }
             }
           }
         } else {
           const err177 = {
-            instancePath: instancePath + '/pipeline/k8s/crio_roots',
-            schemaPath: '#/properties/pipeline/properties/k8s/properties/crio_roots/type',
+            instancePath: instancePath + '/pipeline/k8s/bundle_roots',
+            schemaPath: '#/properties/pipeline/properties/k8s/properties/bundle_roots/type',
             keyword: 'type',
             params: { type: 'array' },
             message: 'must be array',
-            schema: schema11.properties.pipeline.properties.k8s.properties.crio_roots.type,
-            parentSchema: schema11.properties.pipeline.properties.k8s.properties.crio_roots,
-            data: data70,
+            schema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots.type,
+            parentSchema: schema11.properties.pipeline.properties.k8s.properties.bundle_roots,
+            data: data69,
           };
           if (vErrors === null) {
             vErrors = [err177];
@@ -5676,16 +5680,74 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        let data72 = data66.from_cri_logs;
-        if (typeof data72 !== 'boolean') {
-          let coerced46 = undefined;
-          if (!(coerced46 !== undefined)) {
-            if (data72 === 'false' || data72 === 0 || data72 === null) {
-              coerced46 = false;
-            } else if (data72 === 'true' || data72 === 1) {
-              coerced46 = true;
+        let data71 = data67.crio_roots;
+        if (Array.isArray(data71)) {
+          const len15 = data71.length;
+          for (let i15 = 0; i15 < len15; i15++) {
+            let data72 = data71[i15];
+            if (typeof data72 !== 'string') {
+              let dataType46 = typeof data72;
+              let coerced46 = undefined;
+              if (!(coerced46 !== undefined)) {
+                if (dataType46 == 'number' || dataType46 == 'boolean') {
+                  coerced46 = '' + data72;
+                } else if (data72 === null) {
+                  coerced46 = '';
+                } else {
+                  const err178 = {
+                    instancePath: instancePath + '/pipeline/k8s/crio_roots/' + i15,
+                    schemaPath: '#/properties/pipeline/properties/k8s/properties/crio_roots/items/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema: schema11.properties.pipeline.properties.k8s.properties.crio_roots.items.type,
+                    parentSchema: schema11.properties.pipeline.properties.k8s.properties.crio_roots.items,
+                    data: data72,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err178];
+                  } else {
+                    vErrors.push(err178);
+                  }
+                  errors++;
+                }
+              }
+              if (coerced46 !== undefined) {
+                data72 = coerced46;
+                if (data71 !== undefined) {
+                  data71[i15] = coerced46;
+                }
+              }
+            }
+          }
+        } else {
+          const err179 = {
+            instancePath: instancePath + '/pipeline/k8s/crio_roots',
+            schemaPath: '#/properties/pipeline/properties/k8s/properties/crio_roots/type',
+            keyword: 'type',
+            params: { type: 'array' },
+            message: 'must be array',
+            schema: schema11.properties.pipeline.properties.k8s.properties.crio_roots.type,
+            parentSchema: schema11.properties.pipeline.properties.k8s.properties.crio_roots,
+            data: data71,
+          };
+          if (vErrors === null) {
+            vErrors = [err179];
+          } else {
+            vErrors.push(err179);
+          }
+          errors++;
+        }
+        let data73 = data67.from_cri_logs;
+        if (typeof data73 !== 'boolean') {
+          let coerced47 = undefined;
+          if (!(coerced47 !== undefined)) {
+            if (data73 === 'false' || data73 === 0 || data73 === null) {
+              coerced47 = false;
+            } else if (data73 === 'true' || data73 === 1) {
+              coerced47 = true;
             } else {
-              const err178 = {
+              const err180 = {
                 instancePath: instancePath + '/pipeline/k8s/from_cri_logs',
                 schemaPath: '#/properties/pipeline/properties/k8s/properties/from_cri_logs/type',
                 keyword: 'type',
@@ -5693,81 +5755,24 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be boolean',
                 schema: schema11.properties.pipeline.properties.k8s.properties.from_cri_logs.type,
                 parentSchema: schema11.properties.pipeline.properties.k8s.properties.from_cri_logs,
-                data: data72,
-              };
-              if (vErrors === null) {
-                vErrors = [err178];
-              } else {
-                vErrors.push(err178);
-              }
-              errors++;
-            }
-          }
-          if (coerced46 !== undefined) {
-            data72 = coerced46;
-            if (data66 !== undefined) {
-              data66['from_cri_logs'] = coerced46;
-            }
-          }
-        }
-        let data73 = data66.cache_entries;
-        if (!(typeof data73 == 'number' && !(data73 % 1) && !isNaN(data73) && isFinite(data73))) {
-          let dataType47 = typeof data73;
-          let coerced47 = undefined;
-          if (!(coerced47 !== undefined)) {
-            if (
-              dataType47 === 'boolean' ||
-              data73 === null ||
-              (dataType47 === 'string' && data73 && data73 == +data73 && !(data73 % 1))
-            ) {
-              coerced47 = +data73;
-            } else {
-              const err179 = {
-                instancePath: instancePath + '/pipeline/k8s/cache_entries',
-                schemaPath: '#/properties/pipeline/properties/k8s/properties/cache_entries/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.k8s.properties.cache_entries.type,
-                parentSchema: schema11.properties.pipeline.properties.k8s.properties.cache_entries,
                 data: data73,
               };
               if (vErrors === null) {
-                vErrors = [err179];
+                vErrors = [err180];
               } else {
-                vErrors.push(err179);
+                vErrors.push(err180);
               }
               errors++;
             }
           }
           if (coerced47 !== undefined) {
             data73 = coerced47;
-            if (data66 !== undefined) {
-              data66['cache_entries'] = coerced47;
+            if (data67 !== undefined) {
+              data67['from_cri_logs'] = coerced47;
             }
           }
         }
-        if (typeof data73 == 'number' && isFinite(data73)) {
-          if (data73 < 1 || isNaN(data73)) {
-            const err180 = {
-              instancePath: instancePath + '/pipeline/k8s/cache_entries',
-              schemaPath: '#/properties/pipeline/properties/k8s/properties/cache_entries/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cache_entries,
-              data: data73,
-            };
-            if (vErrors === null) {
-              vErrors = [err180];
-            } else {
-              vErrors.push(err180);
-            }
-            errors++;
-          }
-        }
-        let data74 = data66.ttl_ms;
+        let data74 = data67.cache_entries;
         if (!(typeof data74 == 'number' && !(data74 % 1) && !isNaN(data74) && isFinite(data74))) {
           let dataType48 = typeof data74;
           let coerced48 = undefined;
@@ -5780,13 +5785,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               coerced48 = +data74;
             } else {
               const err181 = {
-                instancePath: instancePath + '/pipeline/k8s/ttl_ms',
-                schemaPath: '#/properties/pipeline/properties/k8s/properties/ttl_ms/type',
+                instancePath: instancePath + '/pipeline/k8s/cache_entries',
+                schemaPath: '#/properties/pipeline/properties/k8s/properties/cache_entries/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.k8s.properties.ttl_ms.type,
-                parentSchema: schema11.properties.pipeline.properties.k8s.properties.ttl_ms,
+                schema: schema11.properties.pipeline.properties.k8s.properties.cache_entries.type,
+                parentSchema: schema11.properties.pipeline.properties.k8s.properties.cache_entries,
                 data: data74,
               };
               if (vErrors === null) {
@@ -5799,21 +5804,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced48 !== undefined) {
             data74 = coerced48;
-            if (data66 !== undefined) {
-              data66['ttl_ms'] = coerced48;
+            if (data67 !== undefined) {
+              data67['cache_entries'] = coerced48;
             }
           }
         }
         if (typeof data74 == 'number' && isFinite(data74)) {
           if (data74 < 1 || isNaN(data74)) {
             const err182 = {
-              instancePath: instancePath + '/pipeline/k8s/ttl_ms',
-              schemaPath: '#/properties/pipeline/properties/k8s/properties/ttl_ms/minimum',
+              instancePath: instancePath + '/pipeline/k8s/cache_entries',
+              schemaPath: '#/properties/pipeline/properties/k8s/properties/cache_entries/minimum',
               keyword: 'minimum',
               params: { comparison: '>=', limit: 1 },
               message: 'must be >= 1',
               schema: 1,
-              parentSchema: schema11.properties.pipeline.properties.k8s.properties.ttl_ms,
+              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cache_entries,
               data: data74,
             };
             if (vErrors === null) {
@@ -5824,51 +5829,53 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data75 = data66.cri;
-        if (data75 && typeof data75 == 'object' && !Array.isArray(data75)) {
-          if (data75.enabled === undefined) {
-            data75.enabled = true;
-          }
-          if (data75.endpoints === undefined) {
-            data75.endpoints = [
-              '/run/containerd/containerd.sock',
-              '/run/k3s/containerd/containerd.sock',
-              '/var/run/crio/crio.sock',
-            ];
-          }
-          if (data75.timeout_ms === undefined) {
-            data75.timeout_ms = 2000;
-          }
-          if (data75.refresh_interval_ms === undefined) {
-            data75.refresh_interval_ms = 10000;
-          }
-          if (data75.enabled === undefined) {
-            const err183 = {
-              instancePath: instancePath + '/pipeline/k8s/cri',
-              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
-              keyword: 'required',
-              params: { missingProperty: 'enabled' },
-              message: "must have required property '" + 'enabled' + "'",
-              schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
-              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
-              data: data75,
-            };
-            if (vErrors === null) {
-              vErrors = [err183];
+        let data75 = data67.ttl_ms;
+        if (!(typeof data75 == 'number' && !(data75 % 1) && !isNaN(data75) && isFinite(data75))) {
+          let dataType49 = typeof data75;
+          let coerced49 = undefined;
+          if (!(coerced49 !== undefined)) {
+            if (
+              dataType49 === 'boolean' ||
+              data75 === null ||
+              (dataType49 === 'string' && data75 && data75 == +data75 && !(data75 % 1))
+            ) {
+              coerced49 = +data75;
             } else {
-              vErrors.push(err183);
+              const err183 = {
+                instancePath: instancePath + '/pipeline/k8s/ttl_ms',
+                schemaPath: '#/properties/pipeline/properties/k8s/properties/ttl_ms/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.pipeline.properties.k8s.properties.ttl_ms.type,
+                parentSchema: schema11.properties.pipeline.properties.k8s.properties.ttl_ms,
+                data: data75,
+              };
+              if (vErrors === null) {
+                vErrors = [err183];
+              } else {
+                vErrors.push(err183);
+              }
+              errors++;
             }
-            errors++;
           }
-          if (data75.endpoints === undefined) {
+          if (coerced49 !== undefined) {
+            data75 = coerced49;
+            if (data67 !== undefined) {
+              data67['ttl_ms'] = coerced49;
+            }
+          }
+        }
+        if (typeof data75 == 'number' && isFinite(data75)) {
+          if (data75 < 1 || isNaN(data75)) {
             const err184 = {
-              instancePath: instancePath + '/pipeline/k8s/cri',
-              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
-              keyword: 'required',
-              params: { missingProperty: 'endpoints' },
-              message: "must have required property '" + 'endpoints' + "'",
-              schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
-              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
+              instancePath: instancePath + '/pipeline/k8s/ttl_ms',
+              schemaPath: '#/properties/pipeline/properties/k8s/properties/ttl_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.pipeline.properties.k8s.properties.ttl_ms,
               data: data75,
             };
             if (vErrors === null) {
@@ -5878,16 +5885,35 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             errors++;
           }
-          if (data75.timeout_ms === undefined) {
+        }
+        let data76 = data67.cri;
+        if (data76 && typeof data76 == 'object' && !Array.isArray(data76)) {
+          if (data76.enabled === undefined) {
+            data76.enabled = true;
+          }
+          if (data76.endpoints === undefined) {
+            data76.endpoints = [
+              '/run/containerd/containerd.sock',
+              '/run/k3s/containerd/containerd.sock',
+              '/var/run/crio/crio.sock',
+            ];
+          }
+          if (data76.timeout_ms === undefined) {
+            data76.timeout_ms = 2000;
+          }
+          if (data76.refresh_interval_ms === undefined) {
+            data76.refresh_interval_ms = 10000;
+          }
+          if (data76.enabled === undefined) {
             const err185 = {
               instancePath: instancePath + '/pipeline/k8s/cri',
               schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
               keyword: 'required',
-              params: { missingProperty: 'timeout_ms' },
-              message: "must have required property '" + 'timeout_ms' + "'",
+              params: { missingProperty: 'enabled' },
+              message: "must have required property '" + 'enabled' + "'",
               schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
               parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
-              data: data75,
+              data: data76,
             };
             if (vErrors === null) {
               vErrors = [err185];
@@ -5896,16 +5922,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             errors++;
           }
-          if (data75.refresh_interval_ms === undefined) {
+          if (data76.endpoints === undefined) {
             const err186 = {
               instancePath: instancePath + '/pipeline/k8s/cri',
               schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
               keyword: 'required',
-              params: { missingProperty: 'refresh_interval_ms' },
-              message: "must have required property '" + 'refresh_interval_ms' + "'",
+              params: { missingProperty: 'endpoints' },
+              message: "must have required property '" + 'endpoints' + "'",
               schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
               parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
-              data: data75,
+              data: data76,
             };
             if (vErrors === null) {
               vErrors = [err186];
@@ -5914,14 +5940,50 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             errors++;
           }
-          for (const key12 in data75) {
+          if (data76.timeout_ms === undefined) {
+            const err187 = {
+              instancePath: instancePath + '/pipeline/k8s/cri',
+              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
+              keyword: 'required',
+              params: { missingProperty: 'timeout_ms' },
+              message: "must have required property '" + 'timeout_ms' + "'",
+              schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
+              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
+              data: data76,
+            };
+            if (vErrors === null) {
+              vErrors = [err187];
+            } else {
+              vErrors.push(err187);
+            }
+            errors++;
+          }
+          if (data76.refresh_interval_ms === undefined) {
+            const err188 = {
+              instancePath: instancePath + '/pipeline/k8s/cri',
+              schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/required',
+              keyword: 'required',
+              params: { missingProperty: 'refresh_interval_ms' },
+              message: "must have required property '" + 'refresh_interval_ms' + "'",
+              schema: schema11.properties.pipeline.properties.k8s.properties.cri.required,
+              parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
+              data: data76,
+            };
+            if (vErrors === null) {
+              vErrors = [err188];
+            } else {
+              vErrors.push(err188);
+            }
+            errors++;
+          }
+          for (const key12 in data76) {
             if (!(
               key12 === 'enabled' ||
               key12 === 'endpoints' ||
               key12 === 'timeout_ms' ||
               key12 === 'refresh_interval_ms'
             )) {
-              const err187 = {
+              const err189 = {
                 instancePath: instancePath + '/pipeline/k8s/cri',
                 schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/additionalProperties',
                 keyword: 'additionalProperties',
@@ -5929,26 +5991,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must NOT have additional properties',
                 schema: false,
                 parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
-                data: data75,
+                data: data76,
               };
               if (vErrors === null) {
-                vErrors = [err187];
+                vErrors = [err189];
               } else {
-                vErrors.push(err187);
+                vErrors.push(err189);
               }
               errors++;
             }
           }
-          let data76 = data75.enabled;
-          if (typeof data76 !== 'boolean') {
-            let coerced49 = undefined;
-            if (!(coerced49 !== undefined)) {
-              if (data76 === 'false' || data76 === 0 || data76 === null) {
-                coerced49 = false;
-              } else if (data76 === 'true' || data76 === 1) {
-                coerced49 = true;
+          let data77 = data76.enabled;
+          if (typeof data77 !== 'boolean') {
+            let coerced50 = undefined;
+            if (!(coerced50 !== undefined)) {
+              if (data77 === 'false' || data77 === 0 || data77 === null) {
+                coerced50 = false;
+              } else if (data77 === 'true' || data77 === 1) {
+                coerced50 = true;
               } else {
-                const err188 = {
+                const err190 = {
                   instancePath: instancePath + '/pipeline/k8s/cri/enabled',
                   schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/enabled/type',
                   keyword: 'type',
@@ -5956,38 +6018,38 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   message: 'must be boolean',
                   schema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.enabled.type,
                   parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.enabled,
-                  data: data76,
+                  data: data77,
                 };
                 if (vErrors === null) {
-                  vErrors = [err188];
+                  vErrors = [err190];
                 } else {
-                  vErrors.push(err188);
+                  vErrors.push(err190);
                 }
                 errors++;
               }
             }
-            if (coerced49 !== undefined) {
-              data76 = coerced49;
-              if (data75 !== undefined) {
-                data75['enabled'] = coerced49;
+            if (coerced50 !== undefined) {
+              data77 = coerced50;
+              if (data76 !== undefined) {
+                data76['enabled'] = coerced50;
               }
             }
           }
-          let data77 = data75.endpoints;
-          if (Array.isArray(data77)) {
-            const len16 = data77.length;
+          let data78 = data76.endpoints;
+          if (Array.isArray(data78)) {
+            const len16 = data78.length;
             for (let i16 = 0; i16 < len16; i16++) {
-              let data78 = data77[i16];
-              if (typeof data78 !== 'string') {
-                let dataType50 = typeof data78;
-                let coerced50 = undefined;
-                if (!(coerced50 !== undefined)) {
-                  if (dataType50 == 'number' || dataType50 == 'boolean') {
-                    coerced50 = '' + data78;
-                  } else if (data78 === null) {
-                    coerced50 = '';
+              let data79 = data78[i16];
+              if (typeof data79 !== 'string') {
+                let dataType51 = typeof data79;
+                let coerced51 = undefined;
+                if (!(coerced51 !== undefined)) {
+                  if (dataType51 == 'number' || dataType51 == 'boolean') {
+                    coerced51 = '' + data79;
+                  } else if (data79 === null) {
+                    coerced51 = '';
                   } else {
-                    const err189 = {
+                    const err191 = {
                       instancePath: instancePath + '/pipeline/k8s/cri/endpoints/' + i16,
                       schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/endpoints/items/type',
                       keyword: 'type',
@@ -5997,26 +6059,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         schema11.properties.pipeline.properties.k8s.properties.cri.properties.endpoints.items.type,
                       parentSchema:
                         schema11.properties.pipeline.properties.k8s.properties.cri.properties.endpoints.items,
-                      data: data78,
+                      data: data79,
                     };
                     if (vErrors === null) {
-                      vErrors = [err189];
+                      vErrors = [err191];
                     } else {
-                      vErrors.push(err189);
+                      vErrors.push(err191);
                     }
                     errors++;
                   }
                 }
-                if (coerced50 !== undefined) {
-                  data78 = coerced50;
-                  if (data77 !== undefined) {
-                    data77[i16] = coerced50;
+                if (coerced51 !== undefined) {
+                  data79 = coerced51;
+                  if (data78 !== undefined) {
+                    data78[i16] = coerced51;
                   }
                 }
               }
             }
           } else {
-            const err190 = {
+            const err192 = {
               instancePath: instancePath + '/pipeline/k8s/cri/endpoints',
               schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/endpoints/type',
               keyword: 'type',
@@ -6024,73 +6086,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be array',
               schema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.endpoints.type,
               parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.endpoints,
-              data: data77,
+              data: data78,
             };
             if (vErrors === null) {
-              vErrors = [err190];
+              vErrors = [err192];
             } else {
-              vErrors.push(err190);
+              vErrors.push(err192);
             }
             errors++;
           }
-          let data79 = data75.timeout_ms;
-          if (!(typeof data79 == 'number' && !(data79 % 1) && !isNaN(data79) && isFinite(data79))) {
-            let dataType51 = typeof data79;
-            let coerced51 = undefined;
-            if (!(coerced51 !== undefined)) {
-              if (
-                dataType51 === 'boolean' ||
-                data79 === null ||
-                (dataType51 === 'string' && data79 && data79 == +data79 && !(data79 % 1))
-              ) {
-                coerced51 = +data79;
-              } else {
-                const err191 = {
-                  instancePath: instancePath + '/pipeline/k8s/cri/timeout_ms',
-                  schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/timeout_ms/type',
-                  keyword: 'type',
-                  params: { type: 'integer' },
-                  message: 'must be integer',
-                  schema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.timeout_ms.type,
-                  parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.timeout_ms,
-                  data: data79,
-                };
-                if (vErrors === null) {
-                  vErrors = [err191];
-                } else {
-                  vErrors.push(err191);
-                }
-                errors++;
-              }
-            }
-            if (coerced51 !== undefined) {
-              data79 = coerced51;
-              if (data75 !== undefined) {
-                data75['timeout_ms'] = coerced51;
-              }
-            }
-          }
-          if (typeof data79 == 'number' && isFinite(data79)) {
-            if (data79 < 1 || isNaN(data79)) {
-              const err192 = {
-                instancePath: instancePath + '/pipeline/k8s/cri/timeout_ms',
-                schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/timeout_ms/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
-                schema: 1,
-                parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.timeout_ms,
-                data: data79,
-              };
-              if (vErrors === null) {
-                vErrors = [err192];
-              } else {
-                vErrors.push(err192);
-              }
-              errors++;
-            }
-          }
-          let data80 = data75.refresh_interval_ms;
+          let data80 = data76.timeout_ms;
           if (!(typeof data80 == 'number' && !(data80 % 1) && !isNaN(data80) && isFinite(data80))) {
             let dataType52 = typeof data80;
             let coerced52 = undefined;
@@ -6103,15 +6108,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 coerced52 = +data80;
               } else {
                 const err193 = {
-                  instancePath: instancePath + '/pipeline/k8s/cri/refresh_interval_ms',
-                  schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/refresh_interval_ms/type',
+                  instancePath: instancePath + '/pipeline/k8s/cri/timeout_ms',
+                  schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/timeout_ms/type',
                   keyword: 'type',
                   params: { type: 'integer' },
                   message: 'must be integer',
-                  schema:
-                    schema11.properties.pipeline.properties.k8s.properties.cri.properties.refresh_interval_ms.type,
-                  parentSchema:
-                    schema11.properties.pipeline.properties.k8s.properties.cri.properties.refresh_interval_ms,
+                  schema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.timeout_ms.type,
+                  parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.timeout_ms,
                   data: data80,
                 };
                 if (vErrors === null) {
@@ -6124,22 +6127,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             if (coerced52 !== undefined) {
               data80 = coerced52;
-              if (data75 !== undefined) {
-                data75['refresh_interval_ms'] = coerced52;
+              if (data76 !== undefined) {
+                data76['timeout_ms'] = coerced52;
               }
             }
           }
           if (typeof data80 == 'number' && isFinite(data80)) {
-            if (data80 < 0 || isNaN(data80)) {
+            if (data80 < 1 || isNaN(data80)) {
               const err194 = {
-                instancePath: instancePath + '/pipeline/k8s/cri/refresh_interval_ms',
-                schemaPath:
-                  '#/properties/pipeline/properties/k8s/properties/cri/properties/refresh_interval_ms/minimum',
+                instancePath: instancePath + '/pipeline/k8s/cri/timeout_ms',
+                schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/timeout_ms/minimum',
                 keyword: 'minimum',
-                params: { comparison: '>=', limit: 0 },
-                message: 'must be >= 0',
-                schema: 0,
-                parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.refresh_interval_ms,
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.timeout_ms,
                 data: data80,
               };
               if (vErrors === null) {
@@ -6150,8 +6152,68 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
+          let data81 = data76.refresh_interval_ms;
+          if (!(typeof data81 == 'number' && !(data81 % 1) && !isNaN(data81) && isFinite(data81))) {
+            let dataType53 = typeof data81;
+            let coerced53 = undefined;
+            if (!(coerced53 !== undefined)) {
+              if (
+                dataType53 === 'boolean' ||
+                data81 === null ||
+                (dataType53 === 'string' && data81 && data81 == +data81 && !(data81 % 1))
+              ) {
+                coerced53 = +data81;
+              } else {
+                const err195 = {
+                  instancePath: instancePath + '/pipeline/k8s/cri/refresh_interval_ms',
+                  schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/properties/refresh_interval_ms/type',
+                  keyword: 'type',
+                  params: { type: 'integer' },
+                  message: 'must be integer',
+                  schema:
+                    schema11.properties.pipeline.properties.k8s.properties.cri.properties.refresh_interval_ms.type,
+                  parentSchema:
+                    schema11.properties.pipeline.properties.k8s.properties.cri.properties.refresh_interval_ms,
+                  data: data81,
+                };
+                if (vErrors === null) {
+                  vErrors = [err195];
+                } else {
+                  vErrors.push(err195);
+                }
+                errors++;
+              }
+            }
+            if (coerced53 !== undefined) {
+              data81 = coerced53;
+              if (data76 !== undefined) {
+                data76['refresh_interval_ms'] = coerced53;
+              }
+            }
+          }
+          if (typeof data81 == 'number' && isFinite(data81)) {
+            if (data81 < 0 || isNaN(data81)) {
+              const err196 = {
+                instancePath: instancePath + '/pipeline/k8s/cri/refresh_interval_ms',
+                schemaPath:
+                  '#/properties/pipeline/properties/k8s/properties/cri/properties/refresh_interval_ms/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 0 },
+                message: 'must be >= 0',
+                schema: 0,
+                parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri.properties.refresh_interval_ms,
+                data: data81,
+              };
+              if (vErrors === null) {
+                vErrors = [err196];
+              } else {
+                vErrors.push(err196);
+              }
+              errors++;
+            }
+          }
         } else {
-          const err195 = {
+          const err197 = {
             instancePath: instancePath + '/pipeline/k8s/cri',
             schemaPath: '#/properties/pipeline/properties/k8s/properties/cri/type',
             keyword: 'type',
@@ -6159,66 +6221,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be object',
             schema: schema11.properties.pipeline.properties.k8s.properties.cri.type,
             parentSchema: schema11.properties.pipeline.properties.k8s.properties.cri,
-            data: data75,
-          };
-          if (vErrors === null) {
-            vErrors = [err195];
-          } else {
-            vErrors.push(err195);
-          }
-          errors++;
-        }
-      } else {
-        const err196 = {
-          instancePath: instancePath + '/pipeline/k8s',
-          schemaPath: '#/properties/pipeline/properties/k8s/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema11.properties.pipeline.properties.k8s.type,
-          parentSchema: schema11.properties.pipeline.properties.k8s,
-          data: data66,
-        };
-        if (vErrors === null) {
-          vErrors = [err196];
-        } else {
-          vErrors.push(err196);
-        }
-        errors++;
-      }
-      let data81 = data61.lifecycle;
-      if (data81 && typeof data81 == 'object' && !Array.isArray(data81)) {
-        if (data81.enabled === undefined) {
-          data81.enabled = true;
-        }
-        if (data81.execs === undefined) {
-          data81.execs = false;
-        }
-        if (data81.idle_ms === undefined) {
-          data81.idle_ms = 86400000;
-        }
-        if (data81.retain_ms === undefined) {
-          data81.retain_ms = 600000;
-        }
-        if (data81.agent_spans === undefined) {
-          data81.agent_spans = false;
-        }
-        if (data81.agent_span_max_frame_bytes === undefined) {
-          data81.agent_span_max_frame_bytes = 1048576;
-        }
-        if (data81.metrics_interval_ms === undefined) {
-          data81.metrics_interval_ms = 60000;
-        }
-        if (data81.enabled === undefined) {
-          const err197 = {
-            instancePath: instancePath + '/pipeline/lifecycle',
-            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
-            keyword: 'required',
-            params: { missingProperty: 'enabled' },
-            message: "must have required property '" + 'enabled' + "'",
-            schema: schema11.properties.pipeline.properties.lifecycle.required,
-            parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data81,
+            data: data76,
           };
           if (vErrors === null) {
             vErrors = [err197];
@@ -6227,34 +6230,57 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data81.execs === undefined) {
-          const err198 = {
-            instancePath: instancePath + '/pipeline/lifecycle',
-            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
-            keyword: 'required',
-            params: { missingProperty: 'execs' },
-            message: "must have required property '" + 'execs' + "'",
-            schema: schema11.properties.pipeline.properties.lifecycle.required,
-            parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data81,
-          };
-          if (vErrors === null) {
-            vErrors = [err198];
-          } else {
-            vErrors.push(err198);
-          }
-          errors++;
+      } else {
+        const err198 = {
+          instancePath: instancePath + '/pipeline/k8s',
+          schemaPath: '#/properties/pipeline/properties/k8s/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema11.properties.pipeline.properties.k8s.type,
+          parentSchema: schema11.properties.pipeline.properties.k8s,
+          data: data67,
+        };
+        if (vErrors === null) {
+          vErrors = [err198];
+        } else {
+          vErrors.push(err198);
         }
-        if (data81.idle_ms === undefined) {
+        errors++;
+      }
+      let data82 = data62.lifecycle;
+      if (data82 && typeof data82 == 'object' && !Array.isArray(data82)) {
+        if (data82.enabled === undefined) {
+          data82.enabled = true;
+        }
+        if (data82.execs === undefined) {
+          data82.execs = false;
+        }
+        if (data82.idle_ms === undefined) {
+          data82.idle_ms = 86400000;
+        }
+        if (data82.retain_ms === undefined) {
+          data82.retain_ms = 600000;
+        }
+        if (data82.agent_spans === undefined) {
+          data82.agent_spans = false;
+        }
+        if (data82.agent_span_max_frame_bytes === undefined) {
+          data82.agent_span_max_frame_bytes = 1048576;
+        }
+        if (data82.metrics_interval_ms === undefined) {
+          data82.metrics_interval_ms = 60000;
+        }
+        if (data82.enabled === undefined) {
           const err199 = {
             instancePath: instancePath + '/pipeline/lifecycle',
             schemaPath: '#/properties/pipeline/properties/lifecycle/required',
             keyword: 'required',
-            params: { missingProperty: 'idle_ms' },
-            message: "must have required property '" + 'idle_ms' + "'",
+            params: { missingProperty: 'enabled' },
+            message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.pipeline.properties.lifecycle.required,
             parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data81,
+            data: data82,
           };
           if (vErrors === null) {
             vErrors = [err199];
@@ -6263,16 +6289,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data81.retain_ms === undefined) {
+        if (data82.execs === undefined) {
           const err200 = {
             instancePath: instancePath + '/pipeline/lifecycle',
             schemaPath: '#/properties/pipeline/properties/lifecycle/required',
             keyword: 'required',
-            params: { missingProperty: 'retain_ms' },
-            message: "must have required property '" + 'retain_ms' + "'",
+            params: { missingProperty: 'execs' },
+            message: "must have required property '" + 'execs' + "'",
             schema: schema11.properties.pipeline.properties.lifecycle.required,
             parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data81,
+            data: data82,
           };
           if (vErrors === null) {
             vErrors = [err200];
@@ -6281,16 +6307,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data81.agent_spans === undefined) {
+        if (data82.idle_ms === undefined) {
           const err201 = {
             instancePath: instancePath + '/pipeline/lifecycle',
             schemaPath: '#/properties/pipeline/properties/lifecycle/required',
             keyword: 'required',
-            params: { missingProperty: 'agent_spans' },
-            message: "must have required property '" + 'agent_spans' + "'",
+            params: { missingProperty: 'idle_ms' },
+            message: "must have required property '" + 'idle_ms' + "'",
             schema: schema11.properties.pipeline.properties.lifecycle.required,
             parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data81,
+            data: data82,
           };
           if (vErrors === null) {
             vErrors = [err201];
@@ -6299,16 +6325,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data81.agent_span_max_frame_bytes === undefined) {
+        if (data82.retain_ms === undefined) {
           const err202 = {
             instancePath: instancePath + '/pipeline/lifecycle',
             schemaPath: '#/properties/pipeline/properties/lifecycle/required',
             keyword: 'required',
-            params: { missingProperty: 'agent_span_max_frame_bytes' },
-            message: "must have required property '" + 'agent_span_max_frame_bytes' + "'",
+            params: { missingProperty: 'retain_ms' },
+            message: "must have required property '" + 'retain_ms' + "'",
             schema: schema11.properties.pipeline.properties.lifecycle.required,
             parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data81,
+            data: data82,
           };
           if (vErrors === null) {
             vErrors = [err202];
@@ -6317,16 +6343,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data81.metrics_interval_ms === undefined) {
+        if (data82.agent_spans === undefined) {
           const err203 = {
             instancePath: instancePath + '/pipeline/lifecycle',
             schemaPath: '#/properties/pipeline/properties/lifecycle/required',
             keyword: 'required',
-            params: { missingProperty: 'metrics_interval_ms' },
-            message: "must have required property '" + 'metrics_interval_ms' + "'",
+            params: { missingProperty: 'agent_spans' },
+            message: "must have required property '" + 'agent_spans' + "'",
             schema: schema11.properties.pipeline.properties.lifecycle.required,
             parentSchema: schema11.properties.pipeline.properties.lifecycle,
-            data: data81,
+            data: data82,
           };
           if (vErrors === null) {
             vErrors = [err203];
@@ -6335,7 +6361,43 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key13 in data81) {
+        if (data82.agent_span_max_frame_bytes === undefined) {
+          const err204 = {
+            instancePath: instancePath + '/pipeline/lifecycle',
+            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
+            keyword: 'required',
+            params: { missingProperty: 'agent_span_max_frame_bytes' },
+            message: "must have required property '" + 'agent_span_max_frame_bytes' + "'",
+            schema: schema11.properties.pipeline.properties.lifecycle.required,
+            parentSchema: schema11.properties.pipeline.properties.lifecycle,
+            data: data82,
+          };
+          if (vErrors === null) {
+            vErrors = [err204];
+          } else {
+            vErrors.push(err204);
+          }
+          errors++;
+        }
+        if (data82.metrics_interval_ms === undefined) {
+          const err205 = {
+            instancePath: instancePath + '/pipeline/lifecycle',
+            schemaPath: '#/properties/pipeline/properties/lifecycle/required',
+            keyword: 'required',
+            params: { missingProperty: 'metrics_interval_ms' },
+            message: "must have required property '" + 'metrics_interval_ms' + "'",
+            schema: schema11.properties.pipeline.properties.lifecycle.required,
+            parentSchema: schema11.properties.pipeline.properties.lifecycle,
+            data: data82,
+          };
+          if (vErrors === null) {
+            vErrors = [err205];
+          } else {
+            vErrors.push(err205);
+          }
+          errors++;
+        }
+        for (const key13 in data82) {
           if (!(
             key13 === 'enabled' ||
             key13 === 'execs' ||
@@ -6345,7 +6407,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             key13 === 'agent_span_max_frame_bytes' ||
             key13 === 'metrics_interval_ms'
           )) {
-            const err204 = {
+            const err206 = {
               instancePath: instancePath + '/pipeline/lifecycle',
               schemaPath: '#/properties/pipeline/properties/lifecycle/additionalProperties',
               keyword: 'additionalProperties',
@@ -6353,51 +6415,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.pipeline.properties.lifecycle,
-              data: data81,
+              data: data82,
             };
             if (vErrors === null) {
-              vErrors = [err204];
+              vErrors = [err206];
             } else {
-              vErrors.push(err204);
+              vErrors.push(err206);
             }
             errors++;
           }
         }
-        let data82 = data81.enabled;
-        if (typeof data82 !== 'boolean') {
-          let coerced53 = undefined;
-          if (!(coerced53 !== undefined)) {
-            if (data82 === 'false' || data82 === 0 || data82 === null) {
-              coerced53 = false;
-            } else if (data82 === 'true' || data82 === 1) {
-              coerced53 = true;
-            } else {
-              const err205 = {
-                instancePath: instancePath + '/pipeline/lifecycle/enabled',
-                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/enabled/type',
-                keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.lifecycle.properties.enabled.type,
-                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.enabled,
-                data: data82,
-              };
-              if (vErrors === null) {
-                vErrors = [err205];
-              } else {
-                vErrors.push(err205);
-              }
-              errors++;
-            }
-          }
-          if (coerced53 !== undefined) {
-            data82 = coerced53;
-            if (data81 !== undefined) {
-              data81['enabled'] = coerced53;
-            }
-          }
-        }
-        let data83 = data81.execs;
+        let data83 = data82.enabled;
         if (typeof data83 !== 'boolean') {
           let coerced54 = undefined;
           if (!(coerced54 !== undefined)) {
@@ -6406,52 +6434,15 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             } else if (data83 === 'true' || data83 === 1) {
               coerced54 = true;
             } else {
-              const err206 = {
-                instancePath: instancePath + '/pipeline/lifecycle/execs',
-                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/execs/type',
+              const err207 = {
+                instancePath: instancePath + '/pipeline/lifecycle/enabled',
+                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/enabled/type',
                 keyword: 'type',
                 params: { type: 'boolean' },
                 message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.lifecycle.properties.execs.type,
-                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.execs,
+                schema: schema11.properties.pipeline.properties.lifecycle.properties.enabled.type,
+                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.enabled,
                 data: data83,
-              };
-              if (vErrors === null) {
-                vErrors = [err206];
-              } else {
-                vErrors.push(err206);
-              }
-              errors++;
-            }
-          }
-          if (coerced54 !== undefined) {
-            data83 = coerced54;
-            if (data81 !== undefined) {
-              data81['execs'] = coerced54;
-            }
-          }
-        }
-        let data84 = data81.idle_ms;
-        if (!(typeof data84 == 'number' && !(data84 % 1) && !isNaN(data84) && isFinite(data84))) {
-          let dataType55 = typeof data84;
-          let coerced55 = undefined;
-          if (!(coerced55 !== undefined)) {
-            if (
-              dataType55 === 'boolean' ||
-              data84 === null ||
-              (dataType55 === 'string' && data84 && data84 == +data84 && !(data84 % 1))
-            ) {
-              coerced55 = +data84;
-            } else {
-              const err207 = {
-                instancePath: instancePath + '/pipeline/lifecycle/idle_ms',
-                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/idle_ms/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.lifecycle.properties.idle_ms.type,
-                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.idle_ms,
-                data: data84,
               };
               if (vErrors === null) {
                 vErrors = [err207];
@@ -6461,34 +6452,48 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
+          if (coerced54 !== undefined) {
+            data83 = coerced54;
+            if (data82 !== undefined) {
+              data82['enabled'] = coerced54;
+            }
+          }
+        }
+        let data84 = data82.execs;
+        if (typeof data84 !== 'boolean') {
+          let coerced55 = undefined;
+          if (!(coerced55 !== undefined)) {
+            if (data84 === 'false' || data84 === 0 || data84 === null) {
+              coerced55 = false;
+            } else if (data84 === 'true' || data84 === 1) {
+              coerced55 = true;
+            } else {
+              const err208 = {
+                instancePath: instancePath + '/pipeline/lifecycle/execs',
+                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/execs/type',
+                keyword: 'type',
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.pipeline.properties.lifecycle.properties.execs.type,
+                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.execs,
+                data: data84,
+              };
+              if (vErrors === null) {
+                vErrors = [err208];
+              } else {
+                vErrors.push(err208);
+              }
+              errors++;
+            }
+          }
           if (coerced55 !== undefined) {
             data84 = coerced55;
-            if (data81 !== undefined) {
-              data81['idle_ms'] = coerced55;
+            if (data82 !== undefined) {
+              data82['execs'] = coerced55;
             }
           }
         }
-        if (typeof data84 == 'number' && isFinite(data84)) {
-          if (data84 < 1 || isNaN(data84)) {
-            const err208 = {
-              instancePath: instancePath + '/pipeline/lifecycle/idle_ms',
-              schemaPath: '#/properties/pipeline/properties/lifecycle/properties/idle_ms/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.idle_ms,
-              data: data84,
-            };
-            if (vErrors === null) {
-              vErrors = [err208];
-            } else {
-              vErrors.push(err208);
-            }
-            errors++;
-          }
-        }
-        let data85 = data81.retain_ms;
+        let data85 = data82.idle_ms;
         if (!(typeof data85 == 'number' && !(data85 % 1) && !isNaN(data85) && isFinite(data85))) {
           let dataType56 = typeof data85;
           let coerced56 = undefined;
@@ -6501,13 +6506,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               coerced56 = +data85;
             } else {
               const err209 = {
-                instancePath: instancePath + '/pipeline/lifecycle/retain_ms',
-                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/retain_ms/type',
+                instancePath: instancePath + '/pipeline/lifecycle/idle_ms',
+                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/idle_ms/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.lifecycle.properties.retain_ms.type,
-                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.retain_ms,
+                schema: schema11.properties.pipeline.properties.lifecycle.properties.idle_ms.type,
+                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.idle_ms,
                 data: data85,
               };
               if (vErrors === null) {
@@ -6520,21 +6525,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced56 !== undefined) {
             data85 = coerced56;
-            if (data81 !== undefined) {
-              data81['retain_ms'] = coerced56;
+            if (data82 !== undefined) {
+              data82['idle_ms'] = coerced56;
             }
           }
         }
         if (typeof data85 == 'number' && isFinite(data85)) {
           if (data85 < 1 || isNaN(data85)) {
             const err210 = {
-              instancePath: instancePath + '/pipeline/lifecycle/retain_ms',
-              schemaPath: '#/properties/pipeline/properties/lifecycle/properties/retain_ms/minimum',
+              instancePath: instancePath + '/pipeline/lifecycle/idle_ms',
+              schemaPath: '#/properties/pipeline/properties/lifecycle/properties/idle_ms/minimum',
               keyword: 'minimum',
               params: { comparison: '>=', limit: 1 },
               message: 'must be >= 1',
               schema: 1,
-              parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.retain_ms,
+              parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.idle_ms,
               data: data85,
             };
             if (vErrors === null) {
@@ -6545,23 +6550,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data86 = data81.agent_spans;
-        if (typeof data86 !== 'boolean') {
+        let data86 = data82.retain_ms;
+        if (!(typeof data86 == 'number' && !(data86 % 1) && !isNaN(data86) && isFinite(data86))) {
+          let dataType57 = typeof data86;
           let coerced57 = undefined;
           if (!(coerced57 !== undefined)) {
-            if (data86 === 'false' || data86 === 0 || data86 === null) {
-              coerced57 = false;
-            } else if (data86 === 'true' || data86 === 1) {
-              coerced57 = true;
+            if (
+              dataType57 === 'boolean' ||
+              data86 === null ||
+              (dataType57 === 'string' && data86 && data86 == +data86 && !(data86 % 1))
+            ) {
+              coerced57 = +data86;
             } else {
               const err211 = {
-                instancePath: instancePath + '/pipeline/lifecycle/agent_spans',
-                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/agent_spans/type',
+                instancePath: instancePath + '/pipeline/lifecycle/retain_ms',
+                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/retain_ms/type',
                 keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.lifecycle.properties.agent_spans.type,
-                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.agent_spans,
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.pipeline.properties.lifecycle.properties.retain_ms.type,
+                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.retain_ms,
                 data: data86,
               };
               if (vErrors === null) {
@@ -6574,69 +6582,66 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced57 !== undefined) {
             data86 = coerced57;
-            if (data81 !== undefined) {
-              data81['agent_spans'] = coerced57;
+            if (data82 !== undefined) {
+              data82['retain_ms'] = coerced57;
             }
           }
         }
-        let data87 = data81.agent_span_max_frame_bytes;
-        if (!(typeof data87 == 'number' && !(data87 % 1) && !isNaN(data87) && isFinite(data87))) {
-          let dataType58 = typeof data87;
+        if (typeof data86 == 'number' && isFinite(data86)) {
+          if (data86 < 1 || isNaN(data86)) {
+            const err212 = {
+              instancePath: instancePath + '/pipeline/lifecycle/retain_ms',
+              schemaPath: '#/properties/pipeline/properties/lifecycle/properties/retain_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.retain_ms,
+              data: data86,
+            };
+            if (vErrors === null) {
+              vErrors = [err212];
+            } else {
+              vErrors.push(err212);
+            }
+            errors++;
+          }
+        }
+        let data87 = data82.agent_spans;
+        if (typeof data87 !== 'boolean') {
           let coerced58 = undefined;
           if (!(coerced58 !== undefined)) {
-            if (
-              dataType58 === 'boolean' ||
-              data87 === null ||
-              (dataType58 === 'string' && data87 && data87 == +data87 && !(data87 % 1))
-            ) {
-              coerced58 = +data87;
+            if (data87 === 'false' || data87 === 0 || data87 === null) {
+              coerced58 = false;
+            } else if (data87 === 'true' || data87 === 1) {
+              coerced58 = true;
             } else {
-              const err212 = {
-                instancePath: instancePath + '/pipeline/lifecycle/agent_span_max_frame_bytes',
-                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/agent_span_max_frame_bytes/type',
+              const err213 = {
+                instancePath: instancePath + '/pipeline/lifecycle/agent_spans',
+                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/agent_spans/type',
                 keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.lifecycle.properties.agent_span_max_frame_bytes.type,
-                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.agent_span_max_frame_bytes,
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.pipeline.properties.lifecycle.properties.agent_spans.type,
+                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.agent_spans,
                 data: data87,
               };
               if (vErrors === null) {
-                vErrors = [err212];
+                vErrors = [err213];
               } else {
-                vErrors.push(err212);
+                vErrors.push(err213);
               }
               errors++;
             }
           }
           if (coerced58 !== undefined) {
             data87 = coerced58;
-            if (data81 !== undefined) {
-              data81['agent_span_max_frame_bytes'] = coerced58;
+            if (data82 !== undefined) {
+              data82['agent_spans'] = coerced58;
             }
           }
         }
-        if (typeof data87 == 'number' && isFinite(data87)) {
-          if (data87 < 1 || isNaN(data87)) {
-            const err213 = {
-              instancePath: instancePath + '/pipeline/lifecycle/agent_span_max_frame_bytes',
-              schemaPath: '#/properties/pipeline/properties/lifecycle/properties/agent_span_max_frame_bytes/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.agent_span_max_frame_bytes,
-              data: data87,
-            };
-            if (vErrors === null) {
-              vErrors = [err213];
-            } else {
-              vErrors.push(err213);
-            }
-            errors++;
-          }
-        }
-        let data88 = data81.metrics_interval_ms;
+        let data88 = data82.agent_span_max_frame_bytes;
         if (!(typeof data88 == 'number' && !(data88 % 1) && !isNaN(data88) && isFinite(data88))) {
           let dataType59 = typeof data88;
           let coerced59 = undefined;
@@ -6649,13 +6654,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               coerced59 = +data88;
             } else {
               const err214 = {
-                instancePath: instancePath + '/pipeline/lifecycle/metrics_interval_ms',
-                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/metrics_interval_ms/type',
+                instancePath: instancePath + '/pipeline/lifecycle/agent_span_max_frame_bytes',
+                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/agent_span_max_frame_bytes/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.lifecycle.properties.metrics_interval_ms.type,
-                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.metrics_interval_ms,
+                schema: schema11.properties.pipeline.properties.lifecycle.properties.agent_span_max_frame_bytes.type,
+                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.agent_span_max_frame_bytes,
                 data: data88,
               };
               if (vErrors === null) {
@@ -6668,21 +6673,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced59 !== undefined) {
             data88 = coerced59;
-            if (data81 !== undefined) {
-              data81['metrics_interval_ms'] = coerced59;
+            if (data82 !== undefined) {
+              data82['agent_span_max_frame_bytes'] = coerced59;
             }
           }
         }
         if (typeof data88 == 'number' && isFinite(data88)) {
-          if (data88 < 1000 || isNaN(data88)) {
+          if (data88 < 1 || isNaN(data88)) {
             const err215 = {
-              instancePath: instancePath + '/pipeline/lifecycle/metrics_interval_ms',
-              schemaPath: '#/properties/pipeline/properties/lifecycle/properties/metrics_interval_ms/minimum',
+              instancePath: instancePath + '/pipeline/lifecycle/agent_span_max_frame_bytes',
+              schemaPath: '#/properties/pipeline/properties/lifecycle/properties/agent_span_max_frame_bytes/minimum',
               keyword: 'minimum',
-              params: { comparison: '>=', limit: 1000 },
-              message: 'must be >= 1000',
-              schema: 1000,
-              parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.metrics_interval_ms,
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.agent_span_max_frame_bytes,
               data: data88,
             };
             if (vErrors === null) {
@@ -6693,8 +6698,65 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
+        let data89 = data82.metrics_interval_ms;
+        if (!(typeof data89 == 'number' && !(data89 % 1) && !isNaN(data89) && isFinite(data89))) {
+          let dataType60 = typeof data89;
+          let coerced60 = undefined;
+          if (!(coerced60 !== undefined)) {
+            if (
+              dataType60 === 'boolean' ||
+              data89 === null ||
+              (dataType60 === 'string' && data89 && data89 == +data89 && !(data89 % 1))
+            ) {
+              coerced60 = +data89;
+            } else {
+              const err216 = {
+                instancePath: instancePath + '/pipeline/lifecycle/metrics_interval_ms',
+                schemaPath: '#/properties/pipeline/properties/lifecycle/properties/metrics_interval_ms/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.pipeline.properties.lifecycle.properties.metrics_interval_ms.type,
+                parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.metrics_interval_ms,
+                data: data89,
+              };
+              if (vErrors === null) {
+                vErrors = [err216];
+              } else {
+                vErrors.push(err216);
+              }
+              errors++;
+            }
+          }
+          if (coerced60 !== undefined) {
+            data89 = coerced60;
+            if (data82 !== undefined) {
+              data82['metrics_interval_ms'] = coerced60;
+            }
+          }
+        }
+        if (typeof data89 == 'number' && isFinite(data89)) {
+          if (data89 < 1000 || isNaN(data89)) {
+            const err217 = {
+              instancePath: instancePath + '/pipeline/lifecycle/metrics_interval_ms',
+              schemaPath: '#/properties/pipeline/properties/lifecycle/properties/metrics_interval_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1000 },
+              message: 'must be >= 1000',
+              schema: 1000,
+              parentSchema: schema11.properties.pipeline.properties.lifecycle.properties.metrics_interval_ms,
+              data: data89,
+            };
+            if (vErrors === null) {
+              vErrors = [err217];
+            } else {
+              vErrors.push(err217);
+            }
+            errors++;
+          }
+        }
       } else {
-        const err216 = {
+        const err218 = {
           instancePath: instancePath + '/pipeline/lifecycle',
           schemaPath: '#/properties/pipeline/properties/lifecycle/type',
           keyword: 'type',
@@ -6702,31 +6764,31 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.pipeline.properties.lifecycle.type,
           parentSchema: schema11.properties.pipeline.properties.lifecycle,
-          data: data81,
+          data: data82,
         };
         if (vErrors === null) {
-          vErrors = [err216];
+          vErrors = [err218];
         } else {
-          vErrors.push(err216);
+          vErrors.push(err218);
         }
         errors++;
       }
-      let data89 = data61.rules;
-      if (data89 && typeof data89 == 'object' && !Array.isArray(data89)) {
-        if (data89.enabled === undefined) {
-          data89.enabled = true;
+      let data90 = data62.rules;
+      if (data90 && typeof data90 == 'object' && !Array.isArray(data90)) {
+        if (data90.enabled === undefined) {
+          data90.enabled = true;
         }
-        if (data89.builtin === undefined) {
-          data89.builtin = true;
+        if (data90.builtin === undefined) {
+          data90.builtin = true;
         }
-        if (data89.files === undefined) {
-          data89.files = [];
+        if (data90.files === undefined) {
+          data90.files = [];
         }
-        if (data89.webhook === undefined) {
-          data89.webhook = {};
+        if (data90.webhook === undefined) {
+          data90.webhook = {};
         }
-        if (data89.enabled === undefined) {
-          const err217 = {
+        if (data90.enabled === undefined) {
+          const err219 = {
             instancePath: instancePath + '/pipeline/rules',
             schemaPath: '#/properties/pipeline/properties/rules/required',
             keyword: 'required',
@@ -6734,43 +6796,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.pipeline.properties.rules.required,
             parentSchema: schema11.properties.pipeline.properties.rules,
-            data: data89,
-          };
-          if (vErrors === null) {
-            vErrors = [err217];
-          } else {
-            vErrors.push(err217);
-          }
-          errors++;
-        }
-        if (data89.builtin === undefined) {
-          const err218 = {
-            instancePath: instancePath + '/pipeline/rules',
-            schemaPath: '#/properties/pipeline/properties/rules/required',
-            keyword: 'required',
-            params: { missingProperty: 'builtin' },
-            message: "must have required property '" + 'builtin' + "'",
-            schema: schema11.properties.pipeline.properties.rules.required,
-            parentSchema: schema11.properties.pipeline.properties.rules,
-            data: data89,
-          };
-          if (vErrors === null) {
-            vErrors = [err218];
-          } else {
-            vErrors.push(err218);
-          }
-          errors++;
-        }
-        if (data89.files === undefined) {
-          const err219 = {
-            instancePath: instancePath + '/pipeline/rules',
-            schemaPath: '#/properties/pipeline/properties/rules/required',
-            keyword: 'required',
-            params: { missingProperty: 'files' },
-            message: "must have required property '" + 'files' + "'",
-            schema: schema11.properties.pipeline.properties.rules.required,
-            parentSchema: schema11.properties.pipeline.properties.rules,
-            data: data89,
+            data: data90,
           };
           if (vErrors === null) {
             vErrors = [err219];
@@ -6779,16 +6805,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data89.webhook === undefined) {
+        if (data90.builtin === undefined) {
           const err220 = {
             instancePath: instancePath + '/pipeline/rules',
             schemaPath: '#/properties/pipeline/properties/rules/required',
             keyword: 'required',
-            params: { missingProperty: 'webhook' },
-            message: "must have required property '" + 'webhook' + "'",
+            params: { missingProperty: 'builtin' },
+            message: "must have required property '" + 'builtin' + "'",
             schema: schema11.properties.pipeline.properties.rules.required,
             parentSchema: schema11.properties.pipeline.properties.rules,
-            data: data89,
+            data: data90,
           };
           if (vErrors === null) {
             vErrors = [err220];
@@ -6797,9 +6823,45 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key14 in data89) {
+        if (data90.files === undefined) {
+          const err221 = {
+            instancePath: instancePath + '/pipeline/rules',
+            schemaPath: '#/properties/pipeline/properties/rules/required',
+            keyword: 'required',
+            params: { missingProperty: 'files' },
+            message: "must have required property '" + 'files' + "'",
+            schema: schema11.properties.pipeline.properties.rules.required,
+            parentSchema: schema11.properties.pipeline.properties.rules,
+            data: data90,
+          };
+          if (vErrors === null) {
+            vErrors = [err221];
+          } else {
+            vErrors.push(err221);
+          }
+          errors++;
+        }
+        if (data90.webhook === undefined) {
+          const err222 = {
+            instancePath: instancePath + '/pipeline/rules',
+            schemaPath: '#/properties/pipeline/properties/rules/required',
+            keyword: 'required',
+            params: { missingProperty: 'webhook' },
+            message: "must have required property '" + 'webhook' + "'",
+            schema: schema11.properties.pipeline.properties.rules.required,
+            parentSchema: schema11.properties.pipeline.properties.rules,
+            data: data90,
+          };
+          if (vErrors === null) {
+            vErrors = [err222];
+          } else {
+            vErrors.push(err222);
+          }
+          errors++;
+        }
+        for (const key14 in data90) {
           if (!(key14 === 'enabled' || key14 === 'builtin' || key14 === 'files' || key14 === 'webhook')) {
-            const err221 = {
+            const err223 = {
               instancePath: instancePath + '/pipeline/rules',
               schemaPath: '#/properties/pipeline/properties/rules/additionalProperties',
               keyword: 'additionalProperties',
@@ -6807,51 +6869,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.pipeline.properties.rules,
-              data: data89,
+              data: data90,
             };
             if (vErrors === null) {
-              vErrors = [err221];
+              vErrors = [err223];
             } else {
-              vErrors.push(err221);
+              vErrors.push(err223);
             }
             errors++;
           }
         }
-        let data90 = data89.enabled;
-        if (typeof data90 !== 'boolean') {
-          let coerced60 = undefined;
-          if (!(coerced60 !== undefined)) {
-            if (data90 === 'false' || data90 === 0 || data90 === null) {
-              coerced60 = false;
-            } else if (data90 === 'true' || data90 === 1) {
-              coerced60 = true;
-            } else {
-              const err222 = {
-                instancePath: instancePath + '/pipeline/rules/enabled',
-                schemaPath: '#/properties/pipeline/properties/rules/properties/enabled/type',
-                keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.rules.properties.enabled.type,
-                parentSchema: schema11.properties.pipeline.properties.rules.properties.enabled,
-                data: data90,
-              };
-              if (vErrors === null) {
-                vErrors = [err222];
-              } else {
-                vErrors.push(err222);
-              }
-              errors++;
-            }
-          }
-          if (coerced60 !== undefined) {
-            data90 = coerced60;
-            if (data89 !== undefined) {
-              data89['enabled'] = coerced60;
-            }
-          }
-        }
-        let data91 = data89.builtin;
+        let data91 = data90.enabled;
         if (typeof data91 !== 'boolean') {
           let coerced61 = undefined;
           if (!(coerced61 !== undefined)) {
@@ -6860,7 +6888,41 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             } else if (data91 === 'true' || data91 === 1) {
               coerced61 = true;
             } else {
-              const err223 = {
+              const err224 = {
+                instancePath: instancePath + '/pipeline/rules/enabled',
+                schemaPath: '#/properties/pipeline/properties/rules/properties/enabled/type',
+                keyword: 'type',
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.pipeline.properties.rules.properties.enabled.type,
+                parentSchema: schema11.properties.pipeline.properties.rules.properties.enabled,
+                data: data91,
+              };
+              if (vErrors === null) {
+                vErrors = [err224];
+              } else {
+                vErrors.push(err224);
+              }
+              errors++;
+            }
+          }
+          if (coerced61 !== undefined) {
+            data91 = coerced61;
+            if (data90 !== undefined) {
+              data90['enabled'] = coerced61;
+            }
+          }
+        }
+        let data92 = data90.builtin;
+        if (typeof data92 !== 'boolean') {
+          let coerced62 = undefined;
+          if (!(coerced62 !== undefined)) {
+            if (data92 === 'false' || data92 === 0 || data92 === null) {
+              coerced62 = false;
+            } else if (data92 === 'true' || data92 === 1) {
+              coerced62 = true;
+            } else {
+              const err225 = {
                 instancePath: instancePath + '/pipeline/rules/builtin',
                 schemaPath: '#/properties/pipeline/properties/rules/properties/builtin/type',
                 keyword: 'type',
@@ -6868,38 +6930,38 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be boolean',
                 schema: schema11.properties.pipeline.properties.rules.properties.builtin.type,
                 parentSchema: schema11.properties.pipeline.properties.rules.properties.builtin,
-                data: data91,
+                data: data92,
               };
               if (vErrors === null) {
-                vErrors = [err223];
+                vErrors = [err225];
               } else {
-                vErrors.push(err223);
+                vErrors.push(err225);
               }
               errors++;
             }
           }
-          if (coerced61 !== undefined) {
-            data91 = coerced61;
-            if (data89 !== undefined) {
-              data89['builtin'] = coerced61;
+          if (coerced62 !== undefined) {
+            data92 = coerced62;
+            if (data90 !== undefined) {
+              data90['builtin'] = coerced62;
             }
           }
         }
-        let data92 = data89.files;
-        if (Array.isArray(data92)) {
-          const len17 = data92.length;
+        let data93 = data90.files;
+        if (Array.isArray(data93)) {
+          const len17 = data93.length;
           for (let i17 = 0; i17 < len17; i17++) {
-            let data93 = data92[i17];
-            if (typeof data93 !== 'string') {
-              let dataType62 = typeof data93;
-              let coerced62 = undefined;
-              if (!(coerced62 !== undefined)) {
-                if (dataType62 == 'number' || dataType62 == 'boolean') {
-                  coerced62 = '' + data93;
-                } else if (data93 === null) {
-                  coerced62 = '';
+            let data94 = data93[i17];
+            if (typeof data94 !== 'string') {
+              let dataType63 = typeof data94;
+              let coerced63 = undefined;
+              if (!(coerced63 !== undefined)) {
+                if (dataType63 == 'number' || dataType63 == 'boolean') {
+                  coerced63 = '' + data94;
+                } else if (data94 === null) {
+                  coerced63 = '';
                 } else {
-                  const err224 = {
+                  const err226 = {
                     instancePath: instancePath + '/pipeline/rules/files/' + i17,
                     schemaPath: '#/properties/pipeline/properties/rules/properties/files/items/type',
                     keyword: 'type',
@@ -6907,26 +6969,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     message: 'must be string',
                     schema: schema11.properties.pipeline.properties.rules.properties.files.items.type,
                     parentSchema: schema11.properties.pipeline.properties.rules.properties.files.items,
-                    data: data93,
+                    data: data94,
                   };
                   if (vErrors === null) {
-                    vErrors = [err224];
+                    vErrors = [err226];
                   } else {
-                    vErrors.push(err224);
+                    vErrors.push(err226);
                   }
                   errors++;
                 }
               }
-              if (coerced62 !== undefined) {
-                data93 = coerced62;
-                if (data92 !== undefined) {
-                  data92[i17] = coerced62;
+              if (coerced63 !== undefined) {
+                data94 = coerced63;
+                if (data93 !== undefined) {
+                  data93[i17] = coerced63;
                 }
               }
             }
           }
         } else {
-          const err225 = {
+          const err227 = {
             instancePath: instancePath + '/pipeline/rules/files',
             schemaPath: '#/properties/pipeline/properties/rules/properties/files/type',
             keyword: 'type',
@@ -6934,25 +6996,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be array',
             schema: schema11.properties.pipeline.properties.rules.properties.files.type,
             parentSchema: schema11.properties.pipeline.properties.rules.properties.files,
-            data: data92,
+            data: data93,
           };
           if (vErrors === null) {
-            vErrors = [err225];
+            vErrors = [err227];
           } else {
-            vErrors.push(err225);
+            vErrors.push(err227);
           }
           errors++;
         }
-        let data94 = data89.webhook;
-        if (data94 && typeof data94 == 'object' && !Array.isArray(data94)) {
-          if (data94.url === undefined) {
-            data94.url = null;
+        let data95 = data90.webhook;
+        if (data95 && typeof data95 == 'object' && !Array.isArray(data95)) {
+          if (data95.url === undefined) {
+            data95.url = null;
           }
-          if (data94.timeout_ms === undefined) {
-            data94.timeout_ms = 5000;
+          if (data95.timeout_ms === undefined) {
+            data95.timeout_ms = 5000;
           }
-          if (data94.url === undefined) {
-            const err226 = {
+          if (data95.url === undefined) {
+            const err228 = {
               instancePath: instancePath + '/pipeline/rules/webhook',
               schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/required',
               keyword: 'required',
@@ -6960,17 +7022,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: "must have required property '" + 'url' + "'",
               schema: schema11.properties.pipeline.properties.rules.properties.webhook.required,
               parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook,
-              data: data94,
+              data: data95,
             };
             if (vErrors === null) {
-              vErrors = [err226];
+              vErrors = [err228];
             } else {
-              vErrors.push(err226);
+              vErrors.push(err228);
             }
             errors++;
           }
-          if (data94.timeout_ms === undefined) {
-            const err227 = {
+          if (data95.timeout_ms === undefined) {
+            const err229 = {
               instancePath: instancePath + '/pipeline/rules/webhook',
               schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/required',
               keyword: 'required',
@@ -6978,18 +7040,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: "must have required property '" + 'timeout_ms' + "'",
               schema: schema11.properties.pipeline.properties.rules.properties.webhook.required,
               parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook,
-              data: data94,
+              data: data95,
             };
             if (vErrors === null) {
-              vErrors = [err227];
+              vErrors = [err229];
             } else {
-              vErrors.push(err227);
+              vErrors.push(err229);
             }
             errors++;
           }
-          for (const key15 in data94) {
+          for (const key15 in data95) {
             if (!(key15 === 'url' || key15 === 'timeout_ms')) {
-              const err228 = {
+              const err230 = {
                 instancePath: instancePath + '/pipeline/rules/webhook',
                 schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/additionalProperties',
                 keyword: 'additionalProperties',
@@ -6997,65 +7059,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must NOT have additional properties',
                 schema: false,
                 parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook,
-                data: data94,
-              };
-              if (vErrors === null) {
-                vErrors = [err228];
-              } else {
-                vErrors.push(err228);
-              }
-              errors++;
-            }
-          }
-          let data95 = data94.url;
-          if (typeof data95 !== 'string' && data95 !== null) {
-            let dataType63 = typeof data95;
-            let coerced63 = undefined;
-            if (!(coerced63 !== undefined)) {
-              if (dataType63 == 'number' || dataType63 == 'boolean') {
-                coerced63 = '' + data95;
-              } else if (data95 === null) {
-                coerced63 = '';
-              } else if (data95 === '' || data95 === 0 || data95 === false) {
-                coerced63 = null;
-              } else {
-                const err229 = {
-                  instancePath: instancePath + '/pipeline/rules/webhook/url',
-                  schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/properties/url/type',
-                  keyword: 'type',
-                  params: {
-                    type: schema11.properties.pipeline.properties.rules.properties.webhook.properties.url.type,
-                  },
-                  message: 'must be string,null',
-                  schema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.url.type,
-                  parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.url,
-                  data: data95,
-                };
-                if (vErrors === null) {
-                  vErrors = [err229];
-                } else {
-                  vErrors.push(err229);
-                }
-                errors++;
-              }
-            }
-            if (coerced63 !== undefined) {
-              data95 = coerced63;
-              if (data94 !== undefined) {
-                data94['url'] = coerced63;
-              }
-            }
-          }
-          if (typeof data95 === 'string') {
-            if (!formats0(data95)) {
-              const err230 = {
-                instancePath: instancePath + '/pipeline/rules/webhook/url',
-                schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/properties/url/format',
-                keyword: 'format',
-                params: { format: 'uri' },
-                message: 'must match format "' + 'uri' + '"',
-                schema: 'uri',
-                parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.url,
                 data: data95,
               };
               if (vErrors === null) {
@@ -7066,26 +7069,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
-          let data96 = data94.timeout_ms;
-          if (!(typeof data96 == 'number' && !(data96 % 1) && !isNaN(data96) && isFinite(data96))) {
+          let data96 = data95.url;
+          if (typeof data96 !== 'string' && data96 !== null) {
             let dataType64 = typeof data96;
             let coerced64 = undefined;
             if (!(coerced64 !== undefined)) {
-              if (
-                dataType64 === 'boolean' ||
-                data96 === null ||
-                (dataType64 === 'string' && data96 && data96 == +data96 && !(data96 % 1))
-              ) {
-                coerced64 = +data96;
+              if (dataType64 == 'number' || dataType64 == 'boolean') {
+                coerced64 = '' + data96;
+              } else if (data96 === null) {
+                coerced64 = '';
+              } else if (data96 === '' || data96 === 0 || data96 === false) {
+                coerced64 = null;
               } else {
                 const err231 = {
-                  instancePath: instancePath + '/pipeline/rules/webhook/timeout_ms',
-                  schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/properties/timeout_ms/type',
+                  instancePath: instancePath + '/pipeline/rules/webhook/url',
+                  schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/properties/url/type',
                   keyword: 'type',
-                  params: { type: 'integer' },
-                  message: 'must be integer',
-                  schema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.timeout_ms.type,
-                  parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.timeout_ms,
+                  params: {
+                    type: schema11.properties.pipeline.properties.rules.properties.webhook.properties.url.type,
+                  },
+                  message: 'must be string,null',
+                  schema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.url.type,
+                  parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.url,
                   data: data96,
                 };
                 if (vErrors === null) {
@@ -7098,21 +7103,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             }
             if (coerced64 !== undefined) {
               data96 = coerced64;
-              if (data94 !== undefined) {
-                data94['timeout_ms'] = coerced64;
+              if (data95 !== undefined) {
+                data95['url'] = coerced64;
               }
             }
           }
-          if (typeof data96 == 'number' && isFinite(data96)) {
-            if (data96 < 1 || isNaN(data96)) {
+          if (typeof data96 === 'string') {
+            if (!formats0(data96)) {
               const err232 = {
-                instancePath: instancePath + '/pipeline/rules/webhook/timeout_ms',
-                schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/properties/timeout_ms/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
-                schema: 1,
-                parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.timeout_ms,
+                instancePath: instancePath + '/pipeline/rules/webhook/url',
+                schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/properties/url/format',
+                keyword: 'format',
+                params: { format: 'uri' },
+                message: 'must match format "' + 'uri' + '"',
+                schema: 'uri',
+                parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.url,
                 data: data96,
               };
               if (vErrors === null) {
@@ -7123,8 +7128,65 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
+          let data97 = data95.timeout_ms;
+          if (!(typeof data97 == 'number' && !(data97 % 1) && !isNaN(data97) && isFinite(data97))) {
+            let dataType65 = typeof data97;
+            let coerced65 = undefined;
+            if (!(coerced65 !== undefined)) {
+              if (
+                dataType65 === 'boolean' ||
+                data97 === null ||
+                (dataType65 === 'string' && data97 && data97 == +data97 && !(data97 % 1))
+              ) {
+                coerced65 = +data97;
+              } else {
+                const err233 = {
+                  instancePath: instancePath + '/pipeline/rules/webhook/timeout_ms',
+                  schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/properties/timeout_ms/type',
+                  keyword: 'type',
+                  params: { type: 'integer' },
+                  message: 'must be integer',
+                  schema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.timeout_ms.type,
+                  parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.timeout_ms,
+                  data: data97,
+                };
+                if (vErrors === null) {
+                  vErrors = [err233];
+                } else {
+                  vErrors.push(err233);
+                }
+                errors++;
+              }
+            }
+            if (coerced65 !== undefined) {
+              data97 = coerced65;
+              if (data95 !== undefined) {
+                data95['timeout_ms'] = coerced65;
+              }
+            }
+          }
+          if (typeof data97 == 'number' && isFinite(data97)) {
+            if (data97 < 1 || isNaN(data97)) {
+              const err234 = {
+                instancePath: instancePath + '/pipeline/rules/webhook/timeout_ms',
+                schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/properties/timeout_ms/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook.properties.timeout_ms,
+                data: data97,
+              };
+              if (vErrors === null) {
+                vErrors = [err234];
+              } else {
+                vErrors.push(err234);
+              }
+              errors++;
+            }
+          }
         } else {
-          const err233 = {
+          const err235 = {
             instancePath: instancePath + '/pipeline/rules/webhook',
             schemaPath: '#/properties/pipeline/properties/rules/properties/webhook/type',
             keyword: 'type',
@@ -7132,17 +7194,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be object',
             schema: schema11.properties.pipeline.properties.rules.properties.webhook.type,
             parentSchema: schema11.properties.pipeline.properties.rules.properties.webhook,
-            data: data94,
+            data: data95,
           };
           if (vErrors === null) {
-            vErrors = [err233];
+            vErrors = [err235];
           } else {
-            vErrors.push(err233);
+            vErrors.push(err235);
           }
           errors++;
         }
       } else {
-        const err234 = {
+        const err236 = {
           instancePath: instancePath + '/pipeline/rules',
           schemaPath: '#/properties/pipeline/properties/rules/type',
           keyword: 'type',
@@ -7150,25 +7212,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.pipeline.properties.rules.type,
           parentSchema: schema11.properties.pipeline.properties.rules,
-          data: data89,
+          data: data90,
         };
         if (vErrors === null) {
-          vErrors = [err234];
+          vErrors = [err236];
         } else {
-          vErrors.push(err234);
+          vErrors.push(err236);
         }
         errors++;
       }
-      let data97 = data61.keep_original;
-      if (typeof data97 !== 'boolean') {
-        let coerced65 = undefined;
-        if (!(coerced65 !== undefined)) {
-          if (data97 === 'false' || data97 === 0 || data97 === null) {
-            coerced65 = false;
-          } else if (data97 === 'true' || data97 === 1) {
-            coerced65 = true;
+      let data98 = data62.keep_original;
+      if (typeof data98 !== 'boolean') {
+        let coerced66 = undefined;
+        if (!(coerced66 !== undefined)) {
+          if (data98 === 'false' || data98 === 0 || data98 === null) {
+            coerced66 = false;
+          } else if (data98 === 'true' || data98 === 1) {
+            coerced66 = true;
           } else {
-            const err235 = {
+            const err237 = {
               instancePath: instancePath + '/pipeline/keep_original',
               schemaPath: '#/properties/pipeline/properties/keep_original/type',
               keyword: 'type',
@@ -7176,33 +7238,33 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be boolean',
               schema: schema11.properties.pipeline.properties.keep_original.type,
               parentSchema: schema11.properties.pipeline.properties.keep_original,
-              data: data97,
+              data: data98,
             };
             if (vErrors === null) {
-              vErrors = [err235];
+              vErrors = [err237];
             } else {
-              vErrors.push(err235);
+              vErrors.push(err237);
             }
             errors++;
           }
         }
-        if (coerced65 !== undefined) {
-          data97 = coerced65;
-          if (data61 !== undefined) {
-            data61['keep_original'] = coerced65;
+        if (coerced66 !== undefined) {
+          data98 = coerced66;
+          if (data62 !== undefined) {
+            data62['keep_original'] = coerced66;
           }
         }
       }
-      let data98 = data61.limits;
-      if (data98 && typeof data98 == 'object' && !Array.isArray(data98)) {
-        if (data98.max_attributes === undefined) {
-          data98.max_attributes = 128;
+      let data99 = data62.limits;
+      if (data99 && typeof data99 == 'object' && !Array.isArray(data99)) {
+        if (data99.max_attributes === undefined) {
+          data99.max_attributes = 128;
         }
-        if (data98.max_attribute_value_length === undefined) {
-          data98.max_attribute_value_length = 16384;
+        if (data99.max_attribute_value_length === undefined) {
+          data99.max_attribute_value_length = 16384;
         }
-        if (data98.max_attributes === undefined) {
-          const err236 = {
+        if (data99.max_attributes === undefined) {
+          const err238 = {
             instancePath: instancePath + '/pipeline/limits',
             schemaPath: '#/properties/pipeline/properties/limits/required',
             keyword: 'required',
@@ -7210,17 +7272,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'max_attributes' + "'",
             schema: schema11.properties.pipeline.properties.limits.required,
             parentSchema: schema11.properties.pipeline.properties.limits,
-            data: data98,
+            data: data99,
           };
           if (vErrors === null) {
-            vErrors = [err236];
+            vErrors = [err238];
           } else {
-            vErrors.push(err236);
+            vErrors.push(err238);
           }
           errors++;
         }
-        if (data98.max_attribute_value_length === undefined) {
-          const err237 = {
+        if (data99.max_attribute_value_length === undefined) {
+          const err239 = {
             instancePath: instancePath + '/pipeline/limits',
             schemaPath: '#/properties/pipeline/properties/limits/required',
             keyword: 'required',
@@ -7228,18 +7290,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'max_attribute_value_length' + "'",
             schema: schema11.properties.pipeline.properties.limits.required,
             parentSchema: schema11.properties.pipeline.properties.limits,
-            data: data98,
+            data: data99,
           };
           if (vErrors === null) {
-            vErrors = [err237];
+            vErrors = [err239];
           } else {
-            vErrors.push(err237);
+            vErrors.push(err239);
           }
           errors++;
         }
-        for (const key16 in data98) {
+        for (const key16 in data99) {
           if (!(key16 === 'max_attributes' || key16 === 'max_attribute_value_length')) {
-            const err238 = {
+            const err240 = {
               instancePath: instancePath + '/pipeline/limits',
               schemaPath: '#/properties/pipeline/properties/limits/additionalProperties',
               keyword: 'additionalProperties',
@@ -7247,63 +7309,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.pipeline.properties.limits,
-              data: data98,
-            };
-            if (vErrors === null) {
-              vErrors = [err238];
-            } else {
-              vErrors.push(err238);
-            }
-            errors++;
-          }
-        }
-        let data99 = data98.max_attributes;
-        if (!(typeof data99 == 'number' && !(data99 % 1) && !isNaN(data99) && isFinite(data99))) {
-          let dataType66 = typeof data99;
-          let coerced66 = undefined;
-          if (!(coerced66 !== undefined)) {
-            if (
-              dataType66 === 'boolean' ||
-              data99 === null ||
-              (dataType66 === 'string' && data99 && data99 == +data99 && !(data99 % 1))
-            ) {
-              coerced66 = +data99;
-            } else {
-              const err239 = {
-                instancePath: instancePath + '/pipeline/limits/max_attributes',
-                schemaPath: '#/properties/pipeline/properties/limits/properties/max_attributes/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.limits.properties.max_attributes.type,
-                parentSchema: schema11.properties.pipeline.properties.limits.properties.max_attributes,
-                data: data99,
-              };
-              if (vErrors === null) {
-                vErrors = [err239];
-              } else {
-                vErrors.push(err239);
-              }
-              errors++;
-            }
-          }
-          if (coerced66 !== undefined) {
-            data99 = coerced66;
-            if (data98 !== undefined) {
-              data98['max_attributes'] = coerced66;
-            }
-          }
-        }
-        if (typeof data99 == 'number' && isFinite(data99)) {
-          if (data99 < 0 || isNaN(data99)) {
-            const err240 = {
-              instancePath: instancePath + '/pipeline/limits/max_attributes',
-              schemaPath: '#/properties/pipeline/properties/limits/properties/max_attributes/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 0 },
-              message: 'must be >= 0',
-              schema: 0,
-              parentSchema: schema11.properties.pipeline.properties.limits.properties.max_attributes,
               data: data99,
             };
             if (vErrors === null) {
@@ -7314,7 +7319,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data100 = data98.max_attribute_value_length;
+        let data100 = data99.max_attributes;
         if (!(typeof data100 == 'number' && !(data100 % 1) && !isNaN(data100) && isFinite(data100))) {
           let dataType67 = typeof data100;
           let coerced67 = undefined;
@@ -7327,13 +7332,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               coerced67 = +data100;
             } else {
               const err241 = {
-                instancePath: instancePath + '/pipeline/limits/max_attribute_value_length',
-                schemaPath: '#/properties/pipeline/properties/limits/properties/max_attribute_value_length/type',
+                instancePath: instancePath + '/pipeline/limits/max_attributes',
+                schemaPath: '#/properties/pipeline/properties/limits/properties/max_attributes/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.limits.properties.max_attribute_value_length.type,
-                parentSchema: schema11.properties.pipeline.properties.limits.properties.max_attribute_value_length,
+                schema: schema11.properties.pipeline.properties.limits.properties.max_attributes.type,
+                parentSchema: schema11.properties.pipeline.properties.limits.properties.max_attributes,
                 data: data100,
               };
               if (vErrors === null) {
@@ -7346,21 +7351,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced67 !== undefined) {
             data100 = coerced67;
-            if (data98 !== undefined) {
-              data98['max_attribute_value_length'] = coerced67;
+            if (data99 !== undefined) {
+              data99['max_attributes'] = coerced67;
             }
           }
         }
         if (typeof data100 == 'number' && isFinite(data100)) {
           if (data100 < 0 || isNaN(data100)) {
             const err242 = {
-              instancePath: instancePath + '/pipeline/limits/max_attribute_value_length',
-              schemaPath: '#/properties/pipeline/properties/limits/properties/max_attribute_value_length/minimum',
+              instancePath: instancePath + '/pipeline/limits/max_attributes',
+              schemaPath: '#/properties/pipeline/properties/limits/properties/max_attributes/minimum',
               keyword: 'minimum',
               params: { comparison: '>=', limit: 0 },
               message: 'must be >= 0',
               schema: 0,
-              parentSchema: schema11.properties.pipeline.properties.limits.properties.max_attribute_value_length,
+              parentSchema: schema11.properties.pipeline.properties.limits.properties.max_attributes,
               data: data100,
             };
             if (vErrors === null) {
@@ -7371,8 +7376,65 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
+        let data101 = data99.max_attribute_value_length;
+        if (!(typeof data101 == 'number' && !(data101 % 1) && !isNaN(data101) && isFinite(data101))) {
+          let dataType68 = typeof data101;
+          let coerced68 = undefined;
+          if (!(coerced68 !== undefined)) {
+            if (
+              dataType68 === 'boolean' ||
+              data101 === null ||
+              (dataType68 === 'string' && data101 && data101 == +data101 && !(data101 % 1))
+            ) {
+              coerced68 = +data101;
+            } else {
+              const err243 = {
+                instancePath: instancePath + '/pipeline/limits/max_attribute_value_length',
+                schemaPath: '#/properties/pipeline/properties/limits/properties/max_attribute_value_length/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.pipeline.properties.limits.properties.max_attribute_value_length.type,
+                parentSchema: schema11.properties.pipeline.properties.limits.properties.max_attribute_value_length,
+                data: data101,
+              };
+              if (vErrors === null) {
+                vErrors = [err243];
+              } else {
+                vErrors.push(err243);
+              }
+              errors++;
+            }
+          }
+          if (coerced68 !== undefined) {
+            data101 = coerced68;
+            if (data99 !== undefined) {
+              data99['max_attribute_value_length'] = coerced68;
+            }
+          }
+        }
+        if (typeof data101 == 'number' && isFinite(data101)) {
+          if (data101 < 0 || isNaN(data101)) {
+            const err244 = {
+              instancePath: instancePath + '/pipeline/limits/max_attribute_value_length',
+              schemaPath: '#/properties/pipeline/properties/limits/properties/max_attribute_value_length/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 0 },
+              message: 'must be >= 0',
+              schema: 0,
+              parentSchema: schema11.properties.pipeline.properties.limits.properties.max_attribute_value_length,
+              data: data101,
+            };
+            if (vErrors === null) {
+              vErrors = [err244];
+            } else {
+              vErrors.push(err244);
+            }
+            errors++;
+          }
+        }
       } else {
-        const err243 = {
+        const err245 = {
           instancePath: instancePath + '/pipeline/limits',
           schemaPath: '#/properties/pipeline/properties/limits/type',
           keyword: 'type',
@@ -7380,34 +7442,34 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.pipeline.properties.limits.type,
           parentSchema: schema11.properties.pipeline.properties.limits,
-          data: data98,
+          data: data99,
         };
         if (vErrors === null) {
-          vErrors = [err243];
+          vErrors = [err245];
         } else {
-          vErrors.push(err243);
+          vErrors.push(err245);
         }
         errors++;
       }
-      let data101 = data61.fair_share;
-      if (data101 && typeof data101 == 'object' && !Array.isArray(data101)) {
-        if (data101.parse_budget_ms === undefined) {
-          data101.parse_budget_ms = 10;
+      let data102 = data62.fair_share;
+      if (data102 && typeof data102 == 'object' && !Array.isArray(data102)) {
+        if (data102.parse_budget_ms === undefined) {
+          data102.parse_budget_ms = 10;
         }
-        if (data101.records_per_second === undefined) {
-          data101.records_per_second = 1000;
+        if (data102.records_per_second === undefined) {
+          data102.records_per_second = 1000;
         }
-        if (data101.bytes_per_second === undefined) {
-          data101.bytes_per_second = 1048576;
+        if (data102.bytes_per_second === undefined) {
+          data102.bytes_per_second = 1048576;
         }
-        if (data101.burst_seconds === undefined) {
-          data101.burst_seconds = 10;
+        if (data102.burst_seconds === undefined) {
+          data102.burst_seconds = 10;
         }
-        if (data101.report_interval_ms === undefined) {
-          data101.report_interval_ms = 10000;
+        if (data102.report_interval_ms === undefined) {
+          data102.report_interval_ms = 10000;
         }
-        if (data101.parse_budget_ms === undefined) {
-          const err244 = {
+        if (data102.parse_budget_ms === undefined) {
+          const err246 = {
             instancePath: instancePath + '/pipeline/fair_share',
             schemaPath: '#/properties/pipeline/properties/fair_share/required',
             keyword: 'required',
@@ -7415,43 +7477,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'parse_budget_ms' + "'",
             schema: schema11.properties.pipeline.properties.fair_share.required,
             parentSchema: schema11.properties.pipeline.properties.fair_share,
-            data: data101,
-          };
-          if (vErrors === null) {
-            vErrors = [err244];
-          } else {
-            vErrors.push(err244);
-          }
-          errors++;
-        }
-        if (data101.records_per_second === undefined) {
-          const err245 = {
-            instancePath: instancePath + '/pipeline/fair_share',
-            schemaPath: '#/properties/pipeline/properties/fair_share/required',
-            keyword: 'required',
-            params: { missingProperty: 'records_per_second' },
-            message: "must have required property '" + 'records_per_second' + "'",
-            schema: schema11.properties.pipeline.properties.fair_share.required,
-            parentSchema: schema11.properties.pipeline.properties.fair_share,
-            data: data101,
-          };
-          if (vErrors === null) {
-            vErrors = [err245];
-          } else {
-            vErrors.push(err245);
-          }
-          errors++;
-        }
-        if (data101.bytes_per_second === undefined) {
-          const err246 = {
-            instancePath: instancePath + '/pipeline/fair_share',
-            schemaPath: '#/properties/pipeline/properties/fair_share/required',
-            keyword: 'required',
-            params: { missingProperty: 'bytes_per_second' },
-            message: "must have required property '" + 'bytes_per_second' + "'",
-            schema: schema11.properties.pipeline.properties.fair_share.required,
-            parentSchema: schema11.properties.pipeline.properties.fair_share,
-            data: data101,
+            data: data102,
           };
           if (vErrors === null) {
             vErrors = [err246];
@@ -7460,16 +7486,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data101.burst_seconds === undefined) {
+        if (data102.records_per_second === undefined) {
           const err247 = {
             instancePath: instancePath + '/pipeline/fair_share',
             schemaPath: '#/properties/pipeline/properties/fair_share/required',
             keyword: 'required',
-            params: { missingProperty: 'burst_seconds' },
-            message: "must have required property '" + 'burst_seconds' + "'",
+            params: { missingProperty: 'records_per_second' },
+            message: "must have required property '" + 'records_per_second' + "'",
             schema: schema11.properties.pipeline.properties.fair_share.required,
             parentSchema: schema11.properties.pipeline.properties.fair_share,
-            data: data101,
+            data: data102,
           };
           if (vErrors === null) {
             vErrors = [err247];
@@ -7478,16 +7504,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data101.report_interval_ms === undefined) {
+        if (data102.bytes_per_second === undefined) {
           const err248 = {
             instancePath: instancePath + '/pipeline/fair_share',
             schemaPath: '#/properties/pipeline/properties/fair_share/required',
             keyword: 'required',
-            params: { missingProperty: 'report_interval_ms' },
-            message: "must have required property '" + 'report_interval_ms' + "'",
+            params: { missingProperty: 'bytes_per_second' },
+            message: "must have required property '" + 'bytes_per_second' + "'",
             schema: schema11.properties.pipeline.properties.fair_share.required,
             parentSchema: schema11.properties.pipeline.properties.fair_share,
-            data: data101,
+            data: data102,
           };
           if (vErrors === null) {
             vErrors = [err248];
@@ -7496,7 +7522,43 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key17 in data101) {
+        if (data102.burst_seconds === undefined) {
+          const err249 = {
+            instancePath: instancePath + '/pipeline/fair_share',
+            schemaPath: '#/properties/pipeline/properties/fair_share/required',
+            keyword: 'required',
+            params: { missingProperty: 'burst_seconds' },
+            message: "must have required property '" + 'burst_seconds' + "'",
+            schema: schema11.properties.pipeline.properties.fair_share.required,
+            parentSchema: schema11.properties.pipeline.properties.fair_share,
+            data: data102,
+          };
+          if (vErrors === null) {
+            vErrors = [err249];
+          } else {
+            vErrors.push(err249);
+          }
+          errors++;
+        }
+        if (data102.report_interval_ms === undefined) {
+          const err250 = {
+            instancePath: instancePath + '/pipeline/fair_share',
+            schemaPath: '#/properties/pipeline/properties/fair_share/required',
+            keyword: 'required',
+            params: { missingProperty: 'report_interval_ms' },
+            message: "must have required property '" + 'report_interval_ms' + "'",
+            schema: schema11.properties.pipeline.properties.fair_share.required,
+            parentSchema: schema11.properties.pipeline.properties.fair_share,
+            data: data102,
+          };
+          if (vErrors === null) {
+            vErrors = [err250];
+          } else {
+            vErrors.push(err250);
+          }
+          errors++;
+        }
+        for (const key17 in data102) {
           if (!(
             key17 === 'parse_budget_ms' ||
             key17 === 'records_per_second' ||
@@ -7504,7 +7566,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             key17 === 'burst_seconds' ||
             key17 === 'report_interval_ms'
           )) {
-            const err249 = {
+            const err251 = {
               instancePath: instancePath + '/pipeline/fair_share',
               schemaPath: '#/properties/pipeline/properties/fair_share/additionalProperties',
               keyword: 'additionalProperties',
@@ -7512,63 +7574,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.pipeline.properties.fair_share,
-              data: data101,
-            };
-            if (vErrors === null) {
-              vErrors = [err249];
-            } else {
-              vErrors.push(err249);
-            }
-            errors++;
-          }
-        }
-        let data102 = data101.parse_budget_ms;
-        if (!(typeof data102 == 'number' && !(data102 % 1) && !isNaN(data102) && isFinite(data102))) {
-          let dataType68 = typeof data102;
-          let coerced68 = undefined;
-          if (!(coerced68 !== undefined)) {
-            if (
-              dataType68 === 'boolean' ||
-              data102 === null ||
-              (dataType68 === 'string' && data102 && data102 == +data102 && !(data102 % 1))
-            ) {
-              coerced68 = +data102;
-            } else {
-              const err250 = {
-                instancePath: instancePath + '/pipeline/fair_share/parse_budget_ms',
-                schemaPath: '#/properties/pipeline/properties/fair_share/properties/parse_budget_ms/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.fair_share.properties.parse_budget_ms.type,
-                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.parse_budget_ms,
-                data: data102,
-              };
-              if (vErrors === null) {
-                vErrors = [err250];
-              } else {
-                vErrors.push(err250);
-              }
-              errors++;
-            }
-          }
-          if (coerced68 !== undefined) {
-            data102 = coerced68;
-            if (data101 !== undefined) {
-              data101['parse_budget_ms'] = coerced68;
-            }
-          }
-        }
-        if (typeof data102 == 'number' && isFinite(data102)) {
-          if (data102 < 0 || isNaN(data102)) {
-            const err251 = {
-              instancePath: instancePath + '/pipeline/fair_share/parse_budget_ms',
-              schemaPath: '#/properties/pipeline/properties/fair_share/properties/parse_budget_ms/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 0 },
-              message: 'must be >= 0',
-              schema: 0,
-              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.parse_budget_ms,
               data: data102,
             };
             if (vErrors === null) {
@@ -7579,7 +7584,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data103 = data101.records_per_second;
+        let data103 = data102.parse_budget_ms;
         if (!(typeof data103 == 'number' && !(data103 % 1) && !isNaN(data103) && isFinite(data103))) {
           let dataType69 = typeof data103;
           let coerced69 = undefined;
@@ -7592,13 +7597,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               coerced69 = +data103;
             } else {
               const err252 = {
-                instancePath: instancePath + '/pipeline/fair_share/records_per_second',
-                schemaPath: '#/properties/pipeline/properties/fair_share/properties/records_per_second/type',
+                instancePath: instancePath + '/pipeline/fair_share/parse_budget_ms',
+                schemaPath: '#/properties/pipeline/properties/fair_share/properties/parse_budget_ms/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.fair_share.properties.records_per_second.type,
-                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.records_per_second,
+                schema: schema11.properties.pipeline.properties.fair_share.properties.parse_budget_ms.type,
+                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.parse_budget_ms,
                 data: data103,
               };
               if (vErrors === null) {
@@ -7611,21 +7616,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced69 !== undefined) {
             data103 = coerced69;
-            if (data101 !== undefined) {
-              data101['records_per_second'] = coerced69;
+            if (data102 !== undefined) {
+              data102['parse_budget_ms'] = coerced69;
             }
           }
         }
         if (typeof data103 == 'number' && isFinite(data103)) {
           if (data103 < 0 || isNaN(data103)) {
             const err253 = {
-              instancePath: instancePath + '/pipeline/fair_share/records_per_second',
-              schemaPath: '#/properties/pipeline/properties/fair_share/properties/records_per_second/minimum',
+              instancePath: instancePath + '/pipeline/fair_share/parse_budget_ms',
+              schemaPath: '#/properties/pipeline/properties/fair_share/properties/parse_budget_ms/minimum',
               keyword: 'minimum',
               params: { comparison: '>=', limit: 0 },
               message: 'must be >= 0',
               schema: 0,
-              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.records_per_second,
+              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.parse_budget_ms,
               data: data103,
             };
             if (vErrors === null) {
@@ -7636,7 +7641,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data104 = data101.bytes_per_second;
+        let data104 = data102.records_per_second;
         if (!(typeof data104 == 'number' && !(data104 % 1) && !isNaN(data104) && isFinite(data104))) {
           let dataType70 = typeof data104;
           let coerced70 = undefined;
@@ -7649,13 +7654,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               coerced70 = +data104;
             } else {
               const err254 = {
-                instancePath: instancePath + '/pipeline/fair_share/bytes_per_second',
-                schemaPath: '#/properties/pipeline/properties/fair_share/properties/bytes_per_second/type',
+                instancePath: instancePath + '/pipeline/fair_share/records_per_second',
+                schemaPath: '#/properties/pipeline/properties/fair_share/properties/records_per_second/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.fair_share.properties.bytes_per_second.type,
-                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.bytes_per_second,
+                schema: schema11.properties.pipeline.properties.fair_share.properties.records_per_second.type,
+                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.records_per_second,
                 data: data104,
               };
               if (vErrors === null) {
@@ -7668,21 +7673,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced70 !== undefined) {
             data104 = coerced70;
-            if (data101 !== undefined) {
-              data101['bytes_per_second'] = coerced70;
+            if (data102 !== undefined) {
+              data102['records_per_second'] = coerced70;
             }
           }
         }
         if (typeof data104 == 'number' && isFinite(data104)) {
           if (data104 < 0 || isNaN(data104)) {
             const err255 = {
-              instancePath: instancePath + '/pipeline/fair_share/bytes_per_second',
-              schemaPath: '#/properties/pipeline/properties/fair_share/properties/bytes_per_second/minimum',
+              instancePath: instancePath + '/pipeline/fair_share/records_per_second',
+              schemaPath: '#/properties/pipeline/properties/fair_share/properties/records_per_second/minimum',
               keyword: 'minimum',
               params: { comparison: '>=', limit: 0 },
               message: 'must be >= 0',
               schema: 0,
-              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.bytes_per_second,
+              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.records_per_second,
               data: data104,
             };
             if (vErrors === null) {
@@ -7693,26 +7698,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data105 = data101.burst_seconds;
-        if (!(typeof data105 == 'number' && isFinite(data105))) {
+        let data105 = data102.bytes_per_second;
+        if (!(typeof data105 == 'number' && !(data105 % 1) && !isNaN(data105) && isFinite(data105))) {
           let dataType71 = typeof data105;
           let coerced71 = undefined;
           if (!(coerced71 !== undefined)) {
             if (
-              dataType71 == 'boolean' ||
+              dataType71 === 'boolean' ||
               data105 === null ||
-              (dataType71 == 'string' && data105 && data105 == +data105)
+              (dataType71 === 'string' && data105 && data105 == +data105 && !(data105 % 1))
             ) {
               coerced71 = +data105;
             } else {
               const err256 = {
-                instancePath: instancePath + '/pipeline/fair_share/burst_seconds',
-                schemaPath: '#/properties/pipeline/properties/fair_share/properties/burst_seconds/type',
+                instancePath: instancePath + '/pipeline/fair_share/bytes_per_second',
+                schemaPath: '#/properties/pipeline/properties/fair_share/properties/bytes_per_second/type',
                 keyword: 'type',
-                params: { type: 'number' },
-                message: 'must be number',
-                schema: schema11.properties.pipeline.properties.fair_share.properties.burst_seconds.type,
-                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.burst_seconds,
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.pipeline.properties.fair_share.properties.bytes_per_second.type,
+                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.bytes_per_second,
                 data: data105,
               };
               if (vErrors === null) {
@@ -7725,21 +7730,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced71 !== undefined) {
             data105 = coerced71;
-            if (data101 !== undefined) {
-              data101['burst_seconds'] = coerced71;
+            if (data102 !== undefined) {
+              data102['bytes_per_second'] = coerced71;
             }
           }
         }
         if (typeof data105 == 'number' && isFinite(data105)) {
-          if (data105 < 0.001 || isNaN(data105)) {
+          if (data105 < 0 || isNaN(data105)) {
             const err257 = {
-              instancePath: instancePath + '/pipeline/fair_share/burst_seconds',
-              schemaPath: '#/properties/pipeline/properties/fair_share/properties/burst_seconds/minimum',
+              instancePath: instancePath + '/pipeline/fair_share/bytes_per_second',
+              schemaPath: '#/properties/pipeline/properties/fair_share/properties/bytes_per_second/minimum',
               keyword: 'minimum',
-              params: { comparison: '>=', limit: 0.001 },
-              message: 'must be >= 0.001',
-              schema: 0.001,
-              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.burst_seconds,
+              params: { comparison: '>=', limit: 0 },
+              message: 'must be >= 0',
+              schema: 0,
+              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.bytes_per_second,
               data: data105,
             };
             if (vErrors === null) {
@@ -7750,26 +7755,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data106 = data101.report_interval_ms;
-        if (!(typeof data106 == 'number' && !(data106 % 1) && !isNaN(data106) && isFinite(data106))) {
+        let data106 = data102.burst_seconds;
+        if (!(typeof data106 == 'number' && isFinite(data106))) {
           let dataType72 = typeof data106;
           let coerced72 = undefined;
           if (!(coerced72 !== undefined)) {
             if (
-              dataType72 === 'boolean' ||
+              dataType72 == 'boolean' ||
               data106 === null ||
-              (dataType72 === 'string' && data106 && data106 == +data106 && !(data106 % 1))
+              (dataType72 == 'string' && data106 && data106 == +data106)
             ) {
               coerced72 = +data106;
             } else {
               const err258 = {
-                instancePath: instancePath + '/pipeline/fair_share/report_interval_ms',
-                schemaPath: '#/properties/pipeline/properties/fair_share/properties/report_interval_ms/type',
+                instancePath: instancePath + '/pipeline/fair_share/burst_seconds',
+                schemaPath: '#/properties/pipeline/properties/fair_share/properties/burst_seconds/type',
                 keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.pipeline.properties.fair_share.properties.report_interval_ms.type,
-                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.report_interval_ms,
+                params: { type: 'number' },
+                message: 'must be number',
+                schema: schema11.properties.pipeline.properties.fair_share.properties.burst_seconds.type,
+                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.burst_seconds,
                 data: data106,
               };
               if (vErrors === null) {
@@ -7782,21 +7787,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced72 !== undefined) {
             data106 = coerced72;
-            if (data101 !== undefined) {
-              data101['report_interval_ms'] = coerced72;
+            if (data102 !== undefined) {
+              data102['burst_seconds'] = coerced72;
             }
           }
         }
         if (typeof data106 == 'number' && isFinite(data106)) {
-          if (data106 < 1 || isNaN(data106)) {
+          if (data106 < 0.001 || isNaN(data106)) {
             const err259 = {
-              instancePath: instancePath + '/pipeline/fair_share/report_interval_ms',
-              schemaPath: '#/properties/pipeline/properties/fair_share/properties/report_interval_ms/minimum',
+              instancePath: instancePath + '/pipeline/fair_share/burst_seconds',
+              schemaPath: '#/properties/pipeline/properties/fair_share/properties/burst_seconds/minimum',
               keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.report_interval_ms,
+              params: { comparison: '>=', limit: 0.001 },
+              message: 'must be >= 0.001',
+              schema: 0.001,
+              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.burst_seconds,
               data: data106,
             };
             if (vErrors === null) {
@@ -7807,8 +7812,65 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
+        let data107 = data102.report_interval_ms;
+        if (!(typeof data107 == 'number' && !(data107 % 1) && !isNaN(data107) && isFinite(data107))) {
+          let dataType73 = typeof data107;
+          let coerced73 = undefined;
+          if (!(coerced73 !== undefined)) {
+            if (
+              dataType73 === 'boolean' ||
+              data107 === null ||
+              (dataType73 === 'string' && data107 && data107 == +data107 && !(data107 % 1))
+            ) {
+              coerced73 = +data107;
+            } else {
+              const err260 = {
+                instancePath: instancePath + '/pipeline/fair_share/report_interval_ms',
+                schemaPath: '#/properties/pipeline/properties/fair_share/properties/report_interval_ms/type',
+                keyword: 'type',
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.pipeline.properties.fair_share.properties.report_interval_ms.type,
+                parentSchema: schema11.properties.pipeline.properties.fair_share.properties.report_interval_ms,
+                data: data107,
+              };
+              if (vErrors === null) {
+                vErrors = [err260];
+              } else {
+                vErrors.push(err260);
+              }
+              errors++;
+            }
+          }
+          if (coerced73 !== undefined) {
+            data107 = coerced73;
+            if (data102 !== undefined) {
+              data102['report_interval_ms'] = coerced73;
+            }
+          }
+        }
+        if (typeof data107 == 'number' && isFinite(data107)) {
+          if (data107 < 1 || isNaN(data107)) {
+            const err261 = {
+              instancePath: instancePath + '/pipeline/fair_share/report_interval_ms',
+              schemaPath: '#/properties/pipeline/properties/fair_share/properties/report_interval_ms/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.pipeline.properties.fair_share.properties.report_interval_ms,
+              data: data107,
+            };
+            if (vErrors === null) {
+              vErrors = [err261];
+            } else {
+              vErrors.push(err261);
+            }
+            errors++;
+          }
+        }
       } else {
-        const err260 = {
+        const err262 = {
           instancePath: instancePath + '/pipeline/fair_share',
           schemaPath: '#/properties/pipeline/properties/fair_share/type',
           keyword: 'type',
@@ -7816,34 +7878,34 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.pipeline.properties.fair_share.type,
           parentSchema: schema11.properties.pipeline.properties.fair_share,
-          data: data101,
+          data: data102,
         };
         if (vErrors === null) {
-          vErrors = [err260];
+          vErrors = [err262];
         } else {
-          vErrors.push(err260);
+          vErrors.push(err262);
         }
         errors++;
       }
-      let data107 = data61.redaction;
-      if (data107 && typeof data107 == 'object' && !Array.isArray(data107)) {
-        if (data107.enabled === undefined) {
-          data107.enabled = true;
+      let data108 = data62.redaction;
+      if (data108 && typeof data108 == 'object' && !Array.isArray(data108)) {
+        if (data108.enabled === undefined) {
+          data108.enabled = true;
         }
-        if (data107.builtin === undefined) {
-          data107.builtin = true;
+        if (data108.builtin === undefined) {
+          data108.builtin = true;
         }
-        if (data107.action === undefined) {
-          data107.action = 'mask';
+        if (data108.action === undefined) {
+          data108.action = 'mask';
         }
-        if (data107.hmac_key_file === undefined) {
-          data107.hmac_key_file = null;
+        if (data108.hmac_key_file === undefined) {
+          data108.hmac_key_file = null;
         }
-        if (data107.rules === undefined) {
-          data107.rules = [];
+        if (data108.rules === undefined) {
+          data108.rules = [];
         }
-        if (data107.enabled === undefined) {
-          const err261 = {
+        if (data108.enabled === undefined) {
+          const err263 = {
             instancePath: instancePath + '/pipeline/redaction',
             schemaPath: '#/properties/pipeline/properties/redaction/required',
             keyword: 'required',
@@ -7851,43 +7913,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.pipeline.properties.redaction.required,
             parentSchema: schema11.properties.pipeline.properties.redaction,
-            data: data107,
-          };
-          if (vErrors === null) {
-            vErrors = [err261];
-          } else {
-            vErrors.push(err261);
-          }
-          errors++;
-        }
-        if (data107.builtin === undefined) {
-          const err262 = {
-            instancePath: instancePath + '/pipeline/redaction',
-            schemaPath: '#/properties/pipeline/properties/redaction/required',
-            keyword: 'required',
-            params: { missingProperty: 'builtin' },
-            message: "must have required property '" + 'builtin' + "'",
-            schema: schema11.properties.pipeline.properties.redaction.required,
-            parentSchema: schema11.properties.pipeline.properties.redaction,
-            data: data107,
-          };
-          if (vErrors === null) {
-            vErrors = [err262];
-          } else {
-            vErrors.push(err262);
-          }
-          errors++;
-        }
-        if (data107.action === undefined) {
-          const err263 = {
-            instancePath: instancePath + '/pipeline/redaction',
-            schemaPath: '#/properties/pipeline/properties/redaction/required',
-            keyword: 'required',
-            params: { missingProperty: 'action' },
-            message: "must have required property '" + 'action' + "'",
-            schema: schema11.properties.pipeline.properties.redaction.required,
-            parentSchema: schema11.properties.pipeline.properties.redaction,
-            data: data107,
+            data: data108,
           };
           if (vErrors === null) {
             vErrors = [err263];
@@ -7896,16 +7922,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data107.hmac_key_file === undefined) {
+        if (data108.builtin === undefined) {
           const err264 = {
             instancePath: instancePath + '/pipeline/redaction',
             schemaPath: '#/properties/pipeline/properties/redaction/required',
             keyword: 'required',
-            params: { missingProperty: 'hmac_key_file' },
-            message: "must have required property '" + 'hmac_key_file' + "'",
+            params: { missingProperty: 'builtin' },
+            message: "must have required property '" + 'builtin' + "'",
             schema: schema11.properties.pipeline.properties.redaction.required,
             parentSchema: schema11.properties.pipeline.properties.redaction,
-            data: data107,
+            data: data108,
           };
           if (vErrors === null) {
             vErrors = [err264];
@@ -7914,16 +7940,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data107.rules === undefined) {
+        if (data108.action === undefined) {
           const err265 = {
             instancePath: instancePath + '/pipeline/redaction',
             schemaPath: '#/properties/pipeline/properties/redaction/required',
             keyword: 'required',
-            params: { missingProperty: 'rules' },
-            message: "must have required property '" + 'rules' + "'",
+            params: { missingProperty: 'action' },
+            message: "must have required property '" + 'action' + "'",
             schema: schema11.properties.pipeline.properties.redaction.required,
             parentSchema: schema11.properties.pipeline.properties.redaction,
-            data: data107,
+            data: data108,
           };
           if (vErrors === null) {
             vErrors = [err265];
@@ -7932,7 +7958,43 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key18 in data107) {
+        if (data108.hmac_key_file === undefined) {
+          const err266 = {
+            instancePath: instancePath + '/pipeline/redaction',
+            schemaPath: '#/properties/pipeline/properties/redaction/required',
+            keyword: 'required',
+            params: { missingProperty: 'hmac_key_file' },
+            message: "must have required property '" + 'hmac_key_file' + "'",
+            schema: schema11.properties.pipeline.properties.redaction.required,
+            parentSchema: schema11.properties.pipeline.properties.redaction,
+            data: data108,
+          };
+          if (vErrors === null) {
+            vErrors = [err266];
+          } else {
+            vErrors.push(err266);
+          }
+          errors++;
+        }
+        if (data108.rules === undefined) {
+          const err267 = {
+            instancePath: instancePath + '/pipeline/redaction',
+            schemaPath: '#/properties/pipeline/properties/redaction/required',
+            keyword: 'required',
+            params: { missingProperty: 'rules' },
+            message: "must have required property '" + 'rules' + "'",
+            schema: schema11.properties.pipeline.properties.redaction.required,
+            parentSchema: schema11.properties.pipeline.properties.redaction,
+            data: data108,
+          };
+          if (vErrors === null) {
+            vErrors = [err267];
+          } else {
+            vErrors.push(err267);
+          }
+          errors++;
+        }
+        for (const key18 in data108) {
           if (!(
             key18 === 'enabled' ||
             key18 === 'builtin' ||
@@ -7940,7 +8002,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             key18 === 'hmac_key_file' ||
             key18 === 'rules'
           )) {
-            const err266 = {
+            const err268 = {
               instancePath: instancePath + '/pipeline/redaction',
               schemaPath: '#/properties/pipeline/properties/redaction/additionalProperties',
               keyword: 'additionalProperties',
@@ -7948,51 +8010,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.pipeline.properties.redaction,
-              data: data107,
+              data: data108,
             };
             if (vErrors === null) {
-              vErrors = [err266];
+              vErrors = [err268];
             } else {
-              vErrors.push(err266);
+              vErrors.push(err268);
             }
             errors++;
           }
         }
-        let data108 = data107.enabled;
-        if (typeof data108 !== 'boolean') {
-          let coerced73 = undefined;
-          if (!(coerced73 !== undefined)) {
-            if (data108 === 'false' || data108 === 0 || data108 === null) {
-              coerced73 = false;
-            } else if (data108 === 'true' || data108 === 1) {
-              coerced73 = true;
-            } else {
-              const err267 = {
-                instancePath: instancePath + '/pipeline/redaction/enabled',
-                schemaPath: '#/properties/pipeline/properties/redaction/properties/enabled/type',
-                keyword: 'type',
-                params: { type: 'boolean' },
-                message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.redaction.properties.enabled.type,
-                parentSchema: schema11.properties.pipeline.properties.redaction.properties.enabled,
-                data: data108,
-              };
-              if (vErrors === null) {
-                vErrors = [err267];
-              } else {
-                vErrors.push(err267);
-              }
-              errors++;
-            }
-          }
-          if (coerced73 !== undefined) {
-            data108 = coerced73;
-            if (data107 !== undefined) {
-              data107['enabled'] = coerced73;
-            }
-          }
-        }
-        let data109 = data107.builtin;
+        let data109 = data108.enabled;
         if (typeof data109 !== 'boolean') {
           let coerced74 = undefined;
           if (!(coerced74 !== undefined)) {
@@ -8001,50 +8029,15 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             } else if (data109 === 'true' || data109 === 1) {
               coerced74 = true;
             } else {
-              const err268 = {
-                instancePath: instancePath + '/pipeline/redaction/builtin',
-                schemaPath: '#/properties/pipeline/properties/redaction/properties/builtin/type',
+              const err269 = {
+                instancePath: instancePath + '/pipeline/redaction/enabled',
+                schemaPath: '#/properties/pipeline/properties/redaction/properties/enabled/type',
                 keyword: 'type',
                 params: { type: 'boolean' },
                 message: 'must be boolean',
-                schema: schema11.properties.pipeline.properties.redaction.properties.builtin.type,
-                parentSchema: schema11.properties.pipeline.properties.redaction.properties.builtin,
+                schema: schema11.properties.pipeline.properties.redaction.properties.enabled.type,
+                parentSchema: schema11.properties.pipeline.properties.redaction.properties.enabled,
                 data: data109,
-              };
-              if (vErrors === null) {
-                vErrors = [err268];
-              } else {
-                vErrors.push(err268);
-              }
-              errors++;
-            }
-          }
-          if (coerced74 !== undefined) {
-            data109 = coerced74;
-            if (data107 !== undefined) {
-              data107['builtin'] = coerced74;
-            }
-          }
-        }
-        let data110 = data107.action;
-        if (typeof data110 !== 'string') {
-          let dataType75 = typeof data110;
-          let coerced75 = undefined;
-          if (!(coerced75 !== undefined)) {
-            if (dataType75 == 'number' || dataType75 == 'boolean') {
-              coerced75 = '' + data110;
-            } else if (data110 === null) {
-              coerced75 = '';
-            } else {
-              const err269 = {
-                instancePath: instancePath + '/pipeline/redaction/action',
-                schemaPath: '#/properties/pipeline/properties/redaction/properties/action/type',
-                keyword: 'type',
-                params: { type: 'string' },
-                message: 'must be string',
-                schema: schema11.properties.pipeline.properties.redaction.properties.action.type,
-                parentSchema: schema11.properties.pipeline.properties.redaction.properties.action,
-                data: data110,
               };
               if (vErrors === null) {
                 vErrors = [err269];
@@ -8054,33 +8047,49 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               errors++;
             }
           }
-          if (coerced75 !== undefined) {
-            data110 = coerced75;
-            if (data107 !== undefined) {
-              data107['action'] = coerced75;
+          if (coerced74 !== undefined) {
+            data109 = coerced74;
+            if (data108 !== undefined) {
+              data108['enabled'] = coerced74;
             }
           }
         }
-        if (!(data110 === 'mask' || data110 === 'hash')) {
-          const err270 = {
-            instancePath: instancePath + '/pipeline/redaction/action',
-            schemaPath: '#/properties/pipeline/properties/redaction/properties/action/enum',
-            keyword: 'enum',
-            params: { allowedValues: schema11.properties.pipeline.properties.redaction.properties.action.enum },
-            message: 'must be equal to one of the allowed values',
-            schema: schema11.properties.pipeline.properties.redaction.properties.action.enum,
-            parentSchema: schema11.properties.pipeline.properties.redaction.properties.action,
-            data: data110,
-          };
-          if (vErrors === null) {
-            vErrors = [err270];
-          } else {
-            vErrors.push(err270);
+        let data110 = data108.builtin;
+        if (typeof data110 !== 'boolean') {
+          let coerced75 = undefined;
+          if (!(coerced75 !== undefined)) {
+            if (data110 === 'false' || data110 === 0 || data110 === null) {
+              coerced75 = false;
+            } else if (data110 === 'true' || data110 === 1) {
+              coerced75 = true;
+            } else {
+              const err270 = {
+                instancePath: instancePath + '/pipeline/redaction/builtin',
+                schemaPath: '#/properties/pipeline/properties/redaction/properties/builtin/type',
+                keyword: 'type',
+                params: { type: 'boolean' },
+                message: 'must be boolean',
+                schema: schema11.properties.pipeline.properties.redaction.properties.builtin.type,
+                parentSchema: schema11.properties.pipeline.properties.redaction.properties.builtin,
+                data: data110,
+              };
+              if (vErrors === null) {
+                vErrors = [err270];
+              } else {
+                vErrors.push(err270);
+              }
+              errors++;
+            }
           }
-          errors++;
+          if (coerced75 !== undefined) {
+            data110 = coerced75;
+            if (data108 !== undefined) {
+              data108['builtin'] = coerced75;
+            }
+          }
         }
-        let data111 = data107.hmac_key_file;
-        if (typeof data111 !== 'string' && data111 !== null) {
+        let data111 = data108.action;
+        if (typeof data111 !== 'string') {
           let dataType76 = typeof data111;
           let coerced76 = undefined;
           if (!(coerced76 !== undefined)) {
@@ -8088,17 +8097,15 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               coerced76 = '' + data111;
             } else if (data111 === null) {
               coerced76 = '';
-            } else if (data111 === '' || data111 === 0 || data111 === false) {
-              coerced76 = null;
             } else {
               const err271 = {
-                instancePath: instancePath + '/pipeline/redaction/hmac_key_file',
-                schemaPath: '#/properties/pipeline/properties/redaction/properties/hmac_key_file/type',
+                instancePath: instancePath + '/pipeline/redaction/action',
+                schemaPath: '#/properties/pipeline/properties/redaction/properties/action/type',
                 keyword: 'type',
-                params: { type: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file.type },
-                message: 'must be string,null',
-                schema: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file.type,
-                parentSchema: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file,
+                params: { type: 'string' },
+                message: 'must be string',
+                schema: schema11.properties.pipeline.properties.redaction.properties.action.type,
+                parentSchema: schema11.properties.pipeline.properties.redaction.properties.action,
                 data: data111,
               };
               if (vErrors === null) {
@@ -8111,14 +8118,69 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced76 !== undefined) {
             data111 = coerced76;
-            if (data107 !== undefined) {
-              data107['hmac_key_file'] = coerced76;
+            if (data108 !== undefined) {
+              data108['action'] = coerced76;
             }
           }
         }
-        if (typeof data111 === 'string') {
-          if (func3(data111) < 1) {
-            const err272 = {
+        if (!(data111 === 'mask' || data111 === 'hash')) {
+          const err272 = {
+            instancePath: instancePath + '/pipeline/redaction/action',
+            schemaPath: '#/properties/pipeline/properties/redaction/properties/action/enum',
+            keyword: 'enum',
+            params: { allowedValues: schema11.properties.pipeline.properties.redaction.properties.action.enum },
+            message: 'must be equal to one of the allowed values',
+            schema: schema11.properties.pipeline.properties.redaction.properties.action.enum,
+            parentSchema: schema11.properties.pipeline.properties.redaction.properties.action,
+            data: data111,
+          };
+          if (vErrors === null) {
+            vErrors = [err272];
+          } else {
+            vErrors.push(err272);
+          }
+          errors++;
+        }
+        let data112 = data108.hmac_key_file;
+        if (typeof data112 !== 'string' && data112 !== null) {
+          let dataType77 = typeof data112;
+          let coerced77 = undefined;
+          if (!(coerced77 !== undefined)) {
+            if (dataType77 == 'number' || dataType77 == 'boolean') {
+              coerced77 = '' + data112;
+            } else if (data112 === null) {
+              coerced77 = '';
+            } else if (data112 === '' || data112 === 0 || data112 === false) {
+              coerced77 = null;
+            } else {
+              const err273 = {
+                instancePath: instancePath + '/pipeline/redaction/hmac_key_file',
+                schemaPath: '#/properties/pipeline/properties/redaction/properties/hmac_key_file/type',
+                keyword: 'type',
+                params: { type: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file.type },
+                message: 'must be string,null',
+                schema: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file.type,
+                parentSchema: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file,
+                data: data112,
+              };
+              if (vErrors === null) {
+                vErrors = [err273];
+              } else {
+                vErrors.push(err273);
+              }
+              errors++;
+            }
+          }
+          if (coerced77 !== undefined) {
+            data112 = coerced77;
+            if (data108 !== undefined) {
+              data108['hmac_key_file'] = coerced77;
+            }
+          }
+        }
+        if (typeof data112 === 'string') {
+          if (func3(data112) < 1) {
+            const err274 = {
               instancePath: instancePath + '/pipeline/redaction/hmac_key_file',
               schemaPath: '#/properties/pipeline/properties/redaction/properties/hmac_key_file/minLength',
               keyword: 'minLength',
@@ -8126,27 +8188,27 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have fewer than 1 characters',
               schema: 1,
               parentSchema: schema11.properties.pipeline.properties.redaction.properties.hmac_key_file,
-              data: data111,
+              data: data112,
             };
             if (vErrors === null) {
-              vErrors = [err272];
+              vErrors = [err274];
             } else {
-              vErrors.push(err272);
+              vErrors.push(err274);
             }
             errors++;
           }
         }
-        let data112 = data107.rules;
-        if (Array.isArray(data112)) {
-          const len18 = data112.length;
+        let data113 = data108.rules;
+        if (Array.isArray(data113)) {
+          const len18 = data113.length;
           for (let i18 = 0; i18 < len18; i18++) {
-            let data113 = data112[i18];
-            if (data113 && typeof data113 == 'object' && !Array.isArray(data113)) {
-              if (data113.action === undefined) {
-                data113.action = 'mask';
+            let data114 = data113[i18];
+            if (data114 && typeof data114 == 'object' && !Array.isArray(data114)) {
+              if (data114.action === undefined) {
+                data114.action = 'mask';
               }
-              if (Object.keys(data113).length < 2) {
-                const err273 = {
+              if (Object.keys(data114).length < 2) {
+                const err275 = {
                   instancePath: instancePath + '/pipeline/redaction/rules/' + i18,
                   schemaPath: '#/properties/pipeline/properties/redaction/properties/rules/items/minProperties',
                   keyword: 'minProperties',
@@ -8154,17 +8216,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   message: 'must NOT have fewer than 2 properties',
                   schema: 2,
                   parentSchema: schema11.properties.pipeline.properties.redaction.properties.rules.items,
-                  data: data113,
+                  data: data114,
                 };
                 if (vErrors === null) {
-                  vErrors = [err273];
+                  vErrors = [err275];
                 } else {
-                  vErrors.push(err273);
+                  vErrors.push(err275);
                 }
                 errors++;
               }
-              if (data113.action === undefined) {
-                const err274 = {
+              if (data114.action === undefined) {
+                const err276 = {
                   instancePath: instancePath + '/pipeline/redaction/rules/' + i18,
                   schemaPath: '#/properties/pipeline/properties/redaction/properties/rules/items/required',
                   keyword: 'required',
@@ -8172,16 +8234,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   message: "must have required property '" + 'action' + "'",
                   schema: schema11.properties.pipeline.properties.redaction.properties.rules.items.required,
                   parentSchema: schema11.properties.pipeline.properties.redaction.properties.rules.items,
-                  data: data113,
+                  data: data114,
                 };
                 if (vErrors === null) {
-                  vErrors = [err274];
+                  vErrors = [err276];
                 } else {
-                  vErrors.push(err274);
+                  vErrors.push(err276);
                 }
                 errors++;
               }
-              for (const key19 in data113) {
+              for (const key19 in data114) {
                 if (!(
                   key19 === 'name' ||
                   key19 === 'attribute' ||
@@ -8189,7 +8251,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   key19 === 'regex' ||
                   key19 === 'action'
                 )) {
-                  const err275 = {
+                  const err277 = {
                     instancePath: instancePath + '/pipeline/redaction/rules/' + i18,
                     schemaPath:
                       '#/properties/pipeline/properties/redaction/properties/rules/items/additionalProperties',
@@ -8198,80 +8260,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     message: 'must NOT have additional properties',
                     schema: false,
                     parentSchema: schema11.properties.pipeline.properties.redaction.properties.rules.items,
-                    data: data113,
+                    data: data114,
                   };
                   if (vErrors === null) {
-                    vErrors = [err275];
+                    vErrors = [err277];
                   } else {
-                    vErrors.push(err275);
+                    vErrors.push(err277);
                   }
                   errors++;
                 }
               }
-              if (data113.name !== undefined) {
-                let data114 = data113.name;
-                if (typeof data114 !== 'string') {
-                  let dataType77 = typeof data114;
-                  let coerced77 = undefined;
-                  if (!(coerced77 !== undefined)) {
-                    if (dataType77 == 'number' || dataType77 == 'boolean') {
-                      coerced77 = '' + data114;
-                    } else if (data114 === null) {
-                      coerced77 = '';
-                    } else {
-                      const err276 = {
-                        instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/name',
-                        schemaPath:
-                          '#/properties/pipeline/properties/redaction/properties/rules/items/properties/name/type',
-                        keyword: 'type',
-                        params: { type: 'string' },
-                        message: 'must be string',
-                        schema:
-                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.name.type,
-                        parentSchema:
-                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.name,
-                        data: data114,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err276];
-                      } else {
-                        vErrors.push(err276);
-                      }
-                      errors++;
-                    }
-                  }
-                  if (coerced77 !== undefined) {
-                    data114 = coerced77;
-                    if (data113 !== undefined) {
-                      data113['name'] = coerced77;
-                    }
-                  }
-                }
-                if (typeof data114 === 'string') {
-                  if (func3(data114) < 1) {
-                    const err277 = {
-                      instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/name',
-                      schemaPath:
-                        '#/properties/pipeline/properties/redaction/properties/rules/items/properties/name/minLength',
-                      keyword: 'minLength',
-                      params: { limit: 1 },
-                      message: 'must NOT have fewer than 1 characters',
-                      schema: 1,
-                      parentSchema:
-                        schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.name,
-                      data: data114,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err277];
-                    } else {
-                      vErrors.push(err277);
-                    }
-                    errors++;
-                  }
-                }
-              }
-              if (data113.attribute !== undefined) {
-                let data115 = data113.attribute;
+              if (data114.name !== undefined) {
+                let data115 = data114.name;
                 if (typeof data115 !== 'string') {
                   let dataType78 = typeof data115;
                   let coerced78 = undefined;
@@ -8282,17 +8282,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       coerced78 = '';
                     } else {
                       const err278 = {
-                        instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/attribute',
+                        instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/name',
                         schemaPath:
-                          '#/properties/pipeline/properties/redaction/properties/rules/items/properties/attribute/type',
+                          '#/properties/pipeline/properties/redaction/properties/rules/items/properties/name/type',
                         keyword: 'type',
                         params: { type: 'string' },
                         message: 'must be string',
                         schema:
-                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.attribute
-                            .type,
+                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.name.type,
                         parentSchema:
-                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.attribute,
+                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.name,
                         data: data115,
                       };
                       if (vErrors === null) {
@@ -8305,23 +8304,23 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   }
                   if (coerced78 !== undefined) {
                     data115 = coerced78;
-                    if (data113 !== undefined) {
-                      data113['attribute'] = coerced78;
+                    if (data114 !== undefined) {
+                      data114['name'] = coerced78;
                     }
                   }
                 }
                 if (typeof data115 === 'string') {
                   if (func3(data115) < 1) {
                     const err279 = {
-                      instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/attribute',
+                      instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/name',
                       schemaPath:
-                        '#/properties/pipeline/properties/redaction/properties/rules/items/properties/attribute/minLength',
+                        '#/properties/pipeline/properties/redaction/properties/rules/items/properties/name/minLength',
                       keyword: 'minLength',
                       params: { limit: 1 },
                       message: 'must NOT have fewer than 1 characters',
                       schema: 1,
                       parentSchema:
-                        schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.attribute,
+                        schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.name,
                       data: data115,
                     };
                     if (vErrors === null) {
@@ -8333,8 +8332,8 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   }
                 }
               }
-              if (data113.key !== undefined) {
-                let data116 = data113.key;
+              if (data114.attribute !== undefined) {
+                let data116 = data114.attribute;
                 if (typeof data116 !== 'string') {
                   let dataType79 = typeof data116;
                   let coerced79 = undefined;
@@ -8345,16 +8344,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       coerced79 = '';
                     } else {
                       const err280 = {
-                        instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/key',
+                        instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/attribute',
                         schemaPath:
-                          '#/properties/pipeline/properties/redaction/properties/rules/items/properties/key/type',
+                          '#/properties/pipeline/properties/redaction/properties/rules/items/properties/attribute/type',
                         keyword: 'type',
                         params: { type: 'string' },
                         message: 'must be string',
                         schema:
-                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.key.type,
+                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.attribute
+                            .type,
                         parentSchema:
-                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.key,
+                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.attribute,
                         data: data116,
                       };
                       if (vErrors === null) {
@@ -8367,23 +8367,23 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   }
                   if (coerced79 !== undefined) {
                     data116 = coerced79;
-                    if (data113 !== undefined) {
-                      data113['key'] = coerced79;
+                    if (data114 !== undefined) {
+                      data114['attribute'] = coerced79;
                     }
                   }
                 }
                 if (typeof data116 === 'string') {
                   if (func3(data116) < 1) {
                     const err281 = {
-                      instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/key',
+                      instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/attribute',
                       schemaPath:
-                        '#/properties/pipeline/properties/redaction/properties/rules/items/properties/key/minLength',
+                        '#/properties/pipeline/properties/redaction/properties/rules/items/properties/attribute/minLength',
                       keyword: 'minLength',
                       params: { limit: 1 },
                       message: 'must NOT have fewer than 1 characters',
                       schema: 1,
                       parentSchema:
-                        schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.key,
+                        schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.attribute,
                       data: data116,
                     };
                     if (vErrors === null) {
@@ -8395,8 +8395,8 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   }
                 }
               }
-              if (data113.regex !== undefined) {
-                let data117 = data113.regex;
+              if (data114.key !== undefined) {
+                let data117 = data114.key;
                 if (typeof data117 !== 'string') {
                   let dataType80 = typeof data117;
                   let coerced80 = undefined;
@@ -8407,17 +8407,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       coerced80 = '';
                     } else {
                       const err282 = {
-                        instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/regex',
+                        instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/key',
                         schemaPath:
-                          '#/properties/pipeline/properties/redaction/properties/rules/items/properties/regex/type',
+                          '#/properties/pipeline/properties/redaction/properties/rules/items/properties/key/type',
                         keyword: 'type',
                         params: { type: 'string' },
                         message: 'must be string',
                         schema:
-                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.regex
-                            .type,
+                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.key.type,
                         parentSchema:
-                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.regex,
+                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.key,
                         data: data117,
                       };
                       if (vErrors === null) {
@@ -8430,23 +8429,23 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   }
                   if (coerced80 !== undefined) {
                     data117 = coerced80;
-                    if (data113 !== undefined) {
-                      data113['regex'] = coerced80;
+                    if (data114 !== undefined) {
+                      data114['key'] = coerced80;
                     }
                   }
                 }
                 if (typeof data117 === 'string') {
                   if (func3(data117) < 1) {
                     const err283 = {
-                      instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/regex',
+                      instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/key',
                       schemaPath:
-                        '#/properties/pipeline/properties/redaction/properties/rules/items/properties/regex/minLength',
+                        '#/properties/pipeline/properties/redaction/properties/rules/items/properties/key/minLength',
                       keyword: 'minLength',
                       params: { limit: 1 },
                       message: 'must NOT have fewer than 1 characters',
                       schema: 1,
                       parentSchema:
-                        schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.regex,
+                        schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.key,
                       data: data117,
                     };
                     if (vErrors === null) {
@@ -8458,17 +8457,80 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   }
                 }
               }
-              let data118 = data113.action;
-              if (typeof data118 !== 'string') {
-                let dataType81 = typeof data118;
-                let coerced81 = undefined;
-                if (!(coerced81 !== undefined)) {
-                  if (dataType81 == 'number' || dataType81 == 'boolean') {
-                    coerced81 = '' + data118;
-                  } else if (data118 === null) {
-                    coerced81 = '';
+              if (data114.regex !== undefined) {
+                let data118 = data114.regex;
+                if (typeof data118 !== 'string') {
+                  let dataType81 = typeof data118;
+                  let coerced81 = undefined;
+                  if (!(coerced81 !== undefined)) {
+                    if (dataType81 == 'number' || dataType81 == 'boolean') {
+                      coerced81 = '' + data118;
+                    } else if (data118 === null) {
+                      coerced81 = '';
+                    } else {
+                      const err284 = {
+                        instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/regex',
+                        schemaPath:
+                          '#/properties/pipeline/properties/redaction/properties/rules/items/properties/regex/type',
+                        keyword: 'type',
+                        params: { type: 'string' },
+                        message: 'must be string',
+                        schema:
+                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.regex
+                            .type,
+                        parentSchema:
+                          schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.regex,
+                        data: data118,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err284];
+                      } else {
+                        vErrors.push(err284);
+                      }
+                      errors++;
+                    }
+                  }
+                  if (coerced81 !== undefined) {
+                    data118 = coerced81;
+                    if (data114 !== undefined) {
+                      data114['regex'] = coerced81;
+                    }
+                  }
+                }
+                if (typeof data118 === 'string') {
+                  if (func3(data118) < 1) {
+                    const err285 = {
+                      instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/regex',
+                      schemaPath:
+                        '#/properties/pipeline/properties/redaction/properties/rules/items/properties/regex/minLength',
+                      keyword: 'minLength',
+                      params: { limit: 1 },
+                      message: 'must NOT have fewer than 1 characters',
+                      schema: 1,
+                      parentSchema:
+                        schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.regex,
+                      data: data118,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err285];
+                    } else {
+                      vErrors.push(err285);
+                    }
+                    errors++;
+                  }
+                }
+              }
+              let data119 = data114.action;
+              if (typeof data119 !== 'string') {
+                let dataType82 = typeof data119;
+                let coerced82 = undefined;
+                if (!(coerced82 !== undefined)) {
+                  if (dataType82 == 'number' || dataType82 == 'boolean') {
+                    coerced82 = '' + data119;
+                  } else if (data119 === null) {
+                    coerced82 = '';
                   } else {
-                    const err284 = {
+                    const err286 = {
                       instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/action',
                       schemaPath:
                         '#/properties/pipeline/properties/redaction/properties/rules/items/properties/action/type',
@@ -8479,25 +8541,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.action.type,
                       parentSchema:
                         schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.action,
-                      data: data118,
+                      data: data119,
                     };
                     if (vErrors === null) {
-                      vErrors = [err284];
+                      vErrors = [err286];
                     } else {
-                      vErrors.push(err284);
+                      vErrors.push(err286);
                     }
                     errors++;
                   }
                 }
-                if (coerced81 !== undefined) {
-                  data118 = coerced81;
-                  if (data113 !== undefined) {
-                    data113['action'] = coerced81;
+                if (coerced82 !== undefined) {
+                  data119 = coerced82;
+                  if (data114 !== undefined) {
+                    data114['action'] = coerced82;
                   }
                 }
               }
-              if (!(data118 === 'mask' || data118 === 'hash' || data118 === 'drop')) {
-                const err285 = {
+              if (!(data119 === 'mask' || data119 === 'hash' || data119 === 'drop')) {
+                const err287 = {
                   instancePath: instancePath + '/pipeline/redaction/rules/' + i18 + '/action',
                   schemaPath:
                     '#/properties/pipeline/properties/redaction/properties/rules/items/properties/action/enum',
@@ -8511,17 +8573,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.action.enum,
                   parentSchema:
                     schema11.properties.pipeline.properties.redaction.properties.rules.items.properties.action,
-                  data: data118,
+                  data: data119,
                 };
                 if (vErrors === null) {
-                  vErrors = [err285];
+                  vErrors = [err287];
                 } else {
-                  vErrors.push(err285);
+                  vErrors.push(err287);
                 }
                 errors++;
               }
             } else {
-              const err286 = {
+              const err288 = {
                 instancePath: instancePath + '/pipeline/redaction/rules/' + i18,
                 schemaPath: '#/properties/pipeline/properties/redaction/properties/rules/items/type',
                 keyword: 'type',
@@ -8529,18 +8591,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be object',
                 schema: schema11.properties.pipeline.properties.redaction.properties.rules.items.type,
                 parentSchema: schema11.properties.pipeline.properties.redaction.properties.rules.items,
-                data: data113,
+                data: data114,
               };
               if (vErrors === null) {
-                vErrors = [err286];
+                vErrors = [err288];
               } else {
-                vErrors.push(err286);
+                vErrors.push(err288);
               }
               errors++;
             }
           }
         } else {
-          const err287 = {
+          const err289 = {
             instancePath: instancePath + '/pipeline/redaction/rules',
             schemaPath: '#/properties/pipeline/properties/redaction/properties/rules/type',
             keyword: 'type',
@@ -8548,17 +8610,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be array',
             schema: schema11.properties.pipeline.properties.redaction.properties.rules.type,
             parentSchema: schema11.properties.pipeline.properties.redaction.properties.rules,
-            data: data112,
+            data: data113,
           };
           if (vErrors === null) {
-            vErrors = [err287];
+            vErrors = [err289];
           } else {
-            vErrors.push(err287);
+            vErrors.push(err289);
           }
           errors++;
         }
       } else {
-        const err288 = {
+        const err290 = {
           instancePath: instancePath + '/pipeline/redaction',
           schemaPath: '#/properties/pipeline/properties/redaction/type',
           keyword: 'type',
@@ -8566,17 +8628,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.pipeline.properties.redaction.type,
           parentSchema: schema11.properties.pipeline.properties.redaction,
-          data: data107,
+          data: data108,
         };
         if (vErrors === null) {
-          vErrors = [err288];
+          vErrors = [err290];
         } else {
-          vErrors.push(err288);
+          vErrors.push(err290);
         }
         errors++;
       }
     } else {
-      const err289 = {
+      const err291 = {
         instancePath: instancePath + '/pipeline',
         schemaPath: '#/properties/pipeline/type',
         keyword: 'type',
@@ -8584,31 +8646,31 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         message: 'must be object',
         schema: schema11.properties.pipeline.type,
         parentSchema: schema11.properties.pipeline,
-        data: data61,
+        data: data62,
       };
       if (vErrors === null) {
-        vErrors = [err289];
+        vErrors = [err291];
       } else {
-        vErrors.push(err289);
+        vErrors.push(err291);
       }
       errors++;
     }
     if (data.exporters !== undefined) {
-      let data119 = data.exporters;
-      if (Array.isArray(data119)) {
-        const len19 = data119.length;
+      let data120 = data.exporters;
+      if (Array.isArray(data120)) {
+        const len19 = data120.length;
         for (let i19 = 0; i19 < len19; i19++) {
-          let data120 = data119[i19];
-          if (data120 && typeof data120 == 'object' && !Array.isArray(data120)) {
-            const tag0 = data120.type;
+          let data121 = data120[i19];
+          if (data121 && typeof data121 == 'object' && !Array.isArray(data121)) {
+            const tag0 = data121.type;
             if (typeof tag0 == 'string') {
               if (tag0 === 'otlp') {
-                if (data120 && typeof data120 == 'object' && !Array.isArray(data120)) {
-                  if (data120.preset_options === undefined) {
-                    data120.preset_options = {};
+                if (data121 && typeof data121 == 'object' && !Array.isArray(data121)) {
+                  if (data121.preset_options === undefined) {
+                    data121.preset_options = {};
                   }
-                  if (data120.type === undefined) {
-                    const err290 = {
+                  if (data121.type === undefined) {
+                    const err292 = {
                       instancePath: instancePath + '/exporters/' + i19,
                       schemaPath: '#/properties/exporters/items/oneOf/0/required',
                       keyword: 'required',
@@ -8616,17 +8678,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       message: "must have required property '" + 'type' + "'",
                       schema: schema11.properties.exporters.items.oneOf[0].required,
                       parentSchema: schema11.properties.exporters.items.oneOf[0],
-                      data: data120,
+                      data: data121,
                     };
                     if (vErrors === null) {
-                      vErrors = [err290];
+                      vErrors = [err292];
                     } else {
-                      vErrors.push(err290);
+                      vErrors.push(err292);
                     }
                     errors++;
                   }
-                  if (data120.preset_options === undefined) {
-                    const err291 = {
+                  if (data121.preset_options === undefined) {
+                    const err293 = {
                       instancePath: instancePath + '/exporters/' + i19,
                       schemaPath: '#/properties/exporters/items/oneOf/0/required',
                       keyword: 'required',
@@ -8634,18 +8696,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       message: "must have required property '" + 'preset_options' + "'",
                       schema: schema11.properties.exporters.items.oneOf[0].required,
                       parentSchema: schema11.properties.exporters.items.oneOf[0],
-                      data: data120,
+                      data: data121,
                     };
                     if (vErrors === null) {
-                      vErrors = [err291];
+                      vErrors = [err293];
                     } else {
-                      vErrors.push(err291);
+                      vErrors.push(err293);
                     }
                     errors++;
                   }
-                  for (const key20 in data120) {
+                  for (const key20 in data121) {
                     if (!func2.call(schema11.properties.exporters.items.oneOf[0].properties, key20)) {
-                      const err292 = {
+                      const err294 = {
                         instancePath: instancePath + '/exporters/' + i19,
                         schemaPath: '#/properties/exporters/items/oneOf/0/additionalProperties',
                         keyword: 'additionalProperties',
@@ -8653,61 +8715,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must NOT have additional properties',
                         schema: false,
                         parentSchema: schema11.properties.exporters.items.oneOf[0],
-                        data: data120,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err292];
-                      } else {
-                        vErrors.push(err292);
-                      }
-                      errors++;
-                    }
-                  }
-                  if (data120.type !== undefined) {
-                    let data121 = data120.type;
-                    if (typeof data121 !== 'string') {
-                      let dataType82 = typeof data121;
-                      let coerced82 = undefined;
-                      if (!(coerced82 !== undefined)) {
-                        if (dataType82 == 'number' || dataType82 == 'boolean') {
-                          coerced82 = '' + data121;
-                        } else if (data121 === null) {
-                          coerced82 = '';
-                        } else {
-                          const err293 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/type',
-                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/type/type',
-                            keyword: 'type',
-                            params: { type: 'string' },
-                            message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[0].properties.type.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.type,
-                            data: data121,
-                          };
-                          if (vErrors === null) {
-                            vErrors = [err293];
-                          } else {
-                            vErrors.push(err293);
-                          }
-                          errors++;
-                        }
-                      }
-                      if (coerced82 !== undefined) {
-                        data121 = coerced82;
-                        if (data120 !== undefined) {
-                          data120['type'] = coerced82;
-                        }
-                      }
-                    }
-                    if ('otlp' !== data121) {
-                      const err294 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/type',
-                        schemaPath: '#/properties/exporters/items/oneOf/0/properties/type/const',
-                        keyword: 'const',
-                        params: { allowedValue: 'otlp' },
-                        message: 'must be equal to constant',
-                        schema: 'otlp',
-                        parentSchema: schema11.properties.exporters.items.oneOf[0].properties.type,
                         data: data121,
                       };
                       if (vErrors === null) {
@@ -8718,8 +8725,8 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       errors++;
                     }
                   }
-                  if (data120.name !== undefined) {
-                    let data122 = data120.name;
+                  if (data121.type !== undefined) {
+                    let data122 = data121.type;
                     if (typeof data122 !== 'string') {
                       let dataType83 = typeof data122;
                       let coerced83 = undefined;
@@ -8730,13 +8737,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           coerced83 = '';
                         } else {
                           const err295 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/name',
-                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/name/type',
+                            instancePath: instancePath + '/exporters/' + i19 + '/type',
+                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/type/type',
                             keyword: 'type',
                             params: { type: 'string' },
                             message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[0].properties.name.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.name,
+                            schema: schema11.properties.exporters.items.oneOf[0].properties.type.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.type,
                             data: data122,
                           };
                           if (vErrors === null) {
@@ -8749,52 +8756,32 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       }
                       if (coerced83 !== undefined) {
                         data122 = coerced83;
-                        if (data120 !== undefined) {
-                          data120['name'] = coerced83;
+                        if (data121 !== undefined) {
+                          data121['type'] = coerced83;
                         }
                       }
                     }
-                    if (typeof data122 === 'string') {
-                      if (func3(data122) > 64) {
-                        const err296 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/name',
-                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/name/maxLength',
-                          keyword: 'maxLength',
-                          params: { limit: 64 },
-                          message: 'must NOT have more than 64 characters',
-                          schema: 64,
-                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.name,
-                          data: data122,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err296];
-                        } else {
-                          vErrors.push(err296);
-                        }
-                        errors++;
+                    if ('otlp' !== data122) {
+                      const err296 = {
+                        instancePath: instancePath + '/exporters/' + i19 + '/type',
+                        schemaPath: '#/properties/exporters/items/oneOf/0/properties/type/const',
+                        keyword: 'const',
+                        params: { allowedValue: 'otlp' },
+                        message: 'must be equal to constant',
+                        schema: 'otlp',
+                        parentSchema: schema11.properties.exporters.items.oneOf[0].properties.type,
+                        data: data122,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err296];
+                      } else {
+                        vErrors.push(err296);
                       }
-                      if (!pattern1.test(data122)) {
-                        const err297 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/name',
-                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/name/pattern',
-                          keyword: 'pattern',
-                          params: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
-                          message: 'must match pattern "' + '^[A-Za-z0-9][A-Za-z0-9._-]*$' + '"',
-                          schema: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
-                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.name,
-                          data: data122,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err297];
-                        } else {
-                          vErrors.push(err297);
-                        }
-                        errors++;
-                      }
+                      errors++;
                     }
                   }
-                  if (data120.endpoint !== undefined) {
-                    let data123 = data120.endpoint;
+                  if (data121.name !== undefined) {
+                    let data123 = data121.name;
                     if (typeof data123 !== 'string') {
                       let dataType84 = typeof data123;
                       let coerced84 = undefined;
@@ -8804,41 +8791,59 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         } else if (data123 === null) {
                           coerced84 = '';
                         } else {
-                          const err298 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/endpoint',
-                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/endpoint/type',
+                          const err297 = {
+                            instancePath: instancePath + '/exporters/' + i19 + '/name',
+                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/name/type',
                             keyword: 'type',
                             params: { type: 'string' },
                             message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[0].properties.endpoint.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.endpoint,
+                            schema: schema11.properties.exporters.items.oneOf[0].properties.name.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.name,
                             data: data123,
                           };
                           if (vErrors === null) {
-                            vErrors = [err298];
+                            vErrors = [err297];
                           } else {
-                            vErrors.push(err298);
+                            vErrors.push(err297);
                           }
                           errors++;
                         }
                       }
                       if (coerced84 !== undefined) {
                         data123 = coerced84;
-                        if (data120 !== undefined) {
-                          data120['endpoint'] = coerced84;
+                        if (data121 !== undefined) {
+                          data121['name'] = coerced84;
                         }
                       }
                     }
                     if (typeof data123 === 'string') {
-                      if (func3(data123) < 1) {
+                      if (func3(data123) > 64) {
+                        const err298 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/name',
+                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/name/maxLength',
+                          keyword: 'maxLength',
+                          params: { limit: 64 },
+                          message: 'must NOT have more than 64 characters',
+                          schema: 64,
+                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.name,
+                          data: data123,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err298];
+                        } else {
+                          vErrors.push(err298);
+                        }
+                        errors++;
+                      }
+                      if (!pattern1.test(data123)) {
                         const err299 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/endpoint',
-                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/endpoint/minLength',
-                          keyword: 'minLength',
-                          params: { limit: 1 },
-                          message: 'must NOT have fewer than 1 characters',
-                          schema: 1,
-                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.endpoint,
+                          instancePath: instancePath + '/exporters/' + i19 + '/name',
+                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/name/pattern',
+                          keyword: 'pattern',
+                          params: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+                          message: 'must match pattern "' + '^[A-Za-z0-9][A-Za-z0-9._-]*$' + '"',
+                          schema: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.name,
                           data: data123,
                         };
                         if (vErrors === null) {
@@ -8850,8 +8855,8 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       }
                     }
                   }
-                  if (data120.protocol !== undefined) {
-                    let data124 = data120.protocol;
+                  if (data121.endpoint !== undefined) {
+                    let data124 = data121.endpoint;
                     if (typeof data124 !== 'string') {
                       let dataType85 = typeof data124;
                       let coerced85 = undefined;
@@ -8862,13 +8867,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           coerced85 = '';
                         } else {
                           const err300 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/protocol',
-                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/protocol/type',
+                            instancePath: instancePath + '/exporters/' + i19 + '/endpoint',
+                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/endpoint/type',
                             keyword: 'type',
                             params: { type: 'string' },
                             message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[0].properties.protocol.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.protocol,
+                            schema: schema11.properties.exporters.items.oneOf[0].properties.endpoint.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.endpoint,
                             data: data124,
                           };
                           if (vErrors === null) {
@@ -8881,13 +8886,70 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       }
                       if (coerced85 !== undefined) {
                         data124 = coerced85;
-                        if (data120 !== undefined) {
-                          data120['protocol'] = coerced85;
+                        if (data121 !== undefined) {
+                          data121['endpoint'] = coerced85;
                         }
                       }
                     }
-                    if (!(data124 === 'grpc' || data124 === 'http/protobuf' || data124 === 'http/json')) {
-                      const err301 = {
+                    if (typeof data124 === 'string') {
+                      if (func3(data124) < 1) {
+                        const err301 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/endpoint',
+                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/endpoint/minLength',
+                          keyword: 'minLength',
+                          params: { limit: 1 },
+                          message: 'must NOT have fewer than 1 characters',
+                          schema: 1,
+                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.endpoint,
+                          data: data124,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err301];
+                        } else {
+                          vErrors.push(err301);
+                        }
+                        errors++;
+                      }
+                    }
+                  }
+                  if (data121.protocol !== undefined) {
+                    let data125 = data121.protocol;
+                    if (typeof data125 !== 'string') {
+                      let dataType86 = typeof data125;
+                      let coerced86 = undefined;
+                      if (!(coerced86 !== undefined)) {
+                        if (dataType86 == 'number' || dataType86 == 'boolean') {
+                          coerced86 = '' + data125;
+                        } else if (data125 === null) {
+                          coerced86 = '';
+                        } else {
+                          const err302 = {
+                            instancePath: instancePath + '/exporters/' + i19 + '/protocol',
+                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/protocol/type',
+                            keyword: 'type',
+                            params: { type: 'string' },
+                            message: 'must be string',
+                            schema: schema11.properties.exporters.items.oneOf[0].properties.protocol.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.protocol,
+                            data: data125,
+                          };
+                          if (vErrors === null) {
+                            vErrors = [err302];
+                          } else {
+                            vErrors.push(err302);
+                          }
+                          errors++;
+                        }
+                      }
+                      if (coerced86 !== undefined) {
+                        data125 = coerced86;
+                        if (data121 !== undefined) {
+                          data121['protocol'] = coerced86;
+                        }
+                      }
+                    }
+                    if (!(data125 === 'grpc' || data125 === 'http/protobuf' || data125 === 'http/json')) {
+                      const err303 = {
                         instancePath: instancePath + '/exporters/' + i19 + '/protocol',
                         schemaPath: '#/properties/exporters/items/oneOf/0/properties/protocol/enum',
                         keyword: 'enum',
@@ -8897,32 +8959,32 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must be equal to one of the allowed values',
                         schema: schema11.properties.exporters.items.oneOf[0].properties.protocol.enum,
                         parentSchema: schema11.properties.exporters.items.oneOf[0].properties.protocol,
-                        data: data124,
+                        data: data125,
                       };
                       if (vErrors === null) {
-                        vErrors = [err301];
+                        vErrors = [err303];
                       } else {
-                        vErrors.push(err301);
+                        vErrors.push(err303);
                       }
                       errors++;
                     }
                   }
-                  if (data120.headers !== undefined) {
-                    let data125 = data120.headers;
-                    if (data125 && typeof data125 == 'object' && !Array.isArray(data125)) {
-                      for (const key21 in data125) {
+                  if (data121.headers !== undefined) {
+                    let data126 = data121.headers;
+                    if (data126 && typeof data126 == 'object' && !Array.isArray(data126)) {
+                      for (const key21 in data126) {
                         if (pattern0.test(key21)) {
-                          let data126 = data125[key21];
-                          if (typeof data126 !== 'string') {
-                            let dataType86 = typeof data126;
-                            let coerced86 = undefined;
-                            if (!(coerced86 !== undefined)) {
-                              if (dataType86 == 'number' || dataType86 == 'boolean') {
-                                coerced86 = '' + data126;
-                              } else if (data126 === null) {
-                                coerced86 = '';
+                          let data127 = data126[key21];
+                          if (typeof data127 !== 'string') {
+                            let dataType87 = typeof data127;
+                            let coerced87 = undefined;
+                            if (!(coerced87 !== undefined)) {
+                              if (dataType87 == 'number' || dataType87 == 'boolean') {
+                                coerced87 = '' + data127;
+                              } else if (data127 === null) {
+                                coerced87 = '';
                               } else {
-                                const err302 = {
+                                const err304 = {
                                   instancePath:
                                     instancePath +
                                     '/exporters/' +
@@ -8942,27 +9004,27 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                                     schema11.properties.exporters.items.oneOf[0].properties.headers.patternProperties[
                                       '^(.*)$'
                                     ],
-                                  data: data126,
+                                  data: data127,
                                 };
                                 if (vErrors === null) {
-                                  vErrors = [err302];
+                                  vErrors = [err304];
                                 } else {
-                                  vErrors.push(err302);
+                                  vErrors.push(err304);
                                 }
                                 errors++;
                               }
                             }
-                            if (coerced86 !== undefined) {
-                              data126 = coerced86;
-                              if (data125 !== undefined) {
-                                data125[key21] = coerced86;
+                            if (coerced87 !== undefined) {
+                              data127 = coerced87;
+                              if (data126 !== undefined) {
+                                data126[key21] = coerced87;
                               }
                             }
                           }
                         }
                       }
                     } else {
-                      const err303 = {
+                      const err305 = {
                         instancePath: instancePath + '/exporters/' + i19 + '/headers',
                         schemaPath: '#/properties/exporters/items/oneOf/0/properties/headers/type',
                         keyword: 'type',
@@ -8970,64 +9032,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must be object',
                         schema: schema11.properties.exporters.items.oneOf[0].properties.headers.type,
                         parentSchema: schema11.properties.exporters.items.oneOf[0].properties.headers,
-                        data: data125,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err303];
-                      } else {
-                        vErrors.push(err303);
-                      }
-                      errors++;
-                    }
-                  }
-                  if (data120.compression !== undefined) {
-                    let data127 = data120.compression;
-                    if (typeof data127 !== 'string') {
-                      let dataType87 = typeof data127;
-                      let coerced87 = undefined;
-                      if (!(coerced87 !== undefined)) {
-                        if (dataType87 == 'number' || dataType87 == 'boolean') {
-                          coerced87 = '' + data127;
-                        } else if (data127 === null) {
-                          coerced87 = '';
-                        } else {
-                          const err304 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/compression',
-                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/compression/type',
-                            keyword: 'type',
-                            params: { type: 'string' },
-                            message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[0].properties.compression.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.compression,
-                            data: data127,
-                          };
-                          if (vErrors === null) {
-                            vErrors = [err304];
-                          } else {
-                            vErrors.push(err304);
-                          }
-                          errors++;
-                        }
-                      }
-                      if (coerced87 !== undefined) {
-                        data127 = coerced87;
-                        if (data120 !== undefined) {
-                          data120['compression'] = coerced87;
-                        }
-                      }
-                    }
-                    if (!(data127 === 'gzip' || data127 === 'none')) {
-                      const err305 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/compression',
-                        schemaPath: '#/properties/exporters/items/oneOf/0/properties/compression/enum',
-                        keyword: 'enum',
-                        params: {
-                          allowedValues: schema11.properties.exporters.items.oneOf[0].properties.compression.enum,
-                        },
-                        message: 'must be equal to one of the allowed values',
-                        schema: schema11.properties.exporters.items.oneOf[0].properties.compression.enum,
-                        parentSchema: schema11.properties.exporters.items.oneOf[0].properties.compression,
-                        data: data127,
+                        data: data126,
                       };
                       if (vErrors === null) {
                         vErrors = [err305];
@@ -9037,27 +9042,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       errors++;
                     }
                   }
-                  if (data120.timeout_ms !== undefined) {
-                    let data128 = data120.timeout_ms;
-                    if (!(typeof data128 == 'number' && !(data128 % 1) && !isNaN(data128) && isFinite(data128))) {
+                  if (data121.compression !== undefined) {
+                    let data128 = data121.compression;
+                    if (typeof data128 !== 'string') {
                       let dataType88 = typeof data128;
                       let coerced88 = undefined;
                       if (!(coerced88 !== undefined)) {
-                        if (
-                          dataType88 === 'boolean' ||
-                          data128 === null ||
-                          (dataType88 === 'string' && data128 && data128 == +data128 && !(data128 % 1))
-                        ) {
-                          coerced88 = +data128;
+                        if (dataType88 == 'number' || dataType88 == 'boolean') {
+                          coerced88 = '' + data128;
+                        } else if (data128 === null) {
+                          coerced88 = '';
                         } else {
                           const err306 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/timeout_ms',
-                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/timeout_ms/type',
+                            instancePath: instancePath + '/exporters/' + i19 + '/compression',
+                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/compression/type',
                             keyword: 'type',
-                            params: { type: 'integer' },
-                            message: 'must be integer',
-                            schema: schema11.properties.exporters.items.oneOf[0].properties.timeout_ms.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.timeout_ms,
+                            params: { type: 'string' },
+                            message: 'must be string',
+                            schema: schema11.properties.exporters.items.oneOf[0].properties.compression.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.compression,
                             data: data128,
                           };
                           if (vErrors === null) {
@@ -9070,51 +9073,53 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       }
                       if (coerced88 !== undefined) {
                         data128 = coerced88;
-                        if (data120 !== undefined) {
-                          data120['timeout_ms'] = coerced88;
+                        if (data121 !== undefined) {
+                          data121['compression'] = coerced88;
                         }
                       }
                     }
-                    if (typeof data128 == 'number' && isFinite(data128)) {
-                      if (data128 < 0 || isNaN(data128)) {
-                        const err307 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/timeout_ms',
-                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/timeout_ms/minimum',
-                          keyword: 'minimum',
-                          params: { comparison: '>=', limit: 0 },
-                          message: 'must be >= 0',
-                          schema: 0,
-                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.timeout_ms,
-                          data: data128,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err307];
-                        } else {
-                          vErrors.push(err307);
-                        }
-                        errors++;
+                    if (!(data128 === 'gzip' || data128 === 'none')) {
+                      const err307 = {
+                        instancePath: instancePath + '/exporters/' + i19 + '/compression',
+                        schemaPath: '#/properties/exporters/items/oneOf/0/properties/compression/enum',
+                        keyword: 'enum',
+                        params: {
+                          allowedValues: schema11.properties.exporters.items.oneOf[0].properties.compression.enum,
+                        },
+                        message: 'must be equal to one of the allowed values',
+                        schema: schema11.properties.exporters.items.oneOf[0].properties.compression.enum,
+                        parentSchema: schema11.properties.exporters.items.oneOf[0].properties.compression,
+                        data: data128,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err307];
+                      } else {
+                        vErrors.push(err307);
                       }
+                      errors++;
                     }
                   }
-                  if (data120.tls !== undefined) {
-                    let data129 = data120.tls;
-                    if (data129 && typeof data129 == 'object' && !Array.isArray(data129)) {
-                      for (const key22 in data129) {
-                        if (!(
-                          key22 === 'ca_file' ||
-                          key22 === 'cert_file' ||
-                          key22 === 'key_file' ||
-                          key22 === 'insecure' ||
-                          key22 === 'insecure_skip_verify'
-                        )) {
+                  if (data121.timeout_ms !== undefined) {
+                    let data129 = data121.timeout_ms;
+                    if (!(typeof data129 == 'number' && !(data129 % 1) && !isNaN(data129) && isFinite(data129))) {
+                      let dataType89 = typeof data129;
+                      let coerced89 = undefined;
+                      if (!(coerced89 !== undefined)) {
+                        if (
+                          dataType89 === 'boolean' ||
+                          data129 === null ||
+                          (dataType89 === 'string' && data129 && data129 == +data129 && !(data129 % 1))
+                        ) {
+                          coerced89 = +data129;
+                        } else {
                           const err308 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/tls',
-                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/tls/additionalProperties',
-                            keyword: 'additionalProperties',
-                            params: { additionalProperty: key22 },
-                            message: 'must NOT have additional properties',
-                            schema: false,
-                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.tls,
+                            instancePath: instancePath + '/exporters/' + i19 + '/timeout_ms',
+                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/timeout_ms/type',
+                            keyword: 'type',
+                            params: { type: 'integer' },
+                            message: 'must be integer',
+                            schema: schema11.properties.exporters.items.oneOf[0].properties.timeout_ms.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.timeout_ms,
                             data: data129,
                           };
                           if (vErrors === null) {
@@ -9125,70 +9130,65 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           errors++;
                         }
                       }
-                      if (data129.ca_file !== undefined) {
-                        let data130 = data129.ca_file;
-                        if (typeof data130 !== 'string') {
-                          let dataType89 = typeof data130;
-                          let coerced89 = undefined;
-                          if (!(coerced89 !== undefined)) {
-                            if (dataType89 == 'number' || dataType89 == 'boolean') {
-                              coerced89 = '' + data130;
-                            } else if (data130 === null) {
-                              coerced89 = '';
-                            } else {
-                              const err309 = {
-                                instancePath: instancePath + '/exporters/' + i19 + '/tls/ca_file',
-                                schemaPath:
-                                  '#/properties/exporters/items/oneOf/0/properties/tls/properties/ca_file/type',
-                                keyword: 'type',
-                                params: { type: 'string' },
-                                message: 'must be string',
-                                schema:
-                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.ca_file.type,
-                                parentSchema:
-                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.ca_file,
-                                data: data130,
-                              };
-                              if (vErrors === null) {
-                                vErrors = [err309];
-                              } else {
-                                vErrors.push(err309);
-                              }
-                              errors++;
-                            }
-                          }
-                          if (coerced89 !== undefined) {
-                            data130 = coerced89;
-                            if (data129 !== undefined) {
-                              data129['ca_file'] = coerced89;
-                            }
-                          }
-                        }
-                        if (typeof data130 === 'string') {
-                          if (func3(data130) < 1) {
-                            const err310 = {
-                              instancePath: instancePath + '/exporters/' + i19 + '/tls/ca_file',
-                              schemaPath:
-                                '#/properties/exporters/items/oneOf/0/properties/tls/properties/ca_file/minLength',
-                              keyword: 'minLength',
-                              params: { limit: 1 },
-                              message: 'must NOT have fewer than 1 characters',
-                              schema: 1,
-                              parentSchema:
-                                schema11.properties.exporters.items.oneOf[0].properties.tls.properties.ca_file,
-                              data: data130,
-                            };
-                            if (vErrors === null) {
-                              vErrors = [err310];
-                            } else {
-                              vErrors.push(err310);
-                            }
-                            errors++;
-                          }
+                      if (coerced89 !== undefined) {
+                        data129 = coerced89;
+                        if (data121 !== undefined) {
+                          data121['timeout_ms'] = coerced89;
                         }
                       }
-                      if (data129.cert_file !== undefined) {
-                        let data131 = data129.cert_file;
+                    }
+                    if (typeof data129 == 'number' && isFinite(data129)) {
+                      if (data129 < 0 || isNaN(data129)) {
+                        const err309 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/timeout_ms',
+                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/timeout_ms/minimum',
+                          keyword: 'minimum',
+                          params: { comparison: '>=', limit: 0 },
+                          message: 'must be >= 0',
+                          schema: 0,
+                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.timeout_ms,
+                          data: data129,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err309];
+                        } else {
+                          vErrors.push(err309);
+                        }
+                        errors++;
+                      }
+                    }
+                  }
+                  if (data121.tls !== undefined) {
+                    let data130 = data121.tls;
+                    if (data130 && typeof data130 == 'object' && !Array.isArray(data130)) {
+                      for (const key22 in data130) {
+                        if (!(
+                          key22 === 'ca_file' ||
+                          key22 === 'cert_file' ||
+                          key22 === 'key_file' ||
+                          key22 === 'insecure' ||
+                          key22 === 'insecure_skip_verify'
+                        )) {
+                          const err310 = {
+                            instancePath: instancePath + '/exporters/' + i19 + '/tls',
+                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/tls/additionalProperties',
+                            keyword: 'additionalProperties',
+                            params: { additionalProperty: key22 },
+                            message: 'must NOT have additional properties',
+                            schema: false,
+                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.tls,
+                            data: data130,
+                          };
+                          if (vErrors === null) {
+                            vErrors = [err310];
+                          } else {
+                            vErrors.push(err310);
+                          }
+                          errors++;
+                        }
+                      }
+                      if (data130.ca_file !== undefined) {
+                        let data131 = data130.ca_file;
                         if (typeof data131 !== 'string') {
                           let dataType90 = typeof data131;
                           let coerced90 = undefined;
@@ -9199,16 +9199,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                               coerced90 = '';
                             } else {
                               const err311 = {
-                                instancePath: instancePath + '/exporters/' + i19 + '/tls/cert_file',
+                                instancePath: instancePath + '/exporters/' + i19 + '/tls/ca_file',
                                 schemaPath:
-                                  '#/properties/exporters/items/oneOf/0/properties/tls/properties/cert_file/type',
+                                  '#/properties/exporters/items/oneOf/0/properties/tls/properties/ca_file/type',
                                 keyword: 'type',
                                 params: { type: 'string' },
                                 message: 'must be string',
                                 schema:
-                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.cert_file.type,
+                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.ca_file.type,
                                 parentSchema:
-                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.cert_file,
+                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.ca_file,
                                 data: data131,
                               };
                               if (vErrors === null) {
@@ -9221,23 +9221,23 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           }
                           if (coerced90 !== undefined) {
                             data131 = coerced90;
-                            if (data129 !== undefined) {
-                              data129['cert_file'] = coerced90;
+                            if (data130 !== undefined) {
+                              data130['ca_file'] = coerced90;
                             }
                           }
                         }
                         if (typeof data131 === 'string') {
                           if (func3(data131) < 1) {
                             const err312 = {
-                              instancePath: instancePath + '/exporters/' + i19 + '/tls/cert_file',
+                              instancePath: instancePath + '/exporters/' + i19 + '/tls/ca_file',
                               schemaPath:
-                                '#/properties/exporters/items/oneOf/0/properties/tls/properties/cert_file/minLength',
+                                '#/properties/exporters/items/oneOf/0/properties/tls/properties/ca_file/minLength',
                               keyword: 'minLength',
                               params: { limit: 1 },
                               message: 'must NOT have fewer than 1 characters',
                               schema: 1,
                               parentSchema:
-                                schema11.properties.exporters.items.oneOf[0].properties.tls.properties.cert_file,
+                                schema11.properties.exporters.items.oneOf[0].properties.tls.properties.ca_file,
                               data: data131,
                             };
                             if (vErrors === null) {
@@ -9249,8 +9249,8 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           }
                         }
                       }
-                      if (data129.key_file !== undefined) {
-                        let data132 = data129.key_file;
+                      if (data130.cert_file !== undefined) {
+                        let data132 = data130.cert_file;
                         if (typeof data132 !== 'string') {
                           let dataType91 = typeof data132;
                           let coerced91 = undefined;
@@ -9261,16 +9261,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                               coerced91 = '';
                             } else {
                               const err313 = {
-                                instancePath: instancePath + '/exporters/' + i19 + '/tls/key_file',
+                                instancePath: instancePath + '/exporters/' + i19 + '/tls/cert_file',
                                 schemaPath:
-                                  '#/properties/exporters/items/oneOf/0/properties/tls/properties/key_file/type',
+                                  '#/properties/exporters/items/oneOf/0/properties/tls/properties/cert_file/type',
                                 keyword: 'type',
                                 params: { type: 'string' },
                                 message: 'must be string',
                                 schema:
-                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.key_file.type,
+                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.cert_file.type,
                                 parentSchema:
-                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.key_file,
+                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.cert_file,
                                 data: data132,
                               };
                               if (vErrors === null) {
@@ -9283,23 +9283,23 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           }
                           if (coerced91 !== undefined) {
                             data132 = coerced91;
-                            if (data129 !== undefined) {
-                              data129['key_file'] = coerced91;
+                            if (data130 !== undefined) {
+                              data130['cert_file'] = coerced91;
                             }
                           }
                         }
                         if (typeof data132 === 'string') {
                           if (func3(data132) < 1) {
                             const err314 = {
-                              instancePath: instancePath + '/exporters/' + i19 + '/tls/key_file',
+                              instancePath: instancePath + '/exporters/' + i19 + '/tls/cert_file',
                               schemaPath:
-                                '#/properties/exporters/items/oneOf/0/properties/tls/properties/key_file/minLength',
+                                '#/properties/exporters/items/oneOf/0/properties/tls/properties/cert_file/minLength',
                               keyword: 'minLength',
                               params: { limit: 1 },
                               message: 'must NOT have fewer than 1 characters',
                               schema: 1,
                               parentSchema:
-                                schema11.properties.exporters.items.oneOf[0].properties.tls.properties.key_file,
+                                schema11.properties.exporters.items.oneOf[0].properties.tls.properties.cert_file,
                               data: data132,
                             };
                             if (vErrors === null) {
@@ -9311,27 +9311,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           }
                         }
                       }
-                      if (data129.insecure !== undefined) {
-                        let data133 = data129.insecure;
-                        if (typeof data133 !== 'boolean') {
+                      if (data130.key_file !== undefined) {
+                        let data133 = data130.key_file;
+                        if (typeof data133 !== 'string') {
+                          let dataType92 = typeof data133;
                           let coerced92 = undefined;
                           if (!(coerced92 !== undefined)) {
-                            if (data133 === 'false' || data133 === 0 || data133 === null) {
-                              coerced92 = false;
-                            } else if (data133 === 'true' || data133 === 1) {
-                              coerced92 = true;
+                            if (dataType92 == 'number' || dataType92 == 'boolean') {
+                              coerced92 = '' + data133;
+                            } else if (data133 === null) {
+                              coerced92 = '';
                             } else {
                               const err315 = {
-                                instancePath: instancePath + '/exporters/' + i19 + '/tls/insecure',
+                                instancePath: instancePath + '/exporters/' + i19 + '/tls/key_file',
                                 schemaPath:
-                                  '#/properties/exporters/items/oneOf/0/properties/tls/properties/insecure/type',
+                                  '#/properties/exporters/items/oneOf/0/properties/tls/properties/key_file/type',
                                 keyword: 'type',
-                                params: { type: 'boolean' },
-                                message: 'must be boolean',
+                                params: { type: 'string' },
+                                message: 'must be string',
                                 schema:
-                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.insecure.type,
+                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.key_file.type,
                                 parentSchema:
-                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.insecure,
+                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.key_file,
                                 data: data133,
                               };
                               if (vErrors === null) {
@@ -9344,14 +9345,36 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           }
                           if (coerced92 !== undefined) {
                             data133 = coerced92;
-                            if (data129 !== undefined) {
-                              data129['insecure'] = coerced92;
+                            if (data130 !== undefined) {
+                              data130['key_file'] = coerced92;
                             }
                           }
                         }
+                        if (typeof data133 === 'string') {
+                          if (func3(data133) < 1) {
+                            const err316 = {
+                              instancePath: instancePath + '/exporters/' + i19 + '/tls/key_file',
+                              schemaPath:
+                                '#/properties/exporters/items/oneOf/0/properties/tls/properties/key_file/minLength',
+                              keyword: 'minLength',
+                              params: { limit: 1 },
+                              message: 'must NOT have fewer than 1 characters',
+                              schema: 1,
+                              parentSchema:
+                                schema11.properties.exporters.items.oneOf[0].properties.tls.properties.key_file,
+                              data: data133,
+                            };
+                            if (vErrors === null) {
+                              vErrors = [err316];
+                            } else {
+                              vErrors.push(err316);
+                            }
+                            errors++;
+                          }
+                        }
                       }
-                      if (data129.insecure_skip_verify !== undefined) {
-                        let data134 = data129.insecure_skip_verify;
+                      if (data130.insecure !== undefined) {
+                        let data134 = data130.insecure;
                         if (typeof data134 !== 'boolean') {
                           let coerced93 = undefined;
                           if (!(coerced93 !== undefined)) {
@@ -9360,7 +9383,46 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             } else if (data134 === 'true' || data134 === 1) {
                               coerced93 = true;
                             } else {
-                              const err316 = {
+                              const err317 = {
+                                instancePath: instancePath + '/exporters/' + i19 + '/tls/insecure',
+                                schemaPath:
+                                  '#/properties/exporters/items/oneOf/0/properties/tls/properties/insecure/type',
+                                keyword: 'type',
+                                params: { type: 'boolean' },
+                                message: 'must be boolean',
+                                schema:
+                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.insecure.type,
+                                parentSchema:
+                                  schema11.properties.exporters.items.oneOf[0].properties.tls.properties.insecure,
+                                data: data134,
+                              };
+                              if (vErrors === null) {
+                                vErrors = [err317];
+                              } else {
+                                vErrors.push(err317);
+                              }
+                              errors++;
+                            }
+                          }
+                          if (coerced93 !== undefined) {
+                            data134 = coerced93;
+                            if (data130 !== undefined) {
+                              data130['insecure'] = coerced93;
+                            }
+                          }
+                        }
+                      }
+                      if (data130.insecure_skip_verify !== undefined) {
+                        let data135 = data130.insecure_skip_verify;
+                        if (typeof data135 !== 'boolean') {
+                          let coerced94 = undefined;
+                          if (!(coerced94 !== undefined)) {
+                            if (data135 === 'false' || data135 === 0 || data135 === null) {
+                              coerced94 = false;
+                            } else if (data135 === 'true' || data135 === 1) {
+                              coerced94 = true;
+                            } else {
+                              const err318 = {
                                 instancePath: instancePath + '/exporters/' + i19 + '/tls/insecure_skip_verify',
                                 schemaPath:
                                   '#/properties/exporters/items/oneOf/0/properties/tls/properties/insecure_skip_verify/type',
@@ -9373,26 +9435,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                                 parentSchema:
                                   schema11.properties.exporters.items.oneOf[0].properties.tls.properties
                                     .insecure_skip_verify,
-                                data: data134,
+                                data: data135,
                               };
                               if (vErrors === null) {
-                                vErrors = [err316];
+                                vErrors = [err318];
                               } else {
-                                vErrors.push(err316);
+                                vErrors.push(err318);
                               }
                               errors++;
                             }
                           }
-                          if (coerced93 !== undefined) {
-                            data134 = coerced93;
-                            if (data129 !== undefined) {
-                              data129['insecure_skip_verify'] = coerced93;
+                          if (coerced94 !== undefined) {
+                            data135 = coerced94;
+                            if (data130 !== undefined) {
+                              data130['insecure_skip_verify'] = coerced94;
                             }
                           }
                         }
                       }
                     } else {
-                      const err317 = {
+                      const err319 = {
                         instancePath: instancePath + '/exporters/' + i19 + '/tls',
                         schemaPath: '#/properties/exporters/items/oneOf/0/properties/tls/type',
                         keyword: 'type',
@@ -9400,32 +9462,32 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must be object',
                         schema: schema11.properties.exporters.items.oneOf[0].properties.tls.type,
                         parentSchema: schema11.properties.exporters.items.oneOf[0].properties.tls,
-                        data: data129,
+                        data: data130,
                       };
                       if (vErrors === null) {
-                        vErrors = [err317];
+                        vErrors = [err319];
                       } else {
-                        vErrors.push(err317);
+                        vErrors.push(err319);
                       }
                       errors++;
                     }
                   }
-                  if (data120.resource_attributes !== undefined) {
-                    let data135 = data120.resource_attributes;
-                    if (data135 && typeof data135 == 'object' && !Array.isArray(data135)) {
-                      for (const key23 in data135) {
+                  if (data121.resource_attributes !== undefined) {
+                    let data136 = data121.resource_attributes;
+                    if (data136 && typeof data136 == 'object' && !Array.isArray(data136)) {
+                      for (const key23 in data136) {
                         if (pattern0.test(key23)) {
-                          let data136 = data135[key23];
-                          if (typeof data136 !== 'string') {
-                            let dataType94 = typeof data136;
-                            let coerced94 = undefined;
-                            if (!(coerced94 !== undefined)) {
-                              if (dataType94 == 'number' || dataType94 == 'boolean') {
-                                coerced94 = '' + data136;
-                              } else if (data136 === null) {
-                                coerced94 = '';
+                          let data137 = data136[key23];
+                          if (typeof data137 !== 'string') {
+                            let dataType95 = typeof data137;
+                            let coerced95 = undefined;
+                            if (!(coerced95 !== undefined)) {
+                              if (dataType95 == 'number' || dataType95 == 'boolean') {
+                                coerced95 = '' + data137;
+                              } else if (data137 === null) {
+                                coerced95 = '';
                               } else {
-                                const err318 = {
+                                const err320 = {
                                   instancePath:
                                     instancePath +
                                     '/exporters/' +
@@ -9443,27 +9505,27 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                                   parentSchema:
                                     schema11.properties.exporters.items.oneOf[0].properties.resource_attributes
                                       .patternProperties['^(.*)$'],
-                                  data: data136,
+                                  data: data137,
                                 };
                                 if (vErrors === null) {
-                                  vErrors = [err318];
+                                  vErrors = [err320];
                                 } else {
-                                  vErrors.push(err318);
+                                  vErrors.push(err320);
                                 }
                                 errors++;
                               }
                             }
-                            if (coerced94 !== undefined) {
-                              data136 = coerced94;
-                              if (data135 !== undefined) {
-                                data135[key23] = coerced94;
+                            if (coerced95 !== undefined) {
+                              data137 = coerced95;
+                              if (data136 !== undefined) {
+                                data136[key23] = coerced95;
                               }
                             }
                           }
                         }
                       }
                     } else {
-                      const err319 = {
+                      const err321 = {
                         instancePath: instancePath + '/exporters/' + i19 + '/resource_attributes',
                         schemaPath: '#/properties/exporters/items/oneOf/0/properties/resource_attributes/type',
                         keyword: 'type',
@@ -9471,28 +9533,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must be object',
                         schema: schema11.properties.exporters.items.oneOf[0].properties.resource_attributes.type,
                         parentSchema: schema11.properties.exporters.items.oneOf[0].properties.resource_attributes,
-                        data: data135,
+                        data: data136,
                       };
                       if (vErrors === null) {
-                        vErrors = [err319];
+                        vErrors = [err321];
                       } else {
-                        vErrors.push(err319);
+                        vErrors.push(err321);
                       }
                       errors++;
                     }
                   }
-                  if (data120.service_name !== undefined) {
-                    let data137 = data120.service_name;
-                    if (typeof data137 !== 'string') {
-                      let dataType95 = typeof data137;
-                      let coerced95 = undefined;
-                      if (!(coerced95 !== undefined)) {
-                        if (dataType95 == 'number' || dataType95 == 'boolean') {
-                          coerced95 = '' + data137;
-                        } else if (data137 === null) {
-                          coerced95 = '';
+                  if (data121.service_name !== undefined) {
+                    let data138 = data121.service_name;
+                    if (typeof data138 !== 'string') {
+                      let dataType96 = typeof data138;
+                      let coerced96 = undefined;
+                      if (!(coerced96 !== undefined)) {
+                        if (dataType96 == 'number' || dataType96 == 'boolean') {
+                          coerced96 = '' + data138;
+                        } else if (data138 === null) {
+                          coerced96 = '';
                         } else {
-                          const err320 = {
+                          const err322 = {
                             instancePath: instancePath + '/exporters/' + i19 + '/service_name',
                             schemaPath: '#/properties/exporters/items/oneOf/0/properties/service_name/type',
                             keyword: 'type',
@@ -9500,62 +9562,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             message: 'must be string',
                             schema: schema11.properties.exporters.items.oneOf[0].properties.service_name.type,
                             parentSchema: schema11.properties.exporters.items.oneOf[0].properties.service_name,
-                            data: data137,
-                          };
-                          if (vErrors === null) {
-                            vErrors = [err320];
-                          } else {
-                            vErrors.push(err320);
-                          }
-                          errors++;
-                        }
-                      }
-                      if (coerced95 !== undefined) {
-                        data137 = coerced95;
-                        if (data120 !== undefined) {
-                          data120['service_name'] = coerced95;
-                        }
-                      }
-                    }
-                    if (typeof data137 === 'string') {
-                      if (func3(data137) < 1) {
-                        const err321 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/service_name',
-                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/service_name/minLength',
-                          keyword: 'minLength',
-                          params: { limit: 1 },
-                          message: 'must NOT have fewer than 1 characters',
-                          schema: 1,
-                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.service_name,
-                          data: data137,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err321];
-                        } else {
-                          vErrors.push(err321);
-                        }
-                        errors++;
-                      }
-                    }
-                  }
-                  if (data120.service_name_from_env !== undefined) {
-                    let data138 = data120.service_name_from_env;
-                    if (typeof data138 !== 'boolean') {
-                      let coerced96 = undefined;
-                      if (!(coerced96 !== undefined)) {
-                        if (data138 === 'false' || data138 === 0 || data138 === null) {
-                          coerced96 = false;
-                        } else if (data138 === 'true' || data138 === 1) {
-                          coerced96 = true;
-                        } else {
-                          const err322 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/service_name_from_env',
-                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/service_name_from_env/type',
-                            keyword: 'type',
-                            params: { type: 'boolean' },
-                            message: 'must be boolean',
-                            schema: schema11.properties.exporters.items.oneOf[0].properties.service_name_from_env.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.service_name_from_env,
                             data: data138,
                           };
                           if (vErrors === null) {
@@ -9568,24 +9574,80 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       }
                       if (coerced96 !== undefined) {
                         data138 = coerced96;
-                        if (data120 !== undefined) {
-                          data120['service_name_from_env'] = coerced96;
+                        if (data121 !== undefined) {
+                          data121['service_name'] = coerced96;
+                        }
+                      }
+                    }
+                    if (typeof data138 === 'string') {
+                      if (func3(data138) < 1) {
+                        const err323 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/service_name',
+                          schemaPath: '#/properties/exporters/items/oneOf/0/properties/service_name/minLength',
+                          keyword: 'minLength',
+                          params: { limit: 1 },
+                          message: 'must NOT have fewer than 1 characters',
+                          schema: 1,
+                          parentSchema: schema11.properties.exporters.items.oneOf[0].properties.service_name,
+                          data: data138,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err323];
+                        } else {
+                          vErrors.push(err323);
+                        }
+                        errors++;
+                      }
+                    }
+                  }
+                  if (data121.service_name_from_env !== undefined) {
+                    let data139 = data121.service_name_from_env;
+                    if (typeof data139 !== 'boolean') {
+                      let coerced97 = undefined;
+                      if (!(coerced97 !== undefined)) {
+                        if (data139 === 'false' || data139 === 0 || data139 === null) {
+                          coerced97 = false;
+                        } else if (data139 === 'true' || data139 === 1) {
+                          coerced97 = true;
+                        } else {
+                          const err324 = {
+                            instancePath: instancePath + '/exporters/' + i19 + '/service_name_from_env',
+                            schemaPath: '#/properties/exporters/items/oneOf/0/properties/service_name_from_env/type',
+                            keyword: 'type',
+                            params: { type: 'boolean' },
+                            message: 'must be boolean',
+                            schema: schema11.properties.exporters.items.oneOf[0].properties.service_name_from_env.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[0].properties.service_name_from_env,
+                            data: data139,
+                          };
+                          if (vErrors === null) {
+                            vErrors = [err324];
+                          } else {
+                            vErrors.push(err324);
+                          }
+                          errors++;
+                        }
+                      }
+                      if (coerced97 !== undefined) {
+                        data139 = coerced97;
+                        if (data121 !== undefined) {
+                          data121['service_name_from_env'] = coerced97;
                         }
                       }
                     }
                   }
-                  if (data120.preset !== undefined) {
-                    let data139 = data120.preset;
-                    if (typeof data139 !== 'string') {
-                      let dataType97 = typeof data139;
-                      let coerced97 = undefined;
-                      if (!(coerced97 !== undefined)) {
-                        if (dataType97 == 'number' || dataType97 == 'boolean') {
-                          coerced97 = '' + data139;
-                        } else if (data139 === null) {
-                          coerced97 = '';
+                  if (data121.preset !== undefined) {
+                    let data140 = data121.preset;
+                    if (typeof data140 !== 'string') {
+                      let dataType98 = typeof data140;
+                      let coerced98 = undefined;
+                      if (!(coerced98 !== undefined)) {
+                        if (dataType98 == 'number' || dataType98 == 'boolean') {
+                          coerced98 = '' + data140;
+                        } else if (data140 === null) {
+                          coerced98 = '';
                         } else {
-                          const err323 = {
+                          const err325 = {
                             instancePath: instancePath + '/exporters/' + i19 + '/preset',
                             schemaPath: '#/properties/exporters/items/oneOf/0/properties/preset/type',
                             keyword: 'type',
@@ -9593,33 +9655,33 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                             message: 'must be string',
                             schema: schema11.properties.exporters.items.oneOf[0].properties.preset.type,
                             parentSchema: schema11.properties.exporters.items.oneOf[0].properties.preset,
-                            data: data139,
+                            data: data140,
                           };
                           if (vErrors === null) {
-                            vErrors = [err323];
+                            vErrors = [err325];
                           } else {
-                            vErrors.push(err323);
+                            vErrors.push(err325);
                           }
                           errors++;
                         }
                       }
-                      if (coerced97 !== undefined) {
-                        data139 = coerced97;
-                        if (data120 !== undefined) {
-                          data120['preset'] = coerced97;
+                      if (coerced98 !== undefined) {
+                        data140 = coerced98;
+                        if (data121 !== undefined) {
+                          data121['preset'] = coerced98;
                         }
                       }
                     }
                     if (!(
-                      data139 === 'datadog-agent' ||
-                      data139 === 'datadog' ||
-                      data139 === 'honeycomb' ||
-                      data139 === 'grafana-cloud' ||
-                      data139 === 'loki' ||
-                      data139 === 'elastic' ||
-                      data139 === 'splunk-collector'
+                      data140 === 'datadog-agent' ||
+                      data140 === 'datadog' ||
+                      data140 === 'honeycomb' ||
+                      data140 === 'grafana-cloud' ||
+                      data140 === 'loki' ||
+                      data140 === 'elastic' ||
+                      data140 === 'splunk-collector'
                     )) {
-                      const err324 = {
+                      const err326 = {
                         instancePath: instancePath + '/exporters/' + i19 + '/preset',
                         schemaPath: '#/properties/exporters/items/oneOf/0/properties/preset/enum',
                         keyword: 'enum',
@@ -9627,31 +9689,31 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must be equal to one of the allowed values',
                         schema: schema11.properties.exporters.items.oneOf[0].properties.preset.enum,
                         parentSchema: schema11.properties.exporters.items.oneOf[0].properties.preset,
-                        data: data139,
+                        data: data140,
                       };
                       if (vErrors === null) {
-                        vErrors = [err324];
+                        vErrors = [err326];
                       } else {
-                        vErrors.push(err324);
+                        vErrors.push(err326);
                       }
                       errors++;
                     }
                   }
-                  let data140 = data120.preset_options;
-                  if (data140 && typeof data140 == 'object' && !Array.isArray(data140)) {
-                    for (const key24 in data140) {
+                  let data141 = data121.preset_options;
+                  if (data141 && typeof data141 == 'object' && !Array.isArray(data141)) {
+                    for (const key24 in data141) {
                       if (pattern0.test(key24)) {
-                        let data141 = data140[key24];
-                        if (typeof data141 !== 'string') {
-                          let dataType98 = typeof data141;
-                          let coerced98 = undefined;
-                          if (!(coerced98 !== undefined)) {
-                            if (dataType98 == 'number' || dataType98 == 'boolean') {
-                              coerced98 = '' + data141;
-                            } else if (data141 === null) {
-                              coerced98 = '';
+                        let data142 = data141[key24];
+                        if (typeof data142 !== 'string') {
+                          let dataType99 = typeof data142;
+                          let coerced99 = undefined;
+                          if (!(coerced99 !== undefined)) {
+                            if (dataType99 == 'number' || dataType99 == 'boolean') {
+                              coerced99 = '' + data142;
+                            } else if (data142 === null) {
+                              coerced99 = '';
                             } else {
-                              const err325 = {
+                              const err327 = {
                                 instancePath:
                                   instancePath +
                                   '/exporters/' +
@@ -9669,27 +9731,27 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                                 parentSchema:
                                   schema11.properties.exporters.items.oneOf[0].properties.preset_options
                                     .patternProperties['^(.*)$'],
-                                data: data141,
+                                data: data142,
                               };
                               if (vErrors === null) {
-                                vErrors = [err325];
+                                vErrors = [err327];
                               } else {
-                                vErrors.push(err325);
+                                vErrors.push(err327);
                               }
                               errors++;
                             }
                           }
-                          if (coerced98 !== undefined) {
-                            data141 = coerced98;
-                            if (data140 !== undefined) {
-                              data140[key24] = coerced98;
+                          if (coerced99 !== undefined) {
+                            data142 = coerced99;
+                            if (data141 !== undefined) {
+                              data141[key24] = coerced99;
                             }
                           }
                         }
                       }
                     }
                   } else {
-                    const err326 = {
+                    const err328 = {
                       instancePath: instancePath + '/exporters/' + i19 + '/preset_options',
                       schemaPath: '#/properties/exporters/items/oneOf/0/properties/preset_options/type',
                       keyword: 'type',
@@ -9697,60 +9759,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       message: 'must be object',
                       schema: schema11.properties.exporters.items.oneOf[0].properties.preset_options.type,
                       parentSchema: schema11.properties.exporters.items.oneOf[0].properties.preset_options,
-                      data: data140,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err326];
-                    } else {
-                      vErrors.push(err326);
-                    }
-                    errors++;
-                  }
-                } else {
-                  const err327 = {
-                    instancePath: instancePath + '/exporters/' + i19,
-                    schemaPath: '#/properties/exporters/items/oneOf/0/type',
-                    keyword: 'type',
-                    params: { type: 'object' },
-                    message: 'must be object',
-                    schema: schema11.properties.exporters.items.oneOf[0].type,
-                    parentSchema: schema11.properties.exporters.items.oneOf[0],
-                    data: data120,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err327];
-                  } else {
-                    vErrors.push(err327);
-                  }
-                  errors++;
-                }
-              } else if (tag0 === 'store') {
-                if (data120 && typeof data120 == 'object' && !Array.isArray(data120)) {
-                  if (data120.directory === undefined) {
-                    data120.directory = null;
-                  }
-                  if (data120.max_file_bytes === undefined) {
-                    data120.max_file_bytes = 67108864;
-                  }
-                  if (data120.max_file_age_ms === undefined) {
-                    data120.max_file_age_ms = 3600000;
-                  }
-                  if (data120.max_age_ms === undefined) {
-                    data120.max_age_ms = 604800000;
-                  }
-                  if (data120.max_total_bytes === undefined) {
-                    data120.max_total_bytes = 1073741824;
-                  }
-                  if (data120.type === undefined) {
-                    const err328 = {
-                      instancePath: instancePath + '/exporters/' + i19,
-                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
-                      keyword: 'required',
-                      params: { missingProperty: 'type' },
-                      message: "must have required property '" + 'type' + "'",
-                      schema: schema11.properties.exporters.items.oneOf[1].required,
-                      parentSchema: schema11.properties.exporters.items.oneOf[1],
-                      data: data120,
+                      data: data141,
                     };
                     if (vErrors === null) {
                       vErrors = [err328];
@@ -9759,34 +9768,51 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     }
                     errors++;
                   }
-                  if (data120.directory === undefined) {
-                    const err329 = {
-                      instancePath: instancePath + '/exporters/' + i19,
-                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
-                      keyword: 'required',
-                      params: { missingProperty: 'directory' },
-                      message: "must have required property '" + 'directory' + "'",
-                      schema: schema11.properties.exporters.items.oneOf[1].required,
-                      parentSchema: schema11.properties.exporters.items.oneOf[1],
-                      data: data120,
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err329];
-                    } else {
-                      vErrors.push(err329);
-                    }
-                    errors++;
+                } else {
+                  const err329 = {
+                    instancePath: instancePath + '/exporters/' + i19,
+                    schemaPath: '#/properties/exporters/items/oneOf/0/type',
+                    keyword: 'type',
+                    params: { type: 'object' },
+                    message: 'must be object',
+                    schema: schema11.properties.exporters.items.oneOf[0].type,
+                    parentSchema: schema11.properties.exporters.items.oneOf[0],
+                    data: data121,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err329];
+                  } else {
+                    vErrors.push(err329);
                   }
-                  if (data120.max_file_bytes === undefined) {
+                  errors++;
+                }
+              } else if (tag0 === 'store') {
+                if (data121 && typeof data121 == 'object' && !Array.isArray(data121)) {
+                  if (data121.directory === undefined) {
+                    data121.directory = null;
+                  }
+                  if (data121.max_file_bytes === undefined) {
+                    data121.max_file_bytes = 67108864;
+                  }
+                  if (data121.max_file_age_ms === undefined) {
+                    data121.max_file_age_ms = 3600000;
+                  }
+                  if (data121.max_age_ms === undefined) {
+                    data121.max_age_ms = 604800000;
+                  }
+                  if (data121.max_total_bytes === undefined) {
+                    data121.max_total_bytes = 1073741824;
+                  }
+                  if (data121.type === undefined) {
                     const err330 = {
                       instancePath: instancePath + '/exporters/' + i19,
                       schemaPath: '#/properties/exporters/items/oneOf/1/required',
                       keyword: 'required',
-                      params: { missingProperty: 'max_file_bytes' },
-                      message: "must have required property '" + 'max_file_bytes' + "'",
+                      params: { missingProperty: 'type' },
+                      message: "must have required property '" + 'type' + "'",
                       schema: schema11.properties.exporters.items.oneOf[1].required,
                       parentSchema: schema11.properties.exporters.items.oneOf[1],
-                      data: data120,
+                      data: data121,
                     };
                     if (vErrors === null) {
                       vErrors = [err330];
@@ -9795,16 +9821,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     }
                     errors++;
                   }
-                  if (data120.max_file_age_ms === undefined) {
+                  if (data121.directory === undefined) {
                     const err331 = {
                       instancePath: instancePath + '/exporters/' + i19,
                       schemaPath: '#/properties/exporters/items/oneOf/1/required',
                       keyword: 'required',
-                      params: { missingProperty: 'max_file_age_ms' },
-                      message: "must have required property '" + 'max_file_age_ms' + "'",
+                      params: { missingProperty: 'directory' },
+                      message: "must have required property '" + 'directory' + "'",
                       schema: schema11.properties.exporters.items.oneOf[1].required,
                       parentSchema: schema11.properties.exporters.items.oneOf[1],
-                      data: data120,
+                      data: data121,
                     };
                     if (vErrors === null) {
                       vErrors = [err331];
@@ -9813,16 +9839,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     }
                     errors++;
                   }
-                  if (data120.max_age_ms === undefined) {
+                  if (data121.max_file_bytes === undefined) {
                     const err332 = {
                       instancePath: instancePath + '/exporters/' + i19,
                       schemaPath: '#/properties/exporters/items/oneOf/1/required',
                       keyword: 'required',
-                      params: { missingProperty: 'max_age_ms' },
-                      message: "must have required property '" + 'max_age_ms' + "'",
+                      params: { missingProperty: 'max_file_bytes' },
+                      message: "must have required property '" + 'max_file_bytes' + "'",
                       schema: schema11.properties.exporters.items.oneOf[1].required,
                       parentSchema: schema11.properties.exporters.items.oneOf[1],
-                      data: data120,
+                      data: data121,
                     };
                     if (vErrors === null) {
                       vErrors = [err332];
@@ -9831,16 +9857,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     }
                     errors++;
                   }
-                  if (data120.max_total_bytes === undefined) {
+                  if (data121.max_file_age_ms === undefined) {
                     const err333 = {
                       instancePath: instancePath + '/exporters/' + i19,
                       schemaPath: '#/properties/exporters/items/oneOf/1/required',
                       keyword: 'required',
-                      params: { missingProperty: 'max_total_bytes' },
-                      message: "must have required property '" + 'max_total_bytes' + "'",
+                      params: { missingProperty: 'max_file_age_ms' },
+                      message: "must have required property '" + 'max_file_age_ms' + "'",
                       schema: schema11.properties.exporters.items.oneOf[1].required,
                       parentSchema: schema11.properties.exporters.items.oneOf[1],
-                      data: data120,
+                      data: data121,
                     };
                     if (vErrors === null) {
                       vErrors = [err333];
@@ -9849,7 +9875,43 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     }
                     errors++;
                   }
-                  for (const key25 in data120) {
+                  if (data121.max_age_ms === undefined) {
+                    const err334 = {
+                      instancePath: instancePath + '/exporters/' + i19,
+                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
+                      keyword: 'required',
+                      params: { missingProperty: 'max_age_ms' },
+                      message: "must have required property '" + 'max_age_ms' + "'",
+                      schema: schema11.properties.exporters.items.oneOf[1].required,
+                      parentSchema: schema11.properties.exporters.items.oneOf[1],
+                      data: data121,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err334];
+                    } else {
+                      vErrors.push(err334);
+                    }
+                    errors++;
+                  }
+                  if (data121.max_total_bytes === undefined) {
+                    const err335 = {
+                      instancePath: instancePath + '/exporters/' + i19,
+                      schemaPath: '#/properties/exporters/items/oneOf/1/required',
+                      keyword: 'required',
+                      params: { missingProperty: 'max_total_bytes' },
+                      message: "must have required property '" + 'max_total_bytes' + "'",
+                      schema: schema11.properties.exporters.items.oneOf[1].required,
+                      parentSchema: schema11.properties.exporters.items.oneOf[1],
+                      data: data121,
+                    };
+                    if (vErrors === null) {
+                      vErrors = [err335];
+                    } else {
+                      vErrors.push(err335);
+                    }
+                    errors++;
+                  }
+                  for (const key25 in data121) {
                     if (!(
                       key25 === 'type' ||
                       key25 === 'name' ||
@@ -9859,7 +9921,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       key25 === 'max_age_ms' ||
                       key25 === 'max_total_bytes'
                     )) {
-                      const err334 = {
+                      const err336 = {
                         instancePath: instancePath + '/exporters/' + i19,
                         schemaPath: '#/properties/exporters/items/oneOf/1/additionalProperties',
                         keyword: 'additionalProperties',
@@ -9867,62 +9929,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must NOT have additional properties',
                         schema: false,
                         parentSchema: schema11.properties.exporters.items.oneOf[1],
-                        data: data120,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err334];
-                      } else {
-                        vErrors.push(err334);
-                      }
-                      errors++;
-                    }
-                  }
-                  if (data120.type !== undefined) {
-                    let data142 = data120.type;
-                    if (typeof data142 !== 'string') {
-                      let dataType99 = typeof data142;
-                      let coerced99 = undefined;
-                      if (!(coerced99 !== undefined)) {
-                        if (dataType99 == 'number' || dataType99 == 'boolean') {
-                          coerced99 = '' + data142;
-                        } else if (data142 === null) {
-                          coerced99 = '';
-                        } else {
-                          const err335 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/type',
-                            schemaPath: '#/properties/exporters/items/oneOf/1/properties/type/type',
-                            keyword: 'type',
-                            params: { type: 'string' },
-                            message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[1].properties.type.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[1].properties.type,
-                            data: data142,
-                          };
-                          if (vErrors === null) {
-                            vErrors = [err335];
-                          } else {
-                            vErrors.push(err335);
-                          }
-                          errors++;
-                        }
-                      }
-                      if (coerced99 !== undefined) {
-                        data142 = coerced99;
-                        if (data120 !== undefined) {
-                          data120['type'] = coerced99;
-                        }
-                      }
-                    }
-                    if ('store' !== data142) {
-                      const err336 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/type',
-                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/type/const',
-                        keyword: 'const',
-                        params: { allowedValue: 'store' },
-                        message: 'must be equal to constant',
-                        schema: 'store',
-                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.type,
-                        data: data142,
+                        data: data121,
                       };
                       if (vErrors === null) {
                         vErrors = [err336];
@@ -9932,8 +9939,8 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       errors++;
                     }
                   }
-                  if (data120.name !== undefined) {
-                    let data143 = data120.name;
+                  if (data121.type !== undefined) {
+                    let data143 = data121.type;
                     if (typeof data143 !== 'string') {
                       let dataType100 = typeof data143;
                       let coerced100 = undefined;
@@ -9944,13 +9951,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           coerced100 = '';
                         } else {
                           const err337 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/name',
-                            schemaPath: '#/properties/exporters/items/oneOf/1/properties/name/type',
+                            instancePath: instancePath + '/exporters/' + i19 + '/type',
+                            schemaPath: '#/properties/exporters/items/oneOf/1/properties/type/type',
                             keyword: 'type',
                             params: { type: 'string' },
                             message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[1].properties.name.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[1].properties.name,
+                            schema: schema11.properties.exporters.items.oneOf[1].properties.type.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[1].properties.type,
                             data: data143,
                           };
                           if (vErrors === null) {
@@ -9963,14 +9970,69 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       }
                       if (coerced100 !== undefined) {
                         data143 = coerced100;
-                        if (data120 !== undefined) {
-                          data120['name'] = coerced100;
+                        if (data121 !== undefined) {
+                          data121['type'] = coerced100;
                         }
                       }
                     }
-                    if (typeof data143 === 'string') {
-                      if (func3(data143) > 64) {
-                        const err338 = {
+                    if ('store' !== data143) {
+                      const err338 = {
+                        instancePath: instancePath + '/exporters/' + i19 + '/type',
+                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/type/const',
+                        keyword: 'const',
+                        params: { allowedValue: 'store' },
+                        message: 'must be equal to constant',
+                        schema: 'store',
+                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.type,
+                        data: data143,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err338];
+                      } else {
+                        vErrors.push(err338);
+                      }
+                      errors++;
+                    }
+                  }
+                  if (data121.name !== undefined) {
+                    let data144 = data121.name;
+                    if (typeof data144 !== 'string') {
+                      let dataType101 = typeof data144;
+                      let coerced101 = undefined;
+                      if (!(coerced101 !== undefined)) {
+                        if (dataType101 == 'number' || dataType101 == 'boolean') {
+                          coerced101 = '' + data144;
+                        } else if (data144 === null) {
+                          coerced101 = '';
+                        } else {
+                          const err339 = {
+                            instancePath: instancePath + '/exporters/' + i19 + '/name',
+                            schemaPath: '#/properties/exporters/items/oneOf/1/properties/name/type',
+                            keyword: 'type',
+                            params: { type: 'string' },
+                            message: 'must be string',
+                            schema: schema11.properties.exporters.items.oneOf[1].properties.name.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[1].properties.name,
+                            data: data144,
+                          };
+                          if (vErrors === null) {
+                            vErrors = [err339];
+                          } else {
+                            vErrors.push(err339);
+                          }
+                          errors++;
+                        }
+                      }
+                      if (coerced101 !== undefined) {
+                        data144 = coerced101;
+                        if (data121 !== undefined) {
+                          data121['name'] = coerced101;
+                        }
+                      }
+                    }
+                    if (typeof data144 === 'string') {
+                      if (func3(data144) > 64) {
+                        const err340 = {
                           instancePath: instancePath + '/exporters/' + i19 + '/name',
                           schemaPath: '#/properties/exporters/items/oneOf/1/properties/name/maxLength',
                           keyword: 'maxLength',
@@ -9978,55 +10040,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           message: 'must NOT have more than 64 characters',
                           schema: 64,
                           parentSchema: schema11.properties.exporters.items.oneOf[1].properties.name,
-                          data: data143,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err338];
-                        } else {
-                          vErrors.push(err338);
-                        }
-                        errors++;
-                      }
-                      if (!pattern1.test(data143)) {
-                        const err339 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/name',
-                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/name/pattern',
-                          keyword: 'pattern',
-                          params: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
-                          message: 'must match pattern "' + '^[A-Za-z0-9][A-Za-z0-9._-]*$' + '"',
-                          schema: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
-                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.name,
-                          data: data143,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err339];
-                        } else {
-                          vErrors.push(err339);
-                        }
-                        errors++;
-                      }
-                    }
-                  }
-                  let data144 = data120.directory;
-                  if (typeof data144 !== 'string' && data144 !== null) {
-                    let dataType101 = typeof data144;
-                    let coerced101 = undefined;
-                    if (!(coerced101 !== undefined)) {
-                      if (dataType101 == 'number' || dataType101 == 'boolean') {
-                        coerced101 = '' + data144;
-                      } else if (data144 === null) {
-                        coerced101 = '';
-                      } else if (data144 === '' || data144 === 0 || data144 === false) {
-                        coerced101 = null;
-                      } else {
-                        const err340 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/directory',
-                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/directory/type',
-                          keyword: 'type',
-                          params: { type: schema11.properties.exporters.items.oneOf[1].properties.directory.type },
-                          message: 'must be string,null',
-                          schema: schema11.properties.exporters.items.oneOf[1].properties.directory.type,
-                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.directory,
                           data: data144,
                         };
                         if (vErrors === null) {
@@ -10036,54 +10049,46 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         }
                         errors++;
                       }
-                    }
-                    if (coerced101 !== undefined) {
-                      data144 = coerced101;
-                      if (data120 !== undefined) {
-                        data120['directory'] = coerced101;
+                      if (!pattern1.test(data144)) {
+                        const err341 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/name',
+                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/name/pattern',
+                          keyword: 'pattern',
+                          params: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+                          message: 'must match pattern "' + '^[A-Za-z0-9][A-Za-z0-9._-]*$' + '"',
+                          schema: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.name,
+                          data: data144,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err341];
+                        } else {
+                          vErrors.push(err341);
+                        }
+                        errors++;
                       }
                     }
                   }
-                  if (typeof data144 === 'string') {
-                    if (func3(data144) < 1) {
-                      const err341 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/directory',
-                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/directory/minLength',
-                        keyword: 'minLength',
-                        params: { limit: 1 },
-                        message: 'must NOT have fewer than 1 characters',
-                        schema: 1,
-                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.directory,
-                        data: data144,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err341];
-                      } else {
-                        vErrors.push(err341);
-                      }
-                      errors++;
-                    }
-                  }
-                  let data145 = data120.max_file_bytes;
-                  if (!(typeof data145 == 'number' && !(data145 % 1) && !isNaN(data145) && isFinite(data145))) {
+                  let data145 = data121.directory;
+                  if (typeof data145 !== 'string' && data145 !== null) {
                     let dataType102 = typeof data145;
                     let coerced102 = undefined;
                     if (!(coerced102 !== undefined)) {
-                      if (
-                        dataType102 === 'boolean' ||
-                        data145 === null ||
-                        (dataType102 === 'string' && data145 && data145 == +data145 && !(data145 % 1))
-                      ) {
-                        coerced102 = +data145;
+                      if (dataType102 == 'number' || dataType102 == 'boolean') {
+                        coerced102 = '' + data145;
+                      } else if (data145 === null) {
+                        coerced102 = '';
+                      } else if (data145 === '' || data145 === 0 || data145 === false) {
+                        coerced102 = null;
                       } else {
                         const err342 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/max_file_bytes',
-                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_bytes/type',
+                          instancePath: instancePath + '/exporters/' + i19 + '/directory',
+                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/directory/type',
                           keyword: 'type',
-                          params: { type: 'integer' },
-                          message: 'must be integer',
-                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_file_bytes.type,
-                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_bytes,
+                          params: { type: schema11.properties.exporters.items.oneOf[1].properties.directory.type },
+                          message: 'must be string,null',
+                          schema: schema11.properties.exporters.items.oneOf[1].properties.directory.type,
+                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.directory,
                           data: data145,
                         };
                         if (vErrors === null) {
@@ -10096,21 +10101,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     }
                     if (coerced102 !== undefined) {
                       data145 = coerced102;
-                      if (data120 !== undefined) {
-                        data120['max_file_bytes'] = coerced102;
+                      if (data121 !== undefined) {
+                        data121['directory'] = coerced102;
                       }
                     }
                   }
-                  if (typeof data145 == 'number' && isFinite(data145)) {
-                    if (data145 < 1024 || isNaN(data145)) {
+                  if (typeof data145 === 'string') {
+                    if (func3(data145) < 1) {
                       const err343 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/max_file_bytes',
-                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_bytes/minimum',
-                        keyword: 'minimum',
-                        params: { comparison: '>=', limit: 1024 },
-                        message: 'must be >= 1024',
-                        schema: 1024,
-                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_bytes,
+                        instancePath: instancePath + '/exporters/' + i19 + '/directory',
+                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/directory/minLength',
+                        keyword: 'minLength',
+                        params: { limit: 1 },
+                        message: 'must NOT have fewer than 1 characters',
+                        schema: 1,
+                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.directory,
                         data: data145,
                       };
                       if (vErrors === null) {
@@ -10121,7 +10126,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       errors++;
                     }
                   }
-                  let data146 = data120.max_file_age_ms;
+                  let data146 = data121.max_file_bytes;
                   if (!(typeof data146 == 'number' && !(data146 % 1) && !isNaN(data146) && isFinite(data146))) {
                     let dataType103 = typeof data146;
                     let coerced103 = undefined;
@@ -10134,13 +10139,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         coerced103 = +data146;
                       } else {
                         const err344 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/max_file_age_ms',
-                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_age_ms/type',
+                          instancePath: instancePath + '/exporters/' + i19 + '/max_file_bytes',
+                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_bytes/type',
                           keyword: 'type',
                           params: { type: 'integer' },
                           message: 'must be integer',
-                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_file_age_ms.type,
-                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_age_ms,
+                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_file_bytes.type,
+                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_bytes,
                           data: data146,
                         };
                         if (vErrors === null) {
@@ -10153,21 +10158,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     }
                     if (coerced103 !== undefined) {
                       data146 = coerced103;
-                      if (data120 !== undefined) {
-                        data120['max_file_age_ms'] = coerced103;
+                      if (data121 !== undefined) {
+                        data121['max_file_bytes'] = coerced103;
                       }
                     }
                   }
                   if (typeof data146 == 'number' && isFinite(data146)) {
-                    if (data146 < 1 || isNaN(data146)) {
+                    if (data146 < 1024 || isNaN(data146)) {
                       const err345 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/max_file_age_ms',
-                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_age_ms/minimum',
+                        instancePath: instancePath + '/exporters/' + i19 + '/max_file_bytes',
+                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_bytes/minimum',
                         keyword: 'minimum',
-                        params: { comparison: '>=', limit: 1 },
-                        message: 'must be >= 1',
-                        schema: 1,
-                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_age_ms,
+                        params: { comparison: '>=', limit: 1024 },
+                        message: 'must be >= 1024',
+                        schema: 1024,
+                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_bytes,
                         data: data146,
                       };
                       if (vErrors === null) {
@@ -10178,7 +10183,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       errors++;
                     }
                   }
-                  let data147 = data120.max_age_ms;
+                  let data147 = data121.max_file_age_ms;
                   if (!(typeof data147 == 'number' && !(data147 % 1) && !isNaN(data147) && isFinite(data147))) {
                     let dataType104 = typeof data147;
                     let coerced104 = undefined;
@@ -10191,13 +10196,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         coerced104 = +data147;
                       } else {
                         const err346 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/max_age_ms',
-                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_age_ms/type',
+                          instancePath: instancePath + '/exporters/' + i19 + '/max_file_age_ms',
+                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_age_ms/type',
                           keyword: 'type',
                           params: { type: 'integer' },
                           message: 'must be integer',
-                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_age_ms.type,
-                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_age_ms,
+                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_file_age_ms.type,
+                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_age_ms,
                           data: data147,
                         };
                         if (vErrors === null) {
@@ -10210,21 +10215,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     }
                     if (coerced104 !== undefined) {
                       data147 = coerced104;
-                      if (data120 !== undefined) {
-                        data120['max_age_ms'] = coerced104;
+                      if (data121 !== undefined) {
+                        data121['max_file_age_ms'] = coerced104;
                       }
                     }
                   }
                   if (typeof data147 == 'number' && isFinite(data147)) {
                     if (data147 < 1 || isNaN(data147)) {
                       const err347 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/max_age_ms',
-                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_age_ms/minimum',
+                        instancePath: instancePath + '/exporters/' + i19 + '/max_file_age_ms',
+                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_file_age_ms/minimum',
                         keyword: 'minimum',
                         params: { comparison: '>=', limit: 1 },
                         message: 'must be >= 1',
                         schema: 1,
-                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_age_ms,
+                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_file_age_ms,
                         data: data147,
                       };
                       if (vErrors === null) {
@@ -10235,7 +10240,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       errors++;
                     }
                   }
-                  let data148 = data120.max_total_bytes;
+                  let data148 = data121.max_age_ms;
                   if (!(typeof data148 == 'number' && !(data148 % 1) && !isNaN(data148) && isFinite(data148))) {
                     let dataType105 = typeof data148;
                     let coerced105 = undefined;
@@ -10248,13 +10253,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         coerced105 = +data148;
                       } else {
                         const err348 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/max_total_bytes',
-                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_total_bytes/type',
+                          instancePath: instancePath + '/exporters/' + i19 + '/max_age_ms',
+                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_age_ms/type',
                           keyword: 'type',
                           params: { type: 'integer' },
                           message: 'must be integer',
-                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_total_bytes.type,
-                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_total_bytes,
+                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_age_ms.type,
+                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_age_ms,
                           data: data148,
                         };
                         if (vErrors === null) {
@@ -10267,21 +10272,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     }
                     if (coerced105 !== undefined) {
                       data148 = coerced105;
-                      if (data120 !== undefined) {
-                        data120['max_total_bytes'] = coerced105;
+                      if (data121 !== undefined) {
+                        data121['max_age_ms'] = coerced105;
                       }
                     }
                   }
                   if (typeof data148 == 'number' && isFinite(data148)) {
-                    if (data148 < 1024 || isNaN(data148)) {
+                    if (data148 < 1 || isNaN(data148)) {
                       const err349 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/max_total_bytes',
-                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_total_bytes/minimum',
+                        instancePath: instancePath + '/exporters/' + i19 + '/max_age_ms',
+                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_age_ms/minimum',
                         keyword: 'minimum',
-                        params: { comparison: '>=', limit: 1024 },
-                        message: 'must be >= 1024',
-                        schema: 1024,
-                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_total_bytes,
+                        params: { comparison: '>=', limit: 1 },
+                        message: 'must be >= 1',
+                        schema: 1,
+                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_age_ms,
                         data: data148,
                       };
                       if (vErrors === null) {
@@ -10292,8 +10297,65 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       errors++;
                     }
                   }
+                  let data149 = data121.max_total_bytes;
+                  if (!(typeof data149 == 'number' && !(data149 % 1) && !isNaN(data149) && isFinite(data149))) {
+                    let dataType106 = typeof data149;
+                    let coerced106 = undefined;
+                    if (!(coerced106 !== undefined)) {
+                      if (
+                        dataType106 === 'boolean' ||
+                        data149 === null ||
+                        (dataType106 === 'string' && data149 && data149 == +data149 && !(data149 % 1))
+                      ) {
+                        coerced106 = +data149;
+                      } else {
+                        const err350 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/max_total_bytes',
+                          schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_total_bytes/type',
+                          keyword: 'type',
+                          params: { type: 'integer' },
+                          message: 'must be integer',
+                          schema: schema11.properties.exporters.items.oneOf[1].properties.max_total_bytes.type,
+                          parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_total_bytes,
+                          data: data149,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err350];
+                        } else {
+                          vErrors.push(err350);
+                        }
+                        errors++;
+                      }
+                    }
+                    if (coerced106 !== undefined) {
+                      data149 = coerced106;
+                      if (data121 !== undefined) {
+                        data121['max_total_bytes'] = coerced106;
+                      }
+                    }
+                  }
+                  if (typeof data149 == 'number' && isFinite(data149)) {
+                    if (data149 < 1024 || isNaN(data149)) {
+                      const err351 = {
+                        instancePath: instancePath + '/exporters/' + i19 + '/max_total_bytes',
+                        schemaPath: '#/properties/exporters/items/oneOf/1/properties/max_total_bytes/minimum',
+                        keyword: 'minimum',
+                        params: { comparison: '>=', limit: 1024 },
+                        message: 'must be >= 1024',
+                        schema: 1024,
+                        parentSchema: schema11.properties.exporters.items.oneOf[1].properties.max_total_bytes,
+                        data: data149,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err351];
+                      } else {
+                        vErrors.push(err351);
+                      }
+                      errors++;
+                    }
+                  }
                 } else {
-                  const err350 = {
+                  const err352 = {
                     instancePath: instancePath + '/exporters/' + i19,
                     schemaPath: '#/properties/exporters/items/oneOf/1/type',
                     keyword: 'type',
@@ -10301,22 +10363,22 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     message: 'must be object',
                     schema: schema11.properties.exporters.items.oneOf[1].type,
                     parentSchema: schema11.properties.exporters.items.oneOf[1],
-                    data: data120,
+                    data: data121,
                   };
                   if (vErrors === null) {
-                    vErrors = [err350];
+                    vErrors = [err352];
                   } else {
-                    vErrors.push(err350);
+                    vErrors.push(err352);
                   }
                   errors++;
                 }
               } else if (tag0 === 'stdout') {
-                if (data120 && typeof data120 == 'object' && !Array.isArray(data120)) {
-                  if (data120.format === undefined) {
-                    data120.format = 'text';
+                if (data121 && typeof data121 == 'object' && !Array.isArray(data121)) {
+                  if (data121.format === undefined) {
+                    data121.format = 'text';
                   }
-                  if (data120.type === undefined) {
-                    const err351 = {
+                  if (data121.type === undefined) {
+                    const err353 = {
                       instancePath: instancePath + '/exporters/' + i19,
                       schemaPath: '#/properties/exporters/items/oneOf/2/required',
                       keyword: 'required',
@@ -10324,17 +10386,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       message: "must have required property '" + 'type' + "'",
                       schema: schema11.properties.exporters.items.oneOf[2].required,
                       parentSchema: schema11.properties.exporters.items.oneOf[2],
-                      data: data120,
+                      data: data121,
                     };
                     if (vErrors === null) {
-                      vErrors = [err351];
+                      vErrors = [err353];
                     } else {
-                      vErrors.push(err351);
+                      vErrors.push(err353);
                     }
                     errors++;
                   }
-                  if (data120.format === undefined) {
-                    const err352 = {
+                  if (data121.format === undefined) {
+                    const err354 = {
                       instancePath: instancePath + '/exporters/' + i19,
                       schemaPath: '#/properties/exporters/items/oneOf/2/required',
                       keyword: 'required',
@@ -10342,18 +10404,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       message: "must have required property '" + 'format' + "'",
                       schema: schema11.properties.exporters.items.oneOf[2].required,
                       parentSchema: schema11.properties.exporters.items.oneOf[2],
-                      data: data120,
+                      data: data121,
                     };
                     if (vErrors === null) {
-                      vErrors = [err352];
+                      vErrors = [err354];
                     } else {
-                      vErrors.push(err352);
+                      vErrors.push(err354);
                     }
                     errors++;
                   }
-                  for (const key26 in data120) {
+                  for (const key26 in data121) {
                     if (!(key26 === 'type' || key26 === 'name' || key26 === 'format')) {
-                      const err353 = {
+                      const err355 = {
                         instancePath: instancePath + '/exporters/' + i19,
                         schemaPath: '#/properties/exporters/items/oneOf/2/additionalProperties',
                         keyword: 'additionalProperties',
@@ -10361,62 +10423,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         message: 'must NOT have additional properties',
                         schema: false,
                         parentSchema: schema11.properties.exporters.items.oneOf[2],
-                        data: data120,
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err353];
-                      } else {
-                        vErrors.push(err353);
-                      }
-                      errors++;
-                    }
-                  }
-                  if (data120.type !== undefined) {
-                    let data149 = data120.type;
-                    if (typeof data149 !== 'string') {
-                      let dataType106 = typeof data149;
-                      let coerced106 = undefined;
-                      if (!(coerced106 !== undefined)) {
-                        if (dataType106 == 'number' || dataType106 == 'boolean') {
-                          coerced106 = '' + data149;
-                        } else if (data149 === null) {
-                          coerced106 = '';
-                        } else {
-                          const err354 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/type',
-                            schemaPath: '#/properties/exporters/items/oneOf/2/properties/type/type',
-                            keyword: 'type',
-                            params: { type: 'string' },
-                            message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[2].properties.type.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[2].properties.type,
-                            data: data149,
-                          };
-                          if (vErrors === null) {
-                            vErrors = [err354];
-                          } else {
-                            vErrors.push(err354);
-                          }
-                          errors++;
-                        }
-                      }
-                      if (coerced106 !== undefined) {
-                        data149 = coerced106;
-                        if (data120 !== undefined) {
-                          data120['type'] = coerced106;
-                        }
-                      }
-                    }
-                    if ('stdout' !== data149) {
-                      const err355 = {
-                        instancePath: instancePath + '/exporters/' + i19 + '/type',
-                        schemaPath: '#/properties/exporters/items/oneOf/2/properties/type/const',
-                        keyword: 'const',
-                        params: { allowedValue: 'stdout' },
-                        message: 'must be equal to constant',
-                        schema: 'stdout',
-                        parentSchema: schema11.properties.exporters.items.oneOf[2].properties.type,
-                        data: data149,
+                        data: data121,
                       };
                       if (vErrors === null) {
                         vErrors = [err355];
@@ -10426,8 +10433,8 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       errors++;
                     }
                   }
-                  if (data120.name !== undefined) {
-                    let data150 = data120.name;
+                  if (data121.type !== undefined) {
+                    let data150 = data121.type;
                     if (typeof data150 !== 'string') {
                       let dataType107 = typeof data150;
                       let coerced107 = undefined;
@@ -10438,13 +10445,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           coerced107 = '';
                         } else {
                           const err356 = {
-                            instancePath: instancePath + '/exporters/' + i19 + '/name',
-                            schemaPath: '#/properties/exporters/items/oneOf/2/properties/name/type',
+                            instancePath: instancePath + '/exporters/' + i19 + '/type',
+                            schemaPath: '#/properties/exporters/items/oneOf/2/properties/type/type',
                             keyword: 'type',
                             params: { type: 'string' },
                             message: 'must be string',
-                            schema: schema11.properties.exporters.items.oneOf[2].properties.name.type,
-                            parentSchema: schema11.properties.exporters.items.oneOf[2].properties.name,
+                            schema: schema11.properties.exporters.items.oneOf[2].properties.type.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[2].properties.type,
                             data: data150,
                           };
                           if (vErrors === null) {
@@ -10457,14 +10464,69 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       }
                       if (coerced107 !== undefined) {
                         data150 = coerced107;
-                        if (data120 !== undefined) {
-                          data120['name'] = coerced107;
+                        if (data121 !== undefined) {
+                          data121['type'] = coerced107;
                         }
                       }
                     }
-                    if (typeof data150 === 'string') {
-                      if (func3(data150) > 64) {
-                        const err357 = {
+                    if ('stdout' !== data150) {
+                      const err357 = {
+                        instancePath: instancePath + '/exporters/' + i19 + '/type',
+                        schemaPath: '#/properties/exporters/items/oneOf/2/properties/type/const',
+                        keyword: 'const',
+                        params: { allowedValue: 'stdout' },
+                        message: 'must be equal to constant',
+                        schema: 'stdout',
+                        parentSchema: schema11.properties.exporters.items.oneOf[2].properties.type,
+                        data: data150,
+                      };
+                      if (vErrors === null) {
+                        vErrors = [err357];
+                      } else {
+                        vErrors.push(err357);
+                      }
+                      errors++;
+                    }
+                  }
+                  if (data121.name !== undefined) {
+                    let data151 = data121.name;
+                    if (typeof data151 !== 'string') {
+                      let dataType108 = typeof data151;
+                      let coerced108 = undefined;
+                      if (!(coerced108 !== undefined)) {
+                        if (dataType108 == 'number' || dataType108 == 'boolean') {
+                          coerced108 = '' + data151;
+                        } else if (data151 === null) {
+                          coerced108 = '';
+                        } else {
+                          const err358 = {
+                            instancePath: instancePath + '/exporters/' + i19 + '/name',
+                            schemaPath: '#/properties/exporters/items/oneOf/2/properties/name/type',
+                            keyword: 'type',
+                            params: { type: 'string' },
+                            message: 'must be string',
+                            schema: schema11.properties.exporters.items.oneOf[2].properties.name.type,
+                            parentSchema: schema11.properties.exporters.items.oneOf[2].properties.name,
+                            data: data151,
+                          };
+                          if (vErrors === null) {
+                            vErrors = [err358];
+                          } else {
+                            vErrors.push(err358);
+                          }
+                          errors++;
+                        }
+                      }
+                      if (coerced108 !== undefined) {
+                        data151 = coerced108;
+                        if (data121 !== undefined) {
+                          data121['name'] = coerced108;
+                        }
+                      }
+                    }
+                    if (typeof data151 === 'string') {
+                      if (func3(data151) > 64) {
+                        const err359 = {
                           instancePath: instancePath + '/exporters/' + i19 + '/name',
                           schemaPath: '#/properties/exporters/items/oneOf/2/properties/name/maxLength',
                           keyword: 'maxLength',
@@ -10472,53 +10534,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           message: 'must NOT have more than 64 characters',
                           schema: 64,
                           parentSchema: schema11.properties.exporters.items.oneOf[2].properties.name,
-                          data: data150,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err357];
-                        } else {
-                          vErrors.push(err357);
-                        }
-                        errors++;
-                      }
-                      if (!pattern1.test(data150)) {
-                        const err358 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/name',
-                          schemaPath: '#/properties/exporters/items/oneOf/2/properties/name/pattern',
-                          keyword: 'pattern',
-                          params: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
-                          message: 'must match pattern "' + '^[A-Za-z0-9][A-Za-z0-9._-]*$' + '"',
-                          schema: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
-                          parentSchema: schema11.properties.exporters.items.oneOf[2].properties.name,
-                          data: data150,
-                        };
-                        if (vErrors === null) {
-                          vErrors = [err358];
-                        } else {
-                          vErrors.push(err358);
-                        }
-                        errors++;
-                      }
-                    }
-                  }
-                  let data151 = data120.format;
-                  if (typeof data151 !== 'string') {
-                    let dataType108 = typeof data151;
-                    let coerced108 = undefined;
-                    if (!(coerced108 !== undefined)) {
-                      if (dataType108 == 'number' || dataType108 == 'boolean') {
-                        coerced108 = '' + data151;
-                      } else if (data151 === null) {
-                        coerced108 = '';
-                      } else {
-                        const err359 = {
-                          instancePath: instancePath + '/exporters/' + i19 + '/format',
-                          schemaPath: '#/properties/exporters/items/oneOf/2/properties/format/type',
-                          keyword: 'type',
-                          params: { type: 'string' },
-                          message: 'must be string',
-                          schema: schema11.properties.exporters.items.oneOf[2].properties.format.type,
-                          parentSchema: schema11.properties.exporters.items.oneOf[2].properties.format,
                           data: data151,
                         };
                         if (vErrors === null) {
@@ -10528,16 +10543,63 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                         }
                         errors++;
                       }
-                    }
-                    if (coerced108 !== undefined) {
-                      data151 = coerced108;
-                      if (data120 !== undefined) {
-                        data120['format'] = coerced108;
+                      if (!pattern1.test(data151)) {
+                        const err360 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/name',
+                          schemaPath: '#/properties/exporters/items/oneOf/2/properties/name/pattern',
+                          keyword: 'pattern',
+                          params: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+                          message: 'must match pattern "' + '^[A-Za-z0-9][A-Za-z0-9._-]*$' + '"',
+                          schema: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+                          parentSchema: schema11.properties.exporters.items.oneOf[2].properties.name,
+                          data: data151,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err360];
+                        } else {
+                          vErrors.push(err360);
+                        }
+                        errors++;
                       }
                     }
                   }
-                  if (!(data151 === 'otlp-json' || data151 === 'text')) {
-                    const err360 = {
+                  let data152 = data121.format;
+                  if (typeof data152 !== 'string') {
+                    let dataType109 = typeof data152;
+                    let coerced109 = undefined;
+                    if (!(coerced109 !== undefined)) {
+                      if (dataType109 == 'number' || dataType109 == 'boolean') {
+                        coerced109 = '' + data152;
+                      } else if (data152 === null) {
+                        coerced109 = '';
+                      } else {
+                        const err361 = {
+                          instancePath: instancePath + '/exporters/' + i19 + '/format',
+                          schemaPath: '#/properties/exporters/items/oneOf/2/properties/format/type',
+                          keyword: 'type',
+                          params: { type: 'string' },
+                          message: 'must be string',
+                          schema: schema11.properties.exporters.items.oneOf[2].properties.format.type,
+                          parentSchema: schema11.properties.exporters.items.oneOf[2].properties.format,
+                          data: data152,
+                        };
+                        if (vErrors === null) {
+                          vErrors = [err361];
+                        } else {
+                          vErrors.push(err361);
+                        }
+                        errors++;
+                      }
+                    }
+                    if (coerced109 !== undefined) {
+                      data152 = coerced109;
+                      if (data121 !== undefined) {
+                        data121['format'] = coerced109;
+                      }
+                    }
+                  }
+                  if (!(data152 === 'otlp-json' || data152 === 'text')) {
+                    const err362 = {
                       instancePath: instancePath + '/exporters/' + i19 + '/format',
                       schemaPath: '#/properties/exporters/items/oneOf/2/properties/format/enum',
                       keyword: 'enum',
@@ -10545,17 +10607,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                       message: 'must be equal to one of the allowed values',
                       schema: schema11.properties.exporters.items.oneOf[2].properties.format.enum,
                       parentSchema: schema11.properties.exporters.items.oneOf[2].properties.format,
-                      data: data151,
+                      data: data152,
                     };
                     if (vErrors === null) {
-                      vErrors = [err360];
+                      vErrors = [err362];
                     } else {
-                      vErrors.push(err360);
+                      vErrors.push(err362);
                     }
                     errors++;
                   }
                 } else {
-                  const err361 = {
+                  const err363 = {
                     instancePath: instancePath + '/exporters/' + i19,
                     schemaPath: '#/properties/exporters/items/oneOf/2/type',
                     keyword: 'type',
@@ -10563,17 +10625,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                     message: 'must be object',
                     schema: schema11.properties.exporters.items.oneOf[2].type,
                     parentSchema: schema11.properties.exporters.items.oneOf[2],
-                    data: data120,
+                    data: data121,
                   };
                   if (vErrors === null) {
-                    vErrors = [err361];
+                    vErrors = [err363];
                   } else {
-                    vErrors.push(err361);
+                    vErrors.push(err363);
                   }
                   errors++;
                 }
               } else {
-                const err362 = {
+                const err364 = {
                   instancePath: instancePath + '/exporters/' + i19,
                   schemaPath: '#/properties/exporters/items/discriminator',
                   keyword: 'discriminator',
@@ -10581,17 +10643,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                   message: 'value of tag "type" must be in oneOf',
                   schema: schema11.properties.exporters.items.discriminator,
                   parentSchema: schema11.properties.exporters.items,
-                  data: data120,
+                  data: data121,
                 };
                 if (vErrors === null) {
-                  vErrors = [err362];
+                  vErrors = [err364];
                 } else {
-                  vErrors.push(err362);
+                  vErrors.push(err364);
                 }
                 errors++;
               }
             } else {
-              const err363 = {
+              const err365 = {
                 instancePath: instancePath + '/exporters/' + i19,
                 schemaPath: '#/properties/exporters/items/discriminator',
                 keyword: 'discriminator',
@@ -10599,17 +10661,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'tag "type" must be string',
                 schema: schema11.properties.exporters.items.discriminator,
                 parentSchema: schema11.properties.exporters.items,
-                data: data120,
+                data: data121,
               };
               if (vErrors === null) {
-                vErrors = [err363];
+                vErrors = [err365];
               } else {
-                vErrors.push(err363);
+                vErrors.push(err365);
               }
               errors++;
             }
           } else {
-            const err364 = {
+            const err366 = {
               instancePath: instancePath + '/exporters/' + i19,
               schemaPath: '#/properties/exporters/items/type',
               keyword: 'type',
@@ -10617,18 +10679,18 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be object',
               schema: schema11.properties.exporters.items.type,
               parentSchema: schema11.properties.exporters.items,
-              data: data120,
+              data: data121,
             };
             if (vErrors === null) {
-              vErrors = [err364];
+              vErrors = [err366];
             } else {
-              vErrors.push(err364);
+              vErrors.push(err366);
             }
             errors++;
           }
         }
       } else {
-        const err365 = {
+        const err367 = {
           instancePath: instancePath + '/exporters',
           schemaPath: '#/properties/exporters/type',
           keyword: 'type',
@@ -10636,73 +10698,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be array',
           schema: schema11.properties.exporters.type,
           parentSchema: schema11.properties.exporters,
-          data: data119,
-        };
-        if (vErrors === null) {
-          vErrors = [err365];
-        } else {
-          vErrors.push(err365);
-        }
-        errors++;
-      }
-    }
-    let data152 = data.queue;
-    if (data152 && typeof data152 == 'object' && !Array.isArray(data152)) {
-      if (data152.kind === undefined) {
-        data152.kind = 'disk';
-      }
-      if (data152.max_bytes === undefined) {
-        data152.max_bytes = 536870912;
-      }
-      if (data152.when_full === undefined) {
-        data152.when_full = 'block';
-      }
-      if (data152.fsync === undefined) {
-        data152.fsync = 'always';
-      }
-      if (data152.fsync_interval_ms === undefined) {
-        data152.fsync_interval_ms = 200;
-      }
-      if (data152.segment_bytes === undefined) {
-        data152.segment_bytes = 16777216;
-      }
-      if (data152.max_batch_records === undefined) {
-        data152.max_batch_records = 2048;
-      }
-      if (data152.max_in_flight === undefined) {
-        data152.max_in_flight = 2;
-      }
-      if (data152.retry === undefined) {
-        data152.retry = {};
-      }
-      if (data152.kind === undefined) {
-        const err366 = {
-          instancePath: instancePath + '/queue',
-          schemaPath: '#/properties/queue/required',
-          keyword: 'required',
-          params: { missingProperty: 'kind' },
-          message: "must have required property '" + 'kind' + "'",
-          schema: schema11.properties.queue.required,
-          parentSchema: schema11.properties.queue,
-          data: data152,
-        };
-        if (vErrors === null) {
-          vErrors = [err366];
-        } else {
-          vErrors.push(err366);
-        }
-        errors++;
-      }
-      if (data152.max_bytes === undefined) {
-        const err367 = {
-          instancePath: instancePath + '/queue',
-          schemaPath: '#/properties/queue/required',
-          keyword: 'required',
-          params: { missingProperty: 'max_bytes' },
-          message: "must have required property '" + 'max_bytes' + "'",
-          schema: schema11.properties.queue.required,
-          parentSchema: schema11.properties.queue,
-          data: data152,
+          data: data120,
         };
         if (vErrors === null) {
           vErrors = [err367];
@@ -10711,16 +10707,46 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data152.when_full === undefined) {
+    }
+    let data153 = data.queue;
+    if (data153 && typeof data153 == 'object' && !Array.isArray(data153)) {
+      if (data153.kind === undefined) {
+        data153.kind = 'disk';
+      }
+      if (data153.max_bytes === undefined) {
+        data153.max_bytes = 536870912;
+      }
+      if (data153.when_full === undefined) {
+        data153.when_full = 'block';
+      }
+      if (data153.fsync === undefined) {
+        data153.fsync = 'always';
+      }
+      if (data153.fsync_interval_ms === undefined) {
+        data153.fsync_interval_ms = 200;
+      }
+      if (data153.segment_bytes === undefined) {
+        data153.segment_bytes = 16777216;
+      }
+      if (data153.max_batch_records === undefined) {
+        data153.max_batch_records = 2048;
+      }
+      if (data153.max_in_flight === undefined) {
+        data153.max_in_flight = 2;
+      }
+      if (data153.retry === undefined) {
+        data153.retry = {};
+      }
+      if (data153.kind === undefined) {
         const err368 = {
           instancePath: instancePath + '/queue',
           schemaPath: '#/properties/queue/required',
           keyword: 'required',
-          params: { missingProperty: 'when_full' },
-          message: "must have required property '" + 'when_full' + "'",
+          params: { missingProperty: 'kind' },
+          message: "must have required property '" + 'kind' + "'",
           schema: schema11.properties.queue.required,
           parentSchema: schema11.properties.queue,
-          data: data152,
+          data: data153,
         };
         if (vErrors === null) {
           vErrors = [err368];
@@ -10729,16 +10755,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data152.fsync === undefined) {
+      if (data153.max_bytes === undefined) {
         const err369 = {
           instancePath: instancePath + '/queue',
           schemaPath: '#/properties/queue/required',
           keyword: 'required',
-          params: { missingProperty: 'fsync' },
-          message: "must have required property '" + 'fsync' + "'",
+          params: { missingProperty: 'max_bytes' },
+          message: "must have required property '" + 'max_bytes' + "'",
           schema: schema11.properties.queue.required,
           parentSchema: schema11.properties.queue,
-          data: data152,
+          data: data153,
         };
         if (vErrors === null) {
           vErrors = [err369];
@@ -10747,16 +10773,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data152.fsync_interval_ms === undefined) {
+      if (data153.when_full === undefined) {
         const err370 = {
           instancePath: instancePath + '/queue',
           schemaPath: '#/properties/queue/required',
           keyword: 'required',
-          params: { missingProperty: 'fsync_interval_ms' },
-          message: "must have required property '" + 'fsync_interval_ms' + "'",
+          params: { missingProperty: 'when_full' },
+          message: "must have required property '" + 'when_full' + "'",
           schema: schema11.properties.queue.required,
           parentSchema: schema11.properties.queue,
-          data: data152,
+          data: data153,
         };
         if (vErrors === null) {
           vErrors = [err370];
@@ -10765,16 +10791,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data152.segment_bytes === undefined) {
+      if (data153.fsync === undefined) {
         const err371 = {
           instancePath: instancePath + '/queue',
           schemaPath: '#/properties/queue/required',
           keyword: 'required',
-          params: { missingProperty: 'segment_bytes' },
-          message: "must have required property '" + 'segment_bytes' + "'",
+          params: { missingProperty: 'fsync' },
+          message: "must have required property '" + 'fsync' + "'",
           schema: schema11.properties.queue.required,
           parentSchema: schema11.properties.queue,
-          data: data152,
+          data: data153,
         };
         if (vErrors === null) {
           vErrors = [err371];
@@ -10783,16 +10809,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data152.max_batch_records === undefined) {
+      if (data153.fsync_interval_ms === undefined) {
         const err372 = {
           instancePath: instancePath + '/queue',
           schemaPath: '#/properties/queue/required',
           keyword: 'required',
-          params: { missingProperty: 'max_batch_records' },
-          message: "must have required property '" + 'max_batch_records' + "'",
+          params: { missingProperty: 'fsync_interval_ms' },
+          message: "must have required property '" + 'fsync_interval_ms' + "'",
           schema: schema11.properties.queue.required,
           parentSchema: schema11.properties.queue,
-          data: data152,
+          data: data153,
         };
         if (vErrors === null) {
           vErrors = [err372];
@@ -10801,16 +10827,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data152.max_in_flight === undefined) {
+      if (data153.segment_bytes === undefined) {
         const err373 = {
           instancePath: instancePath + '/queue',
           schemaPath: '#/properties/queue/required',
           keyword: 'required',
-          params: { missingProperty: 'max_in_flight' },
-          message: "must have required property '" + 'max_in_flight' + "'",
+          params: { missingProperty: 'segment_bytes' },
+          message: "must have required property '" + 'segment_bytes' + "'",
           schema: schema11.properties.queue.required,
           parentSchema: schema11.properties.queue,
-          data: data152,
+          data: data153,
         };
         if (vErrors === null) {
           vErrors = [err373];
@@ -10819,16 +10845,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data152.retry === undefined) {
+      if (data153.max_batch_records === undefined) {
         const err374 = {
           instancePath: instancePath + '/queue',
           schemaPath: '#/properties/queue/required',
           keyword: 'required',
-          params: { missingProperty: 'retry' },
-          message: "must have required property '" + 'retry' + "'",
+          params: { missingProperty: 'max_batch_records' },
+          message: "must have required property '" + 'max_batch_records' + "'",
           schema: schema11.properties.queue.required,
           parentSchema: schema11.properties.queue,
-          data: data152,
+          data: data153,
         };
         if (vErrors === null) {
           vErrors = [err374];
@@ -10837,9 +10863,45 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      for (const key27 in data152) {
+      if (data153.max_in_flight === undefined) {
+        const err375 = {
+          instancePath: instancePath + '/queue',
+          schemaPath: '#/properties/queue/required',
+          keyword: 'required',
+          params: { missingProperty: 'max_in_flight' },
+          message: "must have required property '" + 'max_in_flight' + "'",
+          schema: schema11.properties.queue.required,
+          parentSchema: schema11.properties.queue,
+          data: data153,
+        };
+        if (vErrors === null) {
+          vErrors = [err375];
+        } else {
+          vErrors.push(err375);
+        }
+        errors++;
+      }
+      if (data153.retry === undefined) {
+        const err376 = {
+          instancePath: instancePath + '/queue',
+          schemaPath: '#/properties/queue/required',
+          keyword: 'required',
+          params: { missingProperty: 'retry' },
+          message: "must have required property '" + 'retry' + "'",
+          schema: schema11.properties.queue.required,
+          parentSchema: schema11.properties.queue,
+          data: data153,
+        };
+        if (vErrors === null) {
+          vErrors = [err376];
+        } else {
+          vErrors.push(err376);
+        }
+        errors++;
+      }
+      for (const key27 in data153) {
         if (!func2.call(schema11.properties.queue.properties, key27)) {
-          const err375 = {
+          const err377 = {
             instancePath: instancePath + '/queue',
             schemaPath: '#/properties/queue/additionalProperties',
             keyword: 'additionalProperties',
@@ -10847,27 +10909,27 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must NOT have additional properties',
             schema: false,
             parentSchema: schema11.properties.queue,
-            data: data152,
+            data: data153,
           };
           if (vErrors === null) {
-            vErrors = [err375];
+            vErrors = [err377];
           } else {
-            vErrors.push(err375);
+            vErrors.push(err377);
           }
           errors++;
         }
       }
-      let data153 = data152.kind;
-      if (typeof data153 !== 'string') {
-        let dataType109 = typeof data153;
-        let coerced109 = undefined;
-        if (!(coerced109 !== undefined)) {
-          if (dataType109 == 'number' || dataType109 == 'boolean') {
-            coerced109 = '' + data153;
-          } else if (data153 === null) {
-            coerced109 = '';
+      let data154 = data153.kind;
+      if (typeof data154 !== 'string') {
+        let dataType110 = typeof data154;
+        let coerced110 = undefined;
+        if (!(coerced110 !== undefined)) {
+          if (dataType110 == 'number' || dataType110 == 'boolean') {
+            coerced110 = '' + data154;
+          } else if (data154 === null) {
+            coerced110 = '';
           } else {
-            const err376 = {
+            const err378 = {
               instancePath: instancePath + '/queue/kind',
               schemaPath: '#/properties/queue/properties/kind/type',
               keyword: 'type',
@@ -10875,61 +10937,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be string',
               schema: schema11.properties.queue.properties.kind.type,
               parentSchema: schema11.properties.queue.properties.kind,
-              data: data153,
-            };
-            if (vErrors === null) {
-              vErrors = [err376];
-            } else {
-              vErrors.push(err376);
-            }
-            errors++;
-          }
-        }
-        if (coerced109 !== undefined) {
-          data153 = coerced109;
-          if (data152 !== undefined) {
-            data152['kind'] = coerced109;
-          }
-        }
-      }
-      if (!(data153 === 'disk' || data153 === 'memory')) {
-        const err377 = {
-          instancePath: instancePath + '/queue/kind',
-          schemaPath: '#/properties/queue/properties/kind/enum',
-          keyword: 'enum',
-          params: { allowedValues: schema11.properties.queue.properties.kind.enum },
-          message: 'must be equal to one of the allowed values',
-          schema: schema11.properties.queue.properties.kind.enum,
-          parentSchema: schema11.properties.queue.properties.kind,
-          data: data153,
-        };
-        if (vErrors === null) {
-          vErrors = [err377];
-        } else {
-          vErrors.push(err377);
-        }
-        errors++;
-      }
-      let data154 = data152.max_bytes;
-      if (!(typeof data154 == 'number' && !(data154 % 1) && !isNaN(data154) && isFinite(data154))) {
-        let dataType110 = typeof data154;
-        let coerced110 = undefined;
-        if (!(coerced110 !== undefined)) {
-          if (
-            dataType110 === 'boolean' ||
-            data154 === null ||
-            (dataType110 === 'string' && data154 && data154 == +data154 && !(data154 % 1))
-          ) {
-            coerced110 = +data154;
-          } else {
-            const err378 = {
-              instancePath: instancePath + '/queue/max_bytes',
-              schemaPath: '#/properties/queue/properties/max_bytes/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema11.properties.queue.properties.max_bytes.type,
-              parentSchema: schema11.properties.queue.properties.max_bytes,
               data: data154,
             };
             if (vErrors === null) {
@@ -10942,49 +10949,49 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         if (coerced110 !== undefined) {
           data154 = coerced110;
-          if (data152 !== undefined) {
-            data152['max_bytes'] = coerced110;
+          if (data153 !== undefined) {
+            data153['kind'] = coerced110;
           }
         }
       }
-      if (typeof data154 == 'number' && isFinite(data154)) {
-        if (data154 < 1024 || isNaN(data154)) {
-          const err379 = {
-            instancePath: instancePath + '/queue/max_bytes',
-            schemaPath: '#/properties/queue/properties/max_bytes/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1024 },
-            message: 'must be >= 1024',
-            schema: 1024,
-            parentSchema: schema11.properties.queue.properties.max_bytes,
-            data: data154,
-          };
-          if (vErrors === null) {
-            vErrors = [err379];
-          } else {
-            vErrors.push(err379);
-          }
-          errors++;
+      if (!(data154 === 'disk' || data154 === 'memory')) {
+        const err379 = {
+          instancePath: instancePath + '/queue/kind',
+          schemaPath: '#/properties/queue/properties/kind/enum',
+          keyword: 'enum',
+          params: { allowedValues: schema11.properties.queue.properties.kind.enum },
+          message: 'must be equal to one of the allowed values',
+          schema: schema11.properties.queue.properties.kind.enum,
+          parentSchema: schema11.properties.queue.properties.kind,
+          data: data154,
+        };
+        if (vErrors === null) {
+          vErrors = [err379];
+        } else {
+          vErrors.push(err379);
         }
+        errors++;
       }
-      let data155 = data152.when_full;
-      if (typeof data155 !== 'string') {
+      let data155 = data153.max_bytes;
+      if (!(typeof data155 == 'number' && !(data155 % 1) && !isNaN(data155) && isFinite(data155))) {
         let dataType111 = typeof data155;
         let coerced111 = undefined;
         if (!(coerced111 !== undefined)) {
-          if (dataType111 == 'number' || dataType111 == 'boolean') {
-            coerced111 = '' + data155;
-          } else if (data155 === null) {
-            coerced111 = '';
+          if (
+            dataType111 === 'boolean' ||
+            data155 === null ||
+            (dataType111 === 'string' && data155 && data155 == +data155 && !(data155 % 1))
+          ) {
+            coerced111 = +data155;
           } else {
             const err380 = {
-              instancePath: instancePath + '/queue/when_full',
-              schemaPath: '#/properties/queue/properties/when_full/type',
+              instancePath: instancePath + '/queue/max_bytes',
+              schemaPath: '#/properties/queue/properties/max_bytes/type',
               keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema11.properties.queue.properties.when_full.type,
-              parentSchema: schema11.properties.queue.properties.when_full,
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema11.properties.queue.properties.max_bytes.type,
+              parentSchema: schema11.properties.queue.properties.max_bytes,
               data: data155,
             };
             if (vErrors === null) {
@@ -10997,30 +11004,32 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         if (coerced111 !== undefined) {
           data155 = coerced111;
-          if (data152 !== undefined) {
-            data152['when_full'] = coerced111;
+          if (data153 !== undefined) {
+            data153['max_bytes'] = coerced111;
           }
         }
       }
-      if (!(data155 === 'block' || data155 === 'drop_oldest')) {
-        const err381 = {
-          instancePath: instancePath + '/queue/when_full',
-          schemaPath: '#/properties/queue/properties/when_full/enum',
-          keyword: 'enum',
-          params: { allowedValues: schema11.properties.queue.properties.when_full.enum },
-          message: 'must be equal to one of the allowed values',
-          schema: schema11.properties.queue.properties.when_full.enum,
-          parentSchema: schema11.properties.queue.properties.when_full,
-          data: data155,
-        };
-        if (vErrors === null) {
-          vErrors = [err381];
-        } else {
-          vErrors.push(err381);
+      if (typeof data155 == 'number' && isFinite(data155)) {
+        if (data155 < 1024 || isNaN(data155)) {
+          const err381 = {
+            instancePath: instancePath + '/queue/max_bytes',
+            schemaPath: '#/properties/queue/properties/max_bytes/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1024 },
+            message: 'must be >= 1024',
+            schema: 1024,
+            parentSchema: schema11.properties.queue.properties.max_bytes,
+            data: data155,
+          };
+          if (vErrors === null) {
+            vErrors = [err381];
+          } else {
+            vErrors.push(err381);
+          }
+          errors++;
         }
-        errors++;
       }
-      let data156 = data152.fsync;
+      let data156 = data153.when_full;
       if (typeof data156 !== 'string') {
         let dataType112 = typeof data156;
         let coerced112 = undefined;
@@ -11031,13 +11040,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             coerced112 = '';
           } else {
             const err382 = {
-              instancePath: instancePath + '/queue/fsync',
-              schemaPath: '#/properties/queue/properties/fsync/type',
+              instancePath: instancePath + '/queue/when_full',
+              schemaPath: '#/properties/queue/properties/when_full/type',
               keyword: 'type',
               params: { type: 'string' },
               message: 'must be string',
-              schema: schema11.properties.queue.properties.fsync.type,
-              parentSchema: schema11.properties.queue.properties.fsync,
+              schema: schema11.properties.queue.properties.when_full.type,
+              parentSchema: schema11.properties.queue.properties.when_full,
               data: data156,
             };
             if (vErrors === null) {
@@ -11050,20 +11059,20 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         if (coerced112 !== undefined) {
           data156 = coerced112;
-          if (data152 !== undefined) {
-            data152['fsync'] = coerced112;
+          if (data153 !== undefined) {
+            data153['when_full'] = coerced112;
           }
         }
       }
-      if (!(data156 === 'always' || data156 === 'interval' || data156 === 'never')) {
+      if (!(data156 === 'block' || data156 === 'drop_oldest')) {
         const err383 = {
-          instancePath: instancePath + '/queue/fsync',
-          schemaPath: '#/properties/queue/properties/fsync/enum',
+          instancePath: instancePath + '/queue/when_full',
+          schemaPath: '#/properties/queue/properties/when_full/enum',
           keyword: 'enum',
-          params: { allowedValues: schema11.properties.queue.properties.fsync.enum },
+          params: { allowedValues: schema11.properties.queue.properties.when_full.enum },
           message: 'must be equal to one of the allowed values',
-          schema: schema11.properties.queue.properties.fsync.enum,
-          parentSchema: schema11.properties.queue.properties.fsync,
+          schema: schema11.properties.queue.properties.when_full.enum,
+          parentSchema: schema11.properties.queue.properties.when_full,
           data: data156,
         };
         if (vErrors === null) {
@@ -11073,26 +11082,24 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      let data157 = data152.fsync_interval_ms;
-      if (!(typeof data157 == 'number' && !(data157 % 1) && !isNaN(data157) && isFinite(data157))) {
+      let data157 = data153.fsync;
+      if (typeof data157 !== 'string') {
         let dataType113 = typeof data157;
         let coerced113 = undefined;
         if (!(coerced113 !== undefined)) {
-          if (
-            dataType113 === 'boolean' ||
-            data157 === null ||
-            (dataType113 === 'string' && data157 && data157 == +data157 && !(data157 % 1))
-          ) {
-            coerced113 = +data157;
+          if (dataType113 == 'number' || dataType113 == 'boolean') {
+            coerced113 = '' + data157;
+          } else if (data157 === null) {
+            coerced113 = '';
           } else {
             const err384 = {
-              instancePath: instancePath + '/queue/fsync_interval_ms',
-              schemaPath: '#/properties/queue/properties/fsync_interval_ms/type',
+              instancePath: instancePath + '/queue/fsync',
+              schemaPath: '#/properties/queue/properties/fsync/type',
               keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema11.properties.queue.properties.fsync_interval_ms.type,
-              parentSchema: schema11.properties.queue.properties.fsync_interval_ms,
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema11.properties.queue.properties.fsync.type,
+              parentSchema: schema11.properties.queue.properties.fsync,
               data: data157,
             };
             if (vErrors === null) {
@@ -11105,32 +11112,30 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         if (coerced113 !== undefined) {
           data157 = coerced113;
-          if (data152 !== undefined) {
-            data152['fsync_interval_ms'] = coerced113;
+          if (data153 !== undefined) {
+            data153['fsync'] = coerced113;
           }
         }
       }
-      if (typeof data157 == 'number' && isFinite(data157)) {
-        if (data157 < 1 || isNaN(data157)) {
-          const err385 = {
-            instancePath: instancePath + '/queue/fsync_interval_ms',
-            schemaPath: '#/properties/queue/properties/fsync_interval_ms/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1 },
-            message: 'must be >= 1',
-            schema: 1,
-            parentSchema: schema11.properties.queue.properties.fsync_interval_ms,
-            data: data157,
-          };
-          if (vErrors === null) {
-            vErrors = [err385];
-          } else {
-            vErrors.push(err385);
-          }
-          errors++;
+      if (!(data157 === 'always' || data157 === 'interval' || data157 === 'never')) {
+        const err385 = {
+          instancePath: instancePath + '/queue/fsync',
+          schemaPath: '#/properties/queue/properties/fsync/enum',
+          keyword: 'enum',
+          params: { allowedValues: schema11.properties.queue.properties.fsync.enum },
+          message: 'must be equal to one of the allowed values',
+          schema: schema11.properties.queue.properties.fsync.enum,
+          parentSchema: schema11.properties.queue.properties.fsync,
+          data: data157,
+        };
+        if (vErrors === null) {
+          vErrors = [err385];
+        } else {
+          vErrors.push(err385);
         }
+        errors++;
       }
-      let data158 = data152.segment_bytes;
+      let data158 = data153.fsync_interval_ms;
       if (!(typeof data158 == 'number' && !(data158 % 1) && !isNaN(data158) && isFinite(data158))) {
         let dataType114 = typeof data158;
         let coerced114 = undefined;
@@ -11143,13 +11148,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             coerced114 = +data158;
           } else {
             const err386 = {
-              instancePath: instancePath + '/queue/segment_bytes',
-              schemaPath: '#/properties/queue/properties/segment_bytes/type',
+              instancePath: instancePath + '/queue/fsync_interval_ms',
+              schemaPath: '#/properties/queue/properties/fsync_interval_ms/type',
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema11.properties.queue.properties.segment_bytes.type,
-              parentSchema: schema11.properties.queue.properties.segment_bytes,
+              schema: schema11.properties.queue.properties.fsync_interval_ms.type,
+              parentSchema: schema11.properties.queue.properties.fsync_interval_ms,
               data: data158,
             };
             if (vErrors === null) {
@@ -11162,21 +11167,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         if (coerced114 !== undefined) {
           data158 = coerced114;
-          if (data152 !== undefined) {
-            data152['segment_bytes'] = coerced114;
+          if (data153 !== undefined) {
+            data153['fsync_interval_ms'] = coerced114;
           }
         }
       }
       if (typeof data158 == 'number' && isFinite(data158)) {
-        if (data158 < 1024 || isNaN(data158)) {
+        if (data158 < 1 || isNaN(data158)) {
           const err387 = {
-            instancePath: instancePath + '/queue/segment_bytes',
-            schemaPath: '#/properties/queue/properties/segment_bytes/minimum',
+            instancePath: instancePath + '/queue/fsync_interval_ms',
+            schemaPath: '#/properties/queue/properties/fsync_interval_ms/minimum',
             keyword: 'minimum',
-            params: { comparison: '>=', limit: 1024 },
-            message: 'must be >= 1024',
-            schema: 1024,
-            parentSchema: schema11.properties.queue.properties.segment_bytes,
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+            schema: 1,
+            parentSchema: schema11.properties.queue.properties.fsync_interval_ms,
             data: data158,
           };
           if (vErrors === null) {
@@ -11187,7 +11192,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
-      let data159 = data152.max_batch_records;
+      let data159 = data153.segment_bytes;
       if (!(typeof data159 == 'number' && !(data159 % 1) && !isNaN(data159) && isFinite(data159))) {
         let dataType115 = typeof data159;
         let coerced115 = undefined;
@@ -11200,13 +11205,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             coerced115 = +data159;
           } else {
             const err388 = {
-              instancePath: instancePath + '/queue/max_batch_records',
-              schemaPath: '#/properties/queue/properties/max_batch_records/type',
+              instancePath: instancePath + '/queue/segment_bytes',
+              schemaPath: '#/properties/queue/properties/segment_bytes/type',
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema11.properties.queue.properties.max_batch_records.type,
-              parentSchema: schema11.properties.queue.properties.max_batch_records,
+              schema: schema11.properties.queue.properties.segment_bytes.type,
+              parentSchema: schema11.properties.queue.properties.segment_bytes,
               data: data159,
             };
             if (vErrors === null) {
@@ -11219,21 +11224,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         if (coerced115 !== undefined) {
           data159 = coerced115;
-          if (data152 !== undefined) {
-            data152['max_batch_records'] = coerced115;
+          if (data153 !== undefined) {
+            data153['segment_bytes'] = coerced115;
           }
         }
       }
       if (typeof data159 == 'number' && isFinite(data159)) {
-        if (data159 < 1 || isNaN(data159)) {
+        if (data159 < 1024 || isNaN(data159)) {
           const err389 = {
-            instancePath: instancePath + '/queue/max_batch_records',
-            schemaPath: '#/properties/queue/properties/max_batch_records/minimum',
+            instancePath: instancePath + '/queue/segment_bytes',
+            schemaPath: '#/properties/queue/properties/segment_bytes/minimum',
             keyword: 'minimum',
-            params: { comparison: '>=', limit: 1 },
-            message: 'must be >= 1',
-            schema: 1,
-            parentSchema: schema11.properties.queue.properties.max_batch_records,
+            params: { comparison: '>=', limit: 1024 },
+            message: 'must be >= 1024',
+            schema: 1024,
+            parentSchema: schema11.properties.queue.properties.segment_bytes,
             data: data159,
           };
           if (vErrors === null) {
@@ -11244,7 +11249,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
-      let data160 = data152.max_in_flight;
+      let data160 = data153.max_batch_records;
       if (!(typeof data160 == 'number' && !(data160 % 1) && !isNaN(data160) && isFinite(data160))) {
         let dataType116 = typeof data160;
         let coerced116 = undefined;
@@ -11257,13 +11262,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             coerced116 = +data160;
           } else {
             const err390 = {
-              instancePath: instancePath + '/queue/max_in_flight',
-              schemaPath: '#/properties/queue/properties/max_in_flight/type',
+              instancePath: instancePath + '/queue/max_batch_records',
+              schemaPath: '#/properties/queue/properties/max_batch_records/type',
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema11.properties.queue.properties.max_in_flight.type,
-              parentSchema: schema11.properties.queue.properties.max_in_flight,
+              schema: schema11.properties.queue.properties.max_batch_records.type,
+              parentSchema: schema11.properties.queue.properties.max_batch_records,
               data: data160,
             };
             if (vErrors === null) {
@@ -11276,21 +11281,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         if (coerced116 !== undefined) {
           data160 = coerced116;
-          if (data152 !== undefined) {
-            data152['max_in_flight'] = coerced116;
+          if (data153 !== undefined) {
+            data153['max_batch_records'] = coerced116;
           }
         }
       }
       if (typeof data160 == 'number' && isFinite(data160)) {
         if (data160 < 1 || isNaN(data160)) {
           const err391 = {
-            instancePath: instancePath + '/queue/max_in_flight',
-            schemaPath: '#/properties/queue/properties/max_in_flight/minimum',
+            instancePath: instancePath + '/queue/max_batch_records',
+            schemaPath: '#/properties/queue/properties/max_batch_records/minimum',
             keyword: 'minimum',
             params: { comparison: '>=', limit: 1 },
             message: 'must be >= 1',
             schema: 1,
-            parentSchema: schema11.properties.queue.properties.max_in_flight,
+            parentSchema: schema11.properties.queue.properties.max_batch_records,
             data: data160,
           };
           if (vErrors === null) {
@@ -11301,44 +11306,53 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
-      let data161 = data152.retry;
-      if (data161 && typeof data161 == 'object' && !Array.isArray(data161)) {
-        if (data161.initial_ms === undefined) {
-          data161.initial_ms = 1000;
-        }
-        if (data161.max_ms === undefined) {
-          data161.max_ms = 30000;
-        }
-        if (data161.multiplier === undefined) {
-          data161.multiplier = 2;
-        }
-        if (data161.initial_ms === undefined) {
-          const err392 = {
-            instancePath: instancePath + '/queue/retry',
-            schemaPath: '#/properties/queue/properties/retry/required',
-            keyword: 'required',
-            params: { missingProperty: 'initial_ms' },
-            message: "must have required property '" + 'initial_ms' + "'",
-            schema: schema11.properties.queue.properties.retry.required,
-            parentSchema: schema11.properties.queue.properties.retry,
-            data: data161,
-          };
-          if (vErrors === null) {
-            vErrors = [err392];
+      let data161 = data153.max_in_flight;
+      if (!(typeof data161 == 'number' && !(data161 % 1) && !isNaN(data161) && isFinite(data161))) {
+        let dataType117 = typeof data161;
+        let coerced117 = undefined;
+        if (!(coerced117 !== undefined)) {
+          if (
+            dataType117 === 'boolean' ||
+            data161 === null ||
+            (dataType117 === 'string' && data161 && data161 == +data161 && !(data161 % 1))
+          ) {
+            coerced117 = +data161;
           } else {
-            vErrors.push(err392);
+            const err392 = {
+              instancePath: instancePath + '/queue/max_in_flight',
+              schemaPath: '#/properties/queue/properties/max_in_flight/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema11.properties.queue.properties.max_in_flight.type,
+              parentSchema: schema11.properties.queue.properties.max_in_flight,
+              data: data161,
+            };
+            if (vErrors === null) {
+              vErrors = [err392];
+            } else {
+              vErrors.push(err392);
+            }
+            errors++;
           }
-          errors++;
         }
-        if (data161.max_ms === undefined) {
+        if (coerced117 !== undefined) {
+          data161 = coerced117;
+          if (data153 !== undefined) {
+            data153['max_in_flight'] = coerced117;
+          }
+        }
+      }
+      if (typeof data161 == 'number' && isFinite(data161)) {
+        if (data161 < 1 || isNaN(data161)) {
           const err393 = {
-            instancePath: instancePath + '/queue/retry',
-            schemaPath: '#/properties/queue/properties/retry/required',
-            keyword: 'required',
-            params: { missingProperty: 'max_ms' },
-            message: "must have required property '" + 'max_ms' + "'",
-            schema: schema11.properties.queue.properties.retry.required,
-            parentSchema: schema11.properties.queue.properties.retry,
+            instancePath: instancePath + '/queue/max_in_flight',
+            schemaPath: '#/properties/queue/properties/max_in_flight/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+            schema: 1,
+            parentSchema: schema11.properties.queue.properties.max_in_flight,
             data: data161,
           };
           if (vErrors === null) {
@@ -11348,16 +11362,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data161.multiplier === undefined) {
+      }
+      let data162 = data153.retry;
+      if (data162 && typeof data162 == 'object' && !Array.isArray(data162)) {
+        if (data162.initial_ms === undefined) {
+          data162.initial_ms = 1000;
+        }
+        if (data162.max_ms === undefined) {
+          data162.max_ms = 30000;
+        }
+        if (data162.multiplier === undefined) {
+          data162.multiplier = 2;
+        }
+        if (data162.initial_ms === undefined) {
           const err394 = {
             instancePath: instancePath + '/queue/retry',
             schemaPath: '#/properties/queue/properties/retry/required',
             keyword: 'required',
-            params: { missingProperty: 'multiplier' },
-            message: "must have required property '" + 'multiplier' + "'",
+            params: { missingProperty: 'initial_ms' },
+            message: "must have required property '" + 'initial_ms' + "'",
             schema: schema11.properties.queue.properties.retry.required,
             parentSchema: schema11.properties.queue.properties.retry,
-            data: data161,
+            data: data162,
           };
           if (vErrors === null) {
             vErrors = [err394];
@@ -11366,9 +11392,45 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key28 in data161) {
+        if (data162.max_ms === undefined) {
+          const err395 = {
+            instancePath: instancePath + '/queue/retry',
+            schemaPath: '#/properties/queue/properties/retry/required',
+            keyword: 'required',
+            params: { missingProperty: 'max_ms' },
+            message: "must have required property '" + 'max_ms' + "'",
+            schema: schema11.properties.queue.properties.retry.required,
+            parentSchema: schema11.properties.queue.properties.retry,
+            data: data162,
+          };
+          if (vErrors === null) {
+            vErrors = [err395];
+          } else {
+            vErrors.push(err395);
+          }
+          errors++;
+        }
+        if (data162.multiplier === undefined) {
+          const err396 = {
+            instancePath: instancePath + '/queue/retry',
+            schemaPath: '#/properties/queue/properties/retry/required',
+            keyword: 'required',
+            params: { missingProperty: 'multiplier' },
+            message: "must have required property '" + 'multiplier' + "'",
+            schema: schema11.properties.queue.properties.retry.required,
+            parentSchema: schema11.properties.queue.properties.retry,
+            data: data162,
+          };
+          if (vErrors === null) {
+            vErrors = [err396];
+          } else {
+            vErrors.push(err396);
+          }
+          errors++;
+        }
+        for (const key28 in data162) {
           if (!(key28 === 'initial_ms' || key28 === 'max_ms' || key28 === 'multiplier')) {
-            const err395 = {
+            const err397 = {
               instancePath: instancePath + '/queue/retry',
               schemaPath: '#/properties/queue/properties/retry/additionalProperties',
               keyword: 'additionalProperties',
@@ -11376,63 +11438,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.queue.properties.retry,
-              data: data161,
-            };
-            if (vErrors === null) {
-              vErrors = [err395];
-            } else {
-              vErrors.push(err395);
-            }
-            errors++;
-          }
-        }
-        let data162 = data161.initial_ms;
-        if (!(typeof data162 == 'number' && !(data162 % 1) && !isNaN(data162) && isFinite(data162))) {
-          let dataType117 = typeof data162;
-          let coerced117 = undefined;
-          if (!(coerced117 !== undefined)) {
-            if (
-              dataType117 === 'boolean' ||
-              data162 === null ||
-              (dataType117 === 'string' && data162 && data162 == +data162 && !(data162 % 1))
-            ) {
-              coerced117 = +data162;
-            } else {
-              const err396 = {
-                instancePath: instancePath + '/queue/retry/initial_ms',
-                schemaPath: '#/properties/queue/properties/retry/properties/initial_ms/type',
-                keyword: 'type',
-                params: { type: 'integer' },
-                message: 'must be integer',
-                schema: schema11.properties.queue.properties.retry.properties.initial_ms.type,
-                parentSchema: schema11.properties.queue.properties.retry.properties.initial_ms,
-                data: data162,
-              };
-              if (vErrors === null) {
-                vErrors = [err396];
-              } else {
-                vErrors.push(err396);
-              }
-              errors++;
-            }
-          }
-          if (coerced117 !== undefined) {
-            data162 = coerced117;
-            if (data161 !== undefined) {
-              data161['initial_ms'] = coerced117;
-            }
-          }
-        }
-        if (typeof data162 == 'number' && isFinite(data162)) {
-          if (data162 < 1 || isNaN(data162)) {
-            const err397 = {
-              instancePath: instancePath + '/queue/retry/initial_ms',
-              schemaPath: '#/properties/queue/properties/retry/properties/initial_ms/minimum',
-              keyword: 'minimum',
-              params: { comparison: '>=', limit: 1 },
-              message: 'must be >= 1',
-              schema: 1,
-              parentSchema: schema11.properties.queue.properties.retry.properties.initial_ms,
               data: data162,
             };
             if (vErrors === null) {
@@ -11443,7 +11448,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data163 = data161.max_ms;
+        let data163 = data162.initial_ms;
         if (!(typeof data163 == 'number' && !(data163 % 1) && !isNaN(data163) && isFinite(data163))) {
           let dataType118 = typeof data163;
           let coerced118 = undefined;
@@ -11456,13 +11461,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               coerced118 = +data163;
             } else {
               const err398 = {
-                instancePath: instancePath + '/queue/retry/max_ms',
-                schemaPath: '#/properties/queue/properties/retry/properties/max_ms/type',
+                instancePath: instancePath + '/queue/retry/initial_ms',
+                schemaPath: '#/properties/queue/properties/retry/properties/initial_ms/type',
                 keyword: 'type',
                 params: { type: 'integer' },
                 message: 'must be integer',
-                schema: schema11.properties.queue.properties.retry.properties.max_ms.type,
-                parentSchema: schema11.properties.queue.properties.retry.properties.max_ms,
+                schema: schema11.properties.queue.properties.retry.properties.initial_ms.type,
+                parentSchema: schema11.properties.queue.properties.retry.properties.initial_ms,
                 data: data163,
               };
               if (vErrors === null) {
@@ -11475,21 +11480,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced118 !== undefined) {
             data163 = coerced118;
-            if (data161 !== undefined) {
-              data161['max_ms'] = coerced118;
+            if (data162 !== undefined) {
+              data162['initial_ms'] = coerced118;
             }
           }
         }
         if (typeof data163 == 'number' && isFinite(data163)) {
           if (data163 < 1 || isNaN(data163)) {
             const err399 = {
-              instancePath: instancePath + '/queue/retry/max_ms',
-              schemaPath: '#/properties/queue/properties/retry/properties/max_ms/minimum',
+              instancePath: instancePath + '/queue/retry/initial_ms',
+              schemaPath: '#/properties/queue/properties/retry/properties/initial_ms/minimum',
               keyword: 'minimum',
               params: { comparison: '>=', limit: 1 },
               message: 'must be >= 1',
               schema: 1,
-              parentSchema: schema11.properties.queue.properties.retry.properties.max_ms,
+              parentSchema: schema11.properties.queue.properties.retry.properties.initial_ms,
               data: data163,
             };
             if (vErrors === null) {
@@ -11500,26 +11505,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
-        let data164 = data161.multiplier;
-        if (!(typeof data164 == 'number' && isFinite(data164))) {
+        let data164 = data162.max_ms;
+        if (!(typeof data164 == 'number' && !(data164 % 1) && !isNaN(data164) && isFinite(data164))) {
           let dataType119 = typeof data164;
           let coerced119 = undefined;
           if (!(coerced119 !== undefined)) {
             if (
-              dataType119 == 'boolean' ||
+              dataType119 === 'boolean' ||
               data164 === null ||
-              (dataType119 == 'string' && data164 && data164 == +data164)
+              (dataType119 === 'string' && data164 && data164 == +data164 && !(data164 % 1))
             ) {
               coerced119 = +data164;
             } else {
               const err400 = {
-                instancePath: instancePath + '/queue/retry/multiplier',
-                schemaPath: '#/properties/queue/properties/retry/properties/multiplier/type',
+                instancePath: instancePath + '/queue/retry/max_ms',
+                schemaPath: '#/properties/queue/properties/retry/properties/max_ms/type',
                 keyword: 'type',
-                params: { type: 'number' },
-                message: 'must be number',
-                schema: schema11.properties.queue.properties.retry.properties.multiplier.type,
-                parentSchema: schema11.properties.queue.properties.retry.properties.multiplier,
+                params: { type: 'integer' },
+                message: 'must be integer',
+                schema: schema11.properties.queue.properties.retry.properties.max_ms.type,
+                parentSchema: schema11.properties.queue.properties.retry.properties.max_ms,
                 data: data164,
               };
               if (vErrors === null) {
@@ -11532,21 +11537,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           if (coerced119 !== undefined) {
             data164 = coerced119;
-            if (data161 !== undefined) {
-              data161['multiplier'] = coerced119;
+            if (data162 !== undefined) {
+              data162['max_ms'] = coerced119;
             }
           }
         }
         if (typeof data164 == 'number' && isFinite(data164)) {
           if (data164 < 1 || isNaN(data164)) {
             const err401 = {
-              instancePath: instancePath + '/queue/retry/multiplier',
-              schemaPath: '#/properties/queue/properties/retry/properties/multiplier/minimum',
+              instancePath: instancePath + '/queue/retry/max_ms',
+              schemaPath: '#/properties/queue/properties/retry/properties/max_ms/minimum',
               keyword: 'minimum',
               params: { comparison: '>=', limit: 1 },
               message: 'must be >= 1',
               schema: 1,
-              parentSchema: schema11.properties.queue.properties.retry.properties.multiplier,
+              parentSchema: schema11.properties.queue.properties.retry.properties.max_ms,
               data: data164,
             };
             if (vErrors === null) {
@@ -11557,8 +11562,65 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             errors++;
           }
         }
+        let data165 = data162.multiplier;
+        if (!(typeof data165 == 'number' && isFinite(data165))) {
+          let dataType120 = typeof data165;
+          let coerced120 = undefined;
+          if (!(coerced120 !== undefined)) {
+            if (
+              dataType120 == 'boolean' ||
+              data165 === null ||
+              (dataType120 == 'string' && data165 && data165 == +data165)
+            ) {
+              coerced120 = +data165;
+            } else {
+              const err402 = {
+                instancePath: instancePath + '/queue/retry/multiplier',
+                schemaPath: '#/properties/queue/properties/retry/properties/multiplier/type',
+                keyword: 'type',
+                params: { type: 'number' },
+                message: 'must be number',
+                schema: schema11.properties.queue.properties.retry.properties.multiplier.type,
+                parentSchema: schema11.properties.queue.properties.retry.properties.multiplier,
+                data: data165,
+              };
+              if (vErrors === null) {
+                vErrors = [err402];
+              } else {
+                vErrors.push(err402);
+              }
+              errors++;
+            }
+          }
+          if (coerced120 !== undefined) {
+            data165 = coerced120;
+            if (data162 !== undefined) {
+              data162['multiplier'] = coerced120;
+            }
+          }
+        }
+        if (typeof data165 == 'number' && isFinite(data165)) {
+          if (data165 < 1 || isNaN(data165)) {
+            const err403 = {
+              instancePath: instancePath + '/queue/retry/multiplier',
+              schemaPath: '#/properties/queue/properties/retry/properties/multiplier/minimum',
+              keyword: 'minimum',
+              params: { comparison: '>=', limit: 1 },
+              message: 'must be >= 1',
+              schema: 1,
+              parentSchema: schema11.properties.queue.properties.retry.properties.multiplier,
+              data: data165,
+            };
+            if (vErrors === null) {
+              vErrors = [err403];
+            } else {
+              vErrors.push(err403);
+            }
+            errors++;
+          }
+        }
       } else {
-        const err402 = {
+        const err404 = {
           instancePath: instancePath + '/queue/retry',
           schemaPath: '#/properties/queue/properties/retry/type',
           keyword: 'type',
@@ -11566,57 +11628,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.queue.properties.retry.type,
           parentSchema: schema11.properties.queue.properties.retry,
-          data: data161,
-        };
-        if (vErrors === null) {
-          vErrors = [err402];
-        } else {
-          vErrors.push(err402);
-        }
-        errors++;
-      }
-    } else {
-      const err403 = {
-        instancePath: instancePath + '/queue',
-        schemaPath: '#/properties/queue/type',
-        keyword: 'type',
-        params: { type: 'object' },
-        message: 'must be object',
-        schema: schema11.properties.queue.type,
-        parentSchema: schema11.properties.queue,
-        data: data152,
-      };
-      if (vErrors === null) {
-        vErrors = [err403];
-      } else {
-        vErrors.push(err403);
-      }
-      errors++;
-    }
-    let data165 = data.telemetry;
-    if (data165 && typeof data165 == 'object' && !Array.isArray(data165)) {
-      if (data165.listen === undefined) {
-        data165.listen = '127.0.0.1:8898';
-      }
-      if (data165.otlp_metrics === undefined) {
-        data165.otlp_metrics = false;
-      }
-      if (data165.otlp_metrics_interval_ms === undefined) {
-        data165.otlp_metrics_interval_ms = 60000;
-      }
-      if (data165.traces === undefined) {
-        data165.traces = {};
-      }
-      if (data165.listen === undefined) {
-        const err404 = {
-          instancePath: instancePath + '/telemetry',
-          schemaPath: '#/properties/telemetry/required',
-          keyword: 'required',
-          params: { missingProperty: 'listen' },
-          message: "must have required property '" + 'listen' + "'",
-          schema: schema11.properties.telemetry.required,
-          parentSchema: schema11.properties.telemetry,
-          data: data165,
+          data: data162,
         };
         if (vErrors === null) {
           vErrors = [err404];
@@ -11625,34 +11637,48 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data165.otlp_metrics === undefined) {
-        const err405 = {
-          instancePath: instancePath + '/telemetry',
-          schemaPath: '#/properties/telemetry/required',
-          keyword: 'required',
-          params: { missingProperty: 'otlp_metrics' },
-          message: "must have required property '" + 'otlp_metrics' + "'",
-          schema: schema11.properties.telemetry.required,
-          parentSchema: schema11.properties.telemetry,
-          data: data165,
-        };
-        if (vErrors === null) {
-          vErrors = [err405];
-        } else {
-          vErrors.push(err405);
-        }
-        errors++;
+    } else {
+      const err405 = {
+        instancePath: instancePath + '/queue',
+        schemaPath: '#/properties/queue/type',
+        keyword: 'type',
+        params: { type: 'object' },
+        message: 'must be object',
+        schema: schema11.properties.queue.type,
+        parentSchema: schema11.properties.queue,
+        data: data153,
+      };
+      if (vErrors === null) {
+        vErrors = [err405];
+      } else {
+        vErrors.push(err405);
       }
-      if (data165.otlp_metrics_interval_ms === undefined) {
+      errors++;
+    }
+    let data166 = data.telemetry;
+    if (data166 && typeof data166 == 'object' && !Array.isArray(data166)) {
+      if (data166.listen === undefined) {
+        data166.listen = '127.0.0.1:8898';
+      }
+      if (data166.otlp_metrics === undefined) {
+        data166.otlp_metrics = false;
+      }
+      if (data166.otlp_metrics_interval_ms === undefined) {
+        data166.otlp_metrics_interval_ms = 60000;
+      }
+      if (data166.traces === undefined) {
+        data166.traces = {};
+      }
+      if (data166.listen === undefined) {
         const err406 = {
           instancePath: instancePath + '/telemetry',
           schemaPath: '#/properties/telemetry/required',
           keyword: 'required',
-          params: { missingProperty: 'otlp_metrics_interval_ms' },
-          message: "must have required property '" + 'otlp_metrics_interval_ms' + "'",
+          params: { missingProperty: 'listen' },
+          message: "must have required property '" + 'listen' + "'",
           schema: schema11.properties.telemetry.required,
           parentSchema: schema11.properties.telemetry,
-          data: data165,
+          data: data166,
         };
         if (vErrors === null) {
           vErrors = [err406];
@@ -11661,16 +11687,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data165.traces === undefined) {
+      if (data166.otlp_metrics === undefined) {
         const err407 = {
           instancePath: instancePath + '/telemetry',
           schemaPath: '#/properties/telemetry/required',
           keyword: 'required',
-          params: { missingProperty: 'traces' },
-          message: "must have required property '" + 'traces' + "'",
+          params: { missingProperty: 'otlp_metrics' },
+          message: "must have required property '" + 'otlp_metrics' + "'",
           schema: schema11.properties.telemetry.required,
           parentSchema: schema11.properties.telemetry,
-          data: data165,
+          data: data166,
         };
         if (vErrors === null) {
           vErrors = [err407];
@@ -11679,14 +11705,50 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      for (const key29 in data165) {
+      if (data166.otlp_metrics_interval_ms === undefined) {
+        const err408 = {
+          instancePath: instancePath + '/telemetry',
+          schemaPath: '#/properties/telemetry/required',
+          keyword: 'required',
+          params: { missingProperty: 'otlp_metrics_interval_ms' },
+          message: "must have required property '" + 'otlp_metrics_interval_ms' + "'",
+          schema: schema11.properties.telemetry.required,
+          parentSchema: schema11.properties.telemetry,
+          data: data166,
+        };
+        if (vErrors === null) {
+          vErrors = [err408];
+        } else {
+          vErrors.push(err408);
+        }
+        errors++;
+      }
+      if (data166.traces === undefined) {
+        const err409 = {
+          instancePath: instancePath + '/telemetry',
+          schemaPath: '#/properties/telemetry/required',
+          keyword: 'required',
+          params: { missingProperty: 'traces' },
+          message: "must have required property '" + 'traces' + "'",
+          schema: schema11.properties.telemetry.required,
+          parentSchema: schema11.properties.telemetry,
+          data: data166,
+        };
+        if (vErrors === null) {
+          vErrors = [err409];
+        } else {
+          vErrors.push(err409);
+        }
+        errors++;
+      }
+      for (const key29 in data166) {
         if (!(
           key29 === 'listen' ||
           key29 === 'otlp_metrics' ||
           key29 === 'otlp_metrics_interval_ms' ||
           key29 === 'traces'
         )) {
-          const err408 = {
+          const err410 = {
             instancePath: instancePath + '/telemetry',
             schemaPath: '#/properties/telemetry/additionalProperties',
             keyword: 'additionalProperties',
@@ -11694,63 +11756,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must NOT have additional properties',
             schema: false,
             parentSchema: schema11.properties.telemetry,
-            data: data165,
-          };
-          if (vErrors === null) {
-            vErrors = [err408];
-          } else {
-            vErrors.push(err408);
-          }
-          errors++;
-        }
-      }
-      let data166 = data165.listen;
-      if (typeof data166 !== 'string' && data166 !== null) {
-        let dataType120 = typeof data166;
-        let coerced120 = undefined;
-        if (!(coerced120 !== undefined)) {
-          if (dataType120 == 'number' || dataType120 == 'boolean') {
-            coerced120 = '' + data166;
-          } else if (data166 === null) {
-            coerced120 = '';
-          } else if (data166 === '' || data166 === 0 || data166 === false) {
-            coerced120 = null;
-          } else {
-            const err409 = {
-              instancePath: instancePath + '/telemetry/listen',
-              schemaPath: '#/properties/telemetry/properties/listen/type',
-              keyword: 'type',
-              params: { type: schema11.properties.telemetry.properties.listen.type },
-              message: 'must be string,null',
-              schema: schema11.properties.telemetry.properties.listen.type,
-              parentSchema: schema11.properties.telemetry.properties.listen,
-              data: data166,
-            };
-            if (vErrors === null) {
-              vErrors = [err409];
-            } else {
-              vErrors.push(err409);
-            }
-            errors++;
-          }
-        }
-        if (coerced120 !== undefined) {
-          data166 = coerced120;
-          if (data165 !== undefined) {
-            data165['listen'] = coerced120;
-          }
-        }
-      }
-      if (typeof data166 === 'string') {
-        if (!pattern7.test(data166)) {
-          const err410 = {
-            instancePath: instancePath + '/telemetry/listen',
-            schemaPath: '#/properties/telemetry/properties/listen/pattern',
-            keyword: 'pattern',
-            params: { pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$' },
-            message: 'must match pattern "' + '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$' + '"',
-            schema: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$',
-            parentSchema: schema11.properties.telemetry.properties.listen,
             data: data166,
           };
           if (vErrors === null) {
@@ -11761,23 +11766,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
-      let data167 = data165.otlp_metrics;
-      if (typeof data167 !== 'boolean') {
+      let data167 = data166.listen;
+      if (typeof data167 !== 'string' && data167 !== null) {
+        let dataType121 = typeof data167;
         let coerced121 = undefined;
         if (!(coerced121 !== undefined)) {
-          if (data167 === 'false' || data167 === 0 || data167 === null) {
-            coerced121 = false;
-          } else if (data167 === 'true' || data167 === 1) {
-            coerced121 = true;
+          if (dataType121 == 'number' || dataType121 == 'boolean') {
+            coerced121 = '' + data167;
+          } else if (data167 === null) {
+            coerced121 = '';
+          } else if (data167 === '' || data167 === 0 || data167 === false) {
+            coerced121 = null;
           } else {
             const err411 = {
-              instancePath: instancePath + '/telemetry/otlp_metrics',
-              schemaPath: '#/properties/telemetry/properties/otlp_metrics/type',
+              instancePath: instancePath + '/telemetry/listen',
+              schemaPath: '#/properties/telemetry/properties/listen/type',
               keyword: 'type',
-              params: { type: 'boolean' },
-              message: 'must be boolean',
-              schema: schema11.properties.telemetry.properties.otlp_metrics.type,
-              parentSchema: schema11.properties.telemetry.properties.otlp_metrics,
+              params: { type: schema11.properties.telemetry.properties.listen.type },
+              message: 'must be string,null',
+              schema: schema11.properties.telemetry.properties.listen.type,
+              parentSchema: schema11.properties.telemetry.properties.listen,
               data: data167,
             };
             if (vErrors === null) {
@@ -11790,24 +11798,78 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         if (coerced121 !== undefined) {
           data167 = coerced121;
-          if (data165 !== undefined) {
-            data165['otlp_metrics'] = coerced121;
+          if (data166 !== undefined) {
+            data166['listen'] = coerced121;
           }
         }
       }
-      let data168 = data165.otlp_metrics_interval_ms;
-      if (!(typeof data168 == 'number' && !(data168 % 1) && !isNaN(data168) && isFinite(data168))) {
-        let dataType122 = typeof data168;
+      if (typeof data167 === 'string') {
+        if (!pattern7.test(data167)) {
+          const err412 = {
+            instancePath: instancePath + '/telemetry/listen',
+            schemaPath: '#/properties/telemetry/properties/listen/pattern',
+            keyword: 'pattern',
+            params: { pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$' },
+            message: 'must match pattern "' + '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$' + '"',
+            schema: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$',
+            parentSchema: schema11.properties.telemetry.properties.listen,
+            data: data167,
+          };
+          if (vErrors === null) {
+            vErrors = [err412];
+          } else {
+            vErrors.push(err412);
+          }
+          errors++;
+        }
+      }
+      let data168 = data166.otlp_metrics;
+      if (typeof data168 !== 'boolean') {
         let coerced122 = undefined;
         if (!(coerced122 !== undefined)) {
-          if (
-            dataType122 === 'boolean' ||
-            data168 === null ||
-            (dataType122 === 'string' && data168 && data168 == +data168 && !(data168 % 1))
-          ) {
-            coerced122 = +data168;
+          if (data168 === 'false' || data168 === 0 || data168 === null) {
+            coerced122 = false;
+          } else if (data168 === 'true' || data168 === 1) {
+            coerced122 = true;
           } else {
-            const err412 = {
+            const err413 = {
+              instancePath: instancePath + '/telemetry/otlp_metrics',
+              schemaPath: '#/properties/telemetry/properties/otlp_metrics/type',
+              keyword: 'type',
+              params: { type: 'boolean' },
+              message: 'must be boolean',
+              schema: schema11.properties.telemetry.properties.otlp_metrics.type,
+              parentSchema: schema11.properties.telemetry.properties.otlp_metrics,
+              data: data168,
+            };
+            if (vErrors === null) {
+              vErrors = [err413];
+            } else {
+              vErrors.push(err413);
+            }
+            errors++;
+          }
+        }
+        if (coerced122 !== undefined) {
+          data168 = coerced122;
+          if (data166 !== undefined) {
+            data166['otlp_metrics'] = coerced122;
+          }
+        }
+      }
+      let data169 = data166.otlp_metrics_interval_ms;
+      if (!(typeof data169 == 'number' && !(data169 % 1) && !isNaN(data169) && isFinite(data169))) {
+        let dataType123 = typeof data169;
+        let coerced123 = undefined;
+        if (!(coerced123 !== undefined)) {
+          if (
+            dataType123 === 'boolean' ||
+            data169 === null ||
+            (dataType123 === 'string' && data169 && data169 == +data169 && !(data169 % 1))
+          ) {
+            coerced123 = +data169;
+          } else {
+            const err414 = {
               instancePath: instancePath + '/telemetry/otlp_metrics_interval_ms',
               schemaPath: '#/properties/telemetry/properties/otlp_metrics_interval_ms/type',
               keyword: 'type',
@@ -11815,26 +11877,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be integer',
               schema: schema11.properties.telemetry.properties.otlp_metrics_interval_ms.type,
               parentSchema: schema11.properties.telemetry.properties.otlp_metrics_interval_ms,
-              data: data168,
+              data: data169,
             };
             if (vErrors === null) {
-              vErrors = [err412];
+              vErrors = [err414];
             } else {
-              vErrors.push(err412);
+              vErrors.push(err414);
             }
             errors++;
           }
         }
-        if (coerced122 !== undefined) {
-          data168 = coerced122;
-          if (data165 !== undefined) {
-            data165['otlp_metrics_interval_ms'] = coerced122;
+        if (coerced123 !== undefined) {
+          data169 = coerced123;
+          if (data166 !== undefined) {
+            data166['otlp_metrics_interval_ms'] = coerced123;
           }
         }
       }
-      if (typeof data168 == 'number' && isFinite(data168)) {
-        if (data168 < 100 || isNaN(data168)) {
-          const err413 = {
+      if (typeof data169 == 'number' && isFinite(data169)) {
+        if (data169 < 100 || isNaN(data169)) {
+          const err415 = {
             instancePath: instancePath + '/telemetry/otlp_metrics_interval_ms',
             schemaPath: '#/properties/telemetry/properties/otlp_metrics_interval_ms/minimum',
             keyword: 'minimum',
@@ -11842,54 +11904,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be >= 100',
             schema: 100,
             parentSchema: schema11.properties.telemetry.properties.otlp_metrics_interval_ms,
-            data: data168,
-          };
-          if (vErrors === null) {
-            vErrors = [err413];
-          } else {
-            vErrors.push(err413);
-          }
-          errors++;
-        }
-      }
-      let data169 = data165.traces;
-      if (data169 && typeof data169 == 'object' && !Array.isArray(data169)) {
-        if (data169.enabled === undefined) {
-          data169.enabled = false;
-        }
-        if (data169.endpoint === undefined) {
-          data169.endpoint = null;
-        }
-        if (data169.headers === undefined) {
-          data169.headers = {};
-        }
-        if (data169.enabled === undefined) {
-          const err414 = {
-            instancePath: instancePath + '/telemetry/traces',
-            schemaPath: '#/properties/telemetry/properties/traces/required',
-            keyword: 'required',
-            params: { missingProperty: 'enabled' },
-            message: "must have required property '" + 'enabled' + "'",
-            schema: schema11.properties.telemetry.properties.traces.required,
-            parentSchema: schema11.properties.telemetry.properties.traces,
-            data: data169,
-          };
-          if (vErrors === null) {
-            vErrors = [err414];
-          } else {
-            vErrors.push(err414);
-          }
-          errors++;
-        }
-        if (data169.endpoint === undefined) {
-          const err415 = {
-            instancePath: instancePath + '/telemetry/traces',
-            schemaPath: '#/properties/telemetry/properties/traces/required',
-            keyword: 'required',
-            params: { missingProperty: 'endpoint' },
-            message: "must have required property '" + 'endpoint' + "'",
-            schema: schema11.properties.telemetry.properties.traces.required,
-            parentSchema: schema11.properties.telemetry.properties.traces,
             data: data169,
           };
           if (vErrors === null) {
@@ -11899,16 +11913,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data169.headers === undefined) {
+      }
+      let data170 = data166.traces;
+      if (data170 && typeof data170 == 'object' && !Array.isArray(data170)) {
+        if (data170.enabled === undefined) {
+          data170.enabled = false;
+        }
+        if (data170.endpoint === undefined) {
+          data170.endpoint = null;
+        }
+        if (data170.headers === undefined) {
+          data170.headers = {};
+        }
+        if (data170.enabled === undefined) {
           const err416 = {
             instancePath: instancePath + '/telemetry/traces',
             schemaPath: '#/properties/telemetry/properties/traces/required',
             keyword: 'required',
-            params: { missingProperty: 'headers' },
-            message: "must have required property '" + 'headers' + "'",
+            params: { missingProperty: 'enabled' },
+            message: "must have required property '" + 'enabled' + "'",
             schema: schema11.properties.telemetry.properties.traces.required,
             parentSchema: schema11.properties.telemetry.properties.traces,
-            data: data169,
+            data: data170,
           };
           if (vErrors === null) {
             vErrors = [err416];
@@ -11917,9 +11943,45 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           }
           errors++;
         }
-        for (const key30 in data169) {
+        if (data170.endpoint === undefined) {
+          const err417 = {
+            instancePath: instancePath + '/telemetry/traces',
+            schemaPath: '#/properties/telemetry/properties/traces/required',
+            keyword: 'required',
+            params: { missingProperty: 'endpoint' },
+            message: "must have required property '" + 'endpoint' + "'",
+            schema: schema11.properties.telemetry.properties.traces.required,
+            parentSchema: schema11.properties.telemetry.properties.traces,
+            data: data170,
+          };
+          if (vErrors === null) {
+            vErrors = [err417];
+          } else {
+            vErrors.push(err417);
+          }
+          errors++;
+        }
+        if (data170.headers === undefined) {
+          const err418 = {
+            instancePath: instancePath + '/telemetry/traces',
+            schemaPath: '#/properties/telemetry/properties/traces/required',
+            keyword: 'required',
+            params: { missingProperty: 'headers' },
+            message: "must have required property '" + 'headers' + "'",
+            schema: schema11.properties.telemetry.properties.traces.required,
+            parentSchema: schema11.properties.telemetry.properties.traces,
+            data: data170,
+          };
+          if (vErrors === null) {
+            vErrors = [err418];
+          } else {
+            vErrors.push(err418);
+          }
+          errors++;
+        }
+        for (const key30 in data170) {
           if (!(key30 === 'enabled' || key30 === 'endpoint' || key30 === 'headers')) {
-            const err417 = {
+            const err419 = {
               instancePath: instancePath + '/telemetry/traces',
               schemaPath: '#/properties/telemetry/properties/traces/additionalProperties',
               keyword: 'additionalProperties',
@@ -11927,26 +11989,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema11.properties.telemetry.properties.traces,
-              data: data169,
+              data: data170,
             };
             if (vErrors === null) {
-              vErrors = [err417];
+              vErrors = [err419];
             } else {
-              vErrors.push(err417);
+              vErrors.push(err419);
             }
             errors++;
           }
         }
-        let data170 = data169.enabled;
-        if (typeof data170 !== 'boolean') {
-          let coerced123 = undefined;
-          if (!(coerced123 !== undefined)) {
-            if (data170 === 'false' || data170 === 0 || data170 === null) {
-              coerced123 = false;
-            } else if (data170 === 'true' || data170 === 1) {
-              coerced123 = true;
+        let data171 = data170.enabled;
+        if (typeof data171 !== 'boolean') {
+          let coerced124 = undefined;
+          if (!(coerced124 !== undefined)) {
+            if (data171 === 'false' || data171 === 0 || data171 === null) {
+              coerced124 = false;
+            } else if (data171 === 'true' || data171 === 1) {
+              coerced124 = true;
             } else {
-              const err418 = {
+              const err420 = {
                 instancePath: instancePath + '/telemetry/traces/enabled',
                 schemaPath: '#/properties/telemetry/properties/traces/properties/enabled/type',
                 keyword: 'type',
@@ -11954,36 +12016,36 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be boolean',
                 schema: schema11.properties.telemetry.properties.traces.properties.enabled.type,
                 parentSchema: schema11.properties.telemetry.properties.traces.properties.enabled,
-                data: data170,
+                data: data171,
               };
               if (vErrors === null) {
-                vErrors = [err418];
+                vErrors = [err420];
               } else {
-                vErrors.push(err418);
+                vErrors.push(err420);
               }
               errors++;
             }
           }
-          if (coerced123 !== undefined) {
-            data170 = coerced123;
-            if (data169 !== undefined) {
-              data169['enabled'] = coerced123;
+          if (coerced124 !== undefined) {
+            data171 = coerced124;
+            if (data170 !== undefined) {
+              data170['enabled'] = coerced124;
             }
           }
         }
-        let data171 = data169.endpoint;
-        if (typeof data171 !== 'string' && data171 !== null) {
-          let dataType124 = typeof data171;
-          let coerced124 = undefined;
-          if (!(coerced124 !== undefined)) {
-            if (dataType124 == 'number' || dataType124 == 'boolean') {
-              coerced124 = '' + data171;
-            } else if (data171 === null) {
-              coerced124 = '';
-            } else if (data171 === '' || data171 === 0 || data171 === false) {
-              coerced124 = null;
+        let data172 = data170.endpoint;
+        if (typeof data172 !== 'string' && data172 !== null) {
+          let dataType125 = typeof data172;
+          let coerced125 = undefined;
+          if (!(coerced125 !== undefined)) {
+            if (dataType125 == 'number' || dataType125 == 'boolean') {
+              coerced125 = '' + data172;
+            } else if (data172 === null) {
+              coerced125 = '';
+            } else if (data172 === '' || data172 === 0 || data172 === false) {
+              coerced125 = null;
             } else {
-              const err419 = {
+              const err421 = {
                 instancePath: instancePath + '/telemetry/traces/endpoint',
                 schemaPath: '#/properties/telemetry/properties/traces/properties/endpoint/type',
                 keyword: 'type',
@@ -11991,26 +12053,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                 message: 'must be string,null',
                 schema: schema11.properties.telemetry.properties.traces.properties.endpoint.type,
                 parentSchema: schema11.properties.telemetry.properties.traces.properties.endpoint,
-                data: data171,
+                data: data172,
               };
               if (vErrors === null) {
-                vErrors = [err419];
+                vErrors = [err421];
               } else {
-                vErrors.push(err419);
+                vErrors.push(err421);
               }
               errors++;
             }
           }
-          if (coerced124 !== undefined) {
-            data171 = coerced124;
-            if (data169 !== undefined) {
-              data169['endpoint'] = coerced124;
+          if (coerced125 !== undefined) {
+            data172 = coerced125;
+            if (data170 !== undefined) {
+              data170['endpoint'] = coerced125;
             }
           }
         }
-        if (typeof data171 === 'string') {
-          if (!formats0(data171)) {
-            const err420 = {
+        if (typeof data172 === 'string') {
+          if (!formats0(data172)) {
+            const err422 = {
               instancePath: instancePath + '/telemetry/traces/endpoint',
               schemaPath: '#/properties/telemetry/properties/traces/properties/endpoint/format',
               keyword: 'format',
@@ -12018,31 +12080,31 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must match format "' + 'uri' + '"',
               schema: 'uri',
               parentSchema: schema11.properties.telemetry.properties.traces.properties.endpoint,
-              data: data171,
+              data: data172,
             };
             if (vErrors === null) {
-              vErrors = [err420];
+              vErrors = [err422];
             } else {
-              vErrors.push(err420);
+              vErrors.push(err422);
             }
             errors++;
           }
         }
-        let data172 = data169.headers;
-        if (data172 && typeof data172 == 'object' && !Array.isArray(data172)) {
-          for (const key31 in data172) {
+        let data173 = data170.headers;
+        if (data173 && typeof data173 == 'object' && !Array.isArray(data173)) {
+          for (const key31 in data173) {
             if (pattern0.test(key31)) {
-              let data173 = data172[key31];
-              if (typeof data173 !== 'string') {
-                let dataType125 = typeof data173;
-                let coerced125 = undefined;
-                if (!(coerced125 !== undefined)) {
-                  if (dataType125 == 'number' || dataType125 == 'boolean') {
-                    coerced125 = '' + data173;
-                  } else if (data173 === null) {
-                    coerced125 = '';
+              let data174 = data173[key31];
+              if (typeof data174 !== 'string') {
+                let dataType126 = typeof data174;
+                let coerced126 = undefined;
+                if (!(coerced126 !== undefined)) {
+                  if (dataType126 == 'number' || dataType126 == 'boolean') {
+                    coerced126 = '' + data174;
+                  } else if (data174 === null) {
+                    coerced126 = '';
                   } else {
-                    const err421 = {
+                    const err423 = {
                       instancePath:
                         instancePath + '/telemetry/traces/headers/' + key31.replace(/~/g, '~0').replace(/\//g, '~1'),
                       schemaPath:
@@ -12055,27 +12117,27 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
                           .type,
                       parentSchema:
                         schema11.properties.telemetry.properties.traces.properties.headers.patternProperties['^(.*)$'],
-                      data: data173,
+                      data: data174,
                     };
                     if (vErrors === null) {
-                      vErrors = [err421];
+                      vErrors = [err423];
                     } else {
-                      vErrors.push(err421);
+                      vErrors.push(err423);
                     }
                     errors++;
                   }
                 }
-                if (coerced125 !== undefined) {
-                  data173 = coerced125;
-                  if (data172 !== undefined) {
-                    data172[key31] = coerced125;
+                if (coerced126 !== undefined) {
+                  data174 = coerced126;
+                  if (data173 !== undefined) {
+                    data173[key31] = coerced126;
                   }
                 }
               }
             }
           }
         } else {
-          const err422 = {
+          const err424 = {
             instancePath: instancePath + '/telemetry/traces/headers',
             schemaPath: '#/properties/telemetry/properties/traces/properties/headers/type',
             keyword: 'type',
@@ -12083,17 +12145,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must be object',
             schema: schema11.properties.telemetry.properties.traces.properties.headers.type,
             parentSchema: schema11.properties.telemetry.properties.traces.properties.headers,
-            data: data172,
+            data: data173,
           };
           if (vErrors === null) {
-            vErrors = [err422];
+            vErrors = [err424];
           } else {
-            vErrors.push(err422);
+            vErrors.push(err424);
           }
           errors++;
         }
       } else {
-        const err423 = {
+        const err425 = {
           instancePath: instancePath + '/telemetry/traces',
           schemaPath: '#/properties/telemetry/properties/traces/type',
           keyword: 'type',
@@ -12101,48 +12163,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be object',
           schema: schema11.properties.telemetry.properties.traces.type,
           parentSchema: schema11.properties.telemetry.properties.traces,
-          data: data169,
-        };
-        if (vErrors === null) {
-          vErrors = [err423];
-        } else {
-          vErrors.push(err423);
-        }
-        errors++;
-      }
-    } else {
-      const err424 = {
-        instancePath: instancePath + '/telemetry',
-        schemaPath: '#/properties/telemetry/type',
-        keyword: 'type',
-        params: { type: 'object' },
-        message: 'must be object',
-        schema: schema11.properties.telemetry.type,
-        parentSchema: schema11.properties.telemetry,
-        data: data165,
-      };
-      if (vErrors === null) {
-        vErrors = [err424];
-      } else {
-        vErrors.push(err424);
-      }
-      errors++;
-    }
-    let data174 = data.index;
-    if (data174 && typeof data174 == 'object' && !Array.isArray(data174)) {
-      if (data174.interval_ms === undefined) {
-        data174.interval_ms = 60000;
-      }
-      if (data174.interval_ms === undefined) {
-        const err425 = {
-          instancePath: instancePath + '/index',
-          schemaPath: '#/properties/index/required',
-          keyword: 'required',
-          params: { missingProperty: 'interval_ms' },
-          message: "must have required property '" + 'interval_ms' + "'",
-          schema: schema11.properties.index.required,
-          parentSchema: schema11.properties.index,
-          data: data174,
+          data: data170,
         };
         if (vErrors === null) {
           vErrors = [err425];
@@ -12151,9 +12172,50 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      for (const key32 in data174) {
+    } else {
+      const err426 = {
+        instancePath: instancePath + '/telemetry',
+        schemaPath: '#/properties/telemetry/type',
+        keyword: 'type',
+        params: { type: 'object' },
+        message: 'must be object',
+        schema: schema11.properties.telemetry.type,
+        parentSchema: schema11.properties.telemetry,
+        data: data166,
+      };
+      if (vErrors === null) {
+        vErrors = [err426];
+      } else {
+        vErrors.push(err426);
+      }
+      errors++;
+    }
+    let data175 = data.index;
+    if (data175 && typeof data175 == 'object' && !Array.isArray(data175)) {
+      if (data175.interval_ms === undefined) {
+        data175.interval_ms = 60000;
+      }
+      if (data175.interval_ms === undefined) {
+        const err427 = {
+          instancePath: instancePath + '/index',
+          schemaPath: '#/properties/index/required',
+          keyword: 'required',
+          params: { missingProperty: 'interval_ms' },
+          message: "must have required property '" + 'interval_ms' + "'",
+          schema: schema11.properties.index.required,
+          parentSchema: schema11.properties.index,
+          data: data175,
+        };
+        if (vErrors === null) {
+          vErrors = [err427];
+        } else {
+          vErrors.push(err427);
+        }
+        errors++;
+      }
+      for (const key32 in data175) {
         if (!(key32 === 'interval_ms')) {
-          const err426 = {
+          const err428 = {
             instancePath: instancePath + '/index',
             schemaPath: '#/properties/index/additionalProperties',
             keyword: 'additionalProperties',
@@ -12161,63 +12223,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must NOT have additional properties',
             schema: false,
             parentSchema: schema11.properties.index,
-            data: data174,
-          };
-          if (vErrors === null) {
-            vErrors = [err426];
-          } else {
-            vErrors.push(err426);
-          }
-          errors++;
-        }
-      }
-      let data175 = data174.interval_ms;
-      if (!(typeof data175 == 'number' && !(data175 % 1) && !isNaN(data175) && isFinite(data175))) {
-        let dataType126 = typeof data175;
-        let coerced126 = undefined;
-        if (!(coerced126 !== undefined)) {
-          if (
-            dataType126 === 'boolean' ||
-            data175 === null ||
-            (dataType126 === 'string' && data175 && data175 == +data175 && !(data175 % 1))
-          ) {
-            coerced126 = +data175;
-          } else {
-            const err427 = {
-              instancePath: instancePath + '/index/interval_ms',
-              schemaPath: '#/properties/index/properties/interval_ms/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema11.properties.index.properties.interval_ms.type,
-              parentSchema: schema11.properties.index.properties.interval_ms,
-              data: data175,
-            };
-            if (vErrors === null) {
-              vErrors = [err427];
-            } else {
-              vErrors.push(err427);
-            }
-            errors++;
-          }
-        }
-        if (coerced126 !== undefined) {
-          data175 = coerced126;
-          if (data174 !== undefined) {
-            data174['interval_ms'] = coerced126;
-          }
-        }
-      }
-      if (typeof data175 == 'number' && isFinite(data175)) {
-        if (data175 < 0 || isNaN(data175)) {
-          const err428 = {
-            instancePath: instancePath + '/index/interval_ms',
-            schemaPath: '#/properties/index/properties/interval_ms/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 0 },
-            message: 'must be >= 0',
-            schema: 0,
-            parentSchema: schema11.properties.index.properties.interval_ms,
             data: data175,
           };
           if (vErrors === null) {
@@ -12228,8 +12233,65 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
+      let data176 = data175.interval_ms;
+      if (!(typeof data176 == 'number' && !(data176 % 1) && !isNaN(data176) && isFinite(data176))) {
+        let dataType127 = typeof data176;
+        let coerced127 = undefined;
+        if (!(coerced127 !== undefined)) {
+          if (
+            dataType127 === 'boolean' ||
+            data176 === null ||
+            (dataType127 === 'string' && data176 && data176 == +data176 && !(data176 % 1))
+          ) {
+            coerced127 = +data176;
+          } else {
+            const err429 = {
+              instancePath: instancePath + '/index/interval_ms',
+              schemaPath: '#/properties/index/properties/interval_ms/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema11.properties.index.properties.interval_ms.type,
+              parentSchema: schema11.properties.index.properties.interval_ms,
+              data: data176,
+            };
+            if (vErrors === null) {
+              vErrors = [err429];
+            } else {
+              vErrors.push(err429);
+            }
+            errors++;
+          }
+        }
+        if (coerced127 !== undefined) {
+          data176 = coerced127;
+          if (data175 !== undefined) {
+            data175['interval_ms'] = coerced127;
+          }
+        }
+      }
+      if (typeof data176 == 'number' && isFinite(data176)) {
+        if (data176 < 0 || isNaN(data176)) {
+          const err430 = {
+            instancePath: instancePath + '/index/interval_ms',
+            schemaPath: '#/properties/index/properties/interval_ms/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 0 },
+            message: 'must be >= 0',
+            schema: 0,
+            parentSchema: schema11.properties.index.properties.interval_ms,
+            data: data176,
+          };
+          if (vErrors === null) {
+            vErrors = [err430];
+          } else {
+            vErrors.push(err430);
+          }
+          errors++;
+        }
+      }
     } else {
-      const err429 = {
+      const err431 = {
         instancePath: instancePath + '/index',
         schemaPath: '#/properties/index/type',
         keyword: 'type',
@@ -12237,31 +12299,31 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         message: 'must be object',
         schema: schema11.properties.index.type,
         parentSchema: schema11.properties.index,
-        data: data174,
+        data: data175,
       };
       if (vErrors === null) {
-        vErrors = [err429];
+        vErrors = [err431];
       } else {
-        vErrors.push(err429);
+        vErrors.push(err431);
       }
       errors++;
     }
-    let data176 = data.archive;
-    if (data176 && typeof data176 == 'object' && !Array.isArray(data176)) {
-      if (data176.enabled === undefined) {
-        data176.enabled = false;
+    let data177 = data.archive;
+    if (data177 && typeof data177 == 'object' && !Array.isArray(data177)) {
+      if (data177.enabled === undefined) {
+        data177.enabled = false;
       }
-      if (data176.after_ms === undefined) {
-        data176.after_ms = 259200000;
+      if (data177.after_ms === undefined) {
+        data177.after_ms = 259200000;
       }
-      if (data176.interval_ms === undefined) {
-        data176.interval_ms = 3600000;
+      if (data177.interval_ms === undefined) {
+        data177.interval_ms = 3600000;
       }
-      if (data176.max_age_ms === undefined) {
-        data176.max_age_ms = 7776000000;
+      if (data177.max_age_ms === undefined) {
+        data177.max_age_ms = 7776000000;
       }
-      if (data176.enabled === undefined) {
-        const err430 = {
+      if (data177.enabled === undefined) {
+        const err432 = {
           instancePath: instancePath + '/archive',
           schemaPath: '#/properties/archive/required',
           keyword: 'required',
@@ -12269,43 +12331,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: "must have required property '" + 'enabled' + "'",
           schema: schema11.properties.archive.required,
           parentSchema: schema11.properties.archive,
-          data: data176,
-        };
-        if (vErrors === null) {
-          vErrors = [err430];
-        } else {
-          vErrors.push(err430);
-        }
-        errors++;
-      }
-      if (data176.after_ms === undefined) {
-        const err431 = {
-          instancePath: instancePath + '/archive',
-          schemaPath: '#/properties/archive/required',
-          keyword: 'required',
-          params: { missingProperty: 'after_ms' },
-          message: "must have required property '" + 'after_ms' + "'",
-          schema: schema11.properties.archive.required,
-          parentSchema: schema11.properties.archive,
-          data: data176,
-        };
-        if (vErrors === null) {
-          vErrors = [err431];
-        } else {
-          vErrors.push(err431);
-        }
-        errors++;
-      }
-      if (data176.interval_ms === undefined) {
-        const err432 = {
-          instancePath: instancePath + '/archive',
-          schemaPath: '#/properties/archive/required',
-          keyword: 'required',
-          params: { missingProperty: 'interval_ms' },
-          message: "must have required property '" + 'interval_ms' + "'",
-          schema: schema11.properties.archive.required,
-          parentSchema: schema11.properties.archive,
-          data: data176,
+          data: data177,
         };
         if (vErrors === null) {
           vErrors = [err432];
@@ -12314,16 +12340,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data176.max_age_ms === undefined) {
+      if (data177.after_ms === undefined) {
         const err433 = {
           instancePath: instancePath + '/archive',
           schemaPath: '#/properties/archive/required',
           keyword: 'required',
-          params: { missingProperty: 'max_age_ms' },
-          message: "must have required property '" + 'max_age_ms' + "'",
+          params: { missingProperty: 'after_ms' },
+          message: "must have required property '" + 'after_ms' + "'",
           schema: schema11.properties.archive.required,
           parentSchema: schema11.properties.archive,
-          data: data176,
+          data: data177,
         };
         if (vErrors === null) {
           vErrors = [err433];
@@ -12332,9 +12358,45 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      for (const key33 in data176) {
+      if (data177.interval_ms === undefined) {
+        const err434 = {
+          instancePath: instancePath + '/archive',
+          schemaPath: '#/properties/archive/required',
+          keyword: 'required',
+          params: { missingProperty: 'interval_ms' },
+          message: "must have required property '" + 'interval_ms' + "'",
+          schema: schema11.properties.archive.required,
+          parentSchema: schema11.properties.archive,
+          data: data177,
+        };
+        if (vErrors === null) {
+          vErrors = [err434];
+        } else {
+          vErrors.push(err434);
+        }
+        errors++;
+      }
+      if (data177.max_age_ms === undefined) {
+        const err435 = {
+          instancePath: instancePath + '/archive',
+          schemaPath: '#/properties/archive/required',
+          keyword: 'required',
+          params: { missingProperty: 'max_age_ms' },
+          message: "must have required property '" + 'max_age_ms' + "'",
+          schema: schema11.properties.archive.required,
+          parentSchema: schema11.properties.archive,
+          data: data177,
+        };
+        if (vErrors === null) {
+          vErrors = [err435];
+        } else {
+          vErrors.push(err435);
+        }
+        errors++;
+      }
+      for (const key33 in data177) {
         if (!(key33 === 'enabled' || key33 === 'after_ms' || key33 === 'interval_ms' || key33 === 'max_age_ms')) {
-          const err434 = {
+          const err436 = {
             instancePath: instancePath + '/archive',
             schemaPath: '#/properties/archive/additionalProperties',
             keyword: 'additionalProperties',
@@ -12342,26 +12404,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must NOT have additional properties',
             schema: false,
             parentSchema: schema11.properties.archive,
-            data: data176,
+            data: data177,
           };
           if (vErrors === null) {
-            vErrors = [err434];
+            vErrors = [err436];
           } else {
-            vErrors.push(err434);
+            vErrors.push(err436);
           }
           errors++;
         }
       }
-      let data177 = data176.enabled;
-      if (typeof data177 !== 'boolean') {
-        let coerced127 = undefined;
-        if (!(coerced127 !== undefined)) {
-          if (data177 === 'false' || data177 === 0 || data177 === null) {
-            coerced127 = false;
-          } else if (data177 === 'true' || data177 === 1) {
-            coerced127 = true;
+      let data178 = data177.enabled;
+      if (typeof data178 !== 'boolean') {
+        let coerced128 = undefined;
+        if (!(coerced128 !== undefined)) {
+          if (data178 === 'false' || data178 === 0 || data178 === null) {
+            coerced128 = false;
+          } else if (data178 === 'true' || data178 === 1) {
+            coerced128 = true;
           } else {
-            const err435 = {
+            const err437 = {
               instancePath: instancePath + '/archive/enabled',
               schemaPath: '#/properties/archive/properties/enabled/type',
               keyword: 'type',
@@ -12369,81 +12431,24 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be boolean',
               schema: schema11.properties.archive.properties.enabled.type,
               parentSchema: schema11.properties.archive.properties.enabled,
-              data: data177,
-            };
-            if (vErrors === null) {
-              vErrors = [err435];
-            } else {
-              vErrors.push(err435);
-            }
-            errors++;
-          }
-        }
-        if (coerced127 !== undefined) {
-          data177 = coerced127;
-          if (data176 !== undefined) {
-            data176['enabled'] = coerced127;
-          }
-        }
-      }
-      let data178 = data176.after_ms;
-      if (!(typeof data178 == 'number' && !(data178 % 1) && !isNaN(data178) && isFinite(data178))) {
-        let dataType128 = typeof data178;
-        let coerced128 = undefined;
-        if (!(coerced128 !== undefined)) {
-          if (
-            dataType128 === 'boolean' ||
-            data178 === null ||
-            (dataType128 === 'string' && data178 && data178 == +data178 && !(data178 % 1))
-          ) {
-            coerced128 = +data178;
-          } else {
-            const err436 = {
-              instancePath: instancePath + '/archive/after_ms',
-              schemaPath: '#/properties/archive/properties/after_ms/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema11.properties.archive.properties.after_ms.type,
-              parentSchema: schema11.properties.archive.properties.after_ms,
               data: data178,
             };
             if (vErrors === null) {
-              vErrors = [err436];
+              vErrors = [err437];
             } else {
-              vErrors.push(err436);
+              vErrors.push(err437);
             }
             errors++;
           }
         }
         if (coerced128 !== undefined) {
           data178 = coerced128;
-          if (data176 !== undefined) {
-            data176['after_ms'] = coerced128;
+          if (data177 !== undefined) {
+            data177['enabled'] = coerced128;
           }
         }
       }
-      if (typeof data178 == 'number' && isFinite(data178)) {
-        if (data178 < 1 || isNaN(data178)) {
-          const err437 = {
-            instancePath: instancePath + '/archive/after_ms',
-            schemaPath: '#/properties/archive/properties/after_ms/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1 },
-            message: 'must be >= 1',
-            schema: 1,
-            parentSchema: schema11.properties.archive.properties.after_ms,
-            data: data178,
-          };
-          if (vErrors === null) {
-            vErrors = [err437];
-          } else {
-            vErrors.push(err437);
-          }
-          errors++;
-        }
-      }
-      let data179 = data176.interval_ms;
+      let data179 = data177.after_ms;
       if (!(typeof data179 == 'number' && !(data179 % 1) && !isNaN(data179) && isFinite(data179))) {
         let dataType129 = typeof data179;
         let coerced129 = undefined;
@@ -12456,13 +12461,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             coerced129 = +data179;
           } else {
             const err438 = {
-              instancePath: instancePath + '/archive/interval_ms',
-              schemaPath: '#/properties/archive/properties/interval_ms/type',
+              instancePath: instancePath + '/archive/after_ms',
+              schemaPath: '#/properties/archive/properties/after_ms/type',
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema11.properties.archive.properties.interval_ms.type,
-              parentSchema: schema11.properties.archive.properties.interval_ms,
+              schema: schema11.properties.archive.properties.after_ms.type,
+              parentSchema: schema11.properties.archive.properties.after_ms,
               data: data179,
             };
             if (vErrors === null) {
@@ -12475,21 +12480,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         if (coerced129 !== undefined) {
           data179 = coerced129;
-          if (data176 !== undefined) {
-            data176['interval_ms'] = coerced129;
+          if (data177 !== undefined) {
+            data177['after_ms'] = coerced129;
           }
         }
       }
       if (typeof data179 == 'number' && isFinite(data179)) {
-        if (data179 < 1000 || isNaN(data179)) {
+        if (data179 < 1 || isNaN(data179)) {
           const err439 = {
-            instancePath: instancePath + '/archive/interval_ms',
-            schemaPath: '#/properties/archive/properties/interval_ms/minimum',
+            instancePath: instancePath + '/archive/after_ms',
+            schemaPath: '#/properties/archive/properties/after_ms/minimum',
             keyword: 'minimum',
-            params: { comparison: '>=', limit: 1000 },
-            message: 'must be >= 1000',
-            schema: 1000,
-            parentSchema: schema11.properties.archive.properties.interval_ms,
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+            schema: 1,
+            parentSchema: schema11.properties.archive.properties.after_ms,
             data: data179,
           };
           if (vErrors === null) {
@@ -12500,7 +12505,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
-      let data180 = data176.max_age_ms;
+      let data180 = data177.interval_ms;
       if (!(typeof data180 == 'number' && !(data180 % 1) && !isNaN(data180) && isFinite(data180))) {
         let dataType130 = typeof data180;
         let coerced130 = undefined;
@@ -12513,13 +12518,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             coerced130 = +data180;
           } else {
             const err440 = {
-              instancePath: instancePath + '/archive/max_age_ms',
-              schemaPath: '#/properties/archive/properties/max_age_ms/type',
+              instancePath: instancePath + '/archive/interval_ms',
+              schemaPath: '#/properties/archive/properties/interval_ms/type',
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema11.properties.archive.properties.max_age_ms.type,
-              parentSchema: schema11.properties.archive.properties.max_age_ms,
+              schema: schema11.properties.archive.properties.interval_ms.type,
+              parentSchema: schema11.properties.archive.properties.interval_ms,
               data: data180,
             };
             if (vErrors === null) {
@@ -12532,21 +12537,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         if (coerced130 !== undefined) {
           data180 = coerced130;
-          if (data176 !== undefined) {
-            data176['max_age_ms'] = coerced130;
+          if (data177 !== undefined) {
+            data177['interval_ms'] = coerced130;
           }
         }
       }
       if (typeof data180 == 'number' && isFinite(data180)) {
-        if (data180 < 0 || isNaN(data180)) {
+        if (data180 < 1000 || isNaN(data180)) {
           const err441 = {
-            instancePath: instancePath + '/archive/max_age_ms',
-            schemaPath: '#/properties/archive/properties/max_age_ms/minimum',
+            instancePath: instancePath + '/archive/interval_ms',
+            schemaPath: '#/properties/archive/properties/interval_ms/minimum',
             keyword: 'minimum',
-            params: { comparison: '>=', limit: 0 },
-            message: 'must be >= 0',
-            schema: 0,
-            parentSchema: schema11.properties.archive.properties.max_age_ms,
+            params: { comparison: '>=', limit: 1000 },
+            message: 'must be >= 1000',
+            schema: 1000,
+            parentSchema: schema11.properties.archive.properties.interval_ms,
             data: data180,
           };
           if (vErrors === null) {
@@ -12557,44 +12562,53 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
-    } else {
-      const err442 = {
-        instancePath: instancePath + '/archive',
-        schemaPath: '#/properties/archive/type',
-        keyword: 'type',
-        params: { type: 'object' },
-        message: 'must be object',
-        schema: schema11.properties.archive.type,
-        parentSchema: schema11.properties.archive,
-        data: data176,
-      };
-      if (vErrors === null) {
-        vErrors = [err442];
-      } else {
-        vErrors.push(err442);
+      let data181 = data177.max_age_ms;
+      if (!(typeof data181 == 'number' && !(data181 % 1) && !isNaN(data181) && isFinite(data181))) {
+        let dataType131 = typeof data181;
+        let coerced131 = undefined;
+        if (!(coerced131 !== undefined)) {
+          if (
+            dataType131 === 'boolean' ||
+            data181 === null ||
+            (dataType131 === 'string' && data181 && data181 == +data181 && !(data181 % 1))
+          ) {
+            coerced131 = +data181;
+          } else {
+            const err442 = {
+              instancePath: instancePath + '/archive/max_age_ms',
+              schemaPath: '#/properties/archive/properties/max_age_ms/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema11.properties.archive.properties.max_age_ms.type,
+              parentSchema: schema11.properties.archive.properties.max_age_ms,
+              data: data181,
+            };
+            if (vErrors === null) {
+              vErrors = [err442];
+            } else {
+              vErrors.push(err442);
+            }
+            errors++;
+          }
+        }
+        if (coerced131 !== undefined) {
+          data181 = coerced131;
+          if (data177 !== undefined) {
+            data177['max_age_ms'] = coerced131;
+          }
+        }
       }
-      errors++;
-    }
-    let data181 = data.shutdown_timeout_ms;
-    if (!(typeof data181 == 'number' && !(data181 % 1) && !isNaN(data181) && isFinite(data181))) {
-      let dataType131 = typeof data181;
-      let coerced131 = undefined;
-      if (!(coerced131 !== undefined)) {
-        if (
-          dataType131 === 'boolean' ||
-          data181 === null ||
-          (dataType131 === 'string' && data181 && data181 == +data181 && !(data181 % 1))
-        ) {
-          coerced131 = +data181;
-        } else {
+      if (typeof data181 == 'number' && isFinite(data181)) {
+        if (data181 < 0 || isNaN(data181)) {
           const err443 = {
-            instancePath: instancePath + '/shutdown_timeout_ms',
-            schemaPath: '#/properties/shutdown_timeout_ms/type',
-            keyword: 'type',
-            params: { type: 'integer' },
-            message: 'must be integer',
-            schema: schema11.properties.shutdown_timeout_ms.type,
-            parentSchema: schema11.properties.shutdown_timeout_ms,
+            instancePath: instancePath + '/archive/max_age_ms',
+            schemaPath: '#/properties/archive/properties/max_age_ms/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 0 },
+            message: 'must be >= 0',
+            schema: 0,
+            parentSchema: schema11.properties.archive.properties.max_age_ms,
             data: data181,
           };
           if (vErrors === null) {
@@ -12605,34 +12619,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
-      if (coerced131 !== undefined) {
-        data181 = coerced131;
-        if (data !== undefined) {
-          data['shutdown_timeout_ms'] = coerced131;
-        }
+    } else {
+      const err444 = {
+        instancePath: instancePath + '/archive',
+        schemaPath: '#/properties/archive/type',
+        keyword: 'type',
+        params: { type: 'object' },
+        message: 'must be object',
+        schema: schema11.properties.archive.type,
+        parentSchema: schema11.properties.archive,
+        data: data177,
+      };
+      if (vErrors === null) {
+        vErrors = [err444];
+      } else {
+        vErrors.push(err444);
       }
+      errors++;
     }
-    if (typeof data181 == 'number' && isFinite(data181)) {
-      if (data181 < 0 || isNaN(data181)) {
-        const err444 = {
-          instancePath: instancePath + '/shutdown_timeout_ms',
-          schemaPath: '#/properties/shutdown_timeout_ms/minimum',
-          keyword: 'minimum',
-          params: { comparison: '>=', limit: 0 },
-          message: 'must be >= 0',
-          schema: 0,
-          parentSchema: schema11.properties.shutdown_timeout_ms,
-          data: data181,
-        };
-        if (vErrors === null) {
-          vErrors = [err444];
-        } else {
-          vErrors.push(err444);
-        }
-        errors++;
-      }
-    }
-    let data182 = data.once_timeout_ms;
+    let data182 = data.shutdown_timeout_ms;
     if (!(typeof data182 == 'number' && !(data182 % 1) && !isNaN(data182) && isFinite(data182))) {
       let dataType132 = typeof data182;
       let coerced132 = undefined;
@@ -12645,13 +12650,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           coerced132 = +data182;
         } else {
           const err445 = {
-            instancePath: instancePath + '/once_timeout_ms',
-            schemaPath: '#/properties/once_timeout_ms/type',
+            instancePath: instancePath + '/shutdown_timeout_ms',
+            schemaPath: '#/properties/shutdown_timeout_ms/type',
             keyword: 'type',
             params: { type: 'integer' },
             message: 'must be integer',
-            schema: schema11.properties.once_timeout_ms.type,
-            parentSchema: schema11.properties.once_timeout_ms,
+            schema: schema11.properties.shutdown_timeout_ms.type,
+            parentSchema: schema11.properties.shutdown_timeout_ms,
             data: data182,
           };
           if (vErrors === null) {
@@ -12665,20 +12670,20 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
       if (coerced132 !== undefined) {
         data182 = coerced132;
         if (data !== undefined) {
-          data['once_timeout_ms'] = coerced132;
+          data['shutdown_timeout_ms'] = coerced132;
         }
       }
     }
     if (typeof data182 == 'number' && isFinite(data182)) {
-      if (data182 < 1 || isNaN(data182)) {
+      if (data182 < 0 || isNaN(data182)) {
         const err446 = {
-          instancePath: instancePath + '/once_timeout_ms',
-          schemaPath: '#/properties/once_timeout_ms/minimum',
+          instancePath: instancePath + '/shutdown_timeout_ms',
+          schemaPath: '#/properties/shutdown_timeout_ms/minimum',
           keyword: 'minimum',
-          params: { comparison: '>=', limit: 1 },
-          message: 'must be >= 1',
-          schema: 1,
-          parentSchema: schema11.properties.once_timeout_ms,
+          params: { comparison: '>=', limit: 0 },
+          message: 'must be >= 0',
+          schema: 0,
+          parentSchema: schema11.properties.shutdown_timeout_ms,
           data: data182,
         };
         if (vErrors === null) {
@@ -12689,50 +12694,53 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         errors++;
       }
     }
-    let data183 = data.doctor;
-    if (data183 && typeof data183 == 'object' && !Array.isArray(data183)) {
-      if (data183.enabled === undefined) {
-        data183.enabled = null;
-      }
-      if (data183.profile === undefined) {
-        data183.profile = 'prod';
-      }
-      if (data183.kata_config === undefined) {
-        data183.kata_config = [];
-      }
-      if (data183.root === undefined) {
-        data183.root = '/';
-      }
-      if (data183.connect_timeout_ms === undefined) {
-        data183.connect_timeout_ms = 1000;
-      }
-      if (data183.enabled === undefined) {
-        const err447 = {
-          instancePath: instancePath + '/doctor',
-          schemaPath: '#/properties/doctor/required',
-          keyword: 'required',
-          params: { missingProperty: 'enabled' },
-          message: "must have required property '" + 'enabled' + "'",
-          schema: schema11.properties.doctor.required,
-          parentSchema: schema11.properties.doctor,
-          data: data183,
-        };
-        if (vErrors === null) {
-          vErrors = [err447];
+    let data183 = data.once_timeout_ms;
+    if (!(typeof data183 == 'number' && !(data183 % 1) && !isNaN(data183) && isFinite(data183))) {
+      let dataType133 = typeof data183;
+      let coerced133 = undefined;
+      if (!(coerced133 !== undefined)) {
+        if (
+          dataType133 === 'boolean' ||
+          data183 === null ||
+          (dataType133 === 'string' && data183 && data183 == +data183 && !(data183 % 1))
+        ) {
+          coerced133 = +data183;
         } else {
-          vErrors.push(err447);
+          const err447 = {
+            instancePath: instancePath + '/once_timeout_ms',
+            schemaPath: '#/properties/once_timeout_ms/type',
+            keyword: 'type',
+            params: { type: 'integer' },
+            message: 'must be integer',
+            schema: schema11.properties.once_timeout_ms.type,
+            parentSchema: schema11.properties.once_timeout_ms,
+            data: data183,
+          };
+          if (vErrors === null) {
+            vErrors = [err447];
+          } else {
+            vErrors.push(err447);
+          }
+          errors++;
         }
-        errors++;
       }
-      if (data183.profile === undefined) {
+      if (coerced133 !== undefined) {
+        data183 = coerced133;
+        if (data !== undefined) {
+          data['once_timeout_ms'] = coerced133;
+        }
+      }
+    }
+    if (typeof data183 == 'number' && isFinite(data183)) {
+      if (data183 < 1 || isNaN(data183)) {
         const err448 = {
-          instancePath: instancePath + '/doctor',
-          schemaPath: '#/properties/doctor/required',
-          keyword: 'required',
-          params: { missingProperty: 'profile' },
-          message: "must have required property '" + 'profile' + "'",
-          schema: schema11.properties.doctor.required,
-          parentSchema: schema11.properties.doctor,
+          instancePath: instancePath + '/once_timeout_ms',
+          schemaPath: '#/properties/once_timeout_ms/minimum',
+          keyword: 'minimum',
+          params: { comparison: '>=', limit: 1 },
+          message: 'must be >= 1',
+          schema: 1,
+          parentSchema: schema11.properties.once_timeout_ms,
           data: data183,
         };
         if (vErrors === null) {
@@ -12742,16 +12750,34 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data183.kata_config === undefined) {
+    }
+    let data184 = data.doctor;
+    if (data184 && typeof data184 == 'object' && !Array.isArray(data184)) {
+      if (data184.enabled === undefined) {
+        data184.enabled = null;
+      }
+      if (data184.profile === undefined) {
+        data184.profile = 'prod';
+      }
+      if (data184.kata_config === undefined) {
+        data184.kata_config = [];
+      }
+      if (data184.root === undefined) {
+        data184.root = '/';
+      }
+      if (data184.connect_timeout_ms === undefined) {
+        data184.connect_timeout_ms = 1000;
+      }
+      if (data184.enabled === undefined) {
         const err449 = {
           instancePath: instancePath + '/doctor',
           schemaPath: '#/properties/doctor/required',
           keyword: 'required',
-          params: { missingProperty: 'kata_config' },
-          message: "must have required property '" + 'kata_config' + "'",
+          params: { missingProperty: 'enabled' },
+          message: "must have required property '" + 'enabled' + "'",
           schema: schema11.properties.doctor.required,
           parentSchema: schema11.properties.doctor,
-          data: data183,
+          data: data184,
         };
         if (vErrors === null) {
           vErrors = [err449];
@@ -12760,16 +12786,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data183.root === undefined) {
+      if (data184.profile === undefined) {
         const err450 = {
           instancePath: instancePath + '/doctor',
           schemaPath: '#/properties/doctor/required',
           keyword: 'required',
-          params: { missingProperty: 'root' },
-          message: "must have required property '" + 'root' + "'",
+          params: { missingProperty: 'profile' },
+          message: "must have required property '" + 'profile' + "'",
           schema: schema11.properties.doctor.required,
           parentSchema: schema11.properties.doctor,
-          data: data183,
+          data: data184,
         };
         if (vErrors === null) {
           vErrors = [err450];
@@ -12778,16 +12804,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data183.connect_timeout_ms === undefined) {
+      if (data184.kata_config === undefined) {
         const err451 = {
           instancePath: instancePath + '/doctor',
           schemaPath: '#/properties/doctor/required',
           keyword: 'required',
-          params: { missingProperty: 'connect_timeout_ms' },
-          message: "must have required property '" + 'connect_timeout_ms' + "'",
+          params: { missingProperty: 'kata_config' },
+          message: "must have required property '" + 'kata_config' + "'",
           schema: schema11.properties.doctor.required,
           parentSchema: schema11.properties.doctor,
-          data: data183,
+          data: data184,
         };
         if (vErrors === null) {
           vErrors = [err451];
@@ -12796,7 +12822,43 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      for (const key34 in data183) {
+      if (data184.root === undefined) {
+        const err452 = {
+          instancePath: instancePath + '/doctor',
+          schemaPath: '#/properties/doctor/required',
+          keyword: 'required',
+          params: { missingProperty: 'root' },
+          message: "must have required property '" + 'root' + "'",
+          schema: schema11.properties.doctor.required,
+          parentSchema: schema11.properties.doctor,
+          data: data184,
+        };
+        if (vErrors === null) {
+          vErrors = [err452];
+        } else {
+          vErrors.push(err452);
+        }
+        errors++;
+      }
+      if (data184.connect_timeout_ms === undefined) {
+        const err453 = {
+          instancePath: instancePath + '/doctor',
+          schemaPath: '#/properties/doctor/required',
+          keyword: 'required',
+          params: { missingProperty: 'connect_timeout_ms' },
+          message: "must have required property '" + 'connect_timeout_ms' + "'",
+          schema: schema11.properties.doctor.required,
+          parentSchema: schema11.properties.doctor,
+          data: data184,
+        };
+        if (vErrors === null) {
+          vErrors = [err453];
+        } else {
+          vErrors.push(err453);
+        }
+        errors++;
+      }
+      for (const key34 in data184) {
         if (!(
           key34 === 'enabled' ||
           key34 === 'profile' ||
@@ -12804,7 +12866,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           key34 === 'root' ||
           key34 === 'connect_timeout_ms'
         )) {
-          const err452 = {
+          const err454 = {
             instancePath: instancePath + '/doctor',
             schemaPath: '#/properties/doctor/additionalProperties',
             keyword: 'additionalProperties',
@@ -12812,28 +12874,28 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must NOT have additional properties',
             schema: false,
             parentSchema: schema11.properties.doctor,
-            data: data183,
+            data: data184,
           };
           if (vErrors === null) {
-            vErrors = [err452];
+            vErrors = [err454];
           } else {
-            vErrors.push(err452);
+            vErrors.push(err454);
           }
           errors++;
         }
       }
-      let data184 = data183.enabled;
-      if (typeof data184 !== 'boolean' && data184 !== null) {
-        let coerced133 = undefined;
-        if (!(coerced133 !== undefined)) {
-          if (data184 === 'false' || data184 === 0 || data184 === null) {
-            coerced133 = false;
-          } else if (data184 === 'true' || data184 === 1) {
-            coerced133 = true;
-          } else if (data184 === '' || data184 === 0 || data184 === false) {
-            coerced133 = null;
+      let data185 = data184.enabled;
+      if (typeof data185 !== 'boolean' && data185 !== null) {
+        let coerced134 = undefined;
+        if (!(coerced134 !== undefined)) {
+          if (data185 === 'false' || data185 === 0 || data185 === null) {
+            coerced134 = false;
+          } else if (data185 === 'true' || data185 === 1) {
+            coerced134 = true;
+          } else if (data185 === '' || data185 === 0 || data185 === false) {
+            coerced134 = null;
           } else {
-            const err453 = {
+            const err455 = {
               instancePath: instancePath + '/doctor/enabled',
               schemaPath: '#/properties/doctor/properties/enabled/type',
               keyword: 'type',
@@ -12841,34 +12903,34 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be boolean,null',
               schema: schema11.properties.doctor.properties.enabled.type,
               parentSchema: schema11.properties.doctor.properties.enabled,
-              data: data184,
+              data: data185,
             };
             if (vErrors === null) {
-              vErrors = [err453];
+              vErrors = [err455];
             } else {
-              vErrors.push(err453);
+              vErrors.push(err455);
             }
             errors++;
           }
         }
-        if (coerced133 !== undefined) {
-          data184 = coerced133;
-          if (data183 !== undefined) {
-            data183['enabled'] = coerced133;
+        if (coerced134 !== undefined) {
+          data185 = coerced134;
+          if (data184 !== undefined) {
+            data184['enabled'] = coerced134;
           }
         }
       }
-      let data185 = data183.profile;
-      if (typeof data185 !== 'string') {
-        let dataType134 = typeof data185;
-        let coerced134 = undefined;
-        if (!(coerced134 !== undefined)) {
-          if (dataType134 == 'number' || dataType134 == 'boolean') {
-            coerced134 = '' + data185;
-          } else if (data185 === null) {
-            coerced134 = '';
+      let data186 = data184.profile;
+      if (typeof data186 !== 'string') {
+        let dataType135 = typeof data186;
+        let coerced135 = undefined;
+        if (!(coerced135 !== undefined)) {
+          if (dataType135 == 'number' || dataType135 == 'boolean') {
+            coerced135 = '' + data186;
+          } else if (data186 === null) {
+            coerced135 = '';
           } else {
-            const err454 = {
+            const err456 = {
               instancePath: instancePath + '/doctor/profile',
               schemaPath: '#/properties/doctor/properties/profile/type',
               keyword: 'type',
@@ -12876,25 +12938,25 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be string',
               schema: schema11.properties.doctor.properties.profile.type,
               parentSchema: schema11.properties.doctor.properties.profile,
-              data: data185,
+              data: data186,
             };
             if (vErrors === null) {
-              vErrors = [err454];
+              vErrors = [err456];
             } else {
-              vErrors.push(err454);
+              vErrors.push(err456);
             }
             errors++;
           }
         }
-        if (coerced134 !== undefined) {
-          data185 = coerced134;
-          if (data183 !== undefined) {
-            data183['profile'] = coerced134;
+        if (coerced135 !== undefined) {
+          data186 = coerced135;
+          if (data184 !== undefined) {
+            data184['profile'] = coerced135;
           }
         }
       }
-      if (!(data185 === 'dev' || data185 === 'prod' || data185 === 'secure')) {
-        const err455 = {
+      if (!(data186 === 'dev' || data186 === 'prod' || data186 === 'secure')) {
+        const err457 = {
           instancePath: instancePath + '/doctor/profile',
           schemaPath: '#/properties/doctor/properties/profile/enum',
           keyword: 'enum',
@@ -12902,64 +12964,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: 'must be equal to one of the allowed values',
           schema: schema11.properties.doctor.properties.profile.enum,
           parentSchema: schema11.properties.doctor.properties.profile,
-          data: data185,
-        };
-        if (vErrors === null) {
-          vErrors = [err455];
-        } else {
-          vErrors.push(err455);
-        }
-        errors++;
-      }
-      let data186 = data183.kata_config;
-      if (Array.isArray(data186)) {
-        const len20 = data186.length;
-        for (let i20 = 0; i20 < len20; i20++) {
-          let data187 = data186[i20];
-          if (typeof data187 !== 'string') {
-            let dataType135 = typeof data187;
-            let coerced135 = undefined;
-            if (!(coerced135 !== undefined)) {
-              if (dataType135 == 'number' || dataType135 == 'boolean') {
-                coerced135 = '' + data187;
-              } else if (data187 === null) {
-                coerced135 = '';
-              } else {
-                const err456 = {
-                  instancePath: instancePath + '/doctor/kata_config/' + i20,
-                  schemaPath: '#/properties/doctor/properties/kata_config/items/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                  schema: schema11.properties.doctor.properties.kata_config.items.type,
-                  parentSchema: schema11.properties.doctor.properties.kata_config.items,
-                  data: data187,
-                };
-                if (vErrors === null) {
-                  vErrors = [err456];
-                } else {
-                  vErrors.push(err456);
-                }
-                errors++;
-              }
-            }
-            if (coerced135 !== undefined) {
-              data187 = coerced135;
-              if (data186 !== undefined) {
-                data186[i20] = coerced135;
-              }
-            }
-          }
-        }
-      } else {
-        const err457 = {
-          instancePath: instancePath + '/doctor/kata_config',
-          schemaPath: '#/properties/doctor/properties/kata_config/type',
-          keyword: 'type',
-          params: { type: 'array' },
-          message: 'must be array',
-          schema: schema11.properties.doctor.properties.kata_config.type,
-          parentSchema: schema11.properties.doctor.properties.kata_config,
           data: data186,
         };
         if (vErrors === null) {
@@ -12969,17 +12973,75 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      let data188 = data183.root;
-      if (typeof data188 !== 'string') {
-        let dataType136 = typeof data188;
-        let coerced136 = undefined;
-        if (!(coerced136 !== undefined)) {
-          if (dataType136 == 'number' || dataType136 == 'boolean') {
-            coerced136 = '' + data188;
-          } else if (data188 === null) {
-            coerced136 = '';
+      let data187 = data184.kata_config;
+      if (Array.isArray(data187)) {
+        const len20 = data187.length;
+        for (let i20 = 0; i20 < len20; i20++) {
+          let data188 = data187[i20];
+          if (typeof data188 !== 'string') {
+            let dataType136 = typeof data188;
+            let coerced136 = undefined;
+            if (!(coerced136 !== undefined)) {
+              if (dataType136 == 'number' || dataType136 == 'boolean') {
+                coerced136 = '' + data188;
+              } else if (data188 === null) {
+                coerced136 = '';
+              } else {
+                const err458 = {
+                  instancePath: instancePath + '/doctor/kata_config/' + i20,
+                  schemaPath: '#/properties/doctor/properties/kata_config/items/type',
+                  keyword: 'type',
+                  params: { type: 'string' },
+                  message: 'must be string',
+                  schema: schema11.properties.doctor.properties.kata_config.items.type,
+                  parentSchema: schema11.properties.doctor.properties.kata_config.items,
+                  data: data188,
+                };
+                if (vErrors === null) {
+                  vErrors = [err458];
+                } else {
+                  vErrors.push(err458);
+                }
+                errors++;
+              }
+            }
+            if (coerced136 !== undefined) {
+              data188 = coerced136;
+              if (data187 !== undefined) {
+                data187[i20] = coerced136;
+              }
+            }
+          }
+        }
+      } else {
+        const err459 = {
+          instancePath: instancePath + '/doctor/kata_config',
+          schemaPath: '#/properties/doctor/properties/kata_config/type',
+          keyword: 'type',
+          params: { type: 'array' },
+          message: 'must be array',
+          schema: schema11.properties.doctor.properties.kata_config.type,
+          parentSchema: schema11.properties.doctor.properties.kata_config,
+          data: data187,
+        };
+        if (vErrors === null) {
+          vErrors = [err459];
+        } else {
+          vErrors.push(err459);
+        }
+        errors++;
+      }
+      let data189 = data184.root;
+      if (typeof data189 !== 'string') {
+        let dataType137 = typeof data189;
+        let coerced137 = undefined;
+        if (!(coerced137 !== undefined)) {
+          if (dataType137 == 'number' || dataType137 == 'boolean') {
+            coerced137 = '' + data189;
+          } else if (data189 === null) {
+            coerced137 = '';
           } else {
-            const err458 = {
+            const err460 = {
               instancePath: instancePath + '/doctor/root',
               schemaPath: '#/properties/doctor/properties/root/type',
               keyword: 'type',
@@ -12987,63 +13049,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be string',
               schema: schema11.properties.doctor.properties.root.type,
               parentSchema: schema11.properties.doctor.properties.root,
-              data: data188,
-            };
-            if (vErrors === null) {
-              vErrors = [err458];
-            } else {
-              vErrors.push(err458);
-            }
-            errors++;
-          }
-        }
-        if (coerced136 !== undefined) {
-          data188 = coerced136;
-          if (data183 !== undefined) {
-            data183['root'] = coerced136;
-          }
-        }
-      }
-      if (typeof data188 === 'string') {
-        if (func3(data188) < 1) {
-          const err459 = {
-            instancePath: instancePath + '/doctor/root',
-            schemaPath: '#/properties/doctor/properties/root/minLength',
-            keyword: 'minLength',
-            params: { limit: 1 },
-            message: 'must NOT have fewer than 1 characters',
-            schema: 1,
-            parentSchema: schema11.properties.doctor.properties.root,
-            data: data188,
-          };
-          if (vErrors === null) {
-            vErrors = [err459];
-          } else {
-            vErrors.push(err459);
-          }
-          errors++;
-        }
-      }
-      let data189 = data183.connect_timeout_ms;
-      if (!(typeof data189 == 'number' && !(data189 % 1) && !isNaN(data189) && isFinite(data189))) {
-        let dataType137 = typeof data189;
-        let coerced137 = undefined;
-        if (!(coerced137 !== undefined)) {
-          if (
-            dataType137 === 'boolean' ||
-            data189 === null ||
-            (dataType137 === 'string' && data189 && data189 == +data189 && !(data189 % 1))
-          ) {
-            coerced137 = +data189;
-          } else {
-            const err460 = {
-              instancePath: instancePath + '/doctor/connect_timeout_ms',
-              schemaPath: '#/properties/doctor/properties/connect_timeout_ms/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema11.properties.doctor.properties.connect_timeout_ms.type,
-              parentSchema: schema11.properties.doctor.properties.connect_timeout_ms,
               data: data189,
             };
             if (vErrors === null) {
@@ -13056,21 +13061,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         if (coerced137 !== undefined) {
           data189 = coerced137;
-          if (data183 !== undefined) {
-            data183['connect_timeout_ms'] = coerced137;
+          if (data184 !== undefined) {
+            data184['root'] = coerced137;
           }
         }
       }
-      if (typeof data189 == 'number' && isFinite(data189)) {
-        if (data189 < 1 || isNaN(data189)) {
+      if (typeof data189 === 'string') {
+        if (func3(data189) < 1) {
           const err461 = {
-            instancePath: instancePath + '/doctor/connect_timeout_ms',
-            schemaPath: '#/properties/doctor/properties/connect_timeout_ms/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1 },
-            message: 'must be >= 1',
+            instancePath: instancePath + '/doctor/root',
+            schemaPath: '#/properties/doctor/properties/root/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
             schema: 1,
-            parentSchema: schema11.properties.doctor.properties.connect_timeout_ms,
+            parentSchema: schema11.properties.doctor.properties.root,
             data: data189,
           };
           if (vErrors === null) {
@@ -13081,8 +13086,65 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
+      let data190 = data184.connect_timeout_ms;
+      if (!(typeof data190 == 'number' && !(data190 % 1) && !isNaN(data190) && isFinite(data190))) {
+        let dataType138 = typeof data190;
+        let coerced138 = undefined;
+        if (!(coerced138 !== undefined)) {
+          if (
+            dataType138 === 'boolean' ||
+            data190 === null ||
+            (dataType138 === 'string' && data190 && data190 == +data190 && !(data190 % 1))
+          ) {
+            coerced138 = +data190;
+          } else {
+            const err462 = {
+              instancePath: instancePath + '/doctor/connect_timeout_ms',
+              schemaPath: '#/properties/doctor/properties/connect_timeout_ms/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema11.properties.doctor.properties.connect_timeout_ms.type,
+              parentSchema: schema11.properties.doctor.properties.connect_timeout_ms,
+              data: data190,
+            };
+            if (vErrors === null) {
+              vErrors = [err462];
+            } else {
+              vErrors.push(err462);
+            }
+            errors++;
+          }
+        }
+        if (coerced138 !== undefined) {
+          data190 = coerced138;
+          if (data184 !== undefined) {
+            data184['connect_timeout_ms'] = coerced138;
+          }
+        }
+      }
+      if (typeof data190 == 'number' && isFinite(data190)) {
+        if (data190 < 1 || isNaN(data190)) {
+          const err463 = {
+            instancePath: instancePath + '/doctor/connect_timeout_ms',
+            schemaPath: '#/properties/doctor/properties/connect_timeout_ms/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+            schema: 1,
+            parentSchema: schema11.properties.doctor.properties.connect_timeout_ms,
+            data: data190,
+          };
+          if (vErrors === null) {
+            vErrors = [err463];
+          } else {
+            vErrors.push(err463);
+          }
+          errors++;
+        }
+      }
     } else {
-      const err462 = {
+      const err464 = {
         instancePath: instancePath + '/doctor',
         schemaPath: '#/properties/doctor/type',
         keyword: 'type',
@@ -13090,31 +13152,31 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         message: 'must be object',
         schema: schema11.properties.doctor.type,
         parentSchema: schema11.properties.doctor,
-        data: data183,
+        data: data184,
       };
       if (vErrors === null) {
-        vErrors = [err462];
+        vErrors = [err464];
       } else {
-        vErrors.push(err462);
+        vErrors.push(err464);
       }
       errors++;
     }
-    let data190 = data.integrity;
-    if (data190 && typeof data190 == 'object' && !Array.isArray(data190)) {
-      if (data190.enabled === undefined) {
-        data190.enabled = true;
+    let data191 = data.integrity;
+    if (data191 && typeof data191 == 'object' && !Array.isArray(data191)) {
+      if (data191.enabled === undefined) {
+        data191.enabled = true;
       }
-      if (data190.hmac_key_file === undefined) {
-        data190.hmac_key_file = null;
+      if (data191.hmac_key_file === undefined) {
+        data191.hmac_key_file = null;
       }
-      if (data190.checkpoint_interval_ms === undefined) {
-        data190.checkpoint_interval_ms = 60000;
+      if (data191.checkpoint_interval_ms === undefined) {
+        data191.checkpoint_interval_ms = 60000;
       }
-      if (data190.checkpoint_every_records === undefined) {
-        data190.checkpoint_every_records = 10000;
+      if (data191.checkpoint_every_records === undefined) {
+        data191.checkpoint_every_records = 10000;
       }
-      if (data190.enabled === undefined) {
-        const err463 = {
+      if (data191.enabled === undefined) {
+        const err465 = {
           instancePath: instancePath + '/integrity',
           schemaPath: '#/properties/integrity/required',
           keyword: 'required',
@@ -13122,43 +13184,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           message: "must have required property '" + 'enabled' + "'",
           schema: schema11.properties.integrity.required,
           parentSchema: schema11.properties.integrity,
-          data: data190,
-        };
-        if (vErrors === null) {
-          vErrors = [err463];
-        } else {
-          vErrors.push(err463);
-        }
-        errors++;
-      }
-      if (data190.hmac_key_file === undefined) {
-        const err464 = {
-          instancePath: instancePath + '/integrity',
-          schemaPath: '#/properties/integrity/required',
-          keyword: 'required',
-          params: { missingProperty: 'hmac_key_file' },
-          message: "must have required property '" + 'hmac_key_file' + "'",
-          schema: schema11.properties.integrity.required,
-          parentSchema: schema11.properties.integrity,
-          data: data190,
-        };
-        if (vErrors === null) {
-          vErrors = [err464];
-        } else {
-          vErrors.push(err464);
-        }
-        errors++;
-      }
-      if (data190.checkpoint_interval_ms === undefined) {
-        const err465 = {
-          instancePath: instancePath + '/integrity',
-          schemaPath: '#/properties/integrity/required',
-          keyword: 'required',
-          params: { missingProperty: 'checkpoint_interval_ms' },
-          message: "must have required property '" + 'checkpoint_interval_ms' + "'",
-          schema: schema11.properties.integrity.required,
-          parentSchema: schema11.properties.integrity,
-          data: data190,
+          data: data191,
         };
         if (vErrors === null) {
           vErrors = [err465];
@@ -13167,16 +13193,16 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      if (data190.checkpoint_every_records === undefined) {
+      if (data191.hmac_key_file === undefined) {
         const err466 = {
           instancePath: instancePath + '/integrity',
           schemaPath: '#/properties/integrity/required',
           keyword: 'required',
-          params: { missingProperty: 'checkpoint_every_records' },
-          message: "must have required property '" + 'checkpoint_every_records' + "'",
+          params: { missingProperty: 'hmac_key_file' },
+          message: "must have required property '" + 'hmac_key_file' + "'",
           schema: schema11.properties.integrity.required,
           parentSchema: schema11.properties.integrity,
-          data: data190,
+          data: data191,
         };
         if (vErrors === null) {
           vErrors = [err466];
@@ -13185,14 +13211,50 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         errors++;
       }
-      for (const key35 in data190) {
+      if (data191.checkpoint_interval_ms === undefined) {
+        const err467 = {
+          instancePath: instancePath + '/integrity',
+          schemaPath: '#/properties/integrity/required',
+          keyword: 'required',
+          params: { missingProperty: 'checkpoint_interval_ms' },
+          message: "must have required property '" + 'checkpoint_interval_ms' + "'",
+          schema: schema11.properties.integrity.required,
+          parentSchema: schema11.properties.integrity,
+          data: data191,
+        };
+        if (vErrors === null) {
+          vErrors = [err467];
+        } else {
+          vErrors.push(err467);
+        }
+        errors++;
+      }
+      if (data191.checkpoint_every_records === undefined) {
+        const err468 = {
+          instancePath: instancePath + '/integrity',
+          schemaPath: '#/properties/integrity/required',
+          keyword: 'required',
+          params: { missingProperty: 'checkpoint_every_records' },
+          message: "must have required property '" + 'checkpoint_every_records' + "'",
+          schema: schema11.properties.integrity.required,
+          parentSchema: schema11.properties.integrity,
+          data: data191,
+        };
+        if (vErrors === null) {
+          vErrors = [err468];
+        } else {
+          vErrors.push(err468);
+        }
+        errors++;
+      }
+      for (const key35 in data191) {
         if (!(
           key35 === 'enabled' ||
           key35 === 'hmac_key_file' ||
           key35 === 'checkpoint_interval_ms' ||
           key35 === 'checkpoint_every_records'
         )) {
-          const err467 = {
+          const err469 = {
             instancePath: instancePath + '/integrity',
             schemaPath: '#/properties/integrity/additionalProperties',
             keyword: 'additionalProperties',
@@ -13200,26 +13262,26 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             message: 'must NOT have additional properties',
             schema: false,
             parentSchema: schema11.properties.integrity,
-            data: data190,
+            data: data191,
           };
           if (vErrors === null) {
-            vErrors = [err467];
+            vErrors = [err469];
           } else {
-            vErrors.push(err467);
+            vErrors.push(err469);
           }
           errors++;
         }
       }
-      let data191 = data190.enabled;
-      if (typeof data191 !== 'boolean') {
-        let coerced138 = undefined;
-        if (!(coerced138 !== undefined)) {
-          if (data191 === 'false' || data191 === 0 || data191 === null) {
-            coerced138 = false;
-          } else if (data191 === 'true' || data191 === 1) {
-            coerced138 = true;
+      let data192 = data191.enabled;
+      if (typeof data192 !== 'boolean') {
+        let coerced139 = undefined;
+        if (!(coerced139 !== undefined)) {
+          if (data192 === 'false' || data192 === 0 || data192 === null) {
+            coerced139 = false;
+          } else if (data192 === 'true' || data192 === 1) {
+            coerced139 = true;
           } else {
-            const err468 = {
+            const err470 = {
               instancePath: instancePath + '/integrity/enabled',
               schemaPath: '#/properties/integrity/properties/enabled/type',
               keyword: 'type',
@@ -13227,36 +13289,36 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be boolean',
               schema: schema11.properties.integrity.properties.enabled.type,
               parentSchema: schema11.properties.integrity.properties.enabled,
-              data: data191,
+              data: data192,
             };
             if (vErrors === null) {
-              vErrors = [err468];
+              vErrors = [err470];
             } else {
-              vErrors.push(err468);
+              vErrors.push(err470);
             }
             errors++;
           }
         }
-        if (coerced138 !== undefined) {
-          data191 = coerced138;
-          if (data190 !== undefined) {
-            data190['enabled'] = coerced138;
+        if (coerced139 !== undefined) {
+          data192 = coerced139;
+          if (data191 !== undefined) {
+            data191['enabled'] = coerced139;
           }
         }
       }
-      let data192 = data190.hmac_key_file;
-      if (typeof data192 !== 'string' && data192 !== null) {
-        let dataType139 = typeof data192;
-        let coerced139 = undefined;
-        if (!(coerced139 !== undefined)) {
-          if (dataType139 == 'number' || dataType139 == 'boolean') {
-            coerced139 = '' + data192;
-          } else if (data192 === null) {
-            coerced139 = '';
-          } else if (data192 === '' || data192 === 0 || data192 === false) {
-            coerced139 = null;
+      let data193 = data191.hmac_key_file;
+      if (typeof data193 !== 'string' && data193 !== null) {
+        let dataType140 = typeof data193;
+        let coerced140 = undefined;
+        if (!(coerced140 !== undefined)) {
+          if (dataType140 == 'number' || dataType140 == 'boolean') {
+            coerced140 = '' + data193;
+          } else if (data193 === null) {
+            coerced140 = '';
+          } else if (data193 === '' || data193 === 0 || data193 === false) {
+            coerced140 = null;
           } else {
-            const err469 = {
+            const err471 = {
               instancePath: instancePath + '/integrity/hmac_key_file',
               schemaPath: '#/properties/integrity/properties/hmac_key_file/type',
               keyword: 'type',
@@ -13264,63 +13326,6 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
               message: 'must be string,null',
               schema: schema11.properties.integrity.properties.hmac_key_file.type,
               parentSchema: schema11.properties.integrity.properties.hmac_key_file,
-              data: data192,
-            };
-            if (vErrors === null) {
-              vErrors = [err469];
-            } else {
-              vErrors.push(err469);
-            }
-            errors++;
-          }
-        }
-        if (coerced139 !== undefined) {
-          data192 = coerced139;
-          if (data190 !== undefined) {
-            data190['hmac_key_file'] = coerced139;
-          }
-        }
-      }
-      if (typeof data192 === 'string') {
-        if (func3(data192) < 1) {
-          const err470 = {
-            instancePath: instancePath + '/integrity/hmac_key_file',
-            schemaPath: '#/properties/integrity/properties/hmac_key_file/minLength',
-            keyword: 'minLength',
-            params: { limit: 1 },
-            message: 'must NOT have fewer than 1 characters',
-            schema: 1,
-            parentSchema: schema11.properties.integrity.properties.hmac_key_file,
-            data: data192,
-          };
-          if (vErrors === null) {
-            vErrors = [err470];
-          } else {
-            vErrors.push(err470);
-          }
-          errors++;
-        }
-      }
-      let data193 = data190.checkpoint_interval_ms;
-      if (!(typeof data193 == 'number' && !(data193 % 1) && !isNaN(data193) && isFinite(data193))) {
-        let dataType140 = typeof data193;
-        let coerced140 = undefined;
-        if (!(coerced140 !== undefined)) {
-          if (
-            dataType140 === 'boolean' ||
-            data193 === null ||
-            (dataType140 === 'string' && data193 && data193 == +data193 && !(data193 % 1))
-          ) {
-            coerced140 = +data193;
-          } else {
-            const err471 = {
-              instancePath: instancePath + '/integrity/checkpoint_interval_ms',
-              schemaPath: '#/properties/integrity/properties/checkpoint_interval_ms/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema11.properties.integrity.properties.checkpoint_interval_ms.type,
-              parentSchema: schema11.properties.integrity.properties.checkpoint_interval_ms,
               data: data193,
             };
             if (vErrors === null) {
@@ -13333,21 +13338,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         if (coerced140 !== undefined) {
           data193 = coerced140;
-          if (data190 !== undefined) {
-            data190['checkpoint_interval_ms'] = coerced140;
+          if (data191 !== undefined) {
+            data191['hmac_key_file'] = coerced140;
           }
         }
       }
-      if (typeof data193 == 'number' && isFinite(data193)) {
-        if (data193 < 1 || isNaN(data193)) {
+      if (typeof data193 === 'string') {
+        if (func3(data193) < 1) {
           const err472 = {
-            instancePath: instancePath + '/integrity/checkpoint_interval_ms',
-            schemaPath: '#/properties/integrity/properties/checkpoint_interval_ms/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1 },
-            message: 'must be >= 1',
+            instancePath: instancePath + '/integrity/hmac_key_file',
+            schemaPath: '#/properties/integrity/properties/hmac_key_file/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
             schema: 1,
-            parentSchema: schema11.properties.integrity.properties.checkpoint_interval_ms,
+            parentSchema: schema11.properties.integrity.properties.hmac_key_file,
             data: data193,
           };
           if (vErrors === null) {
@@ -13358,7 +13363,7 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
-      let data194 = data190.checkpoint_every_records;
+      let data194 = data191.checkpoint_interval_ms;
       if (!(typeof data194 == 'number' && !(data194 % 1) && !isNaN(data194) && isFinite(data194))) {
         let dataType141 = typeof data194;
         let coerced141 = undefined;
@@ -13371,13 +13376,13 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
             coerced141 = +data194;
           } else {
             const err473 = {
-              instancePath: instancePath + '/integrity/checkpoint_every_records',
-              schemaPath: '#/properties/integrity/properties/checkpoint_every_records/type',
+              instancePath: instancePath + '/integrity/checkpoint_interval_ms',
+              schemaPath: '#/properties/integrity/properties/checkpoint_interval_ms/type',
               keyword: 'type',
               params: { type: 'integer' },
               message: 'must be integer',
-              schema: schema11.properties.integrity.properties.checkpoint_every_records.type,
-              parentSchema: schema11.properties.integrity.properties.checkpoint_every_records,
+              schema: schema11.properties.integrity.properties.checkpoint_interval_ms.type,
+              parentSchema: schema11.properties.integrity.properties.checkpoint_interval_ms,
               data: data194,
             };
             if (vErrors === null) {
@@ -13390,21 +13395,21 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         }
         if (coerced141 !== undefined) {
           data194 = coerced141;
-          if (data190 !== undefined) {
-            data190['checkpoint_every_records'] = coerced141;
+          if (data191 !== undefined) {
+            data191['checkpoint_interval_ms'] = coerced141;
           }
         }
       }
       if (typeof data194 == 'number' && isFinite(data194)) {
         if (data194 < 1 || isNaN(data194)) {
           const err474 = {
-            instancePath: instancePath + '/integrity/checkpoint_every_records',
-            schemaPath: '#/properties/integrity/properties/checkpoint_every_records/minimum',
+            instancePath: instancePath + '/integrity/checkpoint_interval_ms',
+            schemaPath: '#/properties/integrity/properties/checkpoint_interval_ms/minimum',
             keyword: 'minimum',
             params: { comparison: '>=', limit: 1 },
             message: 'must be >= 1',
             schema: 1,
-            parentSchema: schema11.properties.integrity.properties.checkpoint_every_records,
+            parentSchema: schema11.properties.integrity.properties.checkpoint_interval_ms,
             data: data194,
           };
           if (vErrors === null) {
@@ -13415,8 +13420,65 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
           errors++;
         }
       }
+      let data195 = data191.checkpoint_every_records;
+      if (!(typeof data195 == 'number' && !(data195 % 1) && !isNaN(data195) && isFinite(data195))) {
+        let dataType142 = typeof data195;
+        let coerced142 = undefined;
+        if (!(coerced142 !== undefined)) {
+          if (
+            dataType142 === 'boolean' ||
+            data195 === null ||
+            (dataType142 === 'string' && data195 && data195 == +data195 && !(data195 % 1))
+          ) {
+            coerced142 = +data195;
+          } else {
+            const err475 = {
+              instancePath: instancePath + '/integrity/checkpoint_every_records',
+              schemaPath: '#/properties/integrity/properties/checkpoint_every_records/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema11.properties.integrity.properties.checkpoint_every_records.type,
+              parentSchema: schema11.properties.integrity.properties.checkpoint_every_records,
+              data: data195,
+            };
+            if (vErrors === null) {
+              vErrors = [err475];
+            } else {
+              vErrors.push(err475);
+            }
+            errors++;
+          }
+        }
+        if (coerced142 !== undefined) {
+          data195 = coerced142;
+          if (data191 !== undefined) {
+            data191['checkpoint_every_records'] = coerced142;
+          }
+        }
+      }
+      if (typeof data195 == 'number' && isFinite(data195)) {
+        if (data195 < 1 || isNaN(data195)) {
+          const err476 = {
+            instancePath: instancePath + '/integrity/checkpoint_every_records',
+            schemaPath: '#/properties/integrity/properties/checkpoint_every_records/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+            schema: 1,
+            parentSchema: schema11.properties.integrity.properties.checkpoint_every_records,
+            data: data195,
+          };
+          if (vErrors === null) {
+            vErrors = [err476];
+          } else {
+            vErrors.push(err476);
+          }
+          errors++;
+        }
+      }
     } else {
-      const err475 = {
+      const err477 = {
         instancePath: instancePath + '/integrity',
         schemaPath: '#/properties/integrity/type',
         keyword: 'type',
@@ -13424,17 +13486,17 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
         message: 'must be object',
         schema: schema11.properties.integrity.type,
         parentSchema: schema11.properties.integrity,
-        data: data190,
+        data: data191,
       };
       if (vErrors === null) {
-        vErrors = [err475];
+        vErrors = [err477];
       } else {
-        vErrors.push(err475);
+        vErrors.push(err477);
       }
       errors++;
     }
   } else {
-    const err476 = {
+    const err478 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -13445,9 +13507,9 @@ function validate10(data, { instancePath = '', parentData, parentDataProperty, r
       data,
     };
     if (vErrors === null) {
-      vErrors = [err476];
+      vErrors = [err478];
     } else {
-      vErrors.push(err476);
+      vErrors.push(err478);
     }
     errors++;
   }
@@ -14968,7 +15030,7 @@ function validate11(data, { instancePath = '', parentData, parentDataProperty, r
   return errors === 0;
 }
 export const CONFIG_SCHEMA_JSON =
-  '{"additionalProperties":false,"type":"object","required":["log","sources","pipeline","queue","telemetry","index","archive","shutdown_timeout_ms","once_timeout_ms","doctor","integrity"],"properties":{"data_dir":{"minLength":1,"x-default":"`/var/lib/kata-otel` as root; else `$XDG_STATE_HOME/kata-otel` or `~/.local/state/kata-otel`","description":"Checkpoints, queues and the store live here (a relative path is resolved against the working directory). It and every directory in it must be owned by the user kata-otel runs as and not writable by group or others, or kata-otel refuses to start.","type":"string"},"log":{"additionalProperties":false,"default":{},"description":"kata-otel\'s own logs (JSON lines).","type":"object","required":["level","file"],"properties":{"level":{"default":"info","description":"kata-otel\'s own log level.","type":"string","enum":["debug","info","warn","error"]},"file":{"minLength":1,"default":null,"description":"Append kata-otel\'s own logs to this file; null writes them on stderr.","type":["string","null"]}}},"sources":{"additionalProperties":false,"default":{},"description":"Where log entries are read.","type":"object","required":["files","stdin","journald","vsock","fifo"],"properties":{"files":{"default":[],"description":"File tailers, one entry per set of globs.","type":"array","items":{"additionalProperties":false,"type":"object","required":["include","exclude","start_at","poll_interval_ms","linger_ms","fingerprint_bytes","max_line_bytes","flush_timeout_ms","max_open_files","multiline","attributes","follow_symlinks"],"properties":{"include":{"minItems":1,"description":"Glob patterns of files to tail (required), e.g. `/var/log/kata/*.log`.","x-hint":"list at least one glob, e.g. include: [/var/log/kata/*.log]","type":"array","items":{"minLength":1,"type":"string"}},"exclude":{"default":[],"description":"Glob patterns removed from the `include` matches.","type":"array","items":{"type":"string"}},"start_at":{"default":"end","description":"Where to start in a file seen for the first time (no checkpoint): `beginning` or `end`.","type":"string","enum":["beginning","end"]},"poll_interval_ms":{"minimum":1,"default":200,"description":"How often the globs are re-expanded and files checked for growth.","type":"integer"},"linger_ms":{"minimum":0,"default":500,"description":"Following: how long read entries wait for more before one hand-off (stages, queue append, checkpoint); a full batch goes at once.","type":"integer"},"fingerprint_bytes":{"minimum":16,"default":1024,"description":"Bytes at the start of a file that identify it across renames (rotation).","type":"integer"},"max_line_bytes":{"minimum":64,"default":1048576,"description":"Longer lines are cut and marked `kata.log.truncated`.","type":"integer"},"flush_timeout_ms":{"minimum":0,"default":500,"description":"A last line without a newline is emitted after this long without growth.","type":"integer"},"max_open_files":{"minimum":1,"default":256,"description":"Most files held open at once.","type":"integer"},"multiline":{"default":true,"description":"Join continuation lines (Go/Rust panics, stack traces) to the record they belong to.","type":"boolean"},"attributes":{"default":{},"description":"Static attributes added to every record read from these files.","type":"object","patternProperties":{"^(.*)$":{"type":["string","number","boolean","array"],"items":{"type":"string"}}}},"follow_symlinks":{"default":[],"description":"Directories that symbolic links in the watched directories may point into; other links are not followed (kata-otel reads as root). Literal `include` paths are always followed.","type":"array","items":{"type":"string"}}}}},"stdin":{"default":false,"description":"Read log text from standard input.","type":"boolean"},"journald":{"additionalProperties":false,"default":{},"description":"The systemd journal, where the Go runtime (containerd-shim-kata-v2) logs by default.","type":"object","required":["enabled","directory","files","identifiers","units","priority","start_at","journalctl","linger_ms","trust"],"properties":{"enabled":{"default":false,"description":"Read the systemd journal through `journalctl --output=json --follow`.","type":"boolean"},"directory":{"default":null,"description":"Journal directory (`journalctl --directory`); null reads the system journal.","type":["string","null"]},"files":{"default":[],"description":"Journal files to read (`journalctl --file`) instead of the system journal.","type":"array","items":{"type":"string"}},"identifiers":{"default":["kata"],"description":"SYSLOG_IDENTIFIER values to read (the Go runtime logs as `kata`).","type":"array","items":{"type":"string"}},"units":{"default":["containerd.service","crio.service"],"description":"Systemd units to read: containerd\'s (and CRI-O\'s) copy of the shim records, logged with identifier `containerd`.","type":"array","items":{"type":"string"}},"priority":{"default":"debug","description":"Most verbose PRIORITY read (`journalctl --priority=emerg..<priority>`).","type":"string","enum":["emerg","alert","crit","err","warning","notice","info","debug"]},"start_at":{"default":"end","description":"Where to start without a saved cursor: `beginning` or `end` of the journal.","type":"string","enum":["beginning","end"]},"journalctl":{"minLength":1,"default":"journalctl","description":"The journalctl binary to run.","type":"string"},"linger_ms":{"minimum":0,"default":500,"description":"How long entries read wait for more before one hand-off (stages, queue append, cursor write); 500 entries go at once.","type":"integer"},"trust":{"additionalProperties":false,"default":{},"description":"An entry is trusted (`kata.log.trusted: true`) when its `_UID` is listed and its `_COMM`, `_EXE` or `_SYSTEMD_UNIT` is; other entries are kept with `kata.log.trusted: false` and raise no security alert.","type":"object","required":["uids","commands","executables","units"],"properties":{"uids":{"default":[0],"description":"Writer `_UID`s that can be trusted (Kata, containerd and CRI-O run as root).","type":"array","items":{"minimum":0,"type":"integer"}},"commands":{"default":["containerd-shim","containerd","crio","kata-runtime","kata-monitor","virtiofsd"],"description":"Writer `_COMM` names (15 characters at most, as the kernel keeps them): `containerd-shim` is containerd-shim-kata-v2.","type":"array","items":{"type":"string"}},"executables":{"default":["containerd-shim-kata-v2","containerd","crio","kata-runtime","kata-monitor","virtiofsd"],"description":"Writer `_EXE` file names (any directory); the Go runtime and runtime-rs both install containerd-shim-kata-v2.","type":"array","items":{"type":"string"}},"units":{"default":["containerd.service","crio.service"],"description":"Writer `_SYSTEMD_UNIT`s whose processes are trusted.","type":"array","items":{"type":"string"}}}}}},"vsock":{"additionalProperties":false,"default":{},"description":"Agent logs straight from the guest over vsock.","type":"object","required":["enabled","roots","port","reconnect_initial_ms","reconnect_max_ms","handshake_timeout_ms","plain_vsock"],"properties":{"enabled":{"default":false,"description":"Read each sandbox\'s agent log stream over its vsock (the hybrid-vsock `CONNECT` port).","type":"boolean"},"roots":{"default":["/run/vc/vm","/run/vc/firecracker","/run/kata","/run/kata/firecracker"],"description":"Directories scanned for per-sandbox hybrid-vsock sockets.","type":"array","items":{"type":"string"}},"port":{"minimum":1,"maximum":4294967295,"default":1025,"description":"The agent\'s log vsock port (kata-agent `log_vport`).","type":"integer"},"reconnect_initial_ms":{"minimum":1,"default":500,"description":"First delay before reconnecting to a sandbox socket.","type":"integer"},"reconnect_max_ms":{"minimum":1,"default":10000,"description":"Longest delay between reconnect attempts.","type":"integer"},"handshake_timeout_ms":{"minimum":1,"default":5000,"description":"How long to wait for the hybrid-vsock `OK <port>` reply.","type":"integer"},"plain_vsock":{"default":false,"description":"Also connect over AF_VSOCK (QEMU vhost-vsock) rather than hybrid-vsock only.","type":"boolean"}}},"fifo":{"additionalProperties":false,"default":{},"description":"Firecracker FIFOs.","type":"object","required":["enabled","roots","metrics"],"properties":{"enabled":{"default":false,"description":"Read Firecracker log and metrics FIFOs.","type":"boolean"},"roots":{"default":["/run/vc/firecracker"],"description":"Directories scanned for per-sandbox Firecracker FIFOs.","type":"array","items":{"type":"string"}},"metrics":{"default":"drop","description":"The Firecracker metrics FIFO: `drop` (leave it to the Kata shim, which turns it into kata_firecracker_* Prometheus metrics) or `log` (also read it, as `kata.firecracker.metrics` events; with two readers each flush goes to only one of them).","type":"string","enum":["log","drop"]}}}}},"pipeline":{"additionalProperties":false,"default":{},"description":"Processing between parsing and the exporters.","type":"object","required":["dedupe","k8s","lifecycle","rules","keep_original","limits","fair_share","redaction"],"properties":{"dedupe":{"additionalProperties":false,"default":{},"description":"Duplicate suppression.","type":"object","required":["enabled","window_ms","max_entries"],"properties":{"enabled":{"default":true,"description":"Drop the second copy of a record seen twice (journal `kata` and containerd copies).","type":"boolean"},"window_ms":{"minimum":1,"default":60000,"description":"How long a record is remembered for duplicate detection.","type":"integer"},"max_entries":{"minimum":1,"default":100000,"description":"Most records remembered.","type":"integer"}}},"k8s":{"additionalProperties":false,"default":{},"description":"Kubernetes metadata from OCI bundle annotations, CRI runtime log lines and the CRI API (docs/k8s.md).","type":"object","required":["enabled","bundle_roots","crio_roots","from_cri_logs","cache_entries","ttl_ms","cri"],"properties":{"enabled":{"default":true,"description":"Add the Kubernetes pod (and container) to records by sandbox / container id.","type":"boolean"},"bundle_roots":{"default":["/run/containerd","/run/k3s/containerd"],"description":"containerd state directories whose `io.containerd.runtime.v2.task/<ns>/<id>/config.json` annotations name the pod.","type":"array","items":{"type":"string"}},"crio_roots":{"default":["/run/containers/storage","/var/lib/containers/storage"],"description":"CRI-O containers/storage roots whose `overlay-containers/<id>/userdata/config.json` annotations name the pod.","type":"array","items":{"type":"string"}},"from_cri_logs":{"default":true,"description":"Learn id → pod from containerd\'s and CRI-O\'s own log lines (`RunPodSandbox … returns sandbox id`, `Ran pod sandbox …`); names pods in replays.","type":"boolean"},"cache_entries":{"minimum":1,"default":10000,"description":"Most sandbox / container ids remembered.","type":"integer"},"ttl_ms":{"minimum":1,"default":600000,"description":"How long an id is remembered after its last record (outlives the bundle at teardown).","type":"integer"},"cri":{"additionalProperties":false,"default":{},"description":"CRI API fallback (docs/k8s.md).","type":"object","required":["enabled","endpoints","timeout_ms","refresh_interval_ms"],"properties":{"enabled":{"default":true,"description":"Ask the CRI runtime (ListPodSandbox, ListContainers) for ids whose OCI bundle is gone, and for containerd\'s restart counts.","type":"boolean"},"endpoints":{"default":["/run/containerd/containerd.sock","/run/k3s/containerd/containerd.sock","/var/run/crio/crio.sock"],"description":"CRI unix sockets (containerd, k3s, CRI-O); every one present that answers is used, absent ones are skipped silently.","type":"array","items":{"type":"string"}},"timeout_ms":{"minimum":1,"default":2000,"description":"Deadline of each CRI call; a slow runtime leaves records unchanged.","type":"integer"},"refresh_interval_ms":{"minimum":0,"default":10000,"description":"Least time between two refreshes of the CRI snapshot (one ListPodSandbox + ListContainers per socket), however many ids miss.","type":"integer"}}}}},"lifecycle":{"additionalProperties":false,"default":{},"description":"Sandbox lifecycle traces (docs/tracing.md).","type":"object","required":["enabled","execs","idle_ms","retain_ms","agent_spans","agent_span_max_frame_bytes","metrics_interval_ms"],"properties":{"enabled":{"default":true,"description":"Build sandbox lifecycle traces from the runtime lines, stamp each record with its trace/span and `kata.lifecycle.phase`, and export the spans beside the logs (docs/tracing.md).","type":"boolean"},"execs":{"default":false,"description":"Also build a span per exec from debug lines (one per liveness probe).","type":"boolean"},"idle_ms":{"minimum":1,"default":86400000,"description":"A sandbox with no record for this long (record time) has its open spans closed, marked `kata.span.incomplete`.","type":"integer"},"retain_ms":{"minimum":1,"default":600000,"description":"How long an ended sandbox is remembered, so late records still get its trace.","type":"integer"},"agent_spans":{"default":false,"description":"Listen at each hybrid-vsock sandbox\'s `<socket>_10240` for the guest agent\'s own spans (agent tracing on, Kata >= 3.29) and put them in the sandbox\'s trace; roots as sources.vsock.roots.","type":"boolean"},"agent_span_max_frame_bytes":{"minimum":1,"default":1048576,"description":"Largest agent span frame accepted; a larger one drops its connection.","type":"integer"},"metrics_interval_ms":{"minimum":1000,"default":60000,"description":"How often the derived lifecycle metrics (durations, failures, records by component) are queued for export.","type":"integer"}}},"rules":{"additionalProperties":false,"default":{},"description":"Alert rules.","type":"object","required":["enabled","builtin","files","webhook"],"properties":{"enabled":{"default":true,"description":"Evaluate alert rules.","type":"boolean"},"builtin":{"default":true,"description":"Load the built-in Kata security rules.","type":"boolean"},"files":{"default":[],"description":"Extra rule files (YAML).","type":"array","items":{"type":"string"}},"webhook":{"additionalProperties":false,"default":{},"description":"Alert webhook.","type":"object","required":["url","timeout_ms"],"properties":{"url":{"format":"uri","default":null,"description":"POST each alert as JSON to this URL; null disables.","type":["string","null"]},"timeout_ms":{"minimum":1,"default":5000,"description":"Webhook request timeout.","type":"integer"}}}}},"keep_original":{"default":false,"description":"Keep the raw text of each record in `log.record.original`.","type":"boolean"},"limits":{"additionalProperties":false,"default":{},"description":"Attribute limits: a limited record gets `kata.log.truncated` and is counted (`kata_otel_records_limited_total`).","type":"object","required":["max_attributes","max_attribute_value_length"],"properties":{"max_attributes":{"minimum":0,"default":128,"description":"Most record attributes (OTel\'s default); beyond it the line\'s own `kata.field.*` keys are dropped last-first. 0: no limit.","type":"integer"},"max_attribute_value_length":{"minimum":0,"default":16384,"description":"Longer string attribute values (and list elements) are cut to this many characters. 0: no limit.","type":"integer"}}},"fair_share":{"additionalProperties":false,"default":{},"description":"Fair share (docs/security.md): one sandbox or source cannot starve the others or the health endpoints. Drops are counted in kata_otel_guest_records_dropped_total and reported on the next record (`kata.log.dropped_count`).","type":"object","required":["parse_budget_ms","records_per_second","bytes_per_second","burst_seconds","report_interval_ms"],"properties":{"parse_budget_ms":{"minimum":0,"default":10,"description":"Synchronous parse and stage work per turn of the event loop before yielding; 0 = none.","type":"integer"},"records_per_second":{"minimum":0,"default":1000,"description":"Per-sandbox rate of a guest stream (vsock, FIFO) in records/s; 0 = unlimited.","type":"integer"},"bytes_per_second":{"minimum":0,"default":1048576,"description":"Per-sandbox rate of a guest stream in bytes/s; 0 = unlimited.","type":"integer"},"burst_seconds":{"minimum":0.001,"default":10,"description":"Bucket size, in seconds of each rate: a sandbox may send `rate × burst_seconds` at once before drops start.","type":"number"},"report_interval_ms":{"minimum":1,"default":10000,"description":"Drops are logged at most this often per sandbox.","type":"integer"}}},"redaction":{"additionalProperties":false,"default":{},"description":"Secret redaction (docs/audit.md).","type":"object","required":["enabled","builtin","action","hmac_key_file","rules"],"properties":{"enabled":{"default":true,"description":"Redact secrets in the body and every string attribute, first after parsing.","type":"boolean"},"builtin":{"default":true,"description":"Use the built-in detectors (secret-named keys/Env entries, URL and bearer credentials, private keys, token shapes).","type":"boolean"},"action":{"default":"mask","description":"What the built-in detectors do: `mask` writes `[REDACTED]`; `hash` a keyed HMAC (`[HMAC:…]`, needs `hmac_key_file`).","type":"string","enum":["mask","hash"]},"hmac_key_file":{"minLength":1,"default":null,"description":"File holding the HMAC key for `hash` (16–4096 bytes, mode 0600).","type":["string","null"]},"rules":{"default":[],"description":"Extra redaction rules; each needs one of `attribute`, `key`, `regex`.","type":"array","items":{"additionalProperties":false,"minProperties":2,"type":"object","required":["action"],"properties":{"name":{"minLength":1,"description":"Label in self-metrics.","type":"string"},"attribute":{"minLength":1,"description":"An attribute whose whole value is secret (exact name, or prefix ending in `*`).","type":"string"},"key":{"minLength":1,"description":"RE2 pattern for key names handled like the built-in secret keys.","type":"string"},"regex":{"minLength":1,"description":"RE2 pattern hidden in the body and every string attribute (group 1 only, when it has one).","type":"string"},"action":{"default":"mask","description":"`drop` removes the attribute, or the whole record when the body matched.","type":"string","enum":["mask","hash","drop"]}}}}}}}},"exporters":{"description":"Where records go; each exporter has its own queue.","x-default":"[{type: store}], or [{type: otlp}] when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is set","type":"array","items":{"type":"object","discriminator":{"propertyName":"type"},"oneOf":[{"additionalProperties":false,"description":"Send OTLP to a Collector or a vendor.","type":"object","required":["type","preset_options"],"properties":{"type":{"const":"otlp","type":"string"},"name":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$","maxLength":64,"description":"Name in metrics, logs and the queue directory; default: the type, made unique (`otlp`, `otlp-2`).","x-default":"type, made unique","x-hint":"use letters, digits, \\".\\", \\"_\\" and \\"-\\"","type":"string"},"endpoint":{"minLength":1,"description":"gRPC: `host:port` (TLS unless `tls.insecure`) or `http(s)://host:port`; HTTP: the URL logs are POSTed to (a URL without a path gets `/v1/logs`).","x-default":"preset, else OTEL_EXPORTER_OTLP_LOGS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else `http://localhost:4318/v1/logs` (http) / `http://localhost:4317` (grpc)","type":"string"},"protocol":{"description":"OTLP transport.","x-default":"preset, else OTEL_EXPORTER_OTLP_LOGS_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL, else `http/protobuf`","type":"string","enum":["grpc","http/protobuf","http/json"]},"headers":{"description":"Request headers / gRPC metadata, merged over the preset\'s and OTEL_EXPORTER_OTLP_HEADERS; use `${env:VAR}` for secrets.","x-default":"`{}`","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}},"compression":{"description":"Payload compression.","x-default":"preset, else OTEL_EXPORTER_OTLP_LOGS_COMPRESSION / OTEL_EXPORTER_OTLP_COMPRESSION, else `none`","type":"string","enum":["gzip","none"]},"timeout_ms":{"minimum":0,"description":"Time limit of one export request; 0 = none.","x-default":"OTEL_EXPORTER_OTLP_LOGS_TIMEOUT / OTEL_EXPORTER_OTLP_TIMEOUT, else `10000`","type":"integer"},"tls":{"additionalProperties":false,"description":"TLS settings.","type":"object","properties":{"ca_file":{"minLength":1,"description":"CA bundle (PEM) that verifies the server.","x-default":"OTEL_EXPORTER_OTLP_CERTIFICATE","type":"string"},"cert_file":{"minLength":1,"description":"Client certificate (PEM, mutual TLS).","x-default":"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE","type":"string"},"key_file":{"minLength":1,"description":"Client private key (PEM, mutual TLS).","x-default":"OTEL_EXPORTER_OTLP_CLIENT_KEY","type":"string"},"insecure":{"description":"gRPC: plaintext instead of TLS for an endpoint without a scheme.","x-default":"OTEL_EXPORTER_OTLP_INSECURE, else `false`","type":"boolean"},"insecure_skip_verify":{"description":"Do not verify the server certificate (testing only).","x-default":"`false`","type":"boolean"}}},"resource_attributes":{"description":"Resource attributes added where a record has none of its own (over OTEL_RESOURCE_ATTRIBUTES).","x-default":"`{}`","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}},"service_name":{"minLength":1,"description":"Replace every record\'s service.name (kata-otel otherwise names one service per Kata component).","x-default":"none","type":"string"},"service_name_from_env":{"description":"Apply OTEL_SERVICE_NAME as `service_name`.","x-default":"`false`","type":"boolean"},"preset":{"description":"Vendor preset that fills endpoint, protocol, headers and compression (exporter-config/presets).","type":"string","enum":["datadog-agent","datadog","honeycomb","grafana-cloud","loki","elastic","splunk-collector"]},"preset_options":{"default":{},"description":"Options of the preset, e.g. `{ region: eu }` (Honeycomb), `{ site: datadoghq.eu }` (Datadog).","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}}}},{"additionalProperties":false,"description":"OTLP/JSON files (Collector file-exporter format) on local disk; the default exporter.","type":"object","required":["type","directory","max_file_bytes","max_file_age_ms","max_age_ms","max_total_bytes"],"properties":{"type":{"const":"store","type":"string"},"name":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$","maxLength":64,"description":"Name in metrics, logs and the queue directory; default: the type, made unique (`otlp`, `otlp-2`).","x-default":"type, made unique","x-hint":"use letters, digits, \\".\\", \\"_\\" and \\"-\\"","type":"string"},"directory":{"minLength":1,"default":null,"description":"Where the files go.","x-default":"`<data_dir>/store`","type":["string","null"]},"max_file_bytes":{"minimum":1024,"default":67108864,"description":"A file is closed and a new one started past this size.","type":"integer"},"max_file_age_ms":{"minimum":1,"default":3600000,"description":"A file is closed and a new one started when it is this old.","type":"integer"},"max_age_ms":{"minimum":1,"default":604800000,"description":"Files whose last write is older than this are deleted.","type":"integer"},"max_total_bytes":{"minimum":1024,"default":1073741824,"description":"Oldest files are deleted while the store is larger than this.","type":"integer"}}},{"additionalProperties":false,"description":"Print records on standard output.","type":"object","required":["type","format"],"properties":{"type":{"const":"stdout","type":"string"},"name":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$","maxLength":64,"description":"Name in metrics, logs and the queue directory; default: the type, made unique (`otlp`, `otlp-2`).","x-default":"type, made unique","x-hint":"use letters, digits, \\".\\", \\"_\\" and \\"-\\"","type":"string"},"format":{"default":"text","description":"`otlp-json`: one ExportLogsServiceRequest per line; `text`: one readable line per record.","type":"string","enum":["otlp-json","text"]}}}]}},"queue":{"additionalProperties":false,"default":{},"description":"The delivery queue in front of each exporter.","type":"object","required":["kind","max_bytes","when_full","fsync","fsync_interval_ms","segment_bytes","max_batch_records","max_in_flight","retry"],"properties":{"kind":{"default":"disk","description":"`disk` survives restarts and crashes; `memory` is lost on exit.","type":"string","enum":["disk","memory"]},"max_bytes":{"minimum":1024,"default":536870912,"description":"Bound on what one exporter queue holds.","type":"integer"},"when_full":{"default":"block","description":"`block` pauses the sources; `drop_oldest` drops the oldest waiting batches (counted).","type":"string","enum":["block","drop_oldest"]},"fsync":{"default":"always","description":"Disk queue durability: `always` resolves each append after an fsync covering it (concurrent appends share one: group commit); `interval` fsyncs at most every `fsync_interval_ms`; `never` relies on the page cache.","type":"string","enum":["always","interval","never"]},"fsync_interval_ms":{"minimum":1,"default":200,"description":"Group-commit interval for `fsync: interval`.","type":"integer"},"segment_bytes":{"minimum":1024,"default":16777216,"description":"Disk queue segment file size.","type":"integer"},"max_batch_records":{"minimum":1,"default":2048,"description":"Most records per export call.","type":"integer"},"max_in_flight":{"minimum":1,"default":2,"description":"Export calls in flight per exporter (always 1 for a hash-chained stream: docs/audit.md).","type":"integer"},"retry":{"additionalProperties":false,"default":{},"description":"Retry backoff (full jitter).","type":"object","required":["initial_ms","max_ms","multiplier"],"properties":{"initial_ms":{"minimum":1,"default":1000,"description":"First backoff ceiling.","type":"integer"},"max_ms":{"minimum":1,"default":30000,"description":"Largest backoff ceiling.","type":"integer"},"multiplier":{"minimum":1,"default":2,"description":"Backoff growth per attempt.","type":"number"}}}}},"telemetry":{"additionalProperties":false,"default":{},"description":"kata-otel\'s own metrics.","type":"object","required":["listen","otlp_metrics","otlp_metrics_interval_ms","traces"],"properties":{"listen":{"pattern":"^(\\\\[[0-9A-Fa-f:.]+\\\\]|[^\\\\s:\\\\[\\\\]]+):[0-9]{1,5}$","x-hint":"write host:port, e.g. 127.0.0.1:8898, or null to disable","default":"127.0.0.1:8898","description":"host:port of the Prometheus /metrics endpoint; null disables it. Port 8898: not the Collector\'s own (8888 metrics, 8889 its Prometheus exporter, 13133 health_check, 55679 zpages, 1777 pprof, 4317/4318 OTLP), Fluent Bit\'s (2020/2021), Vector\'s (8686) or a Prometheus ecosystem default (9090-9093, 9100-9999 are allocated exporter ports), so it runs beside them on one node.","type":["string","null"]},"otlp_metrics":{"default":false,"description":"Also push the self-metrics over OTLP: the same numbers as /metrics, with resource `service.name: kata-otel`. They go to the first otlp exporter\'s endpoint, protocol, headers and TLS (HTTP path `/v1/metrics` in place of `/v1/logs`); OTEL_EXPORTER_OTLP_METRICS_* variables override those, and without an otlp exporter OTEL_EXPORTER_OTLP_METRICS_* / OTEL_EXPORTER_OTLP_* apply. Failed pushes are logged and counted in kata_otel_otlp_metrics_exports_total.","type":"boolean"},"otlp_metrics_interval_ms":{"minimum":100,"default":60000,"description":"How often the self-metrics are pushed over OTLP (`otlp_metrics`).","type":"integer"},"traces":{"additionalProperties":false,"default":{},"description":"kata-otel\'s own spans (self-tracing).","type":"object","required":["enabled","endpoint","headers"],"properties":{"enabled":{"default":false,"description":"Trace kata-otel\'s own pipeline: a span per source batch (kata-otel.batch) with its parse and queue append, and one per export attempt (kata-otel.export), sent over OTLP/HTTP protobuf with resource `service.name: kata-otel`. Off, nothing of the tracing SDK is loaded.","type":"boolean"},"endpoint":{"format":"uri","default":null,"description":"OTLP/HTTP traces URL (with its path, e.g. http://127.0.0.1:4318/v1/traces); null: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, or http://localhost:4318/v1/traces.","type":["string","null"]},"headers":{"default":{},"description":"Request headers of the trace export (OTEL_EXPORTER_OTLP_TRACES_HEADERS also applies).","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}}}}}},"index":{"additionalProperties":false,"default":{},"description":"The query index beside the embedded store (see docs/review.md).","type":"object","required":["interval_ms"],"properties":{"interval_ms":{"minimum":0,"default":60000,"description":"How often a running receiver indexes what was added to <data_dir>/store for `kata-otel query`; 0 leaves it to the queries.","type":"integer"}}},"archive":{"additionalProperties":false,"default":{},"description":"Move old store data into compressed Parquet files under <data_dir>/archive (see docs/review.md).","type":"object","required":["enabled","after_ms","interval_ms","max_age_ms"],"properties":{"enabled":{"default":false,"description":"Run `kata-otel archive` periodically (in a child process: the daemon never loads DuckDB).","type":"boolean"},"after_ms":{"minimum":1,"default":259200000,"description":"Store files last written longer ago than this are archived; keep it below the store max_age_ms.","type":"integer"},"interval_ms":{"minimum":1000,"default":3600000,"description":"How often the archive runs.","type":"integer"},"max_age_ms":{"minimum":0,"default":7776000000,"description":"Archive files whose newest record is older than this are deleted; 0 keeps them.","type":"integer"}}},"shutdown_timeout_ms":{"minimum":0,"default":10000,"description":"How long shutdown waits for queues to drain.","type":"integer"},"once_timeout_ms":{"minimum":1,"default":300000,"description":"`run --once` gives up after this long (reading and delivery): it stops, keeps what is undelivered in the disk queue for the next start, and exits 1 saying how many records and where (`--once-timeout`).","type":"integer"},"doctor":{"additionalProperties":false,"default":{},"description":"Configuration checks at start (docs/doctor.md).","type":"object","required":["enabled","profile","kata_config","root","connect_timeout_ms"],"properties":{"enabled":{"default":null,"description":"At start, check the node (Kata configuration, journald, this configuration) as `kata-otel doctor` does and export each finding as a `kata.config.finding` event. null: on for a running receiver, off for `run --once` (an import of files is not about this node).","type":["boolean","null"]},"profile":{"default":"prod","description":"The logging profile the node is compared with (exporter-config/kata/, docs/doctor.md).","type":"string","enum":["dev","prod","secure"]},"kata_config":{"default":[],"description":"Kata configuration files to check; empty: those Kata\'s default search paths find.","type":"array","items":{"type":"string"}},"root":{"minLength":1,"default":"/","description":"Prefix of every node path read by the checks.","type":"string"},"connect_timeout_ms":{"minimum":1,"default":1000,"description":"Timeout of the TCP connect that checks a tracing endpoint.","type":"integer"}}},"integrity":{"additionalProperties":false,"default":{},"description":"Tamper evidence: hash chains, checkpoints, `kata-otel verify`.","type":"object","required":["enabled","hmac_key_file","checkpoint_interval_ms","checkpoint_every_records"],"properties":{"enabled":{"default":true,"description":"Hash-chain every exporter stream (sequence number, previous hash, chain hash on each record).","type":"boolean"},"hmac_key_file":{"minLength":1,"default":null,"description":"File holding the chain HMAC key (16–4096 bytes, mode 0600); null chains with plain SHA-256, which anyone can recompute.","type":["string","null"]},"checkpoint_interval_ms":{"minimum":1,"default":60000,"description":"A checkpoint event after the first record this long (record observed time) after the last one.","type":"integer"},"checkpoint_every_records":{"minimum":1,"default":10000,"description":"A checkpoint event at least every this many records.","type":"integer"}}}}}';
+  '{"additionalProperties":false,"type":"object","required":["log","sources","pipeline","queue","telemetry","index","archive","shutdown_timeout_ms","once_timeout_ms","doctor","integrity"],"properties":{"data_dir":{"minLength":1,"x-default":"`/var/lib/kata-otel` as root; else `$XDG_STATE_HOME/kata-otel` or `~/.local/state/kata-otel`","description":"Checkpoints, queues and the store live here (a relative path is resolved against the working directory). It and every directory in it must be owned by the user kata-otel runs as and not writable by group or others, or kata-otel refuses to start.","type":"string"},"log":{"additionalProperties":false,"default":{},"description":"kata-otel\'s own logs (JSON lines).","type":"object","required":["level","file"],"properties":{"level":{"default":"info","description":"kata-otel\'s own log level.","type":"string","enum":["debug","info","warn","error"]},"file":{"minLength":1,"default":null,"description":"Append kata-otel\'s own logs to this file; null writes them on stderr.","type":["string","null"]}}},"sources":{"additionalProperties":false,"default":{},"description":"Where log entries are read.","type":"object","required":["files","stdin","journald","vsock","fifo"],"properties":{"files":{"default":[],"description":"File tailers, one entry per set of globs.","type":"array","items":{"additionalProperties":false,"type":"object","required":["include","exclude","start_at","poll_interval_ms","watch","linger_ms","fingerprint_bytes","max_line_bytes","flush_timeout_ms","max_open_files","multiline","attributes","follow_symlinks"],"properties":{"include":{"minItems":1,"description":"Glob patterns of files to tail (required), e.g. `/var/log/kata/*.log`.","x-hint":"list at least one glob, e.g. include: [/var/log/kata/*.log]","type":"array","items":{"minLength":1,"type":"string"}},"exclude":{"default":[],"description":"Glob patterns removed from the `include` matches.","type":"array","items":{"type":"string"}},"start_at":{"default":"end","description":"Where to start in a file seen for the first time (no checkpoint): `beginning` or `end`.","type":"string","enum":["beginning","end"]},"poll_interval_ms":{"minimum":1,"default":200,"description":"How often the globs are re-expanded and files checked for growth.","type":"integer"},"watch":{"default":true,"description":"Following on Linux: poll when inotify reports a change in a pattern\'s directory (at most every `poll_interval_ms`, and every 2 s anyway) instead of every `poll_interval_ms`. Patterns with `**` or a glob in a directory part, and `follow_symlinks`, always poll.","type":"boolean"},"linger_ms":{"minimum":0,"default":500,"description":"Following: how long read entries wait for more before one hand-off (stages, queue append, checkpoint); a full batch goes at once.","type":"integer"},"fingerprint_bytes":{"minimum":16,"default":1024,"description":"Bytes at the start of a file that identify it across renames (rotation).","type":"integer"},"max_line_bytes":{"minimum":64,"default":1048576,"description":"Longer lines are cut and marked `kata.log.truncated`.","type":"integer"},"flush_timeout_ms":{"minimum":0,"default":500,"description":"A last line without a newline is emitted after this long without growth.","type":"integer"},"max_open_files":{"minimum":1,"default":256,"description":"Most files held open at once.","type":"integer"},"multiline":{"default":true,"description":"Join continuation lines (Go/Rust panics, stack traces) to the record they belong to.","type":"boolean"},"attributes":{"default":{},"description":"Static attributes added to every record read from these files.","type":"object","patternProperties":{"^(.*)$":{"type":["string","number","boolean","array"],"items":{"type":"string"}}}},"follow_symlinks":{"default":[],"description":"Directories that symbolic links in the watched directories may point into; other links are not followed (kata-otel reads as root). Literal `include` paths are always followed.","type":"array","items":{"type":"string"}}}}},"stdin":{"default":false,"description":"Read log text from standard input.","type":"boolean"},"journald":{"additionalProperties":false,"default":{},"description":"The systemd journal, where the Go runtime (containerd-shim-kata-v2) logs by default.","type":"object","required":["enabled","directory","files","identifiers","units","priority","start_at","journalctl","linger_ms","trust"],"properties":{"enabled":{"default":false,"description":"Read the systemd journal through `journalctl --output=json --follow`.","type":"boolean"},"directory":{"default":null,"description":"Journal directory (`journalctl --directory`); null reads the system journal.","type":["string","null"]},"files":{"default":[],"description":"Journal files to read (`journalctl --file`) instead of the system journal.","type":"array","items":{"type":"string"}},"identifiers":{"default":["kata"],"description":"SYSLOG_IDENTIFIER values to read (the Go runtime logs as `kata`).","type":"array","items":{"type":"string"}},"units":{"default":["containerd.service","crio.service"],"description":"Systemd units to read: containerd\'s (and CRI-O\'s) copy of the shim records, logged with identifier `containerd`.","type":"array","items":{"type":"string"}},"priority":{"default":"debug","description":"Most verbose PRIORITY read (`journalctl --priority=emerg..<priority>`).","type":"string","enum":["emerg","alert","crit","err","warning","notice","info","debug"]},"start_at":{"default":"end","description":"Where to start without a saved cursor: `beginning` or `end` of the journal.","type":"string","enum":["beginning","end"]},"journalctl":{"minLength":1,"default":"journalctl","description":"The journalctl binary to run.","type":"string"},"linger_ms":{"minimum":0,"default":500,"description":"How long entries read wait for more before one hand-off (stages, queue append, cursor write); 500 entries go at once.","type":"integer"},"trust":{"additionalProperties":false,"default":{},"description":"An entry is trusted (`kata.log.trusted: true`) when its `_UID` is listed and its `_COMM`, `_EXE` or `_SYSTEMD_UNIT` is; other entries are kept with `kata.log.trusted: false` and raise no security alert.","type":"object","required":["uids","commands","executables","units"],"properties":{"uids":{"default":[0],"description":"Writer `_UID`s that can be trusted (Kata, containerd and CRI-O run as root).","type":"array","items":{"minimum":0,"type":"integer"}},"commands":{"default":["containerd-shim","containerd","crio","kata-runtime","kata-monitor","virtiofsd"],"description":"Writer `_COMM` names (15 characters at most, as the kernel keeps them): `containerd-shim` is containerd-shim-kata-v2.","type":"array","items":{"type":"string"}},"executables":{"default":["containerd-shim-kata-v2","containerd","crio","kata-runtime","kata-monitor","virtiofsd"],"description":"Writer `_EXE` file names (any directory); the Go runtime and runtime-rs both install containerd-shim-kata-v2.","type":"array","items":{"type":"string"}},"units":{"default":["containerd.service","crio.service"],"description":"Writer `_SYSTEMD_UNIT`s whose processes are trusted.","type":"array","items":{"type":"string"}}}}}},"vsock":{"additionalProperties":false,"default":{},"description":"Agent logs straight from the guest over vsock.","type":"object","required":["enabled","roots","port","reconnect_initial_ms","reconnect_max_ms","handshake_timeout_ms","plain_vsock"],"properties":{"enabled":{"default":false,"description":"Read each sandbox\'s agent log stream over its vsock (the hybrid-vsock `CONNECT` port).","type":"boolean"},"roots":{"default":["/run/vc/vm","/run/vc/firecracker","/run/kata","/run/kata/firecracker"],"description":"Directories scanned for per-sandbox hybrid-vsock sockets.","type":"array","items":{"type":"string"}},"port":{"minimum":1,"maximum":4294967295,"default":1025,"description":"The agent\'s log vsock port (kata-agent `log_vport`).","type":"integer"},"reconnect_initial_ms":{"minimum":1,"default":500,"description":"First delay before reconnecting to a sandbox socket.","type":"integer"},"reconnect_max_ms":{"minimum":1,"default":10000,"description":"Longest delay between reconnect attempts.","type":"integer"},"handshake_timeout_ms":{"minimum":1,"default":5000,"description":"How long to wait for the hybrid-vsock `OK <port>` reply.","type":"integer"},"plain_vsock":{"default":false,"description":"Also connect over AF_VSOCK (QEMU vhost-vsock) rather than hybrid-vsock only.","type":"boolean"}}},"fifo":{"additionalProperties":false,"default":{},"description":"Firecracker FIFOs.","type":"object","required":["enabled","roots","metrics"],"properties":{"enabled":{"default":false,"description":"Read Firecracker log and metrics FIFOs.","type":"boolean"},"roots":{"default":["/run/vc/firecracker"],"description":"Directories scanned for per-sandbox Firecracker FIFOs.","type":"array","items":{"type":"string"}},"metrics":{"default":"drop","description":"The Firecracker metrics FIFO: `drop` (leave it to the Kata shim, which turns it into kata_firecracker_* Prometheus metrics) or `log` (also read it, as `kata.firecracker.metrics` events; with two readers each flush goes to only one of them).","type":"string","enum":["log","drop"]}}}}},"pipeline":{"additionalProperties":false,"default":{},"description":"Processing between parsing and the exporters.","type":"object","required":["dedupe","k8s","lifecycle","rules","keep_original","limits","fair_share","redaction"],"properties":{"dedupe":{"additionalProperties":false,"default":{},"description":"Duplicate suppression.","type":"object","required":["enabled","window_ms","max_entries"],"properties":{"enabled":{"default":true,"description":"Drop the second copy of a record seen twice (journal `kata` and containerd copies).","type":"boolean"},"window_ms":{"minimum":1,"default":60000,"description":"How long a record is remembered for duplicate detection.","type":"integer"},"max_entries":{"minimum":1,"default":100000,"description":"Most records remembered.","type":"integer"}}},"k8s":{"additionalProperties":false,"default":{},"description":"Kubernetes metadata from OCI bundle annotations, CRI runtime log lines and the CRI API (docs/k8s.md).","type":"object","required":["enabled","bundle_roots","crio_roots","from_cri_logs","cache_entries","ttl_ms","cri"],"properties":{"enabled":{"default":true,"description":"Add the Kubernetes pod (and container) to records by sandbox / container id.","type":"boolean"},"bundle_roots":{"default":["/run/containerd","/run/k3s/containerd"],"description":"containerd state directories whose `io.containerd.runtime.v2.task/<ns>/<id>/config.json` annotations name the pod.","type":"array","items":{"type":"string"}},"crio_roots":{"default":["/run/containers/storage","/var/lib/containers/storage"],"description":"CRI-O containers/storage roots whose `overlay-containers/<id>/userdata/config.json` annotations name the pod.","type":"array","items":{"type":"string"}},"from_cri_logs":{"default":true,"description":"Learn id → pod from containerd\'s and CRI-O\'s own log lines (`RunPodSandbox … returns sandbox id`, `Ran pod sandbox …`); names pods in replays.","type":"boolean"},"cache_entries":{"minimum":1,"default":10000,"description":"Most sandbox / container ids remembered.","type":"integer"},"ttl_ms":{"minimum":1,"default":600000,"description":"How long an id is remembered after its last record (outlives the bundle at teardown).","type":"integer"},"cri":{"additionalProperties":false,"default":{},"description":"CRI API fallback (docs/k8s.md).","type":"object","required":["enabled","endpoints","timeout_ms","refresh_interval_ms"],"properties":{"enabled":{"default":true,"description":"Ask the CRI runtime (ListPodSandbox, ListContainers) for ids whose OCI bundle is gone, and for containerd\'s restart counts.","type":"boolean"},"endpoints":{"default":["/run/containerd/containerd.sock","/run/k3s/containerd/containerd.sock","/var/run/crio/crio.sock"],"description":"CRI unix sockets (containerd, k3s, CRI-O); every one present that answers is used, absent ones are skipped silently.","type":"array","items":{"type":"string"}},"timeout_ms":{"minimum":1,"default":2000,"description":"Deadline of each CRI call; a slow runtime leaves records unchanged.","type":"integer"},"refresh_interval_ms":{"minimum":0,"default":10000,"description":"Least time between two refreshes of the CRI snapshot (one ListPodSandbox + ListContainers per socket), however many ids miss.","type":"integer"}}}}},"lifecycle":{"additionalProperties":false,"default":{},"description":"Sandbox lifecycle traces (docs/tracing.md).","type":"object","required":["enabled","execs","idle_ms","retain_ms","agent_spans","agent_span_max_frame_bytes","metrics_interval_ms"],"properties":{"enabled":{"default":true,"description":"Build sandbox lifecycle traces from the runtime lines, stamp each record with its trace/span and `kata.lifecycle.phase`, and export the spans beside the logs (docs/tracing.md).","type":"boolean"},"execs":{"default":false,"description":"Also build a span per exec from debug lines (one per liveness probe).","type":"boolean"},"idle_ms":{"minimum":1,"default":86400000,"description":"A sandbox with no record for this long (record time) has its open spans closed, marked `kata.span.incomplete`.","type":"integer"},"retain_ms":{"minimum":1,"default":600000,"description":"How long an ended sandbox is remembered, so late records still get its trace.","type":"integer"},"agent_spans":{"default":false,"description":"Listen at each hybrid-vsock sandbox\'s `<socket>_10240` for the guest agent\'s own spans (agent tracing on, Kata >= 3.29) and put them in the sandbox\'s trace; roots as sources.vsock.roots.","type":"boolean"},"agent_span_max_frame_bytes":{"minimum":1,"default":1048576,"description":"Largest agent span frame accepted; a larger one drops its connection.","type":"integer"},"metrics_interval_ms":{"minimum":1000,"default":60000,"description":"How often the derived lifecycle metrics (durations, failures, records by component) are queued for export.","type":"integer"}}},"rules":{"additionalProperties":false,"default":{},"description":"Alert rules.","type":"object","required":["enabled","builtin","files","webhook"],"properties":{"enabled":{"default":true,"description":"Evaluate alert rules.","type":"boolean"},"builtin":{"default":true,"description":"Load the built-in Kata security rules.","type":"boolean"},"files":{"default":[],"description":"Extra rule files (YAML).","type":"array","items":{"type":"string"}},"webhook":{"additionalProperties":false,"default":{},"description":"Alert webhook.","type":"object","required":["url","timeout_ms"],"properties":{"url":{"format":"uri","default":null,"description":"POST each alert as JSON to this URL; null disables.","type":["string","null"]},"timeout_ms":{"minimum":1,"default":5000,"description":"Webhook request timeout.","type":"integer"}}}}},"keep_original":{"default":false,"description":"Keep the raw text of each record in `log.record.original`.","type":"boolean"},"limits":{"additionalProperties":false,"default":{},"description":"Attribute limits: a limited record gets `kata.log.truncated` and is counted (`kata_otel_records_limited_total`).","type":"object","required":["max_attributes","max_attribute_value_length"],"properties":{"max_attributes":{"minimum":0,"default":128,"description":"Most record attributes (OTel\'s default); beyond it the line\'s own `kata.field.*` keys are dropped last-first. 0: no limit.","type":"integer"},"max_attribute_value_length":{"minimum":0,"default":16384,"description":"Longer string attribute values (and list elements) are cut to this many characters. 0: no limit.","type":"integer"}}},"fair_share":{"additionalProperties":false,"default":{},"description":"Fair share (docs/security.md): one sandbox or source cannot starve the others or the health endpoints. Drops are counted in kata_otel_guest_records_dropped_total and reported on the next record (`kata.log.dropped_count`).","type":"object","required":["parse_budget_ms","records_per_second","bytes_per_second","burst_seconds","report_interval_ms"],"properties":{"parse_budget_ms":{"minimum":0,"default":10,"description":"Synchronous parse and stage work per turn of the event loop before yielding; 0 = none.","type":"integer"},"records_per_second":{"minimum":0,"default":1000,"description":"Per-sandbox rate of a guest stream (vsock, FIFO) in records/s; 0 = unlimited.","type":"integer"},"bytes_per_second":{"minimum":0,"default":1048576,"description":"Per-sandbox rate of a guest stream in bytes/s; 0 = unlimited.","type":"integer"},"burst_seconds":{"minimum":0.001,"default":10,"description":"Bucket size, in seconds of each rate: a sandbox may send `rate × burst_seconds` at once before drops start.","type":"number"},"report_interval_ms":{"minimum":1,"default":10000,"description":"Drops are logged at most this often per sandbox.","type":"integer"}}},"redaction":{"additionalProperties":false,"default":{},"description":"Secret redaction (docs/audit.md).","type":"object","required":["enabled","builtin","action","hmac_key_file","rules"],"properties":{"enabled":{"default":true,"description":"Redact secrets in the body and every string attribute, first after parsing.","type":"boolean"},"builtin":{"default":true,"description":"Use the built-in detectors (secret-named keys/Env entries, URL and bearer credentials, private keys, token shapes).","type":"boolean"},"action":{"default":"mask","description":"What the built-in detectors do: `mask` writes `[REDACTED]`; `hash` a keyed HMAC (`[HMAC:…]`, needs `hmac_key_file`).","type":"string","enum":["mask","hash"]},"hmac_key_file":{"minLength":1,"default":null,"description":"File holding the HMAC key for `hash` (16–4096 bytes, mode 0600).","type":["string","null"]},"rules":{"default":[],"description":"Extra redaction rules; each needs one of `attribute`, `key`, `regex`.","type":"array","items":{"additionalProperties":false,"minProperties":2,"type":"object","required":["action"],"properties":{"name":{"minLength":1,"description":"Label in self-metrics.","type":"string"},"attribute":{"minLength":1,"description":"An attribute whose whole value is secret (exact name, or prefix ending in `*`).","type":"string"},"key":{"minLength":1,"description":"RE2 pattern for key names handled like the built-in secret keys.","type":"string"},"regex":{"minLength":1,"description":"RE2 pattern hidden in the body and every string attribute (group 1 only, when it has one).","type":"string"},"action":{"default":"mask","description":"`drop` removes the attribute, or the whole record when the body matched.","type":"string","enum":["mask","hash","drop"]}}}}}}}},"exporters":{"description":"Where records go; each exporter has its own queue.","x-default":"[{type: store}], or [{type: otlp}] when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is set","type":"array","items":{"type":"object","discriminator":{"propertyName":"type"},"oneOf":[{"additionalProperties":false,"description":"Send OTLP to a Collector or a vendor.","type":"object","required":["type","preset_options"],"properties":{"type":{"const":"otlp","type":"string"},"name":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$","maxLength":64,"description":"Name in metrics, logs and the queue directory; default: the type, made unique (`otlp`, `otlp-2`).","x-default":"type, made unique","x-hint":"use letters, digits, \\".\\", \\"_\\" and \\"-\\"","type":"string"},"endpoint":{"minLength":1,"description":"gRPC: `host:port` (TLS unless `tls.insecure`) or `http(s)://host:port`; HTTP: the URL logs are POSTed to (a URL without a path gets `/v1/logs`).","x-default":"preset, else OTEL_EXPORTER_OTLP_LOGS_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else `http://localhost:4318/v1/logs` (http) / `http://localhost:4317` (grpc)","type":"string"},"protocol":{"description":"OTLP transport.","x-default":"preset, else OTEL_EXPORTER_OTLP_LOGS_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL, else `http/protobuf`","type":"string","enum":["grpc","http/protobuf","http/json"]},"headers":{"description":"Request headers / gRPC metadata, merged over the preset\'s and OTEL_EXPORTER_OTLP_HEADERS; use `${env:VAR}` for secrets.","x-default":"`{}`","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}},"compression":{"description":"Payload compression.","x-default":"preset, else OTEL_EXPORTER_OTLP_LOGS_COMPRESSION / OTEL_EXPORTER_OTLP_COMPRESSION, else `none`","type":"string","enum":["gzip","none"]},"timeout_ms":{"minimum":0,"description":"Time limit of one export request; 0 = none.","x-default":"OTEL_EXPORTER_OTLP_LOGS_TIMEOUT / OTEL_EXPORTER_OTLP_TIMEOUT, else `10000`","type":"integer"},"tls":{"additionalProperties":false,"description":"TLS settings.","type":"object","properties":{"ca_file":{"minLength":1,"description":"CA bundle (PEM) that verifies the server.","x-default":"OTEL_EXPORTER_OTLP_CERTIFICATE","type":"string"},"cert_file":{"minLength":1,"description":"Client certificate (PEM, mutual TLS).","x-default":"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE","type":"string"},"key_file":{"minLength":1,"description":"Client private key (PEM, mutual TLS).","x-default":"OTEL_EXPORTER_OTLP_CLIENT_KEY","type":"string"},"insecure":{"description":"gRPC: plaintext instead of TLS for an endpoint without a scheme.","x-default":"OTEL_EXPORTER_OTLP_INSECURE, else `false`","type":"boolean"},"insecure_skip_verify":{"description":"Do not verify the server certificate (testing only).","x-default":"`false`","type":"boolean"}}},"resource_attributes":{"description":"Resource attributes added where a record has none of its own (over OTEL_RESOURCE_ATTRIBUTES).","x-default":"`{}`","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}},"service_name":{"minLength":1,"description":"Replace every record\'s service.name (kata-otel otherwise names one service per Kata component).","x-default":"none","type":"string"},"service_name_from_env":{"description":"Apply OTEL_SERVICE_NAME as `service_name`.","x-default":"`false`","type":"boolean"},"preset":{"description":"Vendor preset that fills endpoint, protocol, headers and compression (exporter-config/presets).","type":"string","enum":["datadog-agent","datadog","honeycomb","grafana-cloud","loki","elastic","splunk-collector"]},"preset_options":{"default":{},"description":"Options of the preset, e.g. `{ region: eu }` (Honeycomb), `{ site: datadoghq.eu }` (Datadog).","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}}}},{"additionalProperties":false,"description":"OTLP/JSON files (Collector file-exporter format) on local disk; the default exporter.","type":"object","required":["type","directory","max_file_bytes","max_file_age_ms","max_age_ms","max_total_bytes"],"properties":{"type":{"const":"store","type":"string"},"name":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$","maxLength":64,"description":"Name in metrics, logs and the queue directory; default: the type, made unique (`otlp`, `otlp-2`).","x-default":"type, made unique","x-hint":"use letters, digits, \\".\\", \\"_\\" and \\"-\\"","type":"string"},"directory":{"minLength":1,"default":null,"description":"Where the files go.","x-default":"`<data_dir>/store`","type":["string","null"]},"max_file_bytes":{"minimum":1024,"default":67108864,"description":"A file is closed and a new one started past this size.","type":"integer"},"max_file_age_ms":{"minimum":1,"default":3600000,"description":"A file is closed and a new one started when it is this old.","type":"integer"},"max_age_ms":{"minimum":1,"default":604800000,"description":"Files whose last write is older than this are deleted.","type":"integer"},"max_total_bytes":{"minimum":1024,"default":1073741824,"description":"Oldest files are deleted while the store is larger than this.","type":"integer"}}},{"additionalProperties":false,"description":"Print records on standard output.","type":"object","required":["type","format"],"properties":{"type":{"const":"stdout","type":"string"},"name":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$","maxLength":64,"description":"Name in metrics, logs and the queue directory; default: the type, made unique (`otlp`, `otlp-2`).","x-default":"type, made unique","x-hint":"use letters, digits, \\".\\", \\"_\\" and \\"-\\"","type":"string"},"format":{"default":"text","description":"`otlp-json`: one ExportLogsServiceRequest per line; `text`: one readable line per record.","type":"string","enum":["otlp-json","text"]}}}]}},"queue":{"additionalProperties":false,"default":{},"description":"The delivery queue in front of each exporter.","type":"object","required":["kind","max_bytes","when_full","fsync","fsync_interval_ms","segment_bytes","max_batch_records","max_in_flight","retry"],"properties":{"kind":{"default":"disk","description":"`disk` survives restarts and crashes; `memory` is lost on exit.","type":"string","enum":["disk","memory"]},"max_bytes":{"minimum":1024,"default":536870912,"description":"Bound on what one exporter queue holds.","type":"integer"},"when_full":{"default":"block","description":"`block` pauses the sources; `drop_oldest` drops the oldest waiting batches (counted).","type":"string","enum":["block","drop_oldest"]},"fsync":{"default":"always","description":"Disk queue durability: `always` resolves each append after an fsync covering it (concurrent appends share one: group commit); `interval` fsyncs at most every `fsync_interval_ms`; `never` relies on the page cache.","type":"string","enum":["always","interval","never"]},"fsync_interval_ms":{"minimum":1,"default":200,"description":"Group-commit interval for `fsync: interval`.","type":"integer"},"segment_bytes":{"minimum":1024,"default":16777216,"description":"Disk queue segment file size.","type":"integer"},"max_batch_records":{"minimum":1,"default":2048,"description":"Most records per export call.","type":"integer"},"max_in_flight":{"minimum":1,"default":2,"description":"Export calls in flight per exporter (always 1 for a hash-chained stream: docs/audit.md).","type":"integer"},"retry":{"additionalProperties":false,"default":{},"description":"Retry backoff (full jitter).","type":"object","required":["initial_ms","max_ms","multiplier"],"properties":{"initial_ms":{"minimum":1,"default":1000,"description":"First backoff ceiling.","type":"integer"},"max_ms":{"minimum":1,"default":30000,"description":"Largest backoff ceiling.","type":"integer"},"multiplier":{"minimum":1,"default":2,"description":"Backoff growth per attempt.","type":"number"}}}}},"telemetry":{"additionalProperties":false,"default":{},"description":"kata-otel\'s own metrics.","type":"object","required":["listen","otlp_metrics","otlp_metrics_interval_ms","traces"],"properties":{"listen":{"pattern":"^(\\\\[[0-9A-Fa-f:.]+\\\\]|[^\\\\s:\\\\[\\\\]]+):[0-9]{1,5}$","x-hint":"write host:port, e.g. 127.0.0.1:8898, or null to disable","default":"127.0.0.1:8898","description":"host:port of the Prometheus /metrics endpoint; null disables it. Port 8898: not the Collector\'s own (8888 metrics, 8889 its Prometheus exporter, 13133 health_check, 55679 zpages, 1777 pprof, 4317/4318 OTLP), Fluent Bit\'s (2020/2021), Vector\'s (8686) or a Prometheus ecosystem default (9090-9093, 9100-9999 are allocated exporter ports), so it runs beside them on one node.","type":["string","null"]},"otlp_metrics":{"default":false,"description":"Also push the self-metrics over OTLP: the same numbers as /metrics, with resource `service.name: kata-otel`. They go to the first otlp exporter\'s endpoint, protocol, headers and TLS (HTTP path `/v1/metrics` in place of `/v1/logs`); OTEL_EXPORTER_OTLP_METRICS_* variables override those, and without an otlp exporter OTEL_EXPORTER_OTLP_METRICS_* / OTEL_EXPORTER_OTLP_* apply. Failed pushes are logged and counted in kata_otel_otlp_metrics_exports_total.","type":"boolean"},"otlp_metrics_interval_ms":{"minimum":100,"default":60000,"description":"How often the self-metrics are pushed over OTLP (`otlp_metrics`).","type":"integer"},"traces":{"additionalProperties":false,"default":{},"description":"kata-otel\'s own spans (self-tracing).","type":"object","required":["enabled","endpoint","headers"],"properties":{"enabled":{"default":false,"description":"Trace kata-otel\'s own pipeline: a span per source batch (kata-otel.batch) with its parse and queue append, and one per export attempt (kata-otel.export), sent over OTLP/HTTP protobuf with resource `service.name: kata-otel`. Off, nothing of the tracing SDK is loaded.","type":"boolean"},"endpoint":{"format":"uri","default":null,"description":"OTLP/HTTP traces URL (with its path, e.g. http://127.0.0.1:4318/v1/traces); null: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, or http://localhost:4318/v1/traces.","type":["string","null"]},"headers":{"default":{},"description":"Request headers of the trace export (OTEL_EXPORTER_OTLP_TRACES_HEADERS also applies).","type":"object","patternProperties":{"^(.*)$":{"type":"string"}}}}}}},"index":{"additionalProperties":false,"default":{},"description":"The query index beside the embedded store (see docs/review.md).","type":"object","required":["interval_ms"],"properties":{"interval_ms":{"minimum":0,"default":60000,"description":"How often a running receiver indexes what was added to <data_dir>/store for `kata-otel query`; 0 leaves it to the queries.","type":"integer"}}},"archive":{"additionalProperties":false,"default":{},"description":"Move old store data into compressed Parquet files under <data_dir>/archive (see docs/review.md).","type":"object","required":["enabled","after_ms","interval_ms","max_age_ms"],"properties":{"enabled":{"default":false,"description":"Run `kata-otel archive` periodically (in a child process: the daemon never loads DuckDB).","type":"boolean"},"after_ms":{"minimum":1,"default":259200000,"description":"Store files last written longer ago than this are archived; keep it below the store max_age_ms.","type":"integer"},"interval_ms":{"minimum":1000,"default":3600000,"description":"How often the archive runs.","type":"integer"},"max_age_ms":{"minimum":0,"default":7776000000,"description":"Archive files whose newest record is older than this are deleted; 0 keeps them.","type":"integer"}}},"shutdown_timeout_ms":{"minimum":0,"default":10000,"description":"How long shutdown waits for queues to drain.","type":"integer"},"once_timeout_ms":{"minimum":1,"default":300000,"description":"`run --once` gives up after this long (reading and delivery): it stops, keeps what is undelivered in the disk queue for the next start, and exits 1 saying how many records and where (`--once-timeout`).","type":"integer"},"doctor":{"additionalProperties":false,"default":{},"description":"Configuration checks at start (docs/doctor.md).","type":"object","required":["enabled","profile","kata_config","root","connect_timeout_ms"],"properties":{"enabled":{"default":null,"description":"At start, check the node (Kata configuration, journald, this configuration) as `kata-otel doctor` does and export each finding as a `kata.config.finding` event. null: on for a running receiver, off for `run --once` (an import of files is not about this node).","type":["boolean","null"]},"profile":{"default":"prod","description":"The logging profile the node is compared with (exporter-config/kata/, docs/doctor.md).","type":"string","enum":["dev","prod","secure"]},"kata_config":{"default":[],"description":"Kata configuration files to check; empty: those Kata\'s default search paths find.","type":"array","items":{"type":"string"}},"root":{"minLength":1,"default":"/","description":"Prefix of every node path read by the checks.","type":"string"},"connect_timeout_ms":{"minimum":1,"default":1000,"description":"Timeout of the TCP connect that checks a tracing endpoint.","type":"integer"}}},"integrity":{"additionalProperties":false,"default":{},"description":"Tamper evidence: hash chains, checkpoints, `kata-otel verify`.","type":"object","required":["enabled","hmac_key_file","checkpoint_interval_ms","checkpoint_every_records"],"properties":{"enabled":{"default":true,"description":"Hash-chain every exporter stream (sequence number, previous hash, chain hash on each record).","type":"boolean"},"hmac_key_file":{"minLength":1,"default":null,"description":"File holding the chain HMAC key (16–4096 bytes, mode 0600); null chains with plain SHA-256, which anyone can recompute.","type":["string","null"]},"checkpoint_interval_ms":{"minimum":1,"default":60000,"description":"A checkpoint event after the first record this long (record observed time) after the last one.","type":"integer"},"checkpoint_every_records":{"minimum":1,"default":10000,"description":"A checkpoint event at least every this many records.","type":"integer"}}}}}';
 export const PRESET_NAMES = [
   'datadog-agent',
   'datadog',

@@ -10,6 +10,13 @@ export interface FileSourceOptions {
   /** Where to start in a file present at the first poll that has no checkpoint. Default 'end'. */
   startAt?: 'beginning' | 'end';
   pollIntervalMs?: number;
+  /**
+   * Following: poll when inotify reports a change in a pattern's directory (and every SAFETY_POLL_MS anyway), not
+   * every pollIntervalMs (watcher.ts says when watching applies). Default true.
+   */
+  watch?: boolean;
+  /** Watching, a poll runs at least this often anyway (watcher.ts says why). Default SAFETY_POLL_MS (2 s). */
+  safetyPollMs?: number;
   /** Bytes at the start of a file that identify it. Default 1024. */
   fingerprintBytes?: number;
   /** Longer lines are cut (kata.log.truncated). Default 1 MiB. */
@@ -61,4 +68,6 @@ export interface FileSourceStats {
   errors: number;
   /** Bytes of the tracked files not read yet (size last seen − read position): progress and ETA of an import. */
   bytesLeft: number;
+  /** Polls run so far (following: with watching, about one per change rather than one per poll interval). */
+  polls: number;
 }

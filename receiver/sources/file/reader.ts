@@ -4,9 +4,9 @@
 // file's first bytes for the tracker, re-checks an open file through its descriptor (truncated? rewritten?), and
 // reads appended bytes in chunks into the file's framer, handing the framed entries on (awaited: backpressure).
 import type { Stats } from 'node:fs';
-import { constants } from 'node:fs';
+import { constants, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { readHead } from './fingerprint.js';
+import { readHead, readHeadSync } from './fingerprint.js';
 import { EntryFramer, type AssemblerFactory, type FramedEntry } from './framer.js';
 import type { GlobSet } from './glob.js';
 import type { Problems } from './problems.js';
@@ -15,6 +15,13 @@ import type { Candidate, Tracked } from './tracker.js';
 export const READ_CHUNK = 128 * 1024;
 /** Bytes read from one file per poll before the others get their turn (a large backlog must not starve them). */
 export const READ_BUDGET = 8 * 1024 * 1024;
+/**
+ * A file that grew by at most this much since the last stat is read synchronously: a just-appended tail is in the
+ * page cache, and a `pread` costs ~2 µs of CPU where the thread pool's round trip and promise cost ~15 µs, once per
+ * grown file and poll (bench/README.md "Wakeups"). A larger backlog is read through the thread pool, so a cold
+ * read from disk never holds the event loop.
+ */
+export const SYNC_READ_MAX = 64 * 1024;
 
 /** What the reader needs from the tracker (FileTracker) about the identity of the file it reads. */
 export interface ReadIdentity {
@@ -170,7 +177,7 @@ export class FileReader {
     t.mtimeMs = st.mtimeMs;
     // A file renamed out of the patterns or deleted is only read to its end, not checked for truncation.
     if (!this.o.identity.needsHeadCheck(t)) return true;
-    const head = await readHead(fh, Math.min(this.o.fingerprintBytes, st.size));
+    const head = readHeadSync(fh.fd, Math.min(this.o.fingerprintBytes, st.size));
     return this.o.identity.headMatches(t, head);
   }
 
@@ -181,7 +188,10 @@ export class FileReader {
     let total = 0;
     while (total < budget) {
       if (this.o.signal.aborted) return false;
-      const { bytesRead } = await fh.read(this.buf, 0, READ_CHUNK, t.pos);
+      const bytesRead =
+        t.size - t.pos <= SYNC_READ_MAX
+          ? readSync(fh.fd, this.buf, 0, READ_CHUNK, t.pos)
+          : (await fh.read(this.buf, 0, READ_CHUNK, t.pos)).bytesRead;
       if (bytesRead === 0) return false;
       const chunk = this.buf.subarray(0, bytesRead);
       this.o.identity.extendFingerprint(t, chunk);

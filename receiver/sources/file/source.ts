@@ -6,6 +6,7 @@
 //   reader.ts              opening without following planted links, reading chunks into the framer
 //   checkpointer.ts        hand-off of batches and offsets persisted only past what is durably queued
 //   poller.ts              when to poll, discover, flush an idle line, close an orphan
+//   watcher.ts             inotify on the patterns' directories: when a poll is worth running (poller.ts)
 //
 // Each poll lists the include patterns' base directories, stats what matched, and:
 //  1. checks every open file through its own descriptor: still at a matched path (else "orphan": renamed out of
@@ -37,6 +38,7 @@ import { GlobSet } from './glob.js';
 import { SourceInputError, type FileSourceOptions, type FileSourceStats } from './options.js';
 import { Poller, sideBySide } from './poller.js';
 import { Problems } from './problems.js';
+import { DirWatcher } from './watcher.js';
 import { FileReader } from './reader.js';
 import { devIno, FileTracker, type Candidate, type Tracked } from './tracker.js';
 
@@ -66,6 +68,9 @@ export class FileSource implements Source {
   private batchStarted = 0;
   /** A file was closed, truncated or forgotten while the batch held its entries: hand off at the end of this poll. */
   private handOffNow = false;
+  private polls = 0;
+  /** The last poll left matched files unopened (maxOpenFiles): the next poll comes at the normal interval. */
+  private deferredLeft = false;
 
   constructor(private readonly opts: FileSourceOptions) {
     if (!Array.isArray(opts.include) || opts.include.length === 0) {
@@ -86,6 +91,7 @@ export class FileSource implements Source {
     this.poller = new Poller({
       pollIntervalMs: Math.max(1, opts.pollIntervalMs ?? 200),
       flushTimeoutMs: Math.max(0, opts.flushTimeoutMs ?? 500),
+      safetyPollMs: opts.safetyPollMs,
     });
   }
 
@@ -113,6 +119,7 @@ export class FileSource implements Source {
       trackedFiles: this.tracker.all.size,
       errors: this.problems?.count ?? 0,
       bytesLeft: this.tracker.bytesLeft(),
+      polls: this.polls,
     };
   }
 
@@ -167,16 +174,43 @@ export class FileSource implements Source {
   // ── modes ───────────────────────────────────────────────────────────────────────────────────────────────
 
   private async follow(): Promise<void> {
+    const watcher =
+      this.opts.watch === false
+        ? undefined
+        : new DirWatcher(this.globs.includes, this.globs.followsLinks, (why) =>
+            this.log.info('file source: cannot watch a directory; polling every interval until it can', { why }),
+          );
+    if (watcher && !watcher.possible)
+      this.log.debug('file source: patterns need more than their base directory (** or followed links): polling only');
     try {
       await this.poller.follow(
         this.ctx.signal,
         () => this.pollOnce(),
         (signal) => this.discover(signal),
+        watcher?.possible ? watcher : undefined,
+        {
+          mustPoll: () => this.deferredLeft || this.tracker.discovered.size > 0 || this.orphanOpen(),
+          deadline: () => this.nextDeadline(),
+        },
       );
     } finally {
+      watcher?.close();
       for (const c of this.tracker.discovered.values()) await c.fh?.close().catch(() => undefined);
       this.tracker.discovered.clear();
     }
+  }
+
+  private orphanOpen(): boolean {
+    for (const t of this.tracker.open) if (t.orphanSince !== undefined) return true;
+    return false;
+  }
+
+  /** Date.now() when the lingering batch is due, or an idle last line is to be flushed (watching waits until then). */
+  private nextDeadline(): number {
+    let at = this.batch.length > 0 ? this.batchStarted + this.lingerMs : Infinity;
+    for (const t of this.tracker.open)
+      if (t.framer?.hasPending()) at = Math.min(at, t.lastGrowth + this.poller.flushMs);
+    return at;
   }
 
   /**
@@ -248,6 +282,7 @@ export class FileSource implements Source {
 
   /** One poll (the steps are in the header); returns true when a file still has bytes to read right away. */
   private async pollOnce(): Promise<boolean> {
+    this.polls++;
     const now = Date.now();
     const tracker = this.tracker;
     const { files, problems } = await this.globs.expand();
@@ -297,6 +332,7 @@ export class FileSource implements Source {
       if (c) fresh.push(c);
     }
     tracker.forgetUnlisted(atPath);
+    this.deferredLeft = deferred.length > 0;
 
     // 3. Copy-truncate: the old content continues in the rotated copy when the patterns match it.
     for (const t of truncated) await this.onTruncated(t, fresh, known);
@@ -322,11 +358,13 @@ export class FileSource implements Source {
       if (this.fdsInUse() >= this.maxOpen && !(await this.evictOne(now))) break; // the next poll tries again
       const c = await this.reader.fingerprint(path);
       if (c) await adopt(c);
+      if (path === deferred.at(-1)) this.deferredLeft = false;
     }
 
     // 5. Read what grew (sizes from step 1; a file opened in step 4 has its size from its fingerprinting).
-    //    Reading and emitting can take long: discovery keeps grabbing new files meanwhile.
-    this.poller.startedReading();
+    //    Reading and emitting can take long: discovery keeps grabbing new files meanwhile (started only when there
+    //    is something to read or hand off: a poll that finds nothing pays no discovery timer).
+    if (this.batch.length > 0 || [...tracker.open].some((t) => t.size > t.pos)) this.poller.startedReading();
     let more = false;
     for (const t of [...tracker.open]) {
       if (this.ctx.signal.aborted) return false;
@@ -358,6 +396,7 @@ export class FileSource implements Source {
     // identity could be reopened at its committed offset and read twice) or a file still has bytes to read.
     if (this.handOffNow || more || this.batch.length === 0 || later - this.batchStarted >= this.lingerMs) {
       this.handOffNow = false;
+      if (this.batch.length > 0) this.poller.startedReading();
       await this.emitBatch();
     }
     return more;
