@@ -131,20 +131,25 @@ async function withSink<T>(fn: (sink: SteadySink) => Promise<T>): Promise<T> {
   }
 }
 
+/** 2 s at 500 lines/s from the sources (tsx), up to 30 s for the last records. */
+const shortRun = (sink: SteadySink) => ({
+  writer: bench('steady-writer.ts'),
+  nodeArgs: TSX,
+  sink,
+  rate: 500,
+  seconds: 2,
+  env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+  drainS: 30,
+});
+
 describe.skipIf(!JOURNAL_REMOTE)('steady-state run', () => {
   it('kata-otel run delivers every line written to the receiver; latencies are non-negative and bounded', async () => {
     await withSink(async (sink) => {
       const t0 = Date.now();
       const r = await runSteady({
+        ...shortRun(sink),
         cli: fileURLToPath(new URL('../support/cli-main.ts', import.meta.url)),
-        writer: bench('steady-writer.ts'),
-        nodeArgs: TSX,
-        sink,
-        rate: 500,
-        seconds: 2,
-        env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
         warmupS: 8,
-        drainS: 30,
       });
       const wallMs = Date.now() - t0;
       expect(r.problems).toEqual([]);
@@ -168,18 +173,7 @@ describe.skipIf(!JOURNAL_REMOTE)('steady-state run', () => {
 
   it('the naive SDK follower (the floor beside kata-otel) follows both inputs and delivers every line', async () => {
     await withSink(async (sink) => {
-      const r = await runSteady({
-        cli: '',
-        follower: bench('baseline/follow.mjs'),
-        writer: bench('steady-writer.ts'),
-        nodeArgs: TSX,
-        sink,
-        rate: 500,
-        seconds: 2,
-        env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
-        warmupS: 3,
-        drainS: 30,
-      });
+      const r = await runSteady({ ...shortRun(sink), cli: '', follower: bench('baseline/follow.mjs'), warmupS: 3 });
       expect(r.problems).toEqual([]);
       expect(r.exitCode).toBe(0);
       expect(r.latency).toMatchObject({ written: 1000, received: 1000, repeats: 0 });
